@@ -1,0 +1,731 @@
+//! UI state and its transitions: messages in (keys, mouse, resize, session
+//! events, ticks), state changes and effects out. [`App::update`] does no I/O,
+//! so every transition is testable as "messages in, state and effects out".
+
+use std::time::{Duration, Instant};
+
+use crate::config::{AgentKind, Config};
+use crate::detect::{AgentState, Answer, Prompt, PromptId};
+use crate::keymap::{Action, Keymap, Lookup, Mode};
+use crate::keys::{KeyCode, KeyPress};
+use crate::session::{AnsweredBy, Command, Event, SlotIdx};
+use crate::ui::layout::{self, Rect, ScreenLayout};
+
+/// How long a flash message stays in the status line.
+pub const FLASH_TTL: Duration = Duration::from_secs(4);
+
+/// A slot as the UI shows it.
+#[derive(Debug, Clone)]
+pub struct SlotView {
+    /// Slot id.
+    pub id: String,
+    /// Role from the config.
+    pub role: String,
+    /// Agent profile.
+    pub agent: AgentKind,
+    /// Current state.
+    pub state: AgentState,
+    /// When the state began.
+    pub since: Instant,
+    /// Window title the child set.
+    pub title: String,
+    /// Session generation (1 = first start).
+    pub generation: u64,
+}
+
+/// A pending prompt in the inbox.
+#[derive(Debug, Clone)]
+pub struct InboxEntry {
+    /// The slot that asks.
+    pub slot: SlotIdx,
+    /// The prompt.
+    pub prompt: Prompt,
+    /// When it appeared.
+    pub opened: Instant,
+}
+
+/// A modal overlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modal {
+    /// None shown.
+    None,
+    /// The key help.
+    Help,
+    /// "Quit while agents run?"
+    ConfirmQuit,
+}
+
+/// A short message in the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    /// The text.
+    pub text: String,
+    /// Shown in the error colour.
+    pub error: bool,
+    /// When it disappears.
+    pub until: Instant,
+}
+
+/// A mouse event in terminal cells (0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MouseMsg {
+    /// Left button pressed at (col, row).
+    Click(u16, u16),
+    /// Wheel up at (col, row).
+    WheelUp(u16, u16),
+    /// Wheel down at (col, row).
+    WheelDown(u16, u16),
+}
+
+/// A message into [`App::update`].
+#[derive(Debug, Clone)]
+pub enum Msg {
+    /// A key press.
+    Key(KeyPress),
+    /// Pasted text.
+    Paste(String),
+    /// A mouse event.
+    Mouse(MouseMsg),
+    /// The terminal is now `cols` x `rows` cells.
+    Resize(u16, u16),
+    /// An event from the session manager.
+    Session(Event),
+    /// Time passed (expire flashes, refresh ages).
+    Tick,
+}
+
+/// Something [`App::update`] asks the outside to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Send a command to the session manager.
+    Session(Command),
+    /// Leave corral.
+    Quit,
+}
+
+/// The whole UI state.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Every slot, in config order.
+    pub slots: Vec<SlotView>,
+    /// Pending prompts, oldest first.
+    pub inbox: Vec<InboxEntry>,
+    /// Selected inbox entry.
+    pub inbox_sel: usize,
+    /// Focused slot.
+    pub focus: SlotIdx,
+    /// Input mode.
+    pub mode: Mode,
+    /// Focused pane fills the tile area.
+    pub zoom: bool,
+    /// Open overlay.
+    pub modal: Modal,
+    /// Key bindings.
+    pub keymap: Keymap,
+    /// Terminal size as (cols, rows).
+    pub size: (u16, u16),
+    /// Sidebar width in cells.
+    pub sidebar_width: u16,
+    /// `--attach`: one slot full-screen with a one-line status bar.
+    pub attach: bool,
+    /// Status-line message.
+    pub flash: Option<Flash>,
+    pending: Vec<KeyPress>,
+    escape_armed: Option<KeyPress>,
+    sent_sizes: Vec<Option<(u16, u16)>>,
+}
+
+impl App {
+    /// A new app for `config`'s slots at terminal size `size` (cols, rows).
+    pub fn new(config: &Config, keymap: Keymap, size: (u16, u16), now: Instant) -> Self {
+        let slots = config
+            .slots
+            .iter()
+            .map(|s| SlotView {
+                id: s.id.get_ref().clone(),
+                role: s.role.clone(),
+                agent: s.agent,
+                state: AgentState::Starting,
+                since: now,
+                title: String::new(),
+                generation: 0,
+            })
+            .collect::<Vec<_>>();
+        let n = slots.len();
+        App {
+            slots,
+            inbox: Vec::new(),
+            inbox_sel: 0,
+            focus: 0,
+            mode: Mode::Normal,
+            zoom: false,
+            modal: Modal::None,
+            keymap,
+            size,
+            sidebar_width: config.ui.sidebar_width,
+            attach: false,
+            flash: None,
+            pending: Vec::new(),
+            escape_armed: None,
+            sent_sizes: vec![None; n],
+        }
+    }
+
+    /// Switches to the `--attach` view of one slot, in insert mode.
+    pub fn attach_to(&mut self, slot: SlotIdx) {
+        self.attach = true;
+        self.focus = slot.min(self.slots.len().saturating_sub(1));
+        self.mode = Mode::Insert;
+    }
+
+    /// The current screen layout.
+    pub fn layout(&self) -> ScreenLayout {
+        layout::compute(self)
+    }
+
+    /// The PTY size (rows, cols) each visible pane should have.
+    pub fn pane_sizes(&self) -> Vec<(SlotIdx, (u16, u16))> {
+        self.layout()
+            .panes
+            .iter()
+            .map(|p| (p.slot, (p.inner.height.max(1), p.inner.width.max(1))))
+            .collect()
+    }
+
+    /// The inbox entry that answer keys act on: in the attach view, the
+    /// attached slot's prompt; otherwise the selected entry.
+    pub fn target_prompt(&self) -> Option<&InboxEntry> {
+        if self.attach {
+            self.inbox.iter().find(|e| e.slot == self.focus)
+        } else {
+            self.inbox.get(self.inbox_sel)
+        }
+    }
+
+    /// True while any slot's child is running (so quitting would stop it).
+    pub fn agents_running(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|s| !matches!(s.state, AgentState::Exited(_)))
+    }
+
+    /// When the app next needs a [`Msg::Tick`] without any other input: a
+    /// flash expiring, or an age label in the sidebar changing.
+    pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        let mut next = self.flash.as_ref().map(|f| f.until);
+        if !self.attach && self.sidebar_width > 0 {
+            for s in &self.slots {
+                let age = now.saturating_duration_since(s.since);
+                let step = if age < Duration::from_secs(60) {
+                    Duration::from_secs(1)
+                } else if age < Duration::from_secs(3600) {
+                    Duration::from_secs(60)
+                } else {
+                    Duration::from_secs(3600)
+                };
+                let elapsed_in_step =
+                    Duration::from_millis((age.as_millis() % step.as_millis()) as u64);
+                let at = now + (step - elapsed_in_step);
+                next = Some(next.map_or(at, |n: Instant| n.min(at)));
+            }
+        }
+        next
+    }
+
+    fn flash(&mut self, text: impl Into<String>, error: bool, now: Instant) {
+        self.flash = Some(Flash {
+            text: text.into(),
+            error,
+            until: now + FLASH_TTL,
+        });
+    }
+
+    /// Applies one message; returns the effects to carry out.
+    pub fn update(&mut self, msg: Msg, now: Instant) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        match msg {
+            Msg::Key(k) => self.key(k, now, &mut fx),
+            Msg::Paste(text) => {
+                if self.mode == Mode::Insert && self.modal == Modal::None {
+                    fx.push(Effect::Session(Command::Paste {
+                        slot: self.focus,
+                        text,
+                    }));
+                }
+            }
+            Msg::Mouse(m) => self.mouse(m, &mut fx),
+            Msg::Resize(cols, rows) => {
+                self.size = (cols, rows);
+            }
+            Msg::Session(ev) => self.session_event(ev, now),
+            Msg::Tick => {
+                if self.flash.as_ref().is_some_and(|f| f.until <= now) {
+                    self.flash = None;
+                }
+            }
+        }
+        self.sync_sizes(&mut fx);
+        fx
+    }
+
+    /// Emits resize commands for visible panes whose size changed.
+    fn sync_sizes(&mut self, fx: &mut Vec<Effect>) {
+        for (slot, (rows, cols)) in self.pane_sizes() {
+            if self.sent_sizes.get(slot).copied().flatten() != Some((rows, cols)) {
+                if let Some(s) = self.sent_sizes.get_mut(slot) {
+                    *s = Some((rows, cols));
+                }
+                fx.push(Effect::Session(Command::Resize { slot, rows, cols }));
+            }
+        }
+    }
+
+    fn session_event(&mut self, ev: Event, now: Instant) {
+        match ev {
+            Event::Output { .. } | Event::Bell { .. } => {}
+            Event::Started { slot, generation } => {
+                if let Some(s) = self.slots.get_mut(slot) {
+                    s.generation = generation;
+                }
+            }
+            Event::StateChanged { slot, state, .. } => {
+                if let Some(s) = self.slots.get_mut(slot)
+                    && s.state != state
+                {
+                    s.state = state;
+                    s.since = now;
+                }
+            }
+            Event::PromptOpened { slot, prompt } => {
+                if !self.inbox.iter().any(|e| e.prompt.id == prompt.id) {
+                    self.inbox.push(InboxEntry {
+                        slot,
+                        prompt,
+                        opened: now,
+                    });
+                }
+            }
+            Event::PromptClosed { prompt, .. } => self.remove_prompt(prompt),
+            Event::Title { slot, title } => {
+                if let Some(s) = self.slots.get_mut(slot) {
+                    s.title = title;
+                }
+            }
+            Event::Exited {
+                slot,
+                status,
+                restart_in,
+            } => {
+                let id = self.slots.get(slot).map(|s| s.id.clone()).unwrap_or_default();
+                let text = match restart_in {
+                    Some(d) => format!("{id} exited ({status}); restarting in {}s", d.as_secs()),
+                    None => format!("{id} exited ({status})"),
+                };
+                self.flash(text, status != "0", now);
+            }
+            Event::AnswerSent {
+                slot,
+                prompt,
+                answer,
+            } => {
+                let id = self.slots.get(slot).map(|s| s.id.clone()).unwrap_or_default();
+                let what = self
+                    .inbox
+                    .iter()
+                    .find(|e| e.prompt.id == prompt)
+                    .map(|e| format!(" {} {}", e.prompt.tool, e.prompt.subject))
+                    .unwrap_or_default();
+                self.flash(format!("{answer} → {id}{what}"), false, now);
+            }
+            Event::AnswerRefused { slot, reason, .. } => {
+                let id = self.slots.get(slot).map(|s| s.id.clone()).unwrap_or_default();
+                self.flash(format!("nothing sent to {id}: {reason}"), true, now);
+            }
+            Event::SpawnFailed { error, .. } => self.flash(error, true, now),
+        }
+    }
+
+    fn remove_prompt(&mut self, id: PromptId) {
+        let Some(pos) = self.inbox.iter().position(|e| e.prompt.id == id) else {
+            return;
+        };
+        self.inbox.remove(pos);
+        if pos < self.inbox_sel {
+            self.inbox_sel -= 1;
+        }
+        if self.inbox_sel >= self.inbox.len() {
+            self.inbox_sel = self.inbox.len().saturating_sub(1);
+        }
+    }
+
+    fn key(&mut self, k: KeyPress, now: Instant, fx: &mut Vec<Effect>) {
+        match self.modal {
+            Modal::Help => {
+                self.modal = Modal::None;
+                return;
+            }
+            Modal::ConfirmQuit => {
+                self.modal = Modal::None;
+                if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('q') | KeyCode::Enter) {
+                    fx.push(Effect::Quit);
+                }
+                return;
+            }
+            Modal::None => {}
+        }
+        match self.mode {
+            Mode::Insert => {
+                if self.keymap.lookup(Mode::Insert, &[k]) == Lookup::Action(Action::Normal) {
+                    self.mode = Mode::Normal;
+                    self.escape_armed = Some(k);
+                    return;
+                }
+                fx.push(Effect::Session(Command::Key {
+                    slot: self.focus,
+                    key: k,
+                }));
+            }
+            Mode::Normal => {
+                if let Some(esc) = self.escape_armed.take()
+                    && esc == k
+                    && self.pending.is_empty()
+                {
+                    // The leave-insert key pressed twice: send it through.
+                    self.mode = Mode::Insert;
+                    fx.push(Effect::Session(Command::Key {
+                        slot: self.focus,
+                        key: k,
+                    }));
+                    return;
+                }
+                self.pending.push(k);
+                match self.keymap.lookup(Mode::Normal, &self.pending) {
+                    Lookup::Prefix => {}
+                    Lookup::Unbound => self.pending.clear(),
+                    Lookup::Action(a) => {
+                        let keys = std::mem::take(&mut self.pending);
+                        self.run(a, &keys, now, fx);
+                    }
+                }
+            }
+        }
+    }
+
+    fn run(&mut self, a: Action, keys: &[KeyPress], now: Instant, fx: &mut Vec<Effect>) {
+        let n = self.slots.len();
+        match a {
+            Action::FocusLeft | Action::FocusRight | Action::FocusUp | Action::FocusDown => {
+                if !self.attach && !self.zoom {
+                    let lay = self.layout();
+                    if let Some(to) = layout::neighbour(&lay, self.focus, a) {
+                        self.focus = to;
+                    }
+                }
+            }
+            Action::FocusNext if !self.attach && n > 0 => self.focus = (self.focus + 1) % n,
+            Action::FocusPrev if !self.attach && n > 0 => self.focus = (self.focus + n - 1) % n,
+            Action::FocusNext | Action::FocusPrev => {}
+            Action::Insert => {
+                self.mode = Mode::Insert;
+                fx.push(Effect::Session(Command::Scroll {
+                    slot: self.focus,
+                    delta: i32::MIN,
+                }));
+            }
+            Action::Normal => self.mode = Mode::Normal,
+            Action::ApproveOnce | Action::ApproveAlways | Action::Deny => {
+                let answer = match a {
+                    Action::ApproveOnce => Answer::ApproveOnce,
+                    Action::ApproveAlways => Answer::ApproveAlways,
+                    _ => Answer::Deny,
+                };
+                match self.target_prompt() {
+                    Some(e) => fx.push(Effect::Session(Command::Answer {
+                        slot: e.slot,
+                        prompt: e.prompt.id,
+                        answer,
+                        by: AnsweredBy {
+                            source: "keyboard".into(),
+                            detail: keys
+                                .iter()
+                                .map(|k| k.to_string())
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        },
+                    })),
+                    None => self.flash("no prompt is waiting", true, now),
+                }
+            }
+            Action::InboxNext if !self.inbox.is_empty() => {
+                self.inbox_sel = (self.inbox_sel + 1) % self.inbox.len();
+            }
+            Action::InboxPrev if !self.inbox.is_empty() => {
+                self.inbox_sel = (self.inbox_sel + self.inbox.len() - 1) % self.inbox.len();
+            }
+            Action::InboxNext | Action::InboxPrev => {}
+            Action::GoToPrompt => {
+                if let Some(e) = self.inbox.get(self.inbox_sel)
+                    && !self.attach
+                {
+                    self.focus = e.slot;
+                }
+            }
+            Action::Zoom => {
+                if !self.attach {
+                    self.zoom = !self.zoom;
+                }
+            }
+            Action::ScrollUp | Action::ScrollDown | Action::ScrollPageUp | Action::ScrollPageDown => {
+                let half = self
+                    .layout()
+                    .panes
+                    .iter()
+                    .find(|p| p.slot == self.focus)
+                    .map_or(10, |p| i32::from(p.inner.height / 2).max(1));
+                let delta = match a {
+                    Action::ScrollUp => 1,
+                    Action::ScrollDown => -1,
+                    Action::ScrollPageUp => half,
+                    _ => -half,
+                };
+                fx.push(Effect::Session(Command::Scroll {
+                    slot: self.focus,
+                    delta,
+                }));
+            }
+            Action::ScrollBottom => fx.push(Effect::Session(Command::Scroll {
+                slot: self.focus,
+                delta: i32::MIN,
+            })),
+            Action::Restart => {
+                fx.push(Effect::Session(Command::Restart { slot: self.focus }));
+                let id = self.slots.get(self.focus).map(|s| s.id.clone()).unwrap_or_default();
+                self.flash(format!("restarting {id}"), false, now);
+            }
+            Action::Help => self.modal = Modal::Help,
+            Action::Quit => {
+                if self.agents_running() {
+                    self.modal = Modal::ConfirmQuit;
+                } else {
+                    fx.push(Effect::Quit);
+                }
+            }
+            Action::None => {}
+        }
+    }
+
+    fn mouse(&mut self, m: MouseMsg, fx: &mut Vec<Effect>) {
+        if self.modal != Modal::None {
+            return;
+        }
+        let lay = self.layout();
+        let (col, row) = match m {
+            MouseMsg::Click(c, r) | MouseMsg::WheelUp(c, r) | MouseMsg::WheelDown(c, r) => (c, r),
+        };
+        let hit = |r: &Rect| col >= r.x && col < r.x + r.width && row >= r.y && row < r.y + r.height;
+        if let Some(p) = lay.panes.iter().find(|p| hit(&p.area)) {
+            match m {
+                MouseMsg::Click(..) => self.focus = p.slot,
+                MouseMsg::WheelUp(..) => fx.push(Effect::Session(Command::Scroll {
+                    slot: p.slot,
+                    delta: 3,
+                })),
+                MouseMsg::WheelDown(..) => fx.push(Effect::Session(Command::Scroll {
+                    slot: p.slot,
+                    delta: -3,
+                })),
+            }
+            return;
+        }
+        if let MouseMsg::Click(..) = m {
+            if let Some((i, _)) = lay.inbox_rows.iter().find(|(_, r)| hit(r)) {
+                self.inbox_sel = *i;
+            } else if let Some((slot, _)) = lay.slot_rows.iter().find(|(_, r)| hit(r)) {
+                self.focus = *slot;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{AnswerKind, PromptOption};
+    use std::path::Path;
+
+    fn config(n: usize) -> Config {
+        let mut src = String::new();
+        for i in 0..n {
+            src.push_str(&format!(
+                "[[slot]]\nid = \"s{i}\"\nagent = \"claude\"\ncommand = \"x\"\n"
+            ));
+        }
+        Config::parse(Path::new("t.toml"), &src).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn app(n: usize) -> (App, Instant) {
+        let now = Instant::now();
+        let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
+        let mut a = App::new(&config(n), km, (200, 50), now);
+        a.update(Msg::Resize(200, 50), now);
+        (a, now)
+    }
+
+    fn prompt(id: u64, tool: &str) -> Prompt {
+        Prompt {
+            id: PromptId(id),
+            dialog_hash: id,
+            tool: tool.into(),
+            subject: "echo hi".into(),
+            question: "Do you want to proceed?".into(),
+            options: vec![PromptOption {
+                number: 1,
+                label: "Yes".into(),
+                kind: AnswerKind::ApproveOnce,
+                keys: vec![KeyPress::ch('1')],
+                selected: true,
+            }],
+        }
+    }
+
+    fn key(a: &mut App, s: &str, now: Instant) -> Vec<Effect> {
+        let k: KeyPress = s.parse().unwrap_or_else(|e| panic!("{e}"));
+        a.update(Msg::Key(k), now)
+    }
+
+    #[test]
+    fn first_layout_resizes_every_pane() {
+        let now = Instant::now();
+        let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
+        let mut a = App::new(&config(4), km, (200, 50), now);
+        let fx = a.update(Msg::Tick, now);
+        let resizes = fx
+            .iter()
+            .filter(|e| matches!(e, Effect::Session(Command::Resize { .. })))
+            .count();
+        assert_eq!(resizes, 4);
+        assert!(a.update(Msg::Tick, now).is_empty(), "no resize when nothing changed");
+    }
+
+    #[test]
+    fn y_answers_the_selected_prompt_with_its_id() {
+        let (mut a, now) = app(3);
+        a.update(
+            Msg::Session(Event::PromptOpened {
+                slot: 1,
+                prompt: prompt(7, "Bash"),
+            }),
+            now,
+        );
+        a.update(
+            Msg::Session(Event::PromptOpened {
+                slot: 2,
+                prompt: prompt(9, "Edit"),
+            }),
+            now,
+        );
+        key(&mut a, "tab", now);
+        let fx = key(&mut a, "y", now);
+        assert!(matches!(
+            fx.as_slice(),
+            [Effect::Session(Command::Answer { slot: 2, prompt: PromptId(9), answer: Answer::ApproveOnce, .. })]
+        ), "{fx:?}");
+        let fx = key(&mut a, "n", now);
+        assert!(matches!(
+            fx.as_slice(),
+            [Effect::Session(Command::Answer { answer: Answer::Deny, .. })]
+        ));
+        a.update(
+            Msg::Session(Event::PromptClosed {
+                slot: 2,
+                prompt: PromptId(9),
+            }),
+            now,
+        );
+        assert_eq!(a.inbox.len(), 1);
+        assert_eq!(a.inbox_sel, 0);
+    }
+
+    #[test]
+    fn typing_in_insert_mode_never_answers() {
+        let (mut a, now) = app(2);
+        a.update(
+            Msg::Session(Event::PromptOpened {
+                slot: 0,
+                prompt: prompt(1, "Bash"),
+            }),
+            now,
+        );
+        key(&mut a, "i", now);
+        assert_eq!(a.mode, Mode::Insert);
+        for k in ["y", "a", "n", "1", "enter", "esc"] {
+            let fx = key(&mut a, k, now);
+            assert!(
+                fx.iter().all(|e| matches!(e, Effect::Session(Command::Key { slot: 0, .. }))),
+                "{k}: {fx:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn leave_key_twice_sends_it_through() {
+        let (mut a, now) = app(1);
+        key(&mut a, "enter", now);
+        assert_eq!(a.mode, Mode::Insert);
+        assert!(key(&mut a, "ctrl-\\", now).is_empty());
+        assert_eq!(a.mode, Mode::Normal);
+        let fx = key(&mut a, "ctrl-\\", now);
+        assert_eq!(
+            fx,
+            vec![Effect::Session(Command::Key {
+                slot: 0,
+                key: KeyPress::ctrl('\\')
+            })]
+        );
+        assert_eq!(a.mode, Mode::Insert);
+    }
+
+    #[test]
+    fn focus_moves_geometrically_and_quit_asks() {
+        let (mut a, now) = app(4);
+        key(&mut a, "l", now);
+        assert_eq!(a.focus, 1);
+        key(&mut a, "j", now);
+        assert_eq!(a.focus, 3);
+        key(&mut a, "left", now);
+        assert_eq!(a.focus, 2);
+        key(&mut a, "q", now);
+        assert_eq!(a.modal, Modal::ConfirmQuit);
+        assert!(key(&mut a, "n", now).is_empty());
+        key(&mut a, "q", now);
+        assert_eq!(key(&mut a, "y", now), vec![Effect::Quit]);
+    }
+
+    #[test]
+    fn zoom_resizes_the_focused_pane() {
+        let (mut a, now) = app(4);
+        let fx = key(&mut a, "z", now);
+        assert!(matches!(
+            fx.as_slice(),
+            [Effect::Session(Command::Resize { slot: 0, .. })]
+        ), "{fx:?}");
+    }
+
+    #[test]
+    fn click_focuses_a_pane() {
+        let (mut a, now) = app(4);
+        let lay = a.layout();
+        let p = &lay.panes[3];
+        a.update(Msg::Mouse(MouseMsg::Click(p.area.x + 2, p.area.y + 2)), now);
+        assert_eq!(a.focus, 3);
+    }
+
+    #[test]
+    fn no_prompt_flashes() {
+        let (mut a, now) = app(1);
+        assert!(key(&mut a, "y", now).is_empty());
+        assert!(a.flash.as_ref().is_some_and(|f| f.error));
+        a.update(Msg::Tick, now + FLASH_TTL);
+        assert!(a.flash.is_none());
+    }
+}

@@ -1,0 +1,327 @@
+//! Configuration: `config.toml` (slots and UI settings), with errors that name
+//! the file, line and column. Depends on nothing else of corral's.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The embedded demo configuration, used when no config file exists. The
+/// placeholders `{corral}` (this executable) and `{shell}` (`$SHELL`, else
+/// `/bin/sh`) are replaced when it is loaded.
+pub const DEMO_CONFIG: &str = include_str!("../assets/demo.toml");
+
+/// A configuration error with its position in the source file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file the error is in (or a name such as `<embedded demo>`).
+    pub path: PathBuf,
+    /// 1-based line, when the position is known.
+    pub line: Option<usize>,
+    /// 1-based column in characters, when the position is known.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.path.display(), self.message),
+            _ => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl ConfigError {
+    /// Builds an error at a byte span of `source`.
+    pub fn at(path: &Path, source: &str, span: Option<Range<usize>>, message: String) -> Self {
+        let (line, column) = match span {
+            Some(r) => {
+                let (l, c) = line_col(source, r.start);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        ConfigError {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
+
+    /// Converts a TOML parse or type error into a positioned error.
+    pub fn from_toml(path: &Path, source: &str, e: &toml::de::Error) -> Self {
+        Self::at(path, source, e.span(), e.message().trim().to_string())
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset in `source`.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = source.get(..offset).unwrap_or(source);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |s| s.chars().count()) + 1;
+    (line, col)
+}
+
+/// Which agent profile detects a slot's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentKind {
+    /// Claude Code (and the built-in demo agent, which imitates it).
+    Claude,
+    /// Any program: working while output flows, idle once it settles.
+    Generic,
+}
+
+impl AgentKind {
+    /// The name used in config and on screen.
+    pub fn name(self) -> &'static str {
+        match self {
+            AgentKind::Claude => "claude",
+            AgentKind::Generic => "generic",
+        }
+    }
+}
+
+/// When a session whose child exited is started again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Never restart; the slot stays `exited`.
+    #[default]
+    Never,
+    /// Restart when the child exits with a non-zero status or a signal.
+    OnFailure,
+    /// Restart whenever the child exits.
+    Always,
+}
+
+/// One configured agent seat (`[[slot]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotConfig {
+    /// Unique id, shown in the UI and used by `--attach`.
+    pub id: toml::Spanned<String>,
+    /// Free-form role ("backend", "reviewer"), shown in the sidebar.
+    #[serde(default)]
+    pub role: String,
+    /// Which agent profile detects this slot's state.
+    #[serde(default = "default_agent")]
+    pub agent: AgentKind,
+    /// The program to run (looked up in `PATH`).
+    pub command: toml::Spanned<String>,
+    /// Arguments passed to `command`.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Working directory; defaults to corral's own.
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    /// Extra environment variables for the child.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Restart policy. Restarts back off: 1 s, 2 s, 4 s ... up to 30 s; the
+    /// delay resets once a session has run for 30 s.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+}
+
+fn default_agent() -> AgentKind {
+    AgentKind::Generic
+}
+
+/// `[ui]` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    /// Sidebar width in cells (0 hides the sidebar).
+    pub sidebar_width: u16,
+    /// Scrollback rows kept per slot.
+    pub scrollback_rows: usize,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            sidebar_width: 46,
+            scrollback_rows: 5000,
+        }
+    }
+}
+
+/// The whole `config.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// UI settings.
+    #[serde(default)]
+    pub ui: UiConfig,
+    /// The slots, in display order.
+    #[serde(rename = "slot", default)]
+    pub slots: Vec<SlotConfig>,
+}
+
+impl Config {
+    /// Parses and validates a config from TOML text. `path` names the source
+    /// in errors.
+    ///
+    /// Errors: TOML syntax, unknown keys, wrong types, no slots, an empty or
+    /// duplicate slot id, an empty command; each with line and column.
+    pub fn parse(path: &Path, source: &str) -> Result<Config, ConfigError> {
+        let cfg: Config =
+            toml::from_str(source).map_err(|e| ConfigError::from_toml(path, source, &e))?;
+        if cfg.slots.is_empty() {
+            return Err(ConfigError::at(
+                path,
+                source,
+                None,
+                "no slots: add at least one [[slot]] table with `id` and `command`".into(),
+            ));
+        }
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, s) in cfg.slots.iter().enumerate() {
+            let id = s.id.get_ref();
+            if id.is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(ConfigError::at(
+                    path,
+                    source,
+                    Some(s.id.span()),
+                    format!("slot id {id:?} must be non-empty and have no spaces"),
+                ));
+            }
+            if let Some(prev) = seen.insert(id, i) {
+                return Err(ConfigError::at(
+                    path,
+                    source,
+                    Some(s.id.span()),
+                    format!("duplicate slot id {id:?} (slot {} has it too)", prev + 1),
+                ));
+            }
+            if s.command.get_ref().trim().is_empty() {
+                return Err(ConfigError::at(
+                    path,
+                    source,
+                    Some(s.command.span()),
+                    format!("slot {id:?} has an empty command"),
+                ));
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// Reads and parses a config file.
+    ///
+    /// Errors: the file cannot be read, or [`Config::parse`] fails.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let source = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(path, &source)
+    }
+
+    /// The embedded demo config with `{corral}` replaced by `exe` and `{shell}`
+    /// by `shell`.
+    ///
+    /// Errors: only if the embedded file itself is broken (a test guards it).
+    pub fn demo(exe: &Path, shell: &str) -> Result<Config, ConfigError> {
+        let exe = exe.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
+        let shell = shell.replace('\\', "\\\\").replace('"', "\\\"");
+        let src = DEMO_CONFIG
+            .replace("{corral}", &exe)
+            .replace("{shell}", &shell);
+        Config::parse(Path::new("<embedded demo config>"), &src)
+    }
+
+    /// Index of the slot with this id.
+    pub fn slot_index(&self, id: &str) -> Option<usize> {
+        self.slots.iter().position(|s| s.id.get_ref() == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("c.toml"), src)
+    }
+
+    #[test]
+    fn parses_slots_and_defaults() {
+        let c = parse(
+            r#"
+[ui]
+sidebar_width = 30
+
+[[slot]]
+id = "api"
+role = "backend"
+agent = "claude"
+command = "claude"
+args = ["--permission-mode", "default"]
+cwd = "/tmp"
+env = { FOO = "bar" }
+restart = "on-failure"
+
+[[slot]]
+id = "sh"
+command = "bash"
+"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.ui.sidebar_width, 30);
+        assert_eq!(c.ui.scrollback_rows, 5000);
+        assert_eq!(c.slots.len(), 2);
+        assert_eq!(c.slots[0].agent, AgentKind::Claude);
+        assert_eq!(c.slots[0].restart, RestartPolicy::OnFailure);
+        assert_eq!(c.slots[1].agent, AgentKind::Generic);
+        assert_eq!(c.slots[1].restart, RestartPolicy::Never);
+        assert_eq!(c.slot_index("sh"), Some(1));
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let e = parse("[[slot]]\nid = \"a\"\ncommand = \"x\"\nrestart = \"sometimes\"\n")
+            .err()
+            .unwrap_or_else(|| panic!("expected an error"));
+        assert_eq!(e.line, Some(4));
+        assert_eq!(e.column, Some(11));
+        assert!(e.to_string().starts_with("c.toml:4:11: "), "{e}");
+        assert!(e.message.contains("sometimes"), "{e}");
+
+        let e = parse("[[slot]]\nid = \"a\"\ncommand = \"x\"\n[[slot]]\nid = \"a\"\ncommand = \"y\"\n")
+            .err()
+            .unwrap_or_else(|| panic!("expected an error"));
+        assert_eq!((e.line, e.column), (Some(5), Some(6)));
+        assert!(e.message.contains("duplicate"), "{e}");
+
+        let e = parse("[[slot]\n").err().unwrap_or_else(|| panic!("expected an error"));
+        assert_eq!(e.line, Some(1));
+
+        let e = parse("[[slot]]\nid = \"a\"\ncomand = \"x\"\n")
+            .err()
+            .unwrap_or_else(|| panic!("expected an error"));
+        assert_eq!(e.line, Some(3), "{e}");
+    }
+
+    #[test]
+    fn demo_config_is_valid() {
+        let c = Config::demo(Path::new("/usr/bin/corral"), "/bin/sh")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.slots.len() >= 4);
+        assert!(c.slots.iter().any(|s| s.command.get_ref() == "/usr/bin/corral"));
+    }
+
+    #[test]
+    fn line_col_counts_chars() {
+        assert_eq!(line_col("ab\ncé x", 7), (2, 4));
+        assert_eq!(line_col("", 0), (1, 1));
+    }
+}

@@ -1,0 +1,443 @@
+//! The `corral` binary: command line, terminal setup and restore, logging,
+//! and the UI event loop (one `tokio::select!` over terminal input, session
+//! events, the frame deadline, timers and signals).
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event as TermEvent, EventStream, KeyEventKind, MouseButton, MouseEventKind,
+};
+use crossterm::terminal::{
+    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use crossterm::{cursor, execute, queue};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use corral::app::{App, Effect, Flash, MouseMsg, Msg};
+use corral::config::{Config, ConfigError};
+use corral::engine::Engine;
+use corral::keymap::Keymap;
+use corral::keys::{KeyCode, KeyPress, Mods};
+use corral::paths::Paths;
+use corral::session::{ManagerOptions, SessionManager, SlotIdx};
+use corral::ui::{self, ScreenSource};
+
+/// Shortest time between two frames (at most 60 frames a second).
+const FRAME: Duration = Duration::from_millis(16);
+
+#[derive(Parser, Debug)]
+#[command(name = "corral", version, about = "Supervise AI coding agents in tiled terminal panes")]
+struct Cli {
+    /// Config file (default: config.toml in the config directory; without one,
+    /// corral runs its built-in demo).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Keymap file (default: keymap.toml in the config directory, if present).
+    #[arg(long, value_name = "PATH")]
+    keymap: Option<PathBuf>,
+    /// Show one slot full-screen, in insert mode.
+    #[arg(long, value_name = "SLOT")]
+    attach: Option<String>,
+    /// Log level for the log file: error, warn, info, debug, trace.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    log_level: String,
+    /// Override the config directory.
+    #[arg(long, value_name = "DIR")]
+    config_dir: Option<PathBuf>,
+    /// Override the data directory (audit log, transcripts, logs).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Override the log directory (default: logs/ in the data directory).
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Sub>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Sub {
+    /// A scripted Claude-Code-style agent for the demo and the tests.
+    #[command(hide = true)]
+    DemoAgent {
+        /// Script: api, web or docs.
+        #[arg(long, default_value = "api")]
+        script: String,
+        /// Length of one scripted time unit, in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        pace_ms: u64,
+    },
+}
+
+/// An error that exits with status 2 (usage or config).
+struct UsageError(String);
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    if let Some(Sub::DemoAgent { script, pace_ms }) = &cli.command {
+        return match corral::demo::run(script, *pace_ms) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("corral demo-agent: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => match e.downcast::<UsageError>() {
+            Ok(u) => {
+                eprintln!("corral: {}", u.0);
+                ExitCode::from(2)
+            }
+            Err(e) => {
+                eprintln!("corral: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+    }
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::fmt::Debug for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for UsageError {}
+impl From<ConfigError> for UsageError {
+    fn from(e: ConfigError) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+fn init_logging(paths: &Paths, level: &str) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(&paths.log_dir)
+        .with_context(|| format!("creating log directory {}", paths.log_dir.display()))?;
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .map_err(|e| UsageError(format!("--log-level {level:?}: {e}")))?;
+    let appender = tracing_appender::rolling::daily(&paths.log_dir, "corral.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .init();
+    Ok(guard)
+}
+
+/// Loads config and keymap; `Ok((config, is_demo))`.
+fn load_config(cli: &Cli, paths: &Paths) -> Result<(Config, bool), UsageError> {
+    let path = cli.config.clone().unwrap_or_else(|| paths.config_file());
+    if cli.config.is_some() || path.exists() {
+        return Ok((Config::load(&path)?, false));
+    }
+    let exe = std::env::current_exe().map_err(|e| UsageError(format!("cannot find corral's own executable: {e}")))?;
+    let shell = std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into());
+    Ok((Config::demo(&exe, &shell)?, true))
+}
+
+fn load_keymap(cli: &Cli, paths: &Paths) -> Result<Keymap, UsageError> {
+    let path = cli.keymap.clone().unwrap_or_else(|| paths.keymap_file());
+    if cli.keymap.is_some() || path.exists() {
+        let src = std::fs::read_to_string(&path)
+            .map_err(|e| UsageError(format!("{}: cannot read: {e}", path.display())))?;
+        return Ok(Keymap::load(Some((&path, &src)))?);
+    }
+    Ok(Keymap::default_keymap()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let paths = Paths::resolve(cli.config_dir.as_deref(), cli.data_dir.as_deref(), cli.log_dir.as_deref())
+        .map_err(|e| UsageError(e.to_string()))?;
+    let (mut config, is_demo) = load_config(&cli, &paths)?;
+    let keymap = load_keymap(&cli, &paths)?;
+    if let Some(slot) = &cli.attach {
+        let Some(i) = config.slot_index(slot) else {
+            let ids: Vec<&str> = config.slots.iter().map(|s| s.id.get_ref().as_str()).collect();
+            return Err(UsageError(format!(
+                "--attach: no slot {slot:?}; configured slots: {}",
+                ids.join(", ")
+            ))
+            .into());
+        };
+        // The attach view runs only that slot.
+        let one = config.slots.swap_remove(i);
+        config.slots = vec![one];
+    }
+    let _log_guard = init_logging(&paths, &cli.log_level)?;
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), demo = is_demo, "corral starting");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    install_panic_hook();
+    let guard = TermGuard::enter().context("setting up the terminal")?;
+    let result = runtime.block_on(ui_loop(config, keymap, paths, cli.attach.is_some(), is_demo));
+    drop(guard);
+    result
+}
+
+/// Puts the terminal into raw mode on the alternate screen, and restores it on
+/// drop (also on error and unwinding).
+struct TermGuard;
+
+impl TermGuard {
+    fn enter() -> io::Result<TermGuard> {
+        crossterm::terminal::enable_raw_mode()?;
+        let guard = TermGuard;
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            EnableBracketedPaste,
+            cursor::Hide
+        )?;
+        Ok(guard)
+    }
+}
+
+impl Drop for TermGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+fn restore_terminal() {
+    let mut out = io::stdout();
+    let _ = execute!(
+        out,
+        EndSynchronizedUpdate,
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
+    let _ = out.flush();
+    let _ = crossterm::terminal::disable_raw_mode();
+}
+
+fn install_panic_hook() {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        prev(info);
+    }));
+}
+
+struct Screens<'a>(&'a SessionManager);
+
+impl ScreenSource for Screens<'_> {
+    fn with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine)) {
+        if let Some(s) = self.0.slot(slot) {
+            let e = s.lock();
+            f(&e);
+        }
+    }
+}
+
+fn key_from(k: crossterm::event::KeyEvent) -> Option<KeyPress> {
+    use crossterm::event::{KeyCode as C, KeyModifiers as M};
+    if k.kind == KeyEventKind::Release {
+        return None;
+    }
+    let mut mods = Mods {
+        ctrl: k.modifiers.contains(M::CONTROL),
+        alt: k.modifiers.contains(M::ALT),
+        shift: k.modifiers.contains(M::SHIFT),
+    };
+    let code = match k.code {
+        C::Char(c) => {
+            mods.shift = false;
+            // Legacy terminals send ctrl-\ ] ^ _ as 0x1c..0x1f, which crossterm
+            // reports as ctrl-4..7.
+            let c = match (mods.ctrl, c) {
+                (true, '4') => '\\',
+                (true, '5') => ']',
+                (true, '6') => '^',
+                (true, '7') => '_',
+                (true, c) => c.to_ascii_lowercase(),
+                (false, c) => c,
+            };
+            KeyCode::Char(c)
+        }
+        C::Enter => KeyCode::Enter,
+        C::Esc => KeyCode::Esc,
+        C::Tab => KeyCode::Tab,
+        C::BackTab => {
+            mods.shift = false;
+            KeyCode::BackTab
+        }
+        C::Backspace => KeyCode::Backspace,
+        C::Up => KeyCode::Up,
+        C::Down => KeyCode::Down,
+        C::Left => KeyCode::Left,
+        C::Right => KeyCode::Right,
+        C::Home => KeyCode::Home,
+        C::End => KeyCode::End,
+        C::PageUp => KeyCode::PageUp,
+        C::PageDown => KeyCode::PageDown,
+        C::Insert => KeyCode::Insert,
+        C::Delete => KeyCode::Delete,
+        C::F(n) if (1..=12).contains(&n) => KeyCode::F(n),
+        _ => return None,
+    };
+    Some(KeyPress { code, mods })
+}
+
+fn msg_from(ev: TermEvent) -> Option<Msg> {
+    match ev {
+        TermEvent::Key(k) => key_from(k).map(Msg::Key),
+        TermEvent::Paste(p) => Some(Msg::Paste(p)),
+        TermEvent::Resize(c, r) => Some(Msg::Resize(c, r)),
+        TermEvent::Mouse(m) => match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => Some(Msg::Mouse(MouseMsg::Click(m.column, m.row))),
+            MouseEventKind::ScrollUp => Some(Msg::Mouse(MouseMsg::WheelUp(m.column, m.row))),
+            MouseEventKind::ScrollDown => Some(Msg::Mouse(MouseMsg::WheelDown(m.column, m.row))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn ui_loop(config: Config, keymap: Keymap, paths: Paths, attach: bool, is_demo: bool) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+
+    let backend = CrosstermBackend::new(io::stdout());
+    let mut terminal = Terminal::new(backend)?;
+    let size = crossterm::terminal::size()?;
+    let now = Instant::now();
+    let mut app = App::new(&config, keymap, size, now);
+    if attach {
+        app.attach_to(0);
+    }
+    if is_demo {
+        app.flash = Some(Flash {
+            text: format!(
+                "demo config: write {} to supervise your own agents (see README)",
+                paths.config_file().display()
+            ),
+            error: false,
+            until: now + Duration::from_secs(20),
+        });
+    }
+    let mut sizes = vec![(24u16, 80u16); config.slots.len()];
+    for (slot, sz) in app.pane_sizes() {
+        if let Some(s) = sizes.get_mut(slot) {
+            *s = sz;
+        }
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mgr = Arc::new(SessionManager::start(
+        &config,
+        ManagerOptions {
+            transcript_dir: Some(paths.transcript_dir()),
+            audit_path: Some(paths.audit_file()),
+            sizes,
+            scrollback_rows: config.ui.scrollback_rows,
+        },
+        tx,
+    )?);
+    let mut events = EventStream::new();
+    let mut pending = app.update(Msg::Tick, now);
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut quit = false;
+    while !quit {
+        for fx in pending.drain(..) {
+            match fx {
+                Effect::Session(c) => mgr.send(c),
+                Effect::Quit => quit = true,
+            }
+        }
+        if quit {
+            break;
+        }
+        let now = Instant::now();
+        let frame_at = last_draw.map_or(now, |t| t + FRAME);
+        if dirty && now >= frame_at {
+            for i in 0..mgr.len() {
+                mgr.take_dirty(i);
+            }
+            let backend = terminal.backend_mut();
+            queue!(backend, BeginSynchronizedUpdate)?;
+            terminal.draw(|f| ui::draw(f, &app, &Screens(&mgr), now))?;
+            let backend = terminal.backend_mut();
+            queue!(backend, EndSynchronizedUpdate)?;
+            backend.flush()?;
+            dirty = false;
+            last_draw = Some(now);
+        }
+        let draw_at = dirty.then_some(frame_at);
+        let tick_at = app.next_deadline(now);
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => {
+                    if let TermEvent::Resize(..) = ev {
+                        terminal.autoresize()?;
+                    }
+                    if let Some(m) = msg_from(ev) {
+                        pending = app.update(m, Instant::now());
+                        dirty = true;
+                    }
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            ev = rx.recv() => {
+                let Some(ev) = ev else { break };
+                let now = Instant::now();
+                pending = app.update(Msg::Session(ev), now);
+                // Take what else is queued, so a burst costs one frame.
+                while let Ok(ev) = rx.try_recv() {
+                    pending.extend(app.update(Msg::Session(ev), now));
+                }
+                dirty = true;
+            }
+            _ = sleep_until_opt(draw_at) => {}
+            _ = sleep_until_opt(tick_at) => {
+                pending = app.update(Msg::Tick, Instant::now());
+                dirty = true;
+            }
+            _ = sigterm.recv() => { tracing::info!("SIGTERM"); break }
+            _ = sighup.recv() => { tracing::info!("SIGHUP"); break }
+            _ = sigint.recv() => { tracing::info!("SIGINT"); break }
+        }
+    }
+    tracing::info!("corral stopping");
+    drop(terminal);
+    match Arc::try_unwrap(mgr) {
+        Ok(m) => m.shutdown(),
+        Err(m) => drop(m),
+    }
+    Ok(())
+}

@@ -1,0 +1,1072 @@
+//! The in-process session manager: one PTY, child process and terminal engine
+//! per slot; commands in ([`Command`]), events out ([`Event`]).
+//!
+//! Threads: one manager thread owns every session's state (detection,
+//! prompts, answers, restarts); per session one reader thread (PTY output into
+//! the engine, replies to the child's queries, transcript), one writer thread
+//! (so a child that stops reading never blocks corral) and one waiter thread
+//! (exit status). Readers raise a per-session dirty flag and wake the UI only on
+//! its false-to-true edge.
+//!
+//! This module never uses ratatui, crossterm or tui-term (a test enforces it):
+//! a socket server could speak the same commands and events.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+use serde::Serialize;
+
+use crate::config::{AgentKind, Config, RestartPolicy, SlotConfig};
+use crate::detect::{self, AgentState, Answer, Prompt, PromptId, Timing};
+use crate::engine::Engine;
+use crate::keys::{self, KeyPress};
+
+/// Index of a slot in the config's slot list.
+pub type SlotIdx = usize;
+
+/// Debounce between output and detection, in milliseconds.
+pub const DETECT_DEBOUNCE_MS: u64 = 100;
+/// Size of one PTY read, in bytes.
+const READ_CHUNK: usize = 64 * 1024;
+/// Queued writes per session before further writes are dropped.
+const WRITE_QUEUE: usize = 1024;
+/// First restart delay; doubles up to [`RESTART_MAX`].
+const RESTART_MIN: Duration = Duration::from_secs(1);
+/// Longest restart delay.
+const RESTART_MAX: Duration = Duration::from_secs(30);
+/// A session that ran this long resets the restart delay.
+const RESTART_RESET_AFTER: Duration = Duration::from_secs(30);
+
+/// Who decided an answer, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnsweredBy {
+    /// `keyboard` (later also `policy`).
+    pub source: String,
+    /// The key or rule that decided (`y`, `a`, `n`).
+    pub detail: String,
+}
+
+/// A command to the session manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Write raw bytes to a slot's PTY.
+    Write {
+        /// Target slot.
+        slot: SlotIdx,
+        /// Bytes, sent as they are.
+        bytes: Vec<u8>,
+    },
+    /// Send a key press, encoded for the child's current input modes.
+    Key {
+        /// Target slot.
+        slot: SlotIdx,
+        /// The key.
+        key: KeyPress,
+    },
+    /// Paste text (bracketed when the child asked for it).
+    Paste {
+        /// Target slot.
+        slot: SlotIdx,
+        /// The text.
+        text: String,
+    },
+    /// Resize a slot's PTY and screen to `rows` x `cols` cells.
+    Resize {
+        /// Target slot.
+        slot: SlotIdx,
+        /// Rows in cells.
+        rows: u16,
+        /// Columns in cells.
+        cols: u16,
+    },
+    /// Scroll a slot's view by `delta` rows (positive = back in time).
+    Scroll {
+        /// Target slot.
+        slot: SlotIdx,
+        /// Rows; `i32::MIN` returns to the live screen.
+        delta: i32,
+    },
+    /// Answer the prompt with this id, only if it is still on screen.
+    Answer {
+        /// Target slot.
+        slot: SlotIdx,
+        /// The prompt the user saw.
+        prompt: PromptId,
+        /// The answer.
+        answer: Answer,
+        /// Who decided.
+        by: AnsweredBy,
+    },
+    /// Stop a slot's child (SIGHUP, then SIGKILL after 2 s). No restart.
+    Kill {
+        /// Target slot.
+        slot: SlotIdx,
+    },
+    /// Stop a slot's child if it runs and start a new session at once.
+    Restart {
+        /// Target slot.
+        slot: SlotIdx,
+    },
+    /// Stop every child and end the manager thread.
+    Shutdown,
+}
+
+/// An event from the session manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// New output was drawn (sent once until [`SessionManager::take_dirty`]).
+    Output {
+        /// The slot.
+        slot: SlotIdx,
+    },
+    /// A session started (generation counts from 1).
+    Started {
+        /// The slot.
+        slot: SlotIdx,
+        /// Generation of the new session.
+        generation: u64,
+    },
+    /// The detected state changed.
+    StateChanged {
+        /// The slot.
+        slot: SlotIdx,
+        /// New state.
+        state: AgentState,
+        /// Rule that decided.
+        rule: &'static str,
+    },
+    /// A permission prompt appeared.
+    PromptOpened {
+        /// The slot.
+        slot: SlotIdx,
+        /// The prompt, with its id.
+        prompt: Prompt,
+    },
+    /// A prompt is no longer on screen.
+    PromptClosed {
+        /// The slot.
+        slot: SlotIdx,
+        /// Its id.
+        prompt: PromptId,
+    },
+    /// The title changed.
+    Title {
+        /// The slot.
+        slot: SlotIdx,
+        /// New title.
+        title: String,
+    },
+    /// The child rang the bell.
+    Bell {
+        /// The slot.
+        slot: SlotIdx,
+    },
+    /// The child exited.
+    Exited {
+        /// The slot.
+        slot: SlotIdx,
+        /// `0`, `1`, `signal Hangup`, ...
+        status: String,
+        /// Whether it will be restarted, and after how long.
+        restart_in: Option<Duration>,
+    },
+    /// Keys for an answer were sent.
+    AnswerSent {
+        /// The slot.
+        slot: SlotIdx,
+        /// The prompt.
+        prompt: PromptId,
+        /// The answer.
+        answer: Answer,
+    },
+    /// An answer was not sent, and why.
+    AnswerRefused {
+        /// The slot.
+        slot: SlotIdx,
+        /// The prompt the user saw.
+        prompt: PromptId,
+        /// Why nothing was sent.
+        reason: String,
+    },
+    /// Starting a session failed.
+    SpawnFailed {
+        /// The slot.
+        slot: SlotIdx,
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// Where events go: any thread may send.
+pub type EventSink = tokio::sync::mpsc::UnboundedSender<Event>;
+
+/// Options of [`SessionManager::start`].
+#[derive(Debug, Clone)]
+pub struct ManagerOptions {
+    /// Directory for raw transcripts (`<slot>.raw`), created if missing.
+    pub transcript_dir: Option<PathBuf>,
+    /// The audit log (JSON lines), created if missing.
+    pub audit_path: Option<PathBuf>,
+    /// Initial PTY size of each slot as (rows, cols); missing entries get 24x80.
+    pub sizes: Vec<(u16, u16)>,
+    /// Scrollback rows per slot.
+    pub scrollback_rows: usize,
+}
+
+/// State shared between a slot's threads and the UI.
+pub struct SlotShared {
+    /// The slot's terminal engine (kept across restarts).
+    pub engine: Mutex<Engine>,
+    ui_dirty: AtomicBool,
+    detect_pending: AtomicBool,
+    /// Milliseconds since the manager's epoch of the last output, 0 = none yet.
+    last_output_ms: AtomicU64,
+}
+
+impl SlotShared {
+    /// Locks the engine. A panic in another thread while it held the lock
+    /// leaves the engine usable (the data is plain cells).
+    pub fn lock(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+enum Msg {
+    Cmd(Command),
+    Output { slot: SlotIdx, generation: u64, urgent: bool },
+    Exited { slot: SlotIdx, generation: u64, status: String, success: bool },
+}
+
+/// The handle to a running session manager.
+pub struct SessionManager {
+    tx: Sender<Msg>,
+    slots: Vec<Arc<SlotShared>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SessionManager {
+    /// Starts the manager thread and a session for every slot.
+    ///
+    /// Errors: the transcript directory cannot be created. A slot whose
+    /// command cannot start is reported as [`Event::SpawnFailed`] and shown as
+    /// exited, never as an error here.
+    pub fn start(config: &Config, opts: ManagerOptions, events: EventSink) -> anyhow::Result<Self> {
+        if let Some(dir) = &opts.transcript_dir {
+            std::fs::create_dir_all(dir)?;
+        }
+        let (tx, rx) = mpsc::channel();
+        let epoch = Instant::now();
+        let mut shared = Vec::new();
+        let mut rts = Vec::new();
+        for (i, cfg) in config.slots.iter().enumerate() {
+            let (rows, cols) = opts.sizes.get(i).copied().unwrap_or((24, 80));
+            let s = Arc::new(SlotShared {
+                engine: Mutex::new(Engine::new(rows, cols, opts.scrollback_rows)),
+                ui_dirty: AtomicBool::new(false),
+                detect_pending: AtomicBool::new(false),
+                last_output_ms: AtomicU64::new(0),
+            });
+            shared.push(s.clone());
+            rts.push(SlotRt {
+                cfg: cfg.clone(),
+                id: cfg.id.get_ref().clone(),
+                shared: s,
+                live: None,
+                generation: 0,
+                state: AgentState::Starting,
+                prompt: None,
+                prompt_seq: 0,
+                answered: None,
+                detect_due: None,
+                restart_due: None,
+                backoff: RESTART_MIN,
+                started_at: epoch,
+                size: (rows.max(1), cols.max(1)),
+                restart_now: false,
+            });
+        }
+        let mut mgr = Manager {
+            slots: rts,
+            tx: tx.clone(),
+            events,
+            epoch,
+            transcript_dir: opts.transcript_dir,
+            audit_path: opts.audit_path,
+        };
+        let thread = thread::Builder::new()
+            .name("corral-sessions".into())
+            .spawn(move || {
+                for i in 0..mgr.slots.len() {
+                    mgr.spawn(i);
+                }
+                mgr.run(rx);
+            })?;
+        Ok(SessionManager {
+            tx,
+            slots: shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Sends a command; it is carried out in order on the manager thread.
+    pub fn send(&self, cmd: Command) {
+        if self.tx.send(Msg::Cmd(cmd)).is_err() {
+            tracing::warn!("session manager is gone; command dropped");
+        }
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// True when there are no slots.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The shared state (engine) of a slot.
+    pub fn slot(&self, slot: SlotIdx) -> Option<&Arc<SlotShared>> {
+        self.slots.get(slot)
+    }
+
+    /// Clears a slot's dirty flag, returning whether it was set. Call before
+    /// drawing the slot, so output during the draw raises a new event.
+    pub fn take_dirty(&self, slot: SlotIdx) -> bool {
+        self.slots
+            .get(slot)
+            .is_some_and(|s| s.ui_dirty.swap(false, Ordering::AcqRel))
+    }
+
+    /// Stops every child and waits (up to 3 s) for the manager thread.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.tx.send(Msg::Cmd(Command::Shutdown));
+        if let Some(t) = self.thread.take() {
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while !t.is_finished() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(10));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+impl Drop for SessionManager {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Live {
+    master: Box<dyn MasterPty + Send>,
+    writes: SyncSender<Vec<u8>>,
+    pid: Option<u32>,
+}
+
+struct SlotRt {
+    cfg: SlotConfig,
+    id: String,
+    shared: Arc<SlotShared>,
+    live: Option<Live>,
+    generation: u64,
+    state: AgentState,
+    prompt: Option<Prompt>,
+    prompt_seq: u64,
+    answered: Option<PromptId>,
+    detect_due: Option<Instant>,
+    restart_due: Option<Instant>,
+    backoff: Duration,
+    started_at: Instant,
+    size: (u16, u16),
+    restart_now: bool,
+}
+
+struct Manager {
+    slots: Vec<SlotRt>,
+    tx: Sender<Msg>,
+    events: EventSink,
+    epoch: Instant,
+    transcript_dir: Option<PathBuf>,
+    audit_path: Option<PathBuf>,
+}
+
+/// One line of `audit.jsonl`.
+#[derive(Debug, Serialize)]
+struct AuditRecord<'a> {
+    time: String,
+    slot: &'a str,
+    agent: &'a str,
+    generation: u64,
+    prompt_id: String,
+    tool: &'a str,
+    subject: &'a str,
+    question: &'a str,
+    answer: String,
+    by: &'a AnsweredBy,
+    result: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn signal_group(pid: Option<u32>, sig: libc::c_int) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 0) {
+        // The child leads its own session (setsid), so -pid is its group.
+        // SAFETY: kill(2) with a valid signal number has no memory effects.
+        unsafe {
+            if libc::kill(-pid, sig) != 0 {
+                libc::kill(pid, sig);
+            }
+        }
+    }
+}
+
+impl Manager {
+    fn emit(&self, ev: Event) {
+        let _ = self.events.send(ev);
+    }
+
+    fn run(&mut self, rx: Receiver<Msg>) {
+        loop {
+            let deadline = self
+                .slots
+                .iter()
+                .flat_map(|s| [s.detect_due, s.restart_due])
+                .flatten()
+                .min();
+            let msg = match deadline {
+                Some(d) => match rx.recv_timeout(d.saturating_duration_since(Instant::now())) {
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
+                None => match rx.recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => break,
+                },
+            };
+            match msg {
+                Some(Msg::Cmd(Command::Shutdown)) => {
+                    self.shutdown_all();
+                    return;
+                }
+                Some(Msg::Cmd(c)) => self.command(c),
+                Some(Msg::Output {
+                    slot,
+                    generation,
+                    urgent,
+                }) => {
+                    if let Some(s) = self.slots.get_mut(slot)
+                        && s.generation == generation
+                    {
+                        let at = Instant::now()
+                            + if urgent {
+                                Duration::ZERO
+                            } else {
+                                Duration::from_millis(DETECT_DEBOUNCE_MS)
+                            };
+                        s.detect_due = Some(s.detect_due.map_or(at, |d| d.min(at)));
+                    }
+                }
+                Some(Msg::Exited {
+                    slot,
+                    generation,
+                    status,
+                    success,
+                }) => self.exited(slot, generation, status, success),
+                None => {}
+            }
+            let now = Instant::now();
+            for i in 0..self.slots.len() {
+                if self.slots[i].restart_due.is_some_and(|d| d <= now) {
+                    self.slots[i].restart_due = None;
+                    self.spawn(i);
+                }
+                if self.slots[i].detect_due.is_some_and(|d| d <= now) {
+                    self.run_detect(i);
+                }
+            }
+        }
+    }
+
+    fn shutdown_all(&mut self) {
+        for s in &mut self.slots {
+            if let Some(live) = s.live.take() {
+                signal_group(live.pid, libc::SIGHUP);
+                drop(live);
+            }
+        }
+    }
+
+    fn spawn(&mut self, i: SlotIdx) {
+        let tx = self.tx.clone();
+        let events = self.events.clone();
+        let epoch = self.epoch;
+        let transcript = self.transcript_dir.as_ref().and_then(|d| {
+            let name = format!("{}.raw", self.slots[i].id);
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(d.join(name))
+                .map_err(|e| tracing::warn!("transcript: {e}"))
+                .ok()
+        });
+        let s = &mut self.slots[i];
+        s.generation += 1;
+        s.prompt = None;
+        s.answered = None;
+        s.detect_due = None;
+        s.shared.last_output_ms.store(0, Ordering::Release);
+        s.shared.lock().reset();
+        let (rows, cols) = s.size;
+        s.shared.lock().resize(rows, cols);
+        match start_child(&s.cfg, s.size) {
+            Ok((master, reader, writer, mut child)) => {
+                let pid = child.process_id();
+                let generation = s.generation;
+                let (wtx, wrx) = mpsc::sync_channel::<Vec<u8>>(WRITE_QUEUE);
+                spawn_writer(&s.id, writer, wrx);
+                spawn_reader(
+                    &s.id,
+                    i,
+                    generation,
+                    reader,
+                    s.shared.clone(),
+                    wtx.clone(),
+                    tx.clone(),
+                    events.clone(),
+                    epoch,
+                    transcript,
+                );
+                let _ = thread::Builder::new()
+                    .name(format!("wait-{}", s.id))
+                    .spawn(move || {
+                        let (status, success) = match child.wait() {
+                            Ok(st) => {
+                                let desc = match st.signal() {
+                                    Some(sig) => format!("signal {sig}"),
+                                    None => st.exit_code().to_string(),
+                                };
+                                (desc, st.success())
+                            }
+                            Err(e) => (format!("wait failed: {e}"), false),
+                        };
+                        let _ = tx.send(Msg::Exited {
+                            slot: i,
+                            generation,
+                            status,
+                            success,
+                        });
+                    });
+                s.live = Some(Live {
+                    master,
+                    writes: wtx,
+                    pid,
+                });
+                s.started_at = Instant::now();
+                s.state = AgentState::Starting;
+                tracing::info!(slot = %s.id, generation, ?pid, "session started");
+                self.emit(Event::Started { slot: i, generation });
+                self.emit(Event::StateChanged {
+                    slot: i,
+                    state: AgentState::Starting,
+                    rule: "session.started",
+                });
+            }
+            Err(e) => {
+                let msg = format!("cannot start `{}`: {e:#}", s.cfg.command.get_ref());
+                tracing::warn!(slot = %s.id, "{msg}");
+                s.shared.lock().process(format!("\r\n[corral] {msg}\r\n").as_bytes());
+                s.shared.ui_dirty.store(true, Ordering::Release);
+                let status = "failed to start".to_string();
+                self.emit(Event::SpawnFailed {
+                    slot: i,
+                    error: msg,
+                });
+                self.emit(Event::Output { slot: i });
+                let generation = self.slots[i].generation;
+                self.exited(i, generation, status, false);
+            }
+        }
+    }
+
+    fn exited(&mut self, i: SlotIdx, generation: u64, status: String, success: bool) {
+        let Some(s) = self.slots.get_mut(i) else {
+            return;
+        };
+        if s.generation != generation {
+            return;
+        }
+        s.live = None;
+        s.detect_due = None;
+        if let Some(p) = s.prompt.take() {
+            let _ = self.events.send(Event::PromptClosed {
+                slot: i,
+                prompt: p.id,
+            });
+        }
+        let restart = s.restart_now
+            || match s.cfg.restart {
+                RestartPolicy::Never => false,
+                RestartPolicy::OnFailure => !success,
+                RestartPolicy::Always => true,
+            };
+        let restart_in = if s.restart_now {
+            s.restart_now = false;
+            Some(Duration::ZERO)
+        } else if restart {
+            if s.started_at.elapsed() >= RESTART_RESET_AFTER {
+                s.backoff = RESTART_MIN;
+            }
+            let d = s.backoff;
+            s.backoff = (s.backoff * 2).min(RESTART_MAX);
+            Some(d)
+        } else {
+            None
+        };
+        tracing::info!(slot = %s.id, %status, ?restart_in, "session exited");
+        s.state = AgentState::Exited(status.clone());
+        let _ = self.events.send(Event::Exited {
+            slot: i,
+            status: status.clone(),
+            restart_in,
+        });
+        if let Some(d) = restart_in {
+            s.restart_due = Some(Instant::now() + d);
+            s.state = AgentState::Restarting;
+            let _ = self.events.send(Event::StateChanged {
+                slot: i,
+                state: AgentState::Restarting,
+                rule: "session.restart-policy",
+            });
+        } else {
+            let _ = self.events.send(Event::StateChanged {
+                slot: i,
+                state: AgentState::Exited(status),
+                rule: "session.exited",
+            });
+        }
+    }
+
+    fn write(&mut self, i: SlotIdx, bytes: Vec<u8>) -> bool {
+        let Some(live) = self.slots.get(i).and_then(|s| s.live.as_ref()) else {
+            return false;
+        };
+        match live.writes.try_send(bytes) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                tracing::warn!(slot = i, "write queue full: the child is not reading; input dropped");
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Write { slot, bytes } => {
+                self.write(slot, bytes);
+            }
+            Command::Key { slot, key } => {
+                let Some(s) = self.slots.get(slot) else { return };
+                let bytes = keys::encode(key, s.shared.lock().input_modes());
+                self.write(slot, bytes);
+            }
+            Command::Paste { slot, text } => {
+                let Some(s) = self.slots.get(slot) else { return };
+                let bytes = keys::encode_paste(&text, s.shared.lock().input_modes());
+                self.write(slot, bytes);
+            }
+            Command::Resize { slot, rows, cols } => {
+                let Some(s) = self.slots.get_mut(slot) else { return };
+                let (rows, cols) = (rows.max(1), cols.max(1));
+                if s.size == (rows, cols) {
+                    return;
+                }
+                s.size = (rows, cols);
+                s.shared.lock().resize(rows, cols);
+                if let Some(live) = &s.live {
+                    let _ = live.master.resize(PtySize {
+                        rows,
+                        cols,
+                        pixel_width: 0,
+                        pixel_height: 0,
+                    });
+                }
+                s.shared.ui_dirty.store(true, Ordering::Release);
+                let _ = self.events.send(Event::Output { slot });
+            }
+            Command::Scroll { slot, delta } => {
+                let Some(s) = self.slots.get(slot) else { return };
+                {
+                    let mut e = s.shared.lock();
+                    let cur = e.scroll_offset();
+                    let new = if delta == i32::MIN {
+                        0
+                    } else if delta >= 0 {
+                        cur.saturating_add(delta as usize)
+                    } else {
+                        cur.saturating_sub(delta.unsigned_abs() as usize)
+                    };
+                    e.set_scroll_offset(new);
+                }
+                s.shared.ui_dirty.store(true, Ordering::Release);
+                let _ = self.events.send(Event::Output { slot });
+            }
+            Command::Answer {
+                slot,
+                prompt,
+                answer,
+                by,
+            } => self.answer(slot, prompt, answer, by),
+            Command::Kill { slot } => {
+                if let Some(s) = self.slots.get_mut(slot) {
+                    s.restart_due = None;
+                    s.restart_now = false;
+                    if let Some(live) = &s.live {
+                        kill_later(live.pid);
+                    }
+                }
+            }
+            Command::Restart { slot } => {
+                if let Some(s) = self.slots.get_mut(slot) {
+                    match &s.live {
+                        Some(live) => {
+                            s.restart_now = true;
+                            kill_later(live.pid);
+                        }
+                        None => {
+                            s.restart_due = Some(Instant::now());
+                        }
+                    }
+                }
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn run_detect(&mut self, i: SlotIdx) {
+        let epoch = self.epoch;
+        let s = &mut self.slots[i];
+        s.detect_due = None;
+        s.shared.detect_pending.store(false, Ordering::Release);
+        if s.live.is_none() {
+            return;
+        }
+        let snap = s.shared.lock().snapshot();
+        let last = s.shared.last_output_ms.load(Ordering::Acquire);
+        let now_ms = epoch.elapsed().as_millis() as u64;
+        let timing = Timing {
+            since_output_ms: (last != 0).then(|| now_ms.saturating_sub(last)),
+        };
+        let d = detect::detect(s.cfg.agent, &snap, timing);
+        if let Some(ms) = d.recheck_after_ms {
+            let at = Instant::now() + Duration::from_millis(ms.max(1));
+            s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
+        }
+        let mut events = Vec::new();
+        match (&s.prompt, d.prompt) {
+            (None, None) => {}
+            (Some(old), Some(new)) if old.dialog_hash == new.dialog_hash => {}
+            (old, new) => {
+                if let Some(o) = old {
+                    events.push(Event::PromptClosed {
+                        slot: i,
+                        prompt: o.id,
+                    });
+                }
+                s.answered = None;
+                s.prompt = new.map(|mut p| {
+                    s.prompt_seq += 1;
+                    p.identify(&s.id, s.generation, s.prompt_seq);
+                    events.push(Event::PromptOpened {
+                        slot: i,
+                        prompt: p.clone(),
+                    });
+                    p
+                });
+            }
+        }
+        if s.state != d.state {
+            tracing::debug!(slot = %s.id, state = %d.state.label(), rule = d.rule, "state");
+            s.state = d.state.clone();
+            events.push(Event::StateChanged {
+                slot: i,
+                state: d.state,
+                rule: d.rule,
+            });
+        }
+        for e in events {
+            self.emit(e);
+        }
+    }
+
+    fn answer(&mut self, i: SlotIdx, want: PromptId, answer: Answer, by: AnsweredBy) {
+        let Some(s) = self.slots.get(i) else { return };
+        // Re-detect on the screen as it is now: the user's decision applies
+        // only to the dialog they saw.
+        let current = if s.live.is_some() {
+            let snap = s.shared.lock().snapshot();
+            detect::detect(s.cfg.agent, &snap, Timing::default()).prompt
+        } else {
+            None
+        };
+        let known = s.prompt.as_ref();
+        let verdict: Result<(Prompt, Vec<u8>), (String, Option<Prompt>)> = match (current, known) {
+            (None, _) => Err(("the prompt is no longer on screen".into(), known.cloned())),
+            (Some(cur), Some(k)) if cur.dialog_hash == k.dialog_hash && k.id == want => {
+                if s.answered == Some(want) {
+                    Err(("this prompt was already answered".into(), Some(k.clone())))
+                } else {
+                    match cur.keys_for(answer) {
+                        Ok(keys) => {
+                            let modes = s.shared.lock().input_modes();
+                            let bytes: Vec<u8> =
+                                keys.iter().flat_map(|k| keys::encode(*k, modes)).collect();
+                            Ok((k.clone(), bytes))
+                        }
+                        Err(e) => Err((e.to_string(), Some(k.clone()))),
+                    }
+                }
+            }
+            (Some(_), k) => Err((
+                "the prompt on screen changed since it was shown".into(),
+                k.filter(|k| k.id == want).cloned(),
+            )),
+        };
+        match verdict {
+            Ok((prompt, bytes)) => {
+                let sent = self.write(i, bytes);
+                let s = &mut self.slots[i];
+                if sent {
+                    s.answered = Some(want);
+                    s.detect_due = Some(Instant::now() + Duration::from_millis(DETECT_DEBOUNCE_MS));
+                    self.audit(i, Some(&prompt), want, answer, &by, "sent", None);
+                    tracing::info!(slot = %self.slots[i].id, %want, %answer, "answer sent");
+                    self.emit(Event::AnswerSent {
+                        slot: i,
+                        prompt: want,
+                        answer,
+                    });
+                } else {
+                    let reason = "the session is not accepting input";
+                    self.audit(i, Some(&prompt), want, answer, &by, "refused", Some(reason));
+                    self.emit(Event::AnswerRefused {
+                        slot: i,
+                        prompt: want,
+                        reason: reason.into(),
+                    });
+                }
+            }
+            Err((reason, prompt)) => {
+                tracing::info!(slot = %self.slots[i].id, %want, %reason, "answer refused");
+                self.audit(i, prompt.as_ref(), want, answer, &by, "refused", Some(&reason));
+                self.emit(Event::AnswerRefused {
+                    slot: i,
+                    prompt: want,
+                    reason,
+                });
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn audit(
+        &self,
+        i: SlotIdx,
+        prompt: Option<&Prompt>,
+        id: PromptId,
+        answer: Answer,
+        by: &AnsweredBy,
+        result: &str,
+        reason: Option<&str>,
+    ) {
+        let Some(path) = &self.audit_path else { return };
+        let s = &self.slots[i];
+        let rec = AuditRecord {
+            time: now_rfc3339(),
+            slot: &s.id,
+            agent: s.cfg.agent.name(),
+            generation: s.generation,
+            prompt_id: id.to_string(),
+            tool: prompt.map_or("", |p| p.tool.as_str()),
+            subject: prompt.map_or("", |p| p.subject.as_str()),
+            question: prompt.map_or("", |p| p.question.as_str()),
+            answer: answer.to_string(),
+            by,
+            result,
+            reason,
+        };
+        let line = match serde_json::to_string(&rec) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("audit: {e}");
+                return;
+            }
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let res = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| writeln!(f, "{line}"));
+        if let Err(e) = res {
+            tracing::warn!("audit log {}: {e}", path.display());
+        }
+    }
+}
+
+/// SIGHUP the child's process group now and SIGKILL it 2 s later if needed.
+fn kill_later(pid: Option<u32>) {
+    signal_group(pid, libc::SIGHUP);
+    let _ = thread::Builder::new()
+        .name("killer".into())
+        .spawn(move || {
+            thread::sleep(Duration::from_secs(2));
+            signal_group(pid, libc::SIGKILL);
+        });
+}
+
+type Started = (
+    Box<dyn MasterPty + Send>,
+    Box<dyn Read + Send>,
+    Box<dyn Write + Send>,
+    Box<dyn portable_pty::Child + Send + Sync>,
+);
+
+fn start_child(cfg: &SlotConfig, (rows, cols): (u16, u16)) -> anyhow::Result<Started> {
+    let pair = native_pty_system().openpty(PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    })?;
+    let mut cmd = CommandBuilder::new(cfg.command.get_ref());
+    cmd.args(&cfg.args);
+    let cwd = match &cfg.cwd {
+        Some(c) => c.clone(),
+        None => std::env::current_dir()?,
+    };
+    if !cwd.is_dir() {
+        anyhow::bail!("working directory {} does not exist", cwd.display());
+    }
+    cmd.cwd(cwd);
+    // The child's terminal is corral, not whatever corral runs in.
+    for k in ["TMUX", "TMUX_PANE", "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "COLUMNS", "LINES"] {
+        cmd.env_remove(k);
+    }
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("COLORTERM", "truecolor");
+    cmd.env("CORRAL_SLOT", cfg.id.get_ref());
+    for (k, v) in &cfg.env {
+        cmd.env(k, v);
+    }
+    let child = pair.slave.spawn_command(cmd)?;
+    drop(pair.slave);
+    let reader = pair.master.try_clone_reader()?;
+    let writer = pair.master.take_writer()?;
+    Ok((pair.master, reader, writer, child))
+}
+
+fn spawn_writer(id: &str, mut writer: Box<dyn Write + Send>, rx: Receiver<Vec<u8>>) {
+    let _ = thread::Builder::new()
+        .name(format!("write-{id}"))
+        .spawn(move || {
+            while let Ok(bytes) = rx.recv() {
+                if writer.write_all(&bytes).and_then(|()| writer.flush()).is_err() {
+                    break;
+                }
+            }
+        });
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_reader(
+    id: &str,
+    slot: SlotIdx,
+    generation: u64,
+    mut reader: Box<dyn Read + Send>,
+    shared: Arc<SlotShared>,
+    writes: SyncSender<Vec<u8>>,
+    mgr: Sender<Msg>,
+    events: EventSink,
+    epoch: Instant,
+    mut transcript: Option<File>,
+) {
+    let _ = thread::Builder::new()
+        .name(format!("read-{id}"))
+        .spawn(move || {
+            let mut buf = vec![0u8; READ_CHUNK];
+            loop {
+                let n = match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let chunk = &buf[..n];
+                if let Some(f) = transcript.as_mut()
+                    && f.write_all(chunk).is_err()
+                {
+                    transcript = None;
+                }
+                let done = {
+                    let mut e = shared.lock();
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.process(chunk)))
+                };
+                let done = match done {
+                    Ok(d) => d,
+                    Err(_) => {
+                        tracing::error!(slot, "terminal engine panicked; session output stops");
+                        break;
+                    }
+                };
+                if !done.replies.is_empty() {
+                    let _ = writes.try_send(done.replies);
+                }
+                let ms = (epoch.elapsed().as_millis() as u64).max(1);
+                shared.last_output_ms.store(ms, Ordering::Release);
+                if done.title_changed {
+                    let title = shared.lock().title().to_string();
+                    let _ = events.send(Event::Title { slot, title });
+                }
+                if done.bells > 0 {
+                    let _ = events.send(Event::Bell { slot });
+                }
+                if !shared.ui_dirty.swap(true, Ordering::AcqRel) {
+                    let _ = events.send(Event::Output { slot });
+                }
+                let urgent = done.title_changed || done.bells > 0;
+                if !shared.detect_pending.swap(true, Ordering::AcqRel) || urgent {
+                    let _ = mgr.send(Msg::Output {
+                        slot,
+                        generation,
+                        urgent,
+                    });
+                }
+            }
+        });
+}
+
+/// The agent profile name a slot uses, for display.
+pub fn agent_name(kind: AgentKind) -> &'static str {
+    kind.name()
+}

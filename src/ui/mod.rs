@@ -1,0 +1,413 @@
+//! Drawing: `&App` and the sessions' screens into a ratatui frame. Mutates
+//! nothing. Panes are rendered by tui-term through a small adapter over
+//! vt100 0.18 screens.
+
+pub mod layout;
+
+use std::time::{Duration, Instant};
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+use ref_cast::RefCast;
+use tui_term::widget::{Cursor, PseudoTerminal};
+
+use crate::app::{App, Modal};
+use crate::detect::AgentState;
+use crate::engine::Engine;
+use crate::keymap::{Action, Mode};
+use crate::session::SlotIdx;
+
+/// Gives the UI read access to each slot's terminal engine while drawing.
+pub trait ScreenSource {
+    /// Calls `f` with the slot's engine (locked for the duration of `f`).
+    fn with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine));
+}
+
+/// A vt100 0.18 cell seen through tui-term's `Cell` trait.
+#[derive(RefCast)]
+#[repr(transparent)]
+struct PaneCell(vt100::Cell);
+
+fn map_color(c: vt100::Color) -> Color {
+    match c {
+        vt100::Color::Default => Color::Reset,
+        vt100::Color::Idx(i) => Color::Indexed(i),
+        vt100::Color::Rgb(r, g, b) => Color::Rgb(r, g, b),
+    }
+}
+
+impl tui_term::widget::Cell for PaneCell {
+    fn has_contents(&self) -> bool {
+        self.0.has_contents()
+    }
+
+    fn apply(&self, cell: &mut ratatui::buffer::Cell) {
+        let c = &self.0;
+        if c.has_contents() {
+            cell.set_symbol(c.contents());
+        }
+        let mut m = Modifier::empty();
+        if c.bold() {
+            m |= Modifier::BOLD;
+        }
+        if c.dim() {
+            m |= Modifier::DIM;
+        }
+        if c.italic() {
+            m |= Modifier::ITALIC;
+        }
+        if c.underline() {
+            m |= Modifier::UNDERLINED;
+        }
+        if c.inverse() {
+            m |= Modifier::REVERSED;
+        }
+        cell.set_style(
+            Style::reset()
+                .fg(map_color(c.fgcolor()))
+                .bg(map_color(c.bgcolor()))
+                .add_modifier(m),
+        );
+    }
+}
+
+/// A vt100 0.18 screen seen through tui-term's `Screen` trait.
+struct PaneScreen<'a>(&'a vt100::Screen);
+
+impl tui_term::widget::Screen for PaneScreen<'_> {
+    type C = PaneCell;
+
+    fn cell(&self, row: u16, col: u16) -> Option<&PaneCell> {
+        self.0.cell(row, col).map(PaneCell::ref_cast)
+    }
+
+    fn hide_cursor(&self) -> bool {
+        self.0.hide_cursor()
+    }
+
+    fn cursor_position(&self) -> (u16, u16) {
+        self.0.cursor_position()
+    }
+}
+
+/// Glyph and colour of a state.
+pub fn state_style(s: &AgentState) -> (&'static str, Color) {
+    match s {
+        AgentState::Starting => ("…", Color::DarkGray),
+        AgentState::Working => ("●", Color::Yellow),
+        AgentState::Idle => ("○", Color::Green),
+        AgentState::NeedsInput => ("?", Color::Cyan),
+        AgentState::NeedsPermission => ("◆", Color::LightMagenta),
+        AgentState::Stalled => ("◌", Color::LightRed),
+        AgentState::Exited(_) => ("✕", Color::Red),
+        AgentState::Restarting => ("↻", Color::DarkGray),
+    }
+}
+
+/// Age as the sidebar shows it: `12s`, `4m`, `3h`.
+pub fn age(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{}h", s / 3600)
+    }
+}
+
+fn truncate(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Draws the whole UI.
+pub fn draw(frame: &mut Frame, app: &App, screens: &dyn ScreenSource, now: Instant) {
+    let lay = app.layout();
+    if let Some(sb) = lay.sidebar {
+        sidebar(frame, app, sb, now);
+    }
+    for p in &lay.panes {
+        pane(frame, app, p, screens);
+    }
+    if lay.panes.is_empty() {
+        frame.render_widget(
+            Paragraph::new("no slots configured").alignment(Alignment::Center),
+            lay.tiles,
+        );
+    }
+    status_line(frame, app, lay.status);
+    match app.modal {
+        Modal::Help => help(frame, app),
+        Modal::ConfirmQuit => confirm_quit(frame, app),
+        Modal::None => {}
+    }
+}
+
+fn pane(frame: &mut Frame, app: &App, p: &layout::PaneArea, screens: &dyn ScreenSource) {
+    let Some(slot) = app.slots.get(p.slot) else { return };
+    let focused = p.slot == app.focus;
+    let (glyph, color) = state_style(&slot.state);
+    let mut scrolled = 0;
+    let mut cursor = None;
+    let insert_here = focused && app.mode == Mode::Insert && app.modal == Modal::None;
+    let draw_term = |frame: &mut Frame, area: Rect, block: Option<Block>, scrolled: &mut usize, cursor: &mut Option<(u16, u16)>| {
+        screens.with_engine(p.slot, &mut |e: &Engine| {
+            let screen = e.screen();
+            *scrolled = e.scroll_offset();
+            let ps = PaneScreen(screen);
+            let mut term = PseudoTerminal::new(&ps).cursor(Cursor::default().visibility(false));
+            if let Some(b) = block.clone() {
+                term = term.block(b);
+            }
+            frame.render_widget(term, area);
+            if !screen.hide_cursor() && *scrolled == 0 {
+                *cursor = Some(screen.cursor_position());
+            }
+        });
+    };
+    if app.attach {
+        draw_term(frame, p.area, None, &mut scrolled, &mut cursor);
+    } else {
+        let border = if focused {
+            Style::default().fg(color).add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().fg(match slot.state {
+                AgentState::NeedsPermission | AgentState::NeedsInput => color,
+                _ => Color::DarkGray,
+            })
+        };
+        let title = Line::from(vec![
+            Span::raw(" "),
+            Span::styled(glyph, Style::default().fg(color)),
+            Span::styled(
+                format!(" {} ", slot.id),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!("· {} · {} ", slot.agent.name(), slot.state.label())),
+        ]);
+        let mut block = Block::default()
+            .borders(Borders::ALL)
+            .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+            .border_style(border)
+            .title(title);
+        if insert_here {
+            block = block.title_bottom(Line::from(" INSERT ").right_aligned());
+        }
+        draw_term(frame, p.area, Some(block), &mut scrolled, &mut cursor);
+        if scrolled > 0 {
+            let label = format!(" ↑ {scrolled} rows · G live ");
+            let w = label.chars().count() as u16;
+            if p.area.width > w + 2 {
+                let r = Rect::new(p.area.x + p.area.width - w - 1, p.area.y + p.area.height - 1, w, 1);
+                frame.render_widget(
+                    Paragraph::new(label).style(Style::default().fg(Color::Black).bg(Color::Yellow)),
+                    r,
+                );
+            }
+        }
+    }
+    if insert_here
+        && let Some((row, col)) = cursor
+        && row < p.inner.height
+        && col < p.inner.width
+    {
+        frame.set_cursor_position((p.inner.x + col, p.inner.y + row));
+    }
+}
+
+fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
+    let waiting = app.inbox.len();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(Color::DarkGray))
+        .title(Span::styled(" corral ", Style::default().add_modifier(Modifier::BOLD)))
+        .title(
+            Line::from(format!(" {} slots · {waiting} waiting ", app.slots.len())).right_aligned(),
+        );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let w = usize::from(inner.width);
+    let mut lines: Vec<Line> = Vec::new();
+    lines.push(Line::from(Span::styled("SLOTS", Style::default().add_modifier(Modifier::BOLD))));
+    for (i, s) in app.slots.iter().enumerate() {
+        let (glyph, color) = state_style(&s.state);
+        let label = match &s.state {
+            AgentState::NeedsPermission => "PERMISSION".to_string(),
+            AgentState::NeedsInput => "INPUT".to_string(),
+            other => other.label(),
+        };
+        let age = age(now.saturating_duration_since(s.since));
+        let text = format!(
+            "{:<10} {:<7} {:<12} {:>4}",
+            truncate(&s.id, 10),
+            s.agent.name(),
+            truncate(&label, 12),
+            age
+        );
+        let style = if i == app.focus {
+            Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{glyph} "), Style::default().fg(color)),
+            Span::styled(truncate(&text, w.saturating_sub(2)), style),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(
+        format!("INBOX ({waiting})"),
+        Style::default().add_modifier(Modifier::BOLD),
+    )));
+    for (i, e) in app.inbox.iter().enumerate() {
+        let id = app.slots.get(e.slot).map_or("?", |s| s.id.as_str());
+        let sel = i == app.inbox_sel;
+        let text = format!(
+            "{} {:<8} {:<6} {} {}",
+            if sel { "▶" } else { " " },
+            truncate(id, 8),
+            truncate(&e.prompt.tool, 6),
+            age(now.saturating_duration_since(e.opened)),
+            e.prompt.subject
+        );
+        let style = if sel {
+            Style::default().fg(Color::LightMagenta).add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(Span::styled(truncate(&text, w), style)));
+    }
+    if app.inbox.is_empty() {
+        lines.push(Line::from(Span::styled("  nothing waiting", Style::default().fg(Color::DarkGray))));
+    } else {
+        let k = |a: Action| app.keymap.key_for(Mode::Normal, a).unwrap_or_else(|| "-".into());
+        let always = app
+            .target_prompt()
+            .is_some_and(|e| e.prompt.options.iter().any(|o| o.kind == crate::detect::AnswerKind::ApproveAlways));
+        let mut hint = format!("  [{}] once ", k(Action::ApproveOnce));
+        if always {
+            hint.push_str(&format!(" [{}] always ", k(Action::ApproveAlways)));
+        }
+        hint.push_str(&format!(" [{}] deny  [{}] go", k(Action::Deny), k(Action::GoToPrompt)));
+        lines.push(Line::from(Span::styled(truncate(&hint, w), Style::default().fg(Color::Cyan))));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn status_line(frame: &mut Frame, app: &App, area: Rect) {
+    let mut spans = Vec::new();
+    let badge_style = match app.mode {
+        Mode::Normal => Style::default().fg(Color::Black).bg(Color::Blue),
+        Mode::Insert => Style::default().fg(Color::Black).bg(Color::Green),
+    };
+    spans.push(Span::styled(format!(" {} ", app.mode.label()), badge_style.add_modifier(Modifier::BOLD)));
+    if app.attach {
+        if let Some(s) = app.slots.get(app.focus) {
+            let (glyph, color) = state_style(&s.state);
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(glyph, Style::default().fg(color)));
+            spans.push(Span::raw(format!(" {} · {} · {} ", s.id, s.agent.name(), s.state.label())));
+        }
+        if let Some(e) = app.target_prompt() {
+            let leave = app.keymap.key_for(Mode::Insert, Action::Normal).unwrap_or_default();
+            let k = |a: Action| app.keymap.key_for(Mode::Normal, a).unwrap_or_else(|| "-".into());
+            spans.push(Span::styled(
+                format!("· {} {} ", e.prompt.tool, e.prompt.subject),
+                Style::default().fg(Color::LightMagenta),
+            ));
+            let prefix = if app.mode == Mode::Insert { format!("{leave} then ") } else { String::new() };
+            spans.push(Span::styled(
+                format!(
+                    "· {prefix}{} approve · {} always · {} deny ",
+                    k(Action::ApproveOnce),
+                    k(Action::ApproveAlways),
+                    k(Action::Deny)
+                ),
+                Style::default().fg(Color::Cyan),
+            ));
+        } else {
+            let hints = app.keymap.hints(app.mode);
+            let text = hints.iter().map(|(k, d)| format!("{k} {d}")).collect::<Vec<_>>().join(" · ");
+            spans.push(Span::styled(format!("· {text}"), Style::default().fg(Color::Gray)));
+        }
+    } else {
+        let hints = app.keymap.hints(app.mode);
+        let text = hints.iter().map(|(k, d)| format!("{k} {d}")).collect::<Vec<_>>().join(" · ");
+        spans.push(Span::styled(format!(" {text}"), Style::default().fg(Color::Gray)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    if let Some(f) = &app.flash {
+        let text = format!(" {} ", f.text);
+        let w = (text.chars().count() as u16).min(area.width);
+        let r = Rect::new(area.x + area.width - w, area.y, w, 1);
+        let style = if f.error {
+            Style::default().fg(Color::White).bg(Color::Red)
+        } else {
+            Style::default().fg(Color::Black).bg(Color::Cyan)
+        };
+        frame.render_widget(Clear, r);
+        frame.render_widget(Paragraph::new(truncate(&text, usize::from(w))).style(style), r);
+    }
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+}
+
+fn help(frame: &mut Frame, app: &App) {
+    let mut lines = Vec::new();
+    for mode in [Mode::Normal, Mode::Insert] {
+        lines.push(Line::from(Span::styled(
+            format!("{} mode", mode.label()),
+            Style::default().add_modifier(Modifier::BOLD),
+        )));
+        for b in app.keymap.bindings(mode) {
+            lines.push(Line::from(format!("  {:<12} {}", b.keys_label(), b.action.name())));
+        }
+        if mode == Mode::Insert {
+            lines.push(Line::from("  (every other key goes to the focused pane)"));
+        }
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::from(Span::styled("any key closes this help", Style::default().fg(Color::DarkGray))));
+    let h = lines.len() as u16 + 2;
+    let area = centered(frame.area(), 60, h);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(Block::default().borders(Borders::ALL).title(" help "))
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+fn confirm_quit(frame: &mut Frame, app: &App) {
+    let running = app
+        .slots
+        .iter()
+        .filter(|s| !matches!(s.state, AgentState::Exited(_)))
+        .count();
+    let text = vec![
+        Line::from(format!("{running} agents are running; quitting stops them.")),
+        Line::raw(""),
+        Line::from("Quit corral? y / n"),
+    ];
+    let area = centered(frame.area(), 50, 5);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(text)
+            .alignment(Alignment::Center)
+            .block(Block::default().borders(Borders::ALL).border_style(Style::default().fg(Color::Yellow))),
+        area,
+    );
+}
