@@ -180,19 +180,23 @@ const SPINNER: [&str; 6] = ["·", "✢", "*", "✶", "✻", "✽"];
 
 fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
     let width = width.max(indent + 8);
+    let lead: String = text.chars().take_while(|c| *c == ' ').collect();
     let mut out = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
+    let mut line = lead.clone();
+    let mut fresh = true;
+    for word in text[lead.len()..].split(' ') {
         let cur = line.chars().count();
         let wl = word.chars().count();
-        if cur > 0 && cur + 1 + wl > width {
+        if !fresh && cur + 1 + wl > width {
             out.push(std::mem::take(&mut line));
             line = " ".repeat(indent);
+            fresh = true;
         }
-        if !line.is_empty() && !line.ends_with(' ') {
+        if !fresh {
             line.push(' ');
         }
         line.push_str(word);
+        fresh = false;
     }
     out.push(line);
     out

@@ -805,7 +805,12 @@ impl Manager {
                 });
             }
         }
-        if s.state != d.state {
+        // A screen no rule recognises (mid-redraw, scrolled dialog) keeps the
+        // last known state instead of falling back to `starting`.
+        let keep = d.state == AgentState::Starting
+            && d.rule.ends_with("nothing-recognised")
+            && s.state != AgentState::Starting;
+        if s.state != d.state && !keep {
             tracing::debug!(slot = %s.id, state = %d.state.label(), rule = d.rule, "state");
             s.state = d.state.clone();
             events.push(Event::StateChanged {

@@ -94,10 +94,12 @@ pub fn compute(app: &App) -> ScreenLayout {
             inbox_rows: vec![],
         };
     }
+    // Narrow terminals get a narrower sidebar: at most 30% of the width, but
+    // never under 24 cells unless the sidebar is turned off.
     let sw = app
         .sidebar_width
-        .min(cols.saturating_sub(MIN_TILES_WIDTH))
-        .min(cols / 2);
+        .min((cols * 3 / 10).max(24))
+        .min(cols.saturating_sub(MIN_TILES_WIDTH));
     let (sidebar, tiles) = if sw >= 16 {
         (
             Some(Rect::new(0, 0, sw, body.height)),

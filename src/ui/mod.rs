@@ -245,13 +245,17 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
             other => other.label(),
         };
         let age = age(now.saturating_duration_since(s.since));
-        let text = format!(
-            "{:<10} {:<7} {:<12} {:>4}",
-            truncate(&s.id, 10),
-            s.agent.name(),
-            truncate(&label, 12),
-            age
-        );
+        let text = if w >= 40 {
+            format!(
+                "{:<10} {:<7} {:<12} {:>4}",
+                truncate(&s.id, 10),
+                s.agent.name(),
+                truncate(&label, 12),
+                age
+            )
+        } else {
+            format!("{:<8} {:<10} {:>3}", truncate(&s.id, 8), truncate(&label, 10), age)
+        };
         let style = if i == app.focus {
             Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
         } else {
