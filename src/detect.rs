@@ -345,15 +345,23 @@ mod claude {
         row.chars().take_while(|c| *c == ' ' || *c == '\u{a0}').count()
     }
 
-    fn option_kind(label: &str, seen_always: bool) -> AnswerKind {
+    /// Kind of an option from its label. The first "Yes…" option approves
+    /// once (in Tab-amend mode it reads "Yes, and tell Claude what to do
+    /// next"); the next "Yes, and …" that keeps allowing (Bash: "always allow
+    /// access to DIR"; Write/Edit: "switch to accept edits") approves always;
+    /// "auto mode" switches and anything else is `Other`.
+    fn option_kind(label: &str, seen_once: bool, seen_always: bool) -> AnswerKind {
         let l = label.to_lowercase();
-        if l == "yes" || (l.starts_with("yes") && !l.starts_with("yes, and")) {
-            AnswerKind::ApproveOnce
-        } else if l.starts_with("yes, and") {
-            if l.contains("auto mode") || seen_always {
-                AnswerKind::Other
-            } else {
+        if l.starts_with("yes") {
+            if !seen_once {
+                AnswerKind::ApproveOnce
+            } else if !seen_always
+                && !l.contains("auto mode")
+                && (l.contains("always") || l.contains("accept edits") || l.contains("don't ask"))
+            {
                 AnswerKind::ApproveAlways
+            } else {
+                AnswerKind::Other
             }
         } else if l == "no" || l.starts_with("no,") || l.starts_with("no ") {
             AnswerKind::Deny
@@ -483,9 +491,10 @@ mod claude {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        let mut seen_always = false;
+        let (mut seen_once, mut seen_always) = (false, false);
         for o in &mut options {
-            o.kind = option_kind(&o.label, seen_always);
+            o.kind = option_kind(&o.label, seen_once, seen_always);
+            seen_once |= o.kind == AnswerKind::ApproveOnce;
             seen_always |= o.kind == AnswerKind::ApproveAlways;
         }
         let mut h = Fnv::new();
@@ -565,12 +574,34 @@ mod claude {
                 };
             }
         }
-        if let Some(r) = bottom.iter().take(4).find(|r| r.starts_with("❯\u{a0}")) {
+        // The input box: `❯` (plus NBSP and typed text) between solid rules.
+        let last = rows.iter().rposition(|r| !r.trim().is_empty()).unwrap_or(0);
+        let from = last.saturating_sub(6);
+        for i in (from.max(1)..last).rev() {
+            let r = rows[i];
+            let boxed = r.trim_end() == "❯" || r.starts_with("❯\u{a0}");
+            if boxed && is_solid_rule(rows[i - 1], snap.cols) && is_solid_rule(rows[i + 1], snap.cols) {
+                return Detection {
+                    state: AgentState::Idle,
+                    prompt: None,
+                    rule: "claude.idle-input-box",
+                    evidence: vec![r.to_string()],
+                    recheck_after_ms: None,
+                };
+            }
+        }
+        // A menu without numbers (first-run choices): a `❯ ` selected row
+        // beside other indented choices near the bottom.
+        if let Some(r) = bottom.iter().take(6).find(|r| {
+            r.trim_start()
+                .strip_prefix("❯ ")
+                .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()))
+        }) {
             return Detection {
-                state: AgentState::Idle,
+                state: AgentState::NeedsInput,
                 prompt: None,
-                rule: "claude.idle-input-box",
-                evidence: vec![r.to_string()],
+                rule: "claude.menu",
+                evidence: vec![r.trim().to_string()],
                 recheck_after_ms: None,
             };
         }

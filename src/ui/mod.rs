@@ -314,19 +314,16 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect) {
     };
     spans.push(Span::styled(format!(" {} ", app.mode.label()), badge_style.add_modifier(Modifier::BOLD)));
     if app.attach {
+        // Answer keys first: they matter most and must fit 80 columns.
         if let Some(s) = app.slots.get(app.focus) {
             let (glyph, color) = state_style(&s.state);
             spans.push(Span::raw(" "));
             spans.push(Span::styled(glyph, Style::default().fg(color)));
-            spans.push(Span::raw(format!(" {} · {} · {} ", s.id, s.agent.name(), s.state.label())));
+            spans.push(Span::raw(format!(" {} · {} ", s.id, s.state.label())));
         }
         if let Some(e) = app.target_prompt() {
             let leave = app.keymap.key_for(Mode::Insert, Action::Normal).unwrap_or_default();
             let k = |a: Action| app.keymap.key_for(Mode::Normal, a).unwrap_or_else(|| "-".into());
-            spans.push(Span::styled(
-                format!("· {} {} ", e.prompt.tool, e.prompt.subject),
-                Style::default().fg(Color::LightMagenta),
-            ));
             let prefix = if app.mode == Mode::Insert { format!("{leave} then ") } else { String::new() };
             spans.push(Span::styled(
                 format!(
@@ -336,6 +333,10 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect) {
                     k(Action::Deny)
                 ),
                 Style::default().fg(Color::Cyan),
+            ));
+            spans.push(Span::styled(
+                format!("· {} {} ", e.prompt.tool, e.prompt.subject),
+                Style::default().fg(Color::LightMagenta),
             ));
         } else {
             let hints = app.keymap.hints(app.mode);
@@ -369,30 +370,57 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 fn help(frame: &mut Frame, app: &App) {
-    let mut lines = Vec::new();
+    let mut lines: Vec<Line> = Vec::new();
     for mode in [Mode::Normal, Mode::Insert] {
         lines.push(Line::from(Span::styled(
             format!("{} mode", mode.label()),
             Style::default().add_modifier(Modifier::BOLD),
         )));
+        // One line per action, with every key bound to it.
+        let mut seen: Vec<Action> = Vec::new();
         for b in app.keymap.bindings(mode) {
-            lines.push(Line::from(format!("  {:<12} {}", b.keys_label(), b.action.name())));
+            if seen.contains(&b.action) {
+                continue;
+            }
+            seen.push(b.action);
+            let keys: Vec<String> = app
+                .keymap
+                .bindings(mode)
+                .iter()
+                .filter(|x| x.action == b.action)
+                .map(|x| x.keys_label())
+                .collect();
+            lines.push(Line::from(format!(" {:<14} {}", keys.join(" "), b.action.name())));
         }
         if mode == Mode::Insert {
-            lines.push(Line::from("  (every other key goes to the focused pane)"));
+            lines.push(Line::from(" other keys go to the focused pane"));
         }
-        lines.push(Line::raw(""));
     }
     lines.push(Line::from(Span::styled("any key closes this help", Style::default().fg(Color::DarkGray))));
-    let h = lines.len() as u16 + 2;
-    let area = centered(frame.area(), 60, h);
+    let screen = frame.area();
+    let two_cols = lines.len() as u16 + 2 > screen.height;
+    let (w, h) = if two_cols {
+        (80, (lines.len() as u16).div_ceil(2) + 2)
+    } else {
+        (44, lines.len() as u16 + 2)
+    };
+    let area = centered(screen, w, h);
     frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(Block::default().borders(Borders::ALL).title(" help "))
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+    let block = Block::default().borders(Borders::ALL).title(" help ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if two_cols {
+        let half = lines.len().div_ceil(2);
+        let right = lines.split_off(half);
+        let lw = inner.width / 2;
+        frame.render_widget(Paragraph::new(lines), Rect::new(inner.x, inner.y, lw, inner.height));
+        frame.render_widget(
+            Paragraph::new(right),
+            Rect::new(inner.x + lw, inner.y, inner.width - lw, inner.height),
+        );
+    } else {
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
 }
 
 fn confirm_quit(frame: &mut Frame, app: &App) {

@@ -1,0 +1,263 @@
+//! End to end: the built corral binary in an outer PTY, driven by keys, its
+//! screen read back through a terminal parser.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use support::{Tui, run_plain, tempdir, wait_until};
+
+const LONG: Duration = Duration::from_secs(30);
+
+fn write_config(dir: &Path, body: &str) -> String {
+    let p = dir.join("test-config.toml");
+    std::fs::write(&p, body).unwrap_or_else(|e| panic!("{e}"));
+    p.to_string_lossy().into_owned()
+}
+
+fn demo_slot(id: &str, script: &str, pace_ms: u32) -> String {
+    format!(
+        "[[slot]]\nid = \"{id}\"\nagent = \"claude\"\ncommand = \"{}\"\nargs = [\"demo-agent\", \"--script\", \"{script}\", \"--pace-ms\", \"{pace_ms}\"]\n",
+        support::corral_bin().display()
+    )
+}
+
+fn audit_lines(home: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(home.join("data/audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The README's run command on a fresh machine: no config, so the embedded
+/// demo runs; a prompt reaches the inbox within 10 s; `y` answers it and that
+/// agent carries on.
+#[test]
+fn demo_runs_with_no_config_and_y_answers_a_prompt_at_200x50() {
+    let home = tempdir();
+    let t = Tui::corral(&[], 50, 200, home.path());
+    t.wait_text("SLOTS", LONG);
+    let screen = t.wait_for("a prompt in the inbox", Duration::from_secs(10), |s| s.contains("▶ "));
+    for id in ["api", "web", "docs", "shell"] {
+        assert!(screen.contains(id), "slot {id} missing:\n{screen}");
+    }
+    assert!(screen.contains("demo config: write"), "the demo says how to write a config:\n{screen}");
+    let line = screen.lines().find(|l| l.contains("▶ ")).unwrap_or_default().to_string();
+    let slot = ["api", "web", "docs"].into_iter().find(|s| line.contains(s)).unwrap_or("?");
+    t.send(b"y");
+    wait_until("an audit line", LONG, || !audit_lines(home.path()).is_empty());
+    let a = &audit_lines(home.path())[0];
+    assert_eq!(a["slot"], slot, "{a}");
+    assert_eq!(a["answer"], "approve-once");
+    assert_eq!(a["result"], "sent");
+    assert_eq!(a["by"]["detail"], "y");
+    // The agent ran the tool and carries on.
+    t.wait_for("the approved tool to run", LONG, |s| {
+        s.contains("● Bash(") || s.contains("● Update(") || s.contains("● Write(")
+    });
+}
+
+#[test]
+fn demo_renders_at_80x24() {
+    let home = tempdir();
+    let t = Tui::corral(&[], 24, 80, home.path());
+    let s = t.wait_for("sidebar, panes and status line", LONG, |s| {
+        s.contains("SLOTS") && s.contains("NORMAL") && s.contains("api") && s.contains("shell")
+    });
+    assert_eq!(s.lines().count(), 24);
+}
+
+#[test]
+fn malformed_config_exits_2_naming_file_line_and_column() {
+    let home = tempdir();
+    let cfg = write_config(home.path(), "[[slot]]\nid = \"a\"\ncommand = \"sh\"\nrestart = \"sometimes\"\n");
+    let (code, _, err) = run_plain(&["--config", &cfg, "--data-dir", "/nonexistent/never"], home.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("{cfg}:4:11:")), "{err}");
+    assert!(err.contains("sometimes"), "{err}");
+
+    let cfg = write_config(home.path(), "[[slot]\nid = 1\n");
+    let (code, _, err) = run_plain(&["--config", &cfg], home.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("{cfg}:1:")), "{err}");
+}
+
+#[test]
+fn bad_keymap_exits_2_with_position() {
+    let home = tempdir();
+    let cfg = write_config(home.path(), "[[slot]]\nid = \"a\"\ncommand = \"sh\"\n");
+    let km = home.path().join("km.toml");
+    std::fs::write(&km, "[[normal]]\non = \"x\"\nrun = \"explode\"\n").unwrap_or_else(|e| panic!("{e}"));
+    let km = km.to_string_lossy().into_owned();
+    let (code, _, err) = run_plain(&["--config", &cfg, "--keymap", &km], home.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("{km}:3:7: unknown action")), "{err}");
+}
+
+#[test]
+fn unknown_attach_slot_exits_2_listing_the_slots() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"alpha\"\ncommand = \"sh\"\n[[slot]]\nid = \"beta\"\ncommand = \"sh\"\n",
+    );
+    let (code, _, err) = run_plain(&["--config", &cfg, "--attach", "gamma"], home.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("\"gamma\""), "{err}");
+    assert!(err.contains("alpha, beta"), "{err}");
+}
+
+fn cooked_with_echo(t: &Tui) -> bool {
+    use nix::sys::termios::LocalFlags;
+    t.termios()
+        .is_some_and(|tio| tio.local_flags.contains(LocalFlags::ICANON | LocalFlags::ECHO))
+}
+
+fn signal_restores_terminal(sig: nix::sys::signal::Signal) {
+    let home = tempdir();
+    let mut t = Tui::corral(&[], 24, 80, home.path());
+    t.wait_text("SLOTS", LONG);
+    assert!(!cooked_with_echo(&t), "corral runs in raw mode");
+    let pid = nix::unistd::Pid::from_raw(t.pid() as i32);
+    nix::sys::signal::kill(pid, sig).unwrap_or_else(|e| panic!("kill: {e}"));
+    t.wait_exit(LONG);
+    assert!(cooked_with_echo(&t), "terminal not restored after {sig}");
+    let raw = String::from_utf8_lossy(&t.raw()).into_owned();
+    let tail = &raw[raw.rfind("\x1b[?1049h").unwrap_or(0)..];
+    assert!(tail.contains("\x1b[?1049l"), "alternate screen left after {sig}");
+    assert!(tail.contains("\x1b[?25h"), "cursor shown after {sig}");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    signal_restores_terminal(nix::sys::signal::Signal::SIGTERM);
+}
+
+#[test]
+fn sighup_restores_the_terminal() {
+    signal_restores_terminal(nix::sys::signal::Signal::SIGHUP);
+}
+
+#[test]
+fn insert_mode_types_into_the_focused_pane_and_ctrl_backslash_leaves() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"one\"\ncommand = \"/bin/sh\"\n[[slot]]\nid = \"two\"\ncommand = \"/bin/sh\"\n",
+    );
+    let t = Tui::corral(&["--config", &cfg], 30, 120, home.path());
+    t.wait_text("NORMAL", LONG);
+    // Focus the second pane with the keyboard, then type into it.
+    t.send(b"l");
+    t.send(b"\r");
+    t.wait_text("INSERT", LONG);
+    t.type_text("echo typed-$((6*7))\r");
+    let s = t.wait_text("typed-42", LONG);
+    let row = s.lines().find(|l| l.contains("typed-42") && !l.contains("echo")).unwrap_or_default();
+    let col = row.find("typed-42").unwrap_or(0);
+    let mid = row.len() / 2;
+    assert!(col > mid, "output should be in the right pane:\n{s}");
+    // ctrl-\ leaves insert mode; the next keys are commands again.
+    t.send(b"\x1c");
+    t.wait_for("normal mode", LONG, |s| s.lines().last().is_some_and(|l| l.contains("NORMAL")));
+    t.send(b"?");
+    t.wait_text("any key closes this help", LONG);
+    t.send(b"x");
+    t.wait_for("help closed", LONG, |s| !s.contains("any key closes this help"));
+}
+
+#[test]
+fn mouse_click_focuses_a_pane() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[ui]\nsidebar_width = 30\n[[slot]]\nid = \"left\"\ncommand = \"/bin/sh\"\n[[slot]]\nid = \"right\"\ncommand = \"/bin/sh\"\n",
+    );
+    let t = Tui::corral(&["--config", &cfg], 30, 120, home.path());
+    t.wait_text("NORMAL", LONG);
+    // SGR mouse: left press and release at column 100, row 10 (1-based).
+    t.send(b"\x1b[<0;100;10M\x1b[<0;100;10m");
+    t.send(b"i");
+    t.wait_text("INSERT", LONG);
+    t.type_text("echo clicked-$((1+1))\r");
+    let s = t.wait_text("clicked-2", LONG);
+    let row = s.lines().find(|l| l.contains("clicked-2") && !l.contains("echo")).unwrap_or_default();
+    assert!(row.find("clicked-2").unwrap_or(0) > 75, "{s}");
+}
+
+#[test]
+fn scrollback_view_with_page_up_and_back_with_g() {
+    let home = tempdir();
+    let cfg = write_config(home.path(), "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n");
+    let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    t.wait_text("NORMAL", LONG);
+    t.send(b"\r");
+    t.type_text("i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo line-$i; done\r");
+    t.wait_text("line-300", LONG);
+    t.send(b"\x1c");
+    t.send(b"\x1b[5~");
+    let s = t.wait_text("rows · G live", LONG);
+    assert!(!s.contains("line-300"), "scrolled back:\n{s}");
+    t.send(b"G");
+    t.wait_for("live screen", LONG, |s| s.contains("line-300") && !s.contains("G live"));
+}
+
+#[test]
+fn quit_asks_while_agents_run() {
+    let home = tempdir();
+    let cfg = write_config(home.path(), "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n");
+    let mut t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    t.wait_text("NORMAL", LONG);
+    t.send(b"q");
+    t.wait_text("Quit corral? y / n", LONG);
+    t.send(b"n");
+    t.wait_for("dialog closed", LONG, |s| !s.contains("Quit corral?"));
+    t.send(b"q");
+    t.wait_text("Quit corral? y / n", LONG);
+    t.send(b"y");
+    assert_eq!(t.wait_exit(LONG), 0);
+    assert!(cooked_with_echo(&t));
+}
+
+#[test]
+fn crashing_agent_is_shown_exited_and_restarted() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"crashy\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"echo started; sleep 0.3; exit 3\"]\nrestart = \"on-failure\"\n[[slot]]\nid = \"once\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"exit 5\"]\n",
+    );
+    let t = Tui::corral(&["--config", &cfg], 30, 120, home.path());
+    t.wait_text("crashy exited (3); restarting in", LONG);
+    t.wait_text("exited (5)", LONG);
+    // corral itself keeps running and the crashing slot comes back.
+    wait_until("a second session of crashy", LONG, || {
+        std::fs::read_to_string(home.path().join("data/transcripts/crashy.raw"))
+            .is_ok_and(|s| s.matches("started").count() >= 2)
+    });
+    t.wait_text("NORMAL", LONG);
+}
+
+#[test]
+fn attach_shows_one_slot_and_answers_after_ctrl_backslash() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        &format!("{}{}", demo_slot("api", "api", 300), "[[slot]]\nid = \"other\"\ncommand = \"/bin/sh\"\n"),
+    );
+    let t = Tui::corral(&["--config", &cfg, "--attach", "api"], 30, 100, home.path());
+    let s = t.wait_for("the attached slot blocked on a prompt", LONG, |s| {
+        s.lines().last().is_some_and(|l| l.contains("needs-permission") && l.contains("approve"))
+    });
+    assert!(!s.contains("SLOTS"), "no sidebar in attach view:\n{s}");
+    assert!(!s.contains("other"), "only the attached slot:\n{s}");
+    assert!(s.lines().last().is_some_and(|l| l.contains("INSERT") && l.contains("Bash")), "{s}");
+    // In insert mode `y` goes to the agent; leave insert mode first.
+    t.send(b"\x1c");
+    t.wait_for("normal mode", LONG, |s| s.lines().last().is_some_and(|l| l.contains("NORMAL")));
+    t.send(b"y");
+    wait_until("an audit line", LONG, || !audit_lines(home.path()).is_empty());
+    assert_eq!(audit_lines(home.path())[0]["result"], "sent");
+    t.wait_text("● Bash(echo hello > hello.txt)", LONG);
+}

@@ -1,0 +1,196 @@
+//! Test harness: runs a program in a real PTY of a fixed size, reads its
+//! output back through corral's own terminal engine (which answers terminal
+//! queries as a terminal would) and waits on screen conditions with generous
+//! timeouts, never fixed sleeps.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use corral::engine::Engine;
+use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+/// A program running in an outer PTY, with its screen.
+pub struct Tui {
+    engine: Arc<Mutex<Engine>>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
+    master: Box<dyn MasterPty + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+/// The path of the corral binary under test.
+pub fn corral_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_corral"))
+}
+
+impl Tui {
+    /// Starts `program args` in a `rows` x `cols` PTY with `env` added, in `cwd`.
+    pub fn spawn(program: &Path, args: &[&str], rows: u16, cols: u16, env: &[(&str, &str)], cwd: &Path) -> Tui {
+        let pair = native_pty_system()
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .unwrap_or_else(|e| panic!("openpty: {e}"));
+        let mut cmd = CommandBuilder::new(program);
+        cmd.args(args);
+        cmd.cwd(cwd);
+        cmd.env("TERM", "xterm-256color");
+        for k in ["TMUX", "TMUX_PANE"] {
+            cmd.env_remove(k);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap_or_else(|e| panic!("{e}"));
+        let writer: Arc<Mutex<Box<dyn Write + Send>>> =
+            Arc::new(Mutex::new(pair.master.take_writer().unwrap_or_else(|e| panic!("{e}"))));
+        let engine = Arc::new(Mutex::new(Engine::new(rows, cols, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        {
+            let engine = engine.clone();
+            let writer = writer.clone();
+            let raw = raw.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            raw.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&buf[..n]);
+                            let replies = engine.lock().unwrap_or_else(|p| p.into_inner()).process(&buf[..n]).replies;
+                            if !replies.is_empty() {
+                                let _ = writer.lock().unwrap_or_else(|p| p.into_inner()).write_all(&replies);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        Tui { engine, writer, master: pair.master, child, raw }
+    }
+
+    /// Starts the corral binary with `args` and a private config/data dir.
+    pub fn corral(args: &[&str], rows: u16, cols: u16, home: &Path) -> Tui {
+        let cfg = home.join("config");
+        let data = home.join("data");
+        let cfg_s = cfg.to_string_lossy().into_owned();
+        let data_s = data.to_string_lossy().into_owned();
+        let mut all: Vec<&str> = vec!["--config-dir", &cfg_s, "--data-dir", &data_s];
+        all.extend_from_slice(args);
+        let home_s = home.to_string_lossy().into_owned();
+        Tui::spawn(&corral_bin(), &all, rows, cols, &[("HOME", &home_s), ("SHELL", "/bin/sh")], home)
+    }
+
+    /// The screen as text, rows joined by newlines.
+    pub fn text(&self) -> String {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner()).snapshot().rows.join("\n")
+    }
+
+    /// All bytes the program wrote so far.
+    pub fn raw(&self) -> Vec<u8> {
+        self.raw.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Waits until `pred(screen)` holds; panics with the screen after `timeout`.
+    pub fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let t = self.text();
+            if pred(&t) {
+                return t;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out after {timeout:?} waiting for {what}; screen:\n{t}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the screen contains `needle`.
+    pub fn wait_text(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_for(&format!("{needle:?}"), timeout, |t| t.contains(needle))
+    }
+
+    /// Sends bytes as typed keys.
+    pub fn send(&self, bytes: &[u8]) {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        w.write_all(bytes).unwrap_or_else(|e| panic!("write: {e}"));
+        let _ = w.flush();
+    }
+
+    /// Types text (one write per char, as a person would).
+    pub fn type_text(&self, s: &str) {
+        for c in s.chars() {
+            let mut b = [0u8; 4];
+            self.send(c.encode_utf8(&mut b).as_bytes());
+        }
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.process_id().unwrap_or(0)
+    }
+
+    /// Waits for the child to exit; returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> u32 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.exit_code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("did not exit within {timeout:?}; screen:\n{}", self.text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The PTY's terminal attributes (to check raw vs cooked mode).
+    pub fn termios(&self) -> Option<nix::sys::termios::Termios> {
+        self.master.get_termios()
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs a program to completion without a terminal; returns (status, stdout, stderr).
+pub fn run_plain(args: &[&str], home: &Path) -> (i32, String, String) {
+    let out = std::process::Command::new(corral_bin())
+        .args(args)
+        .env("HOME", home)
+        .output()
+        .unwrap_or_else(|e| panic!("run corral: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A fresh temporary directory that is removed on drop.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("corral-test.").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
+}
+
+/// Waits until `pred()` holds, polling; panics with `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut pred: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !pred() {
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
