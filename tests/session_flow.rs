@@ -1,0 +1,281 @@
+//! In-process flows with real PTYs: the session manager runs small scripted
+//! programs; prompts appear, answers send the right bytes, a stale prompt gets
+//! nothing, crashing children are reported and restarted.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use corral::config::Config;
+use corral::detect::{AgentState, Answer, Prompt};
+use corral::session::{AnsweredBy, Command, Event, ManagerOptions, SessionManager};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const LONG: Duration = Duration::from_secs(30);
+
+fn start(cfg: &str, dir: &Path) -> (SessionManager, UnboundedReceiver<Event>) {
+    let config = Config::parse(Path::new("test.toml"), cfg).unwrap_or_else(|e| panic!("{e}"));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mgr = SessionManager::start(
+        &config,
+        ManagerOptions {
+            transcript_dir: Some(dir.join("transcripts")),
+            audit_path: Some(dir.join("audit.jsonl")),
+            sizes: vec![(30, 100); config.slots.len()],
+            scrollback_rows: 100,
+        },
+        tx,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    (mgr, rx)
+}
+
+/// Waits for an event matching `pred`, skipping others.
+fn next_event(rx: &mut UnboundedReceiver<Event>, what: &str, mut pred: impl FnMut(&Event) -> bool) -> Event {
+    let deadline = Instant::now() + LONG;
+    loop {
+        match rx.try_recv() {
+            Ok(e) if pred(&e) => return e,
+            Ok(_) => {}
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                if Instant::now() > deadline {
+                    panic!("timed out waiting for {what}");
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("event channel closed while waiting for {what}: {e}"),
+        }
+    }
+}
+
+fn opened(rx: &mut UnboundedReceiver<Event>) -> Prompt {
+    match next_event(rx, "a prompt", |e| matches!(e, Event::PromptOpened { .. })) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    }
+}
+
+fn keyboard(k: &str) -> AnsweredBy {
+    AnsweredBy {
+        source: "keyboard".into(),
+        detail: k.into(),
+    }
+}
+
+const RULE: &str = "────────────────────────────────────────────────────────────────────────────────";
+const DASH: &str = "╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌";
+
+fn dialog(cmd: &str) -> String {
+    format!(
+        "{RULE}\n Bash command\n{DASH}\n {cmd}\n{DASH}\n Do you want to proceed?\n ❯ 1. Yes\n   2. No\n\n Esc to cancel · Tab to amend\n"
+    )
+}
+
+/// A program that shows dialog A, switches to dialog B when `switch` appears,
+/// and then records every byte of input it gets into `input`.
+fn two_dialog_program(dir: &Path) -> PathBuf {
+    // The program's terminal is raw, so lines end in CR LF.
+    std::fs::write(dir.join("a.txt"), dialog("echo first").replace('\n', "\r\n")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("b.txt"), dialog("rm -rf build").replace('\n', "\r\n")).unwrap_or_else(|e| panic!("{e}"));
+    let script = dir.join("two.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "stty raw -echo\ncat '{d}/a.txt'\nwhile [ ! -e '{d}/switch' ]; do sleep 0.02; done\nprintf '\\033[2J\\033[H'\ncat '{d}/b.txt'\nexec dd bs=1 of='{d}/input' 2>/dev/null\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    script
+}
+
+fn input_of(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("input")).unwrap_or_default()
+}
+
+/// Safety invariant 1: an answer goes only to the prompt the user saw.
+#[test]
+fn a_stale_prompt_gets_nothing_and_the_current_one_gets_its_keys() {
+    let dir = support::tempdir();
+    let script = two_dialog_program(dir.path());
+    let (mgr, mut rx) = start(
+        &format!(
+            "[[slot]]\nid = \"two\"\nagent = \"claude\"\ncommand = \"/bin/sh\"\nargs = [\"{}\"]\n",
+            script.display()
+        ),
+        dir.path(),
+    );
+    let a = opened(&mut rx);
+    assert_eq!(a.subject, "echo first");
+    // The screen changes to dialog B; answer A before the manager has even
+    // noticed (its re-detection at answer time must catch it).
+    std::fs::write(dir.path().join("switch"), "").unwrap_or_else(|e| panic!("{e}"));
+    let shared = mgr.slot(0).unwrap_or_else(|| panic!("no slot")).clone();
+    support::wait_until("dialog B on screen", LONG, || {
+        shared.lock().snapshot().rows.iter().any(|r| r.contains("rm -rf build"))
+    });
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: a.id,
+        answer: Answer::ApproveOnce,
+        by: keyboard("y"),
+    });
+    match next_event(&mut rx, "the answer's outcome", |e| {
+        matches!(e, Event::AnswerRefused { .. } | Event::AnswerSent { .. })
+    }) {
+        Event::AnswerRefused { prompt, reason, .. } => {
+            assert_eq!(prompt, a.id);
+            assert!(reason.contains("changed") || reason.contains("no longer"), "{reason}");
+        }
+        e => panic!("stale answer was sent: {e:?}"),
+    }
+    let b = opened(&mut rx);
+    assert_eq!(b.subject, "rm -rf build");
+    assert_ne!(a.id, b.id);
+    // Answering A again, now that B is known, is still refused.
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: a.id,
+        answer: Answer::ApproveOnce,
+        by: keyboard("y"),
+    });
+    next_event(&mut rx, "refusal", |e| matches!(e, Event::AnswerRefused { .. }));
+    // B denied: "No" is option 2 here, found by its label.
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: b.id,
+        answer: Answer::Deny,
+        by: keyboard("n"),
+    });
+    next_event(&mut rx, "sent", |e| matches!(e, Event::AnswerSent { .. }));
+    support::wait_until("the deny key at the program", LONG, || input_of(dir.path()) == "2");
+    // A second answer to the same prompt is refused (no double keys).
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: b.id,
+        answer: Answer::Deny,
+        by: keyboard("n"),
+    });
+    match next_event(&mut rx, "refusal", |e| matches!(e, Event::AnswerRefused { .. })) {
+        Event::AnswerRefused { reason, .. } => assert!(reason.contains("already"), "{reason}"),
+        _ => unreachable!(),
+    }
+    // The approve-always answer does not exist in this dialog.
+    assert_eq!(input_of(dir.path()), "2", "exactly one key reached the program");
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap_or_default();
+    assert_eq!(audit.lines().count(), 4, "{audit}");
+    assert_eq!(audit.lines().filter(|l| l.contains("\"result\":\"sent\"")).count(), 1);
+    mgr.shutdown();
+}
+
+/// The demo agent under the session manager: working, then a prompt; `y`
+/// sends `1` and the agent carries on (working again).
+#[test]
+fn demo_agent_prompt_approve_and_carry_on() {
+    let dir = support::tempdir();
+    let (mgr, mut rx) = start(
+        &format!(
+            "[[slot]]\nid = \"api\"\nagent = \"claude\"\ncommand = \"{}\"\nargs = [\"demo-agent\", \"--script\", \"api\", \"--pace-ms\", \"200\"]\n",
+            support::corral_bin().display()
+        ),
+        dir.path(),
+    );
+    next_event(&mut rx, "working", |e| {
+        matches!(e, Event::StateChanged { state: AgentState::Working, .. })
+    });
+    let p = opened(&mut rx);
+    assert_eq!((p.tool.as_str(), p.subject.as_str()), ("Bash", "echo hello > hello.txt"));
+    next_event(&mut rx, "needs-permission", |e| {
+        matches!(e, Event::StateChanged { state: AgentState::NeedsPermission, .. })
+    });
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: p.id,
+        answer: Answer::ApproveOnce,
+        by: keyboard("y"),
+    });
+    next_event(&mut rx, "sent", |e| matches!(e, Event::AnswerSent { .. }));
+    next_event(&mut rx, "prompt closed", |e| matches!(e, Event::PromptClosed { .. }));
+    next_event(&mut rx, "working again", |e| {
+        matches!(e, Event::StateChanged { state: AgentState::Working, .. })
+    });
+    next_event(&mut rx, "idle", |e| matches!(e, Event::StateChanged { state: AgentState::Idle, .. }));
+    let shared = mgr.slot(0).unwrap_or_else(|| panic!("no slot")).clone();
+    assert!(shared.lock().snapshot().rows.iter().any(|r| r.contains("● Bash(echo hello > hello.txt)")));
+    let transcript = std::fs::read(dir.path().join("transcripts/api.raw")).unwrap_or_default();
+    assert!(String::from_utf8_lossy(&transcript).contains("Bash command"));
+    mgr.shutdown();
+}
+
+#[test]
+fn exit_status_restart_policy_and_spawn_failure() {
+    let dir = support::tempdir();
+    let (mgr, mut rx) = start(
+        "[[slot]]\nid = \"crash\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"exit 3\"]\nrestart = \"on-failure\"\n\
+         [[slot]]\nid = \"ok\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"exit 0\"]\nrestart = \"on-failure\"\n\
+         [[slot]]\nid = \"missing\"\ncommand = \"/nonexistent/agent\"\n",
+        dir.path(),
+    );
+    // Events of the three slots interleave: collect them all.
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + LONG;
+    let done = |seen: &Vec<Event>| {
+        seen.iter().filter(|e| matches!(e, Event::Exited { slot: 0, .. })).count() >= 2
+            && seen.iter().any(|e| matches!(e, Event::Exited { slot: 1, .. }))
+            && seen.iter().any(|e| matches!(e, Event::SpawnFailed { slot: 2, .. }))
+    };
+    while !done(&seen) {
+        assert!(Instant::now() < deadline, "timed out; events: {seen:?}");
+        match rx.try_recv() {
+            Ok(e) => seen.push(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    let crashes: Vec<(String, Option<Duration>)> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Exited { slot: 0, status, restart_in } => Some((status.clone(), *restart_in)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(crashes[0], ("3".to_string(), Some(Duration::from_secs(1))));
+    assert_eq!(crashes[1], ("3".to_string(), Some(Duration::from_secs(2))), "backoff doubles");
+    assert!(seen.iter().any(|e| matches!(e, Event::Started { slot: 0, generation: 2 })));
+    assert!(
+        seen.iter().any(|e| matches!(e, Event::Exited { slot: 1, status, restart_in: None } if status == "0")),
+        "on-failure does not restart a clean exit: {seen:?}"
+    );
+    assert!(seen.iter().any(|e| matches!(
+        e,
+        Event::StateChanged { slot: 2, state: AgentState::Exited(s), .. } if s == "failed to start"
+    )));
+    mgr.shutdown();
+}
+
+#[test]
+fn keys_are_encoded_for_the_child_and_resize_reaches_it() {
+    let dir = support::tempdir();
+    let out = dir.path().join("keys");
+    let (mgr, mut rx) = start(
+        &format!(
+            "[[slot]]\nid = \"k\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"stty raw -echo; printf 'ready\\\\033[?1h'; dd bs=1 count=6 of='{}' 2>/dev/null; stty size; sleep 5\"]\n",
+            out.display()
+        ),
+        dir.path(),
+    );
+    next_event(&mut rx, "output", |e| matches!(e, Event::Output { .. }));
+    let shared = mgr.slot(0).unwrap_or_else(|| panic!("no slot")).clone();
+    support::wait_until("ready", LONG, || shared.lock().snapshot().rows[0].contains("ready"));
+    mgr.send(Command::Resize { slot: 0, rows: 20, cols: 70 });
+    // Application cursor mode is on: up is ESC O A.
+    mgr.send(Command::Key { slot: 0, key: "up".parse().unwrap_or_else(|e| panic!("{e}")) });
+    mgr.send(Command::Key { slot: 0, key: "ctrl-c".parse().unwrap_or_else(|e| panic!("{e}")) });
+    mgr.send(Command::Write { slot: 0, bytes: b"xy".to_vec() });
+    support::wait_until("six bytes", LONG, || std::fs::read(&out).is_ok_and(|b| b.len() == 6));
+    assert_eq!(std::fs::read(&out).unwrap_or_default(), b"\x1bOA\x03xy");
+    support::wait_until("stty size", LONG, || {
+        shared.lock().snapshot().rows.iter().any(|r| r.contains("20 70"))
+    });
+    mgr.shutdown();
+}
