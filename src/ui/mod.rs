@@ -274,14 +274,20 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
     for (i, e) in app.inbox.iter().enumerate() {
         let id = app.slots.get(e.slot).map_or("?", |s| s.id.as_str());
         let sel = i == app.inbox_sel;
-        let text = format!(
-            "{} {:<8} {:<6} {} {}",
+        // Slot, tool and subject first; the age only where it fits.
+        let mut text = format!(
+            "{} {} {} {}",
             if sel { "▶" } else { " " },
-            truncate(id, 8),
-            truncate(&e.prompt.tool, 6),
-            age(now.saturating_duration_since(e.opened)),
+            truncate(id, 10),
+            e.prompt.tool,
             e.prompt.subject
         );
+        let age = age(now.saturating_duration_since(e.opened));
+        let used = text.chars().count();
+        if used + age.chars().count() < w {
+            text.push_str(&" ".repeat(w - used - age.chars().count()));
+            text.push_str(&age);
+        }
         let style = if sel {
             Style::default().fg(Color::LightMagenta).add_modifier(Modifier::BOLD)
         } else {

@@ -14,7 +14,8 @@ markers in the newest user text:
 After a tool_result the reply is the text "Done.". Requests without the Bash
 tool are side calls (titles, topic checks) and get a tiny text or JSON reply.
 
-usage: mock_anthropic.py --port-file FILE [--log FILE]
+usage: mock_anthropic.py --port-file FILE [--log FILE] [--delay-ms N]
+(--delay-ms: wait before each main-loop answer, so "working" is visible)
 """
 
 import argparse
@@ -123,6 +124,8 @@ class Handler(BaseHTTPRequestHandler):
         if path != "/v1/messages":
             return self.reply_json(404, {"type": "error", "error": {"type": "not_found_error", "message": path}})
         blocks = plan(body)
+        if any(t.get("name") == "Bash" for t in body.get("tools") or [] if isinstance(t, dict)):
+            time.sleep(_args.delay_ms / 1000.0)
         record({"path": path, "answer": [list(b) for b in blocks]})
         model = body.get("model") or "claude-sonnet-4-5"
         usage = {"input_tokens": 10, "output_tokens": 5,
@@ -173,6 +176,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log")
+    ap.add_argument("--delay-ms", type=int, default=0)
     _args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
