@@ -230,7 +230,12 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
         .border_style(Style::default().fg(Color::DarkGray))
         .title(Span::styled(" corral ", Style::default().add_modifier(Modifier::BOLD)))
         .title(
-            Line::from(format!(" {} slots · {waiting} waiting ", app.slots.len())).right_aligned(),
+            Line::from(if area.width >= 40 {
+                format!(" {} slots · {waiting} waiting ", app.slots.len())
+            } else {
+                format!(" {waiting} waiting ")
+            })
+            .right_aligned(),
         );
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -253,8 +258,10 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
                 truncate(&label, 12),
                 age
             )
+        } else if w >= 28 {
+            format!("{:<8} {:<10} {:>4}", truncate(&s.id, 8), truncate(&label, 10), age)
         } else {
-            format!("{:<8} {:<10} {:>3}", truncate(&s.id, 8), truncate(&label, 10), age)
+            format!("{:<8} {}", truncate(&s.id, 8), label)
         };
         let style = if i == app.focus {
             Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
@@ -307,6 +314,15 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
             hint.push_str(&format!(" [{}] always ", k(Action::ApproveAlways)));
         }
         hint.push_str(&format!(" [{}] deny  [{}] go", k(Action::Deny), k(Action::GoToPrompt)));
+        if hint.chars().count() > w {
+            hint = format!(
+                " {}/{}/{} answer {} go",
+                k(Action::ApproveOnce),
+                k(Action::ApproveAlways),
+                k(Action::Deny),
+                k(Action::GoToPrompt)
+            );
+        }
         lines.push(Line::from(Span::styled(truncate(&hint, w), Style::default().fg(Color::Cyan))));
     }
     frame.render_widget(Paragraph::new(lines), inner);

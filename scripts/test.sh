@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test of corral: unit tests, real-screen fixtures, render
+# snapshots, in-process PTY flows, the binary driven in an outer PTY, and the
+# real Claude Code CLI against corral's mock API. Installs the pinned agent
+# CLIs into a cache outside the repository first (scripts/install-agents.sh).
+# Nothing is skipped: a missing tool fails the run with a message.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+for tool in cargo python3 node npm; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "scripts/test.sh: $tool is required" >&2; exit 1; }
+done
+
+scripts/install-agents.sh
+cargo test --locked --all-targets "$@"

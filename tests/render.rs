@@ -1,0 +1,152 @@
+//! Render snapshots: the UI drawn into ratatui's TestBackend at 80x24 and
+//! 200x50, with panes fed real Claude Code screens (tests/fixtures/claude).
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use corral::app::{App, Msg};
+use corral::config::{AgentKind, Config};
+use corral::detect::{AgentState, ScreenSnapshot, Timing, detect};
+use corral::engine::Engine;
+use corral::keymap::Keymap;
+use corral::keys::KeyPress;
+use corral::session::{Event, SlotIdx};
+use corral::ui::{self, ScreenSource};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+struct Fixed(Vec<Mutex<Engine>>);
+
+impl ScreenSource for Fixed {
+    fn with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine)) {
+        if let Some(e) = self.0.get(slot) {
+            let e = e.lock().unwrap_or_else(|p| p.into_inner());
+            f(&e);
+        }
+    }
+}
+
+/// A text capture without its trailing blank rows, so that after the replay
+/// the cursor sits on the last drawn row (as in the live program).
+fn fixture(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude").join(name);
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    text.trim_end().to_string()
+}
+
+const CONFIG: &str = r#"
+[[slot]]
+id = "api"
+agent = "claude"
+command = "claude"
+[[slot]]
+id = "web"
+agent = "claude"
+command = "claude"
+[[slot]]
+id = "docs"
+agent = "claude"
+command = "claude"
+[[slot]]
+id = "shell"
+command = "sh"
+"#;
+
+/// The app and its four panes: a Bash prompt, working, idle and a shell.
+fn scene(cols: u16, rows: u16) -> (App, Fixed, Instant) {
+    let config = Config::parse(Path::new("t.toml"), CONFIG).unwrap_or_else(|e| panic!("{e}"));
+    let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
+    let t0 = Instant::now();
+    let mut app = App::new(&config, km, (cols, rows), t0);
+    app.update(Msg::Resize(cols, rows), t0);
+    let sizes = app.pane_sizes();
+    let texts = [
+        fixture("claude-permission-bash.txt"),
+        fixture("claude-working.txt"),
+        fixture("claude-idle.txt"),
+        "$ ls\nCargo.toml  README.md  src  tests\n$ ".to_string(),
+    ];
+    let mut engines = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let (r, c) = sizes.iter().find(|(s, _)| *s == i).map_or((10, 40), |x| x.1);
+        // Draw at the captured size, then fit to the pane, as a PTY resize would.
+        let mut e = Engine::new(40, 120, 100);
+        e.process(text.replace('\n', "\r\n").as_bytes());
+        e.resize(r, c);
+        engines.push(Mutex::new(e));
+    }
+    let states = [AgentState::NeedsPermission, AgentState::Working, AgentState::Idle, AgentState::Idle];
+    for (slot, state) in states.into_iter().enumerate() {
+        app.update(Msg::Session(Event::StateChanged { slot, state, rule: "test" }), t0);
+    }
+    let snap = ScreenSnapshot::from_text(&texts[0], 120, "");
+    let mut prompt = detect(AgentKind::Claude, &snap, Timing::default())
+        .prompt
+        .unwrap_or_else(|| panic!("no prompt in the fixture"));
+    prompt.identify("api", 1, 1);
+    app.update(Msg::Session(Event::PromptOpened { slot: 0, prompt }), t0);
+    (app, Fixed(engines), t0 + Duration::from_secs(12))
+}
+
+fn render(app: &App, screens: &Fixed, now: Instant) -> String {
+    let (cols, rows) = app.size;
+    let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap_or_else(|e| panic!("{e}"));
+    term.draw(|f| ui::draw(f, app, screens, now)).unwrap_or_else(|e| panic!("{e}"));
+    term.backend().to_string()
+}
+
+#[test]
+fn tiles_sidebar_and_inbox_200x50() {
+    let (app, screens, now) = scene(200, 50);
+    insta::assert_snapshot!(render(&app, &screens, now));
+}
+
+#[test]
+fn tiles_sidebar_and_inbox_80x24() {
+    let (app, screens, now) = scene(80, 24);
+    insta::assert_snapshot!(render(&app, &screens, now));
+}
+
+#[test]
+fn zoomed_pane_200x50() {
+    let (mut app, screens, now) = scene(200, 50);
+    app.update(Msg::Key(KeyPress::ch('z')), now);
+    insta::assert_snapshot!(render(&app, &screens, now));
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let (mut app, screens, now) = scene(80, 24);
+    app.update(Msg::Key(KeyPress::ch('?')), now);
+    insta::assert_snapshot!(render(&app, &screens, now));
+}
+
+#[test]
+fn attach_view_80x24() {
+    let config = Config::parse(Path::new("t.toml"), "[[slot]]\nid = \"api\"\nagent = \"claude\"\ncommand = \"claude\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
+    let t0 = Instant::now();
+    let mut app = App::new(&config, km, (80, 24), t0);
+    app.attach_to(0);
+    let text = fixture("claude-permission-bash.txt");
+    let mut e = Engine::new(40, 120, 100);
+    e.process(text.replace('\n', "\r\n").as_bytes());
+    e.resize(23, 80);
+    let screens = Fixed(vec![Mutex::new(e)]);
+    app.update(Msg::Session(Event::StateChanged { slot: 0, state: AgentState::NeedsPermission, rule: "t" }), t0);
+    let mut prompt = detect(AgentKind::Claude, &ScreenSnapshot::from_text(&text, 120, ""), Timing::default())
+        .prompt
+        .unwrap_or_else(|| panic!("no prompt"));
+    prompt.identify("api", 1, 1);
+    app.update(Msg::Session(Event::PromptOpened { slot: 0, prompt }), t0);
+    insta::assert_snapshot!(render(&app, &screens, t0));
+}
+
+#[test]
+fn quit_confirmation_80x24() {
+    let (mut app, screens, now) = scene(80, 24);
+    app.update(Msg::Key(KeyPress::ch('q')), now);
+    insta::assert_snapshot!(render(&app, &screens, now));
+}
