@@ -316,7 +316,11 @@ impl App {
                 status,
                 restart_in,
             } => {
-                let id = self.slots.get(slot).map(|s| s.id.clone()).unwrap_or_default();
+                let id = self
+                    .slots
+                    .get(slot)
+                    .map(|s| s.id.clone())
+                    .unwrap_or_default();
                 let text = match restart_in {
                     Some(d) => format!("{id} exited ({status}); restarting in {}s", d.as_secs()),
                     None => format!("{id} exited ({status})"),
@@ -328,7 +332,11 @@ impl App {
                 prompt,
                 answer,
             } => {
-                let id = self.slots.get(slot).map(|s| s.id.clone()).unwrap_or_default();
+                let id = self
+                    .slots
+                    .get(slot)
+                    .map(|s| s.id.clone())
+                    .unwrap_or_default();
                 let what = self
                     .inbox
                     .iter()
@@ -338,7 +346,11 @@ impl App {
                 self.flash(format!("{answer} → {id}{what}"), false, now);
             }
             Event::AnswerRefused { slot, reason, .. } => {
-                let id = self.slots.get(slot).map(|s| s.id.clone()).unwrap_or_default();
+                let id = self
+                    .slots
+                    .get(slot)
+                    .map(|s| s.id.clone())
+                    .unwrap_or_default();
                 self.flash(format!("nothing sent to {id}: {reason}"), true, now);
             }
             Event::SpawnFailed { error, .. } => self.flash(error, true, now),
@@ -366,7 +378,10 @@ impl App {
             }
             Modal::ConfirmQuit => {
                 self.modal = Modal::None;
-                if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('q') | KeyCode::Enter) {
+                if matches!(
+                    k.code,
+                    KeyCode::Char('y') | KeyCode::Char('q') | KeyCode::Enter
+                ) {
                     fx.push(Effect::Quit);
                 }
                 return;
@@ -475,7 +490,10 @@ impl App {
                     self.zoom = !self.zoom;
                 }
             }
-            Action::ScrollUp | Action::ScrollDown | Action::ScrollPageUp | Action::ScrollPageDown => {
+            Action::ScrollUp
+            | Action::ScrollDown
+            | Action::ScrollPageUp
+            | Action::ScrollPageDown => {
                 let half = self
                     .layout()
                     .panes
@@ -499,7 +517,11 @@ impl App {
             })),
             Action::Restart => {
                 fx.push(Effect::Session(Command::Restart { slot: self.focus }));
-                let id = self.slots.get(self.focus).map(|s| s.id.clone()).unwrap_or_default();
+                let id = self
+                    .slots
+                    .get(self.focus)
+                    .map(|s| s.id.clone())
+                    .unwrap_or_default();
                 self.flash(format!("restarting {id}"), false, now);
             }
             Action::Help => self.modal = Modal::Help,
@@ -522,7 +544,8 @@ impl App {
         let (col, row) = match m {
             MouseMsg::Click(c, r) | MouseMsg::WheelUp(c, r) | MouseMsg::WheelDown(c, r) => (c, r),
         };
-        let hit = |r: &Rect| col >= r.x && col < r.x + r.width && row >= r.y && row < r.y + r.height;
+        let hit =
+            |r: &Rect| col >= r.x && col < r.x + r.width && row >= r.y && row < r.y + r.height;
         if let Some(p) = lay.panes.iter().find(|p| hit(&p.area)) {
             match m {
                 MouseMsg::Click(..) => self.focus = p.slot,
@@ -604,7 +627,10 @@ mod tests {
             .filter(|e| matches!(e, Effect::Session(Command::Resize { .. })))
             .count();
         assert_eq!(resizes, 4);
-        assert!(a.update(Msg::Tick, now).is_empty(), "no resize when nothing changed");
+        assert!(
+            a.update(Msg::Tick, now).is_empty(),
+            "no resize when nothing changed"
+        );
     }
 
     #[test]
@@ -626,14 +652,25 @@ mod tests {
         );
         key(&mut a, "tab", now);
         let fx = key(&mut a, "y", now);
-        assert!(matches!(
-            fx.as_slice(),
-            [Effect::Session(Command::Answer { slot: 2, prompt: PromptId(9), answer: Answer::ApproveOnce, .. })]
-        ), "{fx:?}");
+        assert!(
+            matches!(
+                fx.as_slice(),
+                [Effect::Session(Command::Answer {
+                    slot: 2,
+                    prompt: PromptId(9),
+                    answer: Answer::ApproveOnce,
+                    ..
+                })]
+            ),
+            "{fx:?}"
+        );
         let fx = key(&mut a, "n", now);
         assert!(matches!(
             fx.as_slice(),
-            [Effect::Session(Command::Answer { answer: Answer::Deny, .. })]
+            [Effect::Session(Command::Answer {
+                answer: Answer::Deny,
+                ..
+            })]
         ));
         a.update(
             Msg::Session(Event::PromptClosed {
@@ -661,7 +698,8 @@ mod tests {
         for k in ["y", "a", "n", "1", "enter", "esc"] {
             let fx = key(&mut a, k, now);
             assert!(
-                fx.iter().all(|e| matches!(e, Effect::Session(Command::Key { slot: 0, .. }))),
+                fx.iter()
+                    .all(|e| matches!(e, Effect::Session(Command::Key { slot: 0, .. }))),
                 "{k}: {fx:?}"
             );
         }
@@ -705,10 +743,13 @@ mod tests {
     fn zoom_resizes_the_focused_pane() {
         let (mut a, now) = app(4);
         let fx = key(&mut a, "z", now);
-        assert!(matches!(
-            fx.as_slice(),
-            [Effect::Session(Command::Resize { slot: 0, .. })]
-        ), "{fx:?}");
+        assert!(
+            matches!(
+                fx.as_slice(),
+                [Effect::Session(Command::Resize { slot: 0, .. })]
+            ),
+            "{fx:?}"
+        );
     }
 
     #[test]

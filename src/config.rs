@@ -231,7 +231,10 @@ impl Config {
     ///
     /// Errors: only if the embedded file itself is broken (a test guards it).
     pub fn demo(exe: &Path, shell: &str) -> Result<Config, ConfigError> {
-        let exe = exe.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
+        let exe = exe
+            .to_string_lossy()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
         let shell = shell.replace('\\', "\\\\").replace('"', "\\\"");
         let src = DEMO_CONFIG
             .replace("{corral}", &exe)
@@ -296,13 +299,16 @@ command = "bash"
         assert!(e.to_string().starts_with("c.toml:4:11: "), "{e}");
         assert!(e.message.contains("sometimes"), "{e}");
 
-        let e = parse("[[slot]]\nid = \"a\"\ncommand = \"x\"\n[[slot]]\nid = \"a\"\ncommand = \"y\"\n")
-            .err()
-            .unwrap_or_else(|| panic!("expected an error"));
+        let e =
+            parse("[[slot]]\nid = \"a\"\ncommand = \"x\"\n[[slot]]\nid = \"a\"\ncommand = \"y\"\n")
+                .err()
+                .unwrap_or_else(|| panic!("expected an error"));
         assert_eq!((e.line, e.column), (Some(5), Some(6)));
         assert!(e.message.contains("duplicate"), "{e}");
 
-        let e = parse("[[slot]\n").err().unwrap_or_else(|| panic!("expected an error"));
+        let e = parse("[[slot]\n")
+            .err()
+            .unwrap_or_else(|| panic!("expected an error"));
         assert_eq!(e.line, Some(1));
 
         let e = parse("[[slot]]\nid = \"a\"\ncomand = \"x\"\n")
@@ -313,10 +319,14 @@ command = "bash"
 
     #[test]
     fn demo_config_is_valid() {
-        let c = Config::demo(Path::new("/usr/bin/corral"), "/bin/sh")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let c =
+            Config::demo(Path::new("/usr/bin/corral"), "/bin/sh").unwrap_or_else(|e| panic!("{e}"));
         assert!(c.slots.len() >= 4);
-        assert!(c.slots.iter().any(|s| s.command.get_ref() == "/usr/bin/corral"));
+        assert!(
+            c.slots
+                .iter()
+                .any(|s| s.command.get_ref() == "/usr/bin/corral")
+        );
     }
 
     #[test]

@@ -17,9 +17,20 @@ use crossterm::terminal;
 /// A tool request in a scripted task.
 #[derive(Debug, Clone)]
 enum Tool {
-    Bash { cmd: &'static str, desc: &'static str, output: &'static str },
-    Edit { file: &'static str, old: &'static str, new: &'static str },
-    Write { file: &'static str, content: &'static str },
+    Bash {
+        cmd: &'static str,
+        desc: &'static str,
+        output: &'static str,
+    },
+    Edit {
+        file: &'static str,
+        old: &'static str,
+        new: &'static str,
+    },
+    Write {
+        file: &'static str,
+        content: &'static str,
+    },
 }
 
 impl Tool {
@@ -259,7 +270,11 @@ impl Demo {
                 self.history.push("  ⎿  Wrote 3 lines".into());
             }
         }
-        let reply = self.current.as_ref().map_or("Done.", |t| t.reply).to_string();
+        let reply = self
+            .current
+            .as_ref()
+            .map_or("Done.", |t| t.reply)
+            .to_string();
         self.phase = Phase::Working {
             until: now + self.units(2),
             then: AfterWork::Reply(reply),
@@ -296,7 +311,10 @@ impl Demo {
                 self.input.clear();
                 return true;
             }
-            if self.last_ctrl_c.is_some_and(|t| now.duration_since(t) < Duration::from_secs(2)) {
+            if self
+                .last_ctrl_c
+                .is_some_and(|t| now.duration_since(t) < Duration::from_secs(2))
+            {
                 return false;
             }
             self.last_ctrl_c = Some(now);
@@ -445,7 +463,10 @@ impl Demo {
                 }
                 bottom.push(dashed);
                 bottom.extend(wrap(&format!(" {question}"), cols, 1));
-                for (i, label) in ["Yes".to_string(), always, "No".to_string()].iter().enumerate() {
+                for (i, label) in ["Yes".to_string(), always, "No".to_string()]
+                    .iter()
+                    .enumerate()
+                {
                     let mark = if i == *selected { " ❯ " } else { "   " };
                     bottom.extend(wrap(&format!("{mark}{}. {label}", i + 1), cols, 6));
                 }
@@ -454,7 +475,15 @@ impl Demo {
             }
             Phase::Working { until, .. } => {
                 self.spin = (self.spin + 1) % SPINNER.len();
-                title = format!("{} demo {}", if self.spin % 2 == 0 { "◐" } else { "◑" }, self.name);
+                title = format!(
+                    "{} demo {}",
+                    if self.spin.is_multiple_of(2) {
+                        "◐"
+                    } else {
+                        "◑"
+                    },
+                    self.name
+                );
                 let left = until.saturating_duration_since(Instant::now()).as_secs();
                 bottom.push(format!("{} Working… ({left}s)", SPINNER[self.spin]));
                 bottom.push(rule.clone());
@@ -470,12 +499,11 @@ impl Demo {
                 bottom.push("  ⏸ manual mode on · ? for shortcuts".into());
             }
         }
-        let mut lines = vec![format!(" ✻ corral demo-agent · script {}", self.name), String::new()];
-        let hist: Vec<String> = self
-            .history
-            .iter()
-            .flat_map(|h| wrap(h, cols, 2))
-            .collect();
+        let mut lines = vec![
+            format!(" ✻ corral demo-agent · script {}", self.name),
+            String::new(),
+        ];
+        let hist: Vec<String> = self.history.iter().flat_map(|h| wrap(h, cols, 2)).collect();
         let room = rows.saturating_sub(lines.len() + bottom.len());
         let skip = hist.len().saturating_sub(room);
         lines.extend(hist.into_iter().skip(skip));
@@ -519,7 +547,10 @@ impl Demo {
 /// Errors: unknown script name, or the terminal cannot be put in raw mode.
 pub fn run(script_name: &str, pace_ms: u64) -> anyhow::Result<()> {
     let tasks = script(script_name).ok_or_else(|| {
-        anyhow::anyhow!("unknown demo script {script_name:?} (have: {})", SCRIPTS.join(", "))
+        anyhow::anyhow!(
+            "unknown demo script {script_name:?} (have: {})",
+            SCRIPTS.join(", ")
+        )
     })?;
     let cwd = std::env::current_dir()
         .map(|p| p.display().to_string())
@@ -559,10 +590,11 @@ pub fn run(script_name: &str, pace_ms: u64) -> anyhow::Result<()> {
             let now = Instant::now();
             if ready {
                 match event::read()? {
-                    Event::Key(k) if k.kind != KeyEventKind::Release => {
-                        if !demo.key(k.code, k.modifiers, now) {
-                            return Ok(());
-                        }
+                    Event::Key(k)
+                        if k.kind != KeyEventKind::Release
+                            && !demo.key(k.code, k.modifiers, now) =>
+                    {
+                        return Ok(());
                     }
                     Event::Paste(p) => demo.input.push_str(&p),
                     _ => {}
@@ -605,7 +637,16 @@ mod tests {
     fn state(d: &mut Demo, cols: usize) -> crate::detect::Detection {
         let (title, lines) = d.frame(cols, 30);
         let snap = ScreenSnapshot {
-            rows: lines.iter().map(|l| l.chars().take(cols).collect::<String>().trim_end().to_string()).collect(),
+            rows: lines
+                .iter()
+                .map(|l| {
+                    l.chars()
+                        .take(cols)
+                        .collect::<String>()
+                        .trim_end()
+                        .to_string()
+                })
+                .collect(),
             cols: cols as u16,
             title,
             cursor: (0, 0),
@@ -622,7 +663,11 @@ mod tests {
                 assert_eq!(state(&mut d, cols).state, AgentState::Idle, "{name} {cols}");
                 let now = Instant::now();
                 d.start_next_task(now);
-                assert_eq!(state(&mut d, cols).state, AgentState::Working, "{name} {cols}");
+                assert_eq!(
+                    state(&mut d, cols).state,
+                    AgentState::Working,
+                    "{name} {cols}"
+                );
                 d.tick(now + Duration::from_secs(60));
                 let det = state(&mut d, cols);
                 assert_eq!(det.state, AgentState::NeedsPermission, "{name} {cols}");
@@ -630,8 +675,14 @@ mod tests {
                 assert_eq!(p.keys_for(Answer::Deny).map(|k| k.len()), Ok(1));
                 assert_eq!(p.options.len(), 3, "{name} {cols}: {:?}", p.options);
                 let want_subject = match &d.phase {
-                    Phase::Dialog { tool: Tool::Bash { cmd, .. }, .. } => cmd.to_string(),
-                    Phase::Dialog { tool: Tool::Edit { file, .. } | Tool::Write { file, .. }, .. } => file.to_string(),
+                    Phase::Dialog {
+                        tool: Tool::Bash { cmd, .. },
+                        ..
+                    } => cmd.to_string(),
+                    Phase::Dialog {
+                        tool: Tool::Edit { file, .. } | Tool::Write { file, .. },
+                        ..
+                    } => file.to_string(),
                     _ => String::new(),
                 };
                 assert_eq!(p.subject, want_subject, "{name} {cols}");
@@ -648,7 +699,12 @@ mod tests {
         assert!(matches!(d.phase, Phase::Dialog { .. }));
         d.key(KeyCode::Char('3'), KeyModifiers::NONE, now);
         assert!(d.history.iter().any(|h| h.contains("Interrupted")));
-        assert!(matches!(d.phase, Phase::Idle { next_task_at: Some(_) }));
+        assert!(matches!(
+            d.phase,
+            Phase::Idle {
+                next_task_at: Some(_)
+            }
+        ));
         d.tick(now + Duration::from_secs(1));
         assert!(matches!(d.phase, Phase::Working { .. }), "next task starts");
     }

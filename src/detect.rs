@@ -342,7 +342,9 @@ mod claude {
     }
 
     fn indent(row: &str) -> usize {
-        row.chars().take_while(|c| *c == ' ' || *c == '\u{a0}').count()
+        row.chars()
+            .take_while(|c| *c == ' ' || *c == '\u{a0}')
+            .count()
     }
 
     /// Kind of an option from its label. The first "Yes…" option approves
@@ -400,9 +402,7 @@ mod claude {
 
     fn permission(rows: &[&str], cols: u16) -> Option<Detection> {
         let last = rows.iter().rposition(|r| !r.trim().is_empty())?;
-        let rule = rows[..=last]
-            .iter()
-            .rposition(|r| is_solid_rule(r, cols))?;
+        let rule = rows[..=last].iter().rposition(|r| is_solid_rule(r, cols))?;
         let region = &rows[rule + 1..=last];
         // Options: consecutive numbered rows, with deeper-indented continuation
         // rows of wrapped labels.
@@ -580,7 +580,10 @@ mod claude {
         for i in (from.max(1)..last).rev() {
             let r = rows[i];
             let boxed = r.trim_end() == "❯" || r.starts_with("❯\u{a0}");
-            if boxed && is_solid_rule(rows[i - 1], snap.cols) && is_solid_rule(rows[i + 1], snap.cols) {
+            if boxed
+                && is_solid_rule(rows[i - 1], snap.cols)
+                && is_solid_rule(rows[i + 1], snap.cols)
+            {
                 return Detection {
                     state: AgentState::Idle,
                     prompt: None,
@@ -638,13 +641,18 @@ mod tests {
         assert_eq!(p.subject, "echo hi > a.txt");
         assert_eq!(p.keys_for(Answer::Deny), Ok(vec![KeyPress::ch('3')]));
         assert_eq!(p.keys_for(Answer::ApproveOnce), Ok(vec![KeyPress::ch('1')]));
-        assert_eq!(p.keys_for(Answer::ApproveAlways), Ok(vec![KeyPress::ch('2')]));
+        assert_eq!(
+            p.keys_for(Answer::ApproveAlways),
+            Ok(vec![KeyPress::ch('2')])
+        );
         assert!(p.options[0].selected);
     }
 
     #[test]
     fn moving_the_cursor_keeps_the_prompt_id() {
-        let a = format!("{RULE}\n Bash command\n{DASH}\n ls\n{DASH}\n Do you want to proceed?\n ❯ 1. Yes\n   2. No\n");
+        let a = format!(
+            "{RULE}\n Bash command\n{DASH}\n ls\n{DASH}\n Do you want to proceed?\n ❯ 1. Yes\n   2. No\n"
+        );
         let b = a.replace(" ❯ 1. Yes\n   2. No", "   1. Yes\n ❯ 2. No");
         let pa = claude::detect(&snap(&a)).prompt.map(|p| p.dialog_hash);
         let pb = claude::detect(&snap(&b)).prompt.map(|p| p.dialog_hash);
@@ -670,17 +678,27 @@ mod tests {
             since_output_ms: ms,
         };
         let s = ScreenSnapshot::default();
-        assert_eq!(detect(AgentKind::Generic, &s, t(None)).state, AgentState::Starting);
+        assert_eq!(
+            detect(AgentKind::Generic, &s, t(None)).state,
+            AgentState::Starting
+        );
         let d = detect(AgentKind::Generic, &s, t(Some(100)));
         assert_eq!(d.state, AgentState::Working);
         assert_eq!(d.recheck_after_ms, Some(GENERIC_SETTLE_MS - 100));
-        assert_eq!(detect(AgentKind::Generic, &s, t(Some(5000))).state, AgentState::Idle);
+        assert_eq!(
+            detect(AgentKind::Generic, &s, t(Some(5000))).state,
+            AgentState::Idle
+        );
     }
 
     #[test]
     fn identify_mixes_slot_generation_and_occurrence() {
-        let text = format!("{RULE}\n Bash command\n{DASH}\n ls\n{DASH}\n Do you want to proceed?\n ❯ 1. Yes\n   2. No\n");
-        let p = claude::detect(&snap(&text)).prompt.unwrap_or_else(|| panic!("no prompt"));
+        let text = format!(
+            "{RULE}\n Bash command\n{DASH}\n ls\n{DASH}\n Do you want to proceed?\n ❯ 1. Yes\n   2. No\n"
+        );
+        let p = claude::detect(&snap(&text))
+            .prompt
+            .unwrap_or_else(|| panic!("no prompt"));
         let id = |slot: &str, g, o| {
             let mut q = p.clone();
             q.identify(slot, g, o);

@@ -127,10 +127,10 @@ impl vt100::Callbacks for Hooks {
                 }
             }
             // DEC private modes corral tracks itself: synchronized output.
-            (Some(b'?'), None, 'h') if params.iter().any(|p| p.first() == Some(&2026)) => {
-                if self.frozen.is_none() {
-                    self.frozen = Some((screen.clone(), Instant::now()));
-                }
+            (Some(b'?'), None, 'h')
+                if self.frozen.is_none() && params.iter().any(|p| p.first() == Some(&2026)) =>
+            {
+                self.frozen = Some((screen.clone(), Instant::now()));
             }
             (Some(b'?'), None, 'l') if params.iter().any(|p| p.first() == Some(&2026)) => {
                 self.frozen = None;
@@ -380,7 +380,10 @@ mod tests {
         e.process(b"abc\x1b[3;5H");
         let p = e.process(b"\x1b[6n\x1b[c\x1b[>c\x1b[>q\x1b]11;?\x07\x1b[?u");
         let r = String::from_utf8_lossy(&p.replies).into_owned();
-        assert!(r.starts_with("\x1b[3;5R\x1b[?62;22c\x1b[>1;10;0c\x1bP>|corral "), "{r:?}");
+        assert!(
+            r.starts_with("\x1b[3;5R\x1b[?62;22c\x1b[>1;10;0c\x1bP>|corral "),
+            "{r:?}"
+        );
         assert!(r.contains("\x1b]11;rgb:0000/0000/0000\x1b\\"), "{r:?}");
         assert!(r.ends_with("\x1b[?0u"), "{r:?}");
     }
@@ -391,7 +394,11 @@ mod tests {
         e.process(b"\x1b[>5u");
         assert_eq!(e.input_modes().kitty_flags, 5);
         e.process(b"\x1b[>31u");
-        assert_eq!(e.input_modes().kitty_flags, 5, "unsupported flags are refused");
+        assert_eq!(
+            e.input_modes().kitty_flags,
+            5,
+            "unsupported flags are refused"
+        );
         let p = e.process(b"\x1b[<u\x1b[?u");
         assert_eq!(p.replies, b"\x1b[?5u");
         e.process(b"\x1b[<u");

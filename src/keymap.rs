@@ -163,8 +163,7 @@ struct RawKeymap {
 }
 
 fn parse_file(path: &Path, src: &str) -> Result<BTreeMap<Mode, Vec<Binding>>, ConfigError> {
-    let raw: RawKeymap =
-        toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e))?;
+    let raw: RawKeymap = toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e))?;
     let mut out = BTreeMap::new();
     for (mode, list) in [(Mode::Normal, raw.normal), (Mode::Insert, raw.insert)] {
         let mut bindings: Vec<Binding> = Vec::new();
@@ -175,15 +174,18 @@ fn parse_file(path: &Path, src: &str) -> Result<BTreeMap<Mode, Vec<Binding>>, Co
                 OnField::Seq(v) => v,
             };
             if names.is_empty() {
-                return Err(ConfigError::at(path, src, Some(span), "empty key sequence".into()));
+                return Err(ConfigError::at(
+                    path,
+                    src,
+                    Some(span),
+                    "empty key sequence".into(),
+                ));
             }
             let mut keys = Vec::new();
             for n in &names {
-                let k: KeyPress = n
-                    .parse()
-                    .map_err(|e: crate::keys::KeyParseError| {
-                        ConfigError::at(path, src, Some(span.clone()), e.to_string())
-                    })?;
+                let k: KeyPress = n.parse().map_err(|e: crate::keys::KeyParseError| {
+                    ConfigError::at(path, src, Some(span.clone()), e.to_string())
+                })?;
                 keys.push(k);
             }
             let action = Action::deserialize(rb.run.get_ref().as_str().into_deserializer())
@@ -195,9 +197,10 @@ fn parse_file(path: &Path, src: &str) -> Result<BTreeMap<Mode, Vec<Binding>>, Co
                         format!("unknown action {:?}", rb.run.get_ref()),
                     )
                 })?;
-            if let Some(prev) = bindings.iter().find(|b| {
-                b.keys == keys || b.keys.starts_with(&keys) || keys.starts_with(&b.keys)
-            }) {
+            if let Some(prev) = bindings
+                .iter()
+                .find(|b| b.keys == keys || b.keys.starts_with(&keys) || keys.starts_with(&b.keys))
+            {
                 let what = if prev.keys == keys {
                     "duplicate key"
                 } else {
@@ -290,7 +293,11 @@ impl Keymap {
                 prefix = true;
             }
         }
-        if prefix { Lookup::Prefix } else { Lookup::Unbound }
+        if prefix {
+            Lookup::Prefix
+        } else {
+            Lookup::Unbound
+        }
     }
 
     /// The first key sequence bound to an action in a mode, as notation.
@@ -366,9 +373,18 @@ mod tests {
     #[test]
     fn default_keymap_loads() {
         let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(km.lookup(Mode::Normal, &[k("y")]), Lookup::Action(Action::ApproveOnce));
-        assert_eq!(km.lookup(Mode::Normal, &[k("n")]), Lookup::Action(Action::Deny));
-        assert_eq!(km.lookup(Mode::Insert, &[k("ctrl-\\")]), Lookup::Action(Action::Normal));
+        assert_eq!(
+            km.lookup(Mode::Normal, &[k("y")]),
+            Lookup::Action(Action::ApproveOnce)
+        );
+        assert_eq!(
+            km.lookup(Mode::Normal, &[k("n")]),
+            Lookup::Action(Action::Deny)
+        );
+        assert_eq!(
+            km.lookup(Mode::Insert, &[k("ctrl-\\")]),
+            Lookup::Action(Action::Normal)
+        );
         assert_eq!(km.lookup(Mode::Insert, &[k("y")]), Lookup::Unbound);
         let hints = km.hints(Mode::Normal);
         assert_eq!(hints[0], ("←↓↑→".to_string(), "focus".to_string()));
@@ -388,13 +404,17 @@ mod tests {
 
     #[test]
     fn errors_have_positions() {
-        let e = Keymap::load(Some((Path::new("u.toml"), "[[normal]]\non = \"x\"\nrun = \"fly\"\n")))
-            .err()
-            .unwrap_or_else(|| panic!("expected an error"));
+        let e = Keymap::load(Some((
+            Path::new("u.toml"),
+            "[[normal]]\non = \"x\"\nrun = \"fly\"\n",
+        )))
+        .err()
+        .unwrap_or_else(|| panic!("expected an error"));
         assert_eq!((e.line, e.column), (Some(3), Some(7)), "{e}");
         assert!(e.message.contains("unknown action"));
 
-        let dup = "[[normal]]\non = \"x\"\nrun = \"zoom\"\n[[normal]]\non = \"x\"\nrun = \"help\"\n";
+        let dup =
+            "[[normal]]\non = \"x\"\nrun = \"zoom\"\n[[normal]]\non = \"x\"\nrun = \"help\"\n";
         let e = Keymap::load(Some((Path::new("u.toml"), dup)))
             .err()
             .unwrap_or_else(|| panic!("expected an error"));

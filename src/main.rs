@@ -35,7 +35,11 @@ use corral::ui::{self, ScreenSource};
 const FRAME: Duration = Duration::from_millis(16);
 
 #[derive(Parser, Debug)]
-#[command(name = "corral", version, about = "Supervise AI coding agents in tiled terminal panes")]
+#[command(
+    name = "corral",
+    version,
+    about = "Supervise AI coding agents in tiled terminal panes"
+)]
 struct Cli {
     /// Config file (default: config.toml in the config directory; without one,
     /// corral runs its built-in demo).
@@ -85,7 +89,11 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     if let Some(Sub::DemoAgent { script, pace_ms }) = &cli.command {
@@ -129,7 +137,10 @@ impl From<ConfigError> for UsageError {
     }
 }
 
-fn init_logging(paths: &Paths, level: &str) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+fn init_logging(
+    paths: &Paths,
+    level: &str,
+) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     std::fs::create_dir_all(&paths.log_dir)
         .with_context(|| format!("creating log directory {}", paths.log_dir.display()))?;
     let filter = tracing_subscriber::EnvFilter::try_new(level)
@@ -150,8 +161,12 @@ fn load_config(cli: &Cli, paths: &Paths) -> Result<(Config, bool), UsageError> {
     if cli.config.is_some() || path.exists() {
         return Ok((Config::load(&path)?, false));
     }
-    let exe = std::env::current_exe().map_err(|e| UsageError(format!("cannot find corral's own executable: {e}")))?;
-    let shell = std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into());
+    let exe = std::env::current_exe()
+        .map_err(|e| UsageError(format!("cannot find corral's own executable: {e}")))?;
+    let shell = std::env::var("SHELL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/bin/sh".into());
     Ok((Config::demo(&exe, &shell)?, true))
 }
 
@@ -166,13 +181,21 @@ fn load_keymap(cli: &Cli, paths: &Paths) -> Result<Keymap, UsageError> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let paths = Paths::resolve(cli.config_dir.as_deref(), cli.data_dir.as_deref(), cli.log_dir.as_deref())
-        .map_err(|e| UsageError(e.to_string()))?;
+    let paths = Paths::resolve(
+        cli.config_dir.as_deref(),
+        cli.data_dir.as_deref(),
+        cli.log_dir.as_deref(),
+    )
+    .map_err(|e| UsageError(e.to_string()))?;
     let (mut config, is_demo) = load_config(&cli, &paths)?;
     let keymap = load_keymap(&cli, &paths)?;
     if let Some(slot) = &cli.attach {
         let Some(i) = config.slot_index(slot) else {
-            let ids: Vec<&str> = config.slots.iter().map(|s| s.id.get_ref().as_str()).collect();
+            let ids: Vec<&str> = config
+                .slots
+                .iter()
+                .map(|s| s.id.get_ref().as_str())
+                .collect();
             return Err(UsageError(format!(
                 "--attach: no slot {slot:?}; configured slots: {}",
                 ids.join(", ")
@@ -184,7 +207,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         config.slots = vec![one];
     }
     let _log_guard = init_logging(&paths, &cli.log_level)?;
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), demo = is_demo, "corral starting");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        demo = is_demo,
+        "corral starting"
+    );
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -192,7 +219,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     install_panic_hook();
     let guard = TermGuard::enter().context("setting up the terminal")?;
-    let result = runtime.block_on(ui_loop(config, keymap, paths, cli.attach.is_some(), is_demo));
+    let result = runtime.block_on(ui_loop(
+        config,
+        keymap,
+        paths,
+        cli.attach.is_some(),
+        is_demo,
+    ));
     drop(guard);
     result
 }
@@ -310,7 +343,9 @@ fn msg_from(ev: TermEvent) -> Option<Msg> {
         TermEvent::Paste(p) => Some(Msg::Paste(p)),
         TermEvent::Resize(c, r) => Some(Msg::Resize(c, r)),
         TermEvent::Mouse(m) => match m.kind {
-            MouseEventKind::Down(MouseButton::Left) => Some(Msg::Mouse(MouseMsg::Click(m.column, m.row))),
+            MouseEventKind::Down(MouseButton::Left) => {
+                Some(Msg::Mouse(MouseMsg::Click(m.column, m.row)))
+            }
             MouseEventKind::ScrollUp => Some(Msg::Mouse(MouseMsg::WheelUp(m.column, m.row))),
             MouseEventKind::ScrollDown => Some(Msg::Mouse(MouseMsg::WheelDown(m.column, m.row))),
             _ => None,
@@ -326,7 +361,13 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
 }
 
-async fn ui_loop(config: Config, keymap: Keymap, paths: Paths, attach: bool, is_demo: bool) -> anyhow::Result<()> {
+async fn ui_loop(
+    config: Config,
+    keymap: Keymap,
+    paths: Paths,
+    attach: bool,
+    is_demo: bool,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;

@@ -29,7 +29,9 @@ impl Paths {
         let pick = |over: Option<&Path>, f: fn(&directories::ProjectDirs) -> &Path| {
             over.map(Path::to_path_buf)
                 .or_else(|| dirs.as_ref().map(|d| f(d).to_path_buf()))
-                .ok_or_else(|| anyhow::anyhow!("no home directory: pass --config-dir and --data-dir"))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no home directory: pass --config-dir and --data-dir")
+                })
         };
         let config_dir = pick(config_dir, |d| d.config_dir())?;
         let data_dir = pick(data_dir, |d| d.data_dir())?;

@@ -240,8 +240,17 @@ impl SlotShared {
 
 enum Msg {
     Cmd(Command),
-    Output { slot: SlotIdx, generation: u64, urgent: bool },
-    Exited { slot: SlotIdx, generation: u64, status: String, success: bool },
+    Output {
+        slot: SlotIdx,
+        generation: u64,
+        urgent: bool,
+    },
+    Exited {
+        slot: SlotIdx,
+        generation: u64,
+        status: String,
+        success: bool,
+    },
 }
 
 /// The handle to a running session manager.
@@ -584,7 +593,10 @@ impl Manager {
                 s.started_at = Instant::now();
                 s.state = AgentState::Starting;
                 tracing::info!(slot = %s.id, generation, ?pid, "session started");
-                self.emit(Event::Started { slot: i, generation });
+                self.emit(Event::Started {
+                    slot: i,
+                    generation,
+                });
                 self.emit(Event::StateChanged {
                     slot: i,
                     state: AgentState::Starting,
@@ -594,7 +606,9 @@ impl Manager {
             Err(e) => {
                 let msg = format!("cannot start `{}`: {e:#}", s.cfg.command.get_ref());
                 tracing::warn!(slot = %s.id, "{msg}");
-                s.shared.lock().process(format!("\r\n[corral] {msg}\r\n").as_bytes());
+                s.shared
+                    .lock()
+                    .process(format!("\r\n[corral] {msg}\r\n").as_bytes());
                 s.shared.ui_dirty.store(true, Ordering::Release);
                 let status = "failed to start".to_string();
                 self.emit(Event::SpawnFailed {
@@ -673,7 +687,10 @@ impl Manager {
         match live.writes.try_send(bytes) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
-                tracing::warn!(slot = i, "write queue full: the child is not reading; input dropped");
+                tracing::warn!(
+                    slot = i,
+                    "write queue full: the child is not reading; input dropped"
+                );
                 false
             }
             Err(TrySendError::Disconnected(_)) => false,
@@ -686,17 +703,23 @@ impl Manager {
                 self.write(slot, bytes);
             }
             Command::Key { slot, key } => {
-                let Some(s) = self.slots.get(slot) else { return };
+                let Some(s) = self.slots.get(slot) else {
+                    return;
+                };
                 let bytes = keys::encode(key, s.shared.lock().input_modes());
                 self.write(slot, bytes);
             }
             Command::Paste { slot, text } => {
-                let Some(s) = self.slots.get(slot) else { return };
+                let Some(s) = self.slots.get(slot) else {
+                    return;
+                };
                 let bytes = keys::encode_paste(&text, s.shared.lock().input_modes());
                 self.write(slot, bytes);
             }
             Command::Resize { slot, rows, cols } => {
-                let Some(s) = self.slots.get_mut(slot) else { return };
+                let Some(s) = self.slots.get_mut(slot) else {
+                    return;
+                };
                 let (rows, cols) = (rows.max(1), cols.max(1));
                 if s.size == (rows, cols) {
                     return;
@@ -715,7 +738,9 @@ impl Manager {
                 let _ = self.events.send(Event::Output { slot });
             }
             Command::Scroll { slot, delta } => {
-                let Some(s) = self.slots.get(slot) else { return };
+                let Some(s) = self.slots.get(slot) else {
+                    return;
+                };
                 {
                     let mut e = s.shared.lock();
                     let cur = e.scroll_offset();
@@ -883,7 +908,15 @@ impl Manager {
             }
             Err((reason, prompt)) => {
                 tracing::info!(slot = %self.slots[i].id, %want, %reason, "answer refused");
-                self.audit(i, prompt.as_ref(), want, answer, &by, "refused", Some(&reason));
+                self.audit(
+                    i,
+                    prompt.as_ref(),
+                    want,
+                    answer,
+                    &by,
+                    "refused",
+                    Some(&reason),
+                );
                 self.emit(Event::AnswerRefused {
                     slot: i,
                     prompt: want,
@@ -944,12 +977,10 @@ impl Manager {
 /// SIGHUP the child's process group now and SIGKILL it 2 s later if needed.
 fn kill_later(pid: Option<u32>) {
     signal_group(pid, libc::SIGHUP);
-    let _ = thread::Builder::new()
-        .name("killer".into())
-        .spawn(move || {
-            thread::sleep(Duration::from_secs(2));
-            signal_group(pid, libc::SIGKILL);
-        });
+    let _ = thread::Builder::new().name("killer".into()).spawn(move || {
+        thread::sleep(Duration::from_secs(2));
+        signal_group(pid, libc::SIGKILL);
+    });
 }
 
 type Started = (
@@ -977,7 +1008,14 @@ fn start_child(cfg: &SlotConfig, (rows, cols): (u16, u16)) -> anyhow::Result<Sta
     }
     cmd.cwd(cwd);
     // The child's terminal is corral, not whatever corral runs in.
-    for k in ["TMUX", "TMUX_PANE", "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "COLUMNS", "LINES"] {
+    for k in [
+        "TMUX",
+        "TMUX_PANE",
+        "TERM_PROGRAM",
+        "TERM_PROGRAM_VERSION",
+        "COLUMNS",
+        "LINES",
+    ] {
         cmd.env_remove(k);
     }
     cmd.env("TERM", "xterm-256color");
@@ -998,7 +1036,11 @@ fn spawn_writer(id: &str, mut writer: Box<dyn Write + Send>, rx: Receiver<Vec<u8
         .name(format!("write-{id}"))
         .spawn(move || {
             while let Ok(bytes) = rx.recv() {
-                if writer.write_all(&bytes).and_then(|()| writer.flush()).is_err() {
+                if writer
+                    .write_all(&bytes)
+                    .and_then(|()| writer.flush())
+                    .is_err()
+                {
                     break;
                 }
             }

@@ -10,7 +10,9 @@ use corral::engine::Engine;
 use corral::keys::KeyPress;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/claude")
+        .join(name)
 }
 
 fn read(name: &str) -> String {
@@ -31,8 +33,11 @@ fn title_of(capture: &str) -> String {
 fn expected(capture: &str) -> AgentState {
     match capture {
         "working" | "after-approve" => AgentState::Working,
-        "permission-bash" | "permission-bash2" | "permission-bash2-tab-amend"
-        | "permission-edit" | "permission-write" => AgentState::NeedsPermission,
+        "permission-bash"
+        | "permission-bash2"
+        | "permission-bash2-tab-amend"
+        | "permission-edit"
+        | "permission-write" => AgentState::NeedsPermission,
         "firstrun-api-key" | "firstrun-trust-folder" | "firstrun-auto-mode-offer" => {
             AgentState::NeedsInput
         }
@@ -55,13 +60,26 @@ fn every_text_capture_is_detected() {
         .collect();
     dir.sort();
     for p in dir {
-        let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let capture = stem.trim_start_matches("claude-");
         let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{e}"));
         let snap = ScreenSnapshot::from_text(&text, 120, &title_of(capture));
         let d = detect(AgentKind::Claude, &snap, Timing::default());
-        assert_eq!(d.state, expected(capture), "{capture}: rule {} evidence {:?}", d.rule, d.evidence);
-        assert_eq!(d.prompt.is_some(), d.state == AgentState::NeedsPermission, "{capture}");
+        assert_eq!(
+            d.state,
+            expected(capture),
+            "{capture}: rule {} evidence {:?}",
+            d.rule,
+            d.evidence
+        );
+        assert_eq!(
+            d.prompt.is_some(),
+            d.state == AgentState::NeedsPermission,
+            "{capture}"
+        );
         n += 1;
     }
     assert!(n >= 20, "only {n} captures found");
@@ -83,10 +101,18 @@ fn bash_prompt_tool_subject_and_keys() {
     let kinds: Vec<AnswerKind> = p.options.iter().map(|o| o.kind).collect();
     assert_eq!(
         kinds,
-        [AnswerKind::ApproveOnce, AnswerKind::ApproveAlways, AnswerKind::Other, AnswerKind::Deny]
+        [
+            AnswerKind::ApproveOnce,
+            AnswerKind::ApproveAlways,
+            AnswerKind::Other,
+            AnswerKind::Deny
+        ]
     );
     assert_eq!(p.keys_for(Answer::ApproveOnce), Ok(vec![KeyPress::ch('1')]));
-    assert_eq!(p.keys_for(Answer::ApproveAlways), Ok(vec![KeyPress::ch('2')]));
+    assert_eq!(
+        p.keys_for(Answer::ApproveAlways),
+        Ok(vec![KeyPress::ch('2')])
+    );
     // "No" is option 4 in a Bash dialog: found by its label.
     assert_eq!(p.keys_for(Answer::Deny), Ok(vec![KeyPress::ch('4')]));
     assert!(p.options[1].label.contains("always allow access to"));
@@ -96,13 +122,19 @@ fn bash_prompt_tool_subject_and_keys() {
 #[test]
 fn write_and_edit_prompts_deny_with_three() {
     let w = prompt_of("permission-write");
-    assert_eq!((w.tool.as_str(), w.subject.as_str()), ("Write", "notes.txt"));
+    assert_eq!(
+        (w.tool.as_str(), w.subject.as_str()),
+        ("Write", "notes.txt")
+    );
     assert_eq!(w.question, "Do you want to create notes.txt?");
     assert_eq!(w.keys_for(Answer::Deny), Ok(vec![KeyPress::ch('3')]));
     let e = prompt_of("permission-edit");
     assert_eq!((e.tool.as_str(), e.subject.as_str()), ("Edit", "README.md"));
     assert_eq!(e.keys_for(Answer::Deny), Ok(vec![KeyPress::ch('3')]));
-    assert_eq!(e.keys_for(Answer::ApproveAlways), Ok(vec![KeyPress::ch('2')]));
+    assert_eq!(
+        e.keys_for(Answer::ApproveAlways),
+        Ok(vec![KeyPress::ch('2')])
+    );
 }
 
 #[test]
@@ -137,10 +169,21 @@ fn raw_session_replay_matches_the_captures() {
         let snap = e.snapshot();
         let d = detect(AgentKind::Claude, &snap, Timing::default());
         let want = expected(capture);
-        assert_eq!(d.state, want, "{capture} at byte {off}: rule {} evidence {:?}\n{}", d.rule, d.evidence, snap.rows.join("\n"));
+        assert_eq!(
+            d.state,
+            want,
+            "{capture} at byte {off}: rule {} evidence {:?}\n{}",
+            d.rule,
+            d.evidence,
+            snap.rows.join("\n")
+        );
         if let Some(p) = d.prompt {
             seen_prompt += 1;
-            assert!(["Bash", "Write", "Edit"].contains(&p.tool.as_str()), "{}", p.tool);
+            assert!(
+                ["Bash", "Write", "Edit"].contains(&p.tool.as_str()),
+                "{}",
+                p.tool
+            );
             assert!(!p.subject.is_empty());
             assert!(p.keys_for(Answer::Deny).is_ok());
         }

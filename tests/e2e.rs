@@ -39,15 +39,29 @@ fn demo_runs_with_no_config_and_y_answers_a_prompt_at_200x50() {
     let home = tempdir();
     let t = Tui::corral(&[], 50, 200, home.path());
     t.wait_text("SLOTS", LONG);
-    let screen = t.wait_for("a prompt in the inbox", Duration::from_secs(10), |s| s.contains("▶ "));
+    let screen = t.wait_for("a prompt in the inbox", Duration::from_secs(10), |s| {
+        s.contains("▶ ")
+    });
     for id in ["api", "web", "docs", "shell"] {
         assert!(screen.contains(id), "slot {id} missing:\n{screen}");
     }
-    assert!(screen.contains("demo config: write"), "the demo says how to write a config:\n{screen}");
-    let line = screen.lines().find(|l| l.contains("▶ ")).unwrap_or_default().to_string();
-    let slot = ["api", "web", "docs"].into_iter().find(|s| line.contains(s)).unwrap_or("?");
+    assert!(
+        screen.contains("demo config: write"),
+        "the demo says how to write a config:\n{screen}"
+    );
+    let line = screen
+        .lines()
+        .find(|l| l.contains("▶ "))
+        .unwrap_or_default()
+        .to_string();
+    let slot = ["api", "web", "docs"]
+        .into_iter()
+        .find(|s| line.contains(s))
+        .unwrap_or("?");
     t.send(b"y");
-    wait_until("an audit line", LONG, || !audit_lines(home.path()).is_empty());
+    wait_until("an audit line", LONG, || {
+        !audit_lines(home.path()).is_empty()
+    });
     let a = &audit_lines(home.path())[0];
     assert_eq!(a["slot"], slot, "{a}");
     assert_eq!(a["answer"], "approve-once");
@@ -72,8 +86,14 @@ fn demo_renders_at_80x24() {
 #[test]
 fn malformed_config_exits_2_naming_file_line_and_column() {
     let home = tempdir();
-    let cfg = write_config(home.path(), "[[slot]]\nid = \"a\"\ncommand = \"sh\"\nrestart = \"sometimes\"\n");
-    let (code, _, err) = run_plain(&["--config", &cfg, "--data-dir", "/nonexistent/never"], home.path());
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"a\"\ncommand = \"sh\"\nrestart = \"sometimes\"\n",
+    );
+    let (code, _, err) = run_plain(
+        &["--config", &cfg, "--data-dir", "/nonexistent/never"],
+        home.path(),
+    );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(&format!("{cfg}:4:11:")), "{err}");
     assert!(err.contains("sometimes"), "{err}");
@@ -89,7 +109,8 @@ fn bad_keymap_exits_2_with_position() {
     let home = tempdir();
     let cfg = write_config(home.path(), "[[slot]]\nid = \"a\"\ncommand = \"sh\"\n");
     let km = home.path().join("km.toml");
-    std::fs::write(&km, "[[normal]]\non = \"x\"\nrun = \"explode\"\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&km, "[[normal]]\non = \"x\"\nrun = \"explode\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
     let km = km.to_string_lossy().into_owned();
     let (code, _, err) = run_plain(&["--config", &cfg, "--keymap", &km], home.path());
     assert_eq!(code, 2, "{err}");
@@ -111,8 +132,10 @@ fn unknown_attach_slot_exits_2_listing_the_slots() {
 
 fn cooked_with_echo(t: &Tui) -> bool {
     use nix::sys::termios::LocalFlags;
-    t.termios()
-        .is_some_and(|tio| tio.local_flags.contains(LocalFlags::ICANON | LocalFlags::ECHO))
+    t.termios().is_some_and(|tio| {
+        tio.local_flags
+            .contains(LocalFlags::ICANON | LocalFlags::ECHO)
+    })
 }
 
 fn signal_restores_terminal(sig: nix::sys::signal::Signal) {
@@ -126,7 +149,10 @@ fn signal_restores_terminal(sig: nix::sys::signal::Signal) {
     assert!(cooked_with_echo(&t), "terminal not restored after {sig}");
     let raw = String::from_utf8_lossy(&t.raw()).into_owned();
     let tail = &raw[raw.rfind("\x1b[?1049h").unwrap_or(0)..];
-    assert!(tail.contains("\x1b[?1049l"), "alternate screen left after {sig}");
+    assert!(
+        tail.contains("\x1b[?1049l"),
+        "alternate screen left after {sig}"
+    );
     assert!(tail.contains("\x1b[?25h"), "cursor shown after {sig}");
 }
 
@@ -155,17 +181,24 @@ fn insert_mode_types_into_the_focused_pane_and_ctrl_backslash_leaves() {
     t.wait_text("INSERT", LONG);
     t.type_text("echo typed-$((6*7))\r");
     let s = t.wait_text("typed-42", LONG);
-    let row = s.lines().find(|l| l.contains("typed-42") && !l.contains("echo")).unwrap_or_default();
+    let row = s
+        .lines()
+        .find(|l| l.contains("typed-42") && !l.contains("echo"))
+        .unwrap_or_default();
     let col = row.find("typed-42").unwrap_or(0);
     let mid = row.len() / 2;
     assert!(col > mid, "output should be in the right pane:\n{s}");
     // ctrl-\ leaves insert mode; the next keys are commands again.
     t.send(b"\x1c");
-    t.wait_for("normal mode", LONG, |s| s.lines().last().is_some_and(|l| l.contains("NORMAL")));
+    t.wait_for("normal mode", LONG, |s| {
+        s.lines().last().is_some_and(|l| l.contains("NORMAL"))
+    });
     t.send(b"?");
     t.wait_text("any key closes this help", LONG);
     t.send(b"x");
-    t.wait_for("help closed", LONG, |s| !s.contains("any key closes this help"));
+    t.wait_for("help closed", LONG, |s| {
+        !s.contains("any key closes this help")
+    });
 }
 
 #[test]
@@ -183,14 +216,20 @@ fn mouse_click_focuses_a_pane() {
     t.wait_text("INSERT", LONG);
     t.type_text("echo clicked-$((1+1))\r");
     let s = t.wait_text("clicked-2", LONG);
-    let row = s.lines().find(|l| l.contains("clicked-2") && !l.contains("echo")).unwrap_or_default();
+    let row = s
+        .lines()
+        .find(|l| l.contains("clicked-2") && !l.contains("echo"))
+        .unwrap_or_default();
     assert!(row.find("clicked-2").unwrap_or(0) > 75, "{s}");
 }
 
 #[test]
 fn scrollback_view_with_page_up_and_back_with_g() {
     let home = tempdir();
-    let cfg = write_config(home.path(), "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n");
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n",
+    );
     let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
     t.wait_text("NORMAL", LONG);
     t.send(b"\r");
@@ -201,13 +240,18 @@ fn scrollback_view_with_page_up_and_back_with_g() {
     let s = t.wait_text("rows · G live", LONG);
     assert!(!s.contains("line-300"), "scrolled back:\n{s}");
     t.send(b"G");
-    t.wait_for("live screen", LONG, |s| s.contains("line-300") && !s.contains("G live"));
+    t.wait_for("live screen", LONG, |s| {
+        s.contains("line-300") && !s.contains("G live")
+    });
 }
 
 #[test]
 fn quit_asks_while_agents_run() {
     let home = tempdir();
-    let cfg = write_config(home.path(), "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n");
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n",
+    );
     let mut t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
     t.wait_text("NORMAL", LONG);
     t.send(b"q");
@@ -244,20 +288,35 @@ fn attach_shows_one_slot_and_answers_after_ctrl_backslash() {
     let home = tempdir();
     let cfg = write_config(
         home.path(),
-        &format!("{}{}", demo_slot("api", "api", 300), "[[slot]]\nid = \"other\"\ncommand = \"/bin/sh\"\n"),
+        &format!(
+            "{}{}",
+            demo_slot("api", "api", 300),
+            "[[slot]]\nid = \"other\"\ncommand = \"/bin/sh\"\n"
+        ),
     );
     let t = Tui::corral(&["--config", &cfg, "--attach", "api"], 30, 100, home.path());
     let s = t.wait_for("the attached slot blocked on a prompt", LONG, |s| {
-        s.lines().last().is_some_and(|l| l.contains("needs-permission") && l.contains("approve"))
+        s.lines()
+            .last()
+            .is_some_and(|l| l.contains("needs-permission") && l.contains("approve"))
     });
     assert!(!s.contains("SLOTS"), "no sidebar in attach view:\n{s}");
     assert!(!s.contains("other"), "only the attached slot:\n{s}");
-    assert!(s.lines().last().is_some_and(|l| l.contains("INSERT") && l.contains("Bash")), "{s}");
+    assert!(
+        s.lines()
+            .last()
+            .is_some_and(|l| l.contains("INSERT") && l.contains("Bash")),
+        "{s}"
+    );
     // In insert mode `y` goes to the agent; leave insert mode first.
     t.send(b"\x1c");
-    t.wait_for("normal mode", LONG, |s| s.lines().last().is_some_and(|l| l.contains("NORMAL")));
+    t.wait_for("normal mode", LONG, |s| {
+        s.lines().last().is_some_and(|l| l.contains("NORMAL"))
+    });
     t.send(b"y");
-    wait_until("an audit line", LONG, || !audit_lines(home.path()).is_empty());
+    wait_until("an audit line", LONG, || {
+        !audit_lines(home.path()).is_empty()
+    });
     assert_eq!(audit_lines(home.path())[0]["result"], "sent");
     t.wait_text("● Bash(echo hello > hello.txt)", LONG);
 }

@@ -21,7 +21,9 @@ fn claude_bin() -> PathBuf {
     }
     let cache = std::env::var_os("CORRAL_TEST_CACHE")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|p| PathBuf::from(p).join("corral-test")))
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME").map(|p| PathBuf::from(p).join("corral-test"))
+        })
         .or_else(|| std::env::var_os("HOME").map(|p| PathBuf::from(p).join(".cache/corral-test")))
         .unwrap_or_else(|| PathBuf::from("/nonexistent"));
     cache.join("npm/bin/claude")
@@ -81,22 +83,32 @@ fn seed_home(home: &Path, project: &Path) {
 fn sidebar_line<'a>(screen: &'a str, slot: &str) -> &'a str {
     screen
         .lines()
-        .find(|l| l.starts_with('│') && l.chars().nth(3).is_some() && l[l.char_indices().nth(3).map_or(0, |x| x.0)..].starts_with(slot))
+        .find(|l| {
+            l.starts_with('│')
+                && l.chars().nth(3).is_some()
+                && l[l.char_indices().nth(3).map_or(0, |x| x.0)..].starts_with(slot)
+        })
         .unwrap_or("")
 }
 
 fn inbox_has(screen: &str, tool: &str, subject: &str) -> bool {
-    screen.lines().any(|l| l.contains(&format!("▶ cc {tool} {subject}")))
+    screen
+        .lines()
+        .any(|l| l.contains(&format!("▶ cc {tool} {subject}")))
 }
 
 fn ask(t: &Tui, text: &str) {
     t.send(b"\r");
-    t.wait_for("insert mode", LONG, |s| s.lines().last().is_some_and(|l| l.contains("INSERT")));
+    t.wait_for("insert mode", LONG, |s| {
+        s.lines().last().is_some_and(|l| l.contains("INSERT"))
+    });
     t.type_text(text);
     t.wait_text(text, LONG);
     t.send(b"\r");
     t.send(b"\x1c");
-    t.wait_for("normal mode", LONG, |s| s.lines().last().is_some_and(|l| l.contains("NORMAL")));
+    t.wait_for("normal mode", LONG, |s| {
+        s.lines().last().is_some_and(|l| l.contains("NORMAL"))
+    });
 }
 
 #[test]
@@ -144,9 +156,13 @@ command = "/bin/sh"
     let cfg = cfg.to_string_lossy().into_owned();
     let t = Tui::corral(&["--config", &cfg], 50, 200, dir.path());
 
-    t.wait_for("claude idle", LONG, |s| sidebar_line(s, "cc").contains("idle"));
+    t.wait_for("claude idle", LONG, |s| {
+        sidebar_line(s, "cc").contains("idle")
+    });
     ask(&t, "corral:bash please write hello.txt");
-    t.wait_for("claude working", LONG, |s| sidebar_line(s, "cc").contains("working"));
+    t.wait_for("claude working", LONG, |s| {
+        sidebar_line(s, "cc").contains("working")
+    });
     let s = t.wait_for("the Bash prompt in the inbox", LONG, |s| {
         inbox_has(s, "Bash", "echo hello > hello.txt")
     });
@@ -158,19 +174,30 @@ command = "/bin/sh"
     });
 
     ask(&t, "corral:bash2 please write second.txt");
-    t.wait_for("the second prompt", LONG, |s| inbox_has(s, "Bash", "echo second > second.txt"));
+    t.wait_for("the second prompt", LONG, |s| {
+        inbox_has(s, "Bash", "echo second > second.txt")
+    });
     t.send(b"n");
     t.wait_for("Claude reports the rejection", LONG, |s| {
         s.contains("Interrupted · What should Claude do instead?") || s.contains("Did not run")
     });
-    t.wait_for("claude idle at the end", LONG, |s| sidebar_line(s, "cc").contains("idle"));
+    t.wait_for("claude idle at the end", LONG, |s| {
+        sidebar_line(s, "cc").contains("idle")
+    });
     assert!(!project.join("second.txt").exists(), "denied command ran");
 
     let audit = std::fs::read_to_string(dir.path().join("data/audit.jsonl")).unwrap_or_default();
-    let lines: Vec<serde_json::Value> = audit.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     assert_eq!(lines.len(), 2, "{audit}");
     assert_eq!(lines[0]["answer"], "approve-once");
     assert_eq!(lines[0]["subject"], "echo hello > hello.txt");
     assert_eq!(lines[1]["answer"], "deny");
-    assert!(lines.iter().all(|l| l["result"] == "sent" && l["tool"] == "Bash"));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["result"] == "sent" && l["tool"] == "Bash")
+    );
 }

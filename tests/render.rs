@@ -30,7 +30,9 @@ impl ScreenSource for Fixed {
 /// A text capture without its trailing blank rows, so that after the replay
 /// the cursor sits on the last drawn row (as in the live program).
 fn fixture(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/claude")
+        .join(name);
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     text.trim_end().to_string()
 }
@@ -69,16 +71,31 @@ fn scene(cols: u16, rows: u16) -> (App, Fixed, Instant) {
     ];
     let mut engines = Vec::new();
     for (i, text) in texts.iter().enumerate() {
-        let (r, c) = sizes.iter().find(|(s, _)| *s == i).map_or((10, 40), |x| x.1);
+        let (r, c) = sizes
+            .iter()
+            .find(|(s, _)| *s == i)
+            .map_or((10, 40), |x| x.1);
         // Draw at the captured size, then fit to the pane, as a PTY resize would.
         let mut e = Engine::new(40, 120, 100);
         e.process(text.replace('\n', "\r\n").as_bytes());
         e.resize(r, c);
         engines.push(Mutex::new(e));
     }
-    let states = [AgentState::NeedsPermission, AgentState::Working, AgentState::Idle, AgentState::Idle];
+    let states = [
+        AgentState::NeedsPermission,
+        AgentState::Working,
+        AgentState::Idle,
+        AgentState::Idle,
+    ];
     for (slot, state) in states.into_iter().enumerate() {
-        app.update(Msg::Session(Event::StateChanged { slot, state, rule: "test" }), t0);
+        app.update(
+            Msg::Session(Event::StateChanged {
+                slot,
+                state,
+                rule: "test",
+            }),
+            t0,
+        );
     }
     let snap = ScreenSnapshot::from_text(&texts[0], 120, "");
     let mut prompt = detect(AgentKind::Claude, &snap, Timing::default())
@@ -92,7 +109,8 @@ fn scene(cols: u16, rows: u16) -> (App, Fixed, Instant) {
 fn render(app: &App, screens: &Fixed, now: Instant) -> String {
     let (cols, rows) = app.size;
     let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap_or_else(|e| panic!("{e}"));
-    term.draw(|f| ui::draw(f, app, screens, now)).unwrap_or_else(|e| panic!("{e}"));
+    term.draw(|f| ui::draw(f, app, screens, now))
+        .unwrap_or_else(|e| panic!("{e}"));
     term.backend().to_string()
 }
 
@@ -124,8 +142,11 @@ fn help_overlay_80x24() {
 
 #[test]
 fn attach_view_80x24() {
-    let config = Config::parse(Path::new("t.toml"), "[[slot]]\nid = \"api\"\nagent = \"claude\"\ncommand = \"claude\"\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let config = Config::parse(
+        Path::new("t.toml"),
+        "[[slot]]\nid = \"api\"\nagent = \"claude\"\ncommand = \"claude\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
     let t0 = Instant::now();
     let mut app = App::new(&config, km, (80, 24), t0);
@@ -135,10 +156,21 @@ fn attach_view_80x24() {
     e.process(text.replace('\n', "\r\n").as_bytes());
     e.resize(23, 80);
     let screens = Fixed(vec![Mutex::new(e)]);
-    app.update(Msg::Session(Event::StateChanged { slot: 0, state: AgentState::NeedsPermission, rule: "t" }), t0);
-    let mut prompt = detect(AgentKind::Claude, &ScreenSnapshot::from_text(&text, 120, ""), Timing::default())
-        .prompt
-        .unwrap_or_else(|| panic!("no prompt"));
+    app.update(
+        Msg::Session(Event::StateChanged {
+            slot: 0,
+            state: AgentState::NeedsPermission,
+            rule: "t",
+        }),
+        t0,
+    );
+    let mut prompt = detect(
+        AgentKind::Claude,
+        &ScreenSnapshot::from_text(&text, 120, ""),
+        Timing::default(),
+    )
+    .prompt
+    .unwrap_or_else(|| panic!("no prompt"));
     prompt.identify("api", 1, 1);
     app.update(Msg::Session(Event::PromptOpened { slot: 0, prompt }), t0);
     insta::assert_snapshot!(render(&app, &screens, t0));

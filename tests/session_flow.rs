@@ -32,7 +32,11 @@ fn start(cfg: &str, dir: &Path) -> (SessionManager, UnboundedReceiver<Event>) {
 }
 
 /// Waits for an event matching `pred`, skipping others.
-fn next_event(rx: &mut UnboundedReceiver<Event>, what: &str, mut pred: impl FnMut(&Event) -> bool) -> Event {
+fn next_event(
+    rx: &mut UnboundedReceiver<Event>,
+    what: &str,
+    mut pred: impl FnMut(&Event) -> bool,
+) -> Event {
     let deadline = Instant::now() + LONG;
     loop {
         match rx.try_recv() {
@@ -63,7 +67,8 @@ fn keyboard(k: &str) -> AnsweredBy {
     }
 }
 
-const RULE: &str = "────────────────────────────────────────────────────────────────────────────────";
+const RULE: &str =
+    "────────────────────────────────────────────────────────────────────────────────";
 const DASH: &str = "╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌";
 
 fn dialog(cmd: &str) -> String {
@@ -76,8 +81,16 @@ fn dialog(cmd: &str) -> String {
 /// and then records every byte of input it gets into `input`.
 fn two_dialog_program(dir: &Path) -> PathBuf {
     // The program's terminal is raw, so lines end in CR LF.
-    std::fs::write(dir.join("a.txt"), dialog("echo first").replace('\n', "\r\n")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(dir.join("b.txt"), dialog("rm -rf build").replace('\n', "\r\n")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("a.txt"),
+        dialog("echo first").replace('\n', "\r\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("b.txt"),
+        dialog("rm -rf build").replace('\n', "\r\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let script = dir.join("two.sh");
     std::fs::write(
         &script,
@@ -113,7 +126,12 @@ fn a_stale_prompt_gets_nothing_and_the_current_one_gets_its_keys() {
     std::fs::write(dir.path().join("switch"), "").unwrap_or_else(|e| panic!("{e}"));
     let shared = mgr.slot(0).unwrap_or_else(|| panic!("no slot")).clone();
     support::wait_until("dialog B on screen", LONG, || {
-        shared.lock().snapshot().rows.iter().any(|r| r.contains("rm -rf build"))
+        shared
+            .lock()
+            .snapshot()
+            .rows
+            .iter()
+            .any(|r| r.contains("rm -rf build"))
     });
     mgr.send(Command::Answer {
         slot: 0,
@@ -126,7 +144,10 @@ fn a_stale_prompt_gets_nothing_and_the_current_one_gets_its_keys() {
     }) {
         Event::AnswerRefused { prompt, reason, .. } => {
             assert_eq!(prompt, a.id);
-            assert!(reason.contains("changed") || reason.contains("no longer"), "{reason}");
+            assert!(
+                reason.contains("changed") || reason.contains("no longer"),
+                "{reason}"
+            );
         }
         e => panic!("stale answer was sent: {e:?}"),
     }
@@ -140,7 +161,9 @@ fn a_stale_prompt_gets_nothing_and_the_current_one_gets_its_keys() {
         answer: Answer::ApproveOnce,
         by: keyboard("y"),
     });
-    next_event(&mut rx, "refusal", |e| matches!(e, Event::AnswerRefused { .. }));
+    next_event(&mut rx, "refusal", |e| {
+        matches!(e, Event::AnswerRefused { .. })
+    });
     // B denied: "No" is option 2 here, found by its label.
     mgr.send(Command::Answer {
         slot: 0,
@@ -149,7 +172,9 @@ fn a_stale_prompt_gets_nothing_and_the_current_one_gets_its_keys() {
         by: keyboard("n"),
     });
     next_event(&mut rx, "sent", |e| matches!(e, Event::AnswerSent { .. }));
-    support::wait_until("the deny key at the program", LONG, || input_of(dir.path()) == "2");
+    support::wait_until("the deny key at the program", LONG, || {
+        input_of(dir.path()) == "2"
+    });
     // A second answer to the same prompt is refused (no double keys).
     mgr.send(Command::Answer {
         slot: 0,
@@ -157,15 +182,27 @@ fn a_stale_prompt_gets_nothing_and_the_current_one_gets_its_keys() {
         answer: Answer::Deny,
         by: keyboard("n"),
     });
-    match next_event(&mut rx, "refusal", |e| matches!(e, Event::AnswerRefused { .. })) {
+    match next_event(&mut rx, "refusal", |e| {
+        matches!(e, Event::AnswerRefused { .. })
+    }) {
         Event::AnswerRefused { reason, .. } => assert!(reason.contains("already"), "{reason}"),
         _ => unreachable!(),
     }
     // The approve-always answer does not exist in this dialog.
-    assert_eq!(input_of(dir.path()), "2", "exactly one key reached the program");
+    assert_eq!(
+        input_of(dir.path()),
+        "2",
+        "exactly one key reached the program"
+    );
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap_or_default();
     assert_eq!(audit.lines().count(), 4, "{audit}");
-    assert_eq!(audit.lines().filter(|l| l.contains("\"result\":\"sent\"")).count(), 1);
+    assert_eq!(
+        audit
+            .lines()
+            .filter(|l| l.contains("\"result\":\"sent\""))
+            .count(),
+        1
+    );
     mgr.shutdown();
 }
 
@@ -182,12 +219,27 @@ fn demo_agent_prompt_approve_and_carry_on() {
         dir.path(),
     );
     next_event(&mut rx, "working", |e| {
-        matches!(e, Event::StateChanged { state: AgentState::Working, .. })
+        matches!(
+            e,
+            Event::StateChanged {
+                state: AgentState::Working,
+                ..
+            }
+        )
     });
     let p = opened(&mut rx);
-    assert_eq!((p.tool.as_str(), p.subject.as_str()), ("Bash", "echo hello > hello.txt"));
+    assert_eq!(
+        (p.tool.as_str(), p.subject.as_str()),
+        ("Bash", "echo hello > hello.txt")
+    );
     next_event(&mut rx, "needs-permission", |e| {
-        matches!(e, Event::StateChanged { state: AgentState::NeedsPermission, .. })
+        matches!(
+            e,
+            Event::StateChanged {
+                state: AgentState::NeedsPermission,
+                ..
+            }
+        )
     });
     mgr.send(Command::Answer {
         slot: 0,
@@ -196,13 +248,36 @@ fn demo_agent_prompt_approve_and_carry_on() {
         by: keyboard("y"),
     });
     next_event(&mut rx, "sent", |e| matches!(e, Event::AnswerSent { .. }));
-    next_event(&mut rx, "prompt closed", |e| matches!(e, Event::PromptClosed { .. }));
-    next_event(&mut rx, "working again", |e| {
-        matches!(e, Event::StateChanged { state: AgentState::Working, .. })
+    next_event(&mut rx, "prompt closed", |e| {
+        matches!(e, Event::PromptClosed { .. })
     });
-    next_event(&mut rx, "idle", |e| matches!(e, Event::StateChanged { state: AgentState::Idle, .. }));
+    next_event(&mut rx, "working again", |e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                state: AgentState::Working,
+                ..
+            }
+        )
+    });
+    next_event(&mut rx, "idle", |e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                state: AgentState::Idle,
+                ..
+            }
+        )
+    });
     let shared = mgr.slot(0).unwrap_or_else(|| panic!("no slot")).clone();
-    assert!(shared.lock().snapshot().rows.iter().any(|r| r.contains("● Bash(echo hello > hello.txt)")));
+    assert!(
+        shared
+            .lock()
+            .snapshot()
+            .rows
+            .iter()
+            .any(|r| r.contains("● Bash(echo hello > hello.txt)"))
+    );
     let transcript = std::fs::read(dir.path().join("transcripts/api.raw")).unwrap_or_default();
     assert!(String::from_utf8_lossy(&transcript).contains("Bash command"));
     mgr.shutdown();
@@ -221,9 +296,16 @@ fn exit_status_restart_policy_and_spawn_failure() {
     let mut seen = Vec::new();
     let deadline = Instant::now() + LONG;
     let done = |seen: &Vec<Event>| {
-        seen.iter().filter(|e| matches!(e, Event::Exited { slot: 0, .. })).count() >= 2
-            && seen.iter().any(|e| matches!(e, Event::Exited { slot: 1, .. }))
-            && seen.iter().any(|e| matches!(e, Event::SpawnFailed { slot: 2, .. }))
+        seen.iter()
+            .filter(|e| matches!(e, Event::Exited { slot: 0, .. }))
+            .count()
+            >= 2
+            && seen
+                .iter()
+                .any(|e| matches!(e, Event::Exited { slot: 1, .. }))
+            && seen
+                .iter()
+                .any(|e| matches!(e, Event::SpawnFailed { slot: 2, .. }))
     };
     while !done(&seen) {
         assert!(Instant::now() < deadline, "timed out; events: {seen:?}");
@@ -235,15 +317,31 @@ fn exit_status_restart_policy_and_spawn_failure() {
     let crashes: Vec<(String, Option<Duration>)> = seen
         .iter()
         .filter_map(|e| match e {
-            Event::Exited { slot: 0, status, restart_in } => Some((status.clone(), *restart_in)),
+            Event::Exited {
+                slot: 0,
+                status,
+                restart_in,
+            } => Some((status.clone(), *restart_in)),
             _ => None,
         })
         .collect();
     assert_eq!(crashes[0], ("3".to_string(), Some(Duration::from_secs(1))));
-    assert_eq!(crashes[1], ("3".to_string(), Some(Duration::from_secs(2))), "backoff doubles");
-    assert!(seen.iter().any(|e| matches!(e, Event::Started { slot: 0, generation: 2 })));
+    assert_eq!(
+        crashes[1],
+        ("3".to_string(), Some(Duration::from_secs(2))),
+        "backoff doubles"
+    );
+    assert!(seen.iter().any(|e| matches!(
+        e,
+        Event::Started {
+            slot: 0,
+            generation: 2
+        }
+    )));
     assert!(
-        seen.iter().any(|e| matches!(e, Event::Exited { slot: 1, status, restart_in: None } if status == "0")),
+        seen.iter().any(
+            |e| matches!(e, Event::Exited { slot: 1, status, restart_in: None } if status == "0")
+        ),
         "on-failure does not restart a clean exit: {seen:?}"
     );
     assert!(seen.iter().any(|e| matches!(
@@ -266,16 +364,38 @@ fn keys_are_encoded_for_the_child_and_resize_reaches_it() {
     );
     next_event(&mut rx, "output", |e| matches!(e, Event::Output { .. }));
     let shared = mgr.slot(0).unwrap_or_else(|| panic!("no slot")).clone();
-    support::wait_until("ready", LONG, || shared.lock().snapshot().rows[0].contains("ready"));
-    mgr.send(Command::Resize { slot: 0, rows: 20, cols: 70 });
+    support::wait_until("ready", LONG, || {
+        shared.lock().snapshot().rows[0].contains("ready")
+    });
+    mgr.send(Command::Resize {
+        slot: 0,
+        rows: 20,
+        cols: 70,
+    });
     // Application cursor mode is on: up is ESC O A.
-    mgr.send(Command::Key { slot: 0, key: "up".parse().unwrap_or_else(|e| panic!("{e}")) });
-    mgr.send(Command::Key { slot: 0, key: "ctrl-c".parse().unwrap_or_else(|e| panic!("{e}")) });
-    mgr.send(Command::Write { slot: 0, bytes: b"xy".to_vec() });
-    support::wait_until("six bytes", LONG, || std::fs::read(&out).is_ok_and(|b| b.len() == 6));
+    mgr.send(Command::Key {
+        slot: 0,
+        key: "up".parse().unwrap_or_else(|e| panic!("{e}")),
+    });
+    mgr.send(Command::Key {
+        slot: 0,
+        key: "ctrl-c".parse().unwrap_or_else(|e| panic!("{e}")),
+    });
+    mgr.send(Command::Write {
+        slot: 0,
+        bytes: b"xy".to_vec(),
+    });
+    support::wait_until("six bytes", LONG, || {
+        std::fs::read(&out).is_ok_and(|b| b.len() == 6)
+    });
     assert_eq!(std::fs::read(&out).unwrap_or_default(), b"\x1bOA\x03xy");
     support::wait_until("stty size", LONG, || {
-        shared.lock().snapshot().rows.iter().any(|r| r.contains("20 70"))
+        shared
+            .lock()
+            .snapshot()
+            .rows
+            .iter()
+            .any(|r| r.contains("20 70"))
     });
     mgr.shutdown();
 }

@@ -10,7 +10,7 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use ref_cast::RefCast;
 use tui_term::widget::{Cursor, PseudoTerminal};
 
@@ -152,13 +152,19 @@ pub fn draw(frame: &mut Frame, app: &App, screens: &dyn ScreenSource, now: Insta
 }
 
 fn pane(frame: &mut Frame, app: &App, p: &layout::PaneArea, screens: &dyn ScreenSource) {
-    let Some(slot) = app.slots.get(p.slot) else { return };
+    let Some(slot) = app.slots.get(p.slot) else {
+        return;
+    };
     let focused = p.slot == app.focus;
     let (glyph, color) = state_style(&slot.state);
     let mut scrolled = 0;
     let mut cursor = None;
     let insert_here = focused && app.mode == Mode::Insert && app.modal == Modal::None;
-    let draw_term = |frame: &mut Frame, area: Rect, block: Option<Block>, scrolled: &mut usize, cursor: &mut Option<(u16, u16)>| {
+    let draw_term = |frame: &mut Frame,
+                     area: Rect,
+                     block: Option<Block>,
+                     scrolled: &mut usize,
+                     cursor: &mut Option<(u16, u16)>| {
         screens.with_engine(p.slot, &mut |e: &Engine| {
             let screen = e.screen();
             *scrolled = e.scroll_offset();
@@ -195,7 +201,11 @@ fn pane(frame: &mut Frame, app: &App, p: &layout::PaneArea, screens: &dyn Screen
         ]);
         let mut block = Block::default()
             .borders(Borders::ALL)
-            .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+            .border_type(if focused {
+                BorderType::Thick
+            } else {
+                BorderType::Plain
+            })
             .border_style(border)
             .title(title);
         if insert_here {
@@ -206,9 +216,15 @@ fn pane(frame: &mut Frame, app: &App, p: &layout::PaneArea, screens: &dyn Screen
             let label = format!(" ↑ {scrolled} rows · G live ");
             let w = label.chars().count() as u16;
             if p.area.width > w + 2 {
-                let r = Rect::new(p.area.x + p.area.width - w - 1, p.area.y + p.area.height - 1, w, 1);
+                let r = Rect::new(
+                    p.area.x + p.area.width - w - 1,
+                    p.area.y + p.area.height - 1,
+                    w,
+                    1,
+                );
                 frame.render_widget(
-                    Paragraph::new(label).style(Style::default().fg(Color::Black).bg(Color::Yellow)),
+                    Paragraph::new(label)
+                        .style(Style::default().fg(Color::Black).bg(Color::Yellow)),
                     r,
                 );
             }
@@ -228,7 +244,10 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(Style::default().fg(Color::DarkGray))
-        .title(Span::styled(" corral ", Style::default().add_modifier(Modifier::BOLD)))
+        .title(Span::styled(
+            " corral ",
+            Style::default().add_modifier(Modifier::BOLD),
+        ))
         .title(
             Line::from(if area.width >= 40 {
                 format!(" {} slots · {waiting} waiting ", app.slots.len())
@@ -241,7 +260,10 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
     frame.render_widget(block, area);
     let w = usize::from(inner.width);
     let mut lines: Vec<Line> = Vec::new();
-    lines.push(Line::from(Span::styled("SLOTS", Style::default().add_modifier(Modifier::BOLD))));
+    lines.push(Line::from(Span::styled(
+        "SLOTS",
+        Style::default().add_modifier(Modifier::BOLD),
+    )));
     for (i, s) in app.slots.iter().enumerate() {
         let (glyph, color) = state_style(&s.state);
         let label = match &s.state {
@@ -259,7 +281,12 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
                 age
             )
         } else if w >= 28 {
-            format!("{:<8} {:<10} {:>4}", truncate(&s.id, 8), truncate(&label, 10), age)
+            format!(
+                "{:<8} {:<10} {:>4}",
+                truncate(&s.id, 8),
+                truncate(&label, 10),
+                age
+            )
         } else {
             format!("{:<8} {}", truncate(&s.id, 8), label)
         };
@@ -296,24 +323,40 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
             text.push_str(&age);
         }
         let style = if sel {
-            Style::default().fg(Color::LightMagenta).add_modifier(Modifier::BOLD)
+            Style::default()
+                .fg(Color::LightMagenta)
+                .add_modifier(Modifier::BOLD)
         } else {
             Style::default()
         };
         lines.push(Line::from(Span::styled(truncate(&text, w), style)));
     }
     if app.inbox.is_empty() {
-        lines.push(Line::from(Span::styled("  nothing waiting", Style::default().fg(Color::DarkGray))));
+        lines.push(Line::from(Span::styled(
+            "  nothing waiting",
+            Style::default().fg(Color::DarkGray),
+        )));
     } else {
-        let k = |a: Action| app.keymap.key_for(Mode::Normal, a).unwrap_or_else(|| "-".into());
-        let always = app
-            .target_prompt()
-            .is_some_and(|e| e.prompt.options.iter().any(|o| o.kind == crate::detect::AnswerKind::ApproveAlways));
+        let k = |a: Action| {
+            app.keymap
+                .key_for(Mode::Normal, a)
+                .unwrap_or_else(|| "-".into())
+        };
+        let always = app.target_prompt().is_some_and(|e| {
+            e.prompt
+                .options
+                .iter()
+                .any(|o| o.kind == crate::detect::AnswerKind::ApproveAlways)
+        });
         let mut hint = format!("  [{}] once ", k(Action::ApproveOnce));
         if always {
             hint.push_str(&format!(" [{}] always ", k(Action::ApproveAlways)));
         }
-        hint.push_str(&format!(" [{}] deny  [{}] go", k(Action::Deny), k(Action::GoToPrompt)));
+        hint.push_str(&format!(
+            " [{}] deny  [{}] go",
+            k(Action::Deny),
+            k(Action::GoToPrompt)
+        ));
         if hint.chars().count() > w {
             hint = format!(
                 " {}/{}/{} answer {} go",
@@ -323,7 +366,10 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
                 k(Action::GoToPrompt)
             );
         }
-        lines.push(Line::from(Span::styled(truncate(&hint, w), Style::default().fg(Color::Cyan))));
+        lines.push(Line::from(Span::styled(
+            truncate(&hint, w),
+            Style::default().fg(Color::Cyan),
+        )));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -334,7 +380,10 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect) {
         Mode::Normal => Style::default().fg(Color::Black).bg(Color::Blue),
         Mode::Insert => Style::default().fg(Color::Black).bg(Color::Green),
     };
-    spans.push(Span::styled(format!(" {} ", app.mode.label()), badge_style.add_modifier(Modifier::BOLD)));
+    spans.push(Span::styled(
+        format!(" {} ", app.mode.label()),
+        badge_style.add_modifier(Modifier::BOLD),
+    ));
     if app.attach {
         // Answer keys first: they matter most and must fit 80 columns.
         if let Some(s) = app.slots.get(app.focus) {
@@ -344,9 +393,20 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect) {
             spans.push(Span::raw(format!(" {} · {} ", s.id, s.state.label())));
         }
         if let Some(e) = app.target_prompt() {
-            let leave = app.keymap.key_for(Mode::Insert, Action::Normal).unwrap_or_default();
-            let k = |a: Action| app.keymap.key_for(Mode::Normal, a).unwrap_or_else(|| "-".into());
-            let prefix = if app.mode == Mode::Insert { format!("{leave} then ") } else { String::new() };
+            let leave = app
+                .keymap
+                .key_for(Mode::Insert, Action::Normal)
+                .unwrap_or_default();
+            let k = |a: Action| {
+                app.keymap
+                    .key_for(Mode::Normal, a)
+                    .unwrap_or_else(|| "-".into())
+            };
+            let prefix = if app.mode == Mode::Insert {
+                format!("{leave} then ")
+            } else {
+                String::new()
+            };
             spans.push(Span::styled(
                 format!(
                     "· {prefix}{} approve · {} always · {} deny ",
@@ -362,13 +422,27 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect) {
             ));
         } else {
             let hints = app.keymap.hints(app.mode);
-            let text = hints.iter().map(|(k, d)| format!("{k} {d}")).collect::<Vec<_>>().join(" · ");
-            spans.push(Span::styled(format!("· {text}"), Style::default().fg(Color::Gray)));
+            let text = hints
+                .iter()
+                .map(|(k, d)| format!("{k} {d}"))
+                .collect::<Vec<_>>()
+                .join(" · ");
+            spans.push(Span::styled(
+                format!("· {text}"),
+                Style::default().fg(Color::Gray),
+            ));
         }
     } else {
         let hints = app.keymap.hints(app.mode);
-        let text = hints.iter().map(|(k, d)| format!("{k} {d}")).collect::<Vec<_>>().join(" · ");
-        spans.push(Span::styled(format!(" {text}"), Style::default().fg(Color::Gray)));
+        let text = hints
+            .iter()
+            .map(|(k, d)| format!("{k} {d}"))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        spans.push(Span::styled(
+            format!(" {text}"),
+            Style::default().fg(Color::Gray),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
     if let Some(f) = &app.flash {
@@ -381,14 +455,22 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect) {
             Style::default().fg(Color::Black).bg(Color::Cyan)
         };
         frame.render_widget(Clear, r);
-        frame.render_widget(Paragraph::new(truncate(&text, usize::from(w))).style(style), r);
+        frame.render_widget(
+            Paragraph::new(truncate(&text, usize::from(w))).style(style),
+            r,
+        );
     }
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
 }
 
 fn help(frame: &mut Frame, app: &App) {
@@ -412,13 +494,20 @@ fn help(frame: &mut Frame, app: &App) {
                 .filter(|x| x.action == b.action)
                 .map(|x| x.keys_label())
                 .collect();
-            lines.push(Line::from(format!(" {:<14} {}", keys.join(" "), b.action.name())));
+            lines.push(Line::from(format!(
+                " {:<14} {}",
+                keys.join(" "),
+                b.action.name()
+            )));
         }
         if mode == Mode::Insert {
             lines.push(Line::from(" other keys go to the focused pane"));
         }
     }
-    lines.push(Line::from(Span::styled("any key closes this help", Style::default().fg(Color::DarkGray))));
+    lines.push(Line::from(Span::styled(
+        "any key closes this help",
+        Style::default().fg(Color::DarkGray),
+    )));
     let screen = frame.area();
     let two_cols = lines.len() as u16 + 2 > screen.height;
     let (w, h) = if two_cols {
@@ -435,7 +524,10 @@ fn help(frame: &mut Frame, app: &App) {
         let half = lines.len().div_ceil(2);
         let right = lines.split_off(half);
         let lw = inner.width / 2;
-        frame.render_widget(Paragraph::new(lines), Rect::new(inner.x, inner.y, lw, inner.height));
+        frame.render_widget(
+            Paragraph::new(lines),
+            Rect::new(inner.x, inner.y, lw, inner.height),
+        );
         frame.render_widget(
             Paragraph::new(right),
             Rect::new(inner.x + lw, inner.y, inner.width - lw, inner.height),
@@ -452,16 +544,20 @@ fn confirm_quit(frame: &mut Frame, app: &App) {
         .filter(|s| !matches!(s.state, AgentState::Exited(_)))
         .count();
     let text = vec![
-        Line::from(format!("{running} agents are running; quitting stops them.")),
+        Line::from(format!(
+            "{running} agents are running; quitting stops them."
+        )),
         Line::raw(""),
         Line::from("Quit corral? y / n"),
     ];
     let area = centered(frame.area(), 50, 5);
     frame.render_widget(Clear, area);
     frame.render_widget(
-        Paragraph::new(text)
-            .alignment(Alignment::Center)
-            .block(Block::default().borders(Borders::ALL).border_style(Style::default().fg(Color::Yellow))),
+        Paragraph::new(text).alignment(Alignment::Center).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(Style::default().fg(Color::Yellow)),
+        ),
         area,
     );
 }

@@ -29,9 +29,21 @@ pub fn corral_bin() -> PathBuf {
 
 impl Tui {
     /// Starts `program args` in a `rows` x `cols` PTY with `env` added, in `cwd`.
-    pub fn spawn(program: &Path, args: &[&str], rows: u16, cols: u16, env: &[(&str, &str)], cwd: &Path) -> Tui {
+    pub fn spawn(
+        program: &Path,
+        args: &[&str],
+        rows: u16,
+        cols: u16,
+        env: &[(&str, &str)],
+        cwd: &Path,
+    ) -> Tui {
         let pair = native_pty_system()
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
             .unwrap_or_else(|e| panic!("openpty: {e}"));
         let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
@@ -43,11 +55,18 @@ impl Tui {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = pair.slave.spawn_command(cmd).unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
+        let child = pair
+            .slave
+            .spawn_command(cmd)
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
         drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().unwrap_or_else(|e| panic!("{e}"));
-        let writer: Arc<Mutex<Box<dyn Write + Send>>> =
-            Arc::new(Mutex::new(pair.master.take_writer().unwrap_or_else(|e| panic!("{e}"))));
+        let mut reader = pair
+            .master
+            .try_clone_reader()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let writer: Arc<Mutex<Box<dyn Write + Send>>> = Arc::new(Mutex::new(
+            pair.master.take_writer().unwrap_or_else(|e| panic!("{e}")),
+        ));
         let engine = Arc::new(Mutex::new(Engine::new(rows, cols, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
         {
@@ -60,17 +79,32 @@ impl Tui {
                     match reader.read(&mut buf) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => {
-                            raw.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&buf[..n]);
-                            let replies = engine.lock().unwrap_or_else(|p| p.into_inner()).process(&buf[..n]).replies;
+                            raw.lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .extend_from_slice(&buf[..n]);
+                            let replies = engine
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .process(&buf[..n])
+                                .replies;
                             if !replies.is_empty() {
-                                let _ = writer.lock().unwrap_or_else(|p| p.into_inner()).write_all(&replies);
+                                let _ = writer
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .write_all(&replies);
                             }
                         }
                     }
                 }
             });
         }
-        Tui { engine, writer, master: pair.master, child, raw }
+        Tui {
+            engine,
+            writer,
+            master: pair.master,
+            child,
+            raw,
+        }
     }
 
     /// Starts the corral binary with `args` and a private config/data dir.
@@ -82,12 +116,24 @@ impl Tui {
         let mut all: Vec<&str> = vec!["--config-dir", &cfg_s, "--data-dir", &data_s];
         all.extend_from_slice(args);
         let home_s = home.to_string_lossy().into_owned();
-        Tui::spawn(&corral_bin(), &all, rows, cols, &[("HOME", &home_s), ("SHELL", "/bin/sh")], home)
+        Tui::spawn(
+            &corral_bin(),
+            &all,
+            rows,
+            cols,
+            &[("HOME", &home_s), ("SHELL", "/bin/sh")],
+            home,
+        )
     }
 
     /// The screen as text, rows joined by newlines.
     pub fn text(&self) -> String {
-        self.engine.lock().unwrap_or_else(|p| p.into_inner()).snapshot().rows.join("\n")
+        self.engine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .snapshot()
+            .rows
+            .join("\n")
     }
 
     /// All bytes the program wrote so far.
@@ -181,7 +227,10 @@ pub fn run_plain(args: &[&str], home: &Path) -> (i32, String, String) {
 
 /// A fresh temporary directory that is removed on drop.
 pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("corral-test.").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
+    tempfile::Builder::new()
+        .prefix("corral-test.")
+        .tempdir()
+        .unwrap_or_else(|e| panic!("tempdir: {e}"))
 }
 
 /// Waits until `pred()` holds, polling; panics with `what` after `timeout`.
