@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::config::{AgentKind, Config};
 use crate::detect::{AgentState, Answer, Prompt, PromptId};
 use crate::keymap::{Action, Keymap, Lookup, Mode};
-use crate::keys::{KeyCode, KeyPress};
+use crate::keys::{KeyCode, KeyPress, MouseReport};
 use crate::session::{AnsweredBy, Command, Event, SlotIdx};
 use crate::ui::layout::{self, Rect, ScreenLayout};
 
@@ -71,6 +71,10 @@ pub struct Flash {
 pub enum MouseMsg {
     /// Left button pressed at (col, row).
     Click(u16, u16),
+    /// Left button released at (col, row).
+    Release(u16, u16),
+    /// Moved with the left button held, to (col, row).
+    Drag(u16, u16),
     /// Wheel up at (col, row).
     WheelUp(u16, u16),
     /// Wheel down at (col, row).
@@ -542,10 +546,36 @@ impl App {
         }
         let lay = self.layout();
         let (col, row) = match m {
-            MouseMsg::Click(c, r) | MouseMsg::WheelUp(c, r) | MouseMsg::WheelDown(c, r) => (c, r),
+            MouseMsg::Click(c, r)
+            | MouseMsg::Release(c, r)
+            | MouseMsg::Drag(c, r)
+            | MouseMsg::WheelUp(c, r)
+            | MouseMsg::WheelDown(c, r) => (c, r),
         };
         let hit =
             |r: &Rect| col >= r.x && col < r.x + r.width && row >= r.y && row < r.y + r.height;
+        // Insert mode: events inside the focused pane belong to its program
+        // (the session sends them only if it asked for mouse reports).
+        if self.mode == Mode::Insert
+            && let Some(p) = lay
+                .panes
+                .iter()
+                .find(|p| p.slot == self.focus && hit(&p.inner))
+        {
+            let (c, r) = (col - p.inner.x, row - p.inner.y);
+            let event = match m {
+                MouseMsg::Click(..) => MouseReport::Press(c, r),
+                MouseMsg::Release(..) => MouseReport::Release(c, r),
+                MouseMsg::Drag(..) => MouseReport::Drag(c, r),
+                MouseMsg::WheelUp(..) => MouseReport::WheelUp(c, r),
+                MouseMsg::WheelDown(..) => MouseReport::WheelDown(c, r),
+            };
+            fx.push(Effect::Session(Command::Mouse {
+                slot: p.slot,
+                event,
+            }));
+            return;
+        }
         if let Some(p) = lay.panes.iter().find(|p| hit(&p.area)) {
             match m {
                 MouseMsg::Click(..) => self.focus = p.slot,
@@ -557,6 +587,7 @@ impl App {
                     slot: p.slot,
                     delta: -3,
                 })),
+                MouseMsg::Release(..) | MouseMsg::Drag(..) => {}
             }
             return;
         }
@@ -759,6 +790,28 @@ mod tests {
         let p = &lay.panes[3];
         a.update(Msg::Mouse(MouseMsg::Click(p.area.x + 2, p.area.y + 2)), now);
         assert_eq!(a.focus, 3);
+    }
+
+    #[test]
+    fn insert_mode_mouse_goes_to_the_focused_pane_in_pane_cells() {
+        let (mut a, now) = app(4);
+        key(&mut a, "i", now);
+        let p = a.layout().panes[0];
+        let fx = a.update(
+            Msg::Mouse(MouseMsg::Click(p.inner.x + 3, p.inner.y + 1)),
+            now,
+        );
+        assert_eq!(
+            fx,
+            vec![Effect::Session(Command::Mouse {
+                slot: 0,
+                event: MouseReport::Press(3, 1)
+            })]
+        );
+        // A click on another pane still moves focus.
+        let q = a.layout().panes[1];
+        a.update(Msg::Mouse(MouseMsg::Click(q.inner.x, q.inner.y)), now);
+        assert_eq!(a.focus, 1);
     }
 
     #[test]

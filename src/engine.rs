@@ -12,7 +12,7 @@ use std::num::NonZeroU16;
 use std::time::{Duration, Instant};
 
 use crate::detect::ScreenSnapshot;
-use crate::keys::InputModes;
+use crate::keys::{InputModes, MouseMode};
 
 /// Longest time a synchronized update may hold back the display before the
 /// live (possibly half-painted) screen is shown anyway.
@@ -317,6 +317,14 @@ impl Engine {
             application_cursor: s.application_cursor(),
             bracketed_paste: s.bracketed_paste(),
             kitty_flags: self.parser.callbacks().kitty.last().copied().unwrap_or(0),
+            mouse: match s.mouse_protocol_mode() {
+                vt100::MouseProtocolMode::None => MouseMode::None,
+                vt100::MouseProtocolMode::Press => MouseMode::Press,
+                vt100::MouseProtocolMode::PressRelease => MouseMode::PressRelease,
+                vt100::MouseProtocolMode::ButtonMotion => MouseMode::ButtonMotion,
+                vt100::MouseProtocolMode::AnyMotion => MouseMode::AnyMotion,
+            },
+            mouse_sgr: s.mouse_protocol_encoding() == vt100::MouseProtocolEncoding::Sgr,
         }
     }
 

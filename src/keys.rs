@@ -275,6 +275,79 @@ pub struct InputModes {
     /// Kitty keyboard protocol flags currently in effect (only bit 1,
     /// "disambiguate", changes what corral sends).
     pub kitty_flags: u8,
+    /// Mouse reporting the child asked for.
+    pub mouse: MouseMode,
+    /// Mode 1006: mouse reports in SGR form (`CSI < b;x;y M`).
+    pub mouse_sgr: bool,
+}
+
+/// Which mouse events a child asked to receive (DEC modes 9, 1000, 1002, 1003).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
+pub enum MouseMode {
+    /// No mouse reporting: the mouse belongs to corral.
+    #[default]
+    None,
+    /// Presses only (X10, mode 9).
+    Press,
+    /// Presses, releases and wheel (mode 1000).
+    PressRelease,
+    /// Also motion while a button is held (mode 1002).
+    ButtonMotion,
+    /// Also motion without a button (mode 1003).
+    AnyMotion,
+}
+
+/// A mouse event at a cell of a pane, 0-based (col, row) inside the pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MouseReport {
+    /// Left button pressed.
+    Press(u16, u16),
+    /// Left button released.
+    Release(u16, u16),
+    /// Moved with the left button held.
+    Drag(u16, u16),
+    /// Wheel up.
+    WheelUp(u16, u16),
+    /// Wheel down.
+    WheelDown(u16, u16),
+}
+
+/// Encodes a mouse event as the child asked (xterm protocol), or `None` when
+/// the child did not ask for this kind of event.
+pub fn encode_mouse(ev: MouseReport, modes: InputModes) -> Option<Vec<u8>> {
+    let (button, col, row, release) = match ev {
+        MouseReport::Press(c, r) => (0u16, c, r, false),
+        MouseReport::Release(c, r) => (0, c, r, true),
+        MouseReport::Drag(c, r) => (32, c, r, false),
+        MouseReport::WheelUp(c, r) => (64, c, r, false),
+        MouseReport::WheelDown(c, r) => (65, c, r, false),
+    };
+    let wanted = match ev {
+        MouseReport::Press(..) => modes.mouse >= MouseMode::Press,
+        MouseReport::Release(..) | MouseReport::WheelUp(..) | MouseReport::WheelDown(..) => {
+            modes.mouse >= MouseMode::PressRelease
+        }
+        MouseReport::Drag(..) => modes.mouse >= MouseMode::ButtonMotion,
+    };
+    if !wanted {
+        return None;
+    }
+    if modes.mouse_sgr {
+        let end = if release { 'm' } else { 'M' };
+        return Some(format!("\x1b[<{button};{};{}{end}", col + 1, row + 1).into_bytes());
+    }
+    // Legacy X10 form: one byte per value, offset by 32; positions past 223
+    // cannot be expressed.
+    let b = if release { 3 } else { button };
+    let enc = |v: u16| u8::try_from(v + 33).ok().filter(|x| *x < 255);
+    Some(vec![
+        0x1b,
+        b'[',
+        b'M',
+        u8::try_from(b + 32).ok()?,
+        enc(col)?,
+        enc(row)?,
+    ])
 }
 
 /// Encodes one key press as the bytes a terminal sends to the program in it.
@@ -475,6 +548,43 @@ mod tests {
         assert_eq!(encode(k("a"), m), b"a");
         assert_eq!(encode(k("1"), m), b"1");
         assert_eq!(encode(k("enter"), m), b"\r");
+    }
+
+    #[test]
+    fn mouse_reports_follow_the_childs_modes() {
+        let none = InputModes::default();
+        assert_eq!(encode_mouse(MouseReport::Press(0, 0), none), None);
+        let sgr = InputModes {
+            mouse: MouseMode::AnyMotion,
+            mouse_sgr: true,
+            ..none
+        };
+        assert_eq!(
+            encode_mouse(MouseReport::Press(4, 2), sgr),
+            Some(b"\x1b[<0;5;3M".to_vec())
+        );
+        assert_eq!(
+            encode_mouse(MouseReport::Release(4, 2), sgr),
+            Some(b"\x1b[<0;5;3m".to_vec())
+        );
+        assert_eq!(
+            encode_mouse(MouseReport::WheelUp(0, 0), sgr),
+            Some(b"\x1b[<64;1;1M".to_vec())
+        );
+        let x10 = InputModes {
+            mouse: MouseMode::Press,
+            ..none
+        };
+        assert_eq!(
+            encode_mouse(MouseReport::Press(0, 0), x10),
+            Some(b"\x1b[M !!".to_vec())
+        );
+        assert_eq!(encode_mouse(MouseReport::WheelUp(0, 0), x10), None);
+        let far = InputModes {
+            mouse: MouseMode::PressRelease,
+            ..none
+        };
+        assert_eq!(encode_mouse(MouseReport::Press(300, 0), far), None);
     }
 
     #[test]

@@ -346,6 +346,12 @@ fn msg_from(ev: TermEvent) -> Option<Msg> {
             MouseEventKind::Down(MouseButton::Left) => {
                 Some(Msg::Mouse(MouseMsg::Click(m.column, m.row)))
             }
+            MouseEventKind::Up(MouseButton::Left) => {
+                Some(Msg::Mouse(MouseMsg::Release(m.column, m.row)))
+            }
+            MouseEventKind::Drag(MouseButton::Left) => {
+                Some(Msg::Mouse(MouseMsg::Drag(m.column, m.row)))
+            }
             MouseEventKind::ScrollUp => Some(Msg::Mouse(MouseMsg::WheelUp(m.column, m.row))),
             MouseEventKind::ScrollDown => Some(Msg::Mouse(MouseMsg::WheelDown(m.column, m.row))),
             _ => None,

@@ -77,6 +77,15 @@ pub enum Command {
         /// The text.
         text: String,
     },
+    /// A mouse event inside the slot's pane (insert mode): sent to the child
+    /// when it asked for mouse reports; otherwise the wheel scrolls the
+    /// scrollback view.
+    Mouse {
+        /// Target slot.
+        slot: SlotIdx,
+        /// The event, in pane cells.
+        event: keys::MouseReport,
+    },
     /// Resize a slot's PTY and screen to `rows` x `cols` cells.
     Resize {
         /// Target slot.
@@ -299,6 +308,7 @@ impl SessionManager {
                 started_at: epoch,
                 size: (rows.max(1), cols.max(1)),
                 restart_now: false,
+                failure: None,
             });
         }
         let mut mgr = Manager {
@@ -401,6 +411,8 @@ struct SlotRt {
     started_at: Instant,
     size: (u16, u16),
     restart_now: bool,
+    /// Why the session is being stopped by corral, reported as its status.
+    failure: Option<String>,
 }
 
 struct Manager {
@@ -501,6 +513,18 @@ impl Manager {
                     status,
                     success,
                 }) => self.exited(slot, generation, status, success),
+                Some(Msg::EngineFailed { slot, generation }) => {
+                    // The session is errored: stop its child; the exit is
+                    // reported with this reason and the restart policy applies.
+                    if let Some(s) = self.slots.get_mut(slot)
+                        && s.generation == generation
+                    {
+                        s.failure = Some("terminal engine error".into());
+                        if let Some(live) = &s.live {
+                            kill_later(live.pid);
+                        }
+                    }
+                }
                 None => {}
             }
             let now = Instant::now();
@@ -629,6 +653,10 @@ impl Manager {
         if s.generation != generation {
             return;
         }
+        let (status, success) = match s.failure.take() {
+            Some(f) => (f, false),
+            None => (status, success),
+        };
         s.live = None;
         s.detect_due = None;
         if let Some(p) = s.prompt.take() {
@@ -715,6 +743,26 @@ impl Manager {
                 };
                 let bytes = keys::encode_paste(&text, s.shared.lock().input_modes());
                 self.write(slot, bytes);
+            }
+            Command::Mouse { slot, event } => {
+                let Some(s) = self.slots.get(slot) else {
+                    return;
+                };
+                let modes = s.shared.lock().input_modes();
+                tracing::debug!(slot, ?event, ?modes, "mouse");
+                match keys::encode_mouse(event, modes) {
+                    Some(bytes) => {
+                        self.write(slot, bytes);
+                    }
+                    None => {
+                        let delta = match event {
+                            keys::MouseReport::WheelUp(..) => 3,
+                            keys::MouseReport::WheelDown(..) => -3,
+                            _ => return,
+                        };
+                        self.command(Command::Scroll { slot, delta });
+                    }
+                }
             }
             Command::Resize { slot, rows, cols } => {
                 let Some(s) = self.slots.get_mut(slot) else {
@@ -1082,7 +1130,8 @@ fn spawn_reader(
                 let done = match done {
                     Ok(d) => d,
                     Err(_) => {
-                        tracing::error!(slot, "terminal engine panicked; session output stops");
+                        tracing::error!(slot, "terminal engine panicked; stopping the session");
+                        let _ = mgr.send(Msg::EngineFailed { slot, generation });
                         break;
                     }
                 };

@@ -320,3 +320,34 @@ fn attach_shows_one_slot_and_answers_after_ctrl_backslash() {
     assert_eq!(audit_lines(home.path())[0]["result"], "sent");
     t.wait_text("● Bash(echo hello > hello.txt)", LONG);
 }
+
+/// In insert mode a paste reaches the program (bracketed only if it asked)
+/// and mouse events inside the pane are reported in pane cells when the
+/// program turned mouse reporting on.
+#[test]
+fn paste_and_mouse_reach_the_program_in_insert_mode() {
+    let home = tempdir();
+    let out = home.path().join("input.bin");
+    let cfg = write_config(
+        home.path(),
+        &format!(
+            "[ui]\nsidebar_width = 36\n[[slot]]\nid = \"rec\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"printf '\\\\033[?1000h\\\\033[?1006hready'; stty raw -echo; dd bs=1 count=20 of='{}' 2>/dev/null; printf ' got-all'; sleep 30\"]\n",
+            out.display()
+        ),
+    );
+    let t = Tui::corral(&["--config", &cfg], 30, 120, home.path());
+    t.wait_text("ready", LONG);
+    t.send(b"i");
+    t.wait_text("INSERT", LONG);
+    t.send(b"\x1b[200~ab\x1b[201~");
+    // The pane's first inner cell is at column 37, row 1 (0-based).
+    wait_until("the paste at the program", LONG, || {
+        std::fs::read(&out).is_ok_and(|b| b.len() >= 2)
+    });
+    t.send(b"\x1b[<0;38;2M\x1b[<0;38;2m");
+    t.wait_text("got-all", LONG);
+    assert_eq!(
+        std::fs::read(&out).unwrap_or_default(),
+        b"ab\x1b[<0;1;1M\x1b[<0;1;1m".to_vec()
+    );
+}
