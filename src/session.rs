@@ -260,6 +260,10 @@ enum Msg {
         status: String,
         success: bool,
     },
+    EngineFailed {
+        slot: SlotIdx,
+        generation: u64,
+    },
 }
 
 /// The handle to a running session manager.
