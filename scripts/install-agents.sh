@@ -8,6 +8,9 @@
 set -euo pipefail
 
 CLAUDE_VERSION="2.1.329"
+CODEX_VERSION="0.169.0"
+GEMINI_VERSION="0.61.0"
+AIDER_VERSION="0.86.2"
 
 CACHE="${CORRAL_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/corral-test}"
 PREFIX="$CACHE/npm"
@@ -29,4 +32,29 @@ else
   log "installing @anthropic-ai/claude-code@$CLAUDE_VERSION into $PREFIX"
   npm install -g --no-fund --no-audit --prefix "$PREFIX" "@anthropic-ai/claude-code@$CLAUDE_VERSION" >&2
   "$claude_bin" --version >&2
+fi
+
+# npm_cli NAME PACKAGE VERSION BIN: install an npm CLI into its own prefix.
+npm_cli() {
+  local name="$1" pkg="$2" ver="$3" bin="$4" prefix="$CACHE/$1"
+  if [ -x "$prefix/bin/$bin" ] && "$prefix/bin/$bin" --version 2>/dev/null | grep -qF "$ver"; then
+    log "$name $ver already in $prefix"
+  else
+    log "installing $pkg@$ver into $prefix"
+    mkdir -p "$prefix"
+    npm install -g --no-fund --no-audit --prefix "$prefix" "$pkg@$ver" >&2
+    "$prefix/bin/$bin" --version >&2
+  fi
+}
+npm_cli codex @openai/codex "$CODEX_VERSION" codex
+npm_cli gemini @google/gemini-cli "$GEMINI_VERSION" gemini
+
+venv="$CACHE/aider-venv"
+if [ -x "$venv/bin/aider" ] && "$venv/bin/aider" --version 2>/dev/null | grep -qF "$AIDER_VERSION"; then
+  log "aider $AIDER_VERSION already in $venv"
+else
+  log "installing aider-chat==$AIDER_VERSION into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "aider-chat==$AIDER_VERSION" >&2
+  "$venv/bin/aider" --version >&2
 fi

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::{AgentKind, Config};
+use crate::config::Config;
 use crate::detect::{AgentState, Answer, Prompt, PromptId};
 use crate::keymap::{Action, Keymap, Lookup, Mode};
 use crate::keys::{KeyCode, KeyPress, MouseReport};
@@ -21,8 +21,8 @@ pub struct SlotView {
     pub id: String,
     /// Role from the config.
     pub role: String,
-    /// Agent profile.
-    pub agent: AgentKind,
+    /// Agent profile name.
+    pub agent: String,
     /// Current state.
     pub state: AgentState,
     /// When the state began.
@@ -148,7 +148,7 @@ impl App {
             .map(|s| SlotView {
                 id: s.id.get_ref().clone(),
                 role: s.role.clone(),
-                agent: s.agent,
+                agent: s.agent.get_ref().clone(),
                 state: AgentState::Starting,
                 since: now,
                 title: String::new(),
@@ -639,6 +639,8 @@ mod tests {
                 keys: vec![KeyPress::ch('1')],
                 selected: true,
             }],
+            deny_fallback: vec![],
+            unavailable: Default::default(),
         }
     }
 

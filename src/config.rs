@@ -68,26 +68,6 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Which agent profile detects a slot's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AgentKind {
-    /// Claude Code (and the built-in demo agent, which imitates it).
-    Claude,
-    /// Any program: working while output flows, idle once it settles.
-    Generic,
-}
-
-impl AgentKind {
-    /// The name used in config and on screen.
-    pub fn name(self) -> &'static str {
-        match self {
-            AgentKind::Claude => "claude",
-            AgentKind::Generic => "generic",
-        }
-    }
-}
-
 /// When a session whose child exited is started again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -110,9 +90,10 @@ pub struct SlotConfig {
     /// Free-form role ("backend", "reviewer"), shown in the sidebar.
     #[serde(default)]
     pub role: String,
-    /// Which agent profile detects this slot's state.
+    /// The agent profile that detects this slot's state (`claude`, `codex`,
+    /// `gemini`, `aider`, `generic` or a user profile's name).
     #[serde(default = "default_agent")]
-    pub agent: AgentKind,
+    pub agent: toml::Spanned<String>,
     /// The program to run (looked up in `PATH`).
     pub command: toml::Spanned<String>,
     /// Arguments passed to `command`.
@@ -124,14 +105,22 @@ pub struct SlotConfig {
     /// Extra environment variables for the child.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Add the profile's resume arguments when the session is started again
+    /// (so the agent continues its conversation).
+    #[serde(default = "yes")]
+    pub resume: bool,
     /// Restart policy. Restarts back off: 1 s, 2 s, 4 s ... up to 30 s; the
     /// delay resets once a session has run for 30 s.
     #[serde(default)]
     pub restart: RestartPolicy,
 }
 
-fn default_agent() -> AgentKind {
-    AgentKind::Generic
+fn default_agent() -> toml::Spanned<String> {
+    toml::Spanned::new(0..0, "generic".to_string())
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `[ui]` settings.
@@ -163,6 +152,10 @@ pub struct Config {
     /// The slots, in display order.
     #[serde(rename = "slot", default)]
     pub slots: Vec<SlotConfig>,
+    /// Where the config came from (path and text), for positioned errors
+    /// found after parsing.
+    #[serde(skip)]
+    pub origin: Option<(PathBuf, String)>,
 }
 
 impl Config {
@@ -172,8 +165,9 @@ impl Config {
     /// Errors: TOML syntax, unknown keys, wrong types, no slots, an empty or
     /// duplicate slot id, an empty command; each with line and column.
     pub fn parse(path: &Path, source: &str) -> Result<Config, ConfigError> {
-        let cfg: Config =
+        let mut cfg: Config =
             toml::from_str(source).map_err(|e| ConfigError::from_toml(path, source, &e))?;
+        cfg.origin = Some((path.to_path_buf(), source.to_string()));
         if cfg.slots.is_empty() {
             return Err(ConfigError::at(
                 path,
@@ -242,6 +236,29 @@ impl Config {
         Config::parse(Path::new("<embedded demo config>"), &src)
     }
 
+    /// Checks that every slot's `agent` names a known profile.
+    ///
+    /// Errors: an unknown agent, with its position and the known names.
+    pub fn check_agents(&self, known: &[&str]) -> Result<(), ConfigError> {
+        for s in &self.slots {
+            let a = s.agent.get_ref();
+            if !known.contains(&a.as_str()) {
+                let (path, src) = self
+                    .origin
+                    .clone()
+                    .unwrap_or_else(|| (PathBuf::from("<config>"), String::new()));
+                let span = (!src.is_empty()).then(|| s.agent.span());
+                return Err(ConfigError::at(
+                    &path,
+                    &src,
+                    span,
+                    format!("unknown agent {a:?} (known: {})", known.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Index of the slot with this id.
     pub fn slot_index(&self, id: &str) -> Option<usize> {
         self.slots.iter().position(|s| s.id.get_ref() == id)
@@ -282,9 +299,18 @@ command = "bash"
         assert_eq!(c.ui.sidebar_width, 30);
         assert_eq!(c.ui.scrollback_rows, 5000);
         assert_eq!(c.slots.len(), 2);
-        assert_eq!(c.slots[0].agent, AgentKind::Claude);
+        assert_eq!(c.slots[0].agent.get_ref(), "claude");
         assert_eq!(c.slots[0].restart, RestartPolicy::OnFailure);
-        assert_eq!(c.slots[1].agent, AgentKind::Generic);
+        assert_eq!(c.slots[1].agent.get_ref(), "generic");
+        assert!(c.check_agents(&["claude", "generic"]).is_ok());
+        let e = Config::parse(
+            Path::new("c.toml"),
+            "[[slot]]\nid = \"a\"\nagent = \"clod\"\ncommand = \"x\"\n",
+        )
+        .and_then(|c| c.check_agents(&["claude", "generic"]))
+        .err()
+        .unwrap_or_else(|| panic!("expected an error"));
+        assert_eq!((e.line, e.column), (Some(3), Some(9)), "{e}");
         assert_eq!(c.slots[1].restart, RestartPolicy::Never);
         assert_eq!(c.slot_index("sh"), Some(1));
     }

@@ -613,8 +613,8 @@ pub fn run(script_name: &str, pace_ms: u64) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::AgentKind;
     use crate::detect::{AgentState, Answer, ScreenSnapshot, Timing, detect};
+    use crate::profile::Profiles;
 
     fn demo(script_name: &str) -> Demo {
         Demo {
@@ -651,8 +651,13 @@ mod tests {
             title,
             cursor: (0, 0),
             alternate: true,
+            inverse: vec![],
         };
-        detect(AgentKind::Claude, &snap, Timing::default())
+        let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let claude = profiles
+            .get("claude")
+            .unwrap_or_else(|| panic!("no claude profile"));
+        detect(&claude, &snap, Timing::default())
     }
 
     #[test]

@@ -5,20 +5,20 @@
 //! names the rule that matched and the evidence lines, which `corral explain`
 //! will print.
 //!
-//! Profiles: `claude` (facts from the real screens of Claude Code 2.1.329 in
-//! `tests/fixtures/claude/`) and `generic` (any program: working while output
-//! flows, idle after it settles).
+//! What to look for comes from the agent's [`Profile`] (data, not code): its
+//! state rules over named screen regions and its prompt extraction.
 
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::config::AgentKind;
-use crate::keys::KeyPress;
+use regex::Captures;
 
-/// Time after the last output byte at which a generic program counts as idle,
-/// in milliseconds.
-pub const GENERIC_SETTLE_MS: u64 = 1500;
+use crate::keys::KeyPress;
+use crate::profile::{
+    FromMatch, Matcher, NamedRegion, Profile, PromptSpec, PromptStyle, Region, Select, SubjectSpec,
+    ToolSource,
+};
 
 /// A text snapshot of a session's visible screen.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -33,6 +33,9 @@ pub struct ScreenSnapshot {
     pub cursor: (u16, u16),
     /// True on the alternate screen.
     pub alternate: bool,
+    /// Per row: every non-blank cell is in reverse video (Aider marks
+    /// subjects so). Empty when unknown (text captures).
+    pub inverse: Vec<bool>,
 }
 
 impl ScreenSnapshot {
@@ -44,6 +47,7 @@ impl ScreenSnapshot {
             title: title.to_string(),
             cursor: (0, 0),
             alternate: true,
+            inverse: Vec::new(),
         }
     }
 }
@@ -173,6 +177,11 @@ pub struct Prompt {
     pub question: String,
     /// The options in display order.
     pub options: Vec<PromptOption>,
+    /// Keys that deny when no option is a deny option (from the profile).
+    pub deny_fallback: Vec<KeyPress>,
+    /// Answers this agent does not have, with the reason to show (from the
+    /// profile: Aider has no approve-always).
+    pub unavailable: std::collections::BTreeMap<String, String>,
 }
 
 /// Why an answer cannot be turned into keys.
@@ -181,6 +190,9 @@ pub enum AnswerError {
     /// The dialog offers no option of that kind.
     #[error("this prompt has no {0} option")]
     NoSuchOption(String),
+    /// The agent has no such answer at all, and why.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl Prompt {
@@ -214,11 +226,16 @@ impl Prompt {
                     .ok_or_else(|| AnswerError::NoSuchOption(format!("number {n}")));
             }
         };
-        self.options
-            .iter()
-            .find(|o| o.kind == want)
-            .map(|o| o.keys.clone())
-            .ok_or_else(|| AnswerError::NoSuchOption(answer.to_string()))
+        if let Some(o) = self.options.iter().find(|o| o.kind == want) {
+            return Ok(o.keys.clone());
+        }
+        if want == AnswerKind::Deny && !self.deny_fallback.is_empty() {
+            return Ok(self.deny_fallback.clone());
+        }
+        match self.unavailable.get(&answer.to_string()) {
+            Some(why) => Err(AnswerError::Unavailable(why.clone())),
+            None => Err(AnswerError::NoSuchOption(answer.to_string())),
+        }
     }
 }
 
@@ -230,8 +247,8 @@ pub struct Detection {
     pub state: AgentState,
     /// The open permission prompt, when `state` is `NeedsPermission`.
     pub prompt: Option<Prompt>,
-    /// Name of the rule that decided (`claude.permission-dialog`).
-    pub rule: &'static str,
+    /// Name of the rule that decided (`working-footer`, `permission-prompt`).
+    pub rule: String,
     /// The screen lines (or title) that matched.
     pub evidence: Vec<String>,
     /// Detect again after this many milliseconds even without new output
@@ -247,38 +264,211 @@ pub struct Timing {
     pub since_output_ms: Option<u64>,
 }
 
-/// Detects the state of an agent of kind `agent` from a snapshot.
-pub fn detect(agent: AgentKind, snap: &ScreenSnapshot, timing: Timing) -> Detection {
-    match agent {
-        AgentKind::Claude => claude::detect(snap),
-        AgentKind::Generic => generic(timing),
+/// Detects the state of an agent from a snapshot with its profile: first a
+/// permission prompt, then the state rules by priority. With no match the
+/// state is `starting` (rule `<profile>.nothing-recognised`); a session
+/// manager keeps the last known state then. `working` with no output for the
+/// profile's `stalled_after_ms` becomes `stalled`.
+pub fn detect(profile: &Profile, snap: &ScreenSnapshot, timing: Timing) -> Detection {
+    let mut thresholds: Vec<u64> = Vec::new();
+    let mut d = match profile.prompt.as_ref().and_then(|p| prompt(p, snap)) {
+        Some((prompt, evidence)) => Detection {
+            state: AgentState::NeedsPermission,
+            prompt: Some(prompt),
+            rule: "permission-prompt".into(),
+            evidence,
+            recheck_after_ms: None,
+        },
+        None => {
+            let mut found = None;
+            for r in &profile.rules {
+                let lines = region(&r.region, snap);
+                let mut ev = Vec::new();
+                if matches(&r.matcher, &lines, timing, &mut ev, &mut thresholds) {
+                    found = Some(Detection {
+                        state: r.state.clone(),
+                        prompt: None,
+                        rule: r.name.clone(),
+                        evidence: ev,
+                        recheck_after_ms: None,
+                    });
+                    break;
+                }
+            }
+            found.unwrap_or(Detection {
+                state: AgentState::Starting,
+                prompt: None,
+                rule: "nothing-recognised".into(),
+                evidence: vec![],
+                recheck_after_ms: None,
+            })
+        }
+    };
+    if d.state == AgentState::Working {
+        thresholds.push(profile.stalled_after_ms);
+        if let Some(ms) = timing.since_output_ms
+            && ms >= profile.stalled_after_ms
+        {
+            d.evidence.push(format!("no output for {ms} ms"));
+            d.state = AgentState::Stalled;
+            d.rule = format!("{}+stalled", d.rule);
+        }
+    }
+    // Time-based conditions: look again when the next threshold passes.
+    if let Some(since) = timing.since_output_ms {
+        d.recheck_after_ms = thresholds
+            .into_iter()
+            .filter(|t| *t > since)
+            .map(|t| t - since)
+            .min();
+    }
+    d
+}
+
+/// A human-readable account of a detection: state, rule, evidence and the
+/// extracted prompt with every option's kind and keys (`corral explain`).
+pub fn explain(profile: &Profile, d: &Detection) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "agent:    {} ({})\n",
+        profile.name, profile.source
+    ));
+    out.push_str(&format!("state:    {}\n", d.state.label()));
+    out.push_str(&format!("rule:     {}\n", d.rule));
+    if !d.evidence.is_empty() {
+        out.push_str("evidence:\n");
+        for e in &d.evidence {
+            out.push_str(&format!("  | {e}\n"));
+        }
+    }
+    if let Some(p) = &d.prompt {
+        out.push_str(&format!("prompt:   {}\n", p.id));
+        out.push_str(&format!("  tool:     {}\n", p.tool));
+        out.push_str(&format!("  subject:  {}\n", p.subject));
+        out.push_str(&format!("  question: {}\n", p.question));
+        out.push_str("  options:\n");
+        for o in &p.options {
+            let keys: Vec<String> = o.keys.iter().map(|k| k.to_string()).collect();
+            out.push_str(&format!(
+                "    {}{}. {:<16} keys {:<12} {}\n",
+                if o.selected { ">" } else { " " },
+                o.number,
+                format!("{:?}", o.kind).to_lowercase(),
+                keys.join(" "),
+                o.label
+            ));
+        }
+        for a in [Answer::ApproveOnce, Answer::ApproveAlways, Answer::Deny] {
+            match p.keys_for(a) {
+                Ok(k) => out.push_str(&format!(
+                    "  {a}: {}\n",
+                    k.iter()
+                        .map(|k| k.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )),
+                Err(e) => out.push_str(&format!("  {a}: none ({e})\n")),
+            }
+        }
+    }
+    out
+}
+
+/// The lines of a region.
+pub fn region(r: &Region, snap: &ScreenSnapshot) -> Vec<String> {
+    let last = snap.rows.iter().rposition(|r| !r.trim().is_empty());
+    match r {
+        Region::Named(NamedRegion::Screen) => snap.rows.clone(),
+        Region::Named(NamedRegion::Title) => vec![snap.title.clone()],
+        Region::Named(NamedRegion::CursorLine) => snap
+            .rows
+            .get(usize::from(snap.cursor.0))
+            .cloned()
+            .into_iter()
+            .collect(),
+        Region::Named(NamedRegion::LastLine) => {
+            last.map(|i| snap.rows[i].clone()).into_iter().collect()
+        }
+        Region::Bottom { bottom } => {
+            let mut v: Vec<String> = snap
+                .rows
+                .iter()
+                .rev()
+                .filter(|r| !r.trim().is_empty())
+                .take(*bottom)
+                .cloned()
+                .collect();
+            v.reverse();
+            v
+        }
+        Region::AfterLast { after_last } => {
+            match snap.rows.iter().rposition(|r| after_last.0.is_match(r)) {
+                Some(i) => snap.rows[i + 1..].to_vec(),
+                None => Vec::new(),
+            }
+        }
+        Region::FromLast { from_last } => {
+            match snap.rows.iter().rposition(|r| from_last.0.is_match(r)) {
+                Some(i) => snap.rows[i..].to_vec(),
+                None => Vec::new(),
+            }
+        }
     }
 }
 
-fn generic(timing: Timing) -> Detection {
-    match timing.since_output_ms {
-        None => Detection {
-            state: AgentState::Starting,
-            prompt: None,
-            rule: "generic.no-output-yet",
-            evidence: vec![],
-            recheck_after_ms: None,
-        },
-        Some(ms) if ms < GENERIC_SETTLE_MS => Detection {
-            state: AgentState::Working,
-            prompt: None,
-            rule: "generic.output-flowing",
-            evidence: vec![format!("last output {ms} ms ago")],
-            recheck_after_ms: Some(GENERIC_SETTLE_MS - ms),
-        },
-        Some(ms) => Detection {
-            state: AgentState::Idle,
-            prompt: None,
-            rule: "generic.settled",
-            evidence: vec![format!("no output for {ms} ms")],
-            recheck_after_ms: None,
-        },
+/// Whether `m` holds on `lines`; matching lines are added to `ev`, time
+/// thresholds that could change the answer to `thresholds`.
+fn matches(
+    m: &Matcher,
+    lines: &[String],
+    t: Timing,
+    ev: &mut Vec<String>,
+    thresholds: &mut Vec<u64>,
+) -> bool {
+    if let Some(c) = &m.contains {
+        match lines.iter().find(|l| l.contains(c.as_str())) {
+            Some(l) => ev.push(l.trim().to_string()),
+            None => return false,
+        }
     }
+    if let Some(re) = &m.regex {
+        match lines.iter().find(|l| re.0.is_match(l)) {
+            Some(l) => ev.push(l.trim().to_string()),
+            None => return false,
+        }
+    }
+    if let Some(ms) = m.output_within_ms {
+        thresholds.push(ms);
+        match t.since_output_ms {
+            Some(since) if since < ms => ev.push(format!("output {since} ms ago")),
+            _ => return false,
+        }
+    }
+    if let Some(seen) = m.output_seen
+        && t.since_output_ms.is_some() != seen
+    {
+        return false;
+    }
+    for sub in &m.all {
+        if !matches(sub, lines, t, ev, thresholds) {
+            return false;
+        }
+    }
+    if !m.any.is_empty()
+        && !m
+            .any
+            .iter()
+            .any(|sub| matches(sub, lines, t, ev, thresholds))
+    {
+        return false;
+    }
+    if let Some(not) = &m.not {
+        let mut scratch = Vec::new();
+        if matches(not, lines, t, &mut scratch, thresholds) {
+            return false;
+        }
+    }
+    true
 }
 
 /// FNV-1a, 64 bit: a stable hash (the same across runs and builds).
@@ -299,331 +489,372 @@ impl Fnv {
     }
 }
 
-/// Claude Code 2.1.329 (and corral's demo agent, which draws the same shapes).
-mod claude {
-    use super::*;
+fn indent(row: &str) -> usize {
+    row.chars()
+        .take_while(|c| *c == ' ' || *c == '\u{a0}')
+        .count()
+}
 
-    /// Title glyphs Claude Code shows while working (`◐`/`◑` alternate).
-    const WORKING_TITLE_GLYPHS: [char; 4] = ['◐', '◑', '◒', '◓'];
-    /// Footer labels of the idle input box, one per permission mode.
-    const IDLE_FOOTERS: [&str; 5] = [
-        "? for shortcuts",
-        "manual mode on",
-        "accept edits on",
-        "plan mode on",
-        "auto mode on",
-    ];
-
-    fn is_solid_rule(row: &str, cols: u16) -> bool {
-        let t = row.trim();
-        let n = t.chars().count();
-        n >= 8 && n * 10 >= usize::from(cols) * 6 && t.chars().all(|c| c == '─')
-    }
-
-    fn is_dashed_rule(row: &str) -> bool {
-        let t = row.trim();
-        t.chars().count() >= 4 && t.chars().all(|c| c == '╌')
-    }
-
-    /// `❯ 1. Yes` / `  2. No` → (selected, number, label).
-    fn parse_option(row: &str) -> Option<(bool, u8, String)> {
-        let t = row.trim_start();
-        let (selected, t) = match t.strip_prefix('❯') {
-            Some(rest) => (true, rest.trim_start()),
-            None => (false, t),
-        };
-        let dot = t.find(". ")?;
-        let num = &t[..dot];
-        if num.is_empty() || num.len() > 2 || !num.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let n: u8 = num.parse().ok()?;
-        Some((selected, n, t[dot + 2..].trim().to_string()))
-    }
-
-    fn indent(row: &str) -> usize {
-        row.chars()
-            .take_while(|c| *c == ' ' || *c == '\u{a0}')
-            .count()
-    }
-
-    /// Kind of an option from its label. The first "Yes…" option approves
-    /// once (in Tab-amend mode it reads "Yes, and tell Claude what to do
-    /// next"); the next "Yes, and …" that keeps allowing (Bash: "always allow
-    /// access to DIR"; Write/Edit: "switch to accept edits") approves always;
-    /// "auto mode" switches and anything else is `Other`.
-    fn option_kind(label: &str, seen_once: bool, seen_always: bool) -> AnswerKind {
-        let l = label.to_lowercase();
-        if l.starts_with("yes") {
-            if !seen_once {
-                AnswerKind::ApproveOnce
-            } else if !seen_always
-                && !l.contains("auto mode")
-                && (l.contains("always") || l.contains("accept edits") || l.contains("don't ask"))
-            {
-                AnswerKind::ApproveAlways
-            } else {
-                AnswerKind::Other
+/// Collapses whitespace and drops selection markers, so moving the cursor in
+/// a dialog keeps its identity.
+fn normalize(rows: &[String], markers: &[&str]) -> String {
+    rows.iter()
+        .map(|r| {
+            let mut r = r.clone();
+            for m in markers {
+                r = r.replace(m, " ");
             }
-        } else if l == "no" || l.starts_with("no,") || l.starts_with("no ") {
-            AnswerKind::Deny
-        } else {
-            AnswerKind::Other
-        }
-    }
-
-    fn tool_of(header: &str) -> String {
-        match header {
-            "Bash command" => "Bash".into(),
-            "Create file" => "Write".into(),
-            "Edit file" => "Edit".into(),
-            "Read file" => "Read".into(),
-            "Fetch" => "WebFetch".into(),
-            other => other
-                .split_whitespace()
-                .next()
-                .unwrap_or("Tool")
-                .to_string(),
-        }
-    }
-
-    fn normalize(rows: &[&str]) -> String {
-        rows.iter()
-            .map(|r| {
-                r.replace('❯', " ")
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .filter(|r| !r.is_empty())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    fn permission(rows: &[&str], cols: u16) -> Option<Detection> {
-        let last = rows.iter().rposition(|r| !r.trim().is_empty())?;
-        let rule = rows[..=last].iter().rposition(|r| is_solid_rule(r, cols))?;
-        let region = &rows[rule + 1..=last];
-        // Options: consecutive numbered rows, with deeper-indented continuation
-        // rows of wrapped labels.
-        let first_opt = region.iter().position(|r| parse_option(r).is_some())?;
-        let mut options: Vec<PromptOption> = Vec::new();
-        let mut end = first_opt;
-        let mut label_indent = 0;
-        for (i, row) in region.iter().enumerate().skip(first_opt) {
-            if let Some((selected, number, label)) = parse_option(row) {
-                if number as usize != options.len() + 1 {
-                    break;
-                }
-                label_indent = row.find(". ").map_or(0, |p| row[..p + 2].chars().count());
-                options.push(PromptOption {
-                    number,
-                    label,
-                    kind: AnswerKind::Other,
-                    keys: vec![KeyPress::ch(char::from(b'0' + number % 10))],
-                    selected,
-                });
-                end = i;
-            } else if !row.trim().is_empty() && indent(row) >= label_indent && label_indent > 0 {
-                if let Some(o) = options.last_mut() {
-                    o.label.push(' ');
-                    o.label.push_str(row.trim());
-                }
-                end = i;
-            } else {
-                break;
-            }
-        }
-        if options.len() < 2 {
-            return None;
-        }
-        // Nothing but the footer may follow the options.
-        let tail: Vec<&str> = region[end + 1..]
-            .iter()
-            .map(|r| r.trim())
-            .filter(|r| !r.is_empty())
-            .collect();
-        if tail.len() > 2 || tail.iter().any(|r| r.starts_with('❯')) {
-            return None;
-        }
-        // The question: the rows right above the options, up to a blank row or
-        // a dashed rule (it wraps in narrow panes).
-        let mut q_start = first_opt;
-        while q_start > 0 {
-            let r = region[q_start - 1];
-            if r.trim().is_empty() || is_dashed_rule(r) {
-                break;
-            }
-            q_start -= 1;
-            if region[q_start].trim_start().starts_with("Do you want") {
-                break;
-            }
-        }
-        let question = region[q_start..first_opt]
-            .iter()
-            .map(|r| r.trim())
-            .collect::<Vec<_>>()
-            .join(" ");
-        if !question.contains('?') {
-            return None;
-        }
-        let header = region.iter().map(|r| r.trim()).find(|r| !r.is_empty())?;
-        let tool = tool_of(header);
-        let dashed: Vec<usize> = region[..q_start]
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| is_dashed_rule(r))
-            .map(|(i, _)| i)
-            .collect();
-        let subject = if matches!(tool.as_str(), "Write" | "Edit" | "Read") || dashed.len() < 2 {
-            region
-                .iter()
-                .map(|r| r.trim())
-                .filter(|r| !r.is_empty())
-                .nth(1)
-                .unwrap_or("")
-                .to_string()
-        } else {
-            region[dashed[0] + 1..dashed[1]]
-                .iter()
-                .map(|r| r.trim())
-                .filter(|r| !r.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let (mut seen_once, mut seen_always) = (false, false);
-        for o in &mut options {
-            o.kind = option_kind(&o.label, seen_once, seen_always);
-            seen_once |= o.kind == AnswerKind::ApproveOnce;
-            seen_always |= o.kind == AnswerKind::ApproveAlways;
-        }
-        let mut h = Fnv::new();
-        h.write(normalize(region).as_bytes());
-        let dialog_hash = h.finish();
-        let mut evidence = vec![header.to_string(), question.clone()];
-        evidence.extend(options.iter().map(|o| format!("{}. {}", o.number, o.label)));
-        Some(Detection {
-            state: AgentState::NeedsPermission,
-            prompt: Some(Prompt {
-                id: PromptId(dialog_hash),
-                dialog_hash,
-                tool,
-                subject,
-                question,
-                options,
-            }),
-            rule: "claude.permission-dialog",
-            evidence,
-            recheck_after_ms: None,
+            r.split_whitespace().collect::<Vec<_>>().join(" ")
         })
-    }
+        .filter(|r| !r.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
-    pub(super) fn detect(snap: &ScreenSnapshot) -> Detection {
-        let rows: Vec<&str> = snap.rows.iter().map(String::as_str).collect();
-        if let Some(d) = permission(&rows, snap.cols) {
-            return d;
-        }
-        let bottom: Vec<&str> = rows
+fn kind_of(spec: &PromptSpec, label: &str) -> AnswerKind {
+    spec.kinds
+        .iter()
+        .find(|k| k.label.0.is_match(label))
+        .map_or(AnswerKind::Other, |k| k.kind)
+}
+
+fn option_keys(spec: &PromptSpec, number: u8, key: Option<&str>) -> Vec<KeyPress> {
+    let mut keys = match (spec.select, key) {
+        (Select::Key, Some(k)) => match k.parse::<KeyPress>() {
+            Ok(kp) => vec![kp],
+            Err(_) => vec![KeyPress::ch(char::from(b'0' + number % 10))],
+        },
+        _ => vec![KeyPress::ch(char::from(b'0' + number % 10))],
+    };
+    keys.extend(spec.suffix.0.iter().copied());
+    keys
+}
+
+/// Finds the tool and subject: the first tool entry whose `match` fits the
+/// tool source, and its subject spec.
+fn tool_and_subject(
+    spec: &PromptSpec,
+    rows: &[String],
+    question: &str,
+    q_index: usize,
+    snap_inverse: &[bool],
+) -> Option<(String, String)> {
+    let nonempty: Vec<&str> = rows
+        .iter()
+        .map(|r| r.trim())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let sources: Vec<&str> = match spec.tool_from {
+        ToolSource::FirstLine => nonempty.first().copied().into_iter().collect(),
+        ToolSource::Question => vec![question],
+        ToolSource::Rows => rows[..q_index.min(rows.len())]
             .iter()
-            .rev()
-            .filter(|r| !r.trim().is_empty())
-            .take(12)
-            .copied()
-            .collect();
-        let found = |pat: &str, n: usize| bottom.iter().take(n).find(|r| r.contains(pat));
-        if let Some(r) = found("Enter to confirm", 4) {
-            return Detection {
-                state: AgentState::NeedsInput,
-                prompt: None,
-                rule: "claude.dialog-enter-to-confirm",
-                evidence: vec![r.trim().to_string()],
-                recheck_after_ms: None,
-            };
-        }
-        if let Some(r) = found("esc to interrupt", 4) {
-            return Detection {
-                state: AgentState::Working,
-                prompt: None,
-                rule: "claude.working-footer",
-                evidence: vec![r.trim().to_string()],
-                recheck_after_ms: None,
-            };
-        }
-        if snap
-            .title
-            .chars()
-            .next()
-            .is_some_and(|c| WORKING_TITLE_GLYPHS.contains(&c))
-        {
-            return Detection {
-                state: AgentState::Working,
-                prompt: None,
-                rule: "claude.working-title",
-                evidence: vec![format!("title: {}", snap.title)],
-                recheck_after_ms: None,
-            };
-        }
-        for pat in IDLE_FOOTERS {
-            if let Some(r) = found(pat, 3) {
-                return Detection {
-                    state: AgentState::Idle,
-                    prompt: None,
-                    rule: "claude.idle-footer",
-                    evidence: vec![r.trim().to_string()],
-                    recheck_after_ms: None,
-                };
+            .map(String::as_str)
+            .collect(),
+    };
+    for t in &spec.tools {
+        let Some(caps): Option<Captures> = sources.iter().find_map(|s| t.matches.0.captures(s))
+        else {
+            continue;
+        };
+        let tool = caps
+            .name("tool")
+            .map(|m| m.as_str().to_string())
+            .or_else(|| t.tool.clone())
+            .unwrap_or_else(|| "Tool".into());
+        let subject = match &t.subject {
+            SubjectSpec::FromMatch(FromMatch::Match) => caps
+                .name("subject")
+                .map(|m| m.as_str().trim().to_string())
+                .unwrap_or_default(),
+            SubjectSpec::Line { line } => nonempty
+                .get(line.saturating_sub(1))
+                .copied()
+                .unwrap_or("")
+                .to_string(),
+            SubjectSpec::Between { between } => {
+                let idx: Vec<usize> = rows
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| between.0.is_match(r))
+                    .map(|(i, _)| i)
+                    .take(2)
+                    .collect();
+                match idx.as_slice() {
+                    [a, b] => rows[a + 1..*b]
+                        .iter()
+                        .map(|r| r.trim())
+                        .filter(|r| !r.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    _ => String::new(),
+                }
             }
-        }
-        // The input box: `❯` (plus NBSP and typed text) between solid rules.
-        let last = rows.iter().rposition(|r| !r.trim().is_empty()).unwrap_or(0);
-        let from = last.saturating_sub(6);
-        for i in (from.max(1)..last).rev() {
-            let r = rows[i];
-            let boxed = r.trim_end() == "❯" || r.starts_with("❯\u{a0}");
-            if boxed
-                && is_solid_rule(rows[i - 1], snap.cols)
-                && is_solid_rule(rows[i + 1], snap.cols)
-            {
-                return Detection {
-                    state: AgentState::Idle,
-                    prompt: None,
-                    rule: "claude.idle-input-box",
-                    evidence: vec![r.to_string()],
-                    recheck_after_ms: None,
+            SubjectSpec::Regex { regex } => rows
+                .iter()
+                .find_map(|r| regex.0.captures(r))
+                .and_then(|c| c.name("subject").map(|m| m.as_str().trim().to_string()))
+                .unwrap_or_default(),
+            SubjectSpec::AboveQuestion { above_question } => {
+                // Rows right above the question: those in reverse video when
+                // the screen says so, else the nearest non-empty one.
+                let above: Vec<usize> = (0..q_index)
+                    .rev()
+                    .filter(|i| !rows[*i].trim().is_empty())
+                    .collect();
+                let inverse: Vec<usize> = above
+                    .iter()
+                    .copied()
+                    .take_while(|i| snap_inverse.get(*i).copied().unwrap_or(false))
+                    .take(*above_question)
+                    .collect();
+                let pick: Vec<usize> = if inverse.is_empty() {
+                    above.into_iter().take(1).collect()
+                } else {
+                    inverse
                 };
+                pick.iter()
+                    .rev()
+                    .map(|i| rows[*i].trim())
+                    .collect::<Vec<_>>()
+                    .join("\n")
             }
-        }
-        // A menu without numbers (first-run choices): a `❯ ` selected row
-        // beside other indented choices near the bottom.
-        if let Some(r) = bottom.iter().take(6).find(|r| {
-            r.trim_start()
-                .strip_prefix("❯ ")
-                .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()))
-        }) {
-            return Detection {
-                state: AgentState::NeedsInput,
-                prompt: None,
-                rule: "claude.menu",
-                evidence: vec![r.trim().to_string()],
-                recheck_after_ms: None,
-            };
-        }
-        Detection {
-            state: AgentState::Starting,
-            prompt: None,
-            rule: "claude.nothing-recognised",
-            evidence: vec![],
-            recheck_after_ms: None,
+        };
+        return Some((tool, subject));
+    }
+    None
+}
+
+fn finish_prompt(
+    spec: &PromptSpec,
+    region_rows: &[String],
+    tool: String,
+    subject: String,
+    question: String,
+    options: Vec<PromptOption>,
+    markers: &[&str],
+) -> (Prompt, Vec<String>) {
+    let mut h = Fnv::new();
+    h.write(normalize(region_rows, markers).as_bytes());
+    let dialog_hash = h.finish();
+    let mut evidence = vec![
+        format!("tool: {tool}"),
+        format!("subject: {subject}"),
+        question.clone(),
+    ];
+    evidence.extend(
+        options
+            .iter()
+            .map(|o| format!("{}. {} [{:?}]", o.number, o.label, o.kind)),
+    );
+    (
+        Prompt {
+            id: PromptId(dialog_hash),
+            dialog_hash,
+            tool,
+            subject,
+            question,
+            options,
+            deny_fallback: spec.deny_fallback.0.clone(),
+            unavailable: spec.missing.clone(),
+        },
+        evidence,
+    )
+}
+
+/// Extracts a permission prompt with the profile's prompt spec.
+fn prompt(spec: &PromptSpec, snap: &ScreenSnapshot) -> Option<(Prompt, Vec<String>)> {
+    let raw = region(&spec.region, snap);
+    let rows: Vec<String> = raw
+        .iter()
+        .map(|r| match &spec.strip {
+            Some(p) => p.0.replace_all(r, "").into_owned(),
+            None => r.clone(),
+        })
+        .collect();
+    // Row offset of the region in the snapshot, for per-row attributes.
+    let offset = snap.rows.len().saturating_sub(raw.len());
+    let inverse: Vec<bool> = (0..rows.len())
+        .map(|i| snap.inverse.get(offset + i).copied().unwrap_or(false))
+        .collect();
+    match spec.style {
+        PromptStyle::Inline => inline_prompt(spec, snap, &rows),
+        PromptStyle::Numbered => numbered_prompt(spec, &rows, &inverse),
+    }
+}
+
+fn inline_prompt(
+    spec: &PromptSpec,
+    snap: &ScreenSnapshot,
+    rows: &[String],
+) -> Option<(Prompt, Vec<String>)> {
+    let line_re = spec.line.as_ref()?;
+    let choice_re = spec.choice.as_ref()?;
+    let line = rows.iter().rev().find(|r| !r.trim().is_empty())?;
+    let caps = line_re.0.captures(line)?;
+    let question = caps.name("question")?.as_str().trim().to_string();
+    let choices = caps.name("choices")?.as_str();
+    let mut options = Vec::new();
+    for (i, c) in choice_re.0.captures_iter(choices).enumerate() {
+        let key = c.name("key").map(|m| m.as_str().to_lowercase());
+        let label = format!(
+            "{}{}",
+            c.name("key").map_or("", |m| m.as_str()),
+            c.name("label").map_or("", |m| m.as_str())
+        );
+        let number = u8::try_from(i + 1).unwrap_or(u8::MAX);
+        options.push(PromptOption {
+            number,
+            kind: kind_of(spec, &label),
+            keys: option_keys(spec, number, key.as_deref()),
+            label,
+            selected: false,
+        });
+    }
+    if options.len() < 2 {
+        return None;
+    }
+    // The whole screen gives subject rows above the question line.
+    let q_index = snap.rows.iter().rposition(|r| r == line)?;
+    let (tool, subject) = tool_and_subject(spec, &snap.rows, &question, q_index, &snap.inverse)?;
+    let dialog: Vec<String> = snap.rows[q_index.saturating_sub(4)..=q_index].to_vec();
+    Some(finish_prompt(
+        spec,
+        &dialog,
+        tool,
+        subject,
+        question,
+        options,
+        &[],
+    ))
+}
+
+fn numbered_prompt(
+    spec: &PromptSpec,
+    rows: &[String],
+    inverse: &[bool],
+) -> Option<(Prompt, Vec<String>)> {
+    let opt_re = spec.option.as_ref()?;
+    let last = rows.iter().rposition(|r| !r.trim().is_empty())?;
+    let rows = &rows[..=last];
+    let first_opt = rows.iter().position(|r| opt_re.0.is_match(r))?;
+    let mut options: Vec<PromptOption> = Vec::new();
+    let mut markers: Vec<String> = Vec::new();
+    let mut end = first_opt;
+    let mut label_indent = 0;
+    for (i, row) in rows.iter().enumerate().skip(first_opt) {
+        if let Some(c) = opt_re.0.captures(row) {
+            let number: u8 = c
+                .name("num")
+                .and_then(|m| m.as_str().parse().ok())
+                .unwrap_or(0);
+            if usize::from(number) != options.len() + 1 {
+                break;
+            }
+            let label_start = c.name("label").map_or(0, |m| m.start());
+            label_indent = row[..label_start].chars().count();
+            if let Some(sel) = c.name("sel") {
+                markers.push(sel.as_str().to_string());
+            }
+            options.push(PromptOption {
+                number,
+                label: c
+                    .name("label")
+                    .map_or("", |m| m.as_str())
+                    .trim()
+                    .to_string(),
+                kind: AnswerKind::Other,
+                keys: option_keys(spec, number, c.name("key").map(|m| m.as_str())),
+                selected: c.name("sel").is_some(),
+            });
+            end = i;
+        } else if !row.trim().is_empty() && label_indent > 0 && indent(row) >= label_indent {
+            // A wrapped label (narrow panes); a key shown at its end counts.
+            if let Some(o) = options.last_mut() {
+                o.label.push(' ');
+                o.label.push_str(row.trim());
+                if let Some(c) = opt_re.0.captures(&format!("{}. {}", o.number, o.label))
+                    && let Some(k) = c.name("key")
+                {
+                    o.keys = option_keys(spec, o.number, Some(k.as_str()));
+                    if let Some(l) = c.name("label") {
+                        o.label = l.as_str().trim().to_string();
+                    }
+                }
+            }
+            end = i;
+        } else {
+            break;
         }
     }
+    if options.len() < 2 {
+        return None;
+    }
+    let after = rows[end + 1..]
+        .iter()
+        .filter(|r| !r.trim().is_empty())
+        .count();
+    if after > spec.max_rows_after {
+        return None;
+    }
+    // The question: the nearest row above the options matching `question`,
+    // joined with the rows after it until the text ends in `?` (it wraps).
+    let q_re = spec.question.as_ref();
+    let q_start = (0..first_opt).rev().take(12).find(|i| {
+        let r = rows[*i].trim();
+        !r.is_empty() && q_re.is_none_or(|q| q.0.is_match(&rows[*i]))
+    })?;
+    let mut question = String::new();
+    for r in &rows[q_start..first_opt] {
+        let r = r.trim();
+        if r.is_empty() {
+            break;
+        }
+        if !question.is_empty() {
+            question.push(' ');
+        }
+        question.push_str(r);
+        if question.ends_with('?') {
+            break;
+        }
+    }
+    if !question.contains('?') {
+        return None;
+    }
+    for o in &mut options {
+        o.kind = kind_of(spec, &o.label);
+    }
+    let (tool, subject) = tool_and_subject(spec, rows, &question, q_start, inverse)?;
+    let marker_refs: Vec<&str> = markers.iter().map(String::as_str).collect();
+    Some(finish_prompt(
+        spec,
+        rows,
+        tool,
+        subject,
+        question,
+        options,
+        &marker_refs,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::Profiles;
+
+    fn profile(name: &str) -> std::sync::Arc<Profile> {
+        Profiles::builtin()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .get(name)
+            .unwrap_or_else(|| panic!("no profile {name}"))
+    }
 
     fn snap(text: &str) -> ScreenSnapshot {
         ScreenSnapshot::from_text(text, 60, "")
+    }
+
+    fn claude(text: &str) -> Detection {
+        detect(&profile("claude"), &snap(text), Timing::default())
     }
 
     const RULE: &str = "────────────────────────────────────────────────────────────";
@@ -634,7 +865,7 @@ mod tests {
         let text = format!(
             "● I will run it.\n{RULE}\n Bash command\n Write a file\n{DASH}\n echo hi > a.txt\n{DASH}\n Do you want to proceed?\n ❯ 1. Yes\n   2. Yes, and always allow access to /x from this project\n   3. No\n\n Esc to cancel · Tab to amend\n"
         );
-        let d = detect(AgentKind::Claude, &snap(&text), Timing::default());
+        let d = claude(&text);
         assert_eq!(d.state, AgentState::NeedsPermission);
         let p = d.prompt.unwrap_or_else(|| panic!("no prompt"));
         assert_eq!(p.tool, "Bash");
@@ -654,13 +885,12 @@ mod tests {
             "{RULE}\n Bash command\n{DASH}\n ls\n{DASH}\n Do you want to proceed?\n ❯ 1. Yes\n   2. No\n"
         );
         let b = a.replace(" ❯ 1. Yes\n   2. No", "   1. Yes\n ❯ 2. No");
-        let pa = claude::detect(&snap(&a)).prompt.map(|p| p.dialog_hash);
-        let pb = claude::detect(&snap(&b)).prompt.map(|p| p.dialog_hash);
+        let pa = claude(&a).prompt.map(|p| p.dialog_hash);
+        let pb = claude(&b).prompt.map(|p| p.dialog_hash);
         assert!(pa.is_some());
         assert_eq!(pa, pb);
         let c = a.replace(" ls", " rm -rf /");
-        let pc = claude::detect(&snap(&c)).prompt.map(|p| p.dialog_hash);
-        assert_ne!(pa, pc);
+        assert_ne!(pa, claude(&c).prompt.map(|p| p.dialog_hash));
     }
 
     #[test]
@@ -668,27 +898,44 @@ mod tests {
         let text = format!(
             "Steps:\n 1. Build it\n 2. Test it\n{RULE}\n❯\u{a0}\n{RULE}\n  ⏸ manual mode on · ? for shortcuts\n"
         );
-        let d = detect(AgentKind::Claude, &snap(&text), Timing::default());
-        assert_eq!(d.state, AgentState::Idle);
+        assert_eq!(claude(&text).state, AgentState::Idle);
     }
 
     #[test]
-    fn generic_settles() {
+    fn generic_settles_and_rechecks() {
         let t = |ms| Timing {
             since_output_ms: ms,
         };
+        let g = profile("generic");
         let s = ScreenSnapshot::default();
-        assert_eq!(
-            detect(AgentKind::Generic, &s, t(None)).state,
-            AgentState::Starting
-        );
-        let d = detect(AgentKind::Generic, &s, t(Some(100)));
+        assert_eq!(detect(&g, &s, t(None)).state, AgentState::Starting);
+        let d = detect(&g, &s, t(Some(100)));
         assert_eq!(d.state, AgentState::Working);
-        assert_eq!(d.recheck_after_ms, Some(GENERIC_SETTLE_MS - 100));
-        assert_eq!(
-            detect(AgentKind::Generic, &s, t(Some(5000))).state,
-            AgentState::Idle
+        assert_eq!(d.recheck_after_ms, Some(1400));
+        assert_eq!(detect(&g, &s, t(Some(5000))).state, AgentState::Idle);
+    }
+
+    #[test]
+    fn working_without_output_becomes_stalled() {
+        let text = format!("{RULE}\n❯\u{a0}\n{RULE}\n  ⏸ manual mode on · esc to interrupt\n");
+        let p = profile("claude");
+        let d = detect(
+            &p,
+            &snap(&text),
+            Timing {
+                since_output_ms: Some(1000),
+            },
         );
+        assert_eq!(d.state, AgentState::Working);
+        assert_eq!(d.recheck_after_ms, Some(59_000));
+        let d = detect(
+            &p,
+            &snap(&text),
+            Timing {
+                since_output_ms: Some(61_000),
+            },
+        );
+        assert_eq!(d.state, AgentState::Stalled);
     }
 
     #[test]
@@ -696,9 +943,7 @@ mod tests {
         let text = format!(
             "{RULE}\n Bash command\n{DASH}\n ls\n{DASH}\n Do you want to proceed?\n ❯ 1. Yes\n   2. No\n"
         );
-        let p = claude::detect(&snap(&text))
-            .prompt
-            .unwrap_or_else(|| panic!("no prompt"));
+        let p = claude(&text).prompt.unwrap_or_else(|| panic!("no prompt"));
         let id = |slot: &str, g, o| {
             let mut q = p.clone();
             q.identify(slot, g, o);
@@ -708,5 +953,40 @@ mod tests {
         assert_ne!(id("a", 1, 1), id("a", 2, 1));
         assert_ne!(id("a", 1, 1), id("a", 1, 2));
         assert_eq!(id("a", 1, 1), id("a", 1, 1));
+    }
+
+    #[test]
+    fn aider_inline_prompt_has_no_approve_always() {
+        let text = "Tokens: 2.6k sent\necho hi > hi.txt\nRun shell command? (Y)es/(N)o/(D)on't ask again [Yes]:\n";
+        let d = detect(&profile("aider"), &snap(text), Timing::default());
+        let p = d.prompt.unwrap_or_else(|| panic!("no prompt"));
+        assert_eq!(
+            (p.tool.as_str(), p.subject.as_str()),
+            ("Shell", "echo hi > hi.txt")
+        );
+        assert_eq!(
+            p.keys_for(Answer::ApproveOnce),
+            Ok(vec![
+                KeyPress::ch('y'),
+                KeyPress::plain(crate::keys::KeyCode::Enter)
+            ])
+        );
+        assert_eq!(
+            p.keys_for(Answer::Deny),
+            Ok(vec![
+                KeyPress::ch('n'),
+                KeyPress::plain(crate::keys::KeyCode::Enter)
+            ])
+        );
+        assert!(
+            p.keys_for(Answer::ApproveAlways).is_err(),
+            "d is deny-forever, never approve-always"
+        );
+        let answered = text.replace("[Yes]:", "[Yes]: n");
+        assert!(
+            detect(&profile("aider"), &snap(&answered), Timing::default())
+                .prompt
+                .is_none()
+        );
     }
 }

@@ -369,6 +369,23 @@ impl Engine {
                 title: self.parser.callbacks().title.clone(),
                 cursor: screen.cursor_position(),
                 alternate: screen.alternate_screen(),
+                inverse: (0..screen.size().0.get())
+                    .map(|r| {
+                        let mut any = false;
+                        for c in 0..cols.get() {
+                            if let Some(cell) = screen.cell(r, c)
+                                && cell.has_contents()
+                                && !cell.contents().trim().is_empty()
+                            {
+                                if !cell.inverse() {
+                                    return false;
+                                }
+                                any = true;
+                            }
+                        }
+                        any
+                    })
+                    .collect(),
             }
         };
         if offset != 0 {

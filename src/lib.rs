@@ -11,5 +11,6 @@ pub mod engine;
 pub mod keymap;
 pub mod keys;
 pub mod paths;
+pub mod profile;
 pub mod session;
 pub mod ui;

@@ -24,10 +24,12 @@ use ratatui::backend::CrosstermBackend;
 
 use corral::app::{App, Effect, Flash, MouseMsg, Msg};
 use corral::config::{Config, ConfigError};
+use corral::detect::{ScreenSnapshot, Timing, detect};
 use corral::engine::Engine;
 use corral::keymap::Keymap;
 use corral::keys::{KeyCode, KeyPress, Mods};
 use corral::paths::Paths;
+use corral::profile::Profiles;
 use corral::session::{ManagerOptions, SessionManager, SlotIdx};
 use corral::ui::{self, ScreenSource};
 
@@ -79,6 +81,29 @@ enum Sub {
         #[arg(long, default_value_t = 1000)]
         pace_ms: u64,
     },
+    /// Show what an agent profile detects on a screen: the state, the rule
+    /// that matched, the evidence lines and the extracted prompt.
+    Explain {
+        /// The agent profile (claude, codex, gemini, aider, generic, or a
+        /// user profile).
+        #[arg(long)]
+        agent: String,
+        /// A screen capture as text (`.txt`), with escapes (`.ansi`), or a raw
+        /// PTY recording (`.raw`, replayed through the terminal engine).
+        file: PathBuf,
+        /// Screen width in cells for `.raw` and `.ansi` (default 120).
+        #[arg(long, default_value_t = 120)]
+        cols: u16,
+        /// Screen height in cells for `.raw` (default 40).
+        #[arg(long, default_value_t = 40)]
+        rows: u16,
+        /// Replay only the first N bytes of a `.raw` recording.
+        #[arg(long)]
+        bytes: Option<usize>,
+        /// The window title at capture time (the engine reads it from `.raw`).
+        #[arg(long, default_value = "")]
+        title: String,
+    },
 }
 
 /// An error that exits with status 2 (usage or config).
@@ -101,6 +126,18 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("corral demo-agent: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if let Some(Sub::Explain { .. }) = &cli.command {
+        return match explain(&cli) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("corral explain: {e:#}");
                 ExitCode::from(2)
             }
         };
@@ -180,6 +217,69 @@ fn load_keymap(cli: &Cli, paths: &Paths) -> Result<Keymap, UsageError> {
     Ok(Keymap::default_keymap()?)
 }
 
+fn load_profiles(paths: &Paths) -> Result<Profiles, UsageError> {
+    Ok(Profiles::load(Some(&paths.profile_dir()))?)
+}
+
+/// `corral explain`: detection on a capture file, as text.
+fn explain(cli: &Cli) -> anyhow::Result<String> {
+    let Some(Sub::Explain {
+        agent,
+        file,
+        cols,
+        rows,
+        bytes,
+        title,
+    }) = &cli.command
+    else {
+        anyhow::bail!("not an explain command");
+    };
+    let paths = Paths::resolve(
+        cli.config_dir.as_deref(),
+        cli.data_dir.as_deref(),
+        cli.log_dir.as_deref(),
+    )?;
+    let profiles = Profiles::load(Some(&paths.profile_dir()))?;
+    let profile = profiles.get(agent).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown agent {agent:?} (known: {})",
+            profiles.names().join(", ")
+        )
+    })?;
+    let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let snap = match ext {
+        "raw" | "ansi" => {
+            let mut bytes_in = data;
+            if let Some(n) = bytes {
+                bytes_in.truncate(*n);
+            }
+            let (r, feed) = if ext == "ansi" {
+                let text = String::from_utf8_lossy(&bytes_in).into_owned();
+                let lines = text.lines().count().max(1) as u16;
+                let body = text.trim_end_matches('\n').replace('\n', "\r\n");
+                (lines, body.into_bytes())
+            } else {
+                (*rows, bytes_in)
+            };
+            let mut e = Engine::new(r, *cols, 0);
+            e.process(&feed);
+            let mut snap = e.snapshot();
+            if !title.is_empty() {
+                snap.title = title.clone();
+            }
+            snap
+        }
+        _ => {
+            let text = String::from_utf8_lossy(&data).into_owned();
+            let width = text.lines().map(|l| l.chars().count()).max().unwrap_or(80);
+            ScreenSnapshot::from_text(&text, width as u16, title)
+        }
+    };
+    let d = detect(&profile, &snap, Timing::default());
+    Ok(corral::detect::explain(&profile, &d))
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let paths = Paths::resolve(
         cli.config_dir.as_deref(),
@@ -189,6 +289,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     .map_err(|e| UsageError(e.to_string()))?;
     let (mut config, is_demo) = load_config(&cli, &paths)?;
     let keymap = load_keymap(&cli, &paths)?;
+    let profiles = load_profiles(&paths)?;
+    config
+        .check_agents(&profiles.names())
+        .map_err(UsageError::from)?;
     if let Some(slot) = &cli.attach {
         let Some(i) = config.slot_index(slot) else {
             let ids: Vec<&str> = config
@@ -222,6 +326,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let result = runtime.block_on(ui_loop(
         config,
         keymap,
+        profiles,
         paths,
         cli.attach.is_some(),
         is_demo,
@@ -370,6 +475,7 @@ async fn sleep_until_opt(at: Option<Instant>) {
 async fn ui_loop(
     config: Config,
     keymap: Keymap,
+    profiles: Profiles,
     paths: Paths,
     attach: bool,
     is_demo: bool,
@@ -411,6 +517,7 @@ async fn ui_loop(
             audit_path: Some(paths.audit_file()),
             sizes,
             scrollback_rows: config.ui.scrollback_rows,
+            profiles,
         },
         tx,
     )?);

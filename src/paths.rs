@@ -56,6 +56,12 @@ impl Paths {
         self.config_dir.join("keymap.toml")
     }
 
+    /// User agent profiles (`<agent>.toml`), which override or add to the
+    /// built-in ones.
+    pub fn profile_dir(&self) -> PathBuf {
+        self.config_dir.join("profiles")
+    }
+
     /// The audit log.
     pub fn audit_file(&self) -> PathBuf {
         self.data_dir.join("audit.jsonl")

@@ -23,10 +23,11 @@ use std::time::{Duration, Instant};
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 use serde::Serialize;
 
-use crate::config::{AgentKind, Config, RestartPolicy, SlotConfig};
+use crate::config::{Config, RestartPolicy, SlotConfig};
 use crate::detect::{self, AgentState, Answer, Prompt, PromptId, Timing};
 use crate::engine::Engine;
 use crate::keys::{self, KeyPress};
+use crate::profile::{Profile, Profiles};
 
 /// Index of a slot in the config's slot list.
 pub type SlotIdx = usize;
@@ -149,7 +150,7 @@ pub enum Event {
         /// New state.
         state: AgentState,
         /// Rule that decided.
-        rule: &'static str,
+        rule: String,
     },
     /// A permission prompt appeared.
     PromptOpened {
@@ -227,6 +228,8 @@ pub struct ManagerOptions {
     pub sizes: Vec<(u16, u16)>,
     /// Scrollback rows per slot.
     pub scrollback_rows: usize,
+    /// Agent profiles; a slot whose agent has none uses `generic`.
+    pub profiles: Profiles,
 }
 
 /// State shared between a slot's threads and the UI.
@@ -296,7 +299,13 @@ impl SessionManager {
                 last_output_ms: AtomicU64::new(0),
             });
             shared.push(s.clone());
+            let profile = opts
+                .profiles
+                .get(cfg.agent.get_ref())
+                .or_else(|| opts.profiles.get("generic"))
+                .ok_or_else(|| anyhow::anyhow!("no profile for agent {:?}", cfg.agent.get_ref()))?;
             rts.push(SlotRt {
+                profile,
                 cfg: cfg.clone(),
                 id: cfg.id.get_ref().clone(),
                 shared: s,
@@ -400,6 +409,7 @@ struct Live {
 }
 
 struct SlotRt {
+    profile: Arc<Profile>,
     cfg: SlotConfig,
     id: String,
     shared: Arc<SlotShared>,
@@ -575,7 +585,12 @@ impl Manager {
         s.shared.lock().reset();
         let (rows, cols) = s.size;
         s.shared.lock().resize(rows, cols);
-        match start_child(&s.cfg, s.size) {
+        let resume: &[String] = if s.generation > 1 && s.cfg.resume {
+            &s.profile.resume_args
+        } else {
+            &[]
+        };
+        match start_child(&s.cfg, resume, s.size) {
             Ok((master, reader, writer, mut child)) => {
                 let pid = child.process_id();
                 let generation = s.generation;
@@ -628,7 +643,7 @@ impl Manager {
                 self.emit(Event::StateChanged {
                     slot: i,
                     state: AgentState::Starting,
-                    rule: "session.started",
+                    rule: "session.started".into(),
                 });
             }
             Err(e) => {
@@ -701,13 +716,13 @@ impl Manager {
             let _ = self.events.send(Event::StateChanged {
                 slot: i,
                 state: AgentState::Restarting,
-                rule: "session.restart-policy",
+                rule: "session.restart-policy".into(),
             });
         } else {
             let _ = self.events.send(Event::StateChanged {
                 slot: i,
                 state: AgentState::Exited(status),
-                rule: "session.exited",
+                rule: "session.exited".into(),
             });
         }
     }
@@ -854,7 +869,7 @@ impl Manager {
         let timing = Timing {
             since_output_ms: (last != 0).then(|| now_ms.saturating_sub(last)),
         };
-        let d = detect::detect(s.cfg.agent, &snap, timing);
+        let d = detect::detect(&s.profile, &snap, timing);
         if let Some(ms) = d.recheck_after_ms {
             let at = Instant::now() + Duration::from_millis(ms.max(1));
             s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
@@ -885,7 +900,7 @@ impl Manager {
         // A screen no rule recognises (mid-redraw, scrolled dialog) keeps the
         // last known state instead of falling back to `starting`.
         let keep = d.state == AgentState::Starting
-            && d.rule.ends_with("nothing-recognised")
+            && d.rule == "nothing-recognised"
             && s.state != AgentState::Starting;
         if s.state != d.state && !keep {
             tracing::debug!(slot = %s.id, state = %d.state.label(), rule = d.rule, "state");
@@ -907,7 +922,7 @@ impl Manager {
         // only to the dialog they saw.
         let current = if s.live.is_some() {
             let snap = s.shared.lock().snapshot();
-            detect::detect(s.cfg.agent, &snap, Timing::default()).prompt
+            detect::detect(&s.profile, &snap, Timing::default()).prompt
         } else {
             None
         };
@@ -994,7 +1009,7 @@ impl Manager {
         let rec = AuditRecord {
             time: now_rfc3339(),
             slot: &s.id,
-            agent: s.cfg.agent.name(),
+            agent: &s.profile.name,
             generation: s.generation,
             prompt_id: id.to_string(),
             tool: prompt.map_or("", |p| p.tool.as_str()),
@@ -1042,7 +1057,11 @@ type Started = (
     Box<dyn portable_pty::Child + Send + Sync>,
 );
 
-fn start_child(cfg: &SlotConfig, (rows, cols): (u16, u16)) -> anyhow::Result<Started> {
+fn start_child(
+    cfg: &SlotConfig,
+    resume: &[String],
+    (rows, cols): (u16, u16),
+) -> anyhow::Result<Started> {
     let pair = native_pty_system().openpty(PtySize {
         rows,
         cols,
@@ -1051,6 +1070,7 @@ fn start_child(cfg: &SlotConfig, (rows, cols): (u16, u16)) -> anyhow::Result<Sta
     })?;
     let mut cmd = CommandBuilder::new(cfg.command.get_ref());
     cmd.args(&cfg.args);
+    cmd.args(resume);
     let cwd = match &cfg.cwd {
         Some(c) => c.clone(),
         None => std::env::current_dir()?,
@@ -1164,9 +1184,4 @@ fn spawn_reader(
                 }
             }
         });
-}
-
-/// The agent profile name a slot uses, for display.
-pub fn agent_name(kind: AgentKind) -> &'static str {
-    kind.name()
 }

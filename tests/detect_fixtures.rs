@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 
-use corral::config::AgentKind;
 use corral::detect::{AgentState, Answer, AnswerKind, ScreenSnapshot, Timing, detect};
 use corral::engine::Engine;
 use corral::keys::KeyPress;
+use corral::profile::{Profile, Profiles};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -67,7 +67,7 @@ fn every_text_capture_is_detected() {
         let capture = stem.trim_start_matches("claude-");
         let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{e}"));
         let snap = ScreenSnapshot::from_text(&text, 120, &title_of(capture));
-        let d = detect(AgentKind::Claude, &snap, Timing::default());
+        let d = detect(&claude(), &snap, Timing::default());
         assert_eq!(
             d.state,
             expected(capture),
@@ -87,7 +87,7 @@ fn every_text_capture_is_detected() {
 
 fn prompt_of(capture: &str) -> corral::detect::Prompt {
     let snap = ScreenSnapshot::from_text(&read(&format!("claude-{capture}.txt")), 120, "");
-    detect(AgentKind::Claude, &snap, Timing::default())
+    detect(&claude(), &snap, Timing::default())
         .prompt
         .unwrap_or_else(|| panic!("{capture}: no prompt"))
 }
@@ -167,7 +167,7 @@ fn raw_session_replay_matches_the_captures() {
         let mut e = Engine::new(40, 120, 1000);
         e.process(&raw[..off.min(raw.len())]);
         let snap = e.snapshot();
-        let d = detect(AgentKind::Claude, &snap, Timing::default());
+        let d = detect(&claude(), &snap, Timing::default());
         let want = expected(capture);
         assert_eq!(
             d.state,
@@ -206,4 +206,11 @@ fn raw_session_titles() {
     }
     assert!(titles.contains(&'✳'), "{titles:?}");
     assert!(titles.contains(&'◐') || titles.contains(&'◑'), "{titles:?}");
+}
+
+fn claude() -> std::sync::Arc<Profile> {
+    Profiles::builtin()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .get("claude")
+        .unwrap_or_else(|| panic!("no claude profile"))
 }

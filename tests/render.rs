@@ -6,11 +6,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use corral::app::{App, Msg};
-use corral::config::{AgentKind, Config};
+use corral::config::Config;
 use corral::detect::{AgentState, ScreenSnapshot, Timing, detect};
 use corral::engine::Engine;
 use corral::keymap::Keymap;
 use corral::keys::KeyPress;
+use corral::profile::{Profile, Profiles};
 use corral::session::{Event, SlotIdx};
 use corral::ui::{self, ScreenSource};
 use ratatui::Terminal;
@@ -92,13 +93,13 @@ fn scene(cols: u16, rows: u16) -> (App, Fixed, Instant) {
             Msg::Session(Event::StateChanged {
                 slot,
                 state,
-                rule: "test",
+                rule: "test".into(),
             }),
             t0,
         );
     }
     let snap = ScreenSnapshot::from_text(&texts[0], 120, "");
-    let mut prompt = detect(AgentKind::Claude, &snap, Timing::default())
+    let mut prompt = detect(&claude(), &snap, Timing::default())
         .prompt
         .unwrap_or_else(|| panic!("no prompt in the fixture"));
     prompt.identify("api", 1, 1);
@@ -160,12 +161,12 @@ fn attach_view_80x24() {
         Msg::Session(Event::StateChanged {
             slot: 0,
             state: AgentState::NeedsPermission,
-            rule: "t",
+            rule: "t".into(),
         }),
         t0,
     );
     let mut prompt = detect(
-        AgentKind::Claude,
+        &claude(),
         &ScreenSnapshot::from_text(&text, 120, ""),
         Timing::default(),
     )
@@ -181,4 +182,11 @@ fn quit_confirmation_80x24() {
     let (mut app, screens, now) = scene(80, 24);
     app.update(Msg::Key(KeyPress::ch('q')), now);
     insta::assert_snapshot!(render(&app, &screens, now));
+}
+
+fn claude() -> std::sync::Arc<Profile> {
+    Profiles::builtin()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .get("claude")
+        .unwrap_or_else(|| panic!("no claude profile"))
 }

@@ -24,6 +24,7 @@ fn start(cfg: &str, dir: &Path) -> (SessionManager, UnboundedReceiver<Event>) {
             audit_path: Some(dir.join("audit.jsonl")),
             sizes: vec![(30, 100); config.slots.len()],
             scrollback_rows: 100,
+            profiles: corral::profile::Profiles::builtin().unwrap_or_else(|e| panic!("{e}")),
         },
         tx,
     )

@@ -197,7 +197,7 @@ fn pane(frame: &mut Frame, app: &App, p: &layout::PaneArea, screens: &dyn Screen
                 format!(" {} ", slot.id),
                 Style::default().add_modifier(Modifier::BOLD),
             ),
-            Span::raw(format!("· {} · {} ", slot.agent.name(), slot.state.label())),
+            Span::raw(format!("· {} · {} ", slot.agent, slot.state.label())),
         ]);
         let mut block = Block::default()
             .borders(Borders::ALL)
@@ -276,7 +276,7 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
             format!(
                 "{:<10} {:<7} {:<12} {:>4}",
                 truncate(&s.id, 10),
-                s.agent.name(),
+                truncate(&s.agent, 7),
                 truncate(&label, 12),
                 age
             )

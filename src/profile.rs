@@ -1,0 +1,516 @@
+//! Agent profiles: everything corral knows about one agent CLI, as data.
+//!
+//! A profile (TOML, `assets/profiles/<agent>.toml`, embedded; a file of the
+//! same name in the config directory's `profiles/` overrides or adds one)
+//! holds ordered state rules over named screen regions, how to extract a
+//! permission prompt (tool, subject, question, options and their kinds), the
+//! keys that give each answer, and the arguments that resume a conversation.
+//! Detection ([`crate::detect`]) interprets it; no agent lives in Rust code.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use regex::Regex;
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+
+use crate::config::ConfigError;
+use crate::detect::{AgentState, AnswerKind};
+use crate::keys::KeyPress;
+
+/// The built-in profiles: (file name, TOML text).
+pub const BUILTIN: [(&str, &str); 5] = [
+    (
+        "claude.toml",
+        include_str!("../assets/profiles/claude.toml"),
+    ),
+    ("codex.toml", include_str!("../assets/profiles/codex.toml")),
+    (
+        "gemini.toml",
+        include_str!("../assets/profiles/gemini.toml"),
+    ),
+    ("aider.toml", include_str!("../assets/profiles/aider.toml")),
+    (
+        "generic.toml",
+        include_str!("../assets/profiles/generic.toml"),
+    ),
+];
+
+/// A regular expression that deserializes from a string (errors name the
+/// pattern).
+#[derive(Debug, Clone)]
+pub struct Pattern(pub Regex);
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Regex::new(&s)
+            .map(Pattern)
+            .map_err(|e| de::Error::custom(format!("bad regex {s:?}: {e}")))
+    }
+}
+
+/// A named part of the screen a rule looks at.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Region {
+    /// `"screen"`, `"title"`, `"cursor-line"` or `"last-line"`.
+    Named(NamedRegion),
+    /// `{ bottom = N }`: the last N non-empty rows.
+    Bottom {
+        /// Rows, counted from the last non-empty one.
+        bottom: usize,
+    },
+    /// `{ after_last = REGEX }`: the rows after the last row matching REGEX
+    /// (empty when no row matches).
+    AfterLast {
+        /// The divider.
+        after_last: Pattern,
+    },
+    /// `{ from_last = REGEX }`: the last row matching REGEX and the rows
+    /// after it (empty when no row matches).
+    FromLast {
+        /// The first row.
+        from_last: Pattern,
+    },
+}
+
+/// The regions with a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NamedRegion {
+    /// Every row.
+    Screen,
+    /// The window title (OSC 0/2) as one line.
+    Title,
+    /// The row the cursor is on.
+    CursorLine,
+    /// The last non-empty row.
+    LastLine,
+}
+
+impl Default for Region {
+    fn default() -> Self {
+        Region::Named(NamedRegion::Screen)
+    }
+}
+
+/// A condition on a region's lines (and on time). All given fields must hold.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matcher {
+    /// Some line contains this text.
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// Some line matches this regex.
+    #[serde(default)]
+    pub regex: Option<Pattern>,
+    /// Every sub-condition holds.
+    #[serde(default)]
+    pub all: Vec<Matcher>,
+    /// At least one sub-condition holds.
+    #[serde(default)]
+    pub any: Vec<Matcher>,
+    /// The sub-condition does not hold.
+    #[serde(default)]
+    pub not: Option<Box<Matcher>>,
+    /// Output arrived within this many milliseconds.
+    #[serde(default)]
+    pub output_within_ms: Option<u64>,
+    /// The program has produced output at all (`true`) or not yet (`false`).
+    #[serde(default)]
+    pub output_seen: Option<bool>,
+}
+
+/// One state rule. (Unknown keys are caught by the flattened [`Matcher`].)
+#[derive(Debug, Clone, Deserialize)]
+pub struct Rule {
+    /// Shown by `corral explain` (`working-footer`).
+    pub name: String,
+    /// The state it detects.
+    #[serde(deserialize_with = "state_name")]
+    pub state: AgentState,
+    /// Higher is tried first; equal priorities keep file order.
+    #[serde(default)]
+    pub priority: i32,
+    /// Where to look.
+    #[serde(default)]
+    pub region: Region,
+    /// What must hold there.
+    #[serde(flatten)]
+    pub matcher: Matcher,
+}
+
+fn state_name<'de, D: Deserializer<'de>>(d: D) -> Result<AgentState, D::Error> {
+    let s = String::deserialize(d)?;
+    Ok(match s.as_str() {
+        "starting" => AgentState::Starting,
+        "working" => AgentState::Working,
+        "idle" => AgentState::Idle,
+        "needs-input" => AgentState::NeedsInput,
+        "needs-permission" => AgentState::NeedsPermission,
+        other => {
+            return Err(de::Error::custom(format!(
+                "unknown state {other:?} (rules detect starting, working, idle, needs-input, needs-permission)"
+            )));
+        }
+    })
+}
+
+/// How a prompt's tool and subject are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToolSource {
+    /// The first non-empty row of the dialog.
+    #[default]
+    FirstLine,
+    /// The question.
+    Question,
+    /// Any row of the dialog.
+    Rows,
+}
+
+/// Where a subject is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SubjectSpec {
+    /// `{ between = REGEX }`: the rows between the first two rows matching.
+    Between {
+        /// The divider rows.
+        between: Pattern,
+    },
+    /// `{ line = N }`: the Nth non-empty row of the dialog (1-based).
+    Line {
+        /// Row number.
+        line: usize,
+    },
+    /// `{ regex = REGEX }`: the `subject` group of the first matching row.
+    Regex {
+        /// Must have a `subject` group.
+        regex: Pattern,
+    },
+    /// `{ above_question = N }`: up to N rows right above the question, or
+    /// the rows in reverse video there when the screen has attributes.
+    AboveQuestion {
+        /// Most rows to take.
+        above_question: usize,
+    },
+    /// `"match"`: the `subject` group of the tool entry's own `match` regex.
+    FromMatch(FromMatch),
+}
+
+/// The `"match"` subject spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FromMatch {
+    /// Use the `subject` group of `match`.
+    Match,
+}
+
+/// One known tool of a prompt.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolSpec {
+    /// Regex on the tool source; a `tool` group names the tool, a `subject`
+    /// group may give the subject.
+    #[serde(rename = "match")]
+    pub matches: Pattern,
+    /// The tool name (when `match` has no `tool` group).
+    #[serde(default)]
+    pub tool: Option<String>,
+    /// Where its subject is.
+    pub subject: SubjectSpec,
+}
+
+/// Option label → kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindSpec {
+    /// Regex on the option label (first matching entry wins).
+    pub label: Pattern,
+    /// Its kind.
+    #[serde(deserialize_with = "kind_name")]
+    pub kind: AnswerKind,
+}
+
+fn kind_name<'de, D: Deserializer<'de>>(d: D) -> Result<AnswerKind, D::Error> {
+    let s = String::deserialize(d)?;
+    Ok(match s.as_str() {
+        "approve-once" => AnswerKind::ApproveOnce,
+        "approve-always" => AnswerKind::ApproveAlways,
+        "deny" => AnswerKind::Deny,
+        "other" => AnswerKind::Other,
+        other => {
+            return Err(de::Error::custom(format!(
+                "unknown option kind {other:?} (approve-once, approve-always, deny, other)"
+            )));
+        }
+    })
+}
+
+/// A list of keys in notation (`["y", "enter"]`).
+#[derive(Debug, Clone, Default)]
+pub struct Keys(pub Vec<KeyPress>);
+
+impl<'de> Deserialize<'de> for Keys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Vec::<String>::deserialize(d)?;
+        v.iter()
+            .map(|k| k.parse::<KeyPress>().map_err(de::Error::custom))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Keys)
+    }
+}
+
+/// How options are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Select {
+    /// Press the option's number.
+    #[default]
+    Number,
+    /// Press the key the option shows (`(y)`, `(N)o`); the number if none.
+    Key,
+}
+
+/// Prompt layouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PromptStyle {
+    /// A question and numbered option rows below it (Claude, Codex, Gemini).
+    #[default]
+    Numbered,
+    /// One line: `Question? (Y)es/(N)o [Yes]: ` (Aider).
+    Inline,
+}
+
+/// How to find and read a permission prompt.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptSpec {
+    /// Layout.
+    #[serde(default)]
+    pub style: PromptStyle,
+    /// Where the dialog is.
+    #[serde(default)]
+    pub region: Region,
+    /// Removed from every row before parsing (box borders).
+    #[serde(default)]
+    pub strip: Option<Pattern>,
+    /// Numbered style: an option row, with groups `num`, `label` and
+    /// optionally `sel` (cursor marker) and `key`.
+    #[serde(default)]
+    pub option: Option<Pattern>,
+    /// Inline style: the prompt line, with groups `question` and `choices`.
+    #[serde(default)]
+    pub line: Option<Pattern>,
+    /// Inline style: one choice in `choices`, with groups `key` and `label`.
+    #[serde(default)]
+    pub choice: Option<Pattern>,
+    /// Numbered style: the first row of the question (searched upward from
+    /// the options).
+    #[serde(default)]
+    pub question: Option<Pattern>,
+    /// Most non-empty rows allowed after the options (footers).
+    #[serde(default = "default_after")]
+    pub max_rows_after: usize,
+    /// Where the tool name comes from.
+    #[serde(default)]
+    pub tool_from: ToolSource,
+    /// Known tools, first match wins.
+    #[serde(default)]
+    pub tools: Vec<ToolSpec>,
+    /// Option kinds, first match wins; unmatched options are `other`.
+    #[serde(default)]
+    pub kinds: Vec<KindSpec>,
+    /// How options are chosen.
+    #[serde(default)]
+    pub select: Select,
+    /// Keys sent after the selecting key (Aider needs `enter`).
+    #[serde(default)]
+    pub suffix: Keys,
+    /// Keys that deny when the dialog has no deny option.
+    #[serde(default)]
+    pub deny_fallback: Keys,
+    /// Why a kind is missing, shown instead of guessing (Aider has no
+    /// approve-always).
+    #[serde(default)]
+    pub missing: BTreeMap<String, String>,
+}
+
+fn default_after() -> usize {
+    2
+}
+
+/// One agent profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The `agent` name slots use.
+    pub name: String,
+    /// Human name and version the facts come from.
+    #[serde(default)]
+    pub source: String,
+    /// Arguments added when a session is restarted, to resume the conversation.
+    #[serde(default)]
+    pub resume_args: Vec<String>,
+    /// Working with no output for this long is `stalled`, in milliseconds.
+    #[serde(default = "default_stalled")]
+    pub stalled_after_ms: u64,
+    /// State rules.
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<Rule>,
+    /// The permission prompt, if this agent has them.
+    #[serde(default)]
+    pub prompt: Option<PromptSpec>,
+}
+
+fn default_stalled() -> u64 {
+    60_000
+}
+
+impl Profile {
+    /// Parses a profile; `path` names it in errors.
+    ///
+    /// Errors: TOML errors, bad regexes, unknown states or kinds, a numbered
+    /// prompt without `option` or an inline one without `line`/`choice`,
+    /// each with line and column.
+    pub fn parse(path: &Path, src: &str) -> Result<Profile, ConfigError> {
+        let mut p: Profile =
+            toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e))?;
+        if let Some(spec) = &p.prompt {
+            let missing = match spec.style {
+                PromptStyle::Numbered if spec.option.is_none() => Some("`option`"),
+                PromptStyle::Inline if spec.line.is_none() || spec.choice.is_none() => {
+                    Some("`line` and `choice`")
+                }
+                _ => None,
+            };
+            if let Some(what) = missing {
+                let pos = src.find("[prompt]").map(|p| p..p + 1);
+                return Err(ConfigError::at(
+                    path,
+                    src,
+                    pos,
+                    format!("[prompt] needs {what} for this style"),
+                ));
+            }
+        }
+        // Higher priority first; the sort is stable, so ties keep file order.
+        p.rules.sort_by_key(|r| std::cmp::Reverse(r.priority));
+        Ok(p)
+    }
+}
+
+/// Every known profile by name.
+#[derive(Debug, Clone, Default)]
+pub struct Profiles {
+    map: BTreeMap<String, Arc<Profile>>,
+}
+
+impl Profiles {
+    /// The built-in profiles, then every `*.toml` in `user_dir` (if it
+    /// exists), which replaces a built-in of the same name or adds one.
+    ///
+    /// Errors: a profile that does not parse (file, line, column), or a user
+    /// directory that cannot be read.
+    pub fn load(user_dir: Option<&Path>) -> Result<Profiles, ConfigError> {
+        let mut map = BTreeMap::new();
+        for (file, src) in BUILTIN {
+            let p = Profile::parse(&PathBuf::from(format!("<built-in {file}>")), src)?;
+            map.insert(p.name.clone(), Arc::new(p));
+        }
+        if let Some(dir) = user_dir.filter(|d| d.is_dir()) {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| ConfigError {
+                    path: dir.to_path_buf(),
+                    line: None,
+                    column: None,
+                    message: format!("cannot read: {e}"),
+                })?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            for f in files {
+                let src = std::fs::read_to_string(&f).map_err(|e| ConfigError {
+                    path: f.clone(),
+                    line: None,
+                    column: None,
+                    message: format!("cannot read: {e}"),
+                })?;
+                let p = Profile::parse(&f, &src)?;
+                map.insert(p.name.clone(), Arc::new(p));
+            }
+        }
+        Ok(Profiles { map })
+    }
+
+    /// The built-in profiles only.
+    ///
+    /// Errors: only if a built-in file is broken (a test guards them).
+    pub fn builtin() -> Result<Profiles, ConfigError> {
+        Self::load(None)
+    }
+
+    /// The profile called `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<Profile>> {
+        self.map.get(name).cloned()
+    }
+
+    /// All profile names.
+    pub fn names(&self) -> Vec<&str> {
+        self.map.keys().map(String::as_str).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_profiles_parse() {
+        let p = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.names(), ["aider", "claude", "codex", "gemini", "generic"]);
+    }
+
+    #[test]
+    fn profile_errors_have_positions() {
+        let e = Profile::parse(
+            Path::new("x.toml"),
+            "name = \"x\"\n[[rule]]\nname = \"r\"\nstate = \"dancing\"\n",
+        )
+        .err()
+        .unwrap_or_else(|| panic!("expected an error"));
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("dancing"), "{e}");
+        let e = Profile::parse(
+            Path::new("x.toml"),
+            "name = \"x\"\n[[rule]]\nname = \"r\"\nstate = \"idle\"\nregex = \"(\"\n",
+        )
+        .err()
+        .unwrap_or_else(|| panic!("expected an error"));
+        assert!(e.message.contains("bad regex"), "{e}");
+        assert!(e.line.is_some(), "{e}");
+        let e = Profile::parse(
+            Path::new("x.toml"),
+            "name = \"x\"\n[prompt]\nstyle = \"inline\"\n",
+        )
+        .err()
+        .unwrap_or_else(|| panic!("expected an error"));
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    #[test]
+    fn rules_sort_by_priority_keeping_file_order() {
+        let p = Profile::parse(
+            Path::new("x.toml"),
+            "name = \"x\"\n[[rule]]\nname = \"a\"\nstate = \"idle\"\n[[rule]]\nname = \"b\"\nstate = \"working\"\npriority = 5\n[[rule]]\nname = \"c\"\nstate = \"idle\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = p.rules.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["b", "a", "c"]);
+    }
+}
