@@ -124,6 +124,18 @@ pub enum Answer {
     Select(u8),
 }
 
+impl AnswerKind {
+    /// The kind's name as in profiles (`approve-once`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AnswerKind::ApproveOnce => "approve-once",
+            AnswerKind::ApproveAlways => "approve-always",
+            AnswerKind::Deny => "deny",
+            AnswerKind::Other => "other",
+        }
+    }
+}
+
 impl fmt::Display for Answer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -272,10 +284,17 @@ pub struct Timing {
 pub fn detect(profile: &Profile, snap: &ScreenSnapshot, timing: Timing) -> Detection {
     let mut thresholds: Vec<u64> = Vec::new();
     let mut d = match profile.prompt.as_ref().and_then(|p| prompt(p, snap)) {
-        Some((prompt, evidence)) => Detection {
+        Some(Found::Permission(prompt, evidence)) => Detection {
             state: AgentState::NeedsPermission,
             prompt: Some(prompt),
             rule: "permission-prompt".into(),
+            evidence,
+            recheck_after_ms: None,
+        },
+        Some(Found::Question(kind, evidence)) => Detection {
+            state: AgentState::NeedsInput,
+            prompt: None,
+            rule: format!("question:{kind}"),
             evidence,
             recheck_after_ms: None,
         },
@@ -353,7 +372,7 @@ pub fn explain(profile: &Profile, d: &Detection) -> String {
                 "    {}{}. {:<16} keys {:<12} {}\n",
                 if o.selected { ">" } else { " " },
                 o.number,
-                format!("{:?}", o.kind).to_lowercase(),
+                o.kind.name(),
                 keys.join(" "),
                 o.label
             ));
@@ -538,7 +557,7 @@ fn tool_and_subject(
     question: &str,
     q_index: usize,
     snap_inverse: &[bool],
-) -> Option<(String, String)> {
+) -> Option<(String, String, bool)> {
     let nonempty: Vec<&str> = rows
         .iter()
         .map(|r| r.trim())
@@ -620,9 +639,21 @@ fn tool_and_subject(
                     .join("\n")
             }
         };
-        return Some((tool, subject));
+        return Some((tool, subject, t.needs_input));
     }
     None
+}
+
+/// What prompt extraction found.
+enum Found {
+    /// A tool permission.
+    Permission(Prompt, Vec<String>),
+    /// A question shaped like a prompt that the profile marks as input.
+    Question(String, Vec<String>),
+}
+
+fn question_only(tool: String, question: String) -> Found {
+    Found::Question(tool, vec![question])
 }
 
 fn finish_prompt(
@@ -633,7 +664,7 @@ fn finish_prompt(
     question: String,
     options: Vec<PromptOption>,
     markers: &[&str],
-) -> (Prompt, Vec<String>) {
+) -> Found {
     let mut h = Fnv::new();
     h.write(normalize(region_rows, markers).as_bytes());
     let dialog_hash = h.finish();
@@ -645,9 +676,9 @@ fn finish_prompt(
     evidence.extend(
         options
             .iter()
-            .map(|o| format!("{}. {} [{:?}]", o.number, o.label, o.kind)),
+            .map(|o| format!("{}. {} [{}]", o.number, o.label, o.kind.name())),
     );
-    (
+    Found::Permission(
         Prompt {
             id: PromptId(dialog_hash),
             dialog_hash,
@@ -663,7 +694,7 @@ fn finish_prompt(
 }
 
 /// Extracts a permission prompt with the profile's prompt spec.
-fn prompt(spec: &PromptSpec, snap: &ScreenSnapshot) -> Option<(Prompt, Vec<String>)> {
+fn prompt(spec: &PromptSpec, snap: &ScreenSnapshot) -> Option<Found> {
     let raw = region(&spec.region, snap);
     let rows: Vec<String> = raw
         .iter()
@@ -683,11 +714,7 @@ fn prompt(spec: &PromptSpec, snap: &ScreenSnapshot) -> Option<(Prompt, Vec<Strin
     }
 }
 
-fn inline_prompt(
-    spec: &PromptSpec,
-    snap: &ScreenSnapshot,
-    rows: &[String],
-) -> Option<(Prompt, Vec<String>)> {
+fn inline_prompt(spec: &PromptSpec, snap: &ScreenSnapshot, rows: &[String]) -> Option<Found> {
     let line_re = spec.line.as_ref()?;
     let choice_re = spec.choice.as_ref()?;
     let line = rows.iter().rev().find(|r| !r.trim().is_empty())?;
@@ -716,8 +743,12 @@ fn inline_prompt(
     }
     // The whole screen gives subject rows above the question line.
     let q_index = snap.rows.iter().rposition(|r| r == line)?;
-    let (tool, subject) = tool_and_subject(spec, &snap.rows, &question, q_index, &snap.inverse)?;
+    let (tool, subject, needs_input) =
+        tool_and_subject(spec, &snap.rows, &question, q_index, &snap.inverse)?;
     let dialog: Vec<String> = snap.rows[q_index.saturating_sub(4)..=q_index].to_vec();
+    if needs_input {
+        return Some(question_only(tool, question));
+    }
     Some(finish_prompt(
         spec,
         &dialog,
@@ -729,11 +760,7 @@ fn inline_prompt(
     ))
 }
 
-fn numbered_prompt(
-    spec: &PromptSpec,
-    rows: &[String],
-    inverse: &[bool],
-) -> Option<(Prompt, Vec<String>)> {
+fn numbered_prompt(spec: &PromptSpec, rows: &[String], inverse: &[bool]) -> Option<Found> {
     let opt_re = spec.option.as_ref()?;
     let last = rows.iter().rposition(|r| !r.trim().is_empty())?;
     let rows = &rows[..=last];
@@ -824,7 +851,10 @@ fn numbered_prompt(
     for o in &mut options {
         o.kind = kind_of(spec, &o.label);
     }
-    let (tool, subject) = tool_and_subject(spec, rows, &question, q_start, inverse)?;
+    let (tool, subject, needs_input) = tool_and_subject(spec, rows, &question, q_start, inverse)?;
+    if needs_input {
+        return Some(question_only(tool, question));
+    }
     let marker_refs: Vec<&str> = markers.iter().map(String::as_str).collect();
     Some(finish_prompt(
         spec,

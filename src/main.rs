@@ -103,6 +103,10 @@ enum Sub {
         /// The window title at capture time (the engine reads it from `.raw`).
         #[arg(long, default_value = "")]
         title: String,
+        /// Milliseconds since the program's last output (for time-based
+        /// rules; default: no output seen).
+        #[arg(long)]
+        since_output_ms: Option<u64>,
     },
 }
 
@@ -230,6 +234,7 @@ fn explain(cli: &Cli) -> anyhow::Result<String> {
         rows,
         bytes,
         title,
+        since_output_ms,
     }) = &cli.command
     else {
         anyhow::bail!("not an explain command");
@@ -276,7 +281,13 @@ fn explain(cli: &Cli) -> anyhow::Result<String> {
             ScreenSnapshot::from_text(&text, width as u16, title)
         }
     };
-    let d = detect(&profile, &snap, Timing::default());
+    let d = detect(
+        &profile,
+        &snap,
+        Timing {
+            since_output_ms: *since_output_ms,
+        },
+    );
     Ok(corral::detect::explain(&profile, &d))
 }
 

@@ -221,6 +221,10 @@ pub struct ToolSpec {
     pub tool: Option<String>,
     /// Where its subject is.
     pub subject: SubjectSpec,
+    /// This "prompt" is a question, not a tool permission: the state is
+    /// `needs-input` and nothing goes to the inbox.
+    #[serde(default)]
+    pub needs_input: bool,
 }
 
 /// Option label → kind.
