@@ -45,8 +45,10 @@ pub struct InboxEntry {
 }
 
 /// A modal overlay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Modal {
+    /// What detection sees on the focused slot (`corral explain`'s text).
+    Explain(String),
     /// None shown.
     None,
     /// The key help.
@@ -105,6 +107,8 @@ pub enum Effect {
     Session(Command),
     /// Leave corral.
     Quit,
+    /// Explain detection on this slot: call [`App::show_explain`] with the text.
+    Explain(SlotIdx),
 }
 
 /// The whole UI state.
@@ -173,6 +177,11 @@ impl App {
             escape_armed: None,
             sent_sizes: vec![None; n],
         }
+    }
+
+    /// Shows an explain text (the answer to [`Effect::Explain`]).
+    pub fn show_explain(&mut self, text: String) {
+        self.modal = Modal::Explain(text);
     }
 
     /// Switches to the `--attach` view of one slot, in insert mode.
@@ -376,7 +385,7 @@ impl App {
 
     fn key(&mut self, k: KeyPress, now: Instant, fx: &mut Vec<Effect>) {
         match self.modal {
-            Modal::Help => {
+            Modal::Help | Modal::Explain(_) => {
                 self.modal = Modal::None;
                 return;
             }
@@ -529,6 +538,7 @@ impl App {
                 self.flash(format!("restarting {id}"), false, now);
             }
             Action::Help => self.modal = Modal::Help,
+            Action::Explain => fx.push(Effect::Explain(self.focus)),
             Action::Quit => {
                 if self.agents_running() {
                     self.modal = Modal::ConfirmQuit;

@@ -538,8 +538,10 @@ fn kind_of(spec: &PromptSpec, label: &str) -> AnswerKind {
 }
 
 fn option_keys(spec: &PromptSpec, number: u8, key: Option<&str>) -> Vec<KeyPress> {
-    let mut keys = match (spec.select, key) {
-        (Select::Key, Some(k)) => match k.parse::<KeyPress>() {
+    // Inline prompts have no numbers: their keys are the choice letters.
+    let by_key = spec.select == Select::Key || spec.style == PromptStyle::Inline;
+    let mut keys = match (by_key, key) {
+        (true, Some(k)) => match k.parse::<KeyPress>() {
             Ok(kp) => vec![kp],
             Err(_) => vec![KeyPress::ch(char::from(b'0' + number % 10))],
         },

@@ -82,6 +82,9 @@ pub enum Action {
     Restart,
     /// Show or hide the help overlay.
     Help,
+    /// Show what detection sees on the focused pane: state, rule, evidence
+    /// and the extracted prompt (as `corral explain`).
+    Explain,
     /// Quit (asks first while agents run).
     Quit,
     /// Does nothing; in a user keymap it removes a default binding.

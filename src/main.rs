@@ -542,6 +542,12 @@ async fn ui_loop(
             match fx {
                 Effect::Session(c) => mgr.send(c),
                 Effect::Quit => quit = true,
+                Effect::Explain(slot) => {
+                    if let Some(s) = mgr.slot(slot) {
+                        app.show_explain(s.explain());
+                        dirty = true;
+                    }
+                }
             }
         }
         if quit {

@@ -275,6 +275,7 @@ pub enum Select {
     #[default]
     Number,
     /// Press the key the option shows (`(y)`, `(N)o`); the number if none.
+    /// Always the case for inline prompts.
     Key,
 }
 

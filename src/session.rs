@@ -240,9 +240,23 @@ pub struct SlotShared {
     detect_pending: AtomicBool,
     /// Milliseconds since the manager's epoch of the last output, 0 = none yet.
     last_output_ms: AtomicU64,
+    /// The agent profile that reads this slot's screen.
+    pub profile: Arc<Profile>,
+    epoch: Instant,
 }
 
 impl SlotShared {
+    /// Detection on the current screen, explained (the in-app explain view).
+    pub fn explain(&self) -> String {
+        let snap = self.lock().snapshot();
+        let last = self.last_output_ms.load(Ordering::Acquire);
+        let now_ms = self.epoch.elapsed().as_millis() as u64;
+        let timing = Timing {
+            since_output_ms: (last != 0).then(|| now_ms.saturating_sub(last)),
+        };
+        detect::explain(&self.profile, &detect::detect(&self.profile, &snap, timing))
+    }
+
     /// Locks the engine. A panic in another thread while it held the lock
     /// leaves the engine usable (the data is plain cells).
     pub fn lock(&self) -> MutexGuard<'_, Engine> {
@@ -292,18 +306,20 @@ impl SessionManager {
         let mut rts = Vec::new();
         for (i, cfg) in config.slots.iter().enumerate() {
             let (rows, cols) = opts.sizes.get(i).copied().unwrap_or((24, 80));
-            let s = Arc::new(SlotShared {
-                engine: Mutex::new(Engine::new(rows, cols, opts.scrollback_rows)),
-                ui_dirty: AtomicBool::new(false),
-                detect_pending: AtomicBool::new(false),
-                last_output_ms: AtomicU64::new(0),
-            });
-            shared.push(s.clone());
             let profile = opts
                 .profiles
                 .get(cfg.agent.get_ref())
                 .or_else(|| opts.profiles.get("generic"))
                 .ok_or_else(|| anyhow::anyhow!("no profile for agent {:?}", cfg.agent.get_ref()))?;
+            let s = Arc::new(SlotShared {
+                engine: Mutex::new(Engine::new(rows, cols, opts.scrollback_rows)),
+                ui_dirty: AtomicBool::new(false),
+                detect_pending: AtomicBool::new(false),
+                last_output_ms: AtomicU64::new(0),
+                profile: profile.clone(),
+                epoch,
+            });
+            shared.push(s.clone());
             rts.push(SlotRt {
                 profile,
                 cfg: cfg.clone(),

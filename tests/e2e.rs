@@ -351,3 +351,92 @@ fn paste_and_mouse_reach_the_program_in_insert_mode() {
         b"ab\x1b[<0;1;1M\x1b[<0;1;1m".to_vec()
     );
 }
+
+/// A user profile for a made-up agent, added without rebuilding: a shell
+/// script that prints `Proceed? [y/N]`. Its prompt reaches the inbox and `y`
+/// answers it (the letter and Enter, as the profile says).
+#[test]
+fn user_profile_for_a_made_up_agent_is_answered_from_the_inbox() {
+    let home = tempdir();
+    let profiles = home.path().join("config/profiles");
+    std::fs::create_dir_all(&profiles).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        profiles.join("yesno.toml"),
+        r#"name = "yesno"
+source = "a shell script that asks Proceed? [y/N]"
+
+[[rule]]
+name = "done"
+state = "idle"
+region = "last-line"
+regex = "^(approved|denied)$"
+
+[prompt]
+style = "inline"
+region = "last-line"
+line = '^(?P<question>Proceed\?) (?P<choices>\[y/N\])$'
+choice = '(?P<key>[yYnN])'
+suffix = ["enter"]
+
+[[prompt.tools]]
+match = "."
+tool = "Shell"
+subject = { above_question = 1 }
+
+[[prompt.kinds]]
+label = "^[yY]$"
+kind = "approve-once"
+[[prompt.kinds]]
+label = "^[nN]$"
+kind = "deny"
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = home.path().join("answer.txt");
+    let cfg = write_config(
+        home.path(),
+        &format!(
+            "[[slot]]\nid = \"ask\"\nagent = \"yesno\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"echo 'rm -rf build'; printf 'Proceed? [y/N] '; read a; if [ \\\"$a\\\" = y ]; then echo approved | tee '{0}'; else echo denied | tee '{0}'; fi; sleep 30\"]\n",
+            out.display()
+        ),
+    );
+    let t = Tui::corral(&["--config", &cfg], 30, 120, home.path());
+    let s = t.wait_text("▶ ask Shell rm -rf build", LONG);
+    assert!(s.contains("PERMISSION"), "{s}");
+    // The in-app explain view shows the matched rule and the prompt.
+    t.send(b"e");
+    let s = t.wait_text("explain · ask", LONG);
+    assert!(s.contains("rule:     permission-prompt"), "{s}");
+    assert!(s.contains("approve-once: y enter"), "{s}");
+    t.send(b"x");
+    t.wait_for("explain closed", LONG, |s| !s.contains("explain · ask"));
+    t.send(b"y");
+    wait_until("the answer", LONG, || {
+        std::fs::read_to_string(&out).is_ok_and(|s| s.trim() == "approved")
+    });
+    t.wait_for("idle", LONG, |s| s.contains("INBOX (0)"));
+}
+
+#[test]
+fn unknown_agent_in_config_exits_2() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"a\"\nagent = \"clod\"\ncommand = \"sh\"\n",
+    );
+    let (code, _, err) = run_plain(
+        &[
+            "--config",
+            &cfg,
+            "--config-dir",
+            &home.path().join("c").to_string_lossy(),
+        ],
+        home.path(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("{cfg}:3:9: unknown agent \"clod\"")),
+        "{err}"
+    );
+    assert!(err.contains("claude, codex, gemini, generic"), "{err}");
+}

@@ -144,9 +144,10 @@ pub fn draw(frame: &mut Frame, app: &App, screens: &dyn ScreenSource, now: Insta
         );
     }
     status_line(frame, app, lay.status);
-    match app.modal {
+    match &app.modal {
         Modal::Help => help(frame, app),
         Modal::ConfirmQuit => confirm_quit(frame, app),
+        Modal::Explain(text) => explain(frame, app, text),
         Modal::None => {}
     }
 }
@@ -535,6 +536,27 @@ fn help(frame: &mut Frame, app: &App) {
     } else {
         frame.render_widget(Paragraph::new(lines), inner);
     }
+}
+
+fn explain(frame: &mut Frame, app: &App, text: &str) {
+    let id = app.slots.get(app.focus).map_or("", |s| s.id.as_str());
+    let mut lines: Vec<Line> = text.lines().map(|l| Line::from(l.to_string())).collect();
+    lines.push(Line::from(Span::styled(
+        "any key closes this view",
+        Style::default().fg(Color::DarkGray),
+    )));
+    let screen = frame.area();
+    let w = (lines.iter().map(|l| l.width()).max().unwrap_or(20) as u16 + 4).min(screen.width);
+    let area = centered(screen, w.max(40), lines.len() as u16 + 2);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" explain · {id} ")),
+        ),
+        area,
+    );
 }
 
 fn confirm_quit(frame: &mut Frame, app: &App) {
