@@ -5,80 +5,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 use std::time::Duration;
 
+use support::agents;
 use support::{Tui, wait_until};
 
 const LONG: Duration = Duration::from_secs(60);
-const CLAUDE_VERSION: &str = "2.1.329";
-const API_KEY: &str = "sk-ant-api03-corraltest-0000000000000000000000000000000000000-abcdefAA";
-
-fn claude_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("CORRAL_CLAUDE_BIN") {
-        return PathBuf::from(p);
-    }
-    let cache = std::env::var_os("CORRAL_TEST_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME").map(|p| PathBuf::from(p).join("corral-test"))
-        })
-        .or_else(|| std::env::var_os("HOME").map(|p| PathBuf::from(p).join(".cache/corral-test")))
-        .unwrap_or_else(|| PathBuf::from("/nonexistent"));
-    cache.join("npm/bin/claude")
-}
-
-struct Mock(Child);
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_mock(dir: &Path) -> (Mock, u16) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/mock_anthropic.py");
-    let port_file = dir.join("port");
-    let child = Command::new("python3")
-        .arg(script)
-        .arg("--port-file")
-        .arg(&port_file)
-        .arg("--log")
-        .arg(dir.join("mock.jsonl"))
-        .arg("--delay-ms")
-        .arg("1500")
-        .spawn()
-        .unwrap_or_else(|e| panic!("python3 for the mock API: {e}"));
-    let mock = Mock(child);
-    wait_until("the mock API's port", LONG, || port_file.exists());
-    let port = std::fs::read_to_string(&port_file)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| panic!("bad port file"));
-    (mock, port)
-}
-
-/// HOME and settings that reach Claude's idle screen with no first-run
-/// dialog, in manual permission mode (facts: Claude Code 2.1.329).
-fn seed_home(home: &Path, project: &Path) {
-    std::fs::create_dir_all(home.join(".claude")).unwrap_or_else(|e| panic!("{e}"));
-    let cfg = serde_json::json!({
-        "hasCompletedOnboarding": true,
-        "lastReleaseNotesSeen": CLAUDE_VERSION,
-        "hasSeenAutoDefaultNudge": true,
-        "hasSeenAutoDefaultNotice": true,
-        "customApiKeyResponses": {"approved": [&API_KEY[API_KEY.len() - 20..]], "rejected": []},
-        "projects": {project.to_string_lossy(): {"hasTrustDialogAccepted": true}},
-    });
-    std::fs::write(home.join(".claude.json"), cfg.to_string()).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(
-        home.join(".claude/settings.json"),
-        r#"{"permissions":{"defaultMode":"default"}}"#,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-}
 
 fn sidebar_line<'a>(screen: &'a str, slot: &str) -> &'a str {
     screen
@@ -113,46 +45,16 @@ fn ask(t: &Tui, text: &str) {
 
 #[test]
 fn real_claude_code_prompts_are_answered_from_the_inbox() {
-    let claude = claude_bin();
-    assert!(
-        claude.exists(),
-        "Claude Code {CLAUDE_VERSION} is not installed at {}: run scripts/install-agents.sh",
-        claude.display()
-    );
     let dir = support::tempdir();
-    let (_mock, port) = start_mock(dir.path());
-    let home = dir.path().join("home");
-    let project = dir.path().join("project");
-    std::fs::create_dir_all(&project).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(project.join("README.md"), "hello\n").unwrap_or_else(|e| panic!("{e}"));
-    seed_home(&home, &project);
+    let mock = agents::start_mock(dir.path(), 1500);
+    let run = agents::setup("claude", &dir.path().join("claude"), mock.port);
+    let project = run.cwd.clone();
     let cfg = dir.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"[[slot]]
-id = "cc"
-role = "coder"
-agent = "claude"
-command = "{claude}"
-cwd = "{project}"
-[slot.env]
-HOME = "{home}"
-ANTHROPIC_BASE_URL = "http://127.0.0.1:{port}"
-ANTHROPIC_API_KEY = "{API_KEY}"
-DISABLE_AUTOUPDATER = "1"
-CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = "1"
-
-[[slot]]
-id = "sh"
-command = "/bin/sh"
-"#,
-            claude = claude.display(),
-            project = project.display(),
-            home = home.display(),
-        ),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let config = format!(
+        "{}\n[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n",
+        run.slot_toml("cc")
+    );
+    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
     let cfg = cfg.to_string_lossy().into_owned();
     let t = Tui::corral(&["--config", &cfg], 50, 200, dir.path());
 

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod agents;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,246 @@
+//! The real-agent suite: Claude Code 2.1.329, Codex CLI 0.169.0, Gemini CLI
+//! 0.61.0 and Aider 0.86.2 (installed by scripts/install-agents.sh into a
+//! cache outside the repository) run together in one corral, each against
+//! corral's mock LLM API on 127.0.0.1. For each: working, then
+//! needs-permission with the right tool and subject, `y` and the command runs,
+//! another prompt and `n` and it does not, `a` where the agent has an
+//! approve-always (and the next identical request runs without a prompt), and
+//! back to idle. Never skipped.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use support::Tui;
+use support::agents::{self, AgentRun};
+
+const LONG: Duration = Duration::from_secs(90);
+const AGENTS: [&str; 4] = ["claude", "codex", "gemini", "aider"];
+
+fn sidebar_state(screen: &str, slot: &str) -> String {
+    screen
+        .lines()
+        .find_map(|l| {
+            let inner: String = l.chars().skip(3).collect();
+            inner
+                .strip_prefix(slot)
+                .filter(|r| r.starts_with(' '))
+                .map(|r| r.to_string())
+        })
+        .unwrap_or_default()
+}
+
+fn inbox_has(screen: &str, slot: &str, tool: &str, subject: &str) -> bool {
+    let want = format!("▶ {slot} {tool} {subject}");
+    screen.lines().any(|l| l.contains(&want))
+}
+
+struct Suite {
+    t: Tui,
+    focus: usize,
+    dir: PathBuf,
+}
+
+impl Suite {
+    /// Moves focus to pane `i` of the 2x2 grid with h/j/k/l.
+    fn focus(&mut self, i: usize) {
+        let (r0, c0) = (self.focus / 2, self.focus % 2);
+        let (r1, c1) = (i / 2, i % 2);
+        let mut keys = String::new();
+        for _ in c1..c0 {
+            keys.push('h');
+        }
+        for _ in c0..c1 {
+            keys.push('l');
+        }
+        for _ in r1..r0 {
+            keys.push('k');
+        }
+        for _ in r0..r1 {
+            keys.push('j');
+        }
+        self.t.send(keys.as_bytes());
+        self.focus = i;
+    }
+
+    /// Types a message into pane `i` and submits it.
+    fn ask(&mut self, i: usize, text: &str) {
+        self.focus(i);
+        self.t.send(b"i");
+        self.t.wait_for("insert mode", LONG, |s| {
+            s.lines().last().is_some_and(|l| l.contains("INSERT"))
+        });
+        for c in text.chars() {
+            let mut b = [0u8; 4];
+            self.t.send(c.encode_utf8(&mut b).as_bytes());
+            std::thread::sleep(Duration::from_millis(15));
+        }
+        self.t.wait_text(text, LONG);
+        // Codex takes Enter right after fast typing as part of a paste.
+        std::thread::sleep(Duration::from_millis(600));
+        self.t.send(b"\r");
+        self.t.send(b"\x1c");
+        self.t.wait_for("normal mode", LONG, |s| {
+            s.lines().last().is_some_and(|l| l.contains("NORMAL"))
+        });
+    }
+
+    fn wait_state(&self, slot: &str, state: &str) -> String {
+        self.t.wait_for(&format!("{slot} {state}"), LONG, |s| {
+            sidebar_state(s, slot).contains(state)
+        })
+    }
+
+    fn wait_prompt(&self, slot: &str, tool: &str, subject: &str) {
+        let s = self.t.wait_for(
+            &format!("{slot}'s {tool} prompt for {subject}"),
+            LONG,
+            |s| inbox_has(s, slot, tool, subject),
+        );
+        assert!(sidebar_state(&s, slot).contains("PERMISSION"), "{s}");
+    }
+
+    fn audit(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.join("data/audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+fn exists(run: &AgentRun, file: &str) -> bool {
+    run.cwd.join(file).exists()
+}
+
+/// How an agent's approve-always is exercised: the message that raises a
+/// prompt with one, its tool, its subject and the file it writes.
+struct Always {
+    ask: &'static str,
+    tool: &'static str,
+    subject: &'static str,
+    file: &'static str,
+}
+
+/// Works through one agent: approve, deny, approve-always (or its absence).
+fn exercise(s: &mut Suite, i: usize, run: &AgentRun, tool: &str, always: Option<Always>) {
+    let slot = run.agent.as_str();
+    s.wait_state(slot, "idle");
+    // 1. approve once: the command runs.
+    s.ask(i, "corral:bash please");
+    s.wait_state(slot, "working");
+    s.wait_prompt(slot, tool, "echo hello > hello.txt");
+    s.t.send(b"y");
+    s.t.wait_for(&format!("{slot}: hello.txt"), LONG, |_| {
+        exists(run, "hello.txt")
+    });
+    s.wait_state(slot, "idle");
+    // 2. deny: it does not.
+    s.ask(i, "corral:bash2 please");
+    s.wait_prompt(slot, tool, "echo second > second.txt");
+    s.t.send(b"n");
+    s.wait_state(slot, "idle");
+    assert!(!exists(run, "second.txt"), "{slot}: a denied command ran");
+    match always {
+        Some(a) => {
+            // 3. approve always; the next identical request runs unasked.
+            s.ask(i, &format!("{} again", a.ask));
+            s.wait_prompt(slot, a.tool, a.subject);
+            s.t.send(b"a");
+            s.t.wait_for(&format!("{slot}: {}", a.file), LONG, |_| {
+                exists(run, a.file)
+            });
+            s.wait_state(slot, "idle");
+            std::fs::remove_file(run.cwd.join(a.file)).unwrap_or_else(|e| panic!("{e}"));
+            let before = s.audit().len();
+            s.ask(i, &format!("{} once more", a.ask));
+            s.t.wait_for(&format!("{slot}: {} again", a.file), LONG, |_| {
+                exists(run, a.file)
+            });
+            s.wait_state(slot, "idle");
+            assert_eq!(s.audit().len(), before, "{slot}: no answer was needed");
+        }
+        None => {
+            // No approve-always: corral says so and sends nothing.
+            s.ask(i, "corral:bash2 again");
+            s.wait_prompt(slot, tool, "echo second > second.txt");
+            s.t.send(b"a");
+            s.t.wait_text("no approve-always", LONG);
+            s.t.send(b"n");
+            s.wait_state(slot, "idle");
+            assert!(!exists(run, "second.txt"), "{slot}: a denied command ran");
+        }
+    }
+}
+
+#[test]
+fn four_real_agents_in_one_corral() {
+    let dir = support::tempdir();
+    let mock = agents::start_mock(dir.path(), 1500);
+    let runs: Vec<AgentRun> = AGENTS
+        .iter()
+        .map(|a| agents::setup(a, &dir.path().join(a), mock.port))
+        .collect();
+    let config: String = runs
+        .iter()
+        .map(|r| r.slot_toml(&r.agent))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
+    let cfg_s = cfg.to_string_lossy().into_owned();
+    let t = Tui::corral(&["--config", &cfg_s], 64, 200, dir.path());
+    let mut s = Suite {
+        t,
+        focus: 0,
+        dir: dir.path().to_path_buf(),
+    };
+    for a in AGENTS {
+        s.wait_state(a, "idle");
+    }
+    // Codex must not have exited at start-up (corral answers its cursor query).
+    let screen = s.t.text();
+    assert!(
+        !sidebar_state(&screen, "codex").contains("exited"),
+        "{screen}"
+    );
+    let bash2 = Always {
+        ask: "corral:bash2",
+        tool: "Shell",
+        subject: "echo second > second.txt",
+        file: "second.txt",
+    };
+    // Claude's Bash "2" only grants directory access; its approve-always is
+    // "switch to accept edits" on a file write.
+    let claude_always = Always {
+        ask: "corral:write",
+        tool: "Write",
+        subject: "notes.txt",
+        file: "notes.txt",
+    };
+    // CORRAL_SUITE_ONLY=aider narrows a local run to one agent (CI runs all).
+    let only = std::env::var("CORRAL_SUITE_ONLY").unwrap_or_default();
+    let run = |a: &str| only.is_empty() || only == a;
+    if run("claude") {
+        exercise(&mut s, 0, &runs[0], "Bash", Some(claude_always));
+    }
+    if run("codex") {
+        exercise(&mut s, 1, &runs[1], "Shell", Some(Always { ..bash2 }));
+    }
+    if run("gemini") {
+        exercise(&mut s, 2, &runs[2], "Shell", Some(bash2));
+    }
+    if run("aider") {
+        exercise(&mut s, 3, &runs[3], "Shell", None);
+    }
+    let audit = s.audit();
+    assert!(
+        audit.iter().all(|a| a["result"] == "sent"
+            || a["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("approve-always"))),
+        "{audit:?}"
+    );
+    let _ = Path::new("");
+}
