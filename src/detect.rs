@@ -711,16 +711,32 @@ fn prompt(spec: &PromptSpec, snap: &ScreenSnapshot) -> Option<Found> {
         .map(|i| snap.inverse.get(offset + i).copied().unwrap_or(false))
         .collect();
     match spec.style {
-        PromptStyle::Inline => inline_prompt(spec, snap, &rows),
+        PromptStyle::Inline => inline_prompt(spec, snap),
         PromptStyle::Numbered => numbered_prompt(spec, &rows, &inverse),
     }
 }
 
-fn inline_prompt(spec: &PromptSpec, snap: &ScreenSnapshot, rows: &[String]) -> Option<Found> {
+fn inline_prompt(spec: &PromptSpec, snap: &ScreenSnapshot) -> Option<Found> {
     let line_re = spec.line.as_ref()?;
     let choice_re = spec.choice.as_ref()?;
-    let line = rows.iter().rev().find(|r| !r.trim().is_empty())?;
-    let caps = line_re.0.captures(line)?;
+    // The prompt line may wrap in a narrow pane: try the last row alone, then
+    // joined with the rows above it (soft-wrapped rows fill the width, so
+    // trailing blanks trimmed from them are put back).
+    let last = snap.rows.iter().rposition(|r| !r.trim().is_empty())?;
+    let width = usize::from(snap.cols);
+    let (q_index, line) = (0..3usize).filter(|k| *k <= last).find_map(|k| {
+        let first = last - k;
+        let mut joined = String::new();
+        for (j, r) in snap.rows[first..=last].iter().enumerate() {
+            joined.push_str(r);
+            if first + j < last {
+                let n = r.chars().count();
+                joined.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
+            }
+        }
+        line_re.0.is_match(&joined).then_some((first, joined))
+    })?;
+    let caps = line_re.0.captures(&line)?;
     let question = caps.name("question")?.as_str().trim().to_string();
     let choices = caps.name("choices")?.as_str();
     let mut options = Vec::new();
@@ -744,7 +760,6 @@ fn inline_prompt(spec: &PromptSpec, snap: &ScreenSnapshot, rows: &[String]) -> O
         return None;
     }
     // The whole screen gives subject rows above the question line.
-    let q_index = snap.rows.iter().rposition(|r| r == line)?;
     let (tool, subject, needs_input) =
         tool_and_subject(spec, &snap.rows, &question, q_index, &snap.inverse)?;
     let dialog: Vec<String> = snap.rows[q_index.saturating_sub(4)..=q_index].to_vec();

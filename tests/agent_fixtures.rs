@@ -15,7 +15,12 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// The title at capture time, from `<agent>-titles.tsv` (narrow `@` captures
+/// have none: their raw recordings carry it).
 fn title(agent: &str, file: &str) -> String {
+    if file.contains('@') {
+        return String::new();
+    }
     let key = file
         .trim_end_matches(".txt")
         .trim_start_matches(&format!("{agent}-"))
@@ -172,6 +177,61 @@ fn replay(agent: &str) -> usize {
         checked += 1;
     }
     checked
+}
+
+/// Narrow captures (`<agent>-<state>@<cols>.txt`, 30 rows) come with the raw
+/// PTY bytes up to the capture: replayed through the engine at that size they
+/// give the same detection as the text.
+#[test]
+fn narrow_raw_captures_replay_to_the_same_detection() {
+    let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let table = std::fs::read_to_string(dir().join("expected.tsv")).unwrap_or_default();
+    let mut checked = 0;
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [agent, file, cols, state, tool, subject, _kinds] = f.as_slice() else {
+            continue;
+        };
+        if !file.contains('@') {
+            continue;
+        }
+        let raw_path = dir().join(agent).join(file.replace(".txt", ".raw"));
+        let raw =
+            std::fs::read(&raw_path).unwrap_or_else(|e| panic!("{}: {e}", raw_path.display()));
+        let cols: u16 = cols.parse().unwrap_or(80);
+        let mut e = Engine::new(30, cols, 1000);
+        e.process(&raw);
+        let snap = e.snapshot();
+        let profile = profiles
+            .get(agent)
+            .unwrap_or_else(|| panic!("no profile {agent}"));
+        let d = detect(
+            &profile,
+            &snap,
+            Timing {
+                since_output_ms: Some(200),
+            },
+        );
+        assert_eq!(
+            d.state.label(),
+            *state,
+            "{agent}/{file}: rule {}\n{}",
+            d.rule,
+            snap.rows.join("\n")
+        );
+        assert_eq!(
+            d.prompt.as_ref().map_or("", |p| p.tool.as_str()),
+            *tool,
+            "{agent}/{file}"
+        );
+        assert_eq!(
+            d.prompt.as_ref().map_or("", |p| p.subject.as_str()),
+            *subject,
+            "{agent}/{file}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 12, "only {checked} narrow raw captures");
 }
 
 #[test]

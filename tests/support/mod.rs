@@ -26,7 +26,12 @@ pub struct Tui {
 
 /// The path of the corral binary under test.
 pub fn corral_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_corral"))
+    // Set for integration tests; examples (the fixture capture) use the
+    // debug build.
+    match option_env!("CARGO_BIN_EXE_corral") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/corral"),
+    }
 }
 
 impl Tui {
