@@ -7,7 +7,6 @@
 //! usage: scripts/capture-fixtures.sh [AGENT ...]   (default: all four)
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::path::{Path, PathBuf};
