@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-for tool in cargo python3 node npm; do
+for tool in cargo git python3 node npm; do
   command -v "$tool" >/dev/null 2>&1 || { echo "scripts/test.sh: $tool is required" >&2; exit 1; }
 done
 
