@@ -55,6 +55,23 @@ pub enum Modal {
     Help,
     /// "Quit while agents run?"
     ConfirmQuit,
+    /// The full dialog of the prompt with this id; digits choose an option.
+    Details(PromptId),
+}
+
+/// How long between two desktop notifications (bell, OSC 9/777).
+pub const NOTIFY_EVERY: Duration = Duration::from_secs(2);
+
+/// Recent decisions kept for the decisions panel.
+pub const DECISIONS_KEPT: usize = 50;
+
+/// One line of the decisions panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionLine {
+    /// When.
+    pub at: Instant,
+    /// What happened, in words.
+    pub text: String,
 }
 
 /// A short message in the status line.
@@ -109,6 +126,9 @@ pub enum Effect {
     Quit,
     /// Explain detection on this slot: call [`App::show_explain`] with the text.
     Explain(SlotIdx),
+    /// Ring the outer terminal's bell and post a desktop notification
+    /// (OSC 9 / OSC 777) with this text.
+    Notify(String),
 }
 
 /// The whole UI state.
@@ -138,6 +158,13 @@ pub struct App {
     pub attach: bool,
     /// Status-line message.
     pub flash: Option<Flash>,
+    /// Recent decisions, newest last.
+    pub decisions: Vec<DecisionLine>,
+    /// The decisions panel is shown.
+    pub show_decisions: bool,
+    /// Automatic answers are paused.
+    pub auto_paused: bool,
+    last_notify: Option<Instant>,
     pending: Vec<KeyPress>,
     escape_armed: Option<KeyPress>,
     sent_sizes: Vec<Option<(u16, u16)>>,
@@ -173,6 +200,10 @@ impl App {
             sidebar_width: config.ui.sidebar_width,
             attach: false,
             flash: None,
+            decisions: Vec::new(),
+            show_decisions: false,
+            auto_paused: false,
+            last_notify: None,
             pending: Vec::new(),
             escape_armed: None,
             sent_sizes: vec![None; n],
@@ -245,6 +276,27 @@ impl App {
         next
     }
 
+    fn decision(&mut self, text: String, now: Instant) {
+        self.decisions.push(DecisionLine { at: now, text });
+        if self.decisions.len() > DECISIONS_KEPT {
+            self.decisions.remove(0);
+        }
+    }
+
+    /// Asks for attention for `slot`, unless the user is typing into it or a
+    /// notification went out less than [`NOTIFY_EVERY`] ago.
+    fn notify(&mut self, slot: SlotIdx, text: String, now: Instant, fx: &mut Vec<Effect>) {
+        let typing_here = self.mode == Mode::Insert && self.focus == slot;
+        let recent = self
+            .last_notify
+            .is_some_and(|t| now.duration_since(t) < NOTIFY_EVERY);
+        if typing_here || recent {
+            return;
+        }
+        self.last_notify = Some(now);
+        fx.push(Effect::Notify(text));
+    }
+
     fn flash(&mut self, text: impl Into<String>, error: bool, now: Instant) {
         self.flash = Some(Flash {
             text: text.into(),
@@ -270,7 +322,7 @@ impl App {
             Msg::Resize(cols, rows) => {
                 self.size = (cols, rows);
             }
-            Msg::Session(ev) => self.session_event(ev, now),
+            Msg::Session(ev) => self.session_event(ev, now, &mut fx),
             Msg::Tick => {
                 if self.flash.as_ref().is_some_and(|f| f.until <= now) {
                     self.flash = None;
@@ -293,7 +345,7 @@ impl App {
         }
     }
 
-    fn session_event(&mut self, ev: Event, now: Instant) {
+    fn session_event(&mut self, ev: Event, now: Instant, fx: &mut Vec<Effect>) {
         match ev {
             Event::Output { .. } | Event::Bell { .. } => {}
             Event::Started { slot, generation } => {
@@ -305,18 +357,37 @@ impl App {
                 if let Some(s) = self.slots.get_mut(slot)
                     && s.state != state
                 {
-                    s.state = state;
+                    let id = s.id.clone();
+                    s.state = state.clone();
                     s.since = now;
+                    if state == AgentState::NeedsInput {
+                        self.notify(slot, format!("{id} needs input"), now, fx);
+                    }
                 }
             }
             Event::PromptOpened { slot, prompt } => {
                 if !self.inbox.iter().any(|e| e.prompt.id == prompt.id) {
+                    let id = self
+                        .slots
+                        .get(slot)
+                        .map(|s| s.id.clone())
+                        .unwrap_or_default();
+                    let text = format!("{id} needs permission: {} {}", prompt.tool, prompt.subject);
                     self.inbox.push(InboxEntry {
                         slot,
                         prompt,
                         opened: now,
                     });
+                    self.notify(slot, text, now, fx);
                 }
+            }
+            Event::PolicyAsked { slot, reason, .. } => {
+                let id = self
+                    .slots
+                    .get(slot)
+                    .map(|s| s.id.clone())
+                    .unwrap_or_default();
+                self.decision(format!("{id}: left to you: {reason}"), now);
             }
             Event::PromptClosed { prompt, .. } => self.remove_prompt(prompt),
             Event::Title { slot, title } => {
@@ -344,6 +415,7 @@ impl App {
                 slot,
                 prompt,
                 answer,
+                by,
             } => {
                 let id = self
                     .slots
@@ -356,7 +428,17 @@ impl App {
                     .find(|e| e.prompt.id == prompt)
                     .map(|e| format!(" {} {}", e.prompt.tool, e.prompt.subject))
                     .unwrap_or_default();
-                self.flash(format!("{answer} → {id}{what}"), false, now);
+                let text = if by.source == "policy" {
+                    let verb = match answer {
+                        Answer::Deny => "auto-denied",
+                        _ => "auto-approved",
+                    };
+                    format!("{verb} by rule {} → {id}{what}", by.detail)
+                } else {
+                    format!("{answer} ({}) → {id}{what}", by.detail)
+                };
+                self.flash(text.clone(), false, now);
+                self.decision(text, now);
             }
             Event::AnswerRefused { slot, reason, .. } => {
                 let id = self
@@ -364,7 +446,9 @@ impl App {
                     .get(slot)
                     .map(|s| s.id.clone())
                     .unwrap_or_default();
-                self.flash(format!("nothing sent to {id}: {reason}"), true, now);
+                let text = format!("nothing sent to {id}: {reason}");
+                self.flash(text.clone(), true, now);
+                self.decision(text, now);
             }
             Event::SpawnFailed { error, .. } => self.flash(error, true, now),
         }
@@ -384,9 +468,29 @@ impl App {
     }
 
     fn key(&mut self, k: KeyPress, now: Instant, fx: &mut Vec<Effect>) {
-        match self.modal {
+        match self.modal.clone() {
             Modal::Help | Modal::Explain(_) => {
                 self.modal = Modal::None;
+                return;
+            }
+            Modal::Details(id) => {
+                self.modal = Modal::None;
+                if let KeyCode::Char(c @ '1'..='9') = k.code
+                    && let Some(e) = self.inbox.iter().find(|e| e.prompt.id == id)
+                {
+                    let n = c as u8 - b'0';
+                    if e.prompt.options.iter().any(|o| o.number == n) {
+                        fx.push(Effect::Session(Command::Answer {
+                            slot: e.slot,
+                            prompt: id,
+                            answer: Answer::Select(n),
+                            by: AnsweredBy {
+                                source: "keyboard".into(),
+                                detail: format!("details {n}"),
+                            },
+                        }));
+                    }
+                }
                 return;
             }
             Modal::ConfirmQuit => {
@@ -538,6 +642,42 @@ impl App {
                 self.flash(format!("restarting {id}"), false, now);
             }
             Action::Help => self.modal = Modal::Help,
+            Action::GoToWaiting => {
+                let oldest = self
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.state.is_blocked())
+                    .min_by_key(|(_, s)| s.since)
+                    .map(|(i, _)| i);
+                match oldest {
+                    Some(i) if !self.attach => {
+                        self.focus = i;
+                        if let Some(pos) = self.inbox.iter().position(|e| e.slot == i) {
+                            self.inbox_sel = pos;
+                        }
+                    }
+                    Some(_) => {}
+                    None => self.flash("no slot is waiting", false, now),
+                }
+            }
+            Action::Details => match self.target_prompt() {
+                Some(e) => self.modal = Modal::Details(e.prompt.id),
+                None => self.flash("no prompt is waiting", true, now),
+            },
+            Action::Decisions => self.show_decisions = !self.show_decisions,
+            Action::PauseAuto => {
+                self.auto_paused = !self.auto_paused;
+                fx.push(Effect::Session(Command::SetAutoAnswers {
+                    enabled: !self.auto_paused,
+                }));
+                let text = if self.auto_paused {
+                    "automatic answers paused"
+                } else {
+                    "automatic answers resumed"
+                };
+                self.flash(text, false, now);
+            }
             Action::Explain => fx.push(Effect::Explain(self.focus)),
             Action::Quit => {
                 if self.agents_running() {
@@ -649,6 +789,7 @@ mod tests {
                 keys: vec![KeyPress::ch('1')],
                 selected: true,
             }],
+            dialog: vec![],
             deny_fallback: vec![],
             unavailable: Default::default(),
         }

@@ -152,6 +152,12 @@ pub struct Config {
     /// The slots, in display order.
     #[serde(rename = "slot", default)]
     pub slots: Vec<SlotConfig>,
+    /// Rules that answer prompts automatically (`[[policy]]`), in order.
+    #[serde(rename = "policy", default)]
+    pub policy: Vec<crate::policy::PolicyRule>,
+    /// Dangerous patterns added to the built-in list (`[[dangerous]]`).
+    #[serde(default)]
+    pub dangerous: Vec<crate::policy::Dangerous>,
     /// Where the config came from (path and text), for positioned errors
     /// found after parsing.
     #[serde(skip)]
@@ -168,6 +174,26 @@ impl Config {
         let mut cfg: Config =
             toml::from_str(source).map_err(|e| ConfigError::from_toml(path, source, &e))?;
         cfg.origin = Some((path.to_path_buf(), source.to_string()));
+        let known: Vec<String> = crate::policy::BUILTIN_DANGEROUS
+            .iter()
+            .map(|d| d.0.to_string())
+            .chain(cfg.dangerous.iter().map(|d| d.name.clone()))
+            .collect();
+        for r in &cfg.policy {
+            if let Some(bad) = r.allow_dangerous.iter().find(|n| !known.contains(n)) {
+                let pos = source.find(&format!("\"{bad}\"")).map(|p| p..p + 1);
+                return Err(ConfigError::at(
+                    path,
+                    source,
+                    pos,
+                    format!(
+                        "policy {:?}: allow_dangerous names unknown pattern {bad:?} (known: {})",
+                        r.name,
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
         if cfg.slots.is_empty() {
             return Err(ConfigError::at(
                 path,

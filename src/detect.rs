@@ -189,6 +189,9 @@ pub struct Prompt {
     pub question: String,
     /// The options in display order.
     pub options: Vec<PromptOption>,
+    /// The dialog as shown (its rows, trailing blanks removed), for the
+    /// prompt details view.
+    pub dialog: Vec<String>,
     /// Keys that deny when no option is a deny option (from the profile).
     pub deny_fallback: Vec<KeyPress>,
     /// Answers this agent does not have, with the reason to show (from the
@@ -688,6 +691,11 @@ fn finish_prompt(
             subject,
             question,
             options,
+            dialog: region_rows
+                .iter()
+                .map(|r| r.trim_end().to_string())
+                .skip_while(|r| r.trim().is_empty())
+                .collect(),
             deny_fallback: spec.deny_fallback.0.clone(),
             unavailable: spec.missing.clone(),
         },

@@ -82,6 +82,14 @@ pub enum Action {
     Restart,
     /// Show or hide the help overlay.
     Help,
+    /// Focus the slot that has waited longest for the user.
+    GoToWaiting,
+    /// Show the selected prompt in full; a number then chooses an option.
+    Details,
+    /// Show or hide the panel of recent decisions (manual and automatic).
+    Decisions,
+    /// Pause automatic (policy) answers, or resume them.
+    PauseAuto,
     /// Show what detection sees on the focused pane: state, rule, evidence
     /// and the extracted prompt (as `corral explain`).
     Explain,

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod keymap;
 pub mod keys;
 pub mod paths;
+pub mod policy;
 pub mod profile;
 pub mod session;
 pub mod ui;

@@ -29,6 +29,7 @@ use corral::engine::Engine;
 use corral::keymap::Keymap;
 use corral::keys::{KeyCode, KeyPress, Mods};
 use corral::paths::Paths;
+use corral::policy::Policy;
 use corral::profile::Profiles;
 use corral::session::{ManagerOptions, SessionManager, SlotIdx};
 use corral::ui::{self, ScreenSource};
@@ -57,13 +58,13 @@ struct Cli {
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: String,
     /// Override the config directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     config_dir: Option<PathBuf>,
     /// Override the data directory (audit log, transcripts, logs).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// Override the log directory (default: logs/ in the data directory).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     log_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Sub>,
@@ -80,6 +81,20 @@ enum Sub {
         /// Length of one scripted time unit, in milliseconds.
         #[arg(long, default_value_t = 1000)]
         pace_ms: u64,
+    },
+    /// Print the audit log: every answer (manual and automatic), every refusal
+    /// and every prompt that vanished unanswered.
+    Audit {
+        /// One JSON object per line, as stored.
+        #[arg(long)]
+        json: bool,
+        /// Only entries at or after this time: RFC 3339, or an age such as
+        /// `30m`, `2h`, `1d`.
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Only this slot.
+        #[arg(long, value_name = "SLOT")]
+        slot: Option<String>,
     },
     /// Show what an agent profile detects on a screen: the state, the rule
     /// that matched, the evidence lines and the extracted prompt.
@@ -130,6 +145,18 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("corral demo-agent: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if let Some(Sub::Audit { json, since, slot }) = &cli.command {
+        return match audit(&cli, *json, since.as_deref(), slot.as_deref()) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("corral audit: {e:#}");
                 ExitCode::from(2)
             }
         };
@@ -219,6 +246,100 @@ fn load_keymap(cli: &Cli, paths: &Paths) -> Result<Keymap, UsageError> {
         return Ok(Keymap::load(Some((&path, &src)))?);
     }
     Ok(Keymap::default_keymap()?)
+}
+
+/// Parses `--since`: RFC 3339, or an age (`90s`, `30m`, `2h`, `1d`).
+fn since_cutoff(s: &str) -> anyhow::Result<time::OffsetDateTime> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t);
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--since {s:?}: give RFC 3339 or an age like 30m, 2h, 1d"))?;
+    let secs = match unit {
+        "s" | "" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => anyhow::bail!("--since {s:?}: unit must be s, m, h or d"),
+    };
+    Ok(time::OffsetDateTime::now_utc() - time::Duration::seconds(secs))
+}
+
+/// `corral audit`: the audit log as a table or JSON lines.
+fn audit(cli: &Cli, json: bool, since: Option<&str>, slot: Option<&str>) -> anyhow::Result<String> {
+    use time::format_description::well_known::Rfc3339;
+    let paths = Paths::resolve(
+        cli.config_dir.as_deref(),
+        cli.data_dir.as_deref(),
+        cli.log_dir.as_deref(),
+    )?;
+    let file = paths.audit_file();
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(anyhow::anyhow!("{}: {e}", file.display())),
+    };
+    let cutoff = since.map(since_cutoff).transpose()?;
+    let mut out = String::new();
+    if !json {
+        out.push_str(&format!(
+            "{:<20} {:<10} {:<8} {:<8} {:<36} {:<15} {:<22} {}\n",
+            "TIME", "SLOT", "AGENT", "TOOL", "SUBJECT", "ANSWER", "BY", "RESULT"
+        ));
+    }
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let field = |k: &str| v[k].as_str().unwrap_or("").to_string();
+        if slot.is_some_and(|s| field("slot") != s) {
+            continue;
+        }
+        if let Some(c) = cutoff {
+            match time::OffsetDateTime::parse(&field("time"), &Rfc3339) {
+                Ok(t) if t >= c => {}
+                _ => continue,
+            }
+        }
+        if json {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let by = match (v["by"]["source"].as_str(), v["by"]["detail"].as_str()) {
+            (Some("policy"), Some(d)) => format!("rule {d}"),
+            (Some("keyboard"), Some(d)) => format!("key {d}"),
+            (Some(s), _) => s.to_string(),
+            _ => String::new(),
+        };
+        let mut subject = field("subject");
+        if subject.chars().count() > 36 {
+            subject = subject.chars().take(35).collect::<String>() + "…";
+        }
+        let result = match v["reason"].as_str() {
+            Some(r) => format!("{} ({r})", field("result")),
+            None => field("result"),
+        };
+        out.push_str(&format!(
+            "{:<20} {:<10} {:<8} {:<8} {:<36} {:<15} {:<22} {}\n",
+            field("time")
+                .chars()
+                .take(19)
+                .collect::<String>()
+                .replace('T', " "),
+            field("slot"),
+            field("agent"),
+            field("tool"),
+            subject,
+            field("answer"),
+            by,
+            result
+        ));
+    }
+    Ok(out)
 }
 
 fn load_profiles(paths: &Paths) -> Result<Profiles, UsageError> {
@@ -476,6 +597,24 @@ fn msg_from(ev: TermEvent) -> Option<Msg> {
     }
 }
 
+/// Rings the outer terminal's bell and posts a desktop notification with
+/// OSC 9 (iTerm2, Windows Terminal, kitty, ...) and OSC 777 (rxvt, foot,
+/// VTE). Inside tmux they are wrapped for passthrough; both travel over SSH.
+fn notify(text: &str) {
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    let osc = format!("\x1b]9;corral: {clean}\x07\x1b]777;notify;corral;{clean}\x07");
+    let seq = if std::env::var_os("TMUX").is_some() {
+        // DCS passthrough: every ESC inside is doubled.
+        format!("\x1bPtmux;{}\x1b\\", osc.replace('\x1b', "\x1b\x1b"))
+    } else {
+        osc
+    };
+    let mut out = io::stdout();
+    let _ = out.write_all(b"\x07");
+    let _ = out.write_all(seq.as_bytes());
+    let _ = out.flush();
+}
+
 async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
@@ -529,6 +668,7 @@ async fn ui_loop(
             sizes,
             scrollback_rows: config.ui.scrollback_rows,
             profiles,
+            policy: Policy::new(config.policy.clone(), config.dangerous.clone()),
         },
         tx,
     )?);
@@ -542,6 +682,7 @@ async fn ui_loop(
             match fx {
                 Effect::Session(c) => mgr.send(c),
                 Effect::Quit => quit = true,
+                Effect::Notify(text) => notify(&text),
                 Effect::Explain(slot) => {
                     if let Some(s) = mgr.slot(slot) {
                         app.show_explain(s.explain());

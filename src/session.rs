@@ -27,6 +27,7 @@ use crate::config::{Config, RestartPolicy, SlotConfig};
 use crate::detect::{self, AgentState, Answer, Prompt, PromptId, Timing};
 use crate::engine::Engine;
 use crate::keys::{self, KeyPress};
+use crate::policy::{Policy, Subject, Verdict};
 use crate::profile::{Profile, Profiles};
 
 /// Index of a slot in the config's slot list.
@@ -124,6 +125,11 @@ pub enum Command {
         /// Target slot.
         slot: SlotIdx,
     },
+    /// Turn automatic (policy) answers on or off.
+    SetAutoAnswers {
+        /// True to answer by policy.
+        enabled: bool,
+    },
     /// Stop every child and end the manager thread.
     Shutdown,
 }
@@ -195,6 +201,17 @@ pub enum Event {
         prompt: PromptId,
         /// The answer.
         answer: Answer,
+        /// Who decided (keyboard or a policy rule).
+        by: AnsweredBy,
+    },
+    /// The policy left a prompt to the user, and why (`dangerous: sudo`).
+    PolicyAsked {
+        /// The slot.
+        slot: SlotIdx,
+        /// The prompt.
+        prompt: PromptId,
+        /// Why it was not answered automatically.
+        reason: String,
     },
     /// An answer was not sent, and why.
     AnswerRefused {
@@ -230,6 +247,8 @@ pub struct ManagerOptions {
     pub scrollback_rows: usize,
     /// Agent profiles; a slot whose agent has none uses `generic`.
     pub profiles: Profiles,
+    /// Rules that answer prompts automatically.
+    pub policy: Policy,
 }
 
 /// State shared between a slot's threads and the UI.
@@ -341,6 +360,8 @@ impl SessionManager {
             });
         }
         let mut mgr = Manager {
+            policy: opts.policy,
+            auto: true,
             slots: rts,
             tx: tx.clone(),
             events,
@@ -446,6 +467,8 @@ struct SlotRt {
 }
 
 struct Manager {
+    policy: Policy,
+    auto: bool,
     slots: Vec<SlotRt>,
     tx: Sender<Msg>,
     events: EventSink,
@@ -867,6 +890,10 @@ impl Manager {
                     }
                 }
             }
+            Command::SetAutoAnswers { enabled } => {
+                self.auto = enabled;
+                tracing::info!(enabled, "automatic answers");
+            }
             Command::Shutdown => {}
         }
     }
@@ -891,6 +918,8 @@ impl Manager {
             s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
         }
         let mut events = Vec::new();
+        let mut vanished = None;
+        let mut opened = None;
         match (&s.prompt, d.prompt) {
             (None, None) => {}
             (Some(old), Some(new)) if old.dialog_hash == new.dialog_hash => {}
@@ -900,6 +929,9 @@ impl Manager {
                         slot: i,
                         prompt: o.id,
                     });
+                    if s.answered != Some(o.id) {
+                        vanished = Some(o.clone());
+                    }
                 }
                 s.answered = None;
                 s.prompt = new.map(|mut p| {
@@ -909,6 +941,7 @@ impl Manager {
                         slot: i,
                         prompt: p.clone(),
                     });
+                    opened = Some(p.clone());
                     p
                 });
             }
@@ -930,6 +963,64 @@ impl Manager {
         for e in events {
             self.emit(e);
         }
+        if let Some(v) = vanished {
+            let by = AnsweredBy {
+                source: "none".into(),
+                detail: String::new(),
+            };
+            self.audit(
+                i,
+                Some(&v),
+                v.id,
+                None,
+                &by,
+                "vanished",
+                Some("closed without an answer from corral"),
+            );
+        }
+        if let Some(p) = opened {
+            self.apply_policy(i, &p);
+        }
+    }
+
+    /// Answers a new prompt by policy, through the same verified path as a
+    /// keypress (the answer names the prompt id; it is re-detected first).
+    fn apply_policy(&mut self, i: SlotIdx, p: &Prompt) {
+        let s = &self.slots[i];
+        let d = self.policy.decide(&Subject {
+            slot: &s.id,
+            role: &s.cfg.role,
+            agent: &s.profile.name,
+            tool: &p.tool,
+            subject: &p.subject,
+        });
+        let answer = match d.verdict {
+            Verdict::Allow => Answer::ApproveOnce,
+            Verdict::Deny => Answer::Deny,
+            Verdict::Ask => {
+                if d.rule.is_some() {
+                    self.emit(Event::PolicyAsked {
+                        slot: i,
+                        prompt: p.id,
+                        reason: d.reason,
+                    });
+                }
+                return;
+            }
+        };
+        if !self.auto {
+            self.emit(Event::PolicyAsked {
+                slot: i,
+                prompt: p.id,
+                reason: format!("automatic answers are paused ({})", d.reason),
+            });
+            return;
+        }
+        let by = AnsweredBy {
+            source: "policy".into(),
+            detail: d.rule.unwrap_or_default(),
+        };
+        self.answer(i, p.id, answer, by);
     }
 
     fn answer(&mut self, i: SlotIdx, want: PromptId, answer: Answer, by: AnsweredBy) {
@@ -942,29 +1033,18 @@ impl Manager {
         } else {
             None
         };
-        let known = s.prompt.as_ref();
-        let verdict: Result<(Prompt, Vec<u8>), (String, Option<Prompt>)> = match (current, known) {
-            (None, _) => Err(("the prompt is no longer on screen".into(), known.cloned())),
-            (Some(cur), Some(k)) if cur.dialog_hash == k.dialog_hash && k.id == want => {
-                if s.answered == Some(want) {
-                    Err(("this prompt was already answered".into(), Some(k.clone())))
-                } else {
-                    match cur.keys_for(answer) {
-                        Ok(keys) => {
-                            let modes = s.shared.lock().input_modes();
-                            let bytes: Vec<u8> =
-                                keys.iter().flat_map(|k| keys::encode(*k, modes)).collect();
-                            Ok((k.clone(), bytes))
-                        }
-                        Err(e) => Err((e.to_string(), Some(k.clone()))),
-                    }
-                }
-            }
-            (Some(_), k) => Err((
-                "the prompt on screen changed since it was shown".into(),
-                k.filter(|k| k.id == want).cloned(),
-            )),
-        };
+        let verdict = check_answer(
+            current.as_ref(),
+            s.prompt.as_ref(),
+            s.answered,
+            want,
+            answer,
+        )
+        .map(|(p, keys)| {
+            let modes = s.shared.lock().input_modes();
+            let bytes: Vec<u8> = keys.iter().flat_map(|k| keys::encode(*k, modes)).collect();
+            (p, bytes)
+        });
         match verdict {
             Ok((prompt, bytes)) => {
                 let sent = self.write(i, bytes);
@@ -972,16 +1052,25 @@ impl Manager {
                 if sent {
                     s.answered = Some(want);
                     s.detect_due = Some(Instant::now() + Duration::from_millis(DETECT_DEBOUNCE_MS));
-                    self.audit(i, Some(&prompt), want, answer, &by, "sent", None);
+                    self.audit(i, Some(&prompt), want, Some(answer), &by, "sent", None);
                     tracing::info!(slot = %self.slots[i].id, %want, %answer, "answer sent");
                     self.emit(Event::AnswerSent {
                         slot: i,
                         prompt: want,
                         answer,
+                        by,
                     });
                 } else {
                     let reason = "the session is not accepting input";
-                    self.audit(i, Some(&prompt), want, answer, &by, "refused", Some(reason));
+                    self.audit(
+                        i,
+                        Some(&prompt),
+                        want,
+                        Some(answer),
+                        &by,
+                        "refused",
+                        Some(reason),
+                    );
                     self.emit(Event::AnswerRefused {
                         slot: i,
                         prompt: want,
@@ -989,13 +1078,13 @@ impl Manager {
                     });
                 }
             }
-            Err((reason, prompt)) => {
+            Err(Refusal { reason, prompt }) => {
                 tracing::info!(slot = %self.slots[i].id, %want, %reason, "answer refused");
                 self.audit(
                     i,
-                    prompt.as_ref(),
+                    prompt.as_deref(),
                     want,
-                    answer,
+                    Some(answer),
                     &by,
                     "refused",
                     Some(&reason),
@@ -1015,7 +1104,7 @@ impl Manager {
         i: SlotIdx,
         prompt: Option<&Prompt>,
         id: PromptId,
-        answer: Answer,
+        answer: Option<Answer>,
         by: &AnsweredBy,
         result: &str,
         reason: Option<&str>,
@@ -1031,7 +1120,7 @@ impl Manager {
             tool: prompt.map_or("", |p| p.tool.as_str()),
             subject: prompt.map_or("", |p| p.subject.as_str()),
             question: prompt.map_or("", |p| p.question.as_str()),
-            answer: answer.to_string(),
+            answer: answer.map(|a| a.to_string()).unwrap_or_default(),
             by,
             result,
             reason,
@@ -1055,6 +1144,52 @@ impl Manager {
             tracing::warn!("audit log {}: {e}", path.display());
         }
     }
+}
+
+/// The safety check in front of every answer (invariant 1 of DESIGN.md):
+/// keys go out only if the prompt detected on the screen *now* (`current`)
+/// is the dialog the manager announced (`known`) under the id the answer
+/// names (`want`), and that prompt was not answered yet. Returns the prompt
+/// and the keys, or why nothing may be sent (with the prompt, if known).
+pub fn check_answer(
+    current: Option<&Prompt>,
+    known: Option<&Prompt>,
+    answered: Option<PromptId>,
+    want: PromptId,
+    answer: Answer,
+) -> Result<(Prompt, Vec<KeyPress>), Refusal> {
+    let refuse = |reason: &str, p: Option<&Prompt>| Refusal {
+        reason: reason.to_string(),
+        prompt: p.map(|p| Box::new(p.clone())),
+    };
+    match (current, known) {
+        (None, k) => Err(refuse(
+            "the prompt is no longer on screen",
+            k.filter(|k| k.id == want),
+        )),
+        (Some(cur), Some(k)) if cur.dialog_hash == k.dialog_hash && k.id == want => {
+            if answered == Some(want) {
+                return Err(refuse("this prompt was already answered", Some(k)));
+            }
+            match cur.keys_for(answer) {
+                Ok(keys) => Ok((k.clone(), keys)),
+                Err(e) => Err(refuse(&e.to_string(), Some(k))),
+            }
+        }
+        (Some(_), k) => Err(refuse(
+            "the prompt on screen changed since it was shown",
+            k.filter(|k| k.id == want),
+        )),
+    }
+}
+
+/// Why an answer was not sent, with the prompt it named (when known).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// In words, for the user and the audit log.
+    pub reason: String,
+    /// The prompt the answer named, if the manager knows it.
+    pub prompt: Option<Box<Prompt>>,
 }
 
 /// SIGHUP the child's process group now and SIGKILL it 2 s later if needed.

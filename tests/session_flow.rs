@@ -25,6 +25,7 @@ fn start(cfg: &str, dir: &Path) -> (SessionManager, UnboundedReceiver<Event>) {
             sizes: vec![(30, 100); config.slots.len()],
             scrollback_rows: 100,
             profiles: corral::profile::Profiles::builtin().unwrap_or_else(|e| panic!("{e}")),
+            policy: corral::policy::Policy::new(config.policy.clone(), config.dangerous.clone()),
         },
         tx,
     )

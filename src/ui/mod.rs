@@ -133,6 +133,9 @@ pub fn draw(frame: &mut Frame, app: &App, screens: &dyn ScreenSource, now: Insta
     let lay = app.layout();
     if let Some(sb) = lay.sidebar {
         sidebar(frame, app, sb, now);
+        if app.show_decisions {
+            decisions(frame, app, sb, now);
+        }
     }
     for p in &lay.panes {
         pane(frame, app, p, screens);
@@ -148,6 +151,7 @@ pub fn draw(frame: &mut Frame, app: &App, screens: &dyn ScreenSource, now: Insta
         Modal::Help => help(frame, app),
         Modal::ConfirmQuit => confirm_quit(frame, app),
         Modal::Explain(text) => explain(frame, app, text),
+        Modal::Details(id) => details(frame, app, *id),
         Modal::None => {}
     }
 }
@@ -375,6 +379,40 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
+/// The recent decisions, newest first, over the lower half of the sidebar.
+fn decisions(frame: &mut Frame, app: &App, sidebar: Rect, now: Instant) {
+    let h = (sidebar.height / 2).max(4).min(sidebar.height);
+    let area = Rect::new(sidebar.x, sidebar.y + sidebar.height - h, sidebar.width, h);
+    let w = usize::from(sidebar.width.saturating_sub(2));
+    let lines: Vec<Line> = if app.decisions.is_empty() {
+        vec![Line::from(Span::styled(
+            "no decisions yet",
+            Style::default().fg(Color::DarkGray),
+        ))]
+    } else {
+        app.decisions
+            .iter()
+            .rev()
+            .map(|d| {
+                Line::from(truncate(
+                    &format!("{:>4} {}", age(now.saturating_duration_since(d.at)), d.text),
+                    w,
+                ))
+            })
+            .collect()
+    };
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(Style::default().fg(Color::Cyan))
+                .title(" decisions "),
+        ),
+        area,
+    );
+}
+
 fn status_line(frame: &mut Frame, app: &App, area: Rect) {
     let mut spans = Vec::new();
     let badge_style = match app.mode {
@@ -385,6 +423,15 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect) {
         format!(" {} ", app.mode.label()),
         badge_style.add_modifier(Modifier::BOLD),
     ));
+    if app.auto_paused {
+        spans.push(Span::styled(
+            " AUTO PAUSED ",
+            Style::default()
+                .fg(Color::Black)
+                .bg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
     if app.attach {
         // Answer keys first: they matter most and must fit 80 columns.
         if let Some(s) = app.slots.get(app.focus) {
@@ -555,6 +602,45 @@ fn explain(frame: &mut Frame, app: &App, text: &str) {
                 .borders(Borders::ALL)
                 .title(format!(" explain · {id} ")),
         ),
+        area,
+    );
+}
+
+fn details(frame: &mut Frame, app: &App, id: crate::detect::PromptId) {
+    let Some(e) = app.inbox.iter().find(|e| e.prompt.id == id) else {
+        return;
+    };
+    let slot = app.slots.get(e.slot).map_or("", |s| s.id.as_str());
+    let p = &e.prompt;
+    let mut lines: Vec<Line> = vec![
+        Line::from(Span::styled(
+            format!("{} · {} {}", slot, p.tool, p.subject),
+            Style::default().add_modifier(Modifier::BOLD),
+        )),
+        Line::raw(""),
+    ];
+    lines.extend(p.dialog.iter().map(|r| Line::from(r.clone())));
+    lines.push(Line::raw(""));
+    for o in &p.options {
+        let keys: Vec<String> = o.keys.iter().map(|k| k.to_string()).collect();
+        lines.push(Line::from(format!(
+            "  {}  {:<15} {}   (sends {})",
+            o.number,
+            o.kind.name(),
+            o.label,
+            keys.join(" ")
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        "a number chooses that option · any other key closes",
+        Style::default().fg(Color::DarkGray),
+    )));
+    let screen = frame.area();
+    let w = (lines.iter().map(|l| l.width()).max().unwrap_or(20) as u16 + 4).min(screen.width);
+    let area = centered(screen, w.max(40), lines.len() as u16 + 2);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" prompt ")),
         area,
     );
 }
