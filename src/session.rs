@@ -35,6 +35,14 @@ pub type SlotIdx = usize;
 
 /// Debounce between output and detection, in milliseconds.
 pub const DETECT_DEBOUNCE_MS: u64 = 100;
+/// How long a prompt must stay unchanged on screen before a policy answers
+/// it, in milliseconds. Agents draw a dialog before they listen for keys
+/// (Claude Code 2.1.329 dropped a key sent 3 ms after the dialog appeared);
+/// with the detection debounce this keeps automatic answers under 500 ms.
+pub const POLICY_SETTLE_MS: u64 = 300;
+/// An answered prompt still on screen, unchanged, after this long may be
+/// answered again (the agent missed the keys), in milliseconds.
+pub const REANSWER_AFTER_MS: u64 = 2000;
 /// Size of one PTY read, in bytes.
 const READ_CHUNK: usize = 64 * 1024;
 /// Queued writes per session before further writes are dropped.
@@ -349,7 +357,10 @@ impl SessionManager {
                 state: AgentState::Starting,
                 prompt: None,
                 prompt_seq: 0,
+                prompt_opened: None,
+                policy_due: None,
                 answered: None,
+                answered_at: None,
                 detect_due: None,
                 restart_due: None,
                 backoff: RESTART_MIN,
@@ -455,7 +466,12 @@ struct SlotRt {
     state: AgentState,
     prompt: Option<Prompt>,
     prompt_seq: u64,
+    /// When the current prompt was detected.
+    prompt_opened: Option<Instant>,
+    /// A policy answer waiting for the prompt to settle.
+    policy_due: Option<(Instant, PromptId)>,
     answered: Option<PromptId>,
+    answered_at: Option<Instant>,
     detect_due: Option<Instant>,
     restart_due: Option<Instant>,
     backoff: Duration,
@@ -493,6 +509,9 @@ struct AuditRecord<'a> {
     result: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
+    /// Milliseconds from the prompt's detection to this record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waited_ms: Option<u64>,
 }
 
 fn now_rfc3339() -> String {
@@ -523,7 +542,7 @@ impl Manager {
             let deadline = self
                 .slots
                 .iter()
-                .flat_map(|s| [s.detect_due, s.restart_due])
+                .flat_map(|s| [s.detect_due, s.restart_due, s.policy_due.map(|p| p.0)])
                 .flatten()
                 .min();
             let msg = match deadline {
@@ -589,6 +608,14 @@ impl Manager {
                 if self.slots[i].detect_due.is_some_and(|d| d <= now) {
                     self.run_detect(i);
                 }
+                if let Some((at, id)) = self.slots[i].policy_due
+                    && at <= now
+                {
+                    self.slots[i].policy_due = None;
+                    if let Some(p) = self.slots[i].prompt.clone().filter(|p| p.id == id) {
+                        self.apply_policy(i, &p);
+                    }
+                }
             }
         }
     }
@@ -619,6 +646,7 @@ impl Manager {
         s.generation += 1;
         s.prompt = None;
         s.answered = None;
+        s.policy_due = None;
         s.detect_due = None;
         s.shared.last_output_ms.store(0, Ordering::Release);
         s.shared.lock().reset();
@@ -944,6 +972,7 @@ impl Manager {
                     opened = Some(p.clone());
                     p
                 });
+                s.prompt_opened = s.prompt.as_ref().map(|_| Instant::now());
             }
         }
         // A screen no rule recognises (mid-redraw, scrolled dialog) keeps the
@@ -979,7 +1008,8 @@ impl Manager {
             );
         }
         if let Some(p) = opened {
-            self.apply_policy(i, &p);
+            let at = Instant::now() + Duration::from_millis(POLICY_SETTLE_MS);
+            self.slots[i].policy_due = Some((at, p.id));
         }
     }
 
@@ -1012,7 +1042,7 @@ impl Manager {
             self.emit(Event::PolicyAsked {
                 slot: i,
                 prompt: p.id,
-                reason: format!("automatic answers are paused ({})", d.reason),
+                reason: format!("paused ({})", d.reason),
             });
             return;
         }
@@ -1033,24 +1063,25 @@ impl Manager {
         } else {
             None
         };
-        let verdict = check_answer(
-            current.as_ref(),
-            s.prompt.as_ref(),
-            s.answered,
-            want,
-            answer,
-        )
-        .map(|(p, keys)| {
-            let modes = s.shared.lock().input_modes();
-            let bytes: Vec<u8> = keys.iter().flat_map(|k| keys::encode(*k, modes)).collect();
-            (p, bytes)
+        // Keys an agent missed: the same prompt still on screen long after
+        // its answer may be answered again.
+        let answered = s.answered.filter(|_| {
+            s.answered_at
+                .is_none_or(|t| t.elapsed() < Duration::from_millis(REANSWER_AFTER_MS))
         });
+        let verdict = check_answer(current.as_ref(), s.prompt.as_ref(), answered, want, answer)
+            .map(|(p, keys)| {
+                let modes = s.shared.lock().input_modes();
+                let bytes: Vec<u8> = keys.iter().flat_map(|k| keys::encode(*k, modes)).collect();
+                (p, bytes)
+            });
         match verdict {
             Ok((prompt, bytes)) => {
                 let sent = self.write(i, bytes);
                 let s = &mut self.slots[i];
                 if sent {
                     s.answered = Some(want);
+                    s.answered_at = Some(Instant::now());
                     s.detect_due = Some(Instant::now() + Duration::from_millis(DETECT_DEBOUNCE_MS));
                     self.audit(i, Some(&prompt), want, Some(answer), &by, "sent", None);
                     tracing::info!(slot = %self.slots[i].id, %want, %answer, "answer sent");
@@ -1124,6 +1155,10 @@ impl Manager {
             by,
             result,
             reason,
+            waited_ms: s
+                .prompt_opened
+                .filter(|_| s.prompt.as_ref().is_some_and(|p| p.id == id))
+                .map(|t| t.elapsed().as_millis() as u64),
         };
         let line = match serde_json::to_string(&rec) {
             Ok(l) => l,

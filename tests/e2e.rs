@@ -440,3 +440,117 @@ fn unknown_agent_in_config_exits_2() {
     );
     assert!(err.contains("claude, codex, gemini, generic"), "{err}");
 }
+
+/// Policy end to end with the demo agents: an allow rule for `echo *`
+/// approves the Bash prompt automatically (no key pressed), a deny rule
+/// denies an edit automatically and the agent shows the rejection, the
+/// attention sequences (bell, OSC 9, OSC 777) reach the outer terminal for
+/// an unfocused pane, a manual answer follows, and `corral audit --json`
+/// lists every decision.
+#[test]
+fn policy_answers_automatically_and_audit_lists_every_decision() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        &format!(
+            "[[slot]]\nid = \"shell\"\ncommand = \"/bin/sh\"\n{}{}\n\
+             [[policy]]\nname = \"echo-ok\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n\n\
+             [[policy]]\nname = \"no-web-edits\"\ndecision = \"deny\"\ntool = \"Edit\"\nsubject = \"web/*\"\n",
+            demo_slot("api", "api", 300),
+            demo_slot("web", "web", 300),
+        ),
+    );
+    let t = Tui::corral(&["--config", &cfg], 40, 160, home.path());
+    // api's first prompt: Bash `echo hello > hello.txt`, approved by rule.
+    t.wait_text("● Bash(echo hello > hello.txt)", LONG);
+    // web's first prompt: Edit web/src/header.css, denied by rule.
+    t.wait_text("Rejected update to web/src/header.css", LONG);
+    let raw = String::from_utf8_lossy(&t.raw()).into_owned();
+    assert!(
+        raw.contains("\x1b]9;corral: api needs permission: Bash echo hello > hello.txt\x07"),
+        "no OSC 9"
+    );
+    assert!(raw.contains("\x1b]777;notify;corral;"), "no OSC 777");
+    // api's next prompt (an Edit) has no rule: it waits for the user.
+    t.wait_text("▶ api Edit src/router.rs", LONG);
+    t.send(b"n");
+    t.wait_text("Rejected update to src/router.rs", LONG);
+    let (code, out, err) = run_plain(
+        &[
+            "audit",
+            "--json",
+            "--data-dir",
+            &home.path().join("data").to_string_lossy(),
+        ],
+        home.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let find = |slot: &str, tool: &str| {
+        lines
+            .iter()
+            .find(|l| l["slot"] == slot && l["tool"] == tool && l["result"] == "sent")
+            .cloned()
+            .unwrap_or_else(|| panic!("no audit line for {slot} {tool}:\n{out}"))
+    };
+    let auto_yes = find("api", "Bash");
+    assert_eq!(auto_yes["answer"], "approve-once");
+    assert_eq!(auto_yes["by"]["source"], "policy");
+    assert_eq!(auto_yes["by"]["detail"], "echo-ok");
+    assert_eq!(auto_yes["subject"], "echo hello > hello.txt");
+    let auto_no = find("web", "Edit");
+    assert_eq!(auto_no["answer"], "deny");
+    assert_eq!(auto_no["by"]["detail"], "no-web-edits");
+    let manual = find("api", "Edit");
+    assert_eq!(manual["answer"], "deny");
+    assert_eq!(manual["by"]["source"], "keyboard");
+    // The table form and the filters.
+    let (code, table, _) = run_plain(
+        &[
+            "audit",
+            "--slot",
+            "web",
+            "--since",
+            "1h",
+            "--data-dir",
+            &home.path().join("data").to_string_lossy(),
+        ],
+        home.path(),
+    );
+    assert_eq!(code, 0);
+    assert!(table.contains("rule no-web-edits"), "{table}");
+    assert!(!table.contains("echo hello"), "{table}");
+}
+
+/// The pause key stops automatic answers (shown in the status line); the
+/// prompt then waits in the inbox, and the details view answers it by number.
+#[test]
+fn paused_policy_leaves_prompts_to_the_user_and_details_answers_by_number() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        &format!(
+            "{}\n[[policy]]\nname = \"echo-ok\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n",
+            demo_slot("api", "api", 2000)
+        ),
+    );
+    let t = Tui::corral(&["--config", &cfg], 40, 160, home.path());
+    t.wait_text("NORMAL", LONG);
+    t.send(b"P");
+    t.wait_text("AUTO PAUSED", LONG);
+    t.wait_text("▶ api Bash echo hello > hello.txt", LONG);
+    t.send(b"D");
+    t.wait_text("api: left to you: paused", LONG);
+    t.send(b"v");
+    let s = t.wait_text("a number chooses that option", LONG);
+    assert!(s.contains("Do you want to proceed?"), "{s}");
+    assert!(s.contains("approve-once"), "{s}");
+    t.send(b"1");
+    t.wait_text("● Bash(echo hello > hello.txt)", LONG);
+    let audit = std::fs::read_to_string(home.path().join("data/audit.jsonl")).unwrap_or_default();
+    assert!(audit.contains("\"answer\":\"select 1\""), "{audit}");
+    assert!(audit.contains("\"source\":\"keyboard\""), "{audit}");
+}

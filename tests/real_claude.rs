@@ -103,3 +103,60 @@ fn real_claude_code_prompts_are_answered_from_the_inbox() {
             .all(|l| l["result"] == "sent" && l["tool"] == "Bash")
     );
 }
+
+/// Policy on the real Claude Code: an allow rule for `echo hello*` approves
+/// its Bash prompt with no key pressed; a deny rule for `echo second*` denies
+/// the next one and Claude reports the rejection. Both are in the audit log
+/// with the rule that decided.
+#[test]
+fn real_claude_code_prompts_are_answered_by_policy() {
+    let dir = support::tempdir();
+    let mock = agents::start_mock(dir.path(), 500);
+    let run = agents::setup("claude", &dir.path().join("claude"), mock.port);
+    let project = run.cwd.clone();
+    let cfg = dir.path().join("config.toml");
+    let config = format!(
+        "{}\n[[policy]]\nname = \"echo-hello\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo hello*\"\n\n[[policy]]\nname = \"no-second\"\ndecision = \"deny\"\nsubject = \"echo second*\"\n",
+        run.slot_toml("cc")
+    );
+    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = cfg.to_string_lossy().into_owned();
+    let t = Tui::corral(&["--config", &cfg], 50, 200, dir.path());
+    t.wait_for("claude idle", LONG, |s| {
+        sidebar_line(s, "cc").contains("idle")
+    });
+    ask(&t, "corral:bash please write hello.txt");
+    wait_until("hello.txt, approved by rule", LONG, || {
+        project.join("hello.txt").exists()
+    });
+    t.wait_for("claude idle again", LONG, |s| {
+        sidebar_line(s, "cc").contains("idle")
+    });
+    ask(&t, "corral:bash2 please write second.txt");
+    t.wait_for("Claude reports the rejection", LONG, |s| {
+        s.contains("Interrupted · What should Claude do instead?") || s.contains("Did not run")
+    });
+    assert!(!project.join("second.txt").exists(), "denied command ran");
+    let audit = std::fs::read_to_string(dir.path().join("data/audit.jsonl")).unwrap_or_default();
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(lines.len(), 2, "{audit}");
+    assert_eq!(
+        (
+            lines[0]["answer"].as_str(),
+            lines[0]["by"]["detail"].as_str(),
+            lines[0]["result"].as_str()
+        ),
+        (Some("approve-once"), Some("echo-hello"), Some("sent"))
+    );
+    assert_eq!(
+        (
+            lines[1]["answer"].as_str(),
+            lines[1]["by"]["detail"].as_str(),
+            lines[1]["result"].as_str()
+        ),
+        (Some("deny"), Some("no-second"), Some("sent"))
+    );
+}

@@ -82,17 +82,16 @@ fn dialog(cmd: &str) -> String {
 /// A program that shows dialog A, switches to dialog B when `switch` appears,
 /// and then records every byte of input it gets into `input`.
 fn two_dialog_program(dir: &Path) -> PathBuf {
+    two_dialogs(dir, "echo first", "rm -rf build")
+}
+
+/// Like [`two_dialog_program`] with the commands of dialogs A and B given.
+fn two_dialogs(dir: &Path, a: &str, b: &str) -> PathBuf {
     // The program's terminal is raw, so lines end in CR LF.
-    std::fs::write(
-        dir.join("a.txt"),
-        dialog("echo first").replace('\n', "\r\n"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(
-        dir.join("b.txt"),
-        dialog("rm -rf build").replace('\n', "\r\n"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("a.txt"), dialog(a).replace('\n', "\r\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("b.txt"), dialog(b).replace('\n', "\r\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let script = dir.join("two.sh");
     std::fs::write(
         &script,
@@ -197,7 +196,15 @@ fn a_stale_prompt_gets_nothing_and_the_current_one_gets_its_keys() {
         "exactly one key reached the program"
     );
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap_or_default();
-    assert_eq!(audit.lines().count(), 4, "{audit}");
+    // Three refusals, one answer, and prompt A closing unanswered.
+    assert_eq!(audit.lines().count(), 5, "{audit}");
+    assert_eq!(
+        audit
+            .lines()
+            .filter(|l| l.contains("\"result\":\"vanished\""))
+            .count(),
+        1
+    );
     assert_eq!(
         audit
             .lines()
@@ -400,4 +407,60 @@ fn keys_are_encoded_for_the_child_and_resize_reaches_it() {
             .any(|r| r.contains("20 70"))
     });
     mgr.shutdown();
+}
+
+/// An allow-everything rule still leaves `rm -rf /` to the user: nothing is
+/// sent; the next, harmless prompt is approved automatically through the
+/// same verified path.
+#[test]
+fn dangerous_commands_wait_even_under_allow_everything() {
+    let dir = support::tempdir();
+    let script = two_dialogs(dir.path(), "rm -rf /", "echo safe");
+    let (mgr, mut rx) = start(
+        &format!(
+            "[[slot]]\nid = \"d\"\nagent = \"claude\"\ncommand = \"/bin/sh\"\nargs = [\"{}\"]\n\n[[policy]]\nname = \"yolo\"\ndecision = \"allow\"\n",
+            script.display()
+        ),
+        dir.path(),
+    );
+    let a = opened(&mut rx);
+    assert_eq!(a.subject, "rm -rf /");
+    match next_event(&mut rx, "the policy's decision", |e| {
+        matches!(e, Event::PolicyAsked { .. } | Event::AnswerSent { .. })
+    }) {
+        Event::PolicyAsked { reason, .. } => {
+            assert!(reason.contains("dangerous (rm-rf-root)"), "{reason}");
+        }
+        e => panic!("a dangerous command was answered: {e:?}"),
+    }
+    std::fs::write(dir.path().join("switch"), "").unwrap_or_else(|e| panic!("{e}"));
+    let b = opened(&mut rx);
+    assert_eq!(b.subject, "echo safe");
+    match next_event(&mut rx, "the automatic answer", |e| {
+        matches!(e, Event::AnswerSent { .. })
+    }) {
+        Event::AnswerSent {
+            prompt, answer, by, ..
+        } => {
+            assert_eq!((prompt, answer), (b.id, Answer::ApproveOnce));
+            assert_eq!((by.source.as_str(), by.detail.as_str()), ("policy", "yolo"));
+        }
+        _ => unreachable!(),
+    }
+    support::wait_until("the approve key", LONG, || input_of(dir.path()) == "1");
+    mgr.shutdown();
+    // The unanswered dangerous prompt is in the audit log as vanished.
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap_or_default();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"result\":\"vanished\"") && l.contains("rm -rf /")),
+        "{audit}"
+    );
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"result\":\"sent\"") && l.contains("echo safe")),
+        "{audit}"
+    );
 }

@@ -234,7 +234,10 @@ pub fn run_plain(args: &[&str], home: &Path) -> (i32, String, String) {
 
 /// A fresh temporary directory that is removed on drop.
 pub fn tempdir() -> tempfile::TempDir {
+    // CORRAL_KEEP_TMP=1 keeps the directories, to look at after a failure.
+    let keep = std::env::var_os("CORRAL_KEEP_TMP").is_some();
     tempfile::Builder::new()
+        .disable_cleanup(keep)
         .prefix("corral-test.")
         .tempdir()
         .unwrap_or_else(|e| panic!("tempdir: {e}"))
