@@ -613,6 +613,20 @@ fn notify(text: &str) {
     let _ = out.write_all(b"\x07");
     let _ = out.write_all(seq.as_bytes());
     let _ = out.flush();
+    #[cfg(feature = "native-notify")]
+    {
+        // Off the UI thread: D-Bus can be slow or absent.
+        let body = clean.clone();
+        std::thread::spawn(move || {
+            if let Err(e) = notify_rust::Notification::new()
+                .summary("corral")
+                .body(&body)
+                .show()
+            {
+                tracing::debug!("native notification: {e}");
+            }
+        });
+    }
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {
