@@ -257,20 +257,29 @@ impl App {
     /// flash expiring, or an age label in the sidebar changing.
     pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
         let mut next = self.flash.as_ref().map(|f| f.until);
+        let mut at_boundary = |since: Instant, step: Duration| {
+            let age = now.saturating_duration_since(since);
+            let into = Duration::from_millis((age.as_millis() % step.as_millis()) as u64);
+            let at = now + (step - into);
+            next = Some(next.map_or(at, |n: Instant| n.min(at)));
+        };
         if !self.attach && self.sidebar_width > 0 {
+            // Slot ages show minutes ("<1m", "4m", "2h"): an idle corral
+            // wakes at most once a minute for them.
             for s in &self.slots {
                 let age = now.saturating_duration_since(s.since);
-                let step = if age < Duration::from_secs(60) {
-                    Duration::from_secs(1)
-                } else if age < Duration::from_secs(3600) {
+                let step = if age < Duration::from_secs(3600) {
                     Duration::from_secs(60)
                 } else {
                     Duration::from_secs(3600)
                 };
-                let elapsed_in_step =
-                    Duration::from_millis((age.as_millis() % step.as_millis()) as u64);
-                let at = now + (step - elapsed_in_step);
-                next = Some(next.map_or(at, |n: Instant| n.min(at)));
+                at_boundary(s.since, step);
+            }
+            // A waiting prompt's age counts seconds for its first minute.
+            for e in &self.inbox {
+                if now.saturating_duration_since(e.opened) < Duration::from_secs(60) {
+                    at_boundary(e.opened, Duration::from_secs(1));
+                }
             }
         }
         next

@@ -690,11 +690,25 @@ async fn ui_loop(
     let mut pending = app.update(Msg::Tick, now);
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
+    // Until this instant output is drawn at once, not paced: after a key,
+    // paste or click goes to a pane (its echo), and right after start.
+    let mut eager_until = now + Duration::from_millis(500);
     let mut quit = false;
     while !quit {
         for fx in pending.drain(..) {
             match fx {
-                Effect::Session(c) => mgr.send(c),
+                Effect::Session(c) => {
+                    if matches!(
+                        c,
+                        corral::session::Command::Key { .. }
+                            | corral::session::Command::Paste { .. }
+                            | corral::session::Command::Mouse { .. }
+                            | corral::session::Command::Write { .. }
+                    ) {
+                        eager_until = Instant::now() + Duration::from_millis(100);
+                    }
+                    mgr.send(c)
+                }
                 Effect::Quit => quit = true,
                 Effect::Notify(text) => notify(&text),
                 Effect::Explain(slot) => {
@@ -709,7 +723,11 @@ async fn ui_loop(
             break;
         }
         let now = Instant::now();
-        let frame_at = last_draw.map_or(now, |t| t + FRAME);
+        let frame_at = if now < eager_until {
+            now
+        } else {
+            last_draw.map_or(now, |t| t + FRAME)
+        };
         if dirty && now >= frame_at {
             for i in 0..mgr.len() {
                 mgr.take_dirty(i);

@@ -107,7 +107,14 @@ pub fn state_style(s: &AgentState) -> (&'static str, Color) {
     }
 }
 
-/// Age as the sidebar shows it: `12s`, `4m`, `3h`.
+/// Age of a slot's state as the sidebar shows it: `<1m`, `4m`, `3h`
+/// (minutes, so an idle screen needs no per-second redraws).
+pub fn slot_age(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 60 { "<1m".into() } else { age(d) }
+}
+
+/// Age as the inbox shows it: `12s`, `4m`, `3h`.
 pub fn age(d: Duration) -> String {
     let s = d.as_secs();
     if s < 60 {
@@ -276,7 +283,7 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
             AgentState::NeedsInput => "INPUT".to_string(),
             other => other.label(),
         };
-        let age = age(now.saturating_duration_since(s.since));
+        let age = slot_age(now.saturating_duration_since(s.since));
         let text = if w >= 40 {
             format!(
                 "{:<10} {:<7} {:<12} {:>4}",

@@ -1,0 +1,542 @@
+//! corral beside tmux, on the same machine in the same run: throughput (plain
+//! and SGR), 8 panes at once, idle CPU, memory, key-to-echo latency and
+//! launch time. Each multiplexer runs in an outer PTY of 200x50 that reads
+//! and discards what it draws and answers terminal queries (DA1, cursor
+//! position) as a terminal would. Only the multiplexer's own processes are
+//! counted (corral; tmux server and client). A benchmark, not a test: see
+//! bench/README.md.
+//!
+//! usage: bench/run.sh [RUNS [FILTER]]   (default 3 runs of each figure;
+//!        FILTER runs only the figures whose name contains it)
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+const COLS: u16 = 200;
+const ROWS: u16 = 50;
+
+/// A multiplexer in an outer PTY whose output is counted and discarded.
+struct Outer {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
+    /// Bytes the multiplexer drew so far.
+    bytes: Arc<AtomicU64>,
+    /// The last 64 KiB it drew (for markers).
+    tail: Arc<Mutex<Vec<u8>>>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Outer {
+    fn spawn(argv: &[String], env: &[(&str, String)]) -> Outer {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap_or_else(|e| panic!("openpty: {e}"));
+        let mut cmd = CommandBuilder::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("TMUX");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair
+            .slave
+            .spawn_command(cmd)
+            .unwrap_or_else(|e| panic!("spawn {argv:?}: {e}"));
+        drop(pair.slave);
+        let mut reader = pair
+            .master
+            .try_clone_reader()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let writer: Arc<Mutex<Box<dyn Write + Send>>> = Arc::new(Mutex::new(
+            pair.master.take_writer().unwrap_or_else(|e| panic!("{e}")),
+        ));
+        let bytes = Arc::new(AtomicU64::new(0));
+        let tail = Arc::new(Mutex::new(Vec::new()));
+        {
+            let (writer, bytes, tail) = (writer.clone(), bytes.clone(), tail.clone());
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 1 << 16];
+                let mut carry: Vec<u8> = Vec::new();
+                loop {
+                    let n = match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    // Answer queries split across reads too.
+                    carry.extend_from_slice(&buf[..n]);
+                    let mut reply = Vec::new();
+                    for w in carry.windows(4) {
+                        if w == b"\x1b[6n" {
+                            reply.extend_from_slice(b"\x1b[1;1R");
+                        }
+                    }
+                    for w in carry.windows(3) {
+                        if w == b"\x1b[c" {
+                            reply.extend_from_slice(b"\x1b[?62;22c");
+                        }
+                    }
+                    let keep = carry.len().saturating_sub(3);
+                    carry.drain(..keep);
+                    if !reply.is_empty() {
+                        let _ = writer.lock().map(|mut w| w.write_all(&reply));
+                    }
+                    if let Ok(mut t) = tail.lock() {
+                        t.extend_from_slice(&buf[..n]);
+                        let excess = t.len().saturating_sub(1 << 16);
+                        t.drain(..excess);
+                    }
+                }
+            });
+        }
+        Outer {
+            child,
+            writer,
+            bytes,
+            tail,
+            _master: pair.master,
+        }
+    }
+
+    fn send(&self, b: &[u8]) {
+        if let Ok(mut w) = self.writer.lock() {
+            let _ = w.write_all(b);
+            let _ = w.flush();
+        }
+    }
+
+    fn tail_has(&self, needle: &[u8]) -> bool {
+        self.tail
+            .lock()
+            .is_ok_and(|t| t.windows(needle.len()).any(|w| w == needle))
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A multiplexer under test.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mux {
+    Corral,
+    Tmux,
+}
+
+struct Bench {
+    dir: PathBuf,
+    corral: PathBuf,
+    seq: u32,
+}
+
+impl Bench {
+    /// Starts `mux` with one pane per command; returns it once it drew.
+    fn start(&mut self, mux: Mux, panes: &[String]) -> (Outer, Vec<u32>) {
+        self.seq += 1;
+        let d = self.dir.join(format!("run{}", self.seq));
+        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+        let argv: Vec<String> = match mux {
+            Mux::Corral => {
+                let mut cfg = String::from("[ui]\nscrollback_rows = 10000\n");
+                for (i, p) in panes.iter().enumerate() {
+                    cfg.push_str(&format!(
+                        "[[slot]]\nid = \"p{i}\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", {p:?}]\n"
+                    ));
+                }
+                std::fs::write(d.join("c.toml"), cfg).unwrap_or_else(|e| panic!("{e}"));
+                vec![
+                    self.corral.to_string_lossy().into_owned(),
+                    "--config".into(),
+                    d.join("c.toml").to_string_lossy().into_owned(),
+                    "--data-dir".into(),
+                    d.join("data").to_string_lossy().into_owned(),
+                ]
+            }
+            Mux::Tmux => {
+                let sock = format!("corral-bench-{}-{}", std::process::id(), self.seq);
+                let mut conf = String::from("set -g history-limit 10000\nset -g status off\n");
+                for (i, p) in panes.iter().enumerate() {
+                    let cmd = format!("/bin/sh -c {}", shell_quote(p));
+                    if i == 0 {
+                        conf.push_str(&format!(
+                            "new-session -x {COLS} -y {ROWS} {}\n",
+                            shell_quote(&cmd)
+                        ));
+                    } else {
+                        conf.push_str(&format!(
+                            "split-window {}\nselect-layout tiled\n",
+                            shell_quote(&cmd)
+                        ));
+                    }
+                }
+                std::fs::write(d.join("tmux.conf"), conf).unwrap_or_else(|e| panic!("{e}"));
+                vec![
+                    "tmux".into(),
+                    "-L".into(),
+                    sock,
+                    "-f".into(),
+                    d.join("tmux.conf").to_string_lossy().into_owned(),
+                    "attach".into(),
+                ]
+            }
+        };
+        let outer = Outer::spawn(&argv, &[]);
+        wait_for("first draw", Duration::from_secs(20), || {
+            outer.bytes.load(Ordering::Relaxed) > 0
+        });
+        let pids = mux_pids(mux, outer.child.process_id().unwrap_or(0), &argv);
+        (outer, pids)
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The multiplexer's own processes: corral itself; tmux client and server.
+fn mux_pids(mux: Mux, outer_child: u32, argv: &[String]) -> Vec<u32> {
+    let mut pids = vec![outer_child];
+    if mux == Mux::Tmux {
+        let sock = &argv[2];
+        wait_for("tmux server", Duration::from_secs(10), || {
+            server_pid(sock).is_some()
+        });
+        if let Some(p) = server_pid(sock) {
+            pids.push(p);
+        }
+    }
+    pids
+}
+
+fn server_pid(sock: &str) -> Option<u32> {
+    let out = Command::new("tmux")
+        .args(["-L", sock, "display", "-p", "#{pid}"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// CPU time of a process (all its threads), in milliseconds, from
+/// /proc/PID/task/*/schedstat (nanosecond resolution).
+fn cpu_ms(pid: u32) -> f64 {
+    let mut ns: u64 = 0;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.filter_map(Result::ok) {
+            let s = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+            ns += s
+                .split_whitespace()
+                .next()
+                .and_then(|x| x.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    ns as f64 / 1e6
+}
+
+/// (RSS, PSS) of a process in KiB.
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("Rss:"), field("Pss:"))
+}
+
+/// A pane script: wait for `go`, cat the file, record start and end times.
+fn cat_script(file: &Path, go: &Path, out: &Path) -> String {
+    format!(
+        "while [ ! -e {go} ]; do sleep 0.01; done; s=$(date +%s%N); cat {file}; e=$(date +%s%N); echo \"$s $e\" > {out}.tmp; mv {out}.tmp {out}; sleep 600",
+        go = go.display(),
+        file = file.display(),
+        out = out.display()
+    )
+}
+
+fn read_times(p: &Path) -> Option<(u128, u128)> {
+    let s = std::fs::read_to_string(p).ok()?;
+    let mut it = s.split_whitespace().map(|x| x.parse::<u128>().ok());
+    Some((it.next()??, it.next()??))
+}
+
+/// Seconds for `n` panes to each cat `file` through the multiplexer.
+fn throughput(b: &mut Bench, mux: Mux, file: &Path, n: usize) -> f64 {
+    let go = b.dir.join(format!("go{}", b.seq + 1));
+    let outs: Vec<PathBuf> = (0..n)
+        .map(|i| b.dir.join(format!("t{}-{i}", b.seq + 1)))
+        .collect();
+    let panes: Vec<String> = outs.iter().map(|o| cat_script(file, &go, o)).collect();
+    let (outer, _) = b.start(mux, &panes);
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&go, "").unwrap_or_else(|e| panic!("{e}"));
+    wait_for("all panes done", Duration::from_secs(300), || {
+        outs.iter().all(|o| o.exists())
+    });
+    let times: Vec<(u128, u128)> = outs.iter().filter_map(|o| read_times(o)).collect();
+    outer.stop();
+    let start = times.iter().map(|t| t.0).min().unwrap_or(0);
+    let end = times.iter().map(|t| t.1).max().unwrap_or(0);
+    (end - start) as f64 / 1e9
+}
+
+/// CPU milliseconds used over 10 s by the multiplexer with 8 idle panes.
+fn idle_cpu(b: &mut Bench, mux: Mux) -> f64 {
+    let panes = vec!["sleep 600".to_string(); 8];
+    let (outer, pids) = b.start(mux, &panes);
+    std::thread::sleep(Duration::from_secs(3));
+    let before: f64 = pids.iter().map(|p| cpu_ms(*p)).sum();
+    std::thread::sleep(Duration::from_secs(10));
+    let after: f64 = pids.iter().map(|p| cpu_ms(*p)).sum();
+    outer.stop();
+    after - before
+}
+
+/// RSS and PSS (MiB) after 8 panes printed 10,000 lines each.
+fn memory(b: &mut Bench, mux: Mux) -> (f64, f64) {
+    let done: Vec<PathBuf> = (0..8)
+        .map(|i| b.dir.join(format!("m{}-{i}", b.seq + 1)))
+        .collect();
+    let panes: Vec<String> = done
+        .iter()
+        .map(|d| format!("i=0; while [ $i -lt 10000 ]; do i=$((i+1)); echo \"line $i of the memory benchmark, some text to fill the row\"; done; touch {}; sleep 600", d.display()))
+        .collect();
+    let (outer, pids) = b.start(mux, &panes);
+    wait_for(
+        "10,000 lines in each pane",
+        Duration::from_secs(300),
+        || done.iter().all(|d| d.exists()),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let (rss, pss) = pids
+        .iter()
+        .map(|p| memory_kib(*p))
+        .fold((0, 0), |a, m| (a.0 + m.0, a.1 + m.1));
+    outer.stop();
+    (rss as f64 / 1024.0, pss as f64 / 1024.0)
+}
+
+/// Median milliseconds from a key to its echo on the outer terminal (the
+/// pane runs `cat` in raw mode), over `n` keys.
+fn key_echo(b: &mut Bench, mux: Mux, n: usize) -> Vec<f64> {
+    let ready = b.dir.join(format!("k{}", b.seq + 1));
+    let panes = vec![format!("stty raw -echo; touch {}; cat", ready.display())];
+    let (outer, _) = b.start(mux, &panes);
+    wait_for("cat ready", Duration::from_secs(20), || ready.exists());
+    if mux == Mux::Corral {
+        outer.send(b"i");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let mut samples = Vec::new();
+    let alphabet = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    for i in 0..n {
+        // Two distinct letters, so the echo is recognisable in a redraw.
+        let pair = [
+            alphabet[i % alphabet.len()],
+            alphabet[(i * 7 + 3) % alphabet.len()],
+        ];
+        let t0 = Instant::now();
+        outer.send(&pair[..1]);
+        let first = pair[0];
+        let before = outer.bytes.load(Ordering::Relaxed);
+        wait_for("echo", Duration::from_secs(5), || {
+            outer.bytes.load(Ordering::Relaxed) > before && outer.tail_has(&[first])
+        });
+        samples.push(t0.elapsed().as_secs_f64() * 1000.0);
+        std::thread::sleep(Duration::from_millis(30));
+        outer.send(b"\r");
+        std::thread::sleep(Duration::from_millis(30));
+        if let Ok(mut t) = outer.tail.lock() {
+            t.clear();
+        }
+    }
+    outer.stop();
+    samples
+}
+
+/// Seconds from launching the multiplexer to the pane's first output on the
+/// outer terminal.
+fn launch(b: &mut Bench, mux: Mux) -> f64 {
+    b.seq += 1;
+    let d = b.dir.join(format!("run{}", b.seq));
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+    let marker = "LAUNCHED-MARKER-42";
+    let pane = format!("echo {marker}; sleep 600");
+    let argv: Vec<String> = match mux {
+        Mux::Corral => {
+            std::fs::write(
+                d.join("c.toml"),
+                format!("[[slot]]\nid = \"p\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", {pane:?}]\n"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            vec![
+                b.corral.to_string_lossy().into_owned(),
+                "--config".into(),
+                d.join("c.toml").to_string_lossy().into_owned(),
+                "--data-dir".into(),
+                d.join("data").to_string_lossy().into_owned(),
+            ]
+        }
+        Mux::Tmux => vec![
+            "tmux".into(),
+            "-L".into(),
+            format!("corral-bench-launch-{}-{}", std::process::id(), b.seq),
+            "-f".into(),
+            "/dev/null".into(),
+            "new-session".into(),
+            format!("/bin/sh -c {}", shell_quote(&pane)),
+        ],
+    };
+    let t0 = Instant::now();
+    let outer = Outer::spawn(&argv, &[]);
+    wait_for("the marker", Duration::from_secs(20), || {
+        outer.tail_has(marker.as_bytes())
+    });
+    let s = t0.elapsed().as_secs_f64();
+    if mux == Mux::Tmux {
+        let _ = Command::new("tmux")
+            .args(["-L", &argv[2], "kill-server"])
+            .status();
+    }
+    outer.stop();
+    s
+}
+
+fn stats(v: &[f64]) -> (f64, f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let med = if s.is_empty() { 0.0 } else { s[s.len() / 2] };
+    (
+        med,
+        s.first().copied().unwrap_or(0.0),
+        s.last().copied().unwrap_or(0.0),
+    )
+}
+
+fn main() {
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    // An optional second argument runs only the figures whose name has it.
+    let only = std::env::args().nth(2).unwrap_or_default();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let corral = root.join("target/release/corral");
+    assert!(corral.exists(), "build it first: cargo build --release");
+    let dir = std::env::temp_dir().join(format!("corral-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let mut b = Bench {
+        dir: dir.clone(),
+        corral,
+        seq: 0,
+    };
+    // Inputs: 20 MiB of plain text and of SGR-coloured text, and 5 MiB.
+    let plain = dir.join("plain.txt");
+    let sgr = dir.join("sgr.txt");
+    let five = dir.join("five.txt");
+    {
+        let mut p = String::new();
+        let mut s = String::new();
+        let mut i = 0u64;
+        while p.len() < 20 << 20 {
+            p.push_str(&format!("{i:>10} the quick brown fox jumps over the lazy dog 0123456789 abcdefghijklmnopqrstuvwxyz\n"));
+            s.push_str(&format!(
+                "\x1b[38;5;{}m{i:>10}\x1b[0m \x1b[1;3{}mthe quick brown fox\x1b[0m jumps \x1b[48;2;{};{};{}mover the lazy dog\x1b[0m 0123456789\n",
+                i % 256,
+                i % 8,
+                i % 256,
+                (i * 3) % 256,
+                (i * 7) % 256
+            ));
+            i += 1;
+        }
+        s.truncate(20 << 20);
+        std::fs::write(&plain, &p).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&sgr, &s).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&five, &p[..5 << 20]).unwrap_or_else(|e| panic!("{e}"));
+    }
+    type Row = (&'static str, &'static str, Vec<f64>, Vec<f64>);
+    let mut rows: Vec<Row> = Vec::new();
+    let muxes = [Mux::Corral, Mux::Tmux];
+    let mut run_fig =
+        |name: &'static str, unit: &'static str, f: &mut dyn FnMut(&mut Bench, Mux) -> Vec<f64>| {
+            if !name.contains(only.as_str()) {
+                return;
+            }
+            let mut res: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+            for _ in 0..runs {
+                for (k, m) in muxes.iter().enumerate() {
+                    res[k].extend(f(&mut b, *m));
+                }
+            }
+            eprintln!(
+                "{name}: corral {:?} tmux {:?}",
+                stats(&res[0]),
+                stats(&res[1])
+            );
+            rows.push((name, unit, res[0].clone(), res[1].clone()));
+        };
+    run_fig("20 MiB plain text cat, one pane", "s", &mut |b, m| {
+        vec![throughput(b, m, &plain, 1)]
+    });
+    run_fig("20 MiB SGR-coloured text", "s", &mut |b, m| {
+        vec![throughput(b, m, &sgr, 1)]
+    });
+    run_fig("8 panes x 5 MiB at once", "s", &mut |b, m| {
+        vec![throughput(b, m, &five, 8)]
+    });
+    run_fig("CPU over 10 s, 8 idle panes", "ms", &mut |b, m| {
+        vec![idle_cpu(b, m)]
+    });
+    run_fig("RSS after 8 panes x 10,000 lines", "MiB", &mut |b, m| {
+        vec![memory(b, m).0]
+    });
+    run_fig("key to echo (cat in raw mode)", "ms", &mut |b, m| {
+        key_echo(b, m, 30)
+    });
+    run_fig("launch to the pane's first output", "s", &mut |b, m| {
+        vec![launch(b, m)]
+    });
+    let tmux_v = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    println!("| figure | corral median (min-max) | {tmux_v} median (min-max) | corral / tmux |");
+    println!("| --- | --- | --- | --- |");
+    for (name, unit, c, t) in rows {
+        let (cm, cmin, cmax) = stats(&c);
+        let (tm, tmin, tmax) = stats(&t);
+        let ratio = if tm > 0.0 {
+            format!("{:.2}", cm / tm)
+        } else {
+            "-".into()
+        };
+        println!(
+            "| {name} | {cm:.3} {unit} ({cmin:.3}-{cmax:.3}) | {tm:.3} {unit} ({tmin:.3}-{tmax:.3}) | {ratio} |"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
