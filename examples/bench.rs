@@ -8,6 +8,7 @@
 //!
 //! usage: bench/run.sh [RUNS [FILTER]]   (default 3 runs of each figure;
 //!        FILTER runs only the figures whose name contains it)
+//!        bench/run.sh SECS flood   (the flood run: memory, echo, transcripts)
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -424,6 +425,88 @@ fn launch(b: &mut Bench, mux: Mux) -> f64 {
     s
 }
 
+/// Eight panes flood output for `secs` seconds while a ninth runs `cat` in
+/// raw mode: corral's RSS every 3 s, key-to-echo latency under the load, and
+/// a byte-for-byte comparison of each transcript with what its pane wrote.
+fn flood(b: &mut Bench, secs: u64) {
+    let mut panes = Vec::new();
+    let mut sources = Vec::new();
+    for i in 0..8 {
+        let src = b.dir.join(format!("flood-src-{i}"));
+        panes.push(format!(
+            "timeout {secs} yes 'flood line from pane {i}: the quick brown fox jumps over the lazy dog 0123456789' | tee {} ; sleep 600",
+            src.display()
+        ));
+        sources.push(src);
+    }
+    let ready = b.dir.join("flood-cat-ready");
+    panes.push(format!("stty raw -echo; touch {}; cat", ready.display()));
+    let (outer, pids) = b.start(Mux::Corral, &panes);
+    let data = b.dir.join(format!("run{}", b.seq)).join("data");
+    wait_for("cat ready", Duration::from_secs(20), || ready.exists());
+    // Focus the cat pane (the ninth, bottom right of a 3x3 grid) and type.
+    outer.send(b"jjll");
+    outer.send(b"i");
+    let start = Instant::now();
+    let mut next_sample = Duration::ZERO;
+    let mut echo = Vec::new();
+    let mut curve = Vec::new();
+    let mut i = 0usize;
+    while start.elapsed() < Duration::from_secs(secs + 3) {
+        if start.elapsed() >= next_sample {
+            curve.push((start.elapsed().as_secs(), memory_kib(pids[0]).0 / 1024));
+            next_sample += Duration::from_secs(3);
+        }
+        let key = [b'A' + (i % 26) as u8];
+        i += 1;
+        let t0 = Instant::now();
+        if let Ok(mut t) = outer.tail.lock() {
+            t.clear();
+        }
+        outer.send(&key);
+        wait_for("echo under load", Duration::from_secs(10), || {
+            outer.tail_has(&key)
+        });
+        echo.push(t0.elapsed().as_secs_f64() * 1000.0);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let mut lost = 0u64;
+    let mut total = 0u64;
+    for (k, src) in sources.iter().enumerate() {
+        let s = std::fs::read(src).unwrap_or_default();
+        // The PTY turns each LF into CR LF.
+        let want: Vec<u8> = s
+            .iter()
+            .flat_map(|b| {
+                if *b == b'\n' {
+                    vec![b'\r', b'\n']
+                } else {
+                    vec![*b]
+                }
+            })
+            .collect();
+        let got = std::fs::read(data.join(format!("transcripts/p{k}.raw"))).unwrap_or_default();
+        total += want.len() as u64;
+        if !got.starts_with(&want) {
+            let same = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
+            lost += (want.len() - same) as u64;
+        }
+    }
+    outer.stop();
+    let (med, min, max) = stats(&echo);
+    println!("flood: 8 panes of `yes` for {secs} s, a ninth pane running cat");
+    println!("corral RSS (MiB) every 3 s: {curve:?}");
+    println!(
+        "key to echo under load: median {med:.2} ms, min {min:.2}, max {max:.2} ({} keys)",
+        echo.len()
+    );
+    println!(
+        "transcripts: {} MiB written by the panes, {lost} bytes missing",
+        total >> 20
+    );
+}
+
 fn stats(v: &[f64]) -> (f64, f64, f64) {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
@@ -452,6 +535,11 @@ fn main() {
         corral,
         seq: 0,
     };
+    if only == "flood" {
+        flood(&mut b, runs as u64);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     // Inputs: 20 MiB of plain text and of SGR-coloured text, and 5 MiB.
     let plain = dir.join("plain.txt");
     let sgr = dir.join("sgr.txt");
