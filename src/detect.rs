@@ -704,8 +704,26 @@ fn finish_prompt(
 }
 
 /// Extracts a permission prompt with the profile's prompt spec.
+/// The subject shown when a dialog's top (its header, tool and subject) has
+/// scrolled out of a pane too short for it.
+pub const CUT_OFF_SUBJECT: &str = "(dialog taller than the pane: zoom to see it)";
+
+/// The tool shown for such a dialog. Policies never answer it.
+pub const UNKNOWN_TOOL: &str = "?";
+
 fn prompt(spec: &PromptSpec, snap: &ScreenSnapshot) -> Option<Found> {
-    let raw = region(&spec.region, snap);
+    let mut raw = region(&spec.region, snap);
+    // A dialog taller than its pane loses its top, divider included: read the
+    // question and options from the whole screen and say the rest is cut off.
+    let cut_off = raw.is_empty()
+        && matches!(
+            spec.region,
+            Region::AfterLast { .. } | Region::FromLast { .. }
+        )
+        && spec.style == PromptStyle::Numbered;
+    if cut_off {
+        raw = snap.rows.clone();
+    }
     let rows: Vec<String> = raw
         .iter()
         .map(|r| match &spec.strip {
@@ -720,7 +738,7 @@ fn prompt(spec: &PromptSpec, snap: &ScreenSnapshot) -> Option<Found> {
         .collect();
     match spec.style {
         PromptStyle::Inline => inline_prompt(spec, snap),
-        PromptStyle::Numbered => numbered_prompt(spec, &rows, &inverse),
+        PromptStyle::Numbered => numbered_prompt(spec, &rows, &inverse, cut_off),
     }
 }
 
@@ -785,7 +803,12 @@ fn inline_prompt(spec: &PromptSpec, snap: &ScreenSnapshot) -> Option<Found> {
     ))
 }
 
-fn numbered_prompt(spec: &PromptSpec, rows: &[String], inverse: &[bool]) -> Option<Found> {
+fn numbered_prompt(
+    spec: &PromptSpec,
+    rows: &[String],
+    inverse: &[bool],
+    cut_off: bool,
+) -> Option<Found> {
     let opt_re = spec.option.as_ref()?;
     let last = rows.iter().rposition(|r| !r.trim().is_empty())?;
     let rows = &rows[..=last];
@@ -876,7 +899,16 @@ fn numbered_prompt(spec: &PromptSpec, rows: &[String], inverse: &[bool]) -> Opti
     for o in &mut options {
         o.kind = kind_of(spec, &o.label);
     }
-    let (tool, subject, needs_input) = tool_and_subject(spec, rows, &question, q_start, inverse)?;
+    // A cut-off dialog must still show its question (matched by the
+    // profile's own `question` pattern, never a bare "?").
+    if cut_off && spec.question.is_none() {
+        return None;
+    }
+    let (tool, subject, needs_input) = if cut_off {
+        (UNKNOWN_TOOL.to_string(), CUT_OFF_SUBJECT.to_string(), false)
+    } else {
+        tool_and_subject(spec, rows, &question, q_start, inverse)?
+    };
     if needs_input {
         return Some(question_only(tool, question));
     }
@@ -1008,6 +1040,25 @@ mod tests {
         assert_ne!(id("a", 1, 1), id("a", 2, 1));
         assert_ne!(id("a", 1, 1), id("a", 1, 2));
         assert_eq!(id("a", 1, 1), id("a", 1, 1));
+    }
+
+    #[test]
+    fn a_dialog_taller_than_the_pane_is_still_a_prompt() {
+        // The rule, header and subject scrolled out of a short pane.
+        let text = "\n Do you want to proceed?\n ❯ 1. Yes\n   2. Yes, and always allow access to /x from this project\n   3. No\n\n Esc to cancel · Tab to amend\n";
+        let d = claude(text);
+        assert_eq!(d.state, AgentState::NeedsPermission);
+        let p = d.prompt.unwrap_or_else(|| panic!("no prompt"));
+        assert_eq!(
+            (p.tool.as_str(), p.subject.as_str()),
+            (UNKNOWN_TOOL, CUT_OFF_SUBJECT)
+        );
+        assert_eq!(p.keys_for(Answer::Deny), Ok(vec![KeyPress::ch('3')]));
+        // An idle screen with a numbered list is still no prompt.
+        let idle = format!(
+            "Do you want to proceed?\n 1. a\n 2. b\n{RULE}\n❯\u{a0}\n{RULE}\n  ⏸ manual mode on · ? for shortcuts\n"
+        );
+        assert_eq!(claude(&idle).state, AgentState::Idle);
     }
 
     #[test]

@@ -1016,6 +1016,17 @@ impl Manager {
     /// Answers a new prompt by policy, through the same verified path as a
     /// keypress (the answer names the prompt id; it is re-detected first).
     fn apply_policy(&mut self, i: SlotIdx, p: &Prompt) {
+        // Never decide on what cannot be seen.
+        if p.tool == detect::UNKNOWN_TOOL {
+            if !self.policy.rules.is_empty() {
+                self.emit(Event::PolicyAsked {
+                    slot: i,
+                    prompt: p.id,
+                    reason: "the dialog's tool and subject are cut off".into(),
+                });
+            }
+            return;
+        }
         let s = &self.slots[i];
         let d = self.policy.decide(&Subject {
             slot: &s.id,
