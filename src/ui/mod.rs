@@ -599,6 +599,11 @@ fn explain(frame: &mut Frame, app: &App, text: &str) {
         "any key closes this view",
         Style::default().fg(Color::DarkGray),
     )));
+    text_box(frame, &format!(" explain · {id} "), lines);
+}
+
+/// A centred box sized to its lines (at least 40 cells wide), over the rest.
+fn text_box(frame: &mut Frame, title: &str, lines: Vec<Line>) {
     let screen = frame.area();
     let w = (lines.iter().map(|l| l.width()).max().unwrap_or(20) as u16 + 4).min(screen.width);
     let area = centered(screen, w.max(40), lines.len() as u16 + 2);
@@ -607,7 +612,7 @@ fn explain(frame: &mut Frame, app: &App, text: &str) {
         Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(format!(" explain · {id} ")),
+                .title(title.to_string()),
         ),
         area,
     );
@@ -642,14 +647,7 @@ fn details(frame: &mut Frame, app: &App, id: crate::detect::PromptId) {
         "a number chooses that option · any other key closes",
         Style::default().fg(Color::DarkGray),
     )));
-    let screen = frame.area();
-    let w = (lines.iter().map(|l| l.width()).max().unwrap_or(20) as u16 + 4).min(screen.width);
-    let area = centered(screen, w.max(40), lines.len() as u16 + 2);
-    frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" prompt ")),
-        area,
-    );
+    text_box(frame, " prompt ", lines);
 }
 
 fn confirm_quit(frame: &mut Frame, app: &App) {
