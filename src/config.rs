@@ -99,7 +99,8 @@ pub struct SlotConfig {
     /// Arguments passed to `command`.
     #[serde(default)]
     pub args: Vec<String>,
-    /// Working directory; defaults to corral's own.
+    /// Working directory (`~/` means the home directory); defaults to
+    /// corral's own.
     #[serde(default)]
     pub cwd: Option<PathBuf>,
     /// Extra environment variables for the child.

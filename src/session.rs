@@ -1269,7 +1269,7 @@ fn start_child(
     cmd.args(&cfg.args);
     cmd.args(resume);
     let cwd = match &cfg.cwd {
-        Some(c) => c.clone(),
+        Some(c) => expand_home(c),
         None => std::env::current_dir()?,
     };
     if !cwd.is_dir() {
@@ -1298,6 +1298,15 @@ fn start_child(
     let reader = pair.master.try_clone_reader()?;
     let writer = pair.master.take_writer()?;
     Ok((pair.master, reader, writer, child))
+}
+
+/// `~` or `~/...` at the start of a path means the home directory.
+fn expand_home(p: &std::path::Path) -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    match (p.strip_prefix("~"), home) {
+        (Ok(rest), Some(h)) => h.join(rest),
+        _ => p.to_path_buf(),
+    }
 }
 
 fn spawn_writer(id: &str, mut writer: Box<dyn Write + Send>, rx: Receiver<Vec<u8>>) {
@@ -1381,4 +1390,25 @@ fn spawn_reader(
                 }
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tilde_means_home() {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        assert_eq!(
+            expand_home(std::path::Path::new("~/src/api")),
+            home.join("src/api")
+        );
+        assert_eq!(expand_home(std::path::Path::new("~")), home);
+        assert_eq!(
+            expand_home(std::path::Path::new("/srv/~x")),
+            PathBuf::from("/srv/~x")
+        );
+    }
 }
