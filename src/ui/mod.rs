@@ -420,6 +420,16 @@ fn decisions(frame: &mut Frame, app: &App, sidebar: Rect, now: Instant) {
     );
 }
 
+/// The current mode's key hints, generated from the keymap (`y approve · …`).
+fn hint_text(app: &App) -> String {
+    app.keymap
+        .hints(app.mode)
+        .iter()
+        .map(|(k, d)| format!("{k} {d}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 fn status_line(frame: &mut Frame, app: &App, area: Rect) {
     let mut spans = Vec::new();
     let badge_style = match app.mode {
@@ -476,26 +486,14 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect) {
                 Style::default().fg(Color::LightMagenta),
             ));
         } else {
-            let hints = app.keymap.hints(app.mode);
-            let text = hints
-                .iter()
-                .map(|(k, d)| format!("{k} {d}"))
-                .collect::<Vec<_>>()
-                .join(" · ");
             spans.push(Span::styled(
-                format!("· {text}"),
+                format!("· {}", hint_text(app)),
                 Style::default().fg(Color::Gray),
             ));
         }
     } else {
-        let hints = app.keymap.hints(app.mode);
-        let text = hints
-            .iter()
-            .map(|(k, d)| format!("{k} {d}"))
-            .collect::<Vec<_>>()
-            .join(" · ");
         spans.push(Span::styled(
-            format!(" {text}"),
+            format!(" {}", hint_text(app)),
             Style::default().fg(Color::Gray),
         ));
     }
