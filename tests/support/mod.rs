@@ -56,7 +56,15 @@ impl Tui {
         cmd.args(args);
         cmd.cwd(cwd);
         cmd.env("TERM", "xterm-256color");
-        for k in ["TMUX", "TMUX_PANE"] {
+        // The suites stand in for a person at a terminal. CI runners export `CI=true`, which
+        // makes Gemini CLI 0.61.0 run headless and exit 42 ("No input provided via stdin").
+        for k in [
+            "TMUX",
+            "TMUX_PANE",
+            "CI",
+            "GITHUB_ACTIONS",
+            "CONTINUOUS_INTEGRATION",
+        ] {
             cmd.env_remove(k);
         }
         for (k, v) in env {
