@@ -21,7 +21,10 @@ fn code_lines(src: &str) -> impl Iterator<Item = &str> {
 fn session_engine_and_detect_are_ui_free() {
     for file in [
         "src/session.rs",
-        "src/engine.rs",
+        "src/engine/mod.rs",
+        "src/engine/grid.rs",
+        "src/engine/parser.rs",
+        "src/engine/term.rs",
         "src/detect.rs",
         "src/keys.rs",
         "src/config.rs",

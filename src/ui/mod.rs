@@ -1,6 +1,6 @@
 //! Drawing: `&App` and the sessions' screens into a ratatui frame. Mutates
 //! nothing. Panes are rendered by tui-term through a small adapter over
-//! vt100 0.18 screens.
+//! the engine's screens.
 
 pub mod layout;
 
@@ -26,16 +26,16 @@ pub trait ScreenSource {
     fn with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine));
 }
 
-/// A vt100 0.18 cell seen through tui-term's `Cell` trait.
+/// An engine cell seen through tui-term's `Cell` trait.
 #[derive(RefCast)]
 #[repr(transparent)]
-struct PaneCell(vt100::Cell);
+struct PaneCell(crate::engine::Cell);
 
-fn map_color(c: vt100::Color) -> Color {
+fn map_color(c: crate::engine::Color) -> Color {
     match c {
-        vt100::Color::Default => Color::Reset,
-        vt100::Color::Idx(i) => Color::Indexed(i),
-        vt100::Color::Rgb(r, g, b) => Color::Rgb(r, g, b),
+        crate::engine::Color::Default => Color::Reset,
+        crate::engine::Color::Idx(i) => Color::Indexed(i),
+        crate::engine::Color::Rgb(r, g, b) => Color::Rgb(r, g, b),
     }
 }
 
@@ -45,25 +45,29 @@ impl tui_term::widget::Cell for PaneCell {
     }
 
     fn apply(&self, cell: &mut ratatui::buffer::Cell) {
+        use crate::engine::grid::{BOLD, DIM, INVERSE, ITALIC, STRIKE, UNDERLINE};
         let c = &self.0;
-        if c.has_contents() {
-            cell.set_symbol(c.contents());
+        match c.as_char() {
+            Some(ch) => {
+                cell.set_char(ch);
+            }
+            None if c.has_contents() => {
+                cell.set_symbol(&c.contents());
+            }
+            None => {}
         }
         let mut m = Modifier::empty();
-        if c.bold() {
-            m |= Modifier::BOLD;
-        }
-        if c.dim() {
-            m |= Modifier::DIM;
-        }
-        if c.italic() {
-            m |= Modifier::ITALIC;
-        }
-        if c.underline() {
-            m |= Modifier::UNDERLINED;
-        }
-        if c.inverse() {
-            m |= Modifier::REVERSED;
+        for (flag, modifier) in [
+            (BOLD, Modifier::BOLD),
+            (DIM, Modifier::DIM),
+            (ITALIC, Modifier::ITALIC),
+            (UNDERLINE, Modifier::UNDERLINED),
+            (INVERSE, Modifier::REVERSED),
+            (STRIKE, Modifier::CROSSED_OUT),
+        ] {
+            if c.has(flag) {
+                m |= modifier;
+            }
         }
         cell.set_style(
             Style::reset()
@@ -74,8 +78,8 @@ impl tui_term::widget::Cell for PaneCell {
     }
 }
 
-/// A vt100 0.18 screen seen through tui-term's `Screen` trait.
-struct PaneScreen<'a>(&'a vt100::Screen);
+/// An engine screen seen through tui-term's `Screen` trait.
+struct PaneScreen<'a>(&'a crate::engine::Screen);
 
 impl tui_term::widget::Screen for PaneScreen<'_> {
     type C = PaneCell;

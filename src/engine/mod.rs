@@ -1,0 +1,402 @@
+//! The terminal engine of one session: corral's own VT parser and screen.
+//! Beyond drawing cells it answers the child's queries (DA1, DA2, cursor
+//! position, OSC 10/11 colours, XTVERSION, kitty keyboard flags, DECRQM,
+//! window size), keeps the title (OSC 0/2), counts bells, tracks the kitty
+//! keyboard flag stack, and holds back half-painted frames while the child is
+//! inside a synchronized update (DEC mode 2026).
+//!
+//! Owned rather than borrowed from `vt100` for speed and memory: runs of
+//! printable ASCII are written to a row in one step, and scrollback rows are
+//! packed as text plus attribute runs (see [`grid::CompactRow`]).
+
+pub mod grid;
+pub mod parser;
+pub mod term;
+
+use std::time::Duration;
+
+pub use grid::{Attrs, Cell, Color, CompactRow, Row};
+pub use term::Screen;
+
+use crate::detect::ScreenSnapshot;
+use crate::keys::InputModes;
+
+/// Longest time a synchronized update may hold back the display before the
+/// live (possibly half-painted) screen is shown anyway.
+pub const SYNC_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// What one [`Engine::process`] call produced besides screen changes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Processed {
+    /// Bytes to write back to the child (answers to its queries).
+    pub replies: Vec<u8>,
+    /// The title changed.
+    pub title_changed: bool,
+    /// Bells rung (BEL outside OSC strings).
+    pub bells: u64,
+}
+
+/// One session's terminal: screen, scrollback and terminal state.
+pub struct Engine {
+    parser: parser::Parser,
+    term: term::Term,
+    /// The scrolled-back view (scrollback rows above the live rows), built
+    /// while the scroll offset is above 0.
+    view: Option<Screen>,
+}
+
+impl Engine {
+    /// A blank terminal of `rows` x `cols` cells (each at least 1) keeping up to
+    /// `scrollback_rows` rows of scrollback.
+    pub fn new(rows: u16, cols: u16, scrollback_rows: usize) -> Self {
+        Engine {
+            parser: parser::Parser::default(),
+            term: term::Term::new(rows, cols, scrollback_rows),
+            view: None,
+        }
+    }
+
+    /// Feeds child output through the parser. Returns the replies to write
+    /// back to the child and whether the title changed or bells rang.
+    pub fn process(&mut self, bytes: &[u8]) -> Processed {
+        let before = self.term.bells;
+        self.parser.advance(bytes, &mut self.term);
+        if self.term.scroll_offset > 0 {
+            self.rebuild_view();
+        }
+        Processed {
+            replies: std::mem::take(&mut self.term.replies),
+            title_changed: std::mem::take(&mut self.term.title_changed),
+            bells: self.term.bells - before,
+        }
+    }
+
+    /// Starts over with a blank terminal of the same size (a new session).
+    pub fn reset(&mut self) {
+        let (rows, cols) = self.size();
+        *self = Engine::new(rows, cols, self.term.scrollback_max);
+    }
+
+    /// Resizes the terminal to `rows` x `cols` cells (each at least 1).
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        self.term.resize(rows, cols);
+        self.view = None;
+    }
+
+    /// Size as (rows, cols) in cells.
+    pub fn size(&self) -> (u16, u16) {
+        self.term.live.size()
+    }
+
+    fn frozen(&self) -> Option<&Screen> {
+        match self.term.frozen_at {
+            Some(at) if at.elapsed() < SYNC_TIMEOUT => Some(&self.term.frozen),
+            _ => None,
+        }
+    }
+
+    /// The screen to show: the scrolled-back view when the offset is above 0,
+    /// else the last complete frame while a synchronized update is in
+    /// progress (up to [`SYNC_TIMEOUT`]), else the live screen.
+    pub fn screen(&self) -> &Screen {
+        if let Some(v) = &self.view {
+            return v;
+        }
+        self.frozen().unwrap_or(&self.term.live)
+    }
+
+    /// The live screen as the child has drawn it so far, ignoring any
+    /// synchronized update and the scroll offset.
+    pub fn live_screen(&self) -> &Screen {
+        &self.term.live
+    }
+
+    /// True while the child is inside a synchronized update.
+    pub fn in_sync_update(&self) -> bool {
+        self.frozen().is_some()
+    }
+
+    /// The title last set with OSC 0 or OSC 2.
+    pub fn title(&self) -> &str {
+        &self.term.title
+    }
+
+    /// Total bells rung since the session began.
+    pub fn bells(&self) -> u64 {
+        self.term.bells
+    }
+
+    /// True while the alternate screen is shown.
+    pub fn alternate_screen(&self) -> bool {
+        self.term.alt_active
+    }
+
+    /// The input modes that decide how keys and pastes are encoded.
+    pub fn input_modes(&self) -> InputModes {
+        let t = &self.term;
+        InputModes {
+            application_cursor: t.application_cursor,
+            bracketed_paste: t.bracketed_paste,
+            kitty_flags: t.kitty.last().copied().unwrap_or(0),
+            mouse: t.mouse,
+            mouse_sgr: t.mouse_sgr,
+        }
+    }
+
+    /// Rows of scrollback currently stored.
+    pub fn scrollback_len(&self) -> usize {
+        self.term.scrollback.len()
+    }
+
+    /// The scrollback rows, oldest first.
+    pub fn scrollback(&self) -> impl Iterator<Item = &CompactRow> {
+        self.term.scrollback.iter()
+    }
+
+    /// How many rows the view is scrolled back (0 = live screen).
+    pub fn scroll_offset(&self) -> usize {
+        self.term.scroll_offset
+    }
+
+    /// Scrolls the view to `rows` back from the live screen (clamped to the
+    /// stored scrollback; always 0 on the alternate screen). Returns the
+    /// offset now in effect.
+    pub fn set_scroll_offset(&mut self, rows: usize) -> usize {
+        let max = if self.term.alt_active {
+            0
+        } else {
+            self.term.scrollback.len()
+        };
+        self.term.scroll_offset = rows.min(max);
+        self.rebuild_view();
+        self.term.scroll_offset
+    }
+
+    fn rebuild_view(&mut self) {
+        let t = &self.term;
+        if t.scroll_offset == 0 || t.alt_active {
+            self.view = None;
+            return;
+        }
+        let (rows, cols) = t.live.size();
+        let sb = t.scrollback.len();
+        let start = sb - t.scroll_offset.min(sb);
+        let mut v = self.view.take().unwrap_or_else(|| Screen::new(1, 1));
+        v.rows.clear();
+        for i in 0..usize::from(rows) {
+            let idx = start + i;
+            v.rows.push(if idx < sb {
+                t.scrollback[idx].expand(cols)
+            } else {
+                t.live.rows[idx - sb].clone()
+            });
+        }
+        v.cols = cols;
+        v.cursor = (0, 0);
+        v.hide_cursor = true;
+        self.view = Some(v);
+    }
+
+    /// A text snapshot of the live screen (never the scrolled-back view, and
+    /// the last complete frame during a synchronized update) for detection:
+    /// every row with trailing blanks removed, plus title, cursor and the
+    /// alternate-screen flag.
+    pub fn snapshot(&self) -> ScreenSnapshot {
+        let screen = self.frozen().unwrap_or(&self.term.live);
+        let (_, cols) = screen.size();
+        ScreenSnapshot {
+            rows: screen
+                .rows()
+                .iter()
+                .map(|r| {
+                    let mut t = r.text();
+                    let keep = t.trim_end().len();
+                    t.truncate(keep);
+                    t
+                })
+                .collect(),
+            cols,
+            title: self.term.title.clone(),
+            cursor: screen.cursor_position(),
+            alternate: self.term.alt_active,
+            inverse: screen
+                .rows()
+                .iter()
+                .map(|r| {
+                    let mut any = false;
+                    for c in r.cells() {
+                        let blank = match c.as_char() {
+                            Some(ch) => ch.is_whitespace(),
+                            None => !c.has_contents(),
+                        };
+                        if !blank {
+                            if !c.has(grid::INVERSE) {
+                                return false;
+                            }
+                            any = true;
+                        }
+                    }
+                    any
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_terminal_queries() {
+        let mut e = Engine::new(24, 80, 100);
+        e.process(b"abc\x1b[3;5H");
+        let p = e.process(b"\x1b[6n\x1b[c\x1b[>c\x1b[>q\x1b]11;?\x07\x1b[?u");
+        let r = String::from_utf8_lossy(&p.replies).into_owned();
+        assert!(
+            r.starts_with("\x1b[3;5R\x1b[?62;22c\x1b[>1;10;0c\x1bP>|corral "),
+            "{r:?}"
+        );
+        assert!(r.contains("\x1b]11;rgb:0000/0000/0000\x1b\\"), "{r:?}");
+        assert!(r.ends_with("\x1b[?0u"), "{r:?}");
+    }
+
+    #[test]
+    fn kitty_flag_stack() {
+        let mut e = Engine::new(24, 80, 0);
+        e.process(b"\x1b[>5u");
+        assert_eq!(e.input_modes().kitty_flags, 5);
+        e.process(b"\x1b[>31u");
+        assert_eq!(
+            e.input_modes().kitty_flags,
+            5,
+            "unsupported flags are refused"
+        );
+        let p = e.process(b"\x1b[<u\x1b[?u");
+        assert_eq!(p.replies, b"\x1b[?5u");
+        e.process(b"\x1b[<u");
+        assert_eq!(e.input_modes().kitty_flags, 0);
+    }
+
+    #[test]
+    fn title_and_bell() {
+        let mut e = Engine::new(24, 80, 0);
+        let p = e.process(b"\x1b]0;\xe2\x9c\xb3 Claude Code\x07\x07");
+        assert!(p.title_changed);
+        assert_eq!(p.bells, 1);
+        assert_eq!(e.title(), "✳ Claude Code");
+    }
+
+    #[test]
+    fn synchronized_update_holds_back_the_frame() {
+        let mut e = Engine::new(4, 20, 0);
+        e.process(b"old frame");
+        e.process(b"\x1b[?2026h\x1b[2J\x1b[Hnew");
+        assert!(e.in_sync_update());
+        assert_eq!(e.snapshot().rows[0], "old frame");
+        e.process(b" frame\x1b[?2026l");
+        assert_eq!(e.snapshot().rows[0], "new frame");
+    }
+
+    #[test]
+    fn tiny_screens_and_hpa_rep_work() {
+        let mut e = Engine::new(1, 1, 0);
+        e.process(b"hello\r\nworld");
+        e.resize(0, 0);
+        let mut e = Engine::new(2, 10, 0);
+        e.process(b"x\x1b[5`y\x1b[2b");
+        assert_eq!(e.snapshot().rows[0], "x   yyy");
+    }
+
+    #[test]
+    fn snapshot_ignores_scroll_position() {
+        let mut e = Engine::new(2, 10, 10);
+        e.process(b"1\r\n2\r\n3\r\n4");
+        assert_eq!(e.set_scroll_offset(2), 2);
+        let s = e.snapshot();
+        assert_eq!(s.rows, vec!["3", "4"]);
+        assert_eq!(e.scroll_offset(), 2);
+    }
+
+    fn rows(e: &Engine) -> Vec<String> {
+        e.snapshot().rows
+    }
+
+    #[test]
+    fn index_next_line_and_ansi_save_restore() {
+        let mut e = Engine::new(3, 10, 0);
+        e.process(b"ab\x1bDc\x1bEd\x1b[s\x1b[3;5Hx\x1b[uy");
+        assert_eq!(rows(&e), vec!["ab", "  c", "dy  x"]);
+    }
+
+    #[test]
+    fn dec_special_graphics_draws_lines() {
+        let mut e = Engine::new(2, 10, 0);
+        e.process(b"\x1b(0lqqk\x1b(B ok\r\n\x0e\x1b)0x\x0fx");
+        assert_eq!(rows(&e), vec!["┌──┐ ok", "│x"]);
+    }
+
+    #[test]
+    fn scrollback_is_compact_and_the_view_stays_put() {
+        let mut e = Engine::new(2, 20, 100);
+        for i in 0..10 {
+            e.process(format!("\x1b[1;3{}mline {i}\x1b[0m\r\n", i % 8).as_bytes());
+        }
+        assert_eq!(e.scrollback_len(), 9);
+        let texts: Vec<&str> = e.scrollback().map(|r| r.text()).collect();
+        assert_eq!(texts[0], "line 0");
+        assert_eq!(e.set_scroll_offset(3), 3);
+        assert_eq!(e.screen().row_text(0), "line 6");
+        let red = e.screen().cell(0, 0).map(|c| c.fgcolor());
+        assert_eq!(red, Some(Color::Idx(6)));
+        // New output does not move what the user is reading.
+        e.process(b"more\r\n");
+        assert_eq!(e.scroll_offset(), 4);
+        assert_eq!(e.screen().row_text(0), "line 6");
+        assert_eq!(e.snapshot().rows, vec!["more", ""]);
+        assert_eq!(e.set_scroll_offset(0), 0);
+        assert_eq!(e.screen().row_text(0), "more");
+    }
+
+    #[test]
+    fn scrollback_is_bounded() {
+        let mut e = Engine::new(3, 10, 5);
+        for i in 0..100 {
+            e.process(format!("{i}\r\n").as_bytes());
+        }
+        assert_eq!(e.scrollback_len(), 5);
+        assert_eq!(e.scrollback().next().map(|r| r.text()), Some("93"));
+    }
+
+    #[test]
+    fn resize_keeps_the_cursor_row_and_pulls_scrollback_back() {
+        let mut e = Engine::new(4, 10, 100);
+        e.process(b"a\r\nb\r\nc\r\nd");
+        e.resize(2, 10);
+        assert_eq!(rows(&e), vec!["c", "d"]);
+        assert_eq!(e.screen().cursor_position(), (1, 1));
+        e.resize(4, 10);
+        assert_eq!(rows(&e), vec!["a", "b", "c", "d"]);
+        assert_eq!(e.screen().cursor_position(), (3, 1));
+    }
+
+    #[test]
+    fn alternate_screen_keeps_the_primary_and_no_scrollback() {
+        let mut e = Engine::new(2, 10, 100);
+        e.process(b"shell\x1b[?1049h\x1b[Hvim\r\n\r\n\r\nx");
+        assert!(e.alternate_screen());
+        assert_eq!(e.scrollback_len(), 0);
+        e.process(b"\x1b[?1049l");
+        assert_eq!(rows(&e), vec!["shell", ""]);
+        assert_eq!(e.screen().cursor_position(), (0, 5));
+    }
+
+    #[test]
+    fn wide_characters_wrap_whole() {
+        let mut e = Engine::new(2, 5, 0);
+        e.process("abcd漢".as_bytes());
+        assert_eq!(rows(&e), vec!["abcd", "漢"]);
+        e.process(b"\x1b[2;2Hx");
+        assert_eq!(rows(&e), vec!["abcd", " x"]);
+    }
+}
