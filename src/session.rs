@@ -1325,6 +1325,54 @@ fn spawn_writer(id: &str, mut writer: Box<dyn Write + Send>, rx: Receiver<Vec<u8
         });
 }
 
+/// Bytes within one [`FLOOD_WINDOW`] above which a session counts as
+/// flooding (8 MiB/s; agents redrawing their screens stay far below it).
+const FLOOD_BYTES: usize = 8 << 20;
+/// The window over which [`FLOOD_BYTES`] is counted.
+const FLOOD_WINDOW: Duration = Duration::from_secs(1);
+/// Nice value a flooding session's reader thread takes (Linux, per thread).
+const FLOOD_NICE: libc::c_int = 10;
+
+/// Detects a session that floods output (`yes`, a runaway log): true once,
+/// the first time more than [`FLOOD_BYTES`] arrive within [`FLOOD_WINDOW`].
+#[derive(Debug, Default)]
+struct FloodMeter {
+    window_start: Option<Instant>,
+    bytes: usize,
+    tripped: bool,
+}
+
+impl FloodMeter {
+    fn add(&mut self, n: usize, now: Instant) -> bool {
+        if self.tripped {
+            return false;
+        }
+        match self.window_start {
+            Some(t) if now.duration_since(t) < FLOOD_WINDOW => self.bytes += n,
+            _ => {
+                self.window_start = Some(now);
+                self.bytes = n;
+            }
+        }
+        self.tripped = self.bytes > FLOOD_BYTES;
+        self.tripped
+    }
+}
+
+/// Lowers the calling thread's scheduling priority so that a flooding
+/// session yields the CPU to the UI and to the panes the user types in (a
+/// key still echoes at once while eight panes run `yes`). Every byte is
+/// still read, parsed and written to the transcript. Only Linux sets the
+/// nice value per thread; elsewhere this does nothing.
+fn yield_to_interactive_work() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on the calling thread's own id; no memory is shared.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, FLOOD_NICE);
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn spawn_reader(
     id: &str,
@@ -1342,11 +1390,16 @@ fn spawn_reader(
         .name(format!("read-{id}"))
         .spawn(move || {
             let mut buf = vec![0u8; READ_CHUNK];
+            let mut flood = FloodMeter::default();
             loop {
                 let n = match reader.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
+                if flood.add(n, Instant::now()) {
+                    yield_to_interactive_work();
+                    tracing::info!(slot, "output flood: reader thread now runs at lower priority");
+                }
                 let chunk = &buf[..n];
                 if let Some(f) = transcript.as_mut()
                     && f.write_all(chunk).is_err()
@@ -1395,6 +1448,22 @@ fn spawn_reader(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flood_meter_trips_once_on_sustained_output() {
+        let t0 = Instant::now();
+        let mut m = FloodMeter::default();
+        // 4 MiB/s for 3 s: an agent redrawing hard, not a flood.
+        for i in 0..300u64 {
+            assert!(!m.add(40 << 10, t0 + Duration::from_millis(i * 10)));
+        }
+        let t1 = t0 + Duration::from_secs(10);
+        let mut trips = 0;
+        for i in 0..300u64 {
+            trips += usize::from(m.add(1 << 20, t1 + Duration::from_millis(i * 10)));
+        }
+        assert_eq!(trips, 1);
+    }
 
     #[test]
     fn tilde_means_home() {
