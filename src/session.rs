@@ -1398,7 +1398,10 @@ fn spawn_reader(
                 };
                 if flood.add(n, Instant::now()) {
                     yield_to_interactive_work();
-                    tracing::info!(slot, "output flood: reader thread now runs at lower priority");
+                    tracing::info!(
+                        slot,
+                        "output flood: reader thread now runs at lower priority"
+                    );
                 }
                 let chunk = &buf[..n];
                 if let Some(f) = transcript.as_mut()

@@ -397,24 +397,28 @@ impl Row {
         let end = self
             .cells
             .iter()
-            .rposition(|c| c.has_contents() || c.attrs() != Attrs::default())
+            .rposition(|c| {
+                c.code != 0
+                    || c.bg != Color::Default
+                    || c.fg != Color::Default
+                    || c.flags & STYLE != 0
+            })
             .map_or(0, |i| i + 1);
         let mut text = String::with_capacity(end);
         let mut runs: Vec<(u16, Attrs)> = Vec::new();
         let mut cur = Attrs::default();
         for (i, c) in self.cells[..end].iter().enumerate() {
-            if c.is_wide_continuation() {
+            if c.flags & WIDE_CONT != 0 {
                 continue;
             }
-            let a = c.attrs();
-            if a != cur {
-                runs.push((i as u16, a));
-                cur = a;
+            if c.fg != cur.fg || c.bg != cur.bg || c.flags & STYLE != cur.flags {
+                cur = c.attrs();
+                runs.push((i as u16, cur));
             }
-            if c.has_contents() {
-                c.push_contents(&mut text);
-            } else {
-                text.push(' ');
+            match c.code {
+                0 => text.push(' '),
+                1..=0x7f => text.push(char::from(c.code as u8)),
+                _ => c.push_contents(&mut text),
             }
         }
         CompactRow {

@@ -165,6 +165,34 @@ fn printable(b: u8) -> bool {
     (0x20..0x7f).contains(&b)
 }
 
+/// Length of the run of printable ASCII at the start of `bytes`, eight bytes
+/// at a time while it lasts.
+#[inline]
+fn printable_run(bytes: &[u8]) -> usize {
+    const LOW: u64 = 0x2020_2020_2020_2020;
+    const ONE: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(w) = bytes.get(i..i + 8) {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let w = u64::from_le_bytes(a);
+        // A byte below 0x20 borrows; a byte of 0x7f or more has (or gets)
+        // its high bit. A carry or borrow only spreads from a byte that
+        // already failed, so "any byte failed" stays exact.
+        let below = w.wrapping_sub(LOW) & !w & HIGH;
+        let above = (w.wrapping_add(ONE) | w) & HIGH;
+        if below | above != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && printable(bytes[i]) {
+        i += 1;
+    }
+    i
+}
+
 impl Parser {
     /// Feeds `bytes`, calling `p` for everything recognised.
     pub fn advance(&mut self, bytes: &[u8], p: &mut impl Perform) {
@@ -174,9 +202,7 @@ impl Parser {
                 let b = bytes[i];
                 if printable(b) {
                     let start = i;
-                    while i < bytes.len() && printable(bytes[i]) {
-                        i += 1;
-                    }
+                    i += printable_run(&bytes[i..]);
                     p.print_ascii(&bytes[start..i]);
                     continue;
                 }
@@ -469,6 +495,18 @@ mod tests {
             run(&[b"\x1bP+q544e\x1b\\a\x1b]2;x\x1b\\\xff\xe2(\x1b[5;;7H"]),
             ["Aa", "O2;x", "P\u{fffd}", "P\u{fffd}", "A(", "C5;0;7H"]
         );
+    }
+
+    #[test]
+    fn printable_runs_stop_at_the_first_other_byte() {
+        for stop in [0x00u8, 0x1b, 0x1f, 0x7f, 0x80, 0xe2, 0xff] {
+            for at in 0..20 {
+                let mut v = vec![b'a'; 20];
+                v[at] = stop;
+                assert_eq!(printable_run(&v), at, "byte {stop:#x} at {at}");
+            }
+        }
+        assert_eq!(printable_run(b" ~ ~ ~ ~ ~ ~ ~ ~ ~"), 18);
     }
 
     #[test]
