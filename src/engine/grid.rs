@@ -173,12 +173,6 @@ impl Cell {
         }
     }
 
-    /// True if the cell shows nothing but (possibly) a background.
-    #[inline]
-    pub fn is_blank(&self) -> bool {
-        self.code == 0 || self.code == u32::from(b' ')
-    }
-
     /// The pen the cell was drawn with.
     #[inline]
     pub fn attrs(&self) -> Attrs {
@@ -490,11 +484,6 @@ impl CompactRow {
             }
         }
         row
-    }
-
-    /// Approximate heap bytes held, for memory accounting.
-    pub fn heap_bytes(&self) -> usize {
-        self.text.len() + self.runs.len() * std::mem::size_of::<(u16, Attrs)>()
     }
 }
 

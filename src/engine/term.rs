@@ -403,19 +403,13 @@ impl Term {
         self.live.cursor.1 = c.saturating_sub(n).min(self.cols() - 1);
     }
 
+    /// ED; the cursor's own row is erased as EL does it.
     fn erase_display(&mut self, mode: u16) {
         let a = self.erase_attrs();
-        let (r, c) = self.live.cursor;
-        // With a pending wrap the cursor is past the last column.
-        let (r, c) = (
-            usize::from(r),
-            usize::from(c) + usize::from(self.wrap_pending),
-        );
-        let cols = usize::from(self.cols());
+        let r = usize::from(self.live.cursor.0);
         match mode {
             0 => {
-                self.live.rows[r].erase(c, cols, a);
-                self.live.rows[r].wrapped = false;
+                self.erase_line(0);
                 for row in &mut self.live.rows[r + 1..] {
                     row.clear(a);
                 }
@@ -424,7 +418,7 @@ impl Term {
                 for row in &mut self.live.rows[..r] {
                     row.clear(a);
                 }
-                self.live.rows[r].erase(0, c + 1, a);
+                self.erase_line(1);
             }
             2 => {
                 for row in &mut self.live.rows {
@@ -825,13 +819,10 @@ impl Perform for Term {
                 self.live.cursor.1 = (cols - 1) as u16;
                 return;
             }
+            let erase = self.erase_attrs();
             let row = &mut self.live.rows[r];
             if self.insert {
-                let a = Attrs {
-                    bg: self.pen.bg,
-                    ..Attrs::default()
-                };
-                row.insert(col, n, a);
+                row.insert(col, n, erase);
             }
             row.write_ascii(col, &run[..n], self.pen);
             self.last_char = Some(char::from(run[n - 1]));
