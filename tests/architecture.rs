@@ -25,6 +25,7 @@ fn session_engine_and_detect_are_ui_free() {
         "src/engine/grid.rs",
         "src/engine/parser.rs",
         "src/engine/term.rs",
+        "src/engine/scrollback.rs",
         "src/detect.rs",
         "src/keys.rs",
         "src/config.rs",

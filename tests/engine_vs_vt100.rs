@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use corral::engine::term::Screen;
 use corral::engine::{Color, Engine, grid};
 
 fn fixture_streams() -> Vec<PathBuf> {
@@ -36,9 +37,29 @@ fn color(c: vt100::Color) -> Color {
     }
 }
 
-/// The first difference between the two screens, if any.
+/// The first difference between the two live screens, cursor included, if
+/// any.
 fn diff(ours: &Engine, theirs: &vt100::Screen) -> Option<String> {
     let s = ours.live_screen();
+    if let Some(d) = diff_cells(s, theirs) {
+        return Some(d);
+    }
+    let cols = s.size().1;
+    // vt100 reports a pending wrap as column == cols; corral (like xterm)
+    // keeps the cursor on the last column with a pending-wrap flag.
+    let (tr, tc) = theirs.cursor_position();
+    if s.cursor_position() != (tr, tc.min(cols - 1)) {
+        return Some(format!(
+            "cursor: ours {:?} vt100 {:?}",
+            s.cursor_position(),
+            theirs.cursor_position()
+        ));
+    }
+    None
+}
+
+/// The first difference in text, colours or styles between two screens.
+fn diff_cells(s: &Screen, theirs: &vt100::Screen) -> Option<String> {
     let (rows, cols) = s.size();
     for r in 0..rows {
         let a = s.row_text(r);
@@ -84,16 +105,6 @@ fn diff(ours: &Engine, theirs: &vt100::Screen) -> Option<String> {
             }
         }
     }
-    // vt100 reports a pending wrap as column == cols; corral (like xterm)
-    // keeps the cursor on the last column with a pending-wrap flag.
-    let (tr, tc) = theirs.cursor_position();
-    if s.cursor_position() != (tr, tc.min(cols - 1)) {
-        return Some(format!(
-            "cursor: ours {:?} vt100 {:?}",
-            s.cursor_position(),
-            theirs.cursor_position()
-        ));
-    }
     None
 }
 
@@ -108,7 +119,31 @@ fn replay(bytes: &[u8], rows: u16, cols: u16, chunk: usize) -> Option<String> {
         ours.process(piece);
     }
     theirs.process(bytes);
-    diff(&ours, theirs.screen())
+    if let Some(d) = diff(&ours, theirs.screen()) {
+        return Some(d);
+    }
+    // The scrolled-back view: scrollback rows above the live ones.
+    if !theirs.screen().alternate_screen() {
+        let len = ours.scrollback_len();
+        // Every stored row is seen once; 255-257 straddle a block of
+        // corral's packed scrollback.
+        let r = usize::from(rows);
+        let backs = [1, r / 2, 255, 257, len]
+            .into_iter()
+            .chain((r..len).step_by(r));
+        for back in backs {
+            let got = ours.set_scroll_offset(back);
+            theirs.screen_mut().set_scrollback(back);
+            let want = theirs.screen().scrollback();
+            if got != want {
+                return Some(format!("scrolled back {back}: ours {got}, vt100 {want}"));
+            }
+            if let Some(d) = diff_cells(ours.screen(), theirs.screen()) {
+                return Some(format!("scrolled back {back}: {d}"));
+            }
+        }
+    }
+    None
 }
 
 fn cols_of(path: &Path) -> u16 {
@@ -284,6 +319,28 @@ fn random_sequences_match_vt100() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn long_coloured_output_scrolls_back_like_vt100() {
+    // Thousands of lines (past the 500-row limit, over several blocks of
+    // packed scrollback) of coloured, wide and wrapping text.
+    let mut rng = Rng(0x51_7cc1_b727_220a);
+    let mut s = String::new();
+    for i in 0..3000 {
+        let fg = rng.below(8);
+        let bg = rng.below(3);
+        let word = rng.pick(&["plain", "漢字", "é", "✳ done", "x", ""]);
+        let pad = "-".repeat(rng.below(150) as usize);
+        s.push_str(&format!(
+            "{i} \x1b[3{fg}m{word}\x1b[4{bg}m{pad}\x1b[0m\x1b[K\r\n"
+        ));
+    }
+    for (rows, cols) in [(24, 80), (50, 200), (7, 13)] {
+        if let Some(d) = replay(s.as_bytes(), rows, cols, 997) {
+            panic!("at {rows}x{cols}: {d}");
+        }
+    }
 }
 
 #[test]

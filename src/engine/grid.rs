@@ -2,9 +2,9 @@
 //! terminal engine.
 //!
 //! A live cell is 16 bytes (a code point, two colours, style flags). A row
-//! that scrolls off the top is packed into a [`CompactRow`]: its text as
-//! UTF-8 plus the runs of attributes, so a line of plain ASCII costs about one
-//! byte per character instead of one cell.
+//! that scrolls off the top is packed (see [`Row::compact_into`]) as its text
+//! in UTF-8 plus the runs of attributes, so a line of plain ASCII costs about
+//! one byte per character instead of one cell; [`CompactRow`] reads it back.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -386,8 +386,10 @@ impl Row {
         s
     }
 
-    /// Packs the row for scrollback.
-    pub fn compact(&self) -> CompactRow {
+    /// Packs the row for scrollback: appends its text (empty cells as spaces,
+    /// trailing blanks dropped) to `text` and the columns where its
+    /// attributes change to `runs`.
+    pub fn compact_into(&self, text: &mut String, runs: &mut Vec<(u16, Attrs)>) {
         let end = self
             .cells
             .iter()
@@ -398,8 +400,7 @@ impl Row {
                     || c.flags & STYLE != 0
             })
             .map_or(0, |i| i + 1);
-        let mut text = String::with_capacity(end);
-        let mut runs: Vec<(u16, Attrs)> = Vec::new();
+        text.reserve(end);
         let mut cur = Attrs::default();
         for (i, c) in self.cells[..end].iter().enumerate() {
             if c.flags & WIDE_CONT != 0 {
@@ -412,30 +413,26 @@ impl Row {
             match c.code {
                 0 => text.push(' '),
                 1..=0x7f => text.push(char::from(c.code as u8)),
-                _ => c.push_contents(&mut text),
+                _ => c.push_contents(text),
             }
-        }
-        CompactRow {
-            text: text.into_boxed_str(),
-            runs: runs.into_boxed_slice(),
-            wrapped: self.wrapped,
         }
     }
 }
 
-/// A scrollback row packed for memory: its text (empty cells as spaces,
-/// trailing blanks dropped) and the columns where the attributes change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompactRow {
-    text: Box<str>,
-    runs: Box<[(u16, Attrs)]>,
-    wrapped: bool,
+/// A scrollback row as stored, borrowed from its block: its text (empty cells
+/// as spaces, trailing blanks dropped), the columns where the attributes
+/// change, and whether it wrapped onto the next row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactRow<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) runs: &'a [(u16, Attrs)],
+    pub(crate) wrapped: bool,
 }
 
-impl CompactRow {
+impl<'a> CompactRow<'a> {
     /// The row's text, trailing blanks removed.
-    pub fn text(&self) -> &str {
-        &self.text
+    pub fn text(&self) -> &'a str {
+        self.text
     }
 
     /// Unpacks into a live row of `cols` cells (cut or padded).
@@ -515,7 +512,13 @@ mod tests {
                 ..Attrs::default()
             },
         );
-        let c = row.compact();
+        let (mut text, mut runs) = (String::new(), Vec::new());
+        row.compact_into(&mut text, &mut runs);
+        let c = CompactRow {
+            text: &text,
+            runs: &runs,
+            wrapped: false,
+        };
         assert_eq!(c.text(), "ab漢 z\u{301}      ");
         assert_eq!(c.expand(12), row);
     }

@@ -11,6 +11,7 @@
 
 pub mod grid;
 pub mod parser;
+pub mod scrollback;
 pub mod term;
 
 use std::time::Duration;
@@ -74,7 +75,7 @@ impl Engine {
     /// Starts over with a blank terminal of the same size (a new session).
     pub fn reset(&mut self) {
         let (rows, cols) = self.size();
-        *self = Engine::new(rows, cols, self.term.scrollback_max);
+        *self = Engine::new(rows, cols, self.term.scrollback.max());
     }
 
     /// Resizes the terminal to `rows` x `cols` cells (each at least 1).
@@ -149,7 +150,7 @@ impl Engine {
     }
 
     /// The scrollback rows, oldest first.
-    pub fn scrollback(&self) -> impl Iterator<Item = &CompactRow> {
+    pub fn scrollback(&self) -> impl Iterator<Item = CompactRow<'_>> {
         self.term.scrollback.iter()
     }
 
@@ -185,8 +186,8 @@ impl Engine {
         v.rows.clear();
         for i in 0..usize::from(rows) {
             let idx = start + i;
-            v.rows.push(if idx < sb {
-                t.scrollback[idx].expand(cols)
+            v.rows.push(if let Some(r) = t.scrollback.get(idx) {
+                r.expand(cols)
             } else {
                 t.live.rows[idx - sb].clone()
             });

@@ -5,11 +5,11 @@
 //! last column, erase with the pen's background, scroll regions (DECSTBM) and
 //! origin mode, alternate screen 47/1047/1049, DEC special graphics, REP.
 
-use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::grid::{self, Attrs, Color, CompactRow, Row};
+use super::grid::{self, Attrs, Color, Row};
 use super::parser::{Params, Perform};
+use super::scrollback::Scrollback;
 use crate::keys::MouseMode;
 
 /// Foreground colour reported for OSC 10 queries (`rgb:RRRR/GGGG/BBBB`).
@@ -98,8 +98,7 @@ pub struct Term {
     /// The screen not shown: the primary one while the alternate is active.
     other: Vec<Row>,
     pub(crate) alt_active: bool,
-    pub(crate) scrollback: VecDeque<CompactRow>,
-    pub(crate) scrollback_max: usize,
+    pub(crate) scrollback: Scrollback,
     /// Rows the view is scrolled back; kept anchored while output arrives.
     pub(crate) scroll_offset: usize,
     wrap_pending: bool,
@@ -140,8 +139,7 @@ impl Term {
                 .map(|_| Row::new(cols, Attrs::default()))
                 .collect(),
             alt_active: false,
-            scrollback: VecDeque::new(),
-            scrollback_max,
+            scrollback: Scrollback::new(scrollback_max),
             scroll_offset: 0,
             wrap_pending: false,
             pen: Attrs::default(),
@@ -195,7 +193,8 @@ impl Term {
             for _ in 0..push {
                 let r = self.live.rows.remove(0);
                 if !self.alt_active {
-                    self.push_scrollback(r.compact());
+                    let dropped = self.scrollback.push(&r);
+                    self.anchor_view(dropped);
                 }
             }
             self.live.rows.truncate(usize::from(rows));
@@ -205,10 +204,10 @@ impl Term {
             let mut add = rows - old;
             if !self.alt_active {
                 while add > 0 {
-                    let Some(r) = self.scrollback.pop_back() else {
+                    let Some(r) = self.scrollback.pop_back(cols) else {
                         break;
                     };
-                    self.live.rows.insert(0, r.expand(cols));
+                    self.live.rows.insert(0, r);
                     self.live.cursor.0 += 1;
                     add -= 1;
                 }
@@ -232,22 +231,19 @@ impl Term {
         self.frozen_at = None;
     }
 
-    fn push_scrollback(&mut self, row: CompactRow) {
-        if self.scrollback_max == 0 {
-            return;
-        }
-        if self.scrollback.len() >= self.scrollback_max {
-            self.scrollback.pop_front();
-        } else if self.scroll_offset > 0 {
+    /// After a row went to scrollback: keeps the scrolled-back view on the
+    /// same rows, unless the scrollback was full and dropped its oldest row
+    /// (`dropped`).
+    fn anchor_view(&mut self, dropped: bool) {
+        if !dropped && self.scroll_offset > 0 {
             self.scroll_offset += 1;
         }
-        self.scrollback.push_back(row);
     }
 
     /// Scrolls rows `top..=bottom` up by `n`; rows leaving the top of the
     /// full primary screen go to scrollback.
     fn scroll_up(&mut self, n: u16) {
-        let keep = self.top == 0 && !self.alt_active && self.scrollback_max > 0;
+        let keep = self.top == 0 && !self.alt_active && self.scrollback.max() > 0;
         self.scroll_up_region(n, keep);
     }
 
@@ -257,8 +253,8 @@ impl Term {
         let bg = self.erase_attrs();
         for _ in 0..n {
             if to_scrollback {
-                let c = self.live.rows[top].compact();
-                self.push_scrollback(c);
+                let dropped = self.scrollback.push(&self.live.rows[top]);
+                self.anchor_view(dropped);
             }
             self.live.rows[top..=bottom].rotate_left(1);
             self.live.rows[bottom].clear(bg);
@@ -425,7 +421,9 @@ impl Term {
                     row.clear(a);
                 }
             }
-            3 => {
+            // The alternate screen has no scrollback of its own, and as in
+            // tmux its ED 3 leaves the primary screen's alone.
+            3 if !self.alt_active => {
                 self.scrollback.clear();
                 self.scroll_offset = 0;
             }
@@ -980,7 +978,7 @@ impl Perform for Term {
             ([], b'M') => self.reverse_index(),
             ([], b'c') => {
                 let (rows, cols) = (self.rows(), self.cols());
-                let mut fresh = Term::new(rows, cols, self.scrollback_max);
+                let mut fresh = Term::new(rows, cols, self.scrollback.max());
                 fresh.scrollback = std::mem::take(&mut self.scrollback);
                 fresh.title = std::mem::take(&mut self.title);
                 fresh.bells = self.bells;
