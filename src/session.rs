@@ -43,8 +43,12 @@ pub const POLICY_SETTLE_MS: u64 = 300;
 /// An answered prompt still on screen, unchanged, after this long may be
 /// answered again (the agent missed the keys), in milliseconds.
 pub const REANSWER_AFTER_MS: u64 = 2000;
-/// Size of one PTY read, in bytes.
+/// Most bytes a reader thread gathers before it hands them to the engine
+/// and the transcript.
 const READ_CHUNK: usize = 64 * 1024;
+/// Most bytes one read of a PTY master returns on Linux (the n_tty line
+/// discipline's buffer).
+const PTY_READ_MAX: usize = 4096;
 /// Queued writes per session before further writes are dropped.
 const WRITE_QUEUE: usize = 1024;
 /// First restart delay; doubles up to [`RESTART_MAX`].
@@ -1249,7 +1253,7 @@ fn kill_later(pid: Option<u32>) {
 
 type Started = (
     Box<dyn MasterPty + Send>,
-    Box<dyn Read + Send>,
+    PtyReader,
     Box<dyn Write + Send>,
     Box<dyn portable_pty::Child + Send + Sync>,
 );
@@ -1295,7 +1299,7 @@ fn start_child(
     }
     let child = pair.slave.spawn_command(cmd)?;
     drop(pair.slave);
-    let reader = pair.master.try_clone_reader()?;
+    let reader = PtyReader::new(&*pair.master)?;
     let writer = pair.master.take_writer()?;
     Ok((pair.master, reader, writer, child))
 }
@@ -1373,12 +1377,67 @@ fn yield_to_interactive_work() {
     }
 }
 
+/// The reading end of a session's PTY master: a duplicate of the master's
+/// file descriptor, owned by the session's reader thread, which can also ask
+/// whether more output is already waiting.
+struct PtyReader {
+    file: File,
+}
+
+impl PtyReader {
+    /// Duplicates `master`'s descriptor (close-on-exec).
+    ///
+    /// Errors: the PTY has no descriptor, or `dup` fails (out of
+    /// descriptors).
+    fn new(master: &dyn MasterPty) -> std::io::Result<PtyReader> {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let fd = master
+            .as_raw_fd()
+            .ok_or_else(|| std::io::Error::other("the PTY has no file descriptor"))?;
+        // SAFETY: `fd` is the master's open descriptor, alive for this call;
+        // F_DUPFD_CLOEXEC returns a new descriptor that only we own.
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if dup < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `dup` was just returned by fcntl and has no other owner.
+        let owned = unsafe { OwnedFd::from_raw_fd(dup) };
+        Ok(PtyReader {
+            file: File::from(owned),
+        })
+    }
+
+    /// Reads output into `buf`. Returns 0 at the end: the child side closed
+    /// (Linux reports that as EIO).
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.file.read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.raw_os_error() == Some(libc::EIO) => return Ok(0),
+                r => return r,
+            }
+        }
+    }
+
+    /// True if a read would not block now (more output, or the end).
+    fn ready(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut p = libc::pollfd {
+            fd: self.file.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd on our own descriptor, zero timeout.
+        unsafe { libc::poll(&mut p, 1, 0) > 0 }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn spawn_reader(
     id: &str,
     slot: SlotIdx,
     generation: u64,
-    mut reader: Box<dyn Read + Send>,
+    mut reader: PtyReader,
     shared: Arc<SlotShared>,
     writes: SyncSender<Vec<u8>>,
     mgr: Sender<Msg>,
@@ -1391,19 +1450,28 @@ fn spawn_reader(
         .spawn(move || {
             let mut buf = vec![0u8; READ_CHUNK];
             let mut flood = FloodMeter::default();
+            let mut filled = 0;
             loop {
-                let n = match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                if flood.add(n, Instant::now()) {
+                // An error ends the session like the end of output does.
+                let n = reader.read(&mut buf[filled..]).unwrap_or_default();
+                filled += n;
+                // Under a flood, gather what is already waiting: one engine
+                // lock, one transcript write and one wakeup per 64 KiB. A
+                // keystroke's echo (nothing more waiting) goes through at once.
+                if n > 0 && READ_CHUNK - filled >= PTY_READ_MAX && reader.ready() {
+                    continue;
+                }
+                if filled == 0 {
+                    break;
+                }
+                let chunk = &buf[..std::mem::take(&mut filled)];
+                if flood.add(chunk.len(), Instant::now()) {
                     yield_to_interactive_work();
                     tracing::info!(
                         slot,
                         "output flood: reader thread now runs at lower priority"
                     );
                 }
-                let chunk = &buf[..n];
                 if let Some(f) = transcript.as_mut()
                     && f.write_all(chunk).is_err()
                 {
@@ -1443,6 +1511,9 @@ fn spawn_reader(
                         generation,
                         urgent,
                     });
+                }
+                if n == 0 {
+                    break;
                 }
             }
         });

@@ -464,3 +464,50 @@ fn dangerous_commands_wait_even_under_allow_everything() {
         "{audit}"
     );
 }
+
+/// Waits until `cond` holds, polling every 20 ms.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + LONG;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_burst_of_output_reaches_screen_scrollback_and_transcript_whole() {
+    let dir = support::tempdir();
+    // About 1.9 MiB in one burst, then the child stays: nothing may wait in
+    // a buffer for more output or for the end.
+    let (mgr, _rx) = start(
+        "[[slot]]\nid = \"burst\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"seq 1 300000; sleep 600\"]\n",
+        dir.path(),
+    );
+    let shared = mgr.slot(0).unwrap_or_else(|| panic!("no slot")).clone();
+    let want: String = (1..=300_000).map(|i| format!("{i}\r\n")).collect();
+    let path = dir.path().join("transcripts/burst.raw");
+    wait_until("the whole transcript", || {
+        std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) >= want.len() as u64
+    });
+    let got = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        got == want.as_bytes(),
+        "transcript differs from seq's output"
+    );
+    wait_until("the last line on screen", || {
+        shared.lock().snapshot().rows.iter().any(|r| r == "300000")
+    });
+    let e = shared.lock();
+    // 100 rows of scrollback (the manager's limit here), in order, right
+    // above the screen.
+    let sb: Vec<String> = e.scrollback().map(|r| r.text().to_string()).collect();
+    assert_eq!(sb.len(), 100);
+    let first: usize = sb[0].parse().unwrap_or_else(|_| panic!("{:?}", sb[0]));
+    for (k, line) in sb.iter().enumerate() {
+        assert_eq!(line, &(first + k).to_string());
+    }
+    let top = &e.snapshot().rows[0];
+    assert_eq!(top, &(first + 100).to_string());
+    drop(e);
+    mgr.shutdown();
+}

@@ -234,12 +234,28 @@ impl Cell {
 }
 
 /// One row of the live screen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `used` is a high-water mark: every cell from it on is `Cell::blank` with
+/// the background `fill`, so clearing and packing a short line touch only its
+/// used part (at 200 columns a typical line uses a third of them).
+#[derive(Debug, Clone)]
 pub struct Row {
     pub(crate) cells: Vec<Cell>,
     /// The row's text continues on the next row (it was auto-wrapped).
     pub(crate) wrapped: bool,
+    used: usize,
+    fill: Color,
 }
+
+/// Rows are equal when they show the same cells; the high-water mark is
+/// bookkeeping.
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        self.cells == other.cells && self.wrapped == other.wrapped
+    }
+}
+
+impl Eq for Row {}
 
 impl Row {
     /// A row of `cols` empty cells with `attrs`' background.
@@ -247,6 +263,8 @@ impl Row {
         Row {
             cells: vec![Cell::blank(attrs); usize::from(cols)],
             wrapped: false,
+            used: 0,
+            fill: attrs.bg,
         }
     }
 
@@ -262,17 +280,43 @@ impl Row {
 
     /// Empties every cell with `attrs`' background.
     pub fn clear(&mut self, attrs: Attrs) {
-        self.cells.fill(Cell::blank(attrs));
+        let end = if attrs.bg == self.fill {
+            self.used.min(self.cells.len())
+        } else {
+            self.cells.len()
+        };
+        self.cells[..end].fill(Cell::blank(attrs));
         self.wrapped = false;
+        self.used = 0;
+        self.fill = attrs.bg;
+    }
+
+    /// Notes that cells before `end` may differ from the fill.
+    #[inline]
+    fn touch(&mut self, end: usize) {
+        self.used = self.used.max(end);
+    }
+
+    /// Notes blanks with `attrs`' background written up to `end`.
+    #[inline]
+    fn touch_blank(&mut self, end: usize, attrs: Attrs) {
+        if attrs.bg != self.fill {
+            self.touch(end);
+        }
     }
 
     /// Resizes to `cols` cells, keeping the left part.
     pub fn resize(&mut self, cols: u16) {
+        let old = self.cells.len();
         self.cells.resize(usize::from(cols), Cell::default());
         if let Some(last) = self.cells.last_mut()
             && last.is_wide()
         {
             *last = Cell::default();
+        }
+        self.used = self.used.min(self.cells.len());
+        if self.fill != Color::Default && self.cells.len() > old {
+            self.used = self.cells.len();
         }
     }
 
@@ -286,6 +330,7 @@ impl Row {
         self.fix_edge(from);
         self.fix_edge(to);
         self.cells[from..to].fill(Cell::blank(attrs));
+        self.touch_blank(to, attrs);
     }
 
     /// Before cells starting at `col` are overwritten, blanks the other half
@@ -312,6 +357,7 @@ impl Row {
         for (cell, &b) in self.cells[col..end].iter_mut().zip(run) {
             *cell = Cell::ascii(b, attrs);
         }
+        self.touch(end);
     }
 
     /// Writes `c` of width 1 or 2 at `col`; the caller guarantees it fits.
@@ -325,6 +371,7 @@ impl Row {
             *next = Cell::blank(attrs);
             next.flags |= WIDE_CONT;
         }
+        self.touch(col + width);
     }
 
     /// Adds a combining mark to the character at or before `col`.
@@ -335,6 +382,7 @@ impl Row {
         }
         if let Some(cell) = self.cells.get_mut(col) {
             cell.combine(mark);
+            self.touch(col + 1);
         }
     }
 
@@ -353,6 +401,7 @@ impl Row {
         {
             *last = Cell::blank(attrs);
         }
+        self.used = len;
     }
 
     /// Deletes `n` cells at `col`, pulling the rest left (DCH).
@@ -366,6 +415,7 @@ impl Row {
         self.fix_edge(col + n);
         self.cells[col..].rotate_left(n);
         self.cells[len - n..].fill(Cell::blank(attrs));
+        self.touch_blank(len, attrs);
     }
 
     /// The row's text: empty cells as spaces, trailing blanks removed.
@@ -390,8 +440,12 @@ impl Row {
     /// trailing blanks dropped) to `text` and the columns where its
     /// attributes change to `runs`.
     pub fn compact_into(&self, text: &mut String, runs: &mut Vec<(u16, Attrs)>) {
-        let end = self
-            .cells
+        let scan = if self.fill == Color::Default {
+            self.used.min(self.cells.len())
+        } else {
+            self.cells.len()
+        };
+        let end = self.cells[..scan]
             .iter()
             .rposition(|c| {
                 c.code != 0
@@ -480,6 +534,7 @@ impl<'a> CompactRow<'a> {
                 *cell = Cell::blank(a);
             }
         }
+        row.used = cols;
         row
     }
 }
@@ -491,6 +546,69 @@ mod tests {
     #[test]
     fn cell_is_sixteen_bytes() {
         assert_eq!(std::mem::size_of::<Cell>(), 16);
+    }
+
+    #[test]
+    fn cells_past_the_high_water_mark_are_always_the_fill() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let pens = [
+            Attrs::default(),
+            Attrs {
+                bg: Color::Idx(4),
+                ..Attrs::default()
+            },
+            Attrs {
+                fg: Color::Idx(1),
+                flags: BOLD,
+                ..Attrs::default()
+            },
+        ];
+        let mut row = Row::new(10, Attrs::default());
+        for step in 0..20_000 {
+            let a = pens[next(pens.len())];
+            let len = row.cells.len();
+            let col = next(len);
+            match next(9) {
+                0 => row.clear(a),
+                1 => row.erase(col, col + next(12), a),
+                2 => {
+                    let n = next(len - col) + 1;
+                    row.write_ascii(col, &b"abcdefghijkl"[..n.min(12)], a);
+                }
+                3 if col + 2 <= len => row.write_char(col, '漢', 2, a),
+                4 => row.combine(col, '\u{301}'),
+                5 => row.insert(col, next(4) + 1, a),
+                6 => row.delete(col, next(4) + 1, a),
+                7 => row.resize(1 + next(14) as u16),
+                _ => {
+                    let (mut t, mut r) = (String::new(), Vec::new());
+                    row.compact_into(&mut t, &mut r);
+                    let c = CompactRow {
+                        text: &t,
+                        runs: &r,
+                        wrapped: row.wrapped,
+                    };
+                    if row.fill == Color::Default {
+                        assert_eq!(c.expand(row.cells.len() as u16), row, "step {step}");
+                    }
+                }
+            }
+            let fill = Cell::blank(Attrs {
+                bg: row.fill,
+                ..Attrs::default()
+            });
+            let used = row.used.min(row.cells.len());
+            assert!(
+                row.cells[used..].iter().all(|c| *c == fill),
+                "step {step}: {row:?}"
+            );
+        }
     }
 
     #[test]
