@@ -31,6 +31,9 @@ struct Outer {
     /// The last 64 KiB it drew (for markers).
     tail: Arc<Mutex<Vec<u8>>>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
+    /// The tmux server's socket name: the server outlives its client and is
+    /// killed on stop, so no run leaves panes behind.
+    tmux_socket: Option<String>,
 }
 
 impl Outer {
@@ -107,6 +110,7 @@ impl Outer {
             bytes,
             tail,
             _master: pair.master,
+            tmux_socket: None,
         }
     }
 
@@ -126,6 +130,11 @@ impl Outer {
     fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(sock) = &self.tmux_socket {
+            let _ = Command::new("tmux")
+                .args(["-L", sock, "kill-server"])
+                .output();
+        }
     }
 }
 
@@ -201,7 +210,10 @@ impl Bench {
                 ]
             }
         };
-        let outer = Outer::spawn(&argv, &[]);
+        let mut outer = Outer::spawn(&argv, &[]);
+        if mux == Mux::Tmux {
+            outer.tmux_socket = Some(argv[2].clone());
+        }
         wait_for("first draw", Duration::from_secs(20), || {
             outer.bytes.load(Ordering::Relaxed) > 0
         });
@@ -450,6 +462,7 @@ fn flood(b: &mut Bench, secs: u64) {
     let start = Instant::now();
     let mut next_sample = Duration::ZERO;
     let mut echo = Vec::new();
+    let mut sent_at = Vec::new();
     let mut curve = Vec::new();
     let mut i = 0usize;
     while start.elapsed() < Duration::from_secs(secs + 3) {
@@ -468,6 +481,7 @@ fn flood(b: &mut Bench, secs: u64) {
             outer.tail_has(&key)
         });
         echo.push(t0.elapsed().as_secs_f64() * 1000.0);
+        sent_at.push(t0.duration_since(start).as_secs_f64());
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_secs(2));
@@ -501,6 +515,14 @@ fn flood(b: &mut Bench, secs: u64) {
         "key to echo under load: median {med:.2} ms, min {min:.2}, max {max:.2} ({} keys)",
         echo.len()
     );
+    let mut slowest: Vec<(f64, f64)> = echo.iter().copied().zip(sent_at).collect();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let slowest: Vec<String> = slowest
+        .iter()
+        .take(5)
+        .map(|(ms, at)| format!("{ms:.1} ms at {at:.1} s"))
+        .collect();
+    println!("slowest keys: {}", slowest.join(", "));
     println!(
         "transcripts: {} MiB written by the panes, {lost} bytes missing",
         total >> 20

@@ -519,8 +519,22 @@ struct Screens<'a>(&'a SessionManager);
 impl ScreenSource for Screens<'_> {
     fn with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine)) {
         if let Some(s) = self.0.slot(slot) {
-            let e = s.lock();
-            f(&e);
+            f(&s.lock());
+        }
+    }
+
+    fn yields(&self, slot: SlotIdx) -> bool {
+        self.0.slot(slot).is_some_and(|s| s.yields())
+    }
+
+    fn try_with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine)) -> bool {
+        match self.0.slot(slot).map(|s| s.try_lock()) {
+            Some(Some(e)) => {
+                f(&e);
+                true
+            }
+            Some(None) => false,
+            None => true,
         }
     }
 }
@@ -690,6 +704,7 @@ async fn ui_loop(
     let mut pending = app.update(Msg::Tick, now);
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
+    let mut pane_cache = ui::PaneCache::default();
     // Until this instant output is drawn at once, not paced: after a key,
     // paste or click goes to a pane (its echo), and right after start.
     let mut eager_until = now + Duration::from_millis(500);
@@ -734,7 +749,7 @@ async fn ui_loop(
             }
             let backend = terminal.backend_mut();
             queue!(backend, BeginSynchronizedUpdate)?;
-            terminal.draw(|f| ui::draw(f, &app, &Screens(&mgr), now))?;
+            terminal.draw(|f| ui::draw(f, &app, &Screens(&mgr), &mut pane_cache, now))?;
             let backend = terminal.backend_mut();
             queue!(backend, EndSynchronizedUpdate)?;
             backend.flush()?;

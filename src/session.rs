@@ -269,6 +269,9 @@ pub struct SlotShared {
     pub engine: Mutex<Engine>,
     ui_dirty: AtomicBool,
     detect_pending: AtomicBool,
+    /// The session floods output and its reader runs at lower priority (see
+    /// [`SlotShared::yields`]).
+    flooding: AtomicBool,
     /// Milliseconds since the manager's epoch of the last output, 0 = none yet.
     last_output_ms: AtomicU64,
     /// The agent profile that reads this slot's screen.
@@ -292,6 +295,24 @@ impl SlotShared {
     /// leaves the engine usable (the data is plain cells).
     pub fn lock(&self) -> MutexGuard<'_, Engine> {
         self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Locks the engine if no other thread holds it, else `None` at once.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, Engine>> {
+        match self.engine.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// True while the session floods output: its reader thread runs at lower
+    /// priority and can be preempted while it holds the engine, so a wait
+    /// for the lock may take tens of milliseconds (measured under eight
+    /// panes of `yes` on 2 cores). The UI does not wait for such a slot; it
+    /// shows the slot's last drawn frame instead.
+    pub fn yields(&self) -> bool {
+        self.flooding.load(Ordering::Relaxed)
     }
 }
 
@@ -346,6 +367,7 @@ impl SessionManager {
                 engine: Mutex::new(Engine::new(rows, cols, opts.scrollback_rows)),
                 ui_dirty: AtomicBool::new(false),
                 detect_pending: AtomicBool::new(false),
+                flooding: AtomicBool::new(false),
                 last_output_ms: AtomicU64::new(0),
                 profile: profile.clone(),
                 epoch,
@@ -1334,6 +1356,8 @@ fn spawn_writer(id: &str, mut writer: Box<dyn Write + Send>, rx: Receiver<Vec<u8
 const FLOOD_BYTES: usize = 8 << 20;
 /// The window over which [`FLOOD_BYTES`] is counted.
 const FLOOD_WINDOW: Duration = Duration::from_secs(1);
+/// Most bytes a flooding session's reader hands to the engine under one lock.
+const FLOOD_BATCH: usize = 4096;
 /// Nice value a flooding session's reader thread takes (Linux, per thread).
 const FLOOD_NICE: libc::c_int = 10;
 
@@ -1450,7 +1474,9 @@ fn spawn_reader(
         .spawn(move || {
             let mut buf = vec![0u8; READ_CHUNK];
             let mut flood = FloodMeter::default();
+            shared.flooding.store(false, Ordering::Relaxed);
             let mut filled = 0;
+            let mut batch_max = READ_CHUNK;
             loop {
                 // An error ends the session like the end of output does.
                 let n = reader.read(&mut buf[filled..]).unwrap_or_default();
@@ -1458,7 +1484,9 @@ fn spawn_reader(
                 // Under a flood, gather what is already waiting: one engine
                 // lock, one transcript write and one wakeup per 64 KiB. A
                 // keystroke's echo (nothing more waiting) goes through at once.
-                if n > 0 && READ_CHUNK - filled >= PTY_READ_MAX && reader.ready() {
+                // A read may return more than PTY_READ_MAX; the next one
+                // always gets at least that much room.
+                if n > 0 && filled + PTY_READ_MAX <= batch_max && reader.ready() {
                     continue;
                 }
                 if filled == 0 {
@@ -1467,15 +1495,12 @@ fn spawn_reader(
                 let chunk = &buf[..std::mem::take(&mut filled)];
                 if flood.add(chunk.len(), Instant::now()) {
                     yield_to_interactive_work();
+                    shared.flooding.store(true, Ordering::Relaxed);
+                    batch_max = FLOOD_BATCH;
                     tracing::info!(
                         slot,
                         "output flood: reader thread now runs at lower priority"
                     );
-                }
-                if let Some(f) = transcript.as_mut()
-                    && f.write_all(chunk).is_err()
-                {
-                    transcript = None;
                 }
                 let done = {
                     let mut e = shared.lock();
@@ -1484,6 +1509,9 @@ fn spawn_reader(
                 let done = match done {
                     Ok(d) => d,
                     Err(_) => {
+                        if let Some(f) = transcript.as_mut() {
+                            let _ = f.write_all(chunk);
+                        }
                         tracing::error!(slot, "terminal engine panicked; stopping the session");
                         let _ = mgr.send(Msg::EngineFailed { slot, generation });
                         break;
@@ -1511,6 +1539,14 @@ fn spawn_reader(
                         generation,
                         urgent,
                     });
+                }
+                // The disk comes last: a write held up by the kernel's
+                // writeback (other sessions flooding) must not delay what
+                // the user sees.
+                if let Some(f) = transcript.as_mut()
+                    && f.write_all(chunk).is_err()
+                {
+                    transcript = None;
                 }
                 if n == 0 {
                     break;

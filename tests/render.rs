@@ -110,7 +110,7 @@ fn scene(cols: u16, rows: u16) -> (App, Fixed, Instant) {
 fn render(app: &App, screens: &Fixed, now: Instant) -> String {
     let (cols, rows) = app.size;
     let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap_or_else(|e| panic!("{e}"));
-    term.draw(|f| ui::draw(f, app, screens, now))
+    term.draw(|f| ui::draw(f, app, screens, &mut ui::PaneCache::default(), now))
         .unwrap_or_else(|e| panic!("{e}"));
     term.backend().to_string()
 }
@@ -189,4 +189,64 @@ fn claude() -> std::sync::Arc<Profile> {
         .unwrap_or_else(|e| panic!("{e}"))
         .get("claude")
         .unwrap_or_else(|| panic!("no claude profile"))
+}
+
+/// The scene's screens, with slot 3 flooding: its engine is busy while
+/// `busy` is set.
+struct Flooding<'a> {
+    inner: &'a Fixed,
+    busy: std::cell::Cell<bool>,
+}
+
+impl ScreenSource for Flooding<'_> {
+    fn with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine)) {
+        self.inner.with_engine(slot, f);
+    }
+
+    fn yields(&self, slot: SlotIdx) -> bool {
+        slot == 3
+    }
+
+    fn try_with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine)) -> bool {
+        if slot == 3 && self.busy.get() {
+            return false;
+        }
+        self.with_engine(slot, f);
+        true
+    }
+}
+
+#[test]
+fn a_busy_flooding_pane_shows_its_last_frame_and_never_blocks() {
+    let (app, screens, now) = scene(200, 50);
+    let src = Flooding {
+        inner: &screens,
+        busy: std::cell::Cell::new(false),
+    };
+    let (cols, rows) = app.size;
+    let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap_or_else(|e| panic!("{e}"));
+    let mut cache = ui::PaneCache::default();
+    let mut draw = |src: &Flooding, cache: &mut ui::PaneCache| {
+        term.draw(|f| ui::draw(f, &app, src, cache, now))
+            .unwrap_or_else(|e| panic!("{e}"));
+        term.backend().to_string()
+    };
+    let first = draw(&src, &mut cache);
+    assert!(first.contains("Cargo.toml  README.md"), "{first}");
+    if let Some(e) = screens.0.get(3) {
+        let mut e = e.lock().unwrap_or_else(|p| p.into_inner());
+        e.process(b"\r\nflood line 1\r\nflood line 2");
+    }
+    // Busy: the pane shows what it showed before, and the frame completes.
+    src.busy.set(true);
+    let stale = draw(&src, &mut cache);
+    assert_eq!(stale, first);
+    // Free again: the new output appears.
+    src.busy.set(false);
+    let fresh = draw(&src, &mut cache);
+    assert!(fresh.contains("flood line 2"), "{fresh}");
+    // Busy with nothing kept yet (a fresh cache): it waits for the engine.
+    src.busy.set(true);
+    let waited = draw(&src, &mut ui::PaneCache::default());
+    assert!(waited.contains("flood line 2"), "{waited}");
 }

@@ -1,9 +1,10 @@
 //! Drawing: `&App` and the sessions' screens into a ratatui frame. Mutates
-//! nothing. Panes are rendered by tui-term through a small adapter over
-//! the engine's screens.
+//! nothing but the [`PaneCache`]. Panes are rendered by tui-term through a
+//! small adapter over the engine's screens.
 
 pub mod layout;
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use ratatui::Frame;
@@ -24,6 +25,90 @@ use crate::session::SlotIdx;
 pub trait ScreenSource {
     /// Calls `f` with the slot's engine (locked for the duration of `f`).
     fn with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine));
+
+    /// True if waiting for the slot's engine may take long (its session
+    /// floods output and its reader runs at lower priority): the UI then
+    /// uses [`ScreenSource::try_with_engine`] and, when the engine is busy,
+    /// shows the pane's last drawn frame.
+    fn yields(&self, _slot: SlotIdx) -> bool {
+        false
+    }
+
+    /// Calls `f` with the slot's engine if it is free now; returns whether
+    /// `f` ran.
+    fn try_with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine)) -> bool {
+        self.with_engine(slot, f);
+        true
+    }
+}
+
+/// The last drawn contents of the terminal area of each pane whose session
+/// floods output, drawn again when that session's engine is busy at draw
+/// time, so one flooding pane never holds up a frame (a keystroke's echo in
+/// another pane).
+#[derive(Debug, Default)]
+pub struct PaneCache {
+    panes: HashMap<SlotIdx, CachedPane>,
+}
+
+#[derive(Debug)]
+struct CachedPane {
+    area: Rect,
+    cells: Vec<ratatui::buffer::Cell>,
+    scrolled: usize,
+    cursor: Option<(u16, u16)>,
+}
+
+impl PaneCache {
+    /// Keeps `area` of `frame` as the slot's last frame.
+    fn store(
+        &mut self,
+        slot: SlotIdx,
+        frame: &mut Frame,
+        area: Rect,
+        scrolled: usize,
+        cursor: Option<(u16, u16)>,
+    ) {
+        let e = self.panes.entry(slot).or_insert_with(|| CachedPane {
+            area,
+            cells: Vec::new(),
+            scrolled,
+            cursor,
+        });
+        e.area = area;
+        e.scrolled = scrolled;
+        e.cursor = cursor;
+        e.cells.clear();
+        let buf = frame.buffer_mut();
+        for y in area.top()..area.bottom() {
+            for x in area.left()..area.right() {
+                if let Some(c) = buf.cell((x, y)) {
+                    e.cells.push(c.clone());
+                }
+            }
+        }
+    }
+
+    /// Draws the slot's last frame into `area` if it was kept at that same
+    /// area; returns its scroll offset and cursor.
+    fn restore(
+        &self,
+        slot: SlotIdx,
+        frame: &mut Frame,
+        area: Rect,
+    ) -> Option<(usize, Option<(u16, u16)>)> {
+        let e = self.panes.get(&slot).filter(|e| e.area == area)?;
+        let buf = frame.buffer_mut();
+        let mut cells = e.cells.iter();
+        for y in area.top()..area.bottom() {
+            for x in area.left()..area.right() {
+                if let (Some(dst), Some(src)) = (buf.cell_mut((x, y)), cells.next()) {
+                    *dst = src.clone();
+                }
+            }
+        }
+        Some((e.scrolled, e.cursor))
+    }
 }
 
 /// An engine cell seen through tui-term's `Cell` trait.
@@ -140,7 +225,13 @@ fn truncate(s: &str, width: usize) -> String {
 }
 
 /// Draws the whole UI.
-pub fn draw(frame: &mut Frame, app: &App, screens: &dyn ScreenSource, now: Instant) {
+pub fn draw(
+    frame: &mut Frame,
+    app: &App,
+    screens: &dyn ScreenSource,
+    cache: &mut PaneCache,
+    now: Instant,
+) {
     let lay = app.layout();
     if let Some(sb) = lay.sidebar {
         sidebar(frame, app, sb, now);
@@ -148,8 +239,9 @@ pub fn draw(frame: &mut Frame, app: &App, screens: &dyn ScreenSource, now: Insta
             decisions(frame, app, sb, now);
         }
     }
+    cache.panes.retain(|slot, _| screens.yields(*slot));
     for p in &lay.panes {
-        pane(frame, app, p, screens);
+        pane(frame, app, p, screens, cache);
     }
     if lay.panes.is_empty() {
         frame.render_widget(
@@ -167,7 +259,13 @@ pub fn draw(frame: &mut Frame, app: &App, screens: &dyn ScreenSource, now: Insta
     }
 }
 
-fn pane(frame: &mut Frame, app: &App, p: &layout::PaneArea, screens: &dyn ScreenSource) {
+fn pane(
+    frame: &mut Frame,
+    app: &App,
+    p: &layout::PaneArea,
+    screens: &dyn ScreenSource,
+    cache: &mut PaneCache,
+) {
     let Some(slot) = app.slots.get(p.slot) else {
         return;
     };
@@ -176,24 +274,36 @@ fn pane(frame: &mut Frame, app: &App, p: &layout::PaneArea, screens: &dyn Screen
     let mut scrolled = 0;
     let mut cursor = None;
     let insert_here = focused && app.mode == Mode::Insert && app.modal == Modal::None;
-    let draw_term = |frame: &mut Frame,
-                     area: Rect,
-                     block: Option<Block>,
-                     scrolled: &mut usize,
-                     cursor: &mut Option<(u16, u16)>| {
-        screens.with_engine(p.slot, &mut |e: &Engine| {
-            let screen = e.screen();
-            *scrolled = e.scroll_offset();
-            let ps = PaneScreen(screen);
-            let mut term = PseudoTerminal::new(&ps).cursor(Cursor::default().visibility(false));
-            if let Some(b) = block.clone() {
-                term = term.block(b);
+    let mut draw_term = |frame: &mut Frame,
+                         area: Rect,
+                         block: Option<Block>,
+                         scrolled: &mut usize,
+                         cursor: &mut Option<(u16, u16)>| {
+        let inner = match block {
+            Some(b) => {
+                let inner = b.inner(area);
+                frame.render_widget(b, area);
+                inner
             }
-            frame.render_widget(term, area);
-            if !screen.hide_cursor() && *scrolled == 0 {
-                *cursor = Some(screen.cursor_position());
-            }
-        });
+            None => area,
+        };
+        let slot = p.slot;
+        if !screens.yields(slot) {
+            screens.with_engine(slot, &mut |e| {
+                render_engine(frame, inner, e, scrolled, cursor)
+            });
+        } else if screens.try_with_engine(slot, &mut |e| {
+            render_engine(frame, inner, e, scrolled, cursor)
+        }) {
+            cache.store(slot, frame, inner, *scrolled, *cursor);
+        } else if let Some((s, c)) = cache.restore(slot, frame, inner) {
+            (*scrolled, *cursor) = (s, c);
+        } else {
+            screens.with_engine(slot, &mut |e| {
+                render_engine(frame, inner, e, scrolled, cursor)
+            });
+            cache.store(slot, frame, inner, *scrolled, *cursor);
+        }
     };
     if app.attach {
         draw_term(frame, p.area, None, &mut scrolled, &mut cursor);
@@ -252,6 +362,25 @@ fn pane(frame: &mut Frame, app: &App, p: &layout::PaneArea, screens: &dyn Screen
         && col < p.inner.width
     {
         frame.set_cursor_position((p.inner.x + col, p.inner.y + row));
+    }
+}
+
+/// Renders the engine's screen (the scrolled-back view if any) into `area`;
+/// sets the scroll offset and, when the cursor shows, its position.
+fn render_engine(
+    frame: &mut Frame,
+    area: Rect,
+    e: &Engine,
+    scrolled: &mut usize,
+    cursor: &mut Option<(u16, u16)>,
+) {
+    let screen = e.screen();
+    *scrolled = e.scroll_offset();
+    let ps = PaneScreen(screen);
+    let term = PseudoTerminal::new(&ps).cursor(Cursor::default().visibility(false));
+    frame.render_widget(term, area);
+    if !screen.hide_cursor() && *scrolled == 0 {
+        *cursor = Some(screen.cursor_position());
     }
 }
 
