@@ -511,3 +511,37 @@ fn a_burst_of_output_reaches_screen_scrollback_and_transcript_whole() {
     drop(e);
     mgr.shutdown();
 }
+
+#[test]
+fn a_flood_lowers_the_reader_and_loses_no_byte() {
+    let dir = support::tempdir();
+    // 24 MiB as fast as the PTY takes it: past the flood threshold (8 MiB
+    // within a second), after which the reader reads 4 KiB at a time at
+    // lower priority.
+    let (mgr, _rx) = start(
+        "[[slot]]\nid = \"flood\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 25165824; echo; echo END; sleep 600\"]\n",
+        dir.path(),
+    );
+    let shared = mgr.slot(0).unwrap_or_else(|| panic!("no slot")).clone();
+    let line = "0123456789abcdefghijklmnopqrstuvwxyz\r\n";
+    let full = 25_165_824 / 37;
+    let mut want = line.repeat(full);
+    want.push_str(&line[..25_165_824 - full * 37]);
+    want.push_str("\r\nEND\r\n");
+    let path = dir.path().join("transcripts/flood.raw");
+    wait_until("the whole transcript", || {
+        std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) >= want.len() as u64
+    });
+    let got = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        got == want.as_bytes(),
+        "transcript differs ({} bytes, want {})",
+        got.len(),
+        want.len()
+    );
+    wait_until("END on screen", || {
+        shared.lock().snapshot().rows.iter().any(|r| r == "END")
+    });
+    assert!(shared.yields(), "the flood was not detected");
+    mgr.shutdown();
+}
