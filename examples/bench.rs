@@ -30,6 +30,9 @@ struct Outer {
     bytes: Arc<AtomicU64>,
     /// The last 64 KiB it drew (for markers).
     tail: Arc<Mutex<Vec<u8>>>,
+    /// A byte string to watch for, and when the reader thread first saw it
+    /// in the output: timed where it arrives, not where a poll notices it.
+    watch: Arc<Mutex<(Vec<u8>, Option<Instant>)>>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
     /// The tmux server's socket name: the server outlives its client and is
     /// killed on stop, so no run leaves panes behind.
@@ -67,8 +70,10 @@ impl Outer {
         ));
         let bytes = Arc::new(AtomicU64::new(0));
         let tail = Arc::new(Mutex::new(Vec::new()));
+        let watch = Arc::new(Mutex::new((Vec::new(), None)));
         {
-            let (writer, bytes, tail) = (writer.clone(), bytes.clone(), tail.clone());
+            let (writer, bytes, tail, watch) =
+                (writer.clone(), bytes.clone(), tail.clone(), watch.clone());
             std::thread::spawn(move || {
                 let mut buf = vec![0u8; 1 << 16];
                 let mut carry: Vec<u8> = Vec::new();
@@ -77,7 +82,15 @@ impl Outer {
                         Ok(0) | Err(_) => break,
                         Ok(n) => n,
                     };
+                    let at = Instant::now();
                     bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    if let Ok(mut w) = watch.lock()
+                        && !w.0.is_empty()
+                        && w.1.is_none()
+                        && buf[..n].windows(w.0.len()).any(|x| x == w.0.as_slice())
+                    {
+                        w.1 = Some(at);
+                    }
                     // Answer queries split across reads too.
                     carry.extend_from_slice(&buf[..n]);
                     let mut reply = Vec::new();
@@ -109,6 +122,7 @@ impl Outer {
             writer,
             bytes,
             tail,
+            watch,
             _master: pair.master,
             tmux_socket: None,
         }
@@ -119,6 +133,18 @@ impl Outer {
             let _ = w.write_all(b);
             let _ = w.flush();
         }
+    }
+
+    /// Starts watching the output for `needle` (within one read).
+    fn arm(&self, needle: &[u8]) {
+        if let Ok(mut w) = self.watch.lock() {
+            *w = (needle.to_vec(), None);
+        }
+    }
+
+    /// When the armed needle was first read, if it was.
+    fn seen_at(&self) -> Option<Instant> {
+        self.watch.lock().ok().and_then(|w| w.1)
     }
 
     fn tail_has(&self, needle: &[u8]) -> bool {
@@ -370,14 +396,12 @@ fn key_echo(b: &mut Bench, mux: Mux, n: usize) -> Vec<f64> {
             alphabet[i % alphabet.len()],
             alphabet[(i * 7 + 3) % alphabet.len()],
         ];
+        outer.arm(&pair[..1]);
         let t0 = Instant::now();
         outer.send(&pair[..1]);
-        let first = pair[0];
-        let before = outer.bytes.load(Ordering::Relaxed);
-        wait_for("echo", Duration::from_secs(5), || {
-            outer.bytes.load(Ordering::Relaxed) > before && outer.tail_has(&[first])
-        });
-        samples.push(t0.elapsed().as_secs_f64() * 1000.0);
+        wait_for("echo", Duration::from_secs(5), || outer.seen_at().is_some());
+        let seen = outer.seen_at().unwrap_or_else(Instant::now);
+        samples.push(seen.duration_since(t0).as_secs_f64() * 1000.0);
         std::thread::sleep(Duration::from_millis(30));
         outer.send(b"\r");
         std::thread::sleep(Duration::from_millis(30));
@@ -472,15 +496,14 @@ fn flood(b: &mut Bench, secs: u64) {
         }
         let key = [b'A' + (i % 26) as u8];
         i += 1;
+        outer.arm(&key);
         let t0 = Instant::now();
-        if let Ok(mut t) = outer.tail.lock() {
-            t.clear();
-        }
         outer.send(&key);
         wait_for("echo under load", Duration::from_secs(10), || {
-            outer.tail_has(&key)
+            outer.seen_at().is_some()
         });
-        echo.push(t0.elapsed().as_secs_f64() * 1000.0);
+        let seen = outer.seen_at().unwrap_or_else(Instant::now);
+        echo.push(seen.duration_since(t0).as_secs_f64() * 1000.0);
         sent_at.push(t0.duration_since(start).as_secs_f64());
         std::thread::sleep(Duration::from_millis(200));
     }

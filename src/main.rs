@@ -514,6 +514,43 @@ fn install_panic_hook() {
     }));
 }
 
+/// The UI's output. A frame is gathered here and reaches the terminal in one
+/// write ([`FrameOut::present`]): ratatui flushes its backend several times
+/// per draw (cells, then the cursor), and each flush would be a write.
+#[derive(Default, Clone)]
+struct FrameOut {
+    buf: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Write for FrameOut {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    /// Does nothing: the frame goes out whole in [`FrameOut::present`].
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl FrameOut {
+    /// Writes the gathered bytes to stdout.
+    ///
+    /// Errors: the write to stdout failed (the terminal is gone).
+    fn present(&self) -> io::Result<()> {
+        let mut buf = self.buf.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = io::stdout().lock();
+        out.write_all(&buf)?;
+        out.flush()?;
+        buf.clear();
+        Ok(())
+    }
+}
+
 struct Screens<'a>(&'a SessionManager);
 
 impl ScreenSource for Screens<'_> {
@@ -663,7 +700,8 @@ async fn ui_loop(
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
 
-    let backend = CrosstermBackend::new(io::stdout());
+    let frame_out = FrameOut::default();
+    let backend = CrosstermBackend::new(frame_out.clone());
     let mut terminal = Terminal::new(backend)?;
     let size = crossterm::terminal::size()?;
     let now = Instant::now();
@@ -753,6 +791,7 @@ async fn ui_loop(
             let backend = terminal.backend_mut();
             queue!(backend, EndSynchronizedUpdate)?;
             backend.flush()?;
+            frame_out.present()?;
             dirty = false;
             last_draw = Some(now);
         }
@@ -765,8 +804,20 @@ async fn ui_loop(
                         terminal.autoresize()?;
                     }
                     if let Some(m) = msg_from(ev) {
+                        let mode = app.mode;
                         pending = app.update(m, Instant::now());
-                        dirty = true;
+                        // A key typed into the pane changes nothing on screen
+                        // until its echo, which is drawn at once; a frame now
+                        // would only hold the engine the echo is parsed into.
+                        let typed = app.mode == mode
+                            && matches!(
+                                pending.as_slice(),
+                                [Effect::Session(
+                                    corral::session::Command::Key { .. }
+                                        | corral::session::Command::Paste { .. }
+                                )]
+                            );
+                        dirty |= !typed;
                     }
                 }
                 Some(Err(e)) => return Err(e.into()),

@@ -250,3 +250,14 @@ fn a_busy_flooding_pane_shows_its_last_frame_and_never_blocks() {
     let waited = draw(&src, &mut ui::PaneCache::default());
     assert!(waited.contains("flood line 2"), "{waited}");
 }
+
+#[test]
+fn a_terminal_smaller_than_the_layout_does_not_panic() {
+    // ratatui resizes its frame on draw, before corral handles the resize
+    // event: for one frame the layout is larger than the terminal.
+    let (app, screens, now) = scene(200, 50);
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap_or_else(|e| panic!("{e}"));
+    term.draw(|f| ui::draw(f, &app, &screens, &mut ui::PaneCache::default(), now))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(term.backend().to_string().contains("corral"));
+}

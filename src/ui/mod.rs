@@ -132,6 +132,11 @@ impl tui_term::widget::Cell for PaneCell {
     fn apply(&self, cell: &mut ratatui::buffer::Cell) {
         use crate::engine::grid::{BOLD, DIM, INVERSE, ITALIC, STRIKE, UNDERLINE};
         let c = &self.0;
+        // Most of a screen is empty cells: PseudoTerminal has already reset
+        // them (a blank with the default colours), so there is nothing to do.
+        if *c == crate::engine::Cell::default() {
+            return;
+        }
         match c.as_char() {
             Some(ch) => {
                 cell.set_char(ch);
@@ -374,8 +379,14 @@ fn render_engine(
     scrolled: &mut usize,
     cursor: &mut Option<(u16, u16)>,
 ) {
+    // The terminal can be smaller than the layout for one frame: ratatui
+    // resizes the frame itself before corral sees the resize event.
+    let area = area.intersection(frame.area());
     let screen = e.screen();
     *scrolled = e.scroll_offset();
+    if area.is_empty() {
+        return;
+    }
     let ps = PaneScreen(screen);
     let term = PseudoTerminal::new(&ps).cursor(Cursor::default().visibility(false));
     frame.render_widget(term, area);
