@@ -837,24 +837,36 @@ impl Manager {
         }
     }
 
+    /// The slot's input modes, for encoding what the user types; a pane
+    /// scrolled back returns to its live screen first (as xterm does on a
+    /// key press), so the echo is seen. `None` for an unknown slot.
+    fn input_modes_live(&self, slot: SlotIdx) -> Option<keys::InputModes> {
+        let s = self.slots.get(slot)?;
+        let mut e = s.shared.lock();
+        if e.scroll_offset() > 0 {
+            e.set_scroll_offset(0);
+            s.shared.ui_dirty.store(true, Ordering::Release);
+            let _ = self.events.send(Event::Output { slot });
+        }
+        Some(e.input_modes())
+    }
+
     fn command(&mut self, cmd: Command) {
         match cmd {
             Command::Write { slot, bytes } => {
                 self.write(slot, bytes);
             }
             Command::Key { slot, key } => {
-                let Some(s) = self.slots.get(slot) else {
+                let Some(modes) = self.input_modes_live(slot) else {
                     return;
                 };
-                let bytes = keys::encode(key, s.shared.lock().input_modes());
-                self.write(slot, bytes);
+                self.write(slot, keys::encode(key, modes));
             }
             Command::Paste { slot, text } => {
-                let Some(s) = self.slots.get(slot) else {
+                let Some(modes) = self.input_modes_live(slot) else {
                     return;
                 };
-                let bytes = keys::encode_paste(&text, s.shared.lock().input_modes());
-                self.write(slot, bytes);
+                self.write(slot, keys::encode_paste(&text, modes));
             }
             Command::Mouse { slot, event } => {
                 let Some(s) = self.slots.get(slot) else {

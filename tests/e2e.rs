@@ -243,6 +243,19 @@ fn scrollback_view_with_page_up_and_back_with_g() {
     t.wait_for("live screen", LONG, |s| {
         s.contains("line-300") && !s.contains("G live")
     });
+    // In insert mode the wheel scrolls a shell's pane back (the shell asked
+    // for no mouse reports); typing then returns it to the live screen, where
+    // the echo shows, as xterm does on a key press.
+    t.send(b"i");
+    t.wait_text("INSERT", LONG);
+    for _ in 0..4 {
+        t.send(b"\x1b[<64;50;10M");
+    }
+    t.wait_text("rows · G live", LONG);
+    t.type_text("echo typed-now\r");
+    t.wait_for("live screen with the echo", LONG, |s| {
+        s.contains("typed-now") && !s.contains("G live")
+    });
 }
 
 #[test]
