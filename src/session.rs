@@ -1368,7 +1368,9 @@ fn spawn_writer(id: &str, mut writer: Box<dyn Write + Send>, rx: Receiver<Vec<u8
 const FLOOD_BYTES: usize = 8 << 20;
 /// The window over which [`FLOOD_BYTES`] is counted.
 const FLOOD_WINDOW: Duration = Duration::from_secs(1);
-/// Most bytes a flooding session's reader hands to the engine under one lock.
+/// Most bytes a flooding session's reader hands to the engine under one lock:
+/// the reader runs at lower priority and may be preempted while it holds the
+/// engine, so it holds it for one PTY read's worth at most.
 const FLOOD_BATCH: usize = 4096;
 /// Nice value a flooding session's reader thread takes (Linux, per thread).
 const FLOOD_NICE: libc::c_int = 10;
@@ -1493,11 +1495,12 @@ fn spawn_reader(
                 // An error ends the session like the end of output does.
                 let n = reader.read(&mut buf[filled..]).unwrap_or_default();
                 filled += n;
-                // Under a flood, gather what is already waiting: one engine
-                // lock, one transcript write and one wakeup per 64 KiB. A
-                // keystroke's echo (nothing more waiting) goes through at once.
-                // A read may return more than PTY_READ_MAX; the next one
-                // always gets at least that much room.
+                // Output that arrives faster than one read takes it (a
+                // burst): gather what is already waiting, up to `batch_max`,
+                // for one engine lock, one transcript write and one wakeup. A
+                // keystroke's echo (nothing more waiting) goes through at
+                // once. A read may return more than PTY_READ_MAX; the next
+                // one always gets at least that much room.
                 if n > 0 && filled + PTY_READ_MAX <= batch_max && reader.ready() {
                     continue;
                 }
