@@ -20,7 +20,7 @@ use crossterm::terminal::{
 use crossterm::{cursor, execute, queue};
 use futures::StreamExt;
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::{Backend, CrosstermBackend};
 
 use corral::app::{App, Effect, Flash, MouseMsg, Msg};
 use corral::config::{Config, ConfigError};
@@ -514,6 +514,51 @@ fn install_panic_hook() {
     }));
 }
 
+/// Puts what changed in the pane being typed in on the terminal at once,
+/// before the whole frame (which the caller draws next and which stays the
+/// authority): a keystroke's echo skips one full render and diff.
+///
+/// Errors: the write to the terminal failed.
+fn early_echo(
+    terminal: &mut Terminal<CrosstermBackend<FrameOut>>,
+    out: &FrameOut,
+    mgr: &SessionManager,
+    app: &App,
+    cache: &mut ui::PaneCache,
+    cells: &mut Vec<(u16, u16, ratatui::buffer::Cell)>,
+) -> io::Result<()> {
+    let Some(s) = mgr.slot(app.focus) else {
+        return Ok(());
+    };
+    if s.yields() {
+        return Ok(());
+    }
+    cells.clear();
+    let frame = ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1);
+    let cursor = {
+        let e = s.lock();
+        ui::early_echo(cache, app.focus, &e, frame, cells)
+    };
+    let Some(cursor) = cursor else {
+        return Ok(());
+    };
+    if cells.is_empty() {
+        return Ok(());
+    }
+    let backend = terminal.backend_mut();
+    queue!(backend, BeginSynchronizedUpdate)?;
+    backend.draw(cells.iter().map(|(x, y, c)| (*x, *y, c)))?;
+    match cursor {
+        Some((x, y)) => {
+            backend.set_cursor_position((x, y))?;
+            backend.show_cursor()?;
+        }
+        None => backend.hide_cursor()?,
+    }
+    queue!(backend, EndSynchronizedUpdate)?;
+    out.present()
+}
+
 /// The UI's output. A frame is gathered here and reaches the terminal in one
 /// write ([`FrameOut::present`]): ratatui flushes its backend several times
 /// per draw (cells, then the cursor), and each flush would be a write.
@@ -743,6 +788,7 @@ async fn ui_loop(
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut pane_cache = ui::PaneCache::default();
+    let mut echo_cells = Vec::new();
     // Until this instant output is drawn at once, not paced: after a key,
     // paste or click goes to a pane (its echo), and right after start.
     let mut eager_until = now + Duration::from_millis(500);
@@ -790,7 +836,6 @@ async fn ui_loop(
             terminal.draw(|f| ui::draw(f, &app, &Screens(&mgr), &mut pane_cache, now))?;
             let backend = terminal.backend_mut();
             queue!(backend, EndSynchronizedUpdate)?;
-            backend.flush()?;
             frame_out.present()?;
             dirty = false;
             last_draw = Some(now);
@@ -826,10 +871,20 @@ async fn ui_loop(
             ev = rx.recv() => {
                 let Some(ev) = ev else { break };
                 let now = Instant::now();
+                let mut typed_output =
+                    matches!(ev, corral::session::Event::Output { slot } if slot == app.focus);
                 pending = app.update(Msg::Session(ev), now);
                 // Take what else is queued, so a burst costs one frame.
                 while let Ok(ev) = rx.try_recv() {
+                    typed_output |=
+                        matches!(ev, corral::session::Event::Output { slot } if slot == app.focus);
                     pending.extend(app.update(Msg::Session(ev), now));
+                }
+                if typed_output
+                    && app.mode == corral::keymap::Mode::Insert
+                    && app.modal == corral::app::Modal::None
+                {
+                    early_echo(&mut terminal, &frame_out, &mgr, &app, &mut pane_cache, &mut echo_cells)?;
                 }
                 dirty = true;
             }

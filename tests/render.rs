@@ -261,3 +261,50 @@ fn a_terminal_smaller_than_the_layout_does_not_panic() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(term.backend().to_string().contains("corral"));
 }
+
+#[test]
+fn an_early_echo_draws_exactly_what_the_next_frame_changes() {
+    let (mut app, screens, now) = scene(200, 50);
+    // Type into the shell pane (slot 3).
+    app.focus = 3;
+    app.update(Msg::Key(KeyPress::ch('i')), now);
+    let (cols, rows) = app.size;
+    let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap_or_else(|e| panic!("{e}"));
+    let mut cache = ui::PaneCache::default();
+    let mut draw = |cache: &mut ui::PaneCache| {
+        term.draw(|f| ui::draw(f, &app, &screens, cache, now))
+            .unwrap_or_else(|e| panic!("{e}"));
+        term.backend().buffer().clone()
+    };
+    let before = draw(&mut cache);
+    let lock = |i: usize| screens.0[i].lock().unwrap_or_else(|p| p.into_inner());
+    lock(3).process("ls -l 漢字 \x1b[31mred\x1b[0m".as_bytes());
+    let frame = before.area;
+    let mut cells = Vec::new();
+    let cursor = ui::early_echo(&mut cache, 3, &lock(3), frame, &mut cells)
+        .unwrap_or_else(|| panic!("no early echo for the pane being typed in"));
+    assert!(!cells.is_empty());
+    // The echo on top of the last frame is the next frame, cell for cell
+    // (the second cells of wide characters belong to the first).
+    let mut patched = before.clone();
+    for (x, y, c) in &cells {
+        patched[(*x, *y)] = c.clone();
+    }
+    let after = draw(&mut cache);
+    for y in 0..rows {
+        for x in 0..cols {
+            let wide_tail =
+                x > 0 && unicode_width::UnicodeWidthStr::width(after[(x - 1, y)].symbol()) == 2;
+            if !wide_tail {
+                assert_eq!(patched[(x, y)], after[(x, y)], "cell {x},{y}");
+            }
+        }
+    }
+    let (cx, cy) = cursor.unwrap_or_else(|| panic!("the cursor shows in insert mode"));
+    assert!(after[(cx - 1, cy)].symbol() == "d", "cursor after the echo");
+    // Nothing changed since: no cells. Another pane: no early echo.
+    cells.clear();
+    assert!(ui::early_echo(&mut cache, 3, &lock(3), frame, &mut cells).is_some());
+    assert!(cells.is_empty());
+    assert!(ui::early_echo(&mut cache, 0, &lock(0), frame, &mut cells).is_none());
+}

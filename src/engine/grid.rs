@@ -238,13 +238,33 @@ impl Cell {
 /// `used` is a high-water mark: every cell from it on is `Cell::blank` with
 /// the background `fill`, so clearing and packing a short line touch only its
 /// used part (at 200 columns a typical line uses a third of them).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Row {
     pub(crate) cells: Vec<Cell>,
     /// The row's text continues on the next row (it was auto-wrapped).
     pub(crate) wrapped: bool,
     used: usize,
     fill: Color,
+}
+
+impl Clone for Row {
+    fn clone(&self) -> Row {
+        Row {
+            cells: self.cells.clone(),
+            wrapped: self.wrapped,
+            used: self.used,
+            fill: self.fill,
+        }
+    }
+
+    /// Reuses the cell allocation (the frozen frame and the early echo copy
+    /// rows every frame).
+    fn clone_from(&mut self, src: &Row) {
+        self.cells.clone_from(&src.cells);
+        self.wrapped = src.wrapped;
+        self.used = src.used;
+        self.fill = src.fill;
+    }
 }
 
 /// Rows are equal when they show the same cells; the high-water mark is
