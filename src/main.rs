@@ -871,13 +871,14 @@ async fn ui_loop(
             ev = rx.recv() => {
                 let Some(ev) = ev else { break };
                 let now = Instant::now();
-                let mut typed_output =
-                    matches!(ev, corral::session::Event::Output { slot } if slot == app.focus);
+                let focus = app.focus;
+                let to_focus =
+                    |ev: &corral::session::Event| matches!(ev, corral::session::Event::Output { slot } if *slot == focus);
+                let mut typed_output = to_focus(&ev);
                 pending = app.update(Msg::Session(ev), now);
                 // Take what else is queued, so a burst costs one frame.
                 while let Ok(ev) = rx.try_recv() {
-                    typed_output |=
-                        matches!(ev, corral::session::Event::Output { slot } if slot == app.focus);
+                    typed_output |= to_focus(&ev);
                     pending.extend(app.update(Msg::Session(ev), now));
                 }
                 if typed_output

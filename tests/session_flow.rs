@@ -465,13 +465,19 @@ fn dangerous_commands_wait_even_under_allow_everything() {
     );
 }
 
-/// Waits until `cond` holds, polling every 20 ms.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + LONG;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// Waits for the transcript at `path` to reach the length of `want`, then
+/// asserts it is exactly `want`.
+fn assert_transcript_whole(path: &Path, want: &str) {
+    support::wait_until("the whole transcript", LONG, || {
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) >= want.len() as u64
+    });
+    let got = std::fs::read(path).unwrap_or_default();
+    assert!(
+        got == want.as_bytes(),
+        "transcript differs ({} bytes, want {})",
+        got.len(),
+        want.len()
+    );
 }
 
 #[test]
@@ -485,16 +491,8 @@ fn a_burst_of_output_reaches_screen_scrollback_and_transcript_whole() {
     );
     let shared = mgr.slot(0).unwrap_or_else(|| panic!("no slot")).clone();
     let want: String = (1..=300_000).map(|i| format!("{i}\r\n")).collect();
-    let path = dir.path().join("transcripts/burst.raw");
-    wait_until("the whole transcript", || {
-        std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) >= want.len() as u64
-    });
-    let got = std::fs::read(&path).unwrap_or_default();
-    assert!(
-        got == want.as_bytes(),
-        "transcript differs from seq's output"
-    );
-    wait_until("the last line on screen", || {
+    assert_transcript_whole(&dir.path().join("transcripts/burst.raw"), &want);
+    support::wait_until("the last line on screen", LONG, || {
         shared.lock().snapshot().rows.iter().any(|r| r == "300000")
     });
     let e = shared.lock();
@@ -528,18 +526,8 @@ fn a_flood_lowers_the_reader_and_loses_no_byte() {
     let mut want = line.repeat(full);
     want.push_str(&line[..25_165_824 - full * 37]);
     want.push_str("\r\nEND\r\n");
-    let path = dir.path().join("transcripts/flood.raw");
-    wait_until("the whole transcript", || {
-        std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) >= want.len() as u64
-    });
-    let got = std::fs::read(&path).unwrap_or_default();
-    assert!(
-        got == want.as_bytes(),
-        "transcript differs ({} bytes, want {})",
-        got.len(),
-        want.len()
-    );
-    wait_until("END on screen", || {
+    assert_transcript_whole(&dir.path().join("transcripts/flood.raw"), &want);
+    support::wait_until("END on screen", LONG, || {
         shared.lock().snapshot().rows.iter().any(|r| r == "END")
     });
     assert!(shared.yields(), "the flood was not detected");

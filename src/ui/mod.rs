@@ -313,7 +313,8 @@ pub fn draw(
     now: Instant,
 ) {
     let lay = app.layout();
-    let typed = cache.typed.take();
+    // Taken for reuse of its rows; put back only if a pane is typed in now.
+    let mut typed = cache.typed.take();
     if let Some(sb) = lay.sidebar {
         sidebar(frame, app, sb, now);
         if app.show_decisions {
@@ -321,7 +322,6 @@ pub fn draw(
         }
     }
     cache.panes.retain(|slot, _| screens.yields(*slot));
-    let mut typed = typed;
     for p in &lay.panes {
         pane(frame, app, p, screens, cache, &mut typed);
     }
