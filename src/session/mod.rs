@@ -4,23 +4,29 @@
 //! Threads: one manager thread owns every session's state (detection,
 //! prompts, answers, restarts); per session one reader thread (PTY output into
 //! the engine, replies to the child's queries, transcript), one writer thread
-//! (so a child that stops reading never blocks corral) and one waiter thread
-//! (exit status). Readers raise a per-session dirty flag and wake the UI only on
-//! its false-to-true edge.
+//! (so a child that stops reading never blocks corral; see [`pty`]) and one
+//! waiter thread (exit status). Readers raise a per-session dirty flag and wake
+//! the UI only on its false-to-true edge. A typed key or paste is written to
+//! the PTY on the calling (UI) thread when no earlier command is still waiting
+//! for the manager, so it never overtakes one.
 //!
 //! This module never uses ratatui, crossterm or tui-term (a test enforces it):
 //! a socket server could speak the same commands and events.
 
+mod pty;
+
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+use pty::{InputError, PtyInput, PtyReader};
 use serde::Serialize;
 
 use crate::config::{Config, RestartPolicy, SlotConfig};
@@ -49,8 +55,6 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Most bytes one read of a PTY master returns on Linux (the n_tty line
 /// discipline's buffer).
 const PTY_READ_MAX: usize = 4096;
-/// Queued writes per session before further writes are dropped.
-const WRITE_QUEUE: usize = 1024;
 /// First restart delay; doubles up to [`RESTART_MAX`].
 const RESTART_MIN: Duration = Duration::from_secs(1);
 /// Longest restart delay.
@@ -276,6 +280,8 @@ pub struct SlotShared {
     last_output_ms: AtomicU64,
     /// The agent profile that reads this slot's screen.
     pub profile: Arc<Profile>,
+    /// The ordered way into the running session's PTY.
+    input: Arc<PtyInput>,
     epoch: Instant,
 }
 
@@ -338,6 +344,8 @@ enum Msg {
 /// The handle to a running session manager.
 pub struct SessionManager {
     tx: Sender<Msg>,
+    /// Commands sent and not yet carried out by the manager thread.
+    inflight: Arc<AtomicUsize>,
     slots: Vec<Arc<SlotShared>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -353,6 +361,7 @@ impl SessionManager {
             std::fs::create_dir_all(dir)?;
         }
         let (tx, rx) = mpsc::channel();
+        let inflight = Arc::new(AtomicUsize::new(0));
         let epoch = Instant::now();
         let mut shared = Vec::new();
         let mut rts = Vec::new();
@@ -370,6 +379,7 @@ impl SessionManager {
                 flooding: AtomicBool::new(false),
                 last_output_ms: AtomicU64::new(0),
                 profile: profile.clone(),
+                input: Arc::default(),
                 epoch,
             });
             shared.push(s.clone());
@@ -401,6 +411,7 @@ impl SessionManager {
             auto: true,
             slots: rts,
             tx: tx.clone(),
+            inflight: inflight.clone(),
             events,
             epoch,
             transcript_dir: opts.transcript_dir,
@@ -416,16 +427,68 @@ impl SessionManager {
             })?;
         Ok(SessionManager {
             tx,
+            inflight,
             slots: shared,
             thread: Some(thread),
         })
     }
 
-    /// Sends a command; it is carried out in order on the manager thread.
+    /// Sends a command; commands are carried out in the order sent.
+    ///
+    /// A key, paste or raw write is written to the slot's PTY on the calling
+    /// thread when no earlier command is still waiting for the manager
+    /// thread (the fast way to a keystroke's echo); everything else is
+    /// carried out on the manager thread.
     pub fn send(&self, cmd: Command) {
+        let cmd = if self.inflight.load(Ordering::Acquire) == 0 {
+            match self.write_now(cmd) {
+                Ok(()) => return,
+                Err(cmd) => cmd,
+            }
+        } else {
+            cmd
+        };
+        self.inflight.fetch_add(1, Ordering::AcqRel);
         if self.tx.send(Msg::Cmd(cmd)).is_err() {
+            self.inflight.fetch_sub(1, Ordering::AcqRel);
             tracing::warn!("session manager is gone; command dropped");
         }
+    }
+
+    /// Writes a key, paste or raw bytes to the slot's PTY now, encoded for
+    /// the child's input modes. Gives the command back when the manager
+    /// thread must carry it out: another kind of command, an unknown slot, a
+    /// pane scrolled back (the manager returns it to the live screen first)
+    /// or a flooding slot's engine that is busy (the UI never waits on it).
+    fn write_now(&self, cmd: Command) -> Result<(), Command> {
+        let slot = match &cmd {
+            Command::Key { slot, .. }
+            | Command::Paste { slot, .. }
+            | Command::Write { slot, .. } => *slot,
+            _ => return Err(cmd),
+        };
+        let Some(s) = self.slots.get(slot) else {
+            return Err(cmd);
+        };
+        let modes = {
+            let engine = if s.yields() {
+                s.try_lock()
+            } else {
+                Some(s.lock())
+            };
+            match engine {
+                Some(e) if e.scroll_offset() == 0 => e.input_modes(),
+                _ => return Err(cmd),
+            }
+        };
+        let bytes = match cmd {
+            Command::Key { key, .. } => keys::encode(key, modes),
+            Command::Paste { text, .. } => keys::encode_paste(&text, modes),
+            Command::Write { bytes, .. } => bytes,
+            _ => return Ok(()),
+        };
+        write_input(s, slot, &bytes);
+        Ok(())
     }
 
     /// Number of slots.
@@ -457,6 +520,7 @@ impl SessionManager {
     }
 
     fn stop(&mut self) {
+        self.inflight.fetch_add(1, Ordering::AcqRel);
         let _ = self.tx.send(Msg::Cmd(Command::Shutdown));
         if let Some(t) = self.thread.take() {
             let deadline = Instant::now() + Duration::from_secs(3);
@@ -478,8 +542,14 @@ impl Drop for SessionManager {
 
 struct Live {
     master: Box<dyn MasterPty + Send>,
-    writes: SyncSender<Vec<u8>>,
+    input: Arc<PtyInput>,
     pid: Option<u32>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.input.close();
+    }
 }
 
 struct SlotRt {
@@ -513,6 +583,8 @@ struct Manager {
     auto: bool,
     slots: Vec<SlotRt>,
     tx: Sender<Msg>,
+    /// Shared with [`SessionManager`]; lowered once a command is carried out.
+    inflight: Arc<AtomicUsize>,
     events: EventSink,
     epoch: Instant,
     transcript_dir: Option<PathBuf>,
@@ -587,7 +659,10 @@ impl Manager {
                     self.shutdown_all();
                     return;
                 }
-                Some(Msg::Cmd(c)) => self.command(c),
+                Some(Msg::Cmd(c)) => {
+                    self.command(c);
+                    self.inflight.fetch_sub(1, Ordering::AcqRel);
+                }
                 Some(Msg::Output {
                     slot,
                     generation,
@@ -684,18 +759,18 @@ impl Manager {
             &[]
         };
         match start_child(&s.cfg, resume, s.size) {
-            Ok((master, reader, writer, mut child)) => {
+            Ok((master, reader, input, mut child)) => {
                 let pid = child.process_id();
                 let generation = s.generation;
-                let (wtx, wrx) = mpsc::sync_channel::<Vec<u8>>(WRITE_QUEUE);
-                spawn_writer(&s.id, writer, wrx);
+                if let Err(e) = s.shared.input.open(&s.id, input) {
+                    tracing::warn!(slot = %s.id, "no writer thread, input is lost: {e}");
+                }
                 spawn_reader(
                     &s.id,
                     i,
                     generation,
                     reader,
                     s.shared.clone(),
-                    wtx.clone(),
                     tx.clone(),
                     events.clone(),
                     epoch,
@@ -723,7 +798,7 @@ impl Manager {
                     });
                 s.live = Some(Live {
                     master,
-                    writes: wtx,
+                    input: s.shared.input.clone(),
                     pid,
                 });
                 s.started_at = Instant::now();
@@ -821,20 +896,9 @@ impl Manager {
     }
 
     fn write(&mut self, i: SlotIdx, bytes: Vec<u8>) -> bool {
-        let Some(live) = self.slots.get(i).and_then(|s| s.live.as_ref()) else {
-            return false;
-        };
-        match live.writes.try_send(bytes) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                tracing::warn!(
-                    slot = i,
-                    "write queue full: the child is not reading; input dropped"
-                );
-                false
-            }
-            Err(TrySendError::Disconnected(_)) => false,
-        }
+        self.slots
+            .get(i)
+            .is_some_and(|s| write_input(&s.shared, i, &bytes))
     }
 
     /// The slot's input modes, for encoding what the user types; a pane
@@ -1288,7 +1352,7 @@ fn kill_later(pid: Option<u32>) {
 type Started = (
     Box<dyn MasterPty + Send>,
     PtyReader,
-    Box<dyn Write + Send>,
+    File,
     Box<dyn portable_pty::Child + Send + Sync>,
 );
 
@@ -1333,9 +1397,8 @@ fn start_child(
     }
     let child = pair.slave.spawn_command(cmd)?;
     drop(pair.slave);
-    let reader = PtyReader::new(&*pair.master)?;
-    let writer = pair.master.take_writer()?;
-    Ok((pair.master, reader, writer, child))
+    let (reader, input) = pty::open(&*pair.master)?;
+    Ok((pair.master, reader, input, child))
 }
 
 /// `~` or `~/...` at the start of a path means the home directory.
@@ -1347,20 +1410,18 @@ fn expand_home(p: &std::path::Path) -> PathBuf {
     }
 }
 
-fn spawn_writer(id: &str, mut writer: Box<dyn Write + Send>, rx: Receiver<Vec<u8>>) {
-    let _ = thread::Builder::new()
-        .name(format!("write-{id}"))
-        .spawn(move || {
-            while let Ok(bytes) = rx.recv() {
-                if writer
-                    .write_all(&bytes)
-                    .and_then(|()| writer.flush())
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        });
+/// Writes `bytes` to slot `slot`'s PTY through its input lane. Returns
+/// whether they were written or queued; a full queue (the child is not
+/// reading) is logged and the bytes are dropped.
+fn write_input(s: &SlotShared, slot: SlotIdx, bytes: &[u8]) -> bool {
+    match s.input.write(bytes) {
+        Ok(()) => true,
+        Err(InputError::QueueFull) => {
+            tracing::warn!(slot, "{}; input dropped", InputError::QueueFull);
+            false
+        }
+        Err(InputError::NotRunning) => false,
+    }
 }
 
 /// Bytes within one [`FLOOD_WINDOW`] above which a session counts as
@@ -1415,61 +1476,6 @@ fn yield_to_interactive_work() {
     }
 }
 
-/// The reading end of a session's PTY master: a duplicate of the master's
-/// file descriptor, owned by the session's reader thread, which can also ask
-/// whether more output is already waiting.
-struct PtyReader {
-    file: File,
-}
-
-impl PtyReader {
-    /// Duplicates `master`'s descriptor (close-on-exec).
-    ///
-    /// Errors: the PTY has no descriptor, or `dup` fails (out of
-    /// descriptors).
-    fn new(master: &dyn MasterPty) -> std::io::Result<PtyReader> {
-        use std::os::fd::{FromRawFd, OwnedFd};
-        let fd = master
-            .as_raw_fd()
-            .ok_or_else(|| std::io::Error::other("the PTY has no file descriptor"))?;
-        // SAFETY: `fd` is the master's open descriptor, alive for this call;
-        // F_DUPFD_CLOEXEC returns a new descriptor that only we own.
-        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-        if dup < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `dup` was just returned by fcntl and has no other owner.
-        let owned = unsafe { OwnedFd::from_raw_fd(dup) };
-        Ok(PtyReader {
-            file: File::from(owned),
-        })
-    }
-
-    /// Reads output into `buf`. Returns 0 at the end: the child side closed
-    /// (Linux reports that as EIO).
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            match self.file.read(buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) if e.raw_os_error() == Some(libc::EIO) => return Ok(0),
-                r => return r,
-            }
-        }
-    }
-
-    /// True if a read would not block now (more output, or the end).
-    fn ready(&self) -> bool {
-        use std::os::fd::AsRawFd;
-        let mut p = libc::pollfd {
-            fd: self.file.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd on our own descriptor, zero timeout.
-        unsafe { libc::poll(&mut p, 1, 0) > 0 }
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn spawn_reader(
     id: &str,
@@ -1477,7 +1483,6 @@ fn spawn_reader(
     generation: u64,
     mut reader: PtyReader,
     shared: Arc<SlotShared>,
-    writes: SyncSender<Vec<u8>>,
     mgr: Sender<Msg>,
     events: EventSink,
     epoch: Instant,
@@ -1532,9 +1537,7 @@ fn spawn_reader(
                         break;
                     }
                 };
-                if !done.replies.is_empty() {
-                    let _ = writes.try_send(done.replies);
-                }
+                write_input(&shared, slot, &done.replies);
                 let ms = (epoch.elapsed().as_millis() as u64).max(1);
                 shared.last_output_ms.store(ms, Ordering::Release);
                 if done.title_changed {
