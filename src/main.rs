@@ -12,13 +12,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    Event as TermEvent, EventStream, KeyEventKind, MouseButton, MouseEventKind,
+    Event as TermEvent, KeyEventKind, MouseButton, MouseEventKind,
 };
 use crossterm::terminal::{
     BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use crossterm::{cursor, execute, queue};
-use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
 
@@ -514,6 +513,79 @@ fn install_panic_hook() {
     }));
 }
 
+/// The user's keys, mouse and resizes, read on the UI thread: the UI thread
+/// wakes on the terminal's own descriptor, so a key reaches it without a
+/// hand-over from an input thread (one thread wake-up less on every key's
+/// way to its echo); crossterm reads and parses the bytes.
+struct TermInput {
+    tty: tokio::io::unix::AsyncFd<TtyFd>,
+    winch: tokio::signal::unix::Signal,
+}
+
+/// The descriptor crossterm reads input from: standard input when it is a
+/// terminal, else `/dev/tty` (crossterm's own rule).
+struct TtyFd(Option<std::fs::File>);
+
+impl std::os::fd::AsRawFd for TtyFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0
+            .as_ref()
+            .map_or(libc::STDIN_FILENO, |f| f.as_raw_fd())
+    }
+}
+
+impl TermInput {
+    /// Watches the terminal for input and resizes. Call inside the runtime.
+    ///
+    /// Errors: `/dev/tty` cannot be opened when standard input is not a
+    /// terminal, or the descriptor or the signal cannot be watched.
+    fn new() -> io::Result<TermInput> {
+        // SAFETY: isatty only reads the descriptor's state.
+        let stdin_tty = unsafe { libc::isatty(libc::STDIN_FILENO) } == 1;
+        let fd = if stdin_tty {
+            TtyFd(None)
+        } else {
+            TtyFd(Some(std::fs::File::open("/dev/tty")?))
+        };
+        let winch = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())?;
+        // crossterm's reader starts watching SIGWINCH when first used: now,
+        // before any resize can come.
+        crossterm::event::poll(Duration::ZERO)?;
+        // SAFETY: standard input is never closed while corral runs, and an
+        // opened `/dev/tty` lives inside the `TtyFd`; either way the
+        // descriptor stays open and the same for the `AsyncFd`'s lifetime.
+        let tty = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)?
+        };
+        Ok(TermInput { tty, winch })
+    }
+
+    /// The next terminal event. Cancel-safe: parsed events wait inside
+    /// crossterm until asked for.
+    ///
+    /// Errors: reading the terminal fails.
+    async fn next(&mut self) -> io::Result<TermEvent> {
+        loop {
+            if crossterm::event::poll(Duration::ZERO)? {
+                return crossterm::event::read();
+            }
+            tokio::select! {
+                ready = self.tty.readable() => {
+                    let mut ready = ready?;
+                    if crossterm::event::poll(Duration::ZERO)? {
+                        return crossterm::event::read();
+                    }
+                    // Nothing more to read: wait for the next input. Input
+                    // arriving since is reported again by the runtime.
+                    ready.clear_ready();
+                }
+                // crossterm turns the signal into a resize event.
+                _ = self.winch.recv() => {}
+            }
+        }
+    }
+}
+
 /// Puts what changed in the pane being typed in on the terminal at once,
 /// before the whole frame (which the caller draws next and which stays the
 /// authority): a keystroke's echo skips one full render and diff.
@@ -783,7 +855,7 @@ async fn ui_loop(
         },
         tx,
     )?);
-    let mut events = EventStream::new();
+    let mut input = TermInput::new().context("reading the terminal")?;
     let mut pending = app.update(Msg::Tick, now);
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
@@ -843,8 +915,8 @@ async fn ui_loop(
         let draw_at = dirty.then_some(frame_at);
         let tick_at = app.next_deadline(now);
         tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(ev)) => {
+            ev = input.next() => match ev {
+                Ok(ev) => {
                     if let TermEvent::Resize(..) = ev {
                         terminal.autoresize()?;
                     }
@@ -865,8 +937,7 @@ async fn ui_loop(
                         dirty |= !typed;
                     }
                 }
-                Some(Err(e)) => return Err(e.into()),
-                None => break,
+                Err(e) => return Err(e.into()),
             },
             ev = rx.recv() => {
                 let Some(ev) = ev else { break };

@@ -201,6 +201,56 @@ fn insert_mode_types_into_the_focused_pane_and_ctrl_backslash_leaves() {
     });
 }
 
+/// Resizing the terminal redraws corral at the new size and resizes the
+/// pane's PTY: the shell in it sees the new size.
+#[test]
+fn terminal_resize_reaches_the_layout_and_the_pane() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"one\"\ncommand = \"/bin/sh\"\n",
+    );
+    let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    t.wait_text("NORMAL", LONG);
+    t.send(b"\r");
+    t.wait_text("INSERT", LONG);
+    t.type_text("stty size\r");
+    let small = t.wait_for("the pane's size", LONG, |s| pane_size(s).is_some());
+    let (rows0, cols0) = pane_size(&small).unwrap_or_default();
+    assert!(rows0 < 24 && cols0 < 80, "pane {rows0}x{cols0}:\n{small}");
+    // Nothing else is about to wake corral (the generic profile turns the
+    // slot idle 1.5 s after its last output): the resize alone must.
+    t.wait_quiet(Duration::from_secs(2), LONG);
+    t.resize(50, 200);
+    // The status line moves to the new last row.
+    t.wait_for("the frame at 50x200", LONG, |s| {
+        s.lines().nth(49).is_some_and(|l| l.contains("INSERT"))
+    });
+    t.type_text("clear; stty size\r");
+    let big = t.wait_for("the pane's new size", LONG, |s| {
+        pane_size(s).is_some_and(|(r, c)| r > rows0 && c > cols0)
+    });
+    let (rows1, cols1) = pane_size(&big).unwrap_or_default();
+    assert!(rows1 < 50 && cols1 < 200, "pane {rows1}x{cols1}:\n{big}");
+}
+
+/// The last `ROWS COLS` that `stty size` printed on the screen: a cell run
+/// between pane borders that holds just two numbers.
+fn pane_size(screen: &str) -> Option<(u16, u16)> {
+    screen.lines().rev().find_map(|l| {
+        l.split(['┃', '│']).find_map(|cell| {
+            let nums: Vec<u16> = cell
+                .split_whitespace()
+                .map(|w| w.parse().ok())
+                .collect::<Option<_>>()?;
+            match nums[..] {
+                [r, c] => Some((r, c)),
+                _ => None,
+            }
+        })
+    })
+}
+
 #[test]
 fn mouse_click_focuses_a_pane() {
     let home = tempdir();

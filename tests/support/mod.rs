@@ -211,6 +211,45 @@ impl Tui {
         }
     }
 
+    /// Waits until the program has written nothing for `quiet` (it has
+    /// settled: no frame pending, no timer about to fire); panics after
+    /// `timeout`.
+    pub fn wait_quiet(&self, quiet: Duration, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut len = self.raw.lock().unwrap_or_else(|p| p.into_inner()).len();
+        let mut since = Instant::now();
+        loop {
+            std::thread::sleep(Duration::from_millis(20));
+            let now_len = self.raw.lock().unwrap_or_else(|p| p.into_inner()).len();
+            if now_len != len {
+                len = now_len;
+                since = Instant::now();
+            } else if since.elapsed() >= quiet {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("still writing after {timeout:?}; screen:\n{}", self.text());
+            }
+        }
+    }
+
+    /// Resizes the outer terminal to `rows` x `cols` (the program gets
+    /// SIGWINCH), as a user dragging the window's edge.
+    pub fn resize(&self, rows: u16, cols: u16) {
+        self.engine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .resize(rows, cols);
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap_or_else(|e| panic!("resize: {e}"));
+    }
+
     /// The PTY's terminal attributes (to check raw vs cooked mode).
     pub fn termios(&self) -> Option<nix::sys::termios::Termios> {
         self.master.get_termios()
