@@ -19,7 +19,7 @@ use crossterm::terminal::{
 };
 use crossterm::{cursor, execute, queue};
 use ratatui::Terminal;
-use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::backend::CrosstermBackend;
 
 use corral::app::{App, Effect, Flash, MouseMsg, Msg};
 use corral::config::{Config, ConfigError};
@@ -586,49 +586,32 @@ impl TermInput {
     }
 }
 
-/// Puts what changed in the pane being typed in on the terminal at once,
-/// before the whole frame (which the caller draws next and which stays the
-/// authority): a keystroke's echo skips one full render and diff.
+/// Puts what changed in the pane being typed in (`slot`) on the terminal at
+/// once, before the whole frame (which the caller draws next and which stays
+/// the authority), when the reader thread could not (the UI was drawing).
 ///
 /// Errors: the write to the terminal failed.
 fn early_echo(
-    terminal: &mut Terminal<CrosstermBackend<FrameOut>>,
-    out: &FrameOut,
+    shown: &std::sync::Mutex<ui::Shown>,
     mgr: &SessionManager,
-    app: &App,
-    cache: &mut ui::PaneCache,
-    cells: &mut Vec<(u16, u16, ratatui::buffer::Cell)>,
+    slot: SlotIdx,
 ) -> io::Result<()> {
-    let Some(s) = mgr.slot(app.focus) else {
+    let Some(s) = mgr.slot(slot) else {
         return Ok(());
     };
     if s.yields() {
         return Ok(());
     }
-    cells.clear();
-    let frame = ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1);
-    let cursor = {
-        let e = s.lock();
-        ui::early_echo(cache, app.focus, &e, frame, cells)
-    };
-    let Some(cursor) = cursor else {
-        return Ok(());
-    };
-    if cells.is_empty() {
-        return Ok(());
-    }
-    let backend = terminal.backend_mut();
-    queue!(backend, BeginSynchronizedUpdate)?;
-    backend.draw(cells.iter().map(|(x, y, c)| (*x, *y, c)))?;
-    match cursor {
-        Some((x, y)) => {
-            backend.set_cursor_position((x, y))?;
-            backend.show_cursor()?;
-        }
-        None => backend.hide_cursor()?,
-    }
-    queue!(backend, EndSynchronizedUpdate)?;
-    out.present()
+    let mut shown = lock_shown(shown);
+    let e = s.lock();
+    shown.echo(slot, &e, &mut io::stdout().lock())?;
+    Ok(())
+}
+
+/// Locks what is on the terminal; a panic elsewhere while it was held
+/// leaves it usable (the next frame repaints what differs).
+fn lock_shown(shown: &std::sync::Mutex<ui::Shown>) -> std::sync::MutexGuard<'_, ui::Shown> {
+    shown.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The UI's output. A frame is gathered here and reaches the terminal in one
@@ -843,6 +826,20 @@ async fn ui_loop(
         }
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let shown = Arc::new(std::sync::Mutex::new(ui::Shown::default()));
+    // A keystroke's echo goes to the terminal from the reader thread that
+    // parsed it. It only tries the lock: the UI holds it while it renders,
+    // and the frame it is about to write shows the echo anyway.
+    let on_output: corral::session::OutputHook = {
+        let shown = shown.clone();
+        Arc::new(move |slot, e| {
+            if let Ok(mut shown) = shown.try_lock()
+                && let Err(err) = shown.echo(slot, e, &mut io::stdout().lock())
+            {
+                tracing::warn!("early echo: {err}");
+            }
+        })
+    };
     let mgr = Arc::new(SessionManager::start(
         &config,
         ManagerOptions {
@@ -852,6 +849,7 @@ async fn ui_loop(
             scrollback_rows: config.ui.scrollback_rows,
             profiles,
             policy: Policy::new(config.policy.clone(), config.dangerous.clone()),
+            on_output: Some(on_output),
         },
         tx,
     )?);
@@ -859,8 +857,6 @@ async fn ui_loop(
     let mut pending = app.update(Msg::Tick, now);
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
-    let mut pane_cache = ui::PaneCache::default();
-    let mut echo_cells = Vec::new();
     // Until this instant output is drawn at once, not paced: after a key,
     // paste or click goes to a pane (its echo), and right after start.
     let mut eager_until = now + Duration::from_millis(500);
@@ -903,12 +899,23 @@ async fn ui_loop(
             for i in 0..mgr.len() {
                 mgr.take_dirty(i);
             }
+            // Held until the frame is written, so no early echo comes
+            // between the render and the write.
+            let mut shown = lock_shown(&shown);
             let backend = terminal.backend_mut();
             queue!(backend, BeginSynchronizedUpdate)?;
-            terminal.draw(|f| ui::draw(f, &app, &Screens(&mgr), &mut pane_cache, now))?;
+            let mut repaired = Ok(());
+            terminal.draw(|f| {
+                ui::draw(f, &app, &Screens(&mgr), &mut shown.cache, now);
+                // Ahead of ratatui's diff: what early echoes wrote that this
+                // frame shows otherwise.
+                repaired = shown.repair(f.buffer_mut(), &mut frame_out.clone());
+            })?;
+            repaired?;
             let backend = terminal.backend_mut();
             queue!(backend, EndSynchronizedUpdate)?;
             frame_out.present()?;
+            drop(shown);
             dirty = false;
             last_draw = Some(now);
         }
@@ -918,6 +925,7 @@ async fn ui_loop(
             ev = input.next() => match ev {
                 Ok(ev) => {
                     if let TermEvent::Resize(..) = ev {
+                        lock_shown(&shown).resized();
                         terminal.autoresize()?;
                     }
                     if let Some(m) = msg_from(ev) {
@@ -956,7 +964,7 @@ async fn ui_loop(
                     && app.mode == corral::keymap::Mode::Insert
                     && app.modal == corral::app::Modal::None
                 {
-                    early_echo(&mut terminal, &frame_out, &mgr, &app, &mut pane_cache, &mut echo_cells)?;
+                    early_echo(&shown, &mgr, app.focus)?;
                 }
                 dirty = true;
             }

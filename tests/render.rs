@@ -308,3 +308,137 @@ fn an_early_echo_draws_exactly_what_the_next_frame_changes() {
     assert!(cells.is_empty());
     assert!(ui::early_echo(&mut cache, 0, &lock(0), frame, &mut cells).is_none());
 }
+
+/// Bytes written through a backend, kept for the test to take.
+#[derive(Clone, Default)]
+struct Sink(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The frame's rows as text, as a terminal shows them (the second cell of a
+/// wide character belongs to the first).
+fn buffer_rows(buf: &ratatui::buffer::Buffer) -> Vec<String> {
+    (0..buf.area.height)
+        .map(|y| {
+            let mut row = String::new();
+            let mut skip = false;
+            for x in 0..buf.area.width {
+                if std::mem::take(&mut skip) {
+                    continue;
+                }
+                let s = buf[(x, y)].symbol();
+                skip = unicode_width::UnicodeWidthStr::width(s) > 1;
+                row.push_str(s);
+            }
+            row.trim_end().to_string()
+        })
+        .collect()
+}
+
+/// Frames and early echoes, written as corral writes them, leave a terminal
+/// showing exactly the last frame, also when a dialog opened over the echo
+/// before that frame (ratatui alone would skip the dialog's blank cells,
+/// which equal the pane's before the echo).
+#[test]
+fn a_dialog_over_an_early_echo_is_drawn_whole_by_the_next_frame() {
+    use ratatui::backend::CrosstermBackend;
+    use ratatui::layout::Rect;
+    use ratatui::{TerminalOptions, Viewport};
+    let (mut app, screens, now) = scene(200, 50);
+    // Type into the docs pane (slot 2, bottom left, where help opens).
+    app.focus = 2;
+    app.update(Msg::Key(KeyPress::ch('i')), now);
+    let (cols, rows) = app.size;
+    let sink = Sink::default();
+    let mut term = Terminal::with_options(
+        CrosstermBackend::new(sink.clone()),
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, cols, rows)),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // The user's terminal, fed every byte corral writes.
+    let mut outer = Engine::new(rows, cols, 0);
+    let mut shown = ui::Shown::default();
+    let mut frame = |app: &corral::app::App, shown: &mut ui::Shown, outer: &mut Engine| {
+        let mut repair = Vec::new();
+        let done = term
+            .draw(|f| {
+                ui::draw(f, app, &screens, &mut shown.cache, now);
+                shown
+                    .repair(f.buffer_mut(), &mut repair)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let want = buffer_rows(done.buffer);
+        let written = std::mem::take(&mut *sink.0.borrow_mut());
+        outer.process(&repair);
+        outer.process(&written);
+        (want, repair.len())
+    };
+    let (first, _) = frame(&app, &mut shown, &mut outer);
+    let lock = |i: usize| screens.0[i].lock().unwrap_or_else(|p| p.into_inner());
+    lock(2).process(
+        "\x1b[3;1Hls -l 漢字 \x1b[31mred\x1b[0m; echo a long line of typing into the pane"
+            .as_bytes(),
+    );
+    let mut echo = Vec::new();
+    assert!(
+        shown
+            .echo(2, &lock(2), &mut echo)
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    outer.process(&echo);
+    let echoed = outer.snapshot().rows;
+    assert!(
+        echoed
+            .iter()
+            .any(|r| r.contains("ls -l 漢字 red; echo a long line of typing")),
+        "the echo is on the terminal:\n{}",
+        echoed.join("\n")
+    );
+    assert_ne!(
+        first,
+        echoed
+            .iter()
+            .map(|r| r.trim_end().to_string())
+            .collect::<Vec<_>>()
+    );
+    // A dialog opens over the pane before the next frame.
+    app.modal = corral::app::Modal::Help;
+    let (want, repaired) = frame(&app, &mut shown, &mut outer);
+    assert!(
+        repaired > 0,
+        "the dialog covers echoed cells:\n{}",
+        want.join("\n")
+    );
+    let got: Vec<String> = outer
+        .snapshot()
+        .rows
+        .iter()
+        .map(|r| r.trim_end().to_string())
+        .collect();
+    for (y, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g, w, "row {y}:\n{}", got.join("\n"));
+    }
+    // Nothing echoed since: the frame after needs no repair.
+    app.modal = corral::app::Modal::None;
+    let (want, repaired) = frame(&app, &mut shown, &mut outer);
+    assert_eq!(repaired, 0);
+    let got: Vec<String> = outer
+        .snapshot()
+        .rows
+        .iter()
+        .map(|r| r.trim_end().to_string())
+        .collect();
+    assert_eq!(got, want);
+}

@@ -251,7 +251,7 @@ pub enum Event {
 pub type EventSink = tokio::sync::mpsc::UnboundedSender<Event>;
 
 /// Options of [`SessionManager::start`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ManagerOptions {
     /// Directory for raw transcripts (`<slot>.raw`), created if missing.
     pub transcript_dir: Option<PathBuf>,
@@ -265,7 +265,18 @@ pub struct ManagerOptions {
     pub profiles: Profiles,
     /// Rules that answer prompts automatically.
     pub policy: Policy,
+    /// Called on a slot's reader thread right after a batch of its output
+    /// was parsed, with the engine still locked (see [`OutputHook`]).
+    pub on_output: Option<OutputHook>,
 }
+
+/// A function the reader threads call with (slot, engine) after each batch
+/// of output is parsed, before the UI is woken, with the engine locked: the
+/// UI uses it to put a keystroke's echo on the terminal from that thread at
+/// once. It runs while the engine is locked, so it must be quick and must
+/// never wait for a lock the UI holds while it waits for an engine. Not
+/// called for a session that floods output.
+pub type OutputHook = Arc<dyn Fn(SlotIdx, &Engine) + Send + Sync>;
 
 /// State shared between a slot's threads and the UI.
 pub struct SlotShared {
@@ -415,6 +426,7 @@ impl SessionManager {
             events,
             epoch,
             transcript_dir: opts.transcript_dir,
+            on_output: opts.on_output,
             audit_path: opts.audit_path,
         };
         let thread = thread::Builder::new()
@@ -589,6 +601,7 @@ struct Manager {
     epoch: Instant,
     transcript_dir: Option<PathBuf>,
     audit_path: Option<PathBuf>,
+    on_output: Option<OutputHook>,
 }
 
 /// One line of `audit.jsonl`.
@@ -733,6 +746,7 @@ impl Manager {
     fn spawn(&mut self, i: SlotIdx) {
         let tx = self.tx.clone();
         let events = self.events.clone();
+        let on_output = self.on_output.clone();
         let epoch = self.epoch;
         let transcript = self.transcript_dir.as_ref().and_then(|d| {
             let name = format!("{}.raw", self.slots[i].id);
@@ -775,6 +789,7 @@ impl Manager {
                     events.clone(),
                     epoch,
                     transcript,
+                    on_output,
                 );
                 let _ = thread::Builder::new()
                     .name(format!("wait-{}", s.id))
@@ -1487,6 +1502,7 @@ fn spawn_reader(
     events: EventSink,
     epoch: Instant,
     mut transcript: Option<File>,
+    on_output: Option<OutputHook>,
 ) {
     let _ = thread::Builder::new()
         .name(format!("read-{id}"))
@@ -1524,7 +1540,14 @@ fn spawn_reader(
                 }
                 let done = {
                     let mut e = shared.lock();
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.process(chunk)))
+                    let done =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.process(chunk)));
+                    if let (Ok(_), Some(hook)) = (&done, &on_output)
+                        && batch_max != FLOOD_BATCH
+                    {
+                        hook(slot, &e);
+                    }
+                    done
                 };
                 let done = match done {
                     Ok(d) => d,

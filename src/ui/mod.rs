@@ -2,7 +2,10 @@
 //! nothing but the [`PaneCache`]. Panes are rendered by tui-term through a
 //! small adapter over the engine's screens.
 
+mod echo;
 pub mod layout;
+
+pub use echo::Shown;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
