@@ -413,6 +413,24 @@ fn a_dialog_over_an_early_echo_is_drawn_whole_by_the_next_frame() {
             .map(|r| r.trim_end().to_string())
             .collect::<Vec<_>>()
     );
+    // A key that only moves the cursor goes out at once too.
+    let (row, col) = outer.screen().cursor_position();
+    lock(2).process(b"\x1b[5D");
+    echo.clear();
+    assert!(
+        shown
+            .echo(2, &lock(2), &mut echo)
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    outer.process(&echo);
+    assert_eq!(outer.screen().cursor_position(), (row, col - 5));
+    echo.clear();
+    assert!(
+        !shown
+            .echo(2, &lock(2), &mut echo)
+            .unwrap_or_else(|e| panic!("{e}")),
+        "nothing changed since"
+    );
     // A dialog opens over the pane before the next frame.
     app.modal = corral::app::Modal::Help;
     let (want, repaired) = frame(&app, &mut shown, &mut outer);

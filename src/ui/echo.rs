@@ -39,20 +39,23 @@ pub struct Shown {
 impl Shown {
     /// Writes what changed in pane `slot` (its engine `e`, locked by the
     /// caller) to `out` at once, if the last frame drew it as the pane being
-    /// typed in at the size the terminal still has, with the cursor where
-    /// the pane has it. Returns whether anything was written.
+    /// typed in and the terminal was not resized since: the changed rows and
+    /// the cursor where the pane has it. Returns whether anything was
+    /// written.
     ///
     /// Errors: the write to `out` failed.
     pub fn echo(&mut self, slot: SlotIdx, e: &Engine, out: &mut dyn Write) -> io::Result<bool> {
         self.cells.clear();
-        let frame = match &self.cache.typed {
-            Some(t) => t.frame,
+        let (frame, before) = match &self.cache.typed {
+            Some(t) => (t.frame, t.cursor),
             None => return Ok(false),
         };
         let Some(cursor) = early_echo(&mut self.cache, slot, e, frame, &mut self.cells) else {
             return Ok(false);
         };
-        if self.cells.is_empty() {
+        // Nothing new on screen: a key that only moves the cursor (an
+        // arrow key, Enter at the end of a line) still goes out at once.
+        if self.cells.is_empty() && cursor == before {
             return Ok(false);
         }
         self.bytes.clear();

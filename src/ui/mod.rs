@@ -66,6 +66,8 @@ struct TypedPane {
     area: Rect,
     frame: Rect,
     rows: Vec<crate::engine::Row>,
+    /// Where the terminal's cursor is (`None`: hidden), in frame cells.
+    cursor: Option<(u16, u16)>,
 }
 
 #[derive(Debug)]
@@ -182,11 +184,16 @@ pub fn early_echo(
         }
         drawn.clone_from(row);
     }
+    t.cursor = pane_cursor(screen, area);
+    Some(t.cursor)
+}
+
+/// Where a pane showing `screen`'s live screen in `area` puts the terminal's
+/// cursor, in frame cells; `None` when hidden or outside the area.
+fn pane_cursor(screen: &crate::engine::Screen, area: Rect) -> Option<(u16, u16)> {
     let (cr, cc) = screen.cursor_position();
-    Some(
-        (!screen.hide_cursor() && cr < area.height && cc < area.width)
-            .then_some((area.x + cc, area.y + cr)),
-    )
+    (!screen.hide_cursor() && cr < area.height && cc < area.width)
+        .then_some((area.x + cc, area.y + cr))
 }
 
 /// An engine cell seen through tui-term's `Cell` trait.
@@ -386,8 +393,10 @@ fn pane(
                         area: inner,
                         frame: frame.area(),
                         rows: Vec::new(),
+                        cursor: None,
                     });
                     (t.slot, t.area, t.frame) = (slot, inner, frame.area());
+                    t.cursor = pane_cursor(e.screen(), inner);
                     let src = e.screen().rows();
                     t.rows.truncate(src.len());
                     for (d, s) in t.rows.iter_mut().zip(src) {
