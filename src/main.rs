@@ -491,8 +491,14 @@ impl Drop for TermGuard {
     }
 }
 
+/// Set once the user's terminal is being restored: from then on nothing
+/// else is drawn (a reader thread's early echo checks it while it holds
+/// stdout's lock, so no echo can land after the restore).
+static TERMINAL_RESTORED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn restore_terminal() {
-    let mut out = io::stdout();
+    TERMINAL_RESTORED.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut out = io::stdout().lock();
     let _ = execute!(
         out,
         EndSynchronizedUpdate,
@@ -833,9 +839,14 @@ async fn ui_loop(
     let on_output: corral::session::OutputHook = {
         let shown = shown.clone();
         Arc::new(move |slot, e| {
-            if let Ok(mut shown) = shown.try_lock()
-                && let Err(err) = shown.echo(slot, e, &mut io::stdout().lock())
-            {
+            let Ok(mut shown) = shown.try_lock() else {
+                return;
+            };
+            let mut out = io::stdout().lock();
+            if TERMINAL_RESTORED.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            if let Err(err) = shown.echo(slot, e, &mut out) {
                 tracing::warn!("early echo: {err}");
             }
         })

@@ -271,7 +271,12 @@ impl Clone for Row {
 /// bookkeeping.
 impl PartialEq for Row {
     fn eq(&self, other: &Row) -> bool {
-        self.cells == other.cells && self.wrapped == other.wrapped
+        if self.wrapped != other.wrapped || self.cells.len() != other.cells.len() {
+            return false;
+        }
+        // Past both high-water marks every cell is its row's fill.
+        let n = self.used.max(other.used).min(self.cells.len());
+        self.cells[..n] == other.cells[..n] && (n == self.cells.len() || self.fill == other.fill)
     }
 }
 
@@ -590,7 +595,22 @@ mod tests {
             },
         ];
         let mut row = Row::new(10, Attrs::default());
+        let mut prev = row.clone();
         for step in 0..20_000 {
+            // Equality (which skips cells past both high-water marks) is
+            // cell for cell equality, against the last step's row too.
+            let naive = |a: &Row, b: &Row| a.cells == b.cells && a.wrapped == b.wrapped;
+            assert_eq!(row == prev, naive(&row, &prev), "step {step}");
+            let full = Row {
+                used: row.cells.len(),
+                ..row.clone()
+            };
+            assert!(row == full, "step {step}");
+            assert!(full == row, "step {step}");
+            prev.clone_from(&row);
+            if step % 3 == 0 {
+                prev = Row::new(row.cells.len() as u16, pens[next(pens.len())]);
+            }
             let a = pens[next(pens.len())];
             let len = row.cells.len();
             let col = next(len);

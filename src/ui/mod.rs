@@ -131,8 +131,9 @@ impl PaneCache {
 }
 
 /// The cells of the pane being typed in (`slot`) that changed since the last
-/// frame, as that frame would draw them: whole changed rows, without the
-/// second cells of wide characters (the terminal fills those). Appends them
+/// frame, as that frame would draw them: in each changed row the span from
+/// its first to its last changed cell, without the second cells of wide
+/// characters (the terminal fills those). Appends them
 /// to `out` as (x, y, cell) and returns where the cursor goes (`None`:
 /// hidden).
 ///
@@ -174,13 +175,27 @@ pub fn early_echo(
         if row == drawn {
             continue;
         }
-        for (c, cell) in row.cells().iter().enumerate().take(usize::from(area.width)) {
-            if cell.is_wide_continuation() {
-                continue;
+        // Only the span that changed (a keystroke's echo is a cell or two).
+        let (new, old) = (row.cells(), drawn.cells());
+        let width = usize::from(area.width).min(new.len()).min(old.len());
+        if let Some(mut first) = (0..width).find(|&c| new[c] != old[c]) {
+            let last = (first..width)
+                .rev()
+                .find(|&c| new[c] != old[c])
+                .unwrap_or(first);
+            // A wide character is drawn whole, from its first cell.
+            if first > 0 && (new[first].is_wide_continuation() || old[first].is_wide_continuation())
+            {
+                first -= 1;
             }
-            let mut rc = ratatui::buffer::Cell::default();
-            tui_term::widget::Cell::apply(PaneCell::ref_cast(cell), &mut rc);
-            out.push((area.x + c as u16, area.y + r as u16, rc));
+            for (c, cell) in new.iter().enumerate().take(last + 1).skip(first) {
+                if cell.is_wide_continuation() {
+                    continue;
+                }
+                let mut rc = ratatui::buffer::Cell::default();
+                tui_term::widget::Cell::apply(PaneCell::ref_cast(cell), &mut rc);
+                out.push((area.x + c as u16, area.y + r as u16, rc));
+            }
         }
         drawn.clone_from(row);
     }
