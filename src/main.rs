@@ -526,6 +526,8 @@ fn install_panic_hook() {
 struct TermInput {
     tty: tokio::io::unix::AsyncFd<TtyFd>,
     winch: tokio::signal::unix::Signal,
+    /// crossterm may hold events it read before the descriptor was watched.
+    primed: bool,
 }
 
 /// The descriptor crossterm reads input from: standard input when it is a
@@ -563,7 +565,11 @@ impl TermInput {
         let tty = unsafe {
             tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)?
         };
-        Ok(TermInput { tty, winch })
+        Ok(TermInput {
+            tty,
+            winch,
+            primed: true,
+        })
     }
 
     /// The next terminal event. Cancel-safe: parsed events wait inside
@@ -571,47 +577,56 @@ impl TermInput {
     ///
     /// Errors: reading the terminal fails.
     async fn next(&mut self) -> io::Result<TermEvent> {
+        if std::mem::take(&mut self.primed) && crossterm::event::poll(Duration::ZERO)? {
+            return crossterm::event::read();
+        }
         loop {
-            if crossterm::event::poll(Duration::ZERO)? {
-                return crossterm::event::read();
-            }
-            tokio::select! {
-                ready = self.tty.readable() => {
-                    let mut ready = ready?;
+            let mut ready = tokio::select! {
+                ready = self.tty.readable() => ready?,
+                // crossterm turns the signal into a resize event.
+                _ = self.winch.recv() => {
                     if crossterm::event::poll(Duration::ZERO)? {
                         return crossterm::event::read();
                     }
-                    // Nothing more to read: wait for the next input. Input
-                    // arriving since is reported again by the runtime.
-                    ready.clear_ready();
+                    continue;
                 }
-                // crossterm turns the signal into a resize event.
-                _ = self.winch.recv() => {}
+            };
+            // Readiness stays set while crossterm may hold parsed events (one
+            // read can bring several keys), so the next call asks again.
+            if crossterm::event::poll(Duration::ZERO)? {
+                return crossterm::event::read();
             }
+            // Nothing more to read: wait for the next input. Input arriving
+            // since is reported again by the runtime.
+            ready.clear_ready();
         }
     }
 }
 
-/// Puts what changed in the pane being typed in (`slot`) on the terminal at
-/// once, before the whole frame (which the caller draws next and which stays
-/// the authority), when the reader thread could not (the UI was drawing).
+/// Output arrived for the pane being typed in (`slot`): puts what changed
+/// there on the terminal now if its reader thread could not (the UI held the
+/// terminal). Returns true when the terminal then shows the pane as its
+/// engine has it, so this output needs no frame; the next frame repaints
+/// whatever else changed.
 ///
 /// Errors: the write to the terminal failed.
-fn early_echo(
+fn echo_typed(
     shown: &std::sync::Mutex<ui::Shown>,
     mgr: &SessionManager,
     slot: SlotIdx,
-) -> io::Result<()> {
+) -> io::Result<bool> {
     let Some(s) = mgr.slot(slot) else {
-        return Ok(());
+        return Ok(false);
     };
     if s.yields() {
-        return Ok(());
+        return Ok(false);
     }
+    // Output parsed after this raises a new event.
+    mgr.take_dirty(slot);
     let mut shown = lock_shown(shown);
     let e = s.lock();
-    shown.echo(slot, &e, &mut io::stdout().lock())?;
-    Ok(())
+    let echoed = shown.echo(slot, &e, &mut io::stdout().lock())?;
+    Ok(echoed != ui::Echoed::NotTyped && !shown.wants_frame())
 }
 
 /// Locks what is on the terminal; a panic elsewhere while it was held
@@ -962,22 +977,28 @@ async fn ui_loop(
                 let Some(ev) = ev else { break };
                 let now = Instant::now();
                 let focus = app.focus;
-                let to_focus =
-                    |ev: &corral::session::Event| matches!(ev, corral::session::Event::Output { slot } if *slot == focus);
-                let mut typed_output = to_focus(&ev);
+                // Output for the focused pane, and whether anything else came.
+                let (mut typed_output, mut other) = (false, false);
+                let mut sort = |ev: &corral::session::Event| {
+                    match ev {
+                        corral::session::Event::Output { slot } if *slot == focus => typed_output = true,
+                        _ => other = true,
+                    }
+                };
+                sort(&ev);
                 pending = app.update(Msg::Session(ev), now);
                 // Take what else is queued, so a burst costs one frame.
                 while let Ok(ev) = rx.try_recv() {
-                    typed_output |= to_focus(&ev);
+                    sort(&ev);
                     pending.extend(app.update(Msg::Session(ev), now));
                 }
-                if typed_output
+                // A keystroke's echo (or any output of the pane being typed
+                // in) that is on the terminal already needs no frame.
+                let echoed = typed_output
                     && app.mode == corral::keymap::Mode::Insert
                     && app.modal == corral::app::Modal::None
-                {
-                    early_echo(&shown, &mgr, app.focus)?;
-                }
-                dirty = true;
+                    && echo_typed(&shown, &mgr, app.focus)?;
+                dirty |= other || (typed_output && !echoed);
             }
             _ = sleep_until_opt(draw_at) => {}
             _ = sleep_until_opt(tick_at) => {

@@ -392,10 +392,11 @@ fn a_dialog_over_an_early_echo_is_drawn_whole_by_the_next_frame() {
             .as_bytes(),
     );
     let mut echo = Vec::new();
-    assert!(
+    assert_eq!(
         shown
             .echo(2, &lock(2), &mut echo)
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}")),
+        ui::Echoed::Written
     );
     outer.process(&echo);
     let echoed = outer.snapshot().rows;
@@ -417,18 +418,20 @@ fn a_dialog_over_an_early_echo_is_drawn_whole_by_the_next_frame() {
     let (row, col) = outer.screen().cursor_position();
     lock(2).process(b"\x1b[5D");
     echo.clear();
-    assert!(
+    assert_eq!(
         shown
             .echo(2, &lock(2), &mut echo)
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}")),
+        ui::Echoed::Written
     );
     outer.process(&echo);
     assert_eq!(outer.screen().cursor_position(), (row, col - 5));
     echo.clear();
-    assert!(
-        !shown
+    assert_eq!(
+        shown
             .echo(2, &lock(2), &mut echo)
             .unwrap_or_else(|e| panic!("{e}")),
+        ui::Echoed::Unchanged,
         "nothing changed since"
     );
     // A dialog opens over the pane before the next frame.

@@ -14,6 +14,24 @@ use super::{PaneCache, early_echo};
 use crate::engine::Engine;
 use crate::session::SlotIdx;
 
+/// Most cells early echoes may write before a whole frame must catch up
+/// (each is remembered for [`Shown::repair`]).
+const EARLY_MAX: usize = 8192;
+
+/// What [`Shown::echo`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echoed {
+    /// The pane is not the one the last frame drew as typed in (or the
+    /// terminal was resized since): only a whole frame shows its output.
+    NotTyped,
+    /// Its changes were written: the terminal shows the pane as its engine
+    /// has it.
+    Written,
+    /// Nothing changed since the last frame or echo: the terminal already
+    /// shows the pane as its engine has it.
+    Unchanged,
+}
+
 /// What is on the terminal beyond ratatui's own record of the last frame:
 /// the panes' last drawn contents ([`PaneCache`]) and the cells early
 /// echoes wrote since that frame.
@@ -40,23 +58,22 @@ impl Shown {
     /// Writes what changed in pane `slot` (its engine `e`, locked by the
     /// caller) to `out` at once, if the last frame drew it as the pane being
     /// typed in and the terminal was not resized since: the changed rows and
-    /// the cursor where the pane has it. Returns whether anything was
-    /// written.
+    /// the cursor where the pane has it.
     ///
     /// Errors: the write to `out` failed.
-    pub fn echo(&mut self, slot: SlotIdx, e: &Engine, out: &mut dyn Write) -> io::Result<bool> {
+    pub fn echo(&mut self, slot: SlotIdx, e: &Engine, out: &mut dyn Write) -> io::Result<Echoed> {
         self.cells.clear();
         let (frame, before) = match &self.cache.typed {
             Some(t) => (t.frame, t.cursor),
-            None => return Ok(false),
+            None => return Ok(Echoed::NotTyped),
         };
         let Some(cursor) = early_echo(&mut self.cache, slot, e, frame, &mut self.cells) else {
-            return Ok(false);
+            return Ok(Echoed::NotTyped);
         };
         // Nothing new on screen: a key that only moves the cursor (an
         // arrow key, Enter at the end of a line) still goes out at once.
         if self.cells.is_empty() && cursor == before {
-            return Ok(false);
+            return Ok(Echoed::Unchanged);
         }
         self.bytes.clear();
         {
@@ -75,7 +92,13 @@ impl Shown {
         out.write_all(&self.bytes)?;
         out.flush()?;
         self.early.append(&mut self.cells);
-        Ok(true)
+        Ok(Echoed::Written)
+    }
+
+    /// True when early echoes wrote so much since the last frame that one
+    /// should be drawn (what they wrote is remembered until then).
+    pub fn wants_frame(&self) -> bool {
+        self.early.len() > EARLY_MAX
     }
 
     /// Forgets the pane being typed in until the next frame: the terminal

@@ -5,7 +5,7 @@
 mod echo;
 pub mod layout;
 
-pub use echo::Shown;
+pub use echo::{Echoed, Shown};
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
