@@ -530,6 +530,48 @@ struct TermInput {
     primed: bool,
 }
 
+/// How long corral may take to end after its terminal hung up before the
+/// watchdog ends it ([`watch_hangup`]); a normal shutdown takes at most 3 s.
+const HANGUP_GRACE: Duration = Duration::from_secs(8);
+
+/// Starts a thread that ends the process if the terminal `fd` hangs up and
+/// corral has not ended [`HANGUP_GRACE`] later: a last resort, so a UI
+/// thread stuck inside a read of the dead terminal can never leave corral
+/// running (and spinning) with no one to see it. It waits in `poll` with no
+/// events asked for, which wakes only on hang-up or error: no CPU meanwhile.
+fn watch_hangup(fd: std::os::fd::RawFd) {
+    // SAFETY: dup of an open descriptor; the copy belongs to the thread.
+    let fd = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if fd < 0 {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("hangup-watch".into())
+        .spawn(move || {
+            let mut p = libc::pollfd {
+                fd,
+                events: 0,
+                revents: 0,
+            };
+            loop {
+                // SAFETY: one valid pollfd on our own descriptor.
+                let n = unsafe { libc::poll(&mut p, 1, -1) };
+                if n > 0 {
+                    break;
+                }
+                if n < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    return;
+                }
+            }
+            std::thread::sleep(HANGUP_GRACE);
+            tracing::error!("the terminal hung up and corral did not end: ending it now");
+            std::process::exit(129);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("no hang-up watchdog: {e}");
+    }
+}
+
 /// The descriptor crossterm reads input from: standard input when it is a
 /// terminal, else `/dev/tty` (crossterm's own rule).
 struct TtyFd(Option<std::fs::File>);
@@ -559,6 +601,7 @@ impl TermInput {
         // crossterm's reader starts watching SIGWINCH when first used: now,
         // before any resize can come.
         crossterm::event::poll(Duration::ZERO)?;
+        watch_hangup(std::os::fd::AsRawFd::as_raw_fd(&fd));
         // SAFETY: standard input is never closed while corral runs, and an
         // opened `/dev/tty` lives inside the `TtyFd`; either way the
         // descriptor stays open and the same for the `AsyncFd`'s lifetime.
@@ -572,34 +615,69 @@ impl TermInput {
         })
     }
 
-    /// The next terminal event. Cancel-safe: parsed events wait inside
+    /// The next terminal event, or `None` once the terminal is gone (hung
+    /// up: its window closed). Cancel-safe: parsed events wait inside
     /// crossterm until asked for.
     ///
     /// Errors: reading the terminal fails.
-    async fn next(&mut self) -> io::Result<TermEvent> {
-        if std::mem::take(&mut self.primed) && crossterm::event::poll(Duration::ZERO)? {
-            return crossterm::event::read();
+    async fn next(&mut self) -> io::Result<Option<TermEvent>> {
+        if std::mem::take(&mut self.primed)
+            && let Some(ev) = self.take()?
+        {
+            return Ok(Some(ev));
         }
         loop {
             let mut ready = tokio::select! {
                 ready = self.tty.readable() => ready?,
                 // crossterm turns the signal into a resize event.
                 _ = self.winch.recv() => {
-                    if crossterm::event::poll(Duration::ZERO)? {
-                        return crossterm::event::read();
+                    match self.take()? {
+                        Some(ev) => return Ok(Some(ev)),
+                        None => continue,
                     }
-                    continue;
                 }
             };
+            if self.hung_up() {
+                return Ok(None);
+            }
             // Readiness stays set while crossterm may hold parsed events (one
             // read can bring several keys), so the next call asks again.
-            if crossterm::event::poll(Duration::ZERO)? {
-                return crossterm::event::read();
+            if let Some(ev) = self.take()? {
+                return Ok(Some(ev));
             }
             // Nothing more to read: wait for the next input. Input arriving
             // since is reported again by the runtime.
             ready.clear_ready();
         }
+    }
+
+    /// An event crossterm holds or can read without waiting.
+    ///
+    /// Errors: reading the terminal fails.
+    fn take(&self) -> io::Result<Option<TermEvent>> {
+        if self.hung_up() {
+            return Ok(None);
+        }
+        if crossterm::event::poll(Duration::ZERO)? {
+            return crossterm::event::read().map(Some);
+        }
+        Ok(None)
+    }
+
+    /// True once the terminal hung up. crossterm must not read it then: it
+    /// reads again at once for as long as a read returns nothing, which at
+    /// the end of input is forever (one core at 100%, and the signal that
+    /// ends corral is never handled).
+    fn hung_up(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut p = libc::pollfd {
+            fd: self.tty.get_ref().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd on a descriptor we keep open, zero timeout.
+        let n = unsafe { libc::poll(&mut p, 1, 0) };
+        n > 0 && p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
     }
 }
 
@@ -949,7 +1027,11 @@ async fn ui_loop(
         let tick_at = app.next_deadline(now);
         tokio::select! {
             ev = input.next() => match ev {
-                Ok(ev) => {
+                Ok(None) => {
+                    tracing::info!("the terminal closed");
+                    break;
+                }
+                Ok(Some(ev)) => {
                     if let TermEvent::Resize(..) = ev {
                         lock_shown(&shown).resized();
                         terminal.autoresize()?;

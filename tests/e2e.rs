@@ -617,3 +617,90 @@ fn paused_policy_leaves_prompts_to_the_user_and_details_answers_by_number() {
     assert!(audit.contains("\"answer\":\"select 1\""), "{audit}");
     assert!(audit.contains("\"source\":\"keyboard\""), "{audit}");
 }
+
+/// Closing the terminal's window (its PTY hangs up) ends corral: it never
+/// keeps reading a terminal that is gone. Repeated, since corral may notice
+/// the signal or the end of input first.
+#[test]
+fn a_closed_terminal_ends_corral() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    for round in 0..6 {
+        let home = tempdir();
+        let cfg = write_config(
+            home.path(),
+            "[[slot]]\nid = \"one\"\ncommand = \"/bin/sh\"\n",
+        );
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap_or_else(|e| panic!("openpty: {e}"));
+        let h = home.path().to_string_lossy().into_owned();
+        let mut cmd = CommandBuilder::new(support::corral_bin());
+        cmd.args([
+            "--config",
+            &cfg,
+            "--config-dir",
+            &format!("{h}/config"),
+            "--data-dir",
+            &format!("{h}/data"),
+        ]);
+        cmd.env("HOME", &h);
+        cmd.env("TERM", "xterm-256color");
+        cmd.cwd(home.path());
+        let mut child = pair
+            .slave
+            .spawn_command(cmd)
+            .unwrap_or_else(|e| panic!("spawn: {e}"));
+        drop(pair.slave);
+        // Read what corral draws until it is up, on a descriptor of our own
+        // that is closed with the master afterwards.
+        let fd = pair
+            .master
+            .as_raw_fd()
+            .unwrap_or_else(|| panic!("the PTY has no descriptor"));
+        // SAFETY: dup of an open descriptor; the copy is ours alone.
+        let mut out = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(libc::dup(fd)) });
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains("NORMAL") {
+            match out.read(&mut buf) {
+                Ok(0) | Err(_) => panic!("round {round}: corral ended before it drew"),
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        drop(out);
+        drop(pair.master);
+        let deadline = std::time::Instant::now() + LONG;
+        loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                let pid = child.process_id().unwrap_or(0);
+                let mut diag = String::new();
+                if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+                    for t in tasks.flatten() {
+                        let p = t.path();
+                        let rd = |f: &str| std::fs::read_to_string(p.join(f)).unwrap_or_default();
+                        diag.push_str(&format!(
+                            "{} {} {} | {}\n",
+                            t.file_name().to_string_lossy(),
+                            rd("comm").trim(),
+                            rd("wchan"),
+                            rd("stat")
+                        ));
+                    }
+                }
+                let _ = child.kill();
+                panic!("round {round}: corral still runs after its terminal closed\n{diag}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
