@@ -93,12 +93,12 @@ impl Suite {
     }
 
     fn wait_prompt(&self, slot: &str, tool: &str, subject: &str) {
-        // The inbox entry and the slot's state arrive as separate events.
-        self.t.wait_for(
-            &format!("{slot}'s {tool} prompt for {subject}, the slot needing permission"),
+        let s = self.t.wait_for(
+            &format!("{slot}'s {tool} prompt for {subject}"),
             LONG,
-            |s| inbox_has(s, slot, tool, subject) && sidebar_state(s, slot).contains("PERMISSION"),
+            |s| inbox_has(s, slot, tool, subject),
         );
+        assert!(sidebar_state(&s, slot).contains("PERMISSION"), "{s}");
     }
 
     fn audit(&self) -> Vec<serde_json::Value> {

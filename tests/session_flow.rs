@@ -237,11 +237,7 @@ fn demo_agent_prompt_approve_and_carry_on() {
             }
         )
     });
-    let p = opened(&mut rx);
-    assert_eq!(
-        (p.tool.as_str(), p.subject.as_str()),
-        ("Bash", "echo hello > hello.txt")
-    );
+    // The state comes first, so a frame showing the prompt shows it too.
     next_event(&mut rx, "needs-permission", |e| {
         matches!(
             e,
@@ -251,6 +247,11 @@ fn demo_agent_prompt_approve_and_carry_on() {
             }
         )
     });
+    let p = opened(&mut rx);
+    assert_eq!(
+        (p.tool.as_str(), p.subject.as_str()),
+        ("Bash", "echo hello > hello.txt")
+    );
     mgr.send(Command::Answer {
         slot: 0,
         prompt: p.id,

@@ -1082,10 +1082,6 @@ impl Manager {
                 s.prompt = new.map(|mut p| {
                     s.prompt_seq += 1;
                     p.identify(&s.id, s.generation, s.prompt_seq);
-                    events.push(Event::PromptOpened {
-                        slot: i,
-                        prompt: p.clone(),
-                    });
                     opened = Some(p.clone());
                     p
                 });
@@ -1104,6 +1100,15 @@ impl Manager {
                 slot: i,
                 state: d.state,
                 rule: d.rule,
+            });
+        }
+        // After the state: a frame that shows the prompt in the inbox also
+        // shows the slot needing permission (the UI may draw between two
+        // events).
+        if let Some(p) = &opened {
+            events.push(Event::PromptOpened {
+                slot: i,
+                prompt: p.clone(),
             });
         }
         for e in events {
