@@ -642,7 +642,7 @@ impl TermInput {
             }
             // Readiness stays set while crossterm may hold parsed events (one
             // read can bring several keys), so the next call asks again.
-            if let Some(ev) = self.take()? {
+            if let Some(ev) = self.read_ready()? {
                 return Ok(Some(ev));
             }
             // Nothing more to read: wait for the next input. Input arriving
@@ -651,13 +651,21 @@ impl TermInput {
         }
     }
 
-    /// An event crossterm holds or can read without waiting.
+    /// An event crossterm holds or can read without waiting; `None` also
+    /// when the terminal hung up.
     ///
     /// Errors: reading the terminal fails.
     fn take(&self) -> io::Result<Option<TermEvent>> {
         if self.hung_up() {
             return Ok(None);
         }
+        self.read_ready()
+    }
+
+    /// Like [`TermInput::take`] on a terminal known not to have hung up.
+    ///
+    /// Errors: reading the terminal fails.
+    fn read_ready(&self) -> io::Result<Option<TermEvent>> {
         if crossterm::event::poll(Duration::ZERO)? {
             return crossterm::event::read().map(Some);
         }
