@@ -621,6 +621,10 @@ impl TermInput {
     ///
     /// Errors: reading the terminal fails.
     async fn next(&mut self) -> io::Result<Option<TermEvent>> {
+        /// Wake-ups of crossterm in a row that read nothing before corral
+        /// waits for new input instead.
+        const MAX_NUDGES: u32 = 16;
+        let mut nudges = 0;
         if std::mem::take(&mut self.primed)
             && let Some(ev) = self.take()?
         {
@@ -644,6 +648,15 @@ impl TermInput {
             // read can bring several keys), so the next call asks again.
             if let Some(ev) = self.read_ready()? {
                 return Ok(Some(ev));
+            }
+            // crossterm reads at most 1 KiB each time the terminal wakes it
+            // (its watch is edge-triggered): the rest of a longer burst that
+            // is not a bracketed paste would wait for the next key. Wake it
+            // again; a bounded number of times, should that not work here.
+            if nudges < MAX_NUDGES && self.unread() {
+                nudges += 1;
+                self.nudge();
+                continue;
             }
             // Nothing more to read: wait for the next input. Input arriving
             // since is reported again by the runtime.
@@ -670,6 +683,34 @@ impl TermInput {
             return crossterm::event::read().map(Some);
         }
         Ok(None)
+    }
+
+    /// True if input is waiting in the terminal that nobody has read.
+    fn unread(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut p = libc::pollfd {
+            fd: self.tty.get_ref().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd on a descriptor we keep open, zero timeout.
+        unsafe { libc::poll(&mut p, 1, 0) > 0 && p.revents & libc::POLLIN != 0 }
+    }
+
+    /// Wakes whoever watches the terminal for input, crossterm included,
+    /// without changing it: setting its attributes to what they are makes
+    /// Linux's line discipline wake the terminal's readers.
+    fn nudge(&self) {
+        use std::os::fd::AsRawFd;
+        let fd = self.tty.get_ref().as_raw_fd();
+        // SAFETY: termios calls on a descriptor we keep open, with a
+        // termios struct filled by tcgetattr.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(fd, &mut t) == 0 {
+                libc::tcsetattr(fd, libc::TCSANOW, &t);
+            }
+        }
     }
 
     /// True once the terminal hung up. crossterm must not read it then: it

@@ -704,3 +704,29 @@ fn a_closed_terminal_ends_corral() {
         }
     }
 }
+
+/// A burst of typed input longer than crossterm reads at once (1 KiB; a
+/// paste into a terminal without bracketed paste, a script) reaches the
+/// pane whole and at once, not only when the next key comes.
+#[test]
+fn a_burst_of_keys_longer_than_a_kib_reaches_the_pane_whole() {
+    let home = tempdir();
+    let got = home.path().join("got");
+    let cfg = write_config(
+        home.path(),
+        &format!(
+            "[[slot]]\nid = \"one\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"stty raw -echo; exec dd bs=1 of={} 2>/dev/null\"]\n",
+            got.display()
+        ),
+    );
+    let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    t.wait_text("NORMAL", LONG);
+    t.send(b"\r");
+    t.wait_text("INSERT", LONG);
+    let burst: Vec<u8> = (0..3000u32).map(|i| b'a' + (i * 7 % 26) as u8).collect();
+    t.send(&burst);
+    wait_until("the whole burst in the pane", LONG, || {
+        std::fs::read(&got).is_ok_and(|b| b.len() >= burst.len())
+    });
+    assert_eq!(std::fs::read(&got).unwrap_or_default(), burst);
+}
