@@ -143,6 +143,23 @@ impl Default for UiConfig {
     }
 }
 
+/// `[transcripts]` settings: every slot's raw output is kept in
+/// `transcripts/<slot>.raw` in the data directory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TranscriptConfig {
+    /// MiB one transcript file holds before it becomes `<slot>.raw.1`
+    /// (replacing the one before) and a new one starts, so a slot keeps at
+    /// most twice this on disk. 0 keeps no transcripts.
+    pub max_mib: u64,
+}
+
+impl Default for TranscriptConfig {
+    fn default() -> Self {
+        TranscriptConfig { max_mib: 1024 }
+    }
+}
+
 /// The whole `config.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,6 +167,9 @@ pub struct Config {
     /// UI settings.
     #[serde(default)]
     pub ui: UiConfig,
+    /// Transcript settings.
+    #[serde(default)]
+    pub transcripts: TranscriptConfig,
     /// The slots, in display order.
     #[serde(rename = "slot", default)]
     pub slots: Vec<SlotConfig>,
@@ -301,6 +321,19 @@ mod tests {
     }
 
     #[test]
+    fn transcripts_take_a_size_and_reject_unknown_keys() {
+        let slot = "[[slot]]\nid = \"a\"\ncommand = \"sh\"\n";
+        let c =
+            parse(&format!("[transcripts]\nmax_mib = 0\n{slot}")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.transcripts.max_mib, 0);
+        let e = parse(&format!("[transcripts]\nmax_mb = 5\n{slot}"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("c.toml:2:1") && e.contains("max_mb"), "{e}");
+    }
+
+    #[test]
     fn parses_slots_and_defaults() {
         let c = parse(
             r#"
@@ -325,6 +358,7 @@ command = "bash"
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.ui.sidebar_width, 30);
         assert_eq!(c.ui.scrollback_rows, 5000);
+        assert_eq!(c.transcripts.max_mib, 1024);
         assert_eq!(c.slots.len(), 2);
         assert_eq!(c.slots[0].agent.get_ref(), "claude");
         assert_eq!(c.slots[0].restart, RestartPolicy::OnFailure);

@@ -996,7 +996,8 @@ async fn ui_loop(
     let mgr = Arc::new(SessionManager::start(
         &config,
         ManagerOptions {
-            transcript_dir: Some(paths.transcript_dir()),
+            transcript_dir: (config.transcripts.max_mib > 0).then(|| paths.transcript_dir()),
+            transcript_max_bytes: config.transcripts.max_mib.saturating_mul(1 << 20),
             audit_path: Some(paths.audit_file()),
             sizes,
             scrollback_rows: config.ui.scrollback_rows,

@@ -730,3 +730,47 @@ fn a_burst_of_keys_longer_than_a_kib_reaches_the_pane_whole() {
     });
     assert_eq!(std::fs::read(&got).unwrap_or_default(), burst);
 }
+
+/// A slot's transcript rotates at `[transcripts] max_mib`: the current file
+/// and the one before stay within the limit, and hold the output's tail.
+#[test]
+fn transcripts_rotate_at_their_limit() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[transcripts]\nmax_mib = 1\n[[slot]]\nid = \"big\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"head -c 3000000 /dev/zero | tr '\\\\0' x; echo; echo big-done; sleep 600\"]\n",
+    );
+    let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    t.wait_text("big-done", LONG);
+    let dir = home.path().join("data/transcripts");
+    let cur = dir.join("big.raw");
+    let old = dir.join("big.raw.1");
+    wait_until("the transcript's end", LONG, || {
+        std::fs::read(&cur).is_ok_and(|b| b.ends_with(b"big-done\r\n"))
+    });
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    assert!(size(&cur) <= 1 << 20, "{} bytes", size(&cur));
+    assert!(
+        size(&old) <= 1 << 20 && size(&old) > 0,
+        "{} bytes",
+        size(&old)
+    );
+    let older = std::fs::read(&old).unwrap_or_default();
+    assert!(
+        older.iter().all(|b| *b == b'x'),
+        "the older file holds the flood"
+    );
+}
+
+/// `max_mib = 0` keeps no transcripts.
+#[test]
+fn transcripts_can_be_turned_off() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[transcripts]\nmax_mib = 0\n[[slot]]\nid = \"quiet\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"echo quiet-done; sleep 600\"]\n",
+    );
+    let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    t.wait_text("quiet-done", LONG);
+    assert!(!home.path().join("data/transcripts/quiet.raw").exists());
+}

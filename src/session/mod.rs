@@ -14,6 +14,7 @@
 //! a socket server could speak the same commands and events.
 
 mod pty;
+mod transcript;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -28,6 +29,7 @@ use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 
 use pty::{InputError, PtyInput, PtyReader};
 use serde::Serialize;
+use transcript::Transcript;
 
 use crate::config::{Config, RestartPolicy, SlotConfig};
 use crate::detect::{self, AgentState, Answer, Prompt, PromptId, Timing};
@@ -253,8 +255,12 @@ pub type EventSink = tokio::sync::mpsc::UnboundedSender<Event>;
 /// Options of [`SessionManager::start`].
 #[derive(Clone)]
 pub struct ManagerOptions {
-    /// Directory for raw transcripts (`<slot>.raw`), created if missing.
+    /// Directory for raw transcripts (`<slot>.raw`), created if missing;
+    /// `None` keeps none.
     pub transcript_dir: Option<PathBuf>,
+    /// Bytes a transcript file holds before it becomes `<slot>.raw.1`
+    /// (replacing the one before) and a new one starts.
+    pub transcript_max_bytes: u64,
     /// The audit log (JSON lines), created if missing.
     pub audit_path: Option<PathBuf>,
     /// Initial PTY size of each slot as (rows, cols); missing entries get 24x80.
@@ -426,6 +432,7 @@ impl SessionManager {
             events,
             epoch,
             transcript_dir: opts.transcript_dir,
+            transcript_max_bytes: opts.transcript_max_bytes,
             on_output: opts.on_output,
             audit_path: opts.audit_path,
         };
@@ -600,6 +607,7 @@ struct Manager {
     events: EventSink,
     epoch: Instant,
     transcript_dir: Option<PathBuf>,
+    transcript_max_bytes: u64,
     audit_path: Option<PathBuf>,
     on_output: Option<OutputHook>,
 }
@@ -749,11 +757,7 @@ impl Manager {
         let on_output = self.on_output.clone();
         let epoch = self.epoch;
         let transcript = self.transcript_dir.as_ref().and_then(|d| {
-            let name = format!("{}.raw", self.slots[i].id);
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(d.join(name))
+            Transcript::open(d, &self.slots[i].id, self.transcript_max_bytes)
                 .map_err(|e| tracing::warn!("transcript: {e}"))
                 .ok()
         });
@@ -1506,7 +1510,7 @@ fn spawn_reader(
     mgr: Sender<Msg>,
     events: EventSink,
     epoch: Instant,
-    mut transcript: Option<File>,
+    mut transcript: Option<Transcript>,
     on_output: Option<OutputHook>,
 ) {
     let _ = thread::Builder::new()
@@ -1557,8 +1561,8 @@ fn spawn_reader(
                 let done = match done {
                     Ok(d) => d,
                     Err(_) => {
-                        if let Some(f) = transcript.as_mut() {
-                            let _ = f.write_all(chunk);
+                        if let Some(t) = transcript.as_mut() {
+                            let _ = t.write(chunk);
                         }
                         tracing::error!(slot, "terminal engine panicked; stopping the session");
                         let _ = mgr.send(Msg::EngineFailed { slot, generation });
@@ -1589,9 +1593,10 @@ fn spawn_reader(
                 // The disk comes last: a write held up by the kernel's
                 // writeback (other sessions flooding) must not delay what
                 // the user sees.
-                if let Some(f) = transcript.as_mut()
-                    && f.write_all(chunk).is_err()
+                if let Some(t) = transcript.as_mut()
+                    && let Err(e) = t.write(chunk)
                 {
+                    tracing::warn!(slot, "transcript: {e}; no longer written");
                     transcript = None;
                 }
                 if n == 0 {
