@@ -193,7 +193,10 @@ impl Bench {
         std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
         let argv: Vec<String> = match mux {
             Mux::Corral => {
-                let mut cfg = String::from("[ui]\nscrollback_rows = 10000\n");
+                // Transcripts never rotate here: the flood run compares them whole.
+                let mut cfg = String::from(
+                    "[ui]\nscrollback_rows = 10000\n[transcripts]\nmax_mib = 1048576\n",
+                );
                 for (i, p) in panes.iter().enumerate() {
                     cfg.push_str(&format!(
                         "[[slot]]\nid = \"p{i}\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", {p:?}]\n"
