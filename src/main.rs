@@ -756,6 +756,17 @@ fn echo_typed(
     Ok(echoed != ui::Echoed::NotTyped && !shown.wants_frame())
 }
 
+/// True if a write to stdout would not wait now.
+fn stdout_writable() -> bool {
+    let mut p = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd on stdout, zero timeout.
+    unsafe { libc::poll(&mut p, 1, 0) > 0 && p.revents & libc::POLLOUT != 0 }
+}
+
 /// Locks what is on the terminal; a panic elsewhere while it was held
 /// leaves it usable (the next frame repaints what differs).
 fn lock_shown(shown: &std::sync::Mutex<ui::Shown>) -> std::sync::MutexGuard<'_, ui::Shown> {
@@ -985,7 +996,9 @@ async fn ui_loop(
                 return;
             };
             let mut out = io::stdout().lock();
-            if TERMINAL_RESTORED.load(std::sync::atomic::Ordering::SeqCst) {
+            // A terminal not taking output now (a slow link) must not hold
+            // up this reader and its engine: the UI thread echoes instead.
+            if TERMINAL_RESTORED.load(std::sync::atomic::Ordering::SeqCst) || !stdout_writable() {
                 return;
             }
             if let Err(err) = shown.echo(slot, e, &mut out) {
