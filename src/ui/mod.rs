@@ -1,6 +1,7 @@
 //! Drawing: `&App` and the sessions' screens into a ratatui frame. Mutates
 //! nothing but the [`PaneCache`]. Panes are rendered by tui-term through a
-//! small adapter over the engine's screens.
+//! small adapter over the engine's screens. [`Shown`] puts a keystroke's
+//! echo on the terminal between frames, from the thread that parsed it.
 
 mod echo;
 pub mod layout;
