@@ -4,7 +4,7 @@
 //! Threads: one manager thread owns every session's state (detection,
 //! prompts, answers, restarts); per session one reader thread (PTY output into
 //! the engine, replies to the child's queries, transcript), one writer thread
-//! (so a child that stops reading never blocks corral; see [`pty`]) and one
+//! (so a child that stops reading never blocks corral; see `pty.rs`) and one
 //! waiter thread (exit status). Readers raise a per-session dirty flag and wake
 //! the UI only on its false-to-true edge. A typed key or paste is written to
 //! the PTY on the calling (UI) thread when no earlier command is still waiting
