@@ -454,10 +454,10 @@ impl SessionManager {
 
     /// Sends a command; commands are carried out in the order sent.
     ///
-    /// A key, paste or raw write is written to the slot's PTY on the calling
-    /// thread when no earlier command is still waiting for the manager
-    /// thread (the fast way to a keystroke's echo); everything else is
-    /// carried out on the manager thread.
+    /// A key, paste, mouse report or raw write is written to the slot's PTY
+    /// on the calling thread when no earlier command is still waiting for
+    /// the manager thread (the fast way to a keystroke's echo); everything
+    /// else is carried out on the manager thread.
     pub fn send(&self, cmd: Command) {
         let cmd = if self.inflight.load(Ordering::Acquire) == 0 {
             match self.write_now(cmd) {
@@ -474,16 +474,19 @@ impl SessionManager {
         }
     }
 
-    /// Writes a key, paste or raw bytes to the slot's PTY now, encoded for
-    /// the child's input modes. Gives the command back when the manager
-    /// thread must carry it out: another kind of command, an unknown slot, a
-    /// pane scrolled back (the manager returns it to the live screen first)
-    /// or a flooding slot's engine that is busy (the UI never waits on it).
+    /// Writes a key, paste, mouse report or raw bytes to the slot's PTY now,
+    /// encoded for the child's input modes. Gives the command back when the
+    /// manager thread must carry it out: another kind of command, an unknown
+    /// slot, a pane scrolled back (the manager returns it to the live screen
+    /// first), a mouse event the child takes no report of (the wheel scrolls
+    /// the view) or a flooding slot's engine that is busy (the UI never
+    /// waits on it).
     fn write_now(&self, cmd: Command) -> Result<(), Command> {
         let slot = match &cmd {
             Command::Key { slot, .. }
             | Command::Paste { slot, .. }
-            | Command::Write { slot, .. } => *slot,
+            | Command::Write { slot, .. }
+            | Command::Mouse { slot, .. } => *slot,
             _ => return Err(cmd),
         };
         let Some(s) = self.slots.get(slot) else {
@@ -504,7 +507,13 @@ impl SessionManager {
             Command::Key { key, .. } => keys::encode(key, modes),
             Command::Paste { text, .. } => keys::encode_paste(&text, modes),
             Command::Write { bytes, .. } => bytes,
-            _ => return Ok(()),
+            Command::Mouse { event, .. } => match keys::encode_mouse(event, modes) {
+                Some(bytes) => bytes,
+                // The child takes no mouse reports: the wheel scrolls the
+                // view, which the manager does.
+                None => return Err(cmd),
+            },
+            other => return Err(other),
         };
         write_input(s, slot, &bytes);
         Ok(())
