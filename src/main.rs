@@ -526,7 +526,9 @@ fn install_panic_hook() {
 struct TermInput {
     tty: tokio::io::unix::AsyncFd<TtyFd>,
     winch: tokio::signal::unix::Signal,
-    /// crossterm may hold events it read before the descriptor was watched.
+    /// crossterm may hold events it read outside [`TermInput::next`] (before
+    /// the descriptor was watched, or while ratatui asked the terminal for
+    /// the cursor position): look there before waiting for the terminal.
     primed: bool,
 }
 
@@ -615,6 +617,14 @@ impl TermInput {
         })
     }
 
+    /// Notes that crossterm may have read input on its own: ratatui asks the
+    /// terminal for the cursor position when the size changed (in `draw`
+    /// and `autoresize`), and crossterm keeps the keys it reads meanwhile.
+    /// Without this they would wait for the next key.
+    fn recheck(&mut self) {
+        self.primed = true;
+    }
+
     /// The next terminal event, or `None` once the terminal is gone (hung
     /// up: its window closed). Cancel-safe: parsed events wait inside
     /// crossterm until asked for.
@@ -625,20 +635,26 @@ impl TermInput {
         /// waits for new input instead.
         const MAX_NUDGES: u32 = 16;
         let mut nudges = 0;
-        if std::mem::take(&mut self.primed)
-            && let Some(ev) = self.take()?
-        {
-            return Ok(Some(ev));
+        // Until crossterm has nothing left of what it read on its own.
+        if self.primed {
+            match self.take()? {
+                Some(ev) => return Ok(Some(ev)),
+                None => self.primed = false,
+            }
         }
         loop {
             let mut ready = tokio::select! {
                 ready = self.tty.readable() => ready?,
-                // crossterm turns the signal into a resize event.
+                // The size is read here, not left to crossterm: crossterm
+                // drops its own notice of the signal when it reads a key
+                // in the same wake-up, and the resize would wait for the
+                // next one.
                 _ = self.winch.recv() => {
-                    match self.take()? {
-                        Some(ev) => return Ok(Some(ev)),
-                        None => continue,
+                    if self.hung_up() {
+                        return Ok(None);
                     }
+                    let (cols, rows) = crossterm::terminal::size()?;
+                    return Ok(Some(TermEvent::Resize(cols, rows)));
                 }
             };
             if self.hung_up() {
@@ -1079,6 +1095,7 @@ async fn ui_loop(
                 repaired = shown.repair(f.buffer_mut(), &mut frame_out.clone());
             })?;
             repaired?;
+            input.recheck();
             let backend = terminal.backend_mut();
             queue!(backend, EndSynchronizedUpdate)?;
             frame_out.present()?;
@@ -1098,6 +1115,7 @@ async fn ui_loop(
                     if let TermEvent::Resize(..) = ev {
                         lock_shown(&shown).resized();
                         terminal.autoresize()?;
+                        input.recheck();
                     }
                     if let Some(m) = msg_from(ev) {
                         let mode = app.mode;

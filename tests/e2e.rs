@@ -774,3 +774,29 @@ fn transcripts_can_be_turned_off() {
     t.wait_text("quiet-done", LONG);
     assert!(!home.path().join("data/transcripts/quiet.raw").exists());
 }
+
+/// Keys that come while corral redraws after a resize (ratatui then asks
+/// the terminal where the cursor is, and crossterm keeps the keys it reads
+/// meanwhile) take effect at once, not when the next key comes.
+#[test]
+fn keys_sent_with_a_resize_are_not_held_back() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"one\"\ncommand = \"/bin/sh\"\n",
+    );
+    let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    t.wait_text("NORMAL", LONG);
+    for round in 0..8u16 {
+        let (rows, cols) = if round % 2 == 0 { (30, 100) } else { (24, 80) };
+        t.resize(rows, cols);
+        t.send(b"i");
+        t.wait_for(&format!("insert mode, round {round}"), LONG, |s| {
+            s.lines().last().is_some_and(|l| l.contains("INSERT"))
+        });
+        t.send(b"\x1c");
+        t.wait_for(&format!("normal mode, round {round}"), LONG, |s| {
+            s.lines().last().is_some_and(|l| l.contains("NORMAL"))
+        });
+    }
+}
