@@ -526,9 +526,8 @@ fn install_panic_hook() {
 struct TermInput {
     tty: tokio::io::unix::AsyncFd<TtyFd>,
     winch: tokio::signal::unix::Signal,
-    /// crossterm may hold events it read outside [`TermInput::next`] (before
-    /// the descriptor was watched, or while ratatui asked the terminal for
-    /// the cursor position): look there before waiting for the terminal.
+    /// crossterm may hold events it read before the descriptor was watched:
+    /// look there before waiting for the terminal.
     primed: bool,
 }
 
@@ -615,14 +614,6 @@ impl TermInput {
             winch,
             primed: true,
         })
-    }
-
-    /// Notes that crossterm may have read input on its own: ratatui asks the
-    /// terminal for the cursor position when the size changed (in `draw`
-    /// and `autoresize`), and crossterm keeps the keys it reads meanwhile.
-    /// Without this they would wait for the next key.
-    fn recheck(&mut self) {
-        self.primed = true;
     }
 
     /// The next terminal event, or `None` once the terminal is gone (hung
@@ -1095,7 +1086,6 @@ async fn ui_loop(
                 repaired = shown.repair(f.buffer_mut(), &mut frame_out.clone());
             })?;
             repaired?;
-            input.recheck();
             let backend = terminal.backend_mut();
             queue!(backend, EndSynchronizedUpdate)?;
             frame_out.present()?;
@@ -1115,7 +1105,6 @@ async fn ui_loop(
                     if let TermEvent::Resize(..) = ev {
                         lock_shown(&shown).resized();
                         terminal.autoresize()?;
-                        input.recheck();
                     }
                     if let Some(m) = msg_from(ev) {
                         let mode = app.mode;
