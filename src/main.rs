@@ -695,13 +695,7 @@ impl TermInput {
     /// True if input is waiting in the terminal that nobody has read.
     fn unread(&self) -> bool {
         use std::os::fd::AsRawFd;
-        let mut p = libc::pollfd {
-            fd: self.tty.get_ref().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd on a descriptor we keep open, zero timeout.
-        unsafe { libc::poll(&mut p, 1, 0) > 0 && p.revents & libc::POLLIN != 0 }
+        poll_now(self.tty.get_ref().as_raw_fd(), libc::POLLIN) & libc::POLLIN != 0
     }
 
     /// Wakes whoever watches the terminal for input, crossterm included,
@@ -726,14 +720,8 @@ impl TermInput {
     /// ends corral is never handled).
     fn hung_up(&self) -> bool {
         use std::os::fd::AsRawFd;
-        let mut p = libc::pollfd {
-            fd: self.tty.get_ref().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd on a descriptor we keep open, zero timeout.
-        let n = unsafe { libc::poll(&mut p, 1, 0) };
-        n > 0 && p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+        let revents = poll_now(self.tty.get_ref().as_raw_fd(), libc::POLLIN);
+        revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
     }
 }
 
@@ -765,13 +753,24 @@ fn echo_typed(
 
 /// True if a write to stdout would not wait now.
 fn stdout_writable() -> bool {
+    poll_now(libc::STDOUT_FILENO, libc::POLLOUT) & libc::POLLOUT != 0
+}
+
+/// What `fd` reports now for `events` (`poll` with no wait): the `revents`
+/// bits, hang-up and error included; 0 when nothing is ready or `poll`
+/// fails.
+fn poll_now(fd: std::os::fd::RawFd, events: libc::c_short) -> libc::c_short {
     let mut p = libc::pollfd {
-        fd: libc::STDOUT_FILENO,
-        events: libc::POLLOUT,
+        fd,
+        events,
         revents: 0,
     };
-    // SAFETY: one valid pollfd on stdout, zero timeout.
-    unsafe { libc::poll(&mut p, 1, 0) > 0 && p.revents & libc::POLLOUT != 0 }
+    // SAFETY: one valid pollfd on an open descriptor, zero timeout.
+    if unsafe { libc::poll(&mut p, 1, 0) } > 0 {
+        p.revents
+    } else {
+        0
+    }
 }
 
 /// Locks what is on the terminal; a panic elsewhere while it was held
@@ -1002,6 +1001,9 @@ async fn ui_loop(
             let Ok(mut shown) = shown.try_lock() else {
                 return;
             };
+            if !shown.typing_in(slot) {
+                return;
+            }
             let mut out = io::stdout().lock();
             // A terminal not taking output now (a slow link) must not hold
             // up this reader and its engine: the UI thread echoes instead.

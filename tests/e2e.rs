@@ -190,9 +190,7 @@ fn insert_mode_types_into_the_focused_pane_and_ctrl_backslash_leaves() {
     assert!(col > mid, "output should be in the right pane:\n{s}");
     // ctrl-\ leaves insert mode; the next keys are commands again.
     t.send(b"\x1c");
-    t.wait_for("normal mode", LONG, |s| {
-        s.lines().last().is_some_and(|l| l.contains("NORMAL"))
-    });
+    t.wait_mode("NORMAL", LONG);
     t.send(b"?");
     t.wait_text("any key closes this help", LONG);
     t.send(b"x");
@@ -373,9 +371,7 @@ fn attach_shows_one_slot_and_answers_after_ctrl_backslash() {
     );
     // In insert mode `y` goes to the agent; leave insert mode first.
     t.send(b"\x1c");
-    t.wait_for("normal mode", LONG, |s| {
-        s.lines().last().is_some_and(|l| l.contains("NORMAL"))
-    });
+    t.wait_mode("NORMAL", LONG);
     t.send(b"y");
     wait_until("an audit line", LONG, || {
         !audit_lines(home.path()).is_empty()
@@ -791,12 +787,8 @@ fn keys_sent_with_a_resize_are_not_held_back() {
         let (rows, cols) = if round % 2 == 0 { (30, 100) } else { (24, 80) };
         t.resize(rows, cols);
         t.send(b"i");
-        t.wait_for(&format!("insert mode, round {round}"), LONG, |s| {
-            s.lines().last().is_some_and(|l| l.contains("INSERT"))
-        });
+        t.wait_mode("INSERT", LONG);
         t.send(b"\x1c");
-        t.wait_for(&format!("normal mode, round {round}"), LONG, |s| {
-            s.lines().last().is_some_and(|l| l.contains("NORMAL"))
-        });
+        t.wait_mode("NORMAL", LONG);
     }
 }

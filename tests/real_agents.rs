@@ -68,9 +68,7 @@ impl Suite {
     fn ask(&mut self, i: usize, text: &str) {
         self.focus(i);
         self.t.send(b"i");
-        self.t.wait_for("insert mode", LONG, |s| {
-            s.lines().last().is_some_and(|l| l.contains("INSERT"))
-        });
+        self.t.wait_mode("INSERT", LONG);
         for c in text.chars() {
             let mut b = [0u8; 4];
             self.t.send(c.encode_utf8(&mut b).as_bytes());
@@ -81,9 +79,7 @@ impl Suite {
         std::thread::sleep(Duration::from_millis(600));
         self.t.send(b"\r");
         self.t.send(b"\x1c");
-        self.t.wait_for("normal mode", LONG, |s| {
-            s.lines().last().is_some_and(|l| l.contains("NORMAL"))
-        });
+        self.t.wait_mode("NORMAL", LONG);
     }
 
     fn wait_state(&self, slot: &str, state: &str) -> String {

@@ -31,16 +31,12 @@ fn inbox_has(screen: &str, tool: &str, subject: &str) -> bool {
 
 fn ask(t: &Tui, text: &str) {
     t.send(b"\r");
-    t.wait_for("insert mode", LONG, |s| {
-        s.lines().last().is_some_and(|l| l.contains("INSERT"))
-    });
+    t.wait_mode("INSERT", LONG);
     t.type_text(text);
     t.wait_text(text, LONG);
     t.send(b"\r");
     t.send(b"\x1c");
-    t.wait_for("normal mode", LONG, |s| {
-        s.lines().last().is_some_and(|l| l.contains("NORMAL"))
-    });
+    t.wait_mode("NORMAL", LONG);
 }
 
 #[test]

@@ -262,12 +262,18 @@ fn a_terminal_smaller_than_the_layout_does_not_panic() {
     assert!(term.backend().to_string().contains("corral"));
 }
 
+/// The 200x50 scene with `slot` focused in insert mode.
+fn typing_in(slot: SlotIdx) -> (App, Fixed, Instant) {
+    let (mut app, screens, now) = scene(200, 50);
+    app.focus = slot;
+    app.update(Msg::Key(KeyPress::ch('i')), now);
+    (app, screens, now)
+}
+
 #[test]
 fn an_early_echo_draws_exactly_what_the_next_frame_changes() {
-    let (mut app, screens, now) = scene(200, 50);
     // Type into the shell pane (slot 3).
-    app.focus = 3;
-    app.update(Msg::Key(KeyPress::ch('i')), now);
+    let (app, screens, now) = typing_in(3);
     let (cols, rows) = app.size;
     let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap_or_else(|e| panic!("{e}"));
     let mut cache = ui::PaneCache::default();
@@ -353,10 +359,8 @@ fn a_dialog_over_an_early_echo_is_drawn_whole_by_the_next_frame() {
     use ratatui::backend::CrosstermBackend;
     use ratatui::layout::Rect;
     use ratatui::{TerminalOptions, Viewport};
-    let (mut app, screens, now) = scene(200, 50);
     // Type into the docs pane (slot 2, bottom left, where help opens).
-    app.focus = 2;
-    app.update(Msg::Key(KeyPress::ch('i')), now);
+    let (mut app, screens, now) = typing_in(2);
     let (cols, rows) = app.size;
     let sink = Sink::default();
     let mut term = Terminal::with_options(

@@ -1578,7 +1578,9 @@ fn spawn_reader(
                         break;
                     }
                 };
-                write_input(&shared, slot, &done.replies);
+                if !done.replies.is_empty() {
+                    write_input(&shared, slot, &done.replies);
+                }
                 let ms = (epoch.elapsed().as_millis() as u64).max(1);
                 shared.last_output_ms.store(ms, Ordering::Release);
                 if done.title_changed {

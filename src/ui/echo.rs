@@ -101,6 +101,12 @@ impl Shown {
         self.early.len() > EARLY_MAX
     }
 
+    /// True if the last frame drew `slot` as the pane being typed in: the
+    /// only one [`Shown::echo`] writes (a cheap test before taking stdout).
+    pub fn typing_in(&self, slot: SlotIdx) -> bool {
+        self.cache.typed.as_ref().is_some_and(|t| t.slot == slot)
+    }
+
     /// Forgets the pane being typed in until the next frame: the terminal
     /// was resized, so the last frame's places are no longer where they
     /// were.

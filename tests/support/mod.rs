@@ -176,6 +176,14 @@ impl Tui {
         self.wait_for(&format!("{needle:?}"), timeout, |t| t.contains(needle))
     }
 
+    /// Waits until the status line (the last row) shows `mode` (`NORMAL`,
+    /// `INSERT`); panics with the screen after `timeout`.
+    pub fn wait_mode(&self, mode: &str, timeout: Duration) -> String {
+        self.wait_for(&format!("{mode} in the status line"), timeout, |s| {
+            s.lines().last().is_some_and(|l| l.contains(mode))
+        })
+    }
+
     /// Sends bytes as typed keys.
     pub fn send(&self, bytes: &[u8]) {
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
