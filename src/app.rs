@@ -786,6 +786,8 @@ mod tests {
 
     fn prompt(id: u64, tool: &str) -> Prompt {
         Prompt {
+            source: crate::detect::PromptSource::Screen,
+            incomplete: None,
             id: PromptId(id),
             dialog_hash: id,
             tool: tool.into(),

@@ -173,9 +173,70 @@ impl fmt::Display for PromptId {
     }
 }
 
+/// Where a prompt's facts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PromptSource {
+    /// The agent's own permission hook: tool and subject are exact, and the
+    /// answer goes back through the hook, bound to that request.
+    Hook,
+    /// Read off the screen: exact only if every structural check passed
+    /// ([`Prompt::incomplete`] is `None`); answered by keys.
+    Screen,
+}
+
+impl PromptSource {
+    /// `hook` or `screen`, as in the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            PromptSource::Hook => "hook",
+            PromptSource::Screen => "screen",
+        }
+    }
+}
+
+/// Why a prompt read off the screen is not known to be exact. A policy rule
+/// never answers such a prompt; the inbox shows the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Incomplete {
+    /// The dialog's top (header, tool, subject) is above the pane.
+    CutOff,
+    /// The subject wraps in a way corral cannot rejoin exactly, or a row of
+    /// it fills the pane's width (it may go on past the edge).
+    Wrapped,
+    /// The subject was cut short by the agent (`…`).
+    Truncated,
+    /// The dialog does not have the structure its profile requires (for
+    /// example more than two dashed rules: model text imitating a dialog).
+    Ambiguous,
+    /// Another dialog-like structure is on screen above the real one.
+    SecondDialog,
+    /// The subject is empty.
+    Empty,
+}
+
+impl fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Incomplete::CutOff => "dialog taller than the pane: zoom to see it",
+            Incomplete::Wrapped => "command wrapped past what corral can read: zoom",
+            Incomplete::Truncated => "subject cut short by the agent",
+            Incomplete::Ambiguous => "dialog structure ambiguous",
+            Incomplete::SecondDialog => "a second dialog-like structure on screen",
+            Incomplete::Empty => "empty subject",
+        })
+    }
+}
+
 /// A detected tool-permission dialog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Prompt {
+    /// Where the facts come from: the agent's hook or the screen.
+    pub source: PromptSource,
+    /// `None` when the subject is exact (always for a hook); otherwise why
+    /// it may not be, and no rule answers it.
+    pub incomplete: Option<Incomplete>,
     /// Set by the session manager ([`Prompt::identify`]); until then the hash of
     /// the normalized dialog text alone.
     pub id: PromptId,
@@ -493,6 +554,14 @@ fn matches(
     true
 }
 
+/// A stable 64-bit hash of `text` (FNV-1a: the same across runs and builds),
+/// for prompt identities.
+pub fn hash_text(text: &str) -> u64 {
+    let mut h = Fnv::new();
+    h.write(text.as_bytes());
+    h.finish()
+}
+
 /// FNV-1a, 64 bit: a stable hash (the same across runs and builds).
 struct Fnv(u64);
 
@@ -685,6 +754,8 @@ fn finish_prompt(
     );
     Found::Permission(
         Prompt {
+            source: PromptSource::Screen,
+            incomplete: None,
             id: PromptId(dialog_hash),
             dialog_hash,
             tool,

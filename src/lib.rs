@@ -3,6 +3,7 @@
 //! each other: `main/cli -> app -> ui`, `app -> session -> detect`, with
 //! `engine`, `keys`, `keymap` and `config` as shared leaves.
 
+pub mod agent_hook;
 pub mod app;
 pub mod config;
 pub mod demo;
@@ -13,5 +14,6 @@ pub mod keys;
 pub mod paths;
 pub mod policy;
 pub mod profile;
+pub mod proto;
 pub mod session;
 pub mod ui;

@@ -65,6 +65,10 @@ struct Cli {
     /// Override the log directory (default: logs/ in the data directory).
     #[arg(long, value_name = "DIR", global = true)]
     log_dir: Option<PathBuf>,
+    /// Override the runtime directory that holds the socket agents' hooks
+    /// reach corral by (default: $XDG_RUNTIME_DIR/corral).
+    #[arg(long, value_name = "DIR", global = true)]
+    runtime_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Sub>,
 }
@@ -80,6 +84,29 @@ enum Sub {
         /// Length of one scripted time unit, in milliseconds.
         #[arg(long, default_value_t = 1000)]
         pace_ms: u64,
+    },
+    /// An agent's permission hook, installed by corral for one session: it
+    /// forwards the agent's request on stdin to corral and prints corral's
+    /// decision. When corral is not reachable, or the person answers in the
+    /// pane, it prints nothing and exits 0, and the dialog stays for the
+    /// person.
+    #[command(hide = true)]
+    Hook {
+        /// corral's socket.
+        #[arg(long, value_name = "PATH")]
+        socket: PathBuf,
+        /// The slot the agent runs in.
+        #[arg(long)]
+        slot: String,
+        /// The session generation the hook was installed for.
+        #[arg(long)]
+        generation: u64,
+        /// The session's secret.
+        #[arg(long)]
+        token: String,
+        /// What the agent writes and reads (`claude-permission-request`).
+        #[arg(long, value_parser = parse_protocol)]
+        protocol: corral::proto::HookProtocol,
     },
     /// Print the audit log: every answer (manual and automatic), every refusal
     /// and every prompt that vanished unanswered.
@@ -127,6 +154,50 @@ enum Sub {
 /// An error that exits with status 2 (usage or config).
 struct UsageError(String);
 
+fn parse_protocol(s: &str) -> Result<corral::proto::HookProtocol, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("unknown hook protocol {s:?}"))
+}
+
+/// `corral hook`: forwards one request and prints the decision. Always
+/// exits 0: a hook that fails must leave the dialog to the person, never
+/// block or deny the agent by accident.
+fn hook(
+    socket: &std::path::Path,
+    slot: &str,
+    generation: u64,
+    token: &str,
+    protocol: corral::proto::HookProtocol,
+) -> Option<String> {
+    use corral::proto::{self, HookReply, HookRequest, PROTO_VERSION};
+    use std::io::Read;
+    let mut input = Vec::new();
+    io::stdin()
+        .lock()
+        .take(proto::MAX_FRAME_BYTES as u64)
+        .read_to_end(&mut input)
+        .ok()?;
+    let event: serde_json::Value = serde_json::from_slice(&input).ok()?;
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    let req = HookRequest {
+        v: PROTO_VERSION,
+        slot: slot.to_string(),
+        generation,
+        token: token.to_string(),
+        protocol,
+        event,
+    };
+    proto::write_frame(&mut stream, &req).ok()?;
+    // No timeout: the person may take minutes; the agent's own hook timeout
+    // ends this process if it must.
+    let mut r = io::BufReader::new(stream);
+    let reply: HookReply = proto::read_frame(&mut r).ok()??;
+    if reply.v != PROTO_VERSION || reply.error.is_some() {
+        return None;
+    }
+    corral::agent_hook::render(protocol, reply.decision, reply.message.as_deref())
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -147,6 +218,19 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         };
+    }
+    if let Some(Sub::Hook {
+        socket,
+        slot,
+        generation,
+        token,
+        protocol,
+    }) = &cli.command
+    {
+        if let Some(out) = hook(socket, slot, *generation, token, *protocol) {
+            println!("{out}");
+        }
+        return ExitCode::SUCCESS;
     }
     if let Some(Sub::Audit { json, since, slot }) = &cli.command {
         return match audit(&cli, *json, since.as_deref(), slot.as_deref()) {
@@ -274,6 +358,7 @@ fn audit(cli: &Cli, json: bool, since: Option<&str>, slot: Option<&str>) -> anyh
         cli.config_dir.as_deref(),
         cli.data_dir.as_deref(),
         cli.log_dir.as_deref(),
+        cli.runtime_dir.as_deref(),
     )?;
     let file = paths.audit_file();
     let text = match std::fs::read_to_string(&file) {
@@ -363,6 +448,7 @@ fn explain(cli: &Cli) -> anyhow::Result<String> {
         cli.config_dir.as_deref(),
         cli.data_dir.as_deref(),
         cli.log_dir.as_deref(),
+        cli.runtime_dir.as_deref(),
     )?;
     let profiles = Profiles::load(Some(&paths.profile_dir()))?;
     let profile = profiles.get(agent).ok_or_else(|| {
@@ -416,6 +502,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         cli.config_dir.as_deref(),
         cli.data_dir.as_deref(),
         cli.log_dir.as_deref(),
+        cli.runtime_dir.as_deref(),
     )
     .map_err(|e| UsageError(e.to_string()))?;
     let (mut config, is_demo) = load_config(&cli, &paths)?;
@@ -1026,6 +1113,14 @@ async fn ui_loop(
             profiles,
             policy: Policy::new(config.policy.clone(), config.dangerous.clone()),
             on_output: Some(on_output),
+            hook: std::env::current_exe()
+                .map_err(|e| tracing::warn!("no hooks: cannot find corral's own executable: {e}"))
+                .ok()
+                .map(|exe| corral::session::HookOptions {
+                    exe,
+                    runtime_dir: paths.runtime_dir.clone(),
+                    name: "default".into(),
+                }),
         },
         tx,
     )?);

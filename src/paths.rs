@@ -14,6 +14,50 @@ pub struct Paths {
     pub data_dir: PathBuf,
     /// Holds the daily log files.
     pub log_dir: PathBuf,
+    /// Holds the server's Unix socket (`$XDG_RUNTIME_DIR/corral`, else
+    /// `corral-<uid>` in the system temp dir). Created 0700 by
+    /// [`ensure_private_dir`] when the socket is bound.
+    pub runtime_dir: PathBuf,
+}
+
+/// Creates `dir` (and its parents) if missing, with mode 0700, and checks it
+/// is a directory owned by this user that no one else can enter: the socket
+/// in it is how agents' hooks reach corral (DESIGN.md §4.7).
+///
+/// Errors: I/O errors; the directory belongs to another user or is open to
+/// group or others (it is then not used, and hooks stay off).
+pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let meta = std::fs::symlink_metadata(dir)?;
+    // SAFETY: getuid(2) has no failure modes and no memory effects.
+    let uid = unsafe { libc::getuid() };
+    if !meta.is_dir() || meta.uid() != uid {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("{} is not a directory of this user", dir.display()),
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        // Ours: close it rather than refuse.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// The runtime directory when no flag gives one.
+fn default_runtime_dir(dirs: Option<&directories::ProjectDirs>) -> PathBuf {
+    if let Some(d) = dirs.and_then(|d| d.runtime_dir()) {
+        return d.to_path_buf();
+    }
+    // SAFETY: getuid(2) has no failure modes and no memory effects.
+    let uid = unsafe { libc::getuid() };
+    std::env::temp_dir().join(format!("corral-{uid}"))
 }
 
 impl Paths {
@@ -24,6 +68,7 @@ impl Paths {
         config_dir: Option<&Path>,
         data_dir: Option<&Path>,
         log_dir: Option<&Path>,
+        runtime_dir: Option<&Path>,
     ) -> anyhow::Result<Paths> {
         let dirs = directories::ProjectDirs::from("", "", "corral");
         let pick = |over: Option<&Path>, f: fn(&directories::ProjectDirs) -> &Path| {
@@ -39,10 +84,14 @@ impl Paths {
             Some(p) => p.to_path_buf(),
             None => data_dir.join("logs"),
         };
+        let runtime_dir = runtime_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| default_runtime_dir(dirs.as_ref()));
         Ok(Paths {
             config_dir,
             data_dir,
             log_dir,
+            runtime_dir,
         })
     }
 

@@ -369,6 +369,48 @@ pub struct Profile {
     /// The permission prompt, if this agent has them.
     #[serde(default)]
     pub prompt: Option<PromptSpec>,
+    /// How corral installs its permission hook into this agent for one
+    /// session, if the agent has such a hook.
+    #[serde(default)]
+    pub hook: Option<HookSpec>,
+}
+
+/// The `[hook]` table: how corral's permission hook is installed into one
+/// session of the agent, never into the user's own settings files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookSpec {
+    /// What the hook reads and prints.
+    pub protocol: crate::proto::HookProtocol,
+    /// Arguments added to the agent's command line. In each, `{command_json}`
+    /// is replaced by the hook command as a JSON string (quotes included) and
+    /// `{command}` by the plain hook command.
+    pub args: Vec<String>,
+    /// The program file names that take these arguments (`claude`); a slot
+    /// running anything else (a wrapper, the demo agent) gets no hook. Empty:
+    /// every program.
+    #[serde(default)]
+    pub programs: Vec<String>,
+}
+
+impl HookSpec {
+    /// Whether a slot running `command` gets the hook.
+    pub fn applies_to(&self, command: &str) -> bool {
+        let name = Path::new(command)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.programs.is_empty() || self.programs.iter().any(|p| *p == name)
+    }
+
+    /// The arguments with the hook command put in.
+    pub fn render_args(&self, command: &str) -> Vec<String> {
+        let json = serde_json::Value::String(command.to_string()).to_string();
+        self.args
+            .iter()
+            .map(|a| a.replace("{command_json}", &json).replace("{command}", command))
+            .collect()
+    }
 }
 
 fn default_stalled() -> u64 {

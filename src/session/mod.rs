@@ -14,10 +14,13 @@
 //! a socket server could speak the same commands and events.
 
 mod pty;
+mod socket;
 mod transcript;
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -32,7 +35,9 @@ use serde::Serialize;
 use transcript::Transcript;
 
 use crate::config::{Config, RestartPolicy, SlotConfig};
-use crate::detect::{self, AgentState, Answer, Prompt, PromptId, Timing};
+use crate::agent_hook;
+use crate::detect::{self, AgentState, Answer, Prompt, PromptId, PromptSource, Timing};
+use crate::proto::{self, HookDecision, HookReply, HookRequest, PROTO_VERSION};
 use crate::engine::Engine;
 use crate::keys::{self, KeyPress};
 use crate::policy::{Policy, Subject, Verdict};
@@ -48,6 +53,11 @@ pub const DETECT_DEBOUNCE_MS: u64 = 100;
 /// (Claude Code 2.1.329 dropped a key sent 3 ms after the dialog appeared);
 /// with the detection debounce this keeps automatic answers under 500 ms.
 pub const POLICY_SETTLE_MS: u64 = 300;
+/// How long a permission dialog may be on the screen of a slot whose agent
+/// has corral's hook before the inbox shows it as a screen prompt, in
+/// milliseconds: the agent starts its hook as it draws the dialog, and the
+/// hook's exact request replaces the screen reading.
+pub const HOOK_GRACE_MS: u64 = 1500;
 /// An answered prompt still on screen, unchanged, after this long may be
 /// answered again (the agent missed the keys), in milliseconds.
 pub const REANSWER_AFTER_MS: u64 = 2000;
@@ -274,6 +284,21 @@ pub struct ManagerOptions {
     /// Called on a slot's reader thread right after a batch of its output
     /// was parsed, with the engine still locked (see [`OutputHook`]).
     pub on_output: Option<OutputHook>,
+    /// Where agents' permission hooks reach this manager; `None` installs no
+    /// hooks (every prompt is read off the screen).
+    pub hook: Option<HookOptions>,
+}
+
+/// How agents' permission hooks reach the session manager.
+#[derive(Debug, Clone)]
+pub struct HookOptions {
+    /// The `corral` executable the hook command runs (`corral hook ...`).
+    pub exe: PathBuf,
+    /// The directory of the socket (made private, 0700).
+    pub runtime_dir: PathBuf,
+    /// The socket's name: `<name>.sock` (the session name, later the
+    /// server's).
+    pub name: String,
 }
 
 /// A function the reader threads call with (slot, engine) after each batch
@@ -356,6 +381,7 @@ enum Msg {
         slot: SlotIdx,
         generation: u64,
     },
+    Socket(socket::SocketMsg),
 }
 
 /// The handle to a running session manager.
@@ -421,9 +447,37 @@ impl SessionManager {
                 size: (rows.max(1), cols.max(1)),
                 restart_now: false,
                 failure: None,
+                screen: None,
+                screen_since: None,
+                claimed: None,
+                hooks: VecDeque::new(),
+                hook_token: String::new(),
             });
         }
+        let socket = match &opts.hook {
+            Some(h) => {
+                let tx = tx.clone();
+                match socket::bind(&h.runtime_dir, &h.name, move |m| {
+                    tx.send(Msg::Socket(m)).is_ok()
+                }) {
+                    Ok(s) => {
+                        tracing::info!(path = %s.path().display(), "hook socket");
+                        Some(s)
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            "no hook socket in {}: {e}; prompts are read off the screen",
+                            h.runtime_dir.display()
+                        );
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         let mut mgr = Manager {
+            hook_exe: opts.hook.as_ref().map(|h| h.exe.clone()),
+            socket,
             policy: opts.policy,
             auto: true,
             slots: rts,
@@ -604,9 +658,54 @@ struct SlotRt {
     restart_now: bool,
     /// Why the session is being stopped by corral, reported as its status.
     failure: Option<String>,
+    /// The prompt read off the screen now (with its id), whether or not the
+    /// inbox shows it.
+    screen: Option<Prompt>,
+    /// When the current screen prompt appeared.
+    screen_since: Option<Instant>,
+    /// A screen dialog whose hook request was answered: never shown again.
+    claimed: Option<u64>,
+    /// Hook requests waiting for an answer, oldest first; the first is the
+    /// inbox prompt.
+    hooks: VecDeque<HookPending>,
+    /// The secret the current session's hook was installed with; empty when
+    /// no hook is installed.
+    hook_token: String,
+}
+
+/// A hook request waiting for its answer.
+struct HookPending {
+    conn: u64,
+    /// Where the reply goes.
+    stream: UnixStream,
+    prompt: Prompt,
+    opened: Instant,
+    /// The screen dialog seen while this request waited: when it closes or
+    /// changes, the person answered it in the pane.
+    screen_hash: Option<u64>,
+}
+
+impl HookPending {
+    /// Sends the reply and closes the connection (the hook then exits).
+    fn reply(self, reply: &HookReply) {
+        send_reply(self.conn, &self.stream, reply);
+    }
+}
+
+/// Writes `reply` on a hook's connection and closes it.
+fn send_reply(conn: u64, stream: &UnixStream, reply: &HookReply) {
+    let mut w = stream;
+    let _ = w.set_write_timeout(Some(Duration::from_secs(2)));
+    if let Err(e) = proto::write_frame(&mut w, reply) {
+        tracing::info!(conn, "hook reply not delivered: {e}");
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Both);
 }
 
 struct Manager {
+    /// The socket agents' hooks reach; `None` when hooks are off.
+    socket: Option<socket::Socket>,
+    hook_exe: Option<PathBuf>,
     policy: Policy,
     auto: bool,
     slots: Vec<SlotRt>,
@@ -635,6 +734,12 @@ struct AuditRecord<'a> {
     answer: String,
     by: &'a AnsweredBy,
     result: &'a str,
+    /// `hook` or `screen`: where the tool and subject came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<PromptSource>,
+    /// Why a screen prompt's subject was not known exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    incomplete: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
     /// Milliseconds from the prompt's detection to this record.
@@ -728,6 +833,12 @@ impl Manager {
                         }
                     }
                 }
+                Some(Msg::Socket(socket::SocketMsg::Hook {
+                    conn,
+                    request,
+                    stream,
+                })) => self.hook_opened(conn, request, stream),
+                Some(Msg::Socket(socket::SocketMsg::Gone { conn })) => self.hook_gone(conn),
                 None => {}
             }
             let now = Instant::now();
@@ -770,9 +881,16 @@ impl Manager {
                 .map_err(|e| tracing::warn!("transcript: {e}"))
                 .ok()
         });
+        let token = new_token();
+        let socket_path = self.socket.as_ref().map(|k| k.path().to_path_buf());
+        let hook_exe = self.hook_exe.clone();
+        self.drop_hooks(i);
         let s = &mut self.slots[i];
         s.generation += 1;
         s.prompt = None;
+        s.screen = None;
+        s.screen_since = None;
+        s.claimed = None;
         s.answered = None;
         s.policy_due = None;
         s.detect_due = None;
@@ -780,12 +898,40 @@ impl Manager {
         s.shared.lock().reset();
         let (rows, cols) = s.size;
         s.shared.lock().resize(rows, cols);
-        let resume: &[String] = if s.generation > 1 && s.cfg.resume {
-            &s.profile.resume_args
+        let mut extra: Vec<String> = if s.generation > 1 && s.cfg.resume {
+            s.profile.resume_args.clone()
         } else {
-            &[]
+            Vec::new()
         };
-        match start_child(&s.cfg, resume, s.size) {
+        s.hook_token.clear();
+        if let (Some(spec), Some(path), Some(exe)) = (&s.profile.hook, socket_path, hook_exe)
+            && spec.applies_to(s.cfg.command.get_ref())
+        {
+            let command = [
+                exe.to_string_lossy().into_owned(),
+                "hook".into(),
+                "--socket".into(),
+                path.to_string_lossy().into_owned(),
+                "--slot".into(),
+                s.id.clone(),
+                "--generation".into(),
+                s.generation.to_string(),
+                "--token".into(),
+                token.clone(),
+                "--protocol".into(),
+                serde_json::to_value(spec.protocol)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            ]
+            .iter()
+            .map(|w| shell_quote(w))
+            .collect::<Vec<_>>()
+            .join(" ");
+            extra.extend(spec.render_args(&command));
+            s.hook_token = token;
+        }
+        match start_child(&s.cfg, &extra, s.size) {
             Ok((master, reader, input, mut child)) => {
                 let pid = child.process_id();
                 let generation = s.generation;
@@ -874,12 +1020,18 @@ impl Manager {
         };
         s.live = None;
         s.detect_due = None;
+        s.screen = None;
+        s.hook_token.clear();
         if let Some(p) = s.prompt.take() {
             let _ = self.events.send(Event::PromptClosed {
                 slot: i,
                 prompt: p.id,
             });
         }
+        self.drop_hooks(i);
+        let Some(s) = self.slots.get_mut(i) else {
+            return;
+        };
         let restart = s.restart_now
             || match s.cfg.restart {
                 RestartPolicy::Never => false,
@@ -1075,30 +1227,43 @@ impl Manager {
             let at = Instant::now() + Duration::from_millis(ms.max(1));
             s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
         }
-        let mut events = Vec::new();
+        // The screen prompt keeps its id while its dialog text is unchanged.
         let mut vanished = None;
-        let mut opened = None;
-        match (&s.prompt, d.prompt) {
-            (None, None) => {}
-            (Some(old), Some(new)) if old.dialog_hash == new.dialog_hash => {}
-            (old, new) => {
-                if let Some(o) = old {
-                    events.push(Event::PromptClosed {
-                        slot: i,
-                        prompt: o.id,
-                    });
-                    if s.answered != Some(o.id) {
-                        vanished = Some(o.clone());
-                    }
-                }
-                s.answered = None;
-                s.prompt = new.map(|mut p| {
-                    s.prompt_seq += 1;
-                    p.identify(&s.id, s.generation, s.prompt_seq);
-                    opened = Some(p.clone());
-                    p
-                });
-                s.prompt_opened = s.prompt.as_ref().map(|_| Instant::now());
+        let changed = match (&s.screen, &d.prompt) {
+            (None, None) => false,
+            (Some(old), Some(new)) => old.dialog_hash != new.dialog_hash,
+            _ => true,
+        };
+        if changed {
+            let old = s.screen.take();
+            s.screen = d.prompt.map(|mut p| {
+                s.prompt_seq += 1;
+                p.identify(&s.id, s.generation, s.prompt_seq);
+                p
+            });
+            s.screen_since = s.screen.as_ref().map(|_| Instant::now());
+            if s.screen.as_ref().map(|p| p.dialog_hash) != s.claimed {
+                s.claimed = None;
+            }
+            // Closed without an answer from corral: only a prompt the inbox
+            // showed, and not one a hook request took over.
+            if let Some(o) = old
+                && s.prompt.as_ref().is_some_and(|p| p.id == o.id)
+                && s.answered != Some(o.id)
+            {
+                vanished = Some(o);
+            }
+        }
+        // A screen prompt on a hooked slot waits for the hook's request for
+        // a moment; look again when that moment has passed.
+        if s.screen.is_some()
+            && !s.hook_token.is_empty()
+            && s.hooks.is_empty()
+            && let Some(since) = s.screen_since
+        {
+            let at = since + Duration::from_millis(HOOK_GRACE_MS);
+            if at > Instant::now() {
+                s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
             }
         }
         // A screen no rule recognises (mid-redraw, scrolled dialog) keeps the
@@ -1106,6 +1271,7 @@ impl Manager {
         let keep = d.state == AgentState::Starting
             && d.rule == "nothing-recognised"
             && s.state != AgentState::Starting;
+        let mut events = Vec::new();
         if s.state != d.state && !keep {
             tracing::debug!(slot = %s.id, state = %d.state.label(), rule = d.rule, "state");
             s.state = d.state.clone();
@@ -1115,18 +1281,10 @@ impl Manager {
                 rule: d.rule,
             });
         }
-        // After the state: a frame that shows the prompt in the inbox also
-        // shows the slot needing permission (the UI may draw between two
-        // events).
-        if let Some(p) = &opened {
-            events.push(Event::PromptOpened {
-                slot: i,
-                prompt: p.clone(),
-            });
-        }
         for e in events {
             self.emit(e);
         }
+        self.correlate_hooks(i);
         if let Some(v) = vanished {
             let by = AnsweredBy {
                 source: "none".into(),
@@ -1142,27 +1300,219 @@ impl Manager {
                 Some("closed without an answer from corral"),
             );
         }
-        if let Some(p) = opened {
-            let at = Instant::now() + Duration::from_millis(POLICY_SETTLE_MS);
-            self.slots[i].policy_due = Some((at, p.id));
+        self.sync_inbox(i);
+    }
+
+    /// The head hook request and the screen: a dialog seen while the request
+    /// waited that closes or changes was answered in the pane, so the request
+    /// is done (the hook is told to print nothing).
+    fn correlate_hooks(&mut self, i: SlotIdx) {
+        loop {
+            let s = &mut self.slots[i];
+            let screen = s.screen.as_ref().map(|p| p.dialog_hash);
+            let Some(h) = s.hooks.front_mut() else { return };
+            match (h.screen_hash, screen) {
+                (None, Some(hash)) => {
+                    h.screen_hash = Some(hash);
+                    return;
+                }
+                (Some(a), Some(b)) if a == b => return,
+                (None, None) => return,
+                (Some(_), _) => {
+                    let Some(h) = s.hooks.pop_front() else { return };
+                    let prompt = h.prompt.clone();
+                    h.reply(&HookReply::none());
+                    let by = AnsweredBy {
+                        source: "pane".into(),
+                        detail: String::new(),
+                    };
+                    self.audit(
+                        i,
+                        Some(&prompt),
+                        prompt.id,
+                        None,
+                        &by,
+                        "vanished",
+                        Some("the dialog was answered in the pane"),
+                    );
+                }
+            }
         }
     }
+
+    /// Makes the inbox prompt of slot `i` the oldest hook request, else the
+    /// screen prompt (on a hooked slot only after [`HOOK_GRACE_MS`], and never
+    /// a dialog whose hook request was answered), and announces a change.
+    fn sync_inbox(&mut self, i: SlotIdx) {
+        let s = &mut self.slots[i];
+        let screen_ok = |s: &SlotRt| {
+            let Some(p) = &s.screen else { return false };
+            if s.claimed == Some(p.dialog_hash) {
+                return false;
+            }
+            s.hook_token.is_empty()
+                || s.screen_since.is_some_and(|t| {
+                    t.elapsed() >= Duration::from_millis(HOOK_GRACE_MS)
+                })
+        };
+        let (want, opened_at) = match s.hooks.front() {
+            Some(h) => (Some(h.prompt.clone()), Some(h.opened)),
+            None if screen_ok(s) => (s.screen.clone(), s.screen_since),
+            None => (None, None),
+        };
+        if s.prompt.as_ref().map(|p| p.id) == want.as_ref().map(|p| p.id) {
+            return;
+        }
+        let mut events = Vec::new();
+        if let Some(o) = s.prompt.take() {
+            events.push(Event::PromptClosed {
+                slot: i,
+                prompt: o.id,
+            });
+        }
+        s.prompt = want.clone();
+        s.prompt_opened = opened_at;
+        s.policy_due = None;
+        if let Some(p) = want {
+            // A hook request is exact and bound to its connection: decide at
+            // once. A screen dialog must first settle (agents draw before
+            // they listen).
+            let delay = match p.source {
+                PromptSource::Hook => 0,
+                PromptSource::Screen => POLICY_SETTLE_MS,
+            };
+            s.policy_due = Some((Instant::now() + Duration::from_millis(delay), p.id));
+            if p.source == PromptSource::Hook && s.state != AgentState::NeedsPermission {
+                s.state = AgentState::NeedsPermission;
+                events.push(Event::StateChanged {
+                    slot: i,
+                    state: AgentState::NeedsPermission,
+                    rule: "hook.permission-request".into(),
+                });
+            }
+            events.push(Event::PromptOpened { slot: i, prompt: p });
+        }
+        for e in events {
+            self.emit(e);
+        }
+    }
+
+    /// A hook request arrived: check it belongs to a live session of a slot
+    /// with a hook, read it, and queue it (the first is the inbox prompt).
+    fn hook_opened(&mut self, conn: u64, req: HookRequest, stream: UnixStream) {
+        let refuse = |stream: UnixStream, why: String| {
+            tracing::info!(conn, "hook request refused: {why}");
+            send_reply(conn, &stream, &HookReply::error(why));
+        };
+        let Some(i) = self.slots.iter().position(|s| s.id == req.slot) else {
+            return refuse(stream, format!("no slot {:?}", req.slot));
+        };
+        let s = &self.slots[i];
+        let spec = s.profile.hook.as_ref();
+        if s.live.is_none()
+            || s.generation != req.generation
+            || s.hook_token.is_empty()
+            || s.hook_token != req.token
+            || spec.map(|h| h.protocol) != Some(req.protocol)
+        {
+            return refuse(stream, "not the slot's current session".into());
+        }
+        let call = match agent_hook::parse(req.protocol, &req.event) {
+            Ok(c) => c,
+            Err(e) => return refuse(stream, e.to_string()),
+        };
+        let s = &mut self.slots[i];
+        s.prompt_seq += 1;
+        let mut p = Prompt {
+            source: PromptSource::Hook,
+            incomplete: None,
+            id: PromptId(0),
+            dialog_hash: 0,
+            tool: call.tool,
+            subject: call.subject,
+            question: call.question,
+            options: Vec::new(),
+            dialog: call.dialog,
+            deny_fallback: Vec::new(),
+            unavailable: Default::default(),
+        };
+        p.dialog_hash = detect::hash_text(&format!("hook\n{conn}\n{}\n{}", p.tool, p.subject));
+        p.identify(&s.id, s.generation, s.prompt_seq);
+        p.options = hook_options();
+        tracing::info!(slot = %s.id, conn, tool = %p.tool, "hook request");
+        s.hooks.push_back(HookPending {
+            conn,
+            stream,
+            prompt: p,
+            opened: Instant::now(),
+            screen_hash: None,
+        });
+        self.correlate_hooks(i);
+        self.sync_inbox(i);
+    }
+
+    /// A hook's connection closed before an answer: the agent gave up on it
+    /// (the person answered in the pane, or the hook timed out).
+    fn hook_gone(&mut self, conn: u64) {
+        for i in 0..self.slots.len() {
+            let Some(at) = self.slots[i].hooks.iter().position(|h| h.conn == conn) else {
+                continue;
+            };
+            let Some(h) = self.slots[i].hooks.remove(at) else {
+                return;
+            };
+            let by = AnsweredBy {
+                source: "none".into(),
+                detail: String::new(),
+            };
+            self.audit(
+                i,
+                Some(&h.prompt),
+                h.prompt.id,
+                None,
+                &by,
+                "vanished",
+                Some("the agent closed the hook request"),
+            );
+            self.sync_inbox(i);
+            return;
+        }
+    }
+
+    /// Ends every waiting hook request of slot `i` (its session ends): each
+    /// hook prints nothing.
+    fn drop_hooks(&mut self, i: SlotIdx) {
+        let Some(s) = self.slots.get_mut(i) else {
+            return;
+        };
+        for h in s.hooks.drain(..) {
+            h.reply(&HookReply::none());
+        }
+    }
+
 
     /// Answers a new prompt by policy, through the same verified path as a
     /// keypress (the answer names the prompt id; it is re-detected first).
     fn apply_policy(&mut self, i: SlotIdx, p: &Prompt) {
-        // Never decide on what cannot be seen.
-        if p.tool == detect::UNKNOWN_TOOL {
+        let s = &self.slots[i];
+        // Never decide on a guess: a rule answers only an exact subject.
+        let inexact = match (p.source, p.incomplete) {
+            (PromptSource::Screen, _) if !s.hook_token.is_empty() => {
+                Some("the agent's hook did not report this dialog".to_string())
+            }
+            (PromptSource::Screen, Some(why)) => Some(why.to_string()),
+            _ => None,
+        };
+        if let Some(why) = inexact {
             if !self.policy.rules.is_empty() {
                 self.emit(Event::PolicyAsked {
                     slot: i,
                     prompt: p.id,
-                    reason: "the dialog's tool and subject are cut off".into(),
+                    reason: format!("subject not exact: {why}"),
                 });
             }
             return;
         }
-        let s = &self.slots[i];
         let d = self.policy.decide(&Subject {
             slot: &s.id,
             role: &s.cfg.role,
@@ -1199,8 +1549,64 @@ impl Manager {
         self.answer(i, p.id, answer, by);
     }
 
+    /// Answers hook request `pos` of slot `i` through its hook: allow or
+    /// deny, bound to that request. Other answers are refused (they exist
+    /// only as keys in the pane).
+    fn answer_hook(&mut self, i: SlotIdx, pos: usize, answer: Answer, by: AnsweredBy) {
+        let s = &mut self.slots[i];
+        let decision = match answer {
+            Answer::ApproveOnce => HookDecision::Allow,
+            Answer::Deny => HookDecision::Deny,
+            Answer::ApproveAlways | Answer::Select(_) => {
+                let Some(h) = s.hooks.get(pos) else { return };
+                let (prompt, want) = (h.prompt.clone(), h.prompt.id);
+                let reason = format!(
+                    "{answer} is not sent through the agent's hook: press g and choose it in the pane"
+                );
+                self.audit(i, Some(&prompt), want, Some(answer), &by, "refused", Some(&reason));
+                self.emit(Event::AnswerRefused {
+                    slot: i,
+                    prompt: want,
+                    reason,
+                });
+                return;
+            }
+        };
+        let Some(h) = s.hooks.remove(pos) else { return };
+        let prompt = h.prompt.clone();
+        let want = prompt.id;
+        // The dialog this request showed is answered: never offer it again.
+        s.claimed = h
+            .screen_hash
+            .or_else(|| s.screen.as_ref().map(|p| p.dialog_hash));
+        s.answered = Some(want);
+        s.answered_at = Some(Instant::now());
+        let message = (decision == HookDecision::Deny).then(|| match by.source.as_str() {
+            "policy" => format!("Denied by corral rule {}", by.detail),
+            _ => "Denied by the person supervising this agent in corral".to_string(),
+        });
+        h.reply(&HookReply {
+            v: PROTO_VERSION,
+            decision: Some(decision),
+            message,
+            error: None,
+        });
+        self.audit(i, Some(&prompt), want, Some(answer), &by, "sent", None);
+        tracing::info!(slot = %self.slots[i].id, %want, %answer, "answer sent through the hook");
+        self.emit(Event::AnswerSent {
+            slot: i,
+            prompt: want,
+            answer,
+            by,
+        });
+        self.sync_inbox(i);
+    }
+
     fn answer(&mut self, i: SlotIdx, want: PromptId, answer: Answer, by: AnsweredBy) {
         let Some(s) = self.slots.get(i) else { return };
+        if let Some(pos) = s.hooks.iter().position(|h| h.prompt.id == want) {
+            return self.answer_hook(i, pos, answer, by);
+        }
         // Re-detect on the screen as it is now: the user's decision applies
         // only to the dialog they saw.
         let current = if s.live.is_some() {
@@ -1215,7 +1621,7 @@ impl Manager {
             s.answered_at
                 .is_none_or(|t| t.elapsed() < Duration::from_millis(REANSWER_AFTER_MS))
         });
-        let verdict = check_answer(current.as_ref(), s.prompt.as_ref(), answered, want, answer)
+        let verdict = check_answer(current.as_ref(), s.screen.as_ref(), answered, want, answer)
             .map(|(p, keys)| {
                 let modes = s.shared.lock().input_modes();
                 let bytes: Vec<u8> = keys.iter().flat_map(|k| keys::encode(*k, modes)).collect();
@@ -1294,6 +1700,8 @@ impl Manager {
             agent: &s.profile.name,
             generation: s.generation,
             prompt_id: id.to_string(),
+            source: prompt.map(|p| p.source),
+            incomplete: prompt.and_then(|p| p.incomplete).map(|i| i.to_string()),
             tool: prompt.map_or("", |p| p.tool.as_str()),
             subject: prompt.map_or("", |p| p.subject.as_str()),
             question: prompt.map_or("", |p| p.question.as_str()),
@@ -1325,6 +1733,58 @@ impl Manager {
             tracing::warn!("audit log {}: {e}", path.display());
         }
     }
+}
+
+/// A random secret for a session's hook (128 bits from the OS; the time and
+/// pid if that fails, which only weakens it against this user's own
+/// processes).
+fn new_token() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 16];
+    let ok = File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .is_ok();
+    if !ok {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        b = (t ^ (u128::from(std::process::id()) << 64)).to_le_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// `w` quoted for a POSIX shell (agents run hook commands through one).
+fn shell_quote(w: &str) -> String {
+    if !w.is_empty()
+        && w
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b))
+    {
+        return w.to_string();
+    }
+    format!("'{}'", w.replace('\'', "'\\''"))
+}
+
+/// The options of a hook prompt: what the inbox offers (approve once and
+/// deny, both sent through the hook).
+fn hook_options() -> Vec<detect::PromptOption> {
+    vec![
+        detect::PromptOption {
+            number: 1,
+            label: "Yes (through the hook)".into(),
+            kind: detect::AnswerKind::ApproveOnce,
+            keys: Vec::new(),
+            selected: false,
+        },
+        detect::PromptOption {
+            number: 2,
+            label: "No (through the hook)".into(),
+            kind: detect::AnswerKind::Deny,
+            keys: Vec::new(),
+            selected: false,
+        },
+    ]
 }
 
 /// The safety check in front of every answer (invariant 1 of DESIGN.md):
@@ -1391,7 +1851,7 @@ type Started = (
 
 fn start_child(
     cfg: &SlotConfig,
-    resume: &[String],
+    extra_args: &[String],
     (rows, cols): (u16, u16),
 ) -> anyhow::Result<Started> {
     let pair = native_pty_system().openpty(PtySize {
@@ -1402,7 +1862,7 @@ fn start_child(
     })?;
     let mut cmd = CommandBuilder::new(cfg.command.get_ref());
     cmd.args(&cfg.args);
-    cmd.args(resume);
+    cmd.args(extra_args);
     let cwd = match &cfg.cwd {
         Some(c) => expand_home(c),
         None => std::env::current_dir()?,
