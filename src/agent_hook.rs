@@ -182,7 +182,8 @@ mod tests {
 
     #[test]
     fn missing_fields_and_other_events_are_errors() {
-        let no_cmd = json!({"hook_event_name": "PermissionRequest", "tool_name": "Bash", "tool_input": {}});
+        let no_cmd =
+            json!({"hook_event_name": "PermissionRequest", "tool_name": "Bash", "tool_input": {}});
         assert_eq!(
             parse(P, &no_cmd),
             Err(HookInputError::Missing("tool_input.command"))
@@ -203,13 +204,19 @@ mod tests {
         assert_eq!(render(P, None, None), None);
         let allow = render(P, Some(HookDecision::Allow), Some("x")).unwrap_or_default();
         let v: Value = serde_json::from_str(&allow).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(v["hookSpecificOutput"]["decision"], json!({"behavior": "allow"}));
+        assert_eq!(
+            v["hookSpecificOutput"]["decision"],
+            json!({"behavior": "allow"})
+        );
         let deny = render(P, Some(HookDecision::Deny), Some("no")).unwrap_or_default();
         let v: Value = serde_json::from_str(&deny).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             v["hookSpecificOutput"]["decision"],
             json!({"behavior": "deny", "message": "no"})
         );
-        assert_eq!(v["hookSpecificOutput"]["hookEventName"], "PermissionRequest");
+        assert_eq!(
+            v["hookSpecificOutput"]["hookEventName"],
+            "PermissionRequest"
+        );
     }
 }

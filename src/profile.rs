@@ -408,7 +408,10 @@ impl HookSpec {
         let json = serde_json::Value::String(command.to_string()).to_string();
         self.args
             .iter()
-            .map(|a| a.replace("{command_json}", &json).replace("{command}", command))
+            .map(|a| {
+                a.replace("{command_json}", &json)
+                    .replace("{command}", command)
+            })
             .collect()
     }
 }

@@ -156,3 +156,107 @@ fn real_claude_code_prompts_are_answered_by_policy() {
         (Some("deny"), Some("no-second"), Some("sent"))
     );
 }
+
+fn audit_lines(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("data/audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The hook: corral installs Claude Code's PermissionRequest hook for the
+/// session (`--settings`), the request arrives exact over the socket, a rule
+/// allowing `echo *` approves `echo hello > hello.txt` through the hook with
+/// no key, and the audit says it came from the hook.
+#[test]
+fn real_claude_code_hook_request_is_approved_by_rule() {
+    let dir = support::tempdir();
+    let mock = agents::start_mock(dir.path(), 500);
+    let run = agents::setup("claude", &dir.path().join("claude"), mock.port);
+    let project = run.cwd.clone();
+    let cfg = dir.path().join("config.toml");
+    let config = format!(
+        "{}\n[[policy]]\nname = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n",
+        run.slot_toml("cc")
+    );
+    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = cfg.to_string_lossy().into_owned();
+    let t = Tui::corral(&["--config", &cfg], 50, 200, dir.path());
+    t.wait_for("claude idle", LONG, |s| {
+        sidebar_line(s, "cc").contains("idle")
+    });
+    ask(&t, "corral:bash please write hello.txt");
+    wait_until("hello.txt, approved through the hook", LONG, || {
+        project.join("hello.txt").exists()
+    });
+    t.wait_for("claude idle again", LONG, |s| {
+        sidebar_line(s, "cc").contains("idle") && s.contains("INBOX (0)")
+    });
+    let lines = audit_lines(dir.path());
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(
+        (
+            lines[0]["source"].as_str(),
+            lines[0]["answer"].as_str(),
+            lines[0]["by"]["detail"].as_str(),
+            lines[0]["subject"].as_str(),
+            lines[0]["result"].as_str()
+        ),
+        (
+            Some("hook"),
+            Some("approve-once"),
+            Some("echo"),
+            Some("echo hello > hello.txt"),
+            Some("sent")
+        )
+    );
+}
+
+/// With no corral at the other end of the hook (its socket is gone), the
+/// hook prints nothing and the dialog stays for the person, who answers it
+/// in the pane.
+#[test]
+fn real_claude_code_dialog_stays_when_corral_is_gone() {
+    let dir = support::tempdir();
+    let mock = agents::start_mock(dir.path(), 300);
+    let run = agents::setup("claude", &dir.path().join("claude"), mock.port);
+    let project = run.cwd.clone();
+    let ran = dir.path().join("hook-ran");
+    let hook = format!(
+        "{} hook --socket {} --slot cc --generation 1 --token x --protocol claude-permission-request; touch {}",
+        support::corral_bin().display(),
+        dir.path().join("no-such.sock").display(),
+        ran.display()
+    );
+    let settings = serde_json::json!({"hooks": {"PermissionRequest": [{"matcher": "*", "hooks": [{"type": "command", "command": hook, "timeout": 60}]}]}}).to_string();
+    let mut args: Vec<&str> = run.args.iter().map(String::as_str).collect();
+    args.extend(["--settings", &settings]);
+    let env: Vec<(&str, &str)> = run
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let t = Tui::spawn(&run.command, &args, 40, 120, &env, &project);
+    t.wait_for("claude idle", LONG, |s| {
+        s.contains("? for shortcuts") || s.contains("manual mode on")
+    });
+    t.type_text("corral:bash please write hello.txt");
+    t.wait_text("corral:bash please write hello.txt", LONG);
+    t.send(b"\r");
+    t.wait_text("Do you want to proceed?", LONG);
+    // The hook has run and given up; the dialog is still there.
+    wait_until("the hook ran", LONG, || ran.exists());
+    let s = t.wait_text("Do you want to proceed?", LONG);
+    assert!(!project.join("hello.txt").exists(), "{s}");
+    // Claude drops a key that comes before it listens: press again while
+    // the dialog is still up.
+    let mut last = std::time::Instant::now() - Duration::from_secs(10);
+    wait_until("hello.txt after the person's answer", LONG, || {
+        if last.elapsed() > Duration::from_secs(3) && t.text().contains("Do you want to proceed?") {
+            t.send(b"1");
+            last = std::time::Instant::now();
+        }
+        project.join("hello.txt").exists()
+    });
+}

@@ -34,14 +34,14 @@ use pty::{InputError, PtyInput, PtyReader};
 use serde::Serialize;
 use transcript::Transcript;
 
-use crate::config::{Config, RestartPolicy, SlotConfig};
 use crate::agent_hook;
+use crate::config::{Config, RestartPolicy, SlotConfig};
 use crate::detect::{self, AgentState, Answer, Prompt, PromptId, PromptSource, Timing};
-use crate::proto::{self, HookDecision, HookReply, HookRequest, PROTO_VERSION};
 use crate::engine::Engine;
 use crate::keys::{self, KeyPress};
 use crate::policy::{Policy, Subject, Verdict};
 use crate::profile::{Profile, Profiles};
+use crate::proto::{self, HookDecision, HookReply, HookRequest, PROTO_VERSION};
 
 /// Index of a slot in the config's slot list.
 pub type SlotIdx = usize;
@@ -1351,9 +1351,8 @@ impl Manager {
                 return false;
             }
             s.hook_token.is_empty()
-                || s.screen_since.is_some_and(|t| {
-                    t.elapsed() >= Duration::from_millis(HOOK_GRACE_MS)
-                })
+                || s.screen_since
+                    .is_some_and(|t| t.elapsed() >= Duration::from_millis(HOOK_GRACE_MS))
         };
         let (want, opened_at) = match s.hooks.front() {
             Some(h) => (Some(h.prompt.clone()), Some(h.opened)),
@@ -1490,7 +1489,6 @@ impl Manager {
         }
     }
 
-
     /// Answers a new prompt by policy, through the same verified path as a
     /// keypress (the answer names the prompt id; it is re-detected first).
     fn apply_policy(&mut self, i: SlotIdx, p: &Prompt) {
@@ -1563,7 +1561,15 @@ impl Manager {
                 let reason = format!(
                     "{answer} is not sent through the agent's hook: press g and choose it in the pane"
                 );
-                self.audit(i, Some(&prompt), want, Some(answer), &by, "refused", Some(&reason));
+                self.audit(
+                    i,
+                    Some(&prompt),
+                    want,
+                    Some(answer),
+                    &by,
+                    "refused",
+                    Some(&reason),
+                );
                 self.emit(Event::AnswerRefused {
                     slot: i,
                     prompt: want,
@@ -1757,8 +1763,7 @@ fn new_token() -> String {
 /// `w` quoted for a POSIX shell (agents run hook commands through one).
 fn shell_quote(w: &str) -> String {
     if !w.is_empty()
-        && w
-            .bytes()
+        && w.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b))
     {
         return w.to_string();

@@ -122,13 +122,23 @@ impl Tui {
         }
     }
 
-    /// Starts the corral binary with `args` and a private config/data dir.
+    /// Starts the corral binary with `args` and a private config, data and
+    /// runtime dir (`config/`, `data/`, `run/` under `home`).
     pub fn corral(args: &[&str], rows: u16, cols: u16, home: &Path) -> Tui {
         let cfg = home.join("config");
         let data = home.join("data");
+        let rt = home.join("run");
         let cfg_s = cfg.to_string_lossy().into_owned();
         let data_s = data.to_string_lossy().into_owned();
-        let mut all: Vec<&str> = vec!["--config-dir", &cfg_s, "--data-dir", &data_s];
+        let rt_s = rt.to_string_lossy().into_owned();
+        let mut all: Vec<&str> = vec![
+            "--config-dir",
+            &cfg_s,
+            "--data-dir",
+            &data_s,
+            "--runtime-dir",
+            &rt_s,
+        ];
         all.extend_from_slice(args);
         let home_s = home.to_string_lossy().into_owned();
         Tui::spawn(
