@@ -42,6 +42,66 @@ pub struct InboxEntry {
     pub prompt: Prompt,
     /// When it appeared.
     pub opened: Instant,
+    /// The person opened it whole (details view or zoom): keys may answer
+    /// it even where the pane or the inbox cuts it off.
+    pub seen: bool,
+}
+
+/// `text` broken into rows of at most `width` display cells: its own line
+/// breaks kept, long lines cut at cell boundaries (never re-flowed at
+/// spaces, so what is shown is exactly the text).
+pub fn wrap_cells(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let width = width.max(1);
+    let mut rows = Vec::new();
+    for line in text.split('\n') {
+        let mut row = String::new();
+        let mut used = 0;
+        for c in line.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width && !row.is_empty() {
+                rows.push(std::mem::take(&mut row));
+                used = 0;
+            }
+            row.push(c);
+            used += w;
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+/// The rows the sidebar shows below the inbox for the selected prompt, in a
+/// `width` x `height` area: its whole subject and, for a subject read off
+/// the screen that is not known exact, why. Returns the rows and whether the
+/// subject fitted whole.
+pub fn subject_block(p: &Prompt, width: usize, height: usize) -> (Vec<String>, bool) {
+    let mut rows = wrap_cells(&p.subject, width);
+    let mut tail = Vec::new();
+    if let Some(why) = p.incomplete {
+        tail.extend(wrap_cells(&format!("! not exact: {why}"), width));
+    }
+    let room = height.saturating_sub(tail.len());
+    let whole = rows.len() <= room;
+    if !whole {
+        rows.truncate(room.saturating_sub(1));
+        rows.push("… (v shows it whole)".chars().take(width).collect());
+    }
+    rows.extend(tail);
+    rows.truncate(height);
+    (rows, whole)
+}
+
+/// Why answer keys may not act on a prompt yet (DESIGN.md §4.10: a person
+/// answers only what they could see).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unseen {
+    /// The dialog's top is cut off in its pane.
+    CutOff,
+    /// Its pane is not on screen (another pane is zoomed).
+    PaneHidden,
+    /// The inbox cannot show its whole subject.
+    SubjectCut,
 }
 
 /// A modal overlay.
@@ -246,6 +306,91 @@ impl App {
         }
     }
 
+    /// Whether the person can see entry `e` whole now: a screen prompt in a
+    /// pane on screen whose dialog is not cut off, or a hook prompt whose
+    /// subject the inbox shows whole; or one they opened.
+    ///
+    /// Errors: why not.
+    pub fn visible(&self, e: &InboxEntry) -> Result<(), Unseen> {
+        if e.seen {
+            return Ok(());
+        }
+        let lay = self.layout();
+        match e.prompt.source {
+            crate::detect::PromptSource::Screen => {
+                if e.prompt.incomplete == Some(crate::detect::Incomplete::CutOff) {
+                    return Err(Unseen::CutOff);
+                }
+                if !lay.panes.iter().any(|p| p.slot == e.slot) {
+                    return Err(Unseen::PaneHidden);
+                }
+                Ok(())
+            }
+            crate::detect::PromptSource::Hook => match lay.inbox_detail {
+                Some(r)
+                    if self.inbox_sel < self.inbox.len()
+                        && self.inbox[self.inbox_sel].prompt.id == e.prompt.id
+                        && subject_block(
+                            &e.prompt,
+                            usize::from(r.width),
+                            usize::from(r.height),
+                        )
+                        .1 =>
+                {
+                    Ok(())
+                }
+                _ => Err(Unseen::SubjectCut),
+            },
+        }
+    }
+
+    /// Sends `answer` for the target prompt if the person could see it
+    /// whole; otherwise shows it (details, or zoom for a dialog cut off in
+    /// its pane) and says so.
+    fn answer_target(
+        &mut self,
+        answer: Answer,
+        detail: String,
+        now: Instant,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(e) = self.target_prompt().cloned() else {
+            self.flash("no prompt is waiting", true, now);
+            return;
+        };
+        match self.visible(&e) {
+            Ok(()) => fx.push(Effect::Session(Command::Answer {
+                slot: e.slot,
+                prompt: e.prompt.id,
+                answer,
+                by: AnsweredBy {
+                    source: "keyboard".into(),
+                    detail,
+                },
+            })),
+            Err(Unseen::CutOff) if !self.attach => {
+                self.focus = e.slot;
+                self.zoom = true;
+                self.flash(
+                    "nothing sent: the dialog is cut off in its pane; zoomed to show it whole",
+                    true,
+                    now,
+                );
+            }
+            Err(_) => {
+                if let Some(x) = self.inbox.iter_mut().find(|x| x.prompt.id == e.prompt.id) {
+                    x.seen = true;
+                }
+                self.modal = Modal::Details(e.prompt.id);
+                self.flash(
+                    "nothing sent: you had not seen this prompt whole; here it is",
+                    true,
+                    now,
+                );
+            }
+        }
+    }
+
     /// True while any slot's child is running (so quitting would stop it).
     pub fn agents_running(&self) -> bool {
         self.slots
@@ -386,6 +531,7 @@ impl App {
                         slot,
                         prompt,
                         opened: now,
+                        seen: false,
                     });
                     self.notify(slot, text, now, fx);
                 }
@@ -484,6 +630,28 @@ impl App {
             }
             Modal::Details(id) => {
                 self.modal = Modal::None;
+                // The person sees it whole here: answer keys act on it.
+                let answer = match self.keymap.lookup(Mode::Normal, &[k]) {
+                    Lookup::Action(Action::ApproveOnce) => Some(Answer::ApproveOnce),
+                    Lookup::Action(Action::ApproveAlways) => Some(Answer::ApproveAlways),
+                    Lookup::Action(Action::Deny) => Some(Answer::Deny),
+                    _ => None,
+                };
+                if let Some(answer) = answer
+                    && let Some(e) = self.inbox.iter_mut().find(|e| e.prompt.id == id)
+                {
+                    e.seen = true;
+                    fx.push(Effect::Session(Command::Answer {
+                        slot: e.slot,
+                        prompt: id,
+                        answer,
+                        by: AnsweredBy {
+                            source: "keyboard".into(),
+                            detail: format!("details {k}"),
+                        },
+                    }));
+                    return;
+                }
                 if let KeyCode::Char(c @ '1'..='9') = k.code
                     && let Some(e) = self.inbox.iter().find(|e| e.prompt.id == id)
                 {
@@ -580,22 +748,12 @@ impl App {
                     Action::ApproveAlways => Answer::ApproveAlways,
                     _ => Answer::Deny,
                 };
-                match self.target_prompt() {
-                    Some(e) => fx.push(Effect::Session(Command::Answer {
-                        slot: e.slot,
-                        prompt: e.prompt.id,
-                        answer,
-                        by: AnsweredBy {
-                            source: "keyboard".into(),
-                            detail: keys
-                                .iter()
-                                .map(|k| k.to_string())
-                                .collect::<Vec<_>>()
-                                .join(" "),
-                        },
-                    })),
-                    None => self.flash("no prompt is waiting", true, now),
-                }
+                let detail = keys
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                self.answer_target(answer, detail, now, fx);
             }
             Action::InboxNext if !self.inbox.is_empty() => {
                 self.inbox_sel = (self.inbox_sel + 1) % self.inbox.len();
@@ -670,8 +828,13 @@ impl App {
                     None => self.flash("no slot is waiting", false, now),
                 }
             }
-            Action::Details => match self.target_prompt() {
-                Some(e) => self.modal = Modal::Details(e.prompt.id),
+            Action::Details => match self.target_prompt().map(|e| e.prompt.id) {
+                Some(id) => {
+                    if let Some(e) = self.inbox.iter_mut().find(|e| e.prompt.id == id) {
+                        e.seen = true;
+                    }
+                    self.modal = Modal::Details(id);
+                }
                 None => self.flash("no prompt is waiting", true, now),
             },
             Action::Decisions => self.show_decisions = !self.show_decisions,

@@ -36,6 +36,10 @@ pub struct ScreenLayout {
     pub slot_rows: Vec<(SlotIdx, Rect)>,
     /// Sidebar row of each inbox entry (clickable), by inbox index.
     pub inbox_rows: Vec<(usize, Rect)>,
+    /// Where the sidebar shows the selected prompt's whole subject (below
+    /// the inbox and its key hint); `None` when there is no room or the
+    /// decisions panel covers it.
+    pub inbox_detail: Option<Rect>,
 }
 
 fn shrink(r: Rect) -> Rect {
@@ -92,6 +96,7 @@ pub fn compute(app: &App) -> ScreenLayout {
             }],
             slot_rows: vec![],
             inbox_rows: vec![],
+            inbox_detail: None,
         };
     }
     // Narrow terminals get a narrower sidebar: at most 30% of the width, but
@@ -135,6 +140,7 @@ pub fn compute(app: &App) -> ScreenLayout {
     }
     let mut slot_rows = Vec::new();
     let mut inbox_rows = Vec::new();
+    let mut inbox_detail = None;
     if let Some(sb) = sidebar {
         let inner = shrink(sb);
         let bottom = inner.y + inner.height;
@@ -153,6 +159,11 @@ pub fn compute(app: &App) -> ScreenLayout {
             }
             y += 1;
         }
+        // The key hint, then the selected prompt's subject.
+        y += 1;
+        if !app.inbox.is_empty() && !app.show_decisions && y < bottom {
+            inbox_detail = Some(Rect::new(inner.x, y, inner.width, bottom - y));
+        }
     }
     let _ = full;
     ScreenLayout {
@@ -162,6 +173,7 @@ pub fn compute(app: &App) -> ScreenLayout {
         panes,
         slot_rows,
         inbox_rows,
+        inbox_detail,
     }
 }
 

@@ -594,13 +594,20 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
     for (i, e) in app.inbox.iter().enumerate() {
         let id = app.slots.get(e.slot).map_or("?", |s| s.id.as_str());
         let sel = i == app.inbox_sel;
-        // Slot, tool and subject first; the age only where it fits.
+        // Slot, tool and subject first; the age only where it fits. A mark
+        // tells what corral does not know exactly: `?` a subject read off
+        // the screen that failed a check.
+        let mark = if e.prompt.incomplete.is_some() {
+            "?"
+        } else {
+            ""
+        };
         let mut text = format!(
-            "{} {} {} {}",
+            "{} {} {}{mark} {}",
             if sel { "▶" } else { " " },
             truncate(id, 10),
             e.prompt.tool,
-            e.prompt.subject
+            e.prompt.subject.replace('\n', "⏎")
         );
         let age = age(now.saturating_duration_since(e.opened));
         let used = text.chars().count();
@@ -658,6 +665,32 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
         )));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+    // The selected prompt's whole subject, exactly as it will be decided on.
+    if let (Some(r), Some(e)) = (app.layout().inbox_detail, app.inbox.get(app.inbox_sel)) {
+        let (rows, _) =
+            crate::app::subject_block(&e.prompt, usize::from(r.width), usize::from(r.height));
+        let n_subject = rows.len()
+            - e.prompt
+                .incomplete
+                .map_or(0, |why| {
+                    crate::app::wrap_cells(&format!("! not exact: {why}"), usize::from(r.width))
+                        .len()
+                })
+                .min(rows.len());
+        let block: Vec<Line> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let style = if i < n_subject {
+                    Style::default().fg(Color::White)
+                } else {
+                    Style::default().fg(Color::Yellow)
+                };
+                Line::from(Span::styled(row, style))
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(block), r);
+    }
 }
 
 /// The recent decisions, newest first, over the lower half of the sidebar.
@@ -896,27 +929,49 @@ fn details(frame: &mut Frame, app: &App, id: crate::detect::PromptId) {
     };
     let slot = app.slots.get(e.slot).map_or("", |s| s.id.as_str());
     let p = &e.prompt;
-    let mut lines: Vec<Line> = vec![
-        Line::from(Span::styled(
-            format!("{} · {} {}", slot, p.tool, p.subject),
+    // Every row wrapped to the screen: nothing of the subject is cut off.
+    let width = usize::from(frame.area().width.saturating_sub(4)).max(10);
+    let source = match (p.source, p.incomplete) {
+        (crate::detect::PromptSource::Hook, _) => "from the agent's hook: exact".to_string(),
+        (_, None) => "read off the screen: every check passed".to_string(),
+        (_, Some(why)) => format!("read off the screen, not exact: {why}"),
+    };
+    let mut lines: Vec<Line> = Vec::new();
+    for row in crate::app::wrap_cells(&format!("{} · {} · {source}", slot, p.tool), width) {
+        lines.push(Line::from(Span::styled(
+            row,
             Style::default().add_modifier(Modifier::BOLD),
-        )),
-        Line::raw(""),
-    ];
-    lines.extend(p.dialog.iter().map(|r| Line::from(r.clone())));
+        )));
+    }
+    for row in crate::app::wrap_cells(&p.subject, width) {
+        lines.push(Line::from(Span::styled(
+            row,
+            Style::default()
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD),
+        )));
+    }
+    lines.push(Line::raw(""));
+    for r in &p.dialog {
+        lines.extend(crate::app::wrap_cells(r, width).into_iter().map(Line::from));
+    }
     lines.push(Line::raw(""));
     for o in &p.options {
         let keys: Vec<String> = o.keys.iter().map(|k| k.to_string()).collect();
+        let sends = if keys.is_empty() {
+            String::new()
+        } else {
+            format!("   (sends {})", keys.join(" "))
+        };
         lines.push(Line::from(format!(
-            "  {}  {:<15} {}   (sends {})",
+            "  {}  {:<15} {}{sends}",
             o.number,
             o.kind.name(),
             o.label,
-            keys.join(" ")
         )));
     }
     lines.push(Line::from(Span::styled(
-        "a number chooses that option · any other key closes",
+        "y/a/n answer · a number chooses that option · any other key closes",
         Style::default().fg(Color::DarkGray),
     )));
     text_box(frame, " prompt ", lines);
