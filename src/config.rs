@@ -195,9 +195,8 @@ impl Config {
         let mut cfg: Config =
             toml::from_str(source).map_err(|e| ConfigError::from_toml(path, source, &e))?;
         cfg.origin = Some((path.to_path_buf(), source.to_string()));
-        let known: Vec<String> = crate::policy::BUILTIN_DANGEROUS
-            .iter()
-            .map(|d| d.0.to_string())
+        let known: Vec<String> = crate::policy::dangerous::builtin_names()
+            .map(String::from)
             .chain(cfg.dangerous.iter().map(|d| d.name.clone()))
             .collect();
         for r in &cfg.policy {
