@@ -492,6 +492,13 @@ impl Policy {
             }
         }
         match near_miss {
+            // A construct explains the miss better than the command it hides
+            // (`echo $(rm -rf ~)`: the substitution, not `rm -rf ~`).
+            Some((r, _)) if unallowed(r, a).is_some() => {
+                let mut d = self.allow_checks(r, s, a);
+                d.verdict = Verdict::Ask;
+                d
+            }
             Some((r, miss)) => ask(
                 Some(&r.name),
                 format!(
@@ -511,11 +518,7 @@ impl Policy {
             rule: Some(r.name.clone()),
             reason,
         };
-        if let Some(u) = a
-            .unprovable
-            .iter()
-            .find(|u| !r.allow_constructs.contains(&u.construct))
-        {
+        if let Some(u) = unallowed(r, a) {
             let why = if u.why.is_empty() {
                 String::new()
             } else {
@@ -549,6 +552,13 @@ impl Policy {
             reason: format!("allowed by rule {}", r.name),
         }
     }
+}
+
+/// The first unprovable construct a rule does not accept.
+fn unallowed<'a>(r: &PolicyRule, a: &'a Analysis) -> Option<&'a Unprovable> {
+    a.unprovable
+        .iter()
+        .find(|u| !r.allow_constructs.contains(&u.construct))
 }
 
 /// The constructs of a parsed line plus its writes outside `cwd`.
