@@ -43,7 +43,7 @@ const fn entry(name: &'static str, what: &'static str) -> Builtin {
 }
 
 /// The built-in list. Documented in README.md; extended by `[[dangerous]]`.
-pub const BUILTIN: [Builtin; 27] = [
+pub const BUILTIN: [Builtin; 28] = [
     Builtin {
         words: Some(rm_critical),
         text: Some(
@@ -232,6 +232,13 @@ pub const BUILTIN: [Builtin; 27] = [
         ..entry("fork-bomb", "a fork bomb (:(){ :|:& };:)")
     },
     Builtin {
+        words: Some(sed_exec),
+        ..entry(
+            "sed-exec",
+            "GNU sed running its pattern space as a command (s///e, the e command)",
+        )
+    },
+    Builtin {
         words: Some(shutdown),
         text: Some(r"(?:^|[\s;&|(])(?:shutdown|reboot|halt|poweroff)(?:\s|$)"),
         ..entry(
@@ -335,6 +342,21 @@ pub fn norm_path(p: &str) -> String {
     }
     while let Some(rest) = s.strip_prefix("./") {
         s = rest.to_string();
+    }
+    if (s.starts_with('/') || s.starts_with("~/")) && s.contains("..") {
+        // `/tmp/../etc` is `/etc`: resolve `..` by text.
+        let (root, rest) = s.split_at(1);
+        let mut parts: Vec<&str> = Vec::new();
+        for part in rest.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                p => parts.push(p),
+            }
+        }
+        s = format!("{root}/{}", parts.join("/"));
     }
     if s.len() > 1 {
         while s.ends_with('/') || s.ends_with("/.") {
@@ -745,6 +767,45 @@ fn interpreter_destructive(p: &ParsedCommand) -> bool {
         return false;
     };
     p.inline_code.iter().any(|c| re.is_match(c))
+}
+
+fn sed_exec(w: &[&str]) -> bool {
+    if name(w) != "sed" {
+        return false;
+    }
+    let scripts: Vec<&str> = w
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-') || a.len() == 1)
+        .copied()
+        .chain(
+            w.windows(2)
+                .filter(|p| p[0] == "-e" || p[0] == "--expression")
+                .map(|p| p[1]),
+        )
+        .collect();
+    scripts.iter().any(|script| {
+        script.split([';', '\n']).any(|cmd| {
+            let cmd = cmd.trim_start();
+            if cmd == "e" || cmd.starts_with("e ") {
+                return true;
+            }
+            // `s<d>pattern<d>replacement<d>flags`: look for `e` in the flags.
+            let mut chars = cmd.chars();
+            match (chars.next(), chars.next()) {
+                (Some('s'), Some(d)) if !d.is_alphanumeric() && d != ' ' => {
+                    let parts: Vec<&str> = cmd[1 + d.len_utf8()..].split(d).collect();
+                    parts.get(2).is_some_and(|flags| {
+                        flags
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric())
+                            .any(|c| c == 'e')
+                    })
+                }
+                _ => false,
+            }
+        })
+    })
 }
 
 fn shutdown(w: &[&str]) -> bool {

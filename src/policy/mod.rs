@@ -818,4 +818,94 @@ mod tests {
             );
         }
     }
+
+    /// Shell-aware matching: an allow rule must cover every simple command,
+    /// a deny rule any one; constructs and outside writes ask.
+    #[test]
+    fn shell_aware_matching_table() {
+        let echo = rule("name = \"echo\"\ndecision = \"allow\"\nsubject = \"echo *\"\n");
+        let no_curl = rule("name = \"no-curl\"\ndecision = \"deny\"\nsubject = \"curl *\"\n");
+        let p = Policy::new(vec![echo, no_curl], vec![]);
+        let cwd = Path::new("/work/proj");
+        use Verdict::{Allow, Ask, Deny};
+        let cases: &[(&str, Verdict)] = &[
+            // plain, quoted, redirected
+            ("echo hello", Allow),
+            ("echo 'hello world'", Allow),
+            ("\"echo\" hi", Allow),
+            ("e''cho hi", Allow),
+            ("echo hello > hello.txt", Allow),
+            ("echo hello >> logs/out.txt 2>&1", Allow),
+            ("echo hi > /work/proj/x.txt", Allow),
+            ("echo hi > /work/proj/sub/../x.txt", Allow),
+            ("echo hi > /dev/null", Allow),
+            ("echo hi 1>&2", Allow),
+            ("echo hi > /work/other/x", Ask),
+            ("echo hi > /work/proj/../other/x", Ask),
+            ("echo hi > ../x", Ask),
+            ("echo hi > ~/x", Ask),
+            ("echo hi > $F", Ask),
+            ("echo hi > \"$(pwd)/x\"", Ask),
+            // chained and piped
+            ("echo a; echo b", Allow),
+            ("echo a && echo b || echo c", Allow),
+            ("echo a | echo b", Allow),
+            ("echo a & echo b", Allow),
+            ("echo a; ls", Ask),
+            ("echo a | sh", Ask),
+            ("echo a && curl -s x", Deny),
+            ("echo $(curl -s x)", Deny),
+            // substituted
+            ("echo $(date)", Ask),
+            ("echo `date`", Ask),
+            ("echo <(echo hi)", Ask),
+            // subshells and compound commands
+            ("(echo a; echo b)", Allow),
+            ("{ echo a; echo b; }", Allow),
+            ("if echo a; then echo b; fi", Allow),
+            ("for i in 1 2; do echo $i; done", Allow),
+            ("while echo a; do echo b; done", Allow),
+            ("case a in a) echo a;; esac", Allow),
+            ("(cd /tmp; echo a)", Ask),
+            // here-documents and assignments
+            ("echo <<EOF\nhi\nEOF\n", Ask),
+            ("FOO=1 echo hi", Allow),
+            ("PATH=/tmp echo hi", Ask),
+            ("X=1; echo $X", Allow),
+            // cd then a relative write
+            ("cd sub && echo hi > x", Ask),
+            ("pushd sub; echo > y", Ask),
+            // unparseable
+            ("echo 'x", Ask),
+            ("echo hi )", Ask),
+        ];
+        for (cmd, want) in cases {
+            let s = Subject {
+                cwd: Some(cwd),
+                ..subj("Bash", cmd)
+            };
+            let d = p.decide(&s);
+            assert_eq!(d.verdict, *want, "{cmd:?}: {}", d.reason);
+        }
+        let s = Subject {
+            cwd: None,
+            ..subj("Bash", "echo hi > sub/x")
+        };
+        assert_eq!(p.decide(&s).verdict, Allow, "relative write, cwd unknown");
+        let s = Subject {
+            cwd: None,
+            ..subj("Bash", "echo hi > /tmp/x")
+        };
+        assert_eq!(p.decide(&s).verdict, Ask, "absolute write, cwd unknown");
+        let all = Policy::new(vec![rule("name = \"all\"\ndecision = \"allow\"\n")], vec![]);
+        for (cmd, want) in [("echo hi > x; cd sub", Allow), ("cd sub; echo hi > x", Ask)] {
+            let s = Subject {
+                cwd: Some(cwd),
+                ..subj("Bash", cmd)
+            };
+            assert_eq!(all.decide(&s).verdict, want, "{cmd}");
+        }
+        // Non-shell tools match the whole subject.
+        assert_eq!(p.decide(&subj("Edit", "echo x; rm y")).verdict, Allow);
+    }
 }
