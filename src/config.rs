@@ -59,6 +59,15 @@ impl ConfigError {
     }
 }
 
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        line: None,
+        column: None,
+        message: format!("cannot read: {e}"),
+    })
+}
+
 /// 1-based line and column (in characters) of a byte offset in `source`.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
@@ -192,12 +201,26 @@ impl Config {
     /// Errors: TOML syntax, unknown keys, wrong types, no slots, an empty or
     /// duplicate slot id, an empty command; each with line and column.
     pub fn parse(path: &Path, source: &str) -> Result<Config, ConfigError> {
+        Self::parse_with(path, source, true)
+    }
+
+    /// Like [`Config::load`], but a config without slots is accepted (for
+    /// `corral policy test`, which needs only `[[policy]]` and
+    /// `[[dangerous]]`).
+    ///
+    /// Errors: the file cannot be read, or any other check of
+    /// [`Config::parse`] fails.
+    pub fn load_policy(path: &Path) -> Result<Config, ConfigError> {
+        let source = read(path)?;
+        Self::parse_with(path, &source, false)
+    }
+
+    fn parse_with(path: &Path, source: &str, need_slots: bool) -> Result<Config, ConfigError> {
         let mut cfg: Config =
             toml::from_str(source).map_err(|e| ConfigError::from_toml(path, source, &e))?;
         cfg.origin = Some((path.to_path_buf(), source.to_string()));
-        let known: Vec<String> = crate::policy::BUILTIN_DANGEROUS
-            .iter()
-            .map(|d| d.0.to_string())
+        let known: Vec<String> = crate::policy::dangerous::builtin_names()
+            .map(String::from)
             .chain(cfg.dangerous.iter().map(|d| d.name.clone()))
             .collect();
         for r in &cfg.policy {
@@ -215,7 +238,7 @@ impl Config {
                 ));
             }
         }
-        if cfg.slots.is_empty() {
+        if need_slots && cfg.slots.is_empty() {
             return Err(ConfigError::at(
                 path,
                 source,
@@ -258,13 +281,7 @@ impl Config {
     ///
     /// Errors: the file cannot be read, or [`Config::parse`] fails.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let source = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            path: path.to_path_buf(),
-            line: None,
-            column: None,
-            message: format!("cannot read: {e}"),
-        })?;
-        Config::parse(path, &source)
+        Config::parse(path, &read(path)?)
     }
 
     /// The embedded demo config with `{corral}` replaced by `exe` and `{shell}`

@@ -149,6 +149,44 @@ enum Sub {
         #[arg(long)]
         since_output_ms: Option<u64>,
     },
+    /// Policy tools: `corral policy test -- COMMAND`.
+    Policy {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: PolicyCmd,
+    },
+}
+
+/// `corral policy ...` subcommands.
+#[derive(Subcommand, Debug)]
+enum PolicyCmd {
+    /// Show what the policy decides for one command: the verdict (first
+    /// word), the reason, the simple commands parsed and the dangerous
+    /// patterns hit.
+    Test {
+        /// Config file with `[[policy]]` and `[[dangerous]]` tables (default:
+        /// config.toml in the config directory; without one, no rules).
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// Agent profile name.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Slot id; a configured slot also gives the role, agent and cwd.
+        #[arg(long, default_value = "")]
+        slot: String,
+        /// Slot role.
+        #[arg(long)]
+        role: Option<String>,
+        /// Tool name.
+        #[arg(long, default_value = "Bash")]
+        tool: String,
+        /// Working directory (default: the current one).
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<PathBuf>,
+        /// The command: its words joined by spaces (or one quoted string).
+        #[arg(required = true, last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
 }
 
 /// An error that exits with status 2 (usage or config).
@@ -244,6 +282,18 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Some(Sub::Policy { cmd }) = &cli.command {
+        return match policy_test(&cli, cmd) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("corral policy: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if let Some(Sub::Explain { .. }) = &cli.command {
         return match explain(&cli) {
             Ok(text) => {
@@ -329,6 +379,65 @@ fn load_keymap(cli: &Cli, paths: &Paths) -> Result<Keymap, UsageError> {
         return Ok(Keymap::load(Some((&path, &src)))?);
     }
     Ok(Keymap::default_keymap()?)
+}
+
+/// `corral policy test`: the policy report for one command.
+fn policy_test(cli: &Cli, cmd: &PolicyCmd) -> Result<String, UsageError> {
+    let PolicyCmd::Test {
+        config,
+        agent,
+        slot,
+        role,
+        tool,
+        cwd,
+        command,
+    } = cmd;
+    let path = match config.clone().or_else(|| cli.config.clone()) {
+        Some(p) => Some(p),
+        None => {
+            let paths = Paths::resolve(
+                cli.config_dir.as_deref(),
+                cli.data_dir.as_deref(),
+                cli.log_dir.as_deref(),
+            )
+            .map_err(|e| UsageError(e.to_string()))?;
+            Some(paths.config_file()).filter(|p| p.exists())
+        }
+    };
+    let cfg = path.map(|p| Config::load_policy(&p)).transpose()?;
+    let policy = cfg
+        .as_ref()
+        .map(|c| Policy::new(c.policy.clone(), c.dangerous.clone()))
+        .unwrap_or_default();
+    let slot_cfg = cfg
+        .as_ref()
+        .and_then(|c| c.slot_index(slot).map(|i| &c.slots[i]));
+    let here =
+        std::env::current_dir().map_err(|e| UsageError(format!("current directory: {e}")))?;
+    // An explicit flag wins over the slot's config.
+    let cwd = match (cwd, slot_cfg.and_then(|s| s.cwd.as_ref())) {
+        (Some(c), _) => here.join(c),
+        (None, Some(c)) => match (c.strip_prefix("~"), std::env::var_os("HOME")) {
+            (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+            _ => here.join(c),
+        },
+        (None, None) => here,
+    };
+    let role = role
+        .clone()
+        .or_else(|| slot_cfg.map(|s| s.role.clone()))
+        .unwrap_or_default();
+    let agent = agent
+        .clone()
+        .filter(|a| !a.is_empty())
+        .or_else(|| slot_cfg.map(|s| s.agent.get_ref().clone()))
+        .unwrap_or_default();
+    let subject = command.join(" ");
+    let s = corral::policy::Subject {
+        cwd: Some(&cwd),
+        ..corral::policy::Subject::new(slot, &role, &agent, tool, &subject)
+    };
+    Ok(corral::policy::report(&policy, &s))
 }
 
 /// Parses `--since`: RFC 3339, or an age (`90s`, `30m`, `2h`, `1d`).

@@ -1517,6 +1517,9 @@ impl Manager {
             agent: &s.profile.name,
             tool: &p.tool,
             subject: &p.subject,
+            cwd: s.cfg.cwd.as_deref().filter(|c| c.is_absolute()),
+            dialog: &p.dialog.join("\n"),
+            incomplete: None,
         });
         let answer = match d.verdict {
             Verdict::Allow => Answer::ApproveOnce,

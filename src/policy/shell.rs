@@ -1,0 +1,1191 @@
+//! The shell parser adapter: command text -> every simple command it would run.
+//!
+//! Parsing is done by [`brush_parser`], the parser of the brush shell. It was
+//! chosen over the alternatives because it is pure Rust (no C toolchain, unlike
+//! `tree-sitter-bash`), actively maintained (unlike `conch-parser`, abandoned
+//! since 2019), aims at bash compatibility rather than POSIX `sh` only (unlike
+//! `yash-syntax`, whose parser is async and POSIX-only), and gives a typed AST:
+//! pipelines, `&&`/`||`, subshells, brace groups, `if`/`for`/`while`/`case`,
+//! functions, redirections, here-documents and process substitution, plus a
+//! word parser that splits a word into single-, double- and `$'..'`-quoted
+//! text, escapes, parameter expansions and command substitutions.
+//!
+//! This module turns that AST into a flat list of [`SimpleCommand`]s (those
+//! nested inside substitutions, subshells, compound commands and pipelines
+//! included) whose words are unquoted, and a list of [`Construct`]s that make
+//! the text impossible to judge from its words alone. Pure: no I/O.
+
+use brush_parser::ast;
+use brush_parser::word::{WordPiece, WordPieceWithSource};
+use serde::Deserialize;
+
+impl AsRef<str> for Word {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+/// How deep substitutions and `sh -c` strings are followed; deeper text is
+/// left unparsed and reported, so hostile nesting cannot exhaust the stack.
+const MAX_DEPTH: usize = 12;
+
+/// A construct whose effect cannot be proven from the words of the command.
+/// An allow rule then answers `ask` unless it names the construct in
+/// `allow_constructs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Construct {
+    /// `$(..)` or backticks: the output of a command becomes words.
+    CommandSubstitution,
+    /// `<(..)` or `>(..)`: a command's output or input becomes a file name.
+    ProcessSubstitution,
+    /// `eval` or `trap`: a string runs as shell code.
+    Eval,
+    /// `source` or `.`: a file runs as shell code.
+    Source,
+    /// `exec`: the shell is replaced by another program.
+    Exec,
+    /// `xargs`: a command is run with arguments read from input.
+    Xargs,
+    /// A shell or interpreter given code inline (`bash -c`, `python3 -c`,
+    /// `node -e`, `awk '..'`) or reading it from standard input.
+    InlineCode,
+    /// A variable, substitution or glob as the command name (`$X args`).
+    DynamicCommand,
+    /// A here-document (`<<EOF`): text fed to a command's input.
+    Heredoc,
+    /// A function definition: its body runs under another name later.
+    FunctionDefinition,
+    /// `alias`: a word runs as other text later.
+    Alias,
+    /// A redirection that may write outside the slot's working directory.
+    RedirectOutsideCwd,
+    /// An assignment to a variable that changes what runs (`PATH=`,
+    /// `LD_PRELOAD=`, `BASH_ENV=` ...).
+    EnvOverride,
+    /// Brace expansion (`{a,b}`, `{1..9}`): one word becomes several.
+    BraceExpansion,
+}
+
+impl Construct {
+    /// Every construct, for documentation and reports.
+    pub const ALL: [Construct; 14] = [
+        Construct::CommandSubstitution,
+        Construct::ProcessSubstitution,
+        Construct::Eval,
+        Construct::Source,
+        Construct::Exec,
+        Construct::Xargs,
+        Construct::InlineCode,
+        Construct::DynamicCommand,
+        Construct::Heredoc,
+        Construct::FunctionDefinition,
+        Construct::Alias,
+        Construct::RedirectOutsideCwd,
+        Construct::EnvOverride,
+        Construct::BraceExpansion,
+    ];
+
+    /// The kebab-case name used in `allow_constructs`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Construct::CommandSubstitution => "command-substitution",
+            Construct::ProcessSubstitution => "process-substitution",
+            Construct::Eval => "eval",
+            Construct::Source => "source",
+            Construct::Exec => "exec",
+            Construct::Xargs => "xargs",
+            Construct::InlineCode => "inline-code",
+            Construct::DynamicCommand => "dynamic-command",
+            Construct::Heredoc => "heredoc",
+            Construct::FunctionDefinition => "function-definition",
+            Construct::Alias => "alias",
+            Construct::RedirectOutsideCwd => "redirect-outside-cwd",
+            Construct::EnvOverride => "env-override",
+            Construct::BraceExpansion => "brace-expansion",
+        }
+    }
+
+    /// What it is, in words, for reasons.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Construct::CommandSubstitution => "command substitution $(...)",
+            Construct::ProcessSubstitution => "process substitution <(...)",
+            Construct::Eval => "eval",
+            Construct::Source => "source",
+            Construct::Exec => "exec",
+            Construct::Xargs => "xargs",
+            Construct::InlineCode => "inline code",
+            Construct::DynamicCommand => "a computed command name",
+            Construct::Heredoc => "a here-document",
+            Construct::FunctionDefinition => "a function definition",
+            Construct::Alias => "alias",
+            Construct::RedirectOutsideCwd => "a write outside the working directory",
+            Construct::EnvOverride => "an assignment that changes what runs",
+            Construct::BraceExpansion => "brace expansion",
+        }
+    }
+}
+
+/// One word of a command, after quote removal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    /// The word with quotes and backslashes removed; expansions (`$HOME`,
+    /// `${X}`, `~`, `$(..)`) are kept as written.
+    pub text: String,
+    /// True when the word has no expansion: its text is exactly what the
+    /// command receives (glob characters aside).
+    pub literal: bool,
+}
+
+/// The operator of a redirection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectOp {
+    /// `<`
+    Read,
+    /// `>`
+    Write,
+    /// `>>`
+    Append,
+    /// `<>`
+    ReadWrite,
+    /// `>|`
+    Clobber,
+    /// `<&`
+    DupInput,
+    /// `>&`
+    DupOutput,
+    /// `&>`
+    OutputAndError,
+    /// `&>>`
+    AppendOutputAndError,
+    /// `<<<`
+    HereString,
+    /// `<<` (the target is the delimiter)
+    HereDoc,
+}
+
+impl RedirectOp {
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedirectOp::Read => "<",
+            RedirectOp::Write => ">",
+            RedirectOp::Append => ">>",
+            RedirectOp::ReadWrite => "<>",
+            RedirectOp::Clobber => ">|",
+            RedirectOp::DupInput => "<&",
+            RedirectOp::DupOutput => ">&",
+            RedirectOp::OutputAndError => "&>",
+            RedirectOp::AppendOutputAndError => "&>>",
+            RedirectOp::HereString => "<<<",
+            RedirectOp::HereDoc => "<<",
+        }
+    }
+
+    /// Whether the target is a file that may be created or changed.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            RedirectOp::Write
+                | RedirectOp::Append
+                | RedirectOp::ReadWrite
+                | RedirectOp::Clobber
+                | RedirectOp::OutputAndError
+                | RedirectOp::AppendOutputAndError
+        )
+    }
+}
+
+/// One redirection of a simple command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// The file descriptor written before the operator (`2>`).
+    pub fd: Option<i32>,
+    /// The operator.
+    pub op: RedirectOp,
+    /// The target, unquoted. For `>&`/`<&` a descriptor such as `1` or `-`
+    /// (or a file name).
+    pub target: Word,
+}
+
+impl Redirect {
+    /// Canonical text: `> hello.txt`, `2>&1`, `<<< text`.
+    pub fn canonical(&self) -> String {
+        let fd = self.fd.map(|f| f.to_string()).unwrap_or_default();
+        match self.op {
+            RedirectOp::DupInput | RedirectOp::DupOutput => {
+                format!("{fd}{}{}", self.op.as_str(), self.target.text)
+            }
+            op => format!("{fd}{} {}", op.as_str(), self.target.text),
+        }
+    }
+
+    /// Whether the target is a file this redirection may write (not a
+    /// descriptor duplication or a close).
+    pub fn writes_file(&self) -> bool {
+        match self.op {
+            RedirectOp::DupOutput | RedirectOp::DupInput => {
+                // `>&file` is bash for `&> file`; a number or `-` is a descriptor.
+                let t = self.target.text.trim_end_matches('-');
+                self.op == RedirectOp::DupOutput
+                    && !(t.is_empty() || t.chars().all(|c| c.is_ascii_digit()))
+            }
+            op => op.writes(),
+        }
+    }
+}
+
+/// One simple command: assignments, words and redirections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleCommand {
+    /// `NAME=value` prefixes, unquoted.
+    pub assignments: Vec<String>,
+    /// The command name and its arguments, unquoted.
+    pub argv: Vec<Word>,
+    /// Redirections in the order written.
+    pub redirects: Vec<Redirect>,
+    /// How deep inside substitutions or `sh -c` strings it is (0: top level).
+    pub depth: usize,
+}
+
+impl SimpleCommand {
+    /// Canonical text, matched by `subject` globs: the unquoted words joined
+    /// by single spaces, then each redirection (`echo hello > hello.txt`).
+    /// Assignment prefixes are not part of it (those that change what runs
+    /// are reported as [`Construct::EnvOverride`]).
+    pub fn canonical(&self) -> String {
+        let mut parts: Vec<String> = self.argv.iter().map(|w| w.text.clone()).collect();
+        parts.extend(self.redirects.iter().map(Redirect::canonical));
+        parts.join(" ")
+    }
+
+    /// The argument texts.
+    pub fn words(&self) -> Vec<&str> {
+        self.argv.iter().map(|w| w.text.as_str()).collect()
+    }
+}
+
+/// A parsed command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedCommand {
+    /// Every simple command, in source order (nested ones after the command
+    /// whose words contain them).
+    pub simple: Vec<SimpleCommand>,
+    /// Constructs found, each with the text that showed it.
+    pub constructs: Vec<(Construct, String)>,
+    /// Code strings given to interpreters (`python3 -c CODE`), searched by
+    /// the dangerous list.
+    pub inline_code: Vec<String>,
+}
+
+/// Why a text could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+/// Parses shell text into its simple commands and constructs.
+///
+/// Errors: the text is not valid shell (unbalanced quotes, a missing `fi`,
+/// an unterminated here-document), or it nests deeper than the parser follows.
+pub fn parse(text: &str) -> Result<ParsedCommand, ParseError> {
+    let mut out = ParsedCommand::default();
+    parse_into(text, 0, &mut out)?;
+    Ok(out)
+}
+
+fn options() -> brush_parser::ParserOptions {
+    brush_parser::ParserOptions::default()
+}
+
+fn parse_into(text: &str, depth: usize, out: &mut ParsedCommand) -> Result<(), ParseError> {
+    if depth > MAX_DEPTH {
+        return Err(ParseError("nested too deeply".into()));
+    }
+    let mut parser = brush_parser::Parser::new(std::io::Cursor::new(text), &options());
+    let program = parser
+        .parse_program()
+        .map_err(|e| ParseError(e.to_string()))?;
+    let mut w = Walker { out, depth };
+    for cc in &program.complete_commands {
+        w.list(cc)?;
+    }
+    Ok(())
+}
+
+struct Walker<'o> {
+    out: &'o mut ParsedCommand,
+    depth: usize,
+}
+
+type R = Result<(), ParseError>;
+
+impl Walker<'_> {
+    fn construct(&mut self, c: Construct, text: impl Into<String>) {
+        self.out.constructs.push((c, text.into()));
+    }
+
+    fn list(&mut self, l: &ast::CompoundList) -> R {
+        for item in &l.0 {
+            self.and_or(&item.0)?;
+        }
+        Ok(())
+    }
+
+    fn and_or(&mut self, a: &ast::AndOrList) -> R {
+        self.pipeline(&a.first)?;
+        for more in &a.additional {
+            match more {
+                ast::AndOr::And(p) | ast::AndOr::Or(p) => self.pipeline(p)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn pipeline(&mut self, p: &ast::Pipeline) -> R {
+        for c in &p.seq {
+            self.command(c)?;
+        }
+        Ok(())
+    }
+
+    fn command(&mut self, c: &ast::Command) -> R {
+        match c {
+            ast::Command::Simple(s) => self.simple(s),
+            ast::Command::Compound(cc, redirects) => {
+                self.compound(cc)?;
+                self.redirect_list(redirects.as_ref())
+            }
+            ast::Command::Function(f) => {
+                self.construct(
+                    Construct::FunctionDefinition,
+                    format!("{}()", f.fname.value),
+                );
+                // The body is walked too, so a deny rule or the dangerous
+                // list still sees what it would run.
+                self.compound(&f.body.0)?;
+                self.redirect_list(f.body.1.as_ref())
+            }
+            ast::Command::ExtendedTest(t, redirects) => {
+                self.test_expr(&t.expr)?;
+                self.redirect_list(redirects.as_ref())
+            }
+        }
+    }
+
+    fn test_expr(&mut self, e: &ast::ExtendedTestExpr) -> R {
+        match e {
+            ast::ExtendedTestExpr::And(a, b) | ast::ExtendedTestExpr::Or(a, b) => {
+                self.test_expr(a)?;
+                self.test_expr(b)
+            }
+            ast::ExtendedTestExpr::Not(a) | ast::ExtendedTestExpr::Parenthesized(a) => {
+                self.test_expr(a)
+            }
+            ast::ExtendedTestExpr::UnaryTest(_, w) => self.word(&w.value).map(|_| ()),
+            ast::ExtendedTestExpr::BinaryTest(_, a, b) => {
+                self.word(&a.value)?;
+                self.word(&b.value).map(|_| ())
+            }
+        }
+    }
+
+    fn redirect_list(&mut self, r: Option<&ast::RedirectList>) -> R {
+        // Redirections of a compound command (`{ ..; } > f`) belong to no
+        // simple command; they are kept as a command with no words so the
+        // redirect checks still see them.
+        if let Some(r) = r {
+            let mut redirects = Vec::new();
+            for io in &r.0 {
+                if let Some(x) = self.redirect(io)? {
+                    redirects.push(x);
+                }
+            }
+            if !redirects.is_empty() {
+                self.out.simple.push(SimpleCommand {
+                    assignments: Vec::new(),
+                    argv: Vec::new(),
+                    redirects,
+                    depth: self.depth,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn arith(&mut self, text: &str) -> R {
+        // Arithmetic may hold `$(..)`; anything that looks like it is
+        // reported rather than parsed.
+        if text.contains("$(") || text.contains('`') {
+            self.construct(Construct::CommandSubstitution, format!("$(( {text} ))"));
+        }
+        Ok(())
+    }
+
+    fn compound(&mut self, c: &ast::CompoundCommand) -> R {
+        match c {
+            ast::CompoundCommand::Arithmetic(a) => self.arith(&a.expr.value),
+            ast::CompoundCommand::ArithmeticForClause(f) => {
+                for e in [&f.initializer, &f.condition, &f.updater]
+                    .into_iter()
+                    .flatten()
+                {
+                    self.arith(&e.value)?;
+                }
+                self.list(&f.body.list)
+            }
+            ast::CompoundCommand::BraceGroup(b) => self.list(&b.list),
+            ast::CompoundCommand::Subshell(s) => self.list(&s.list),
+            ast::CompoundCommand::ForClause(f) => {
+                for v in f.values.iter().flatten() {
+                    self.word(&v.value)?;
+                }
+                self.list(&f.body.list)
+            }
+            ast::CompoundCommand::CaseClause(c) => {
+                self.word(&c.value.value)?;
+                for item in &c.cases {
+                    for p in &item.patterns {
+                        self.word(&p.value)?;
+                    }
+                    if let Some(cmd) = &item.cmd {
+                        self.list(cmd)?;
+                    }
+                }
+                Ok(())
+            }
+            ast::CompoundCommand::IfClause(i) => {
+                self.list(&i.condition)?;
+                self.list(&i.then)?;
+                for e in i.elses.iter().flatten() {
+                    if let Some(c) = &e.condition {
+                        self.list(c)?;
+                    }
+                    self.list(&e.body)?;
+                }
+                Ok(())
+            }
+            ast::CompoundCommand::WhileClause(w) | ast::CompoundCommand::UntilClause(w) => {
+                self.list(&w.0)?;
+                self.list(&w.1.list)
+            }
+            ast::CompoundCommand::Coprocess(c) => self.command(&c.body),
+        }
+    }
+
+    fn process_substitution(
+        &mut self,
+        kind: &ast::ProcessSubstitutionKind,
+        s: &ast::SubshellCommand,
+    ) -> R {
+        self.construct(
+            Construct::ProcessSubstitution,
+            format!("{kind}({})", s.list),
+        );
+        self.depth += 1;
+        let r = self.list(&s.list);
+        self.depth -= 1;
+        r
+    }
+
+    fn simple(&mut self, s: &ast::SimpleCommand) -> R {
+        let mut cmd = SimpleCommand {
+            assignments: Vec::new(),
+            argv: Vec::new(),
+            redirects: Vec::new(),
+            depth: self.depth,
+        };
+        let items = s
+            .prefix
+            .iter()
+            .flat_map(|p| p.0.iter())
+            .map(Some)
+            .chain(std::iter::once(None))
+            .chain(s.suffix.iter().flat_map(|p| p.0.iter()).map(Some));
+        for item in items {
+            match item {
+                // The command name sits between prefix and suffix.
+                None => {
+                    if let Some(w) = &s.word_or_name {
+                        let word = self.word(&w.value)?;
+                        cmd.argv.push(word);
+                    }
+                }
+                Some(ast::CommandPrefixOrSuffixItem::Word(w)) => {
+                    let word = self.word(&w.value)?;
+                    cmd.argv.push(word);
+                }
+                Some(ast::CommandPrefixOrSuffixItem::IoRedirect(io)) => {
+                    if let Some(r) = self.redirect(io)? {
+                        cmd.redirects.push(r);
+                    }
+                }
+                Some(ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w)) => {
+                    let text = self.assignment(a, w)?;
+                    if cmd.argv.is_empty() {
+                        cmd.assignments.push(text);
+                    } else {
+                        // `declare X=1`, `export X=$(..)`: an argument.
+                        cmd.argv.push(Word {
+                            text,
+                            literal: false,
+                        });
+                    }
+                }
+                Some(ast::CommandPrefixOrSuffixItem::ProcessSubstitution(kind, sub)) => {
+                    self.process_substitution(kind, sub)?;
+                    cmd.argv.push(Word {
+                        text: format!("{kind}({})", sub.list),
+                        literal: false,
+                    });
+                }
+            }
+        }
+        self.classify(&cmd)?;
+        // A bare assignment runs nothing; it is kept only when it has
+        // redirections (`X=1 > f` creates f).
+        if !cmd.argv.is_empty() || !cmd.redirects.is_empty() {
+            self.out.simple.push(cmd);
+        }
+        Ok(())
+    }
+
+    fn assignment(&mut self, a: &ast::Assignment, raw: &ast::Word) -> Result<String, ParseError> {
+        let name = match &a.name {
+            ast::AssignmentName::VariableName(n) => n.clone(),
+            ast::AssignmentName::ArrayElementName(n, i) => format!("{n}[{i}]"),
+        };
+        if SENSITIVE_VARS.contains(&name.as_str())
+            || name.starts_with("LD_")
+            || name.starts_with("DYLD_")
+            || name.starts_with("GIT_")
+        {
+            self.construct(Construct::EnvOverride, raw.value.clone());
+        }
+        let value = match &a.value {
+            ast::AssignmentValue::Scalar(w) => self.word(&w.value)?.text,
+            ast::AssignmentValue::Array(items) => {
+                let mut parts = Vec::new();
+                for (k, v) in items {
+                    if let Some(k) = k {
+                        self.word(&k.value)?;
+                    }
+                    parts.push(self.word(&v.value)?.text);
+                }
+                format!("({})", parts.join(" "))
+            }
+        };
+        let op = if a.append { "+=" } else { "=" };
+        Ok(format!("{name}{op}{value}"))
+    }
+
+    fn redirect(&mut self, io: &ast::IoRedirect) -> Result<Option<Redirect>, ParseError> {
+        use ast::IoFileRedirectKind as K;
+        Ok(Some(match io {
+            ast::IoRedirect::File(fd, kind, target) => {
+                let op = match kind {
+                    K::Read => RedirectOp::Read,
+                    K::Write => RedirectOp::Write,
+                    K::Append => RedirectOp::Append,
+                    K::ReadAndWrite => RedirectOp::ReadWrite,
+                    K::Clobber => RedirectOp::Clobber,
+                    K::DuplicateInput => RedirectOp::DupInput,
+                    K::DuplicateOutput => RedirectOp::DupOutput,
+                };
+                let target = match target {
+                    ast::IoFileRedirectTarget::Filename(w)
+                    | ast::IoFileRedirectTarget::Duplicate(w) => self.word(&w.value)?,
+                    ast::IoFileRedirectTarget::Fd(n) => Word {
+                        text: n.to_string(),
+                        literal: true,
+                    },
+                    ast::IoFileRedirectTarget::ProcessSubstitution(kind, sub) => {
+                        self.process_substitution(kind, sub)?;
+                        Word {
+                            text: format!("{kind}({})", sub.list),
+                            literal: false,
+                        }
+                    }
+                };
+                Redirect {
+                    fd: *fd,
+                    op,
+                    target,
+                }
+            }
+            ast::IoRedirect::HereDocument(fd, doc) => {
+                self.construct(
+                    Construct::Heredoc,
+                    format!("<<{}", doc.here_end.value.trim_end()),
+                );
+                if doc.requires_expansion {
+                    self.heredoc_body(&doc.doc.value)?;
+                }
+                Redirect {
+                    fd: *fd,
+                    op: RedirectOp::HereDoc,
+                    target: Word {
+                        text: doc.here_end.value.trim().to_string(),
+                        literal: true,
+                    },
+                }
+            }
+            ast::IoRedirect::HereString(fd, w) => Redirect {
+                fd: *fd,
+                op: RedirectOp::HereString,
+                target: self.word(&w.value)?,
+            },
+            ast::IoRedirect::OutputAndError(w, append) => Redirect {
+                fd: None,
+                op: if *append {
+                    RedirectOp::AppendOutputAndError
+                } else {
+                    RedirectOp::OutputAndError
+                },
+                target: self.word(&w.value)?,
+            },
+        }))
+    }
+
+    fn heredoc_body(&mut self, body: &str) -> R {
+        let pieces = brush_parser::word::parse_heredoc(body, &options())
+            .map_err(|e| ParseError(format!("here-document: {e}")))?;
+        let mut ignored = Acc::default();
+        self.pieces(body, &pieces, false, &mut ignored)
+    }
+
+    /// Unquotes one raw word, recording the constructs inside it and
+    /// walking its command substitutions.
+    fn word(&mut self, raw: &str) -> Result<Word, ParseError> {
+        let pieces = brush_parser::word::parse(raw, &options())
+            .map_err(|e| ParseError(format!("word {raw:?}: {e}")))?;
+        let mut acc = Acc {
+            text: String::new(),
+            literal: true,
+        };
+        self.pieces(raw, &pieces, false, &mut acc)?;
+        Ok(Word {
+            text: acc.text,
+            literal: acc.literal,
+        })
+    }
+
+    fn pieces(
+        &mut self,
+        raw: &str,
+        pieces: &[WordPieceWithSource],
+        quoted: bool,
+        acc: &mut Acc,
+    ) -> R {
+        for p in pieces {
+            let src = raw.get(p.start_index..p.end_index).unwrap_or_default();
+            match &p.piece {
+                WordPiece::Text(t) => {
+                    if !quoted && looks_like_brace_expansion(t) {
+                        self.construct(Construct::BraceExpansion, raw.to_string());
+                    }
+                    acc.text.push_str(t);
+                }
+                WordPiece::SingleQuotedText(t) => acc.text.push_str(t),
+                WordPiece::AnsiCQuotedText(t) => acc.text.push_str(&ansi_c(t)),
+                WordPiece::DoubleQuotedSequence(inner)
+                | WordPiece::GettextDoubleQuotedSequence(inner) => {
+                    self.pieces(raw, inner, true, acc)?;
+                }
+                WordPiece::TildeExpansion(_) | WordPiece::ParameterExpansion(_) => {
+                    acc.text.push_str(src);
+                    acc.literal = false;
+                }
+                WordPiece::CommandSubstitution(inner)
+                | WordPiece::BackquotedCommandSubstitution(inner) => {
+                    self.construct(Construct::CommandSubstitution, src.to_string());
+                    parse_into(inner, self.depth + 1, self.out)?;
+                    acc.text.push_str(src);
+                    acc.literal = false;
+                }
+                WordPiece::EscapeSequence(e) => {
+                    let c = e.strip_prefix('\\').unwrap_or(e);
+                    if quoted && !matches!(c, "$" | "`" | "\"" | "\\" | "\n") {
+                        // Inside double quotes a backslash before other
+                        // characters stays.
+                        acc.text.push_str(e);
+                    } else if c != "\n" {
+                        acc.text.push_str(c);
+                    }
+                }
+                WordPiece::ArithmeticExpression(e) => {
+                    self.arith(&e.value)?;
+                    acc.text.push_str(src);
+                    acc.literal = false;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the constructs a command is by its name: `eval`, `source`,
+    /// interpreters with inline code, a computed command name ...; and
+    /// parses the code of `sh -c CODE` and `eval CODE` as shell.
+    fn classify(&mut self, cmd: &SimpleCommand) -> R {
+        let Some(first) = cmd.argv.first() else {
+            return Ok(());
+        };
+        if !first.literal || first.text.contains(['*', '?', '[']) {
+            self.construct(Construct::DynamicCommand, cmd.canonical());
+        }
+        for layer in layers(&cmd.argv) {
+            let Some(name) = layer.first().map(|w| basename(&w.text)) else {
+                continue;
+            };
+            let text = || {
+                layer
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            match name {
+                "eval" | "trap" => {
+                    self.construct(Construct::Eval, text());
+                    let code: Vec<&str> = match name {
+                        "trap" => layer.get(1).map(|w| w.text.as_str()).into_iter().collect(),
+                        _ => layer[1..].iter().map(|w| w.text.as_str()).collect(),
+                    };
+                    self.nested_shell(&code.join(" "))?;
+                }
+                "source" | "." => self.construct(Construct::Source, text()),
+                "exec" => self.construct(Construct::Exec, text()),
+                "xargs" => self.construct(Construct::Xargs, text()),
+                "alias" => self.construct(Construct::Alias, text()),
+                _ => {}
+            }
+            if !layer.first().is_some_and(|w| w.literal) && layer.len() < cmd.argv.len() {
+                self.construct(Construct::DynamicCommand, text());
+            }
+            if let Some(code) = inline_code(layer) {
+                self.construct(Construct::InlineCode, text());
+                if let Some(code) = code {
+                    if is_shell(name) {
+                        self.nested_shell(&code)?;
+                    }
+                    self.out.inline_code.push(code);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn nested_shell(&mut self, code: &str) -> R {
+        // Code that does not parse here would fail in the shell too; it is
+        // still reported (the construct asks), and the dangerous list
+        // searches its text.
+        if parse_into(code, self.depth + 1, self.out).is_err() {
+            self.out.inline_code.push(code.to_string());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    text: String,
+    literal: bool,
+}
+
+/// Variables that change which program runs or what a shell runs first.
+const SENSITIVE_VARS: [&str; 18] = [
+    "PATH",
+    "IFS",
+    "BASH_ENV",
+    "ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "PROMPT_COMMAND",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PYTHONHOME",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "PERL5OPT",
+    "PERL5LIB",
+    "RUBYOPT",
+    "RUBYLIB",
+    "EDITOR",
+];
+
+fn looks_like_brace_expansion(t: &str) -> bool {
+    match (t.find('{'), t.rfind('}')) {
+        (Some(a), Some(b)) if a < b => {
+            let inner = &t[a + 1..b];
+            inner.contains(',') || inner.contains("..")
+        }
+        _ => false,
+    }
+}
+
+/// Decodes the body of `$'..'`.
+fn ansi_c(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(e) = it.next() else {
+            out.push('\\');
+            break;
+        };
+        let mut number = |radix: u32, max: usize, first: Option<char>| {
+            let mut digits: String = first.into_iter().collect();
+            while digits.len() < max {
+                match it.peek() {
+                    Some(d) if d.is_digit(radix) => {
+                        digits.push(*d);
+                        it.next();
+                    }
+                    _ => break,
+                }
+            }
+            u32::from_str_radix(&digits, radix)
+                .ok()
+                .and_then(char::from_u32)
+        };
+        let decoded = match e {
+            'n' => Some('\n'),
+            't' => Some('\t'),
+            'r' => Some('\r'),
+            'a' => Some('\x07'),
+            'b' => Some('\x08'),
+            'e' | 'E' => Some('\x1b'),
+            'f' => Some('\x0c'),
+            'v' => Some('\x0b'),
+            '\\' | '\'' | '"' | '?' => Some(e),
+            'x' => number(16, 2, None),
+            'u' => number(16, 4, None),
+            'U' => number(16, 8, None),
+            '0'..='7' => number(8, 3, Some(e)),
+            _ => None,
+        };
+        match decoded {
+            Some(d) => out.push(d),
+            None => {
+                out.push('\\');
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+/// The last path component of a command name (`/bin/rm` -> `rm`).
+pub fn basename(s: &str) -> &str {
+    s.rsplit('/').next().unwrap_or(s)
+}
+
+/// Shells: their `-c` code is parsed as shell too.
+pub const SHELLS: [&str; 11] = [
+    "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "yash",
+];
+
+/// Whether a command name is a shell.
+pub fn is_shell(name: &str) -> bool {
+    SHELLS.contains(&name)
+}
+
+/// The inline-code flag of an interpreter, if it has one.
+fn code_flags(name: &str) -> Option<&'static [&'static str]> {
+    let n = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    Some(match n {
+        _ if is_shell(name) => &["-c"],
+        "python" | "pypy" | "python3" => &["-c"],
+        "node" | "nodejs" | "bun" => &["-e", "--eval", "-p", "--print"],
+        "deno" => &["eval"],
+        "perl" => &["-e", "-E"],
+        "ruby" | "lua" | "luajit" | "osascript" | "Rscript" | "julia" => &["-e"],
+        "php" => &["-r", "-R", "-B", "-E"],
+        "tclsh" | "wish" | "expect" => &["-c"],
+        "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" => &[],
+        "pwsh" | "powershell" => &["-c", "-Command", "-command", "-EncodedCommand", "-e"],
+        _ => return None,
+    })
+}
+
+/// For an interpreter invocation: `Some(Some(code))` when code is given
+/// inline (`-c CODE`), `Some(None)` when the program comes from standard
+/// input (no script operand), `None` when it runs a script file or is not an
+/// interpreter.
+pub fn inline_code(argv: &[Word]) -> Option<Option<String>> {
+    let name = basename(&argv.first()?.text);
+    let flags = code_flags(name)?;
+    let rest = &argv[1..];
+    let is_awk = flags.is_empty();
+    let mut i = 0;
+    while let Some(w) = rest.get(i) {
+        let a = w.text.as_str();
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if !a.starts_with('-') || a == "-" {
+            break;
+        }
+        if matches!(a, "--version" | "-V" | "--help" | "-h") {
+            return None;
+        }
+        if is_awk {
+            // awk's options take values; `-f FILE` names the program file.
+            if a == "-f" || a.starts_with("--file") {
+                return None;
+            }
+            if matches!(a, "-v" | "-F") {
+                i += 1;
+            }
+        } else if flags.contains(&a)
+            || (!a.starts_with("--")
+                && flags
+                    .iter()
+                    .any(|f| f.len() == 2 && a[1..].contains(&f[1..])))
+        {
+            // `-c CODE`, `-lc CODE`, `perl -ne CODE`.
+            return Some(rest.get(i + 1).map(|w| w.text.clone()));
+        } else if matches!(a, "-m" | "-W" | "-X" | "-o" | "-O" | "+O" | "+o") {
+            // Options with a value.
+            i += 1;
+        }
+        i += 1;
+    }
+    if flags.first() == Some(&"eval") {
+        // `deno eval CODE`
+        return rest
+            .first()
+            .filter(|w| w.text == "eval")
+            .map(|_| rest.get(1).map(|w| w.text.clone()));
+    }
+    match rest.get(i) {
+        None => Some(None),
+        Some(w) if w.text == "-" || w.text == "/dev/stdin" => Some(None),
+        Some(w) if is_awk => Some(Some(w.text.clone())),
+        Some(_) => None,
+    }
+}
+
+/// Wrappers that run their arguments as a command, with the options that
+/// take a value (each such option's value is skipped).
+const WRAPPERS: [(&str, &[&str]); 22] = [
+    (
+        "env",
+        &["-u", "--unset", "-C", "--chdir", "-S", "--split-string"],
+    ),
+    ("nice", &["-n", "--adjustment"]),
+    ("nohup", &[]),
+    ("timeout", &["-s", "--signal", "-k", "--kill-after"]),
+    ("command", &[]),
+    ("builtin", &[]),
+    ("exec", &["-a"]),
+    ("time", &["-f", "--format", "-o", "--output"]),
+    (
+        "stdbuf",
+        &["-i", "-o", "-e", "--input", "--output", "--error"],
+    ),
+    (
+        "ionice",
+        &["-c", "--class", "-n", "--classdata", "-p", "-P", "-u"],
+    ),
+    (
+        "sudo",
+        &[
+            "-u",
+            "--user",
+            "-g",
+            "--group",
+            "-h",
+            "--host",
+            "-p",
+            "--prompt",
+            "-C",
+            "--close-from",
+            "-D",
+            "--chdir",
+            "-r",
+            "--role",
+            "-t",
+            "--type",
+            "-U",
+            "--other-user",
+            "-T",
+            "--command-timeout",
+            "-R",
+            "--chroot",
+        ],
+    ),
+    ("doas", &["-u", "-C"]),
+    (
+        "xargs",
+        &[
+            "-a",
+            "--arg-file",
+            "-d",
+            "--delimiter",
+            "-E",
+            "-e",
+            "-I",
+            "-L",
+            "-l",
+            "--max-lines",
+            "-n",
+            "--max-args",
+            "-P",
+            "--max-procs",
+            "-s",
+            "--max-chars",
+            "--process-slot-var",
+        ],
+    ),
+    ("setsid", &[]),
+    ("unbuffer", &[]),
+    ("nocache", &[]),
+    ("chrt", &[]),
+    ("taskset", &[]),
+    ("flock", &["-w", "--timeout", "-E", "--conflict-exit-code"]),
+    ("busybox", &[]),
+    ("toybox", &[]),
+    ("caffeinate", &["-t", "-w"]),
+];
+
+/// The command and every command it runs through wrappers: for
+/// `sudo -u root env X=1 rm -rf /` the layers are the whole argv,
+/// `env X=1 rm -rf /` and `rm -rf /`.
+pub fn layers<T: AsRef<str>>(argv: &[T]) -> Vec<&[T]> {
+    let mut out = vec![argv];
+    let mut cur = argv;
+    while let Some(next) = unwrap_once(cur) {
+        if next.is_empty() || out.len() > 16 {
+            break;
+        }
+        out.push(next);
+        cur = next;
+    }
+    out
+}
+
+fn unwrap_once<T: AsRef<str>>(argv: &[T]) -> Option<&[T]> {
+    let name = basename(argv.first()?.as_ref());
+    let (_, valued) = WRAPPERS.iter().find(|(w, _)| *w == name)?;
+    let mut i = 1;
+    // `timeout` and `flock` take a positional (duration, lock file) and
+    // `chrt`/`taskset` a priority or mask before the command.
+    let positional = match name {
+        "timeout" | "flock" | "chrt" | "taskset" => 1,
+        _ => 0,
+    };
+    let mut seen_positional = 0;
+    while let Some(w) = argv.get(i) {
+        let a = w.as_ref();
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if name == "env" && !a.starts_with('-') && a.contains('=') {
+            i += 1;
+            continue;
+        }
+        if a.starts_with('-') && a.len() > 1 {
+            let key = a.split('=').next().unwrap_or(a);
+            if valued.contains(&key) && !a.contains('=') {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if name == "nice" && a.starts_with('+') {
+            i += 1;
+            continue;
+        }
+        if seen_positional < positional {
+            seen_positional += 1;
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    argv.get(i..)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(text: &str) -> Vec<String> {
+        parse(text)
+            .unwrap_or_else(|e| panic!("{text}: {e}"))
+            .simple
+            .iter()
+            .map(SimpleCommand::canonical)
+            .collect()
+    }
+
+    #[test]
+    fn unquotes_and_flattens() {
+        assert_eq!(canon("r''m -rf ~"), ["rm -rf ~"]);
+        assert_eq!(canon("\"rm\" -rf \"$HOME\""), ["rm -rf $HOME"]);
+        assert_eq!(canon("\\rm -rf ${HOME}/"), ["rm -rf ${HOME}/"]);
+        assert_eq!(canon("$'\\x72m' -rf /"), ["rm -rf /"]);
+        assert_eq!(canon("echo hello > hello.txt"), ["echo hello > hello.txt"]);
+        assert_eq!(canon("ls 2>&1 | grep x"), ["ls 2>&1", "grep x"]);
+        assert_eq!(canon("echo $(rm -rf ~)"), ["rm -rf ~", "echo $(rm -rf ~)"]);
+        assert_eq!(canon("(cd /; ls) && { a; b; }"), ["cd /", "ls", "a", "b"]);
+        assert_eq!(
+            canon("if true; then x; else y; fi; for i in 1 2; do z $i; done"),
+            ["true", "x", "y", "z $i"]
+        );
+        assert_eq!(canon("FOO=1 cmd a"), ["cmd a"]);
+        assert_eq!(
+            canon("bash -c 'rm -rf ~'"),
+            ["rm -rf ~", "bash -c rm -rf ~"]
+        );
+        assert_eq!(canon("diff <(ls a) b"), ["ls a", "diff <(ls a) b"]);
+        assert!(parse("echo 'unterminated").is_err());
+        assert!(parse("if true; then").is_err());
+    }
+
+    #[test]
+    fn constructs_are_reported() {
+        let has = |text: &str, c: Construct| {
+            let p = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            p.constructs.iter().any(|(x, _)| *x == c)
+        };
+        assert!(has("echo `id`", Construct::CommandSubstitution));
+        assert!(has("cat <(curl x)", Construct::ProcessSubstitution));
+        assert!(has("eval \"$X\"", Construct::Eval));
+        assert!(has(". ./env.sh", Construct::Source));
+        assert!(has("exec rm x", Construct::Exec));
+        assert!(has("ls | xargs rm", Construct::Xargs));
+        assert!(has("python3 -c 'print(1)'", Construct::InlineCode));
+        assert!(has("echo x | sh", Construct::InlineCode));
+        assert!(has("awk '{print}' f", Construct::InlineCode));
+        assert!(!has("python3 script.py", Construct::InlineCode));
+        assert!(!has("python3 --version", Construct::InlineCode));
+        assert!(has("$X args", Construct::DynamicCommand));
+        assert!(has("cat <<EOF\nhi\nEOF\n", Construct::Heredoc));
+        assert!(has("f() { rm x; }", Construct::FunctionDefinition));
+        assert!(has("alias ls=rm", Construct::Alias));
+        assert!(has("PATH=/tmp ls", Construct::EnvOverride));
+        assert!(has("nohup $CMD", Construct::DynamicCommand));
+        assert!(has("rm -rf /{etc,usr}", Construct::BraceExpansion));
+        assert!(!has("echo hi > x", Construct::CommandSubstitution));
+    }
+
+    #[test]
+    fn layers_see_through_wrappers() {
+        let p = parse("sudo -u root env FOO=1 nice -n 5 timeout 10 rm -rf /")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let words: Vec<Vec<&str>> = layers(&p.simple[0].argv)
+            .iter()
+            .map(|l| l.iter().map(|w| w.text.as_str()).collect())
+            .collect();
+        assert_eq!(words.last(), Some(&vec!["rm", "-rf", "/"]));
+        assert_eq!(words.len(), 5);
+    }
+}
