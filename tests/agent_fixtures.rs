@@ -310,12 +310,12 @@ fn long_command_dialogs_are_extracted_exactly() {
                 .map(|p| p.options.iter().map(|o| o.kind.name()).collect())
                 .unwrap_or_default();
             let got = (
-                d.state.label(),
+                d.state.label().to_string(),
                 d.prompt.as_ref().map_or("", |p| p.tool.as_str()),
                 d.prompt.as_ref().map_or("", |p| p.subject.as_str()),
                 got_kinds.join(","),
             );
-            if got != (*state, *tool, *subject, kinds.to_string()) {
+            if (got.0.as_str(), got.1, got.2, got.3.as_str()) != (*state, *tool, *subject, *kinds) {
                 failures.push(format!(
                     "{agent}/{file} ({how}, {cols}x{rows}): want {state} {tool:?} {subject:?} [{kinds}], got {} {:?} {:?} [{}] (rule {})",
                     got.0, got.1, got.2, got.3, d.rule
