@@ -5,6 +5,16 @@
 //! and `.raw` (the PTY bytes up to that moment).
 //!
 //! usage: scripts/capture-fixtures.sh [AGENT ...]   (default: all four)
+//!
+//! With `--long` first it captures instead the permission dialogs of long
+//! shell commands (see [`LONG`]) at each size of [`LONG_SIZES`], one fresh
+//! session per capture, as `<agent>-permission-<name>@<cols>x<rows>.txt` and
+//! `.raw` (the PTY bytes from the program's start: replayed through the engine
+//! at that size they give the screen). tests/fixtures/expected-long.tsv holds
+//! the ground truth, tests/fixtures/LONG-DIALOGS.md how each agent lays them
+//! out.
+//!
+//! usage: scripts/capture-fixtures.sh --long [AGENT ...] [--only NAME]
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -120,9 +130,132 @@ fn capture(agent: &str, cols: u16, out: &Path) {
     save(out, agent, "after-approve", cols, &t);
 }
 
+/// The long commands (name, command), sent with the mock's `corral:cmd`:
+/// `long` wraps at word boundaries below 120 columns, `canary` is a
+/// 60-character echo then a delete, `word` is `echo` and one unbreakable
+/// 150-character word of 15 chunks `A123456789` … `O123456789` (the letter
+/// tells the chunk, the digit the offset in it), redirected to a file: a
+/// bare `echo` is read-only and Claude Code and Gemini CLI run it without
+/// asking.
+pub const LONG: [(&str, &str); 3] = [
+    (
+        "long",
+        "find . -name '*.rs' -print0 | xargs -0 wc -l | sort -rn > /tmp/corral-line-counts.txt && echo counted all the rust files here",
+    ),
+    (
+        "canary",
+        "echo 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' && rm -rf ./canary",
+    ),
+    (
+        "word",
+        "echo A123456789B123456789C123456789D123456789E123456789F123456789G123456789H123456789I123456789J123456789K123456789L123456789M123456789N123456789O123456789 > /tmp/corral-word.txt",
+    ),
+];
+
+/// (cols, rows) of the long-dialog captures.
+const LONG_SIZES: [(u16, u16); 4] = [(40, 30), (60, 30), (80, 24), (120, 40)];
+
+/// The dialog is fully drawn: its last part (footer or last option) is on
+/// screen.
+fn dialog_drawn(agent: &str, s: &str) -> bool {
+    match agent {
+        "claude" => s.contains("Esc to cancel"),
+        "codex" => s.contains("Press enter to confirm") && s.contains("(esc)"),
+        "gemini" => s.contains("Allow once") && s.contains("suggest changes"),
+        _ => s
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.trim_end().ends_with("[Yes]:")),
+    }
+}
+
+/// Waits until the screen text has not changed for `quiet`; after `timeout`
+/// gives up and returns the rows that kept changing (an animation).
+fn wait_stable(t: &Tui, quiet: Duration, timeout: Duration) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + timeout;
+    // Blinking bullets (Claude's `●` on a running tool, Codex's `•`/`◦`)
+    // never settle: they do not count as changes.
+    let text = || t.text().replace(['●', '•', '◦'], " ");
+    let mut last = text();
+    let mut since = std::time::Instant::now();
+    let mut changing = String::new();
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = text();
+        if now != last {
+            changing = now
+                .lines()
+                .zip(last.lines())
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| format!("{b:?} -> {a:?}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            last = now;
+            since = std::time::Instant::now();
+        } else if since.elapsed() >= quiet {
+            return Ok(());
+        }
+    }
+    Err(changing)
+}
+
+fn capture_long(agent: &str, name: &str, cmd: &str, (cols, rows): (u16, u16), out: &Path) {
+    let dir = support::tempdir();
+    let mock = agents::start_mock(dir.path(), 1500);
+    let run = agents::setup(agent, dir.path(), mock.port);
+    let env: Vec<(&str, &str)> = run
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain([("COLORTERM", "truecolor")])
+        .collect();
+    let args: Vec<&str> = run.args.iter().map(String::as_str).collect();
+    let t = Tui::spawn(&run.command, &args, rows, cols, &env, &run.cwd);
+    let m = marks(agent);
+    t.wait_for("idle", WAIT, |s| {
+        if agent == "aider" {
+            s.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.trim_end() == ">")
+        } else {
+            any(s, m.idle) && !any(s, m.working)
+        }
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    for c in format!("corral:cmd {cmd}").chars() {
+        let mut b = [0u8; 4];
+        t.send(c.encode_utf8(&mut b).as_bytes());
+        std::thread::sleep(Duration::from_millis(12));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    t.send(b"\r");
+    t.wait_for("the permission dialog", WAIT, |s| dialog_drawn(agent, s));
+    if let Err(changing) = wait_stable(&t, Duration::from_millis(1500), Duration::from_secs(10)) {
+        eprintln!("note: {agent} {name} {cols}x{rows}: the screen never settled: {changing}");
+    }
+    let file = format!("{agent}-permission-{name}@{cols}x{rows}");
+    t.wait_for("the dialog still drawn", WAIT, |s| dialog_drawn(agent, s));
+    let text: Vec<String> = t.text().lines().map(|l| l.trim_end().to_string()).collect();
+    std::fs::write(out.join(format!("{file}.txt")), text.join("\n") + "\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(out.join(format!("{file}.raw")), t.raw()).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("captured {file}");
+}
+
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let long = args.first().is_some_and(|a| a == "--long");
+    let mut only: Option<String> = None;
+    if long {
+        args.remove(0);
+        if let Some(i) = args.iter().position(|a| a == "--only") {
+            only = args.get(i + 1).cloned();
+            args.drain(i..(i + 2).min(args.len()));
+        }
+    }
     let list: Vec<String> = if args.is_empty() {
         agents::VERSIONS
             .iter()
@@ -134,6 +267,16 @@ fn main() {
     for agent in &list {
         let out = root.join(agent);
         std::fs::create_dir_all(&out).unwrap_or_else(|e| panic!("{e}"));
+        if long {
+            for size in LONG_SIZES {
+                for (name, cmd) in LONG {
+                    if only.as_deref().is_none_or(|o| o == name) {
+                        capture_long(agent, name, cmd, size, &out);
+                    }
+                }
+            }
+            continue;
+        }
         for cols in WIDTHS {
             capture(agent, cols, &out);
         }

@@ -5,6 +5,10 @@
 # corral detects on each.
 #
 # usage: scripts/capture-fixtures.sh [claude|codex|gemini|aider ...]
+#        scripts/capture-fixtures.sh --long [AGENT ...] [--only long|canary|word]
+#          (permission dialogs of long commands at 40x30, 60x30, 80x24, 120x40;
+#          ground truth in tests/fixtures/expected-long.tsv, layouts in
+#          tests/fixtures/LONG-DIALOGS.md)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-agents.sh

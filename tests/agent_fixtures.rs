@@ -3,6 +3,15 @@
 //! detected with the built-in profiles: state, tool, subject and option kinds
 //! as listed in tests/fixtures/expected.tsv. Raw PTY recordings are replayed
 //! through the terminal engine too.
+//!
+//! Fixture names: `<agent>-<state>@<cols>.txt` is a 30-row capture,
+//! `<agent>-<state>@<cols>x<rows>.txt` one of that exact size (the `.raw`
+//! beside it is replayed at that size). The long-command dialogs
+//! (`*-permission-{long,canary,word}@<cols>x<rows>`, see
+//! tests/fixtures/LONG-DIALOGS.md) have their ground truth in
+//! tests/fixtures/expected-long.tsv (same columns), checked by the ignored
+//! test `long_command_dialogs_are_extracted_exactly` until extraction
+//! rejoins wrapped commands: `cargo test --test agent_fixtures -- --ignored`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +22,26 @@ use corral::profile::Profiles;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The screen size of a `@` capture: (rows, cols) from `@<cols>x<rows>` in
+/// its name, else 30 rows and `cols`.
+fn size_of(file: &str, cols: u16) -> (u16, u16) {
+    file.rsplit_once('@')
+        .map(|(_, s)| s.trim_end_matches(".txt"))
+        .and_then(|s| s.split_once('x'))
+        .and_then(|(c, r)| Some((r.parse().ok()?, c.parse().ok()?)))
+        .unwrap_or((30, cols))
+}
+
+/// The data rows of an expectations table (`expected*.tsv`).
+fn table_rows(name: &str) -> Vec<String> {
+    std::fs::read_to_string(dir().join(name))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The title at capture time, from `<agent>-titles.tsv` (narrow `@` captures
@@ -109,7 +138,12 @@ fn every_fixture_at_every_width_is_detected() {
         failures.len(),
         failures.join("\n")
     );
-    // Every fixture has an expectation.
+    // Every fixture has an expectation (the long-command dialogs in
+    // expected-long.tsv).
+    for line in table_rows("expected-long.tsv") {
+        let f: Vec<&str> = line.split('\t').collect();
+        listed.insert(format!("{}/{}", f[0], f.get(1).unwrap_or(&"")));
+    }
     for agent in ["claude", "codex", "gemini", "aider"] {
         for e in std::fs::read_dir(dir().join(agent)).unwrap_or_else(|e| panic!("{e}")) {
             let name = e
@@ -198,8 +232,8 @@ fn narrow_raw_captures_replay_to_the_same_detection() {
         let raw_path = dir().join(agent).join(file.replace(".txt", ".raw"));
         let raw =
             std::fs::read(&raw_path).unwrap_or_else(|e| panic!("{}: {e}", raw_path.display()));
-        let cols: u16 = cols.parse().unwrap_or(80);
-        let mut e = Engine::new(30, cols, 1000);
+        let (rows, cols) = size_of(file, cols.parse().unwrap_or(80));
+        let mut e = Engine::new(rows, cols, 1000);
         e.process(&raw);
         let snap = e.snapshot();
         let profile = profiles
@@ -232,6 +266,71 @@ fn narrow_raw_captures_replay_to_the_same_detection() {
         checked += 1;
     }
     assert!(checked >= 12, "only {checked} narrow raw captures");
+}
+
+/// The permission dialogs of long commands that wrap (captured at 40x30,
+/// 60x30, 80x24 and 120x40): the text capture and the raw recording replayed
+/// at its size both give the exact command as subject. Ignored until prompt
+/// extraction rejoins wrapped commands.
+#[test]
+#[ignore = "extraction does not yet rejoin wrapped commands"]
+fn long_command_dialogs_are_extracted_exactly() {
+    let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for line in table_rows("expected-long.tsv") {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [agent, file, cols, state, tool, subject, kinds] = f.as_slice() else {
+            panic!("bad expected-long.tsv line: {line:?}");
+        };
+        let profile = profiles
+            .get(agent)
+            .unwrap_or_else(|| panic!("no profile {agent}"));
+        let (rows, cols) = size_of(file, cols.parse().unwrap_or(80));
+        let text = std::fs::read_to_string(dir().join(agent).join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let raw = std::fs::read(dir().join(agent).join(file.replace(".txt", ".raw")))
+            .unwrap_or_else(|e| panic!("{file} (raw): {e}"));
+        let mut e = Engine::new(rows, cols, 1000);
+        e.process(&raw);
+        for (how, snap) in [
+            ("text", ScreenSnapshot::from_text(&text, cols, "")),
+            ("raw", e.snapshot()),
+        ] {
+            let d = detect(
+                &profile,
+                &snap,
+                Timing {
+                    since_output_ms: Some(200),
+                },
+            );
+            let got_kinds: Vec<&str> = d
+                .prompt
+                .as_ref()
+                .map(|p| p.options.iter().map(|o| o.kind.name()).collect())
+                .unwrap_or_default();
+            let got = (
+                d.state.label().to_string(),
+                d.prompt.as_ref().map_or("", |p| p.tool.as_str()),
+                d.prompt.as_ref().map_or("", |p| p.subject.as_str()),
+                got_kinds.join(","),
+            );
+            if (got.0.as_str(), got.1, got.2, got.3.as_str()) != (*state, *tool, *subject, *kinds) {
+                failures.push(format!(
+                    "{agent}/{file} ({how}, {cols}x{rows}): want {state} {tool:?} {subject:?} [{kinds}], got {} {:?} {:?} [{}] (rule {})",
+                    got.0, got.1, got.2, got.3, d.rule
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 96, "only {checked} checks");
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

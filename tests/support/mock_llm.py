@@ -17,6 +17,15 @@ library only.
 What a main-loop request gets is chosen by a marker in the newest user text:
   corral:bash   run `echo hello > hello.txt`
   corral:bash2  run `echo second > second.txt`
+  corral:cmd CMD
+                run CMD: everything after `corral:cmd ` to the end of the text
+                block that holds the marker, trimmed (so it should be the last
+                thing typed); description "Run the requested command"
+  corral:cmddesc DESC ||| CMD
+                run CMD with the model-written description DESC (Anthropic's
+                `description`, Gemini's `description`, Codex's
+                `justification`, the text before Aider's ```bash block): to
+                craft hostile descriptions
   corral:write  (Anthropic only) Write a new file notes.txt in the project
   (none)        a short text reply
 Each API expresses "run this" its own way: a Bash tool_use (Anthropic), an
@@ -59,21 +68,39 @@ def uid(prefix):
     return prefix + uuid.uuid4().hex[:20]
 
 
+CMD_DESC = "Run the requested command"
+
+
 def command_for(text):
+    """(command, description, crafted) asked for by a marker in `text` (a
+    string, or the list of a message's text blocks), or None; `crafted` when
+    the user wrote the description (corral:cmddesc)."""
+    blocks = [text or ""] if not isinstance(text, list) else [b or "" for b in text]
+    for block in reversed(blocks):
+        i = block.find("corral:cmddesc ")
+        if i >= 0:
+            rest = block[i + len("corral:cmddesc "):]
+            desc, sep, cmd = rest.partition("|||")
+            if sep and cmd.strip():
+                return cmd.strip(), desc.strip(), True
+        i = block.find("corral:cmd ")
+        if i >= 0 and block[i + len("corral:cmd "):].strip():
+            return block[i + len("corral:cmd "):].strip(), CMD_DESC, False
+    joined = "\n".join(blocks)
     for marker, cmd, desc in COMMANDS:
-        if marker in (text or ""):
-            return cmd, desc
+        if marker in joined:
+            return cmd, desc, False
     return None
 
 
-def flat(content):
-    """Text of a content value in any of the APIs' shapes."""
+def texts(content):
+    """The text blocks of a content value in any of the APIs' shapes."""
     if content is None:
-        return ""
+        return []
     if isinstance(content, str):
-        return content
+        return [content]
     if isinstance(content, dict):
-        return flat(content.get("parts") or content.get("text") or "")
+        return texts(content.get("parts") or content.get("text") or "")
     out = []
     for part in content:
         if isinstance(part, dict):
@@ -81,7 +108,12 @@ def flat(content):
                 out.append(str(part.get("text") or ""))
         else:
             out.append(str(part))
-    return "\n".join(out)
+    return out
+
+
+def flat(content):
+    """Text of a content value in any of the APIs' shapes."""
+    return "\n".join(texts(content))
 
 
 def system_text(body):
@@ -216,6 +248,7 @@ class Handler(BaseHTTPRequestHandler):
         users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
         last = users[-1].get("content") if users else ""
         text = flat(last)
+        blocks_text = texts(last)
         after_tool = isinstance(last, list) and any(
             isinstance(b, dict) and b.get("type") == "tool_result" for b in last)
         blocks = []
@@ -225,7 +258,7 @@ class Handler(BaseHTTPRequestHandler):
             blocks = [("text", json.dumps(sample(schema)) if schema else "Mock")]
         else:
             self.think()
-            cmd = command_for(text)
+            cmd = command_for(blocks_text)
             if after_tool and "corral:" not in text:
                 blocks = [("text", "Done.")]
             elif "corral:write" in text:
@@ -285,10 +318,10 @@ class Handler(BaseHTTPRequestHandler):
             if name:
                 tools[name] = t.get("type")
         last = items[-1] if items else {}
-        user_text = ""
+        user_text = []
         for it in reversed(items):
             if it.get("type") in (None, "message") and it.get("role") == "user":
-                user_text = flat(it.get("content"))
+                user_text = texts(it.get("content"))
                 break
         fmt = (body.get("text") or {}).get("format") or {}
         out = []  # ("message", text) or ("call", item)
@@ -357,13 +390,14 @@ class Handler(BaseHTTPRequestHandler):
     def chat(self, body):
         messages = body.get("messages") or []
         system = " ".join(flat(m.get("content")) for m in messages if m.get("role") == "system")
-        user = next((flat(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+        user = next((texts(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), [])
         if "commit message" in system.lower():
             reply = "chore: mock change"
         else:
             self.think()
             cmd = command_for(user)
-            reply = (f"Run this:\n\n```bash\n{cmd[0]}\n```\n" if cmd
+            intro = cmd[1] if cmd and cmd[2] else "Run this:"
+            reply = (f"{intro}\n\n```bash\n{cmd[0]}\n```\n" if cmd
                      else "Hello from corral's mock.\n")
         record({"api": "chat", "reply": reply})
         model = body.get("model", "gpt-4o")
@@ -402,7 +436,7 @@ class Handler(BaseHTTPRequestHandler):
             last = next((c for c in reversed(contents) if c.get("role", "user") == "user"), {})
             text = flat(last)
             after_tool = any(isinstance(p, dict) and "functionResponse" in p for p in last.get("parts", []))
-            cmd = command_for(text)
+            cmd = command_for(texts(last))
             if after_tool and "corral:" not in text:
                 parts = [{"text": "Done."}]
             elif cmd:
