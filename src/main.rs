@@ -399,6 +399,7 @@ fn policy_test(cli: &Cli, cmd: &PolicyCmd) -> Result<String, UsageError> {
                 cli.config_dir.as_deref(),
                 cli.data_dir.as_deref(),
                 cli.log_dir.as_deref(),
+                cli.runtime_dir.as_deref(),
             )
             .map_err(|e| UsageError(e.to_string()))?;
             Some(paths.config_file()).filter(|p| p.exists())

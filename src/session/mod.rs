@@ -452,6 +452,7 @@ impl SessionManager {
                 claimed: None,
                 hooks: VecDeque::new(),
                 hook_token: String::new(),
+                cwd: None,
             });
         }
         let socket = match &opts.hook {
@@ -671,6 +672,9 @@ struct SlotRt {
     /// The secret the current session's hook was installed with; empty when
     /// no hook is installed.
     hook_token: String,
+    /// The working directory the session started in (policy judges writes
+    /// against it).
+    cwd: Option<PathBuf>,
 }
 
 /// A hook request waiting for its answer.
@@ -683,6 +687,8 @@ struct HookPending {
     /// The screen dialog seen while this request waited: when it closes or
     /// changes, the person answered it in the pane.
     screen_hash: Option<u64>,
+    /// The directory the agent runs the tool in, as its hook reported it.
+    cwd: Option<PathBuf>,
 }
 
 impl HookPending {
@@ -931,7 +937,12 @@ impl Manager {
             extra.extend(spec.render_args(&command));
             s.hook_token = token;
         }
-        match start_child(&s.cfg, &extra, s.size) {
+        let cwd = match &s.cfg.cwd {
+            Some(c) => Some(expand_home(c)),
+            None => std::env::current_dir().ok(),
+        };
+        s.cwd = cwd.clone();
+        match start_child(&s.cfg, &extra, cwd, s.size) {
             Ok((master, reader, input, mut child)) => {
                 let pid = child.process_id();
                 let generation = s.generation;
@@ -1439,12 +1450,18 @@ impl Manager {
         p.identify(&s.id, s.generation, s.prompt_seq);
         p.options = hook_options();
         tracing::info!(slot = %s.id, conn, tool = %p.tool, "hook request");
+        let cwd = req
+            .event
+            .get("cwd")
+            .and_then(serde_json::Value::as_str)
+            .map(PathBuf::from);
         s.hooks.push_back(HookPending {
             conn,
             stream,
             prompt: p,
             opened: Instant::now(),
             screen_hash: None,
+            cwd,
         });
         self.correlate_hooks(i);
         self.sync_inbox(i);
@@ -1511,15 +1528,30 @@ impl Manager {
             }
             return;
         }
+        // A hook says where the agent runs the tool: writes are judged
+        // against the slot's directory only while the agent is inside it.
+        let hook_cwd = s
+            .hooks
+            .iter()
+            .find(|h| h.prompt.id == p.id)
+            .and_then(|h| h.cwd.clone());
+        let outside = match (&hook_cwd, &s.cwd) {
+            (Some(h), Some(c)) if !h.starts_with(c) => Some(format!(
+                "the agent runs in {}, outside the slot's directory {}",
+                h.display(),
+                c.display()
+            )),
+            _ => None,
+        };
         let d = self.policy.decide(&Subject {
             slot: &s.id,
             role: &s.cfg.role,
             agent: &s.profile.name,
             tool: &p.tool,
             subject: &p.subject,
-            cwd: s.cfg.cwd.as_deref().filter(|c| c.is_absolute()),
+            cwd: s.cwd.as_deref(),
             dialog: &p.dialog.join("\n"),
-            incomplete: None,
+            incomplete: outside.as_deref(),
         });
         let answer = match d.verdict {
             Verdict::Allow => Answer::ApproveOnce,
@@ -1860,6 +1892,7 @@ type Started = (
 fn start_child(
     cfg: &SlotConfig,
     extra_args: &[String],
+    cwd: Option<PathBuf>,
     (rows, cols): (u16, u16),
 ) -> anyhow::Result<Started> {
     let pair = native_pty_system().openpty(PtySize {
@@ -1871,10 +1904,7 @@ fn start_child(
     let mut cmd = CommandBuilder::new(cfg.command.get_ref());
     cmd.args(&cfg.args);
     cmd.args(extra_args);
-    let cwd = match &cfg.cwd {
-        Some(c) => expand_home(c),
-        None => std::env::current_dir()?,
-    };
+    let cwd = cwd.ok_or_else(|| anyhow::anyhow!("no working directory"))?;
     if !cwd.is_dir() {
         anyhow::bail!("working directory {} does not exist", cwd.display());
     }
