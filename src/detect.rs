@@ -16,8 +16,8 @@ use regex::Captures;
 
 use crate::keys::KeyPress;
 use crate::profile::{
-    FromMatch, Matcher, NamedRegion, Profile, PromptSpec, PromptStyle, Region, Select, SubjectSpec,
-    ToolSource,
+    CheckFailure, CheckScope, FromMatch, Matcher, NamedRegion, Profile, PromptSpec, PromptStyle,
+    Region, Select, SubjectSpec, ToolSource,
 };
 
 /// A text snapshot of a session's visible screen.
@@ -36,6 +36,10 @@ pub struct ScreenSnapshot {
     /// Per row: every non-blank cell is in reverse video (Aider marks
     /// subjects so). Empty when unknown (text captures).
     pub inverse: Vec<bool>,
+    /// Per row: the cells from the row's start that are in reverse video,
+    /// blanks included (Aider keeps the space at a break inside its
+    /// marking). Empty when unknown.
+    pub inverse_end: Vec<u16>,
 }
 
 impl ScreenSnapshot {
@@ -48,6 +52,7 @@ impl ScreenSnapshot {
             cursor: (0, 0),
             alternate: true,
             inverse: Vec::new(),
+            inverse_end: Vec::new(),
         }
     }
 }
@@ -428,6 +433,13 @@ pub fn explain(profile: &Profile, d: &Detection) -> String {
         out.push_str(&format!("prompt:   {}\n", p.id));
         out.push_str(&format!("  tool:     {}\n", p.tool));
         out.push_str(&format!("  subject:  {}\n", p.subject));
+        out.push_str(&format!(
+            "  exact:    {}\n",
+            match p.incomplete {
+                None => format!("yes (from the {})", p.source.name()),
+                Some(why) => format!("no: {why}"),
+            }
+        ));
         out.push_str(&format!("  question: {}\n", p.question));
         out.push_str("  options:\n");
         for o in &p.options {
@@ -623,6 +635,137 @@ fn option_keys(spec: &PromptSpec, number: u8, key: Option<&str>) -> Vec<KeyPress
     keys
 }
 
+/// A tool and subject found in a dialog.
+struct Extracted {
+    tool: String,
+    subject: String,
+    needs_input: bool,
+    incomplete: Option<Incomplete>,
+}
+
+/// Display width of `s` in cells.
+fn cells(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// Rejoins the rows an agent broke a subject into, at text width `width`
+/// (cells). Agents wrap at spaces (dropping the space, or keeping it at the
+/// row's end with `keeps_space`) and break a word longer than a row
+/// mid-word. A break where the next row's first word would have fitted is
+/// the agent's own line break (joined with `\n`, so a shell parser sees
+/// two commands, never one longer one). A full row can end a word that
+/// fitted exactly or be broken mid-word: that is not provable, and the
+/// result is then a best guess with `false`.
+pub fn rejoin(rows: &[String], width: usize, keeps_space: bool) -> (String, bool) {
+    let mut out = String::new();
+    let mut exact = true;
+    for (i, row) in rows.iter().enumerate() {
+        if i == 0 {
+            out.push_str(row);
+            continue;
+        }
+        let prev = &rows[i - 1];
+        let first = row.split(' ').next().unwrap_or("");
+        let pw = cells(prev);
+        if pw >= width {
+            exact = false;
+            // A word longer than a row is broken mid-word; one that ended
+            // at the edge had its space dropped.
+            let last = prev.rsplit(' ').next().unwrap_or("");
+            // A shell operator starts a word of its own.
+            let operator = |c: Option<char>| c.is_some_and(|c| "<>|&;".contains(c));
+            let glued = cells(last) + cells(first) > width
+                && !operator(first.chars().next())
+                && !operator(last.chars().last());
+            if !(glued || keeps_space && prev.ends_with(' ')) {
+                out.push(' ');
+            }
+        } else if keeps_space {
+            if prev.ends_with(' ') && pw + cells(first) > width {
+                // The kept space is already in `out`.
+            } else {
+                if prev.ends_with(' ') {
+                    out.truncate(out.trim_end_matches(' ').len());
+                }
+                out.push('\n');
+            }
+        } else if pw + 1 + cells(first) > width {
+            out.push(' ');
+        } else {
+            out.push('\n');
+        }
+        out.push_str(row);
+    }
+    (out, exact)
+}
+
+/// Subject rows with the wrap spec's gutter and right border removed and
+/// trailing blanks trimmed. `None` when only some rows have the gutter
+/// (model text imitating it).
+fn unwrap_rows(spec: &PromptSpec, rows: &[&str]) -> Option<Vec<String>> {
+    let w = &spec.wrap;
+    let with_gutter = rows
+        .iter()
+        .filter(|r| w.gutter.as_ref().is_some_and(|g| g.0.is_match(r)))
+        .count();
+    if with_gutter != 0 && with_gutter != rows.len() {
+        return None;
+    }
+    Some(
+        rows.iter()
+            .map(|r| {
+                let mut r = r.to_string();
+                if with_gutter > 0
+                    && let Some(g) = &w.gutter
+                {
+                    r = g.0.replace(&r, "").into_owned();
+                }
+                if let Some(right) = &w.right {
+                    r = right.0.replace(&r, "").into_owned();
+                }
+                r.trim_end().to_string()
+            })
+            .collect(),
+    )
+}
+
+/// A multi-row subject rejoined by the profile's wrap rules.
+fn join_subject(spec: &PromptSpec, rows: &[&str], cols: u16) -> (String, Option<Incomplete>) {
+    let mut rows: Vec<&str> = rows.to_vec();
+    while rows.first().is_some_and(|r| r.trim().is_empty()) {
+        rows.remove(0);
+    }
+    while rows.last().is_some_and(|r| r.trim().is_empty()) {
+        rows.pop();
+    }
+    let Some(clean) = unwrap_rows(spec, &rows) else {
+        let joined = rows.iter().map(|r| r.trim()).collect::<Vec<_>>().join(" ");
+        return (joined, Some(Incomplete::Ambiguous));
+    };
+    let width = usize::from(cols.saturating_sub(spec.wrap.width_offset)).max(1);
+    let (mut text, exact) = rejoin(&clean, width, spec.wrap.keeps_space);
+    if let Some(first) = &spec.wrap.first {
+        text = first.0.replace(&text, "").into_owned();
+    }
+    let text = text.trim().to_string();
+    // A single row may go on past what the pane shows.
+    let fills = clean.len() == 1 && cells(&clean[0]) >= width;
+    let incomplete = (!exact || fills).then_some(Incomplete::Wrapped);
+    (text, incomplete)
+}
+
+/// One row that holds a subject: cut short with `…`, or filling the pane's
+/// width (it may go on past the edge).
+fn row_incomplete(row: &str, subject: &str, cols: u16) -> Option<Incomplete> {
+    if subject.ends_with('…') {
+        Some(Incomplete::Truncated)
+    } else if cells(row.trim_end()) >= usize::from(cols) {
+        Some(Incomplete::Wrapped)
+    } else {
+        None
+    }
+}
+
 /// Finds the tool and subject: the first tool entry whose `match` fits the
 /// tool source, and its subject spec.
 fn tool_and_subject(
@@ -630,8 +773,10 @@ fn tool_and_subject(
     rows: &[String],
     question: &str,
     q_index: usize,
-    snap_inverse: &[bool],
-) -> Option<(String, String, bool)> {
+    snap: &ScreenSnapshot,
+    inverse: &[bool],
+) -> Option<Extracted> {
+    let cols = snap.cols;
     let nonempty: Vec<&str> = rows
         .iter()
         .map(|r| r.trim())
@@ -646,7 +791,9 @@ fn tool_and_subject(
             .collect(),
     };
     for t in &spec.tools {
-        let Some(caps): Option<Captures> = sources.iter().find_map(|s| t.matches.0.captures(s))
+        let Some((src, caps)): Option<(&str, Captures)> = sources
+            .iter()
+            .find_map(|s| t.matches.0.captures(s).map(|c| (*s, c)))
         else {
             continue;
         };
@@ -655,67 +802,187 @@ fn tool_and_subject(
             .map(|m| m.as_str().to_string())
             .or_else(|| t.tool.clone())
             .unwrap_or_else(|| "Tool".into());
-        let subject = match &t.subject {
-            SubjectSpec::FromMatch(FromMatch::Match) => caps
-                .name("subject")
-                .map(|m| m.as_str().trim().to_string())
-                .unwrap_or_default(),
-            SubjectSpec::Line { line } => nonempty
-                .get(line.saturating_sub(1))
-                .copied()
-                .unwrap_or("")
-                .to_string(),
+        let (subject, incomplete) = match &t.subject {
+            SubjectSpec::FromMatch(FromMatch::Match) => {
+                let s = caps
+                    .name("subject")
+                    .map(|m| m.as_str().trim().to_string())
+                    .unwrap_or_default();
+                let inc = row_incomplete(src, &s, cols);
+                (s, inc)
+            }
+            SubjectSpec::Line { line } => {
+                let row = nonempty.get(line.saturating_sub(1)).copied().unwrap_or("");
+                let width = cols.saturating_sub(spec.wrap.width_offset);
+                (row.to_string(), row_incomplete(row, row, width))
+            }
             SubjectSpec::Between { between } => {
                 let idx: Vec<usize> = rows
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| between.0.is_match(r))
                     .map(|(i, _)| i)
-                    .take(2)
                     .collect();
                 match idx.as_slice() {
-                    [a, b] => rows[a + 1..*b]
-                        .iter()
-                        .map(|r| r.trim())
-                        .filter(|r| !r.is_empty())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    _ => String::new(),
+                    [a, b, rest @ ..] => {
+                        let body: Vec<&str> = rows[a + 1..*b].iter().map(String::as_str).collect();
+                        let (s, inc) = join_subject(spec, &body, cols);
+                        // More dividers than one box: model text imitates one.
+                        (
+                            s,
+                            if rest.is_empty() {
+                                inc
+                            } else {
+                                Some(Incomplete::Ambiguous)
+                            },
+                        )
+                    }
+                    _ => (String::new(), Some(Incomplete::Ambiguous)),
                 }
             }
-            SubjectSpec::Regex { regex } => rows
-                .iter()
-                .find_map(|r| regex.0.captures(r))
-                .and_then(|c| c.name("subject").map(|m| m.as_str().trim().to_string()))
-                .unwrap_or_default(),
-            SubjectSpec::AboveQuestion { above_question } => {
-                // Rows right above the question: those in reverse video when
-                // the screen says so, else the nearest non-empty one.
-                let above: Vec<usize> = (0..q_index)
-                    .rev()
-                    .filter(|i| !rows[*i].trim().is_empty())
-                    .collect();
-                let inverse: Vec<usize> = above
+            SubjectSpec::Block { block } => {
+                // Before the options (the question may be above or below).
+                let before_options = rows
                     .iter()
-                    .copied()
-                    .take_while(|i| snap_inverse.get(*i).copied().unwrap_or(false))
-                    .take(*above_question)
+                    .position(|r| spec.option.as_ref().is_some_and(|o| o.0.is_match(r)))
+                    .unwrap_or(rows.len());
+                let starts: Vec<usize> = rows[..before_options]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| block.0.is_match(r))
+                    .map(|(i, _)| i)
                     .collect();
-                let pick: Vec<usize> = if inverse.is_empty() {
-                    above.into_iter().take(1).collect()
-                } else {
-                    inverse
-                };
-                pick.iter()
-                    .rev()
-                    .map(|i| rows[*i].trim())
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                match starts.as_slice() {
+                    [a, rest @ ..] => {
+                        let body: Vec<&str> = rows[*a..]
+                            .iter()
+                            .take_while(|r| !r.trim().is_empty())
+                            .map(String::as_str)
+                            .collect();
+                        let (s, inc) = join_subject(spec, &body, cols);
+                        (
+                            s,
+                            if rest.is_empty() {
+                                inc
+                            } else {
+                                Some(Incomplete::Ambiguous)
+                            },
+                        )
+                    }
+                    [] => (String::new(), Some(Incomplete::Ambiguous)),
+                }
+            }
+            SubjectSpec::Regex { regex } => {
+                let found = rows
+                    .iter()
+                    .find_map(|r| regex.0.captures(r).map(|c| (r.as_str(), c)));
+                match found.and_then(|(r, c)| c.name("subject").map(|m| (r, m.as_str().trim()))) {
+                    Some((row, s)) => (s.to_string(), row_incomplete(row, s, cols)),
+                    None => (String::new(), Some(Incomplete::Empty)),
+                }
+            }
+            SubjectSpec::AboveQuestion { above_question } => {
+                above_question_subject(spec, rows, q_index, snap, inverse, *above_question)
             }
         };
-        return Some((tool, subject, t.needs_input));
+        let incomplete = incomplete.or_else(|| subject.is_empty().then_some(Incomplete::Empty));
+        return Some(Extracted {
+            tool,
+            subject,
+            needs_input: t.needs_input,
+            incomplete,
+        });
     }
     None
+}
+
+/// The subject right above an inline question: the whole block of rows in
+/// reverse video (Aider's marking) when the screen has attributes, rejoined
+/// with the spaces the agent kept at each row's end; else the nearest
+/// non-empty rows, which cannot be proven to be the whole subject.
+fn above_question_subject(
+    spec: &PromptSpec,
+    rows: &[String],
+    q_index: usize,
+    snap: &ScreenSnapshot,
+    inverse: &[bool],
+    most: usize,
+) -> (String, Option<Incomplete>) {
+    let above: Vec<usize> = (0..q_index)
+        .rev()
+        .filter(|i| !rows[*i].trim().is_empty())
+        .collect();
+    let block: Vec<usize> = above
+        .iter()
+        .copied()
+        .take_while(|i| inverse.get(*i).copied().unwrap_or(false))
+        .collect();
+    if block.is_empty() {
+        // No attributes (a text capture): the rows after the blank row
+        // above the question, rejoined as a best guess, never exact.
+        let pick: Vec<String> = (0..q_index)
+            .rev()
+            .take_while(|i| !rows[*i].trim().is_empty())
+            .take(most)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .map(|i| rows[i].trim_end().to_string())
+            .collect();
+        let width = usize::from(snap.cols.saturating_sub(spec.wrap.width_offset)).max(1);
+        let (text, _) = rejoin(&pick, width, false);
+        return (text.trim().to_string(), Some(Incomplete::Ambiguous));
+    }
+    // Each row as far as its reverse video goes (the kept space included).
+    let texts: Vec<String> = block
+        .iter()
+        .rev()
+        .map(|i| {
+            let row = rows[*i].trim_end();
+            let end = snap.inverse_end.get(*i).copied().map_or(0, usize::from);
+            let pad = end.saturating_sub(cells(row));
+            format!("{row}{}", " ".repeat(pad))
+        })
+        .collect();
+    let width = usize::from(snap.cols.saturating_sub(spec.wrap.width_offset)).max(1);
+    let (text, exact) = rejoin(&texts, width, true);
+    let top = block.last().copied().unwrap_or(0);
+    let incomplete = if top == 0 {
+        // The block may begin above the screen.
+        Some(Incomplete::CutOff)
+    } else if !exact {
+        Some(Incomplete::Wrapped)
+    } else {
+        None
+    };
+    (text.trim().to_string(), incomplete)
+}
+
+/// The first structural check of the profile that fails for `tool`.
+fn failed_check(
+    spec: &PromptSpec,
+    tool: &str,
+    region: &[String],
+    snap: &ScreenSnapshot,
+) -> Option<(Incomplete, String)> {
+    spec.checks.iter().find_map(|c| {
+        if !c.tools.is_empty() && !c.tools.iter().any(|t| t == tool) {
+            return None;
+        }
+        let rows = match c.scope {
+            CheckScope::Region => region,
+            CheckScope::Screen => &snap.rows,
+        };
+        let n = rows.iter().filter(|r| c.regex.0.is_match(r)).count();
+        let ok = c.exactly.is_none_or(|e| n == e) && c.at_most.is_none_or(|m| n <= m);
+        (!ok).then(|| {
+            let kind = match c.fails {
+                CheckFailure::Ambiguous => Incomplete::Ambiguous,
+                CheckFailure::SecondDialog => Incomplete::SecondDialog,
+            };
+            (kind, format!("check {} failed: {n} rows", c.name))
+        })
+    })
 }
 
 /// What prompt extraction found.
@@ -730,11 +997,13 @@ fn question_only(tool: String, question: String) -> Found {
     Found::Question(tool, vec![question])
 }
 
+#[allow(clippy::too_many_arguments)]
 fn finish_prompt(
     spec: &PromptSpec,
     region_rows: &[String],
     tool: String,
     subject: String,
+    incomplete: Option<(Incomplete, String)>,
     question: String,
     options: Vec<PromptOption>,
     markers: &[&str],
@@ -747,6 +1016,9 @@ fn finish_prompt(
         format!("subject: {subject}"),
         question.clone(),
     ];
+    if let Some((why, detail)) = &incomplete {
+        evidence.push(format!("not exact: {why} ({detail})"));
+    }
     evidence.extend(
         options
             .iter()
@@ -755,7 +1027,7 @@ fn finish_prompt(
     Found::Permission(
         Prompt {
             source: PromptSource::Screen,
-            incomplete: None,
+            incomplete: incomplete.map(|i| i.0),
             id: PromptId(dialog_hash),
             dialog_hash,
             tool,
@@ -809,7 +1081,7 @@ fn prompt(spec: &PromptSpec, snap: &ScreenSnapshot) -> Option<Found> {
         .collect();
     match spec.style {
         PromptStyle::Inline => inline_prompt(spec, snap),
-        PromptStyle::Numbered => numbered_prompt(spec, &rows, &inverse, cut_off),
+        PromptStyle::Numbered => numbered_prompt(spec, &rows, &inverse, cut_off, snap),
     }
 }
 
@@ -857,17 +1129,27 @@ fn inline_prompt(spec: &PromptSpec, snap: &ScreenSnapshot) -> Option<Found> {
         return None;
     }
     // The whole screen gives subject rows above the question line.
-    let (tool, subject, needs_input) =
-        tool_and_subject(spec, &snap.rows, &question, q_index, &snap.inverse)?;
-    let dialog: Vec<String> = snap.rows[q_index.saturating_sub(4)..=q_index].to_vec();
-    if needs_input {
-        return Some(question_only(tool, question));
+    let x = tool_and_subject(spec, &snap.rows, &question, q_index, snap, &snap.inverse)?;
+    // The dialog as shown: the subject block and the question.
+    let top = (0..q_index)
+        .rev()
+        .take_while(|i| snap.inverse.get(*i).copied().unwrap_or(false))
+        .last()
+        .unwrap_or(q_index.saturating_sub(1));
+    let dialog: Vec<String> = snap.rows[top.min(q_index)..=last].to_vec();
+    if x.needs_input {
+        return Some(question_only(x.tool, question));
     }
+    let incomplete = x
+        .incomplete
+        .map(|i| (i, "subject".to_string()))
+        .or_else(|| failed_check(spec, &x.tool, &dialog, snap));
     Some(finish_prompt(
         spec,
         &dialog,
-        tool,
-        subject,
+        x.tool,
+        x.subject,
+        incomplete,
         question,
         options,
         &[],
@@ -879,6 +1161,7 @@ fn numbered_prompt(
     rows: &[String],
     inverse: &[bool],
     cut_off: bool,
+    snap: &ScreenSnapshot,
 ) -> Option<Found> {
     let opt_re = spec.option.as_ref()?;
     let last = rows.iter().rposition(|r| !r.trim().is_empty())?;
@@ -946,7 +1229,9 @@ fn numbered_prompt(
     // The question: the nearest row above the options matching `question`,
     // joined with the rows after it until the text ends in `?` (it wraps).
     let q_re = spec.question.as_ref();
-    let q_start = (0..first_opt).rev().take(12).find(|i| {
+    // A long command between them pushes the question far up (Codex at 40
+    // columns: 14 rows).
+    let q_start = (0..first_opt).rev().take(40).find(|i| {
         let r = rows[*i].trim();
         !r.is_empty() && q_re.is_none_or(|q| q.0.is_match(&rows[*i]))
     })?;
@@ -975,20 +1260,30 @@ fn numbered_prompt(
     if cut_off && spec.question.is_none() {
         return None;
     }
-    let (tool, subject, needs_input) = if cut_off {
-        (UNKNOWN_TOOL.to_string(), CUT_OFF_SUBJECT.to_string(), false)
+    let x = if cut_off {
+        Extracted {
+            tool: UNKNOWN_TOOL.to_string(),
+            subject: CUT_OFF_SUBJECT.to_string(),
+            needs_input: false,
+            incomplete: Some(Incomplete::CutOff),
+        }
     } else {
-        tool_and_subject(spec, rows, &question, q_start, inverse)?
+        tool_and_subject(spec, rows, &question, q_start, snap, inverse)?
     };
-    if needs_input {
-        return Some(question_only(tool, question));
+    if x.needs_input {
+        return Some(question_only(x.tool, question));
     }
+    let incomplete = x
+        .incomplete
+        .map(|i| (i, "subject".to_string()))
+        .or_else(|| failed_check(spec, &x.tool, rows, snap));
     let marker_refs: Vec<&str> = markers.iter().map(String::as_str).collect();
     Some(finish_prompt(
         spec,
         rows,
-        tool,
-        subject,
+        x.tool,
+        x.subject,
+        incomplete,
         question,
         options,
         &marker_refs,

@@ -180,6 +180,13 @@ pub enum SubjectSpec {
         /// The divider rows.
         between: Pattern,
     },
+    /// `{ block = REGEX }`: the row matching (there must be exactly one) and
+    /// the rows after it up to the first blank one, rejoined by the
+    /// prompt's `[prompt.wrap]` rules.
+    Block {
+        /// The subject's first row.
+        block: Pattern,
+    },
     /// `{ line = N }`: the Nth non-empty row of the dialog (1-based).
     Line {
         /// Row number.
@@ -190,8 +197,9 @@ pub enum SubjectSpec {
         /// Must have a `subject` group.
         regex: Pattern,
     },
-    /// `{ above_question = N }`: up to N rows right above the question, or
-    /// the rows in reverse video there when the screen has attributes.
+    /// `{ above_question = N }`: the rows in reverse video right above the
+    /// question when the screen has attributes (every one, up to the top of
+    /// the block, which must be on screen), else the N rows there.
     AboveQuestion {
         /// Most rows to take.
         above_question: usize,
@@ -342,6 +350,89 @@ pub struct PromptSpec {
     /// approve-always).
     #[serde(default)]
     pub missing: BTreeMap<String, String>,
+    /// How the agent lays out a subject too long for one row.
+    #[serde(default)]
+    pub wrap: WrapSpec,
+    /// Structural checks: a dialog that fails one is still shown, but its
+    /// subject is not exact and no rule answers it.
+    #[serde(default, rename = "check")]
+    pub checks: Vec<CheckSpec>,
+}
+
+/// How an agent wraps a long subject: the agent breaks it into rows itself
+/// (no terminal soft-wrap flags; seen in every long-command capture of the
+/// four CLIs, tests/fixtures/LONG-DIALOGS.md), at spaces where it can and
+/// mid-word for a word longer than a row.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrapSpec {
+    /// Cells of the pane's width the subject text cannot use (gutters and
+    /// margins): text width = cols - this.
+    #[serde(default)]
+    pub width_offset: u16,
+    /// Removed from the start of every subject row (a gutter such as
+    /// Claude's ` │ `); it must be on every row or on none.
+    #[serde(default)]
+    pub gutter: Option<Pattern>,
+    /// Removed from the end of every subject row (a box border).
+    #[serde(default)]
+    pub right: Option<Pattern>,
+    /// Removed from the start of the rejoined subject (Codex's `$ `, which
+    /// takes part in the wrapping).
+    #[serde(default)]
+    pub first: Option<Pattern>,
+    /// The space at a break stays at the end of the row (Aider), instead of
+    /// being dropped.
+    #[serde(default)]
+    pub keeps_space: bool,
+}
+
+/// Where a structural check counts rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckScope {
+    /// The dialog's region.
+    #[default]
+    Region,
+    /// The whole screen.
+    Screen,
+}
+
+/// What a failed structural check says about the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckFailure {
+    /// The dialog's structure is not the one expected.
+    #[default]
+    Ambiguous,
+    /// Another dialog-like structure is on screen.
+    SecondDialog,
+}
+
+/// One `[[prompt.check]]`: the number of rows matching `regex` in `scope`
+/// must be `exactly` N, or `at_most` N.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSpec {
+    /// Shown by `corral explain` when it fails.
+    pub name: String,
+    /// Rows to count.
+    pub regex: Pattern,
+    /// Where to count.
+    #[serde(default)]
+    pub scope: CheckScope,
+    /// The count must be exactly this.
+    #[serde(default)]
+    pub exactly: Option<usize>,
+    /// The count must be at most this.
+    #[serde(default)]
+    pub at_most: Option<usize>,
+    /// Only for these tools (as detected); every tool when empty.
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// What a failure means.
+    #[serde(default)]
+    pub fails: CheckFailure,
 }
 
 fn default_after() -> usize {

@@ -240,6 +240,18 @@ impl Engine {
                     any
                 })
                 .collect(),
+            inverse_end: screen
+                .rows()
+                .iter()
+                .map(|r| {
+                    let n = r
+                        .cells()
+                        .iter()
+                        .take_while(|c| c.has(grid::INVERSE))
+                        .count();
+                    u16::try_from(n).unwrap_or(u16::MAX)
+                })
+                .collect(),
         }
     }
 }
