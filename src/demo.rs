@@ -652,6 +652,7 @@ mod tests {
             cursor: (0, 0),
             alternate: true,
             inverse: vec![],
+            inverse_end: vec![],
         };
         let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
         let claude = profiles

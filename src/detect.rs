@@ -1429,7 +1429,7 @@ mod tests {
 
     #[test]
     fn aider_inline_prompt_has_no_approve_always() {
-        let text = "Tokens: 2.6k sent\necho hi > hi.txt\nRun shell command? (Y)es/(N)o/(D)on't ask again [Yes]:\n";
+        let text = "Tokens: 2.6k sent\n\necho hi > hi.txt\nRun shell command? (Y)es/(N)o/(D)on't ask again [Yes]:\n";
         let d = detect(&profile("aider"), &snap(text), Timing::default());
         let p = d.prompt.unwrap_or_else(|| panic!("no prompt"));
         assert_eq!(

@@ -44,8 +44,9 @@ const FRAME: Duration = Duration::from_millis(16);
 )]
 struct Cli {
     /// Config file (default: config.toml in the config directory; without one,
-    /// corral runs its built-in demo).
-    #[arg(long, value_name = "PATH")]
+    /// corral runs its built-in demo). `explain` and `policy test` read its
+    /// `[[policy]]` rules.
+    #[arg(long, value_name = "PATH", global = true)]
     config: Option<PathBuf>,
     /// Keymap file (default: keymap.toml in the config directory, if present).
     #[arg(long, value_name = "PATH")]
@@ -132,9 +133,10 @@ enum Sub {
         /// A screen capture as text (`.txt`), with escapes (`.ansi`), or a raw
         /// PTY recording (`.raw`, replayed through the terminal engine).
         file: PathBuf,
-        /// Screen width in cells for `.raw` and `.ansi` (default 120).
-        #[arg(long, default_value_t = 120)]
-        cols: u16,
+        /// Screen width in cells (default: `@<cols>` in the file name, else
+        /// the widest row of a text capture, else 120).
+        #[arg(long)]
+        cols: Option<u16>,
         /// Screen height in cells for `.raw` (default 40).
         #[arg(long, default_value_t = 40)]
         rows: u16,
@@ -569,6 +571,15 @@ fn explain(cli: &Cli) -> anyhow::Result<String> {
     })?;
     let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    // Agents wrap to the width they were given: take it from the flag, or
+    // from a capture's name (`…@60x30.txt`, `…@80.raw`).
+    let named_cols = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.rsplit_once('@'))
+        .and_then(|(_, size)| size.split('x').next().and_then(|c| c.parse::<u16>().ok()));
+    let cols_given = cols.or(named_cols);
+    let cols = &cols_given.unwrap_or(120);
     let snap = match ext {
         "raw" | "ansi" => {
             let mut bytes_in = data;
@@ -593,8 +604,13 @@ fn explain(cli: &Cli) -> anyhow::Result<String> {
         }
         _ => {
             let text = String::from_utf8_lossy(&data).into_owned();
-            let width = text.lines().map(|l| l.chars().count()).max().unwrap_or(80);
-            ScreenSnapshot::from_text(&text, width as u16, title)
+            let widest = text
+                .lines()
+                .map(unicode_width::UnicodeWidthStr::width)
+                .max()
+                .unwrap_or(80);
+            let width = cols_given.unwrap_or(u16::try_from(widest).unwrap_or(u16::MAX));
+            ScreenSnapshot::from_text(&text, width, title)
         }
     };
     let d = detect(
@@ -604,7 +620,27 @@ fn explain(cli: &Cli) -> anyhow::Result<String> {
             since_output_ms: *since_output_ms,
         },
     );
-    Ok(corral::detect::explain(&profile, &d))
+    let mut out = corral::detect::explain(&profile, &d);
+    // With a config: what its rules would do with this prompt.
+    if let (Some(path), Some(p)) = (&cli.config, &d.prompt) {
+        let config = Config::load_policy(path).map_err(|e| UsageError(e.to_string()))?;
+        let policy = Policy::new(config.policy.clone(), config.dangerous.clone());
+        let cwd = std::env::current_dir().ok();
+        let incomplete = p.incomplete.map(|i| i.to_string());
+        let dialog = p.dialog.join("\n");
+        let mut subject = corral::policy::Subject::new("", "", &profile.name, &p.tool, &p.subject);
+        subject.cwd = cwd.as_deref();
+        subject.dialog = &dialog;
+        subject.incomplete = incomplete.as_deref();
+        let decision = policy.decide(&subject);
+        let verdict = match decision.verdict {
+            corral::policy::Verdict::Allow => "allow",
+            corral::policy::Verdict::Deny => "deny",
+            corral::policy::Verdict::Ask => "ask",
+        };
+        out.push_str(&format!("policy: {verdict} {}\n", decision.reason));
+    }
+    Ok(out)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

@@ -792,3 +792,57 @@ fn keys_sent_with_a_resize_are_not_held_back() {
         t.wait_mode("NORMAL", LONG);
     }
 }
+
+/// At 80x24 the demo's dialogs are taller than their panes. `y` on such a
+/// prompt sends nothing, zooms its pane so the dialog shows whole, and says
+/// so; once the person sees it whole, `y` answers it.
+#[test]
+fn y_on_a_cut_off_prompt_sends_nothing_and_shows_the_dialog_at_80x24() {
+    let home = tempdir();
+    let t = Tui::corral(&[], 24, 80, home.path());
+    let cut = "(dialog taller";
+    let selected = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("▶ "))
+            .unwrap_or_default()
+            .to_string()
+    };
+    t.wait_for("a cut-off prompt in the inbox", LONG, |s| s.contains(cut));
+    // Select it.
+    for _ in 0..4 {
+        if selected(&t.text()).contains(cut) {
+            break;
+        }
+        t.send(b"\t");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let s = t.wait_for("the cut-off prompt selected", LONG, |s| {
+        selected(s).contains(cut)
+    });
+    let slot = ["api", "web", "docs"]
+        .into_iter()
+        .find(|id| selected(&s).contains(id))
+        .unwrap_or_else(|| panic!("no slot in {:?}", selected(&s)));
+    t.send(b"y");
+    t.wait_for("nothing sent, and why", LONG, |s| {
+        s.contains("nothing sent")
+    });
+    assert!(
+        audit_lines(home.path())
+            .iter()
+            .all(|a| a["result"] != "sent"),
+        "an answer went out: {:?}",
+        audit_lines(home.path())
+    );
+    // Zoomed: the dialog is read whole, and `y` now answers it.
+    t.wait_for("the prompt read whole in the zoomed pane", LONG, |s| {
+        s.lines()
+            .any(|l| l.contains(&format!("▶ {slot}")) && !l.contains(cut))
+    });
+    t.send(b"y");
+    wait_until("the answer in the audit", LONG, || {
+        audit_lines(home.path())
+            .iter()
+            .any(|a| a["result"] == "sent" && a["slot"] == slot)
+    });
+}

@@ -260,3 +260,79 @@ fn real_claude_code_dialog_stays_when_corral_is_gone() {
         project.join("hello.txt").exists()
     });
 }
+
+/// Types `text` into the focused pane and sends it: waits only for its
+/// first characters (a long text wraps in a narrow pane).
+fn ask_long(t: &Tui, text: &str) {
+    t.send(b"\r");
+    t.wait_mode("INSERT", LONG);
+    t.type_text(text);
+    t.wait_text(&text[..20.min(text.len())], LONG);
+    t.send(b"\r");
+    t.send(b"\x1c");
+    t.wait_mode("NORMAL", LONG);
+}
+
+/// Every row of `subject` as the sidebar wraps it (`width` cells) is on
+/// screen: the person sees the whole command.
+fn shows_whole(screen: &str, subject: &str, width: usize) -> bool {
+    corral::app::wrap_cells(subject, width)
+        .iter()
+        .all(|row| screen.contains(row.as_str()))
+}
+
+/// Under a rule allowing `echo *`, a chained delete from real Claude Code
+/// waits in the inbox, exact (from the hook), and the canary survives; the
+/// person denies it through the hook. The same after a 60-character echo,
+/// in a 60-column pane: whole in the inbox and in the audit.
+#[test]
+fn real_claude_code_chained_command_waits_for_the_person() {
+    let dir = support::tempdir();
+    let mock = agents::start_mock(dir.path(), 300);
+    let run = agents::setup("claude", &dir.path().join("claude"), mock.port);
+    let project = run.cwd.clone();
+    std::fs::create_dir_all(project.join("canary")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(project.join("canary/bird"), "alive").unwrap_or_else(|e| panic!("{e}"));
+    let cfg = dir.path().join("config.toml");
+    let config = format!(
+        "[ui]\nsidebar_width = 26\n\n{}\n[[policy]]\nname = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n",
+        run.slot_toml("cc")
+    );
+    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = cfg.to_string_lossy().into_owned();
+    // 88 columns: a 26-cell sidebar and a pane 60 cells wide inside its border.
+    let t = Tui::corral(&["--config", &cfg], 50, 88, dir.path());
+    t.wait_for("claude idle", LONG, |s| {
+        sidebar_line(s, "cc").contains("idle")
+    });
+    let chained = "echo ok && rm -rf ./canary";
+    let long = format!("echo '{}' && rm -rf ./canary", "a".repeat(60));
+    for (i, cmd) in [chained.to_string(), long].iter().enumerate() {
+        ask_long(&t, &format!("corral:cmd {cmd}"));
+        let s = t.wait_for("the prompt in the inbox, whole", LONG, |s| {
+            s.contains("INBOX (1)") && shows_whole(s, cmd, 24)
+        });
+        assert!(s.contains("▶ cc Bash"), "{s}");
+        assert!(project.join("canary/bird").exists(), "the canary died");
+        t.send(b"n");
+        t.wait_for("claude idle after the deny", LONG, |s| {
+            s.contains("INBOX (0)") && sidebar_line(s, "cc").contains("idle")
+        });
+        assert!(project.join("canary/bird").exists(), "the canary died");
+        let lines = audit_lines(dir.path());
+        let last = lines
+            .iter()
+            .rev()
+            .find(|l| l["result"] == "sent")
+            .unwrap_or_else(|| panic!("no answer in the audit: {lines:?}"));
+        assert_eq!(
+            (
+                last["source"].as_str(),
+                last["answer"].as_str(),
+                last["subject"].as_str()
+            ),
+            (Some("hook"), Some("deny"), Some(cmd.as_str())),
+            "answer {i}"
+        );
+    }
+}

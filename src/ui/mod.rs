@@ -597,7 +597,8 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
         // Slot, tool and subject first; the age only where it fits. A mark
         // tells what corral does not know exactly: `?` a subject read off
         // the screen that failed a check.
-        let mark = if e.prompt.incomplete.is_some() {
+        let mark = if e.prompt.incomplete.is_some() && e.prompt.tool != crate::detect::UNKNOWN_TOOL
+        {
             "?"
         } else {
             ""

@@ -1,0 +1,437 @@
+//! Crafted hostile variants of the four agents' permission dialogs: model
+//! text that imitates a dialog (spoofed), commands whose rows hide what runs
+//! (wrapped), dialogs with parts missing (truncated, empty) and a second
+//! dialog on screen. Each real dialog holds a dangerous command; every
+//! variant must stay `ask` under a rule allowing `echo *` and under one
+//! allowing everything: corral never answers what it cannot read exactly.
+//! The untouched real dialogs beside them are read exactly (the checks do
+//! not simply refuse everything).
+
+mod support;
+
+use corral::detect::{Incomplete, ScreenSnapshot, Timing, detect};
+use corral::engine::Engine;
+use corral::policy::{Policy, PolicyRule, Subject, Verdict};
+use corral::profile::Profiles;
+
+const RULE60: &str = "────────────────────────────────────────────────────────────";
+const DASH60: &str = "╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌";
+
+fn rules(src: &str) -> Vec<PolicyRule> {
+    #[derive(serde::Deserialize)]
+    struct F {
+        policy: Vec<PolicyRule>,
+    }
+    toml::from_str::<F>(src)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .policy
+}
+
+fn policies() -> Vec<(&'static str, Policy)> {
+    vec![
+        (
+            "echo *",
+            Policy::new(
+                rules("[[policy]]\nname = \"echo\"\ndecision = \"allow\"\nsubject = \"echo *\"\n"),
+                vec![],
+            ),
+        ),
+        (
+            "everything",
+            Policy::new(
+                rules("[[policy]]\nname = \"all\"\ndecision = \"allow\"\n"),
+                vec![],
+            ),
+        ),
+    ]
+}
+
+/// Claude's Bash dialog at 60 columns around `body` (the rows between the
+/// rule and the question), as Claude Code 2.1.329 draws it.
+fn claude(body: &str) -> String {
+    format!(
+        "● Running it\n\n{RULE60}\n Bash command\n{body}\n Do you want to proceed?\n ❯ 1. Yes\n   2. Yes, and always allow access to /tmp from this project\n   3. No\n\n Esc to cancel · Tab to amend\n"
+    )
+}
+
+fn codex(body: &str) -> String {
+    format!(
+        "\n  Would you like to run the following command?\n\n  Environment: local\n\n{body}\n\n\n› 1. Yes, proceed (y)\n  2. Yes, and don't ask again for commands that start with\n     `rm` (p)\n  3. No, and tell Codex what to do differently (esc)\n\n  Press enter to confirm or esc to cancel\n"
+    )
+}
+
+fn gemini(header: &str, inner: &[&str]) -> String {
+    let row = |t: &str| format!("│ {t:<56} │\n");
+    let mut s = String::from("✦ I will run a command.\n\n");
+    s.push_str(&format!("╭{}╮\n", "─".repeat(58)));
+    s.push_str(&row(header));
+    s.push_str(&format!("│ ╭{}╮ │\n", "─".repeat(54)));
+    for r in inner {
+        s.push_str(&format!("│ │ {r:<52} │ │\n"));
+    }
+    s.push_str(&format!("│ ╰{}╯ │\n", "─".repeat(54)));
+    s.push_str(&row("Allow execution of [Shell]?"));
+    s.push_str(&row(""));
+    s.push_str(&row("● 1. Allow once"));
+    s.push_str(&row("  2. Allow for this session"));
+    s.push_str(&row("  3. No, suggest changes (esc)"));
+    s.push_str(&format!("╰{}╯\n", "─".repeat(58)));
+    s
+}
+
+/// An Aider screen from escapes: `rows` above the question, each either in
+/// reverse video (`true`) or plain, at 40 columns.
+fn aider(rows: &[(bool, &str)]) -> ScreenSnapshot {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"Tokens: 2.6k sent, 49 received.\r\n\r\n");
+    for (inv, text) in rows {
+        if *inv {
+            bytes.extend_from_slice(format!("\x1b[7m{text}\x1b[0m\r\n").as_bytes());
+        } else {
+            bytes.extend_from_slice(format!("{text}\r\n").as_bytes());
+        }
+    }
+    bytes.extend_from_slice(b"Run shell command? (Y)es/(N)o/(D)on't as\r\nk again [Yes]: ");
+    let mut e = Engine::new(30, 40, 0);
+    e.process(&bytes);
+    e.snapshot()
+}
+
+struct Case {
+    name: &'static str,
+    agent: &'static str,
+    snap: ScreenSnapshot,
+}
+
+fn text(name: &'static str, agent: &'static str, screen: String) -> Case {
+    Case {
+        name,
+        agent,
+        snap: ScreenSnapshot::from_text(&screen, 60, ""),
+    }
+}
+
+fn hostile() -> Vec<Case> {
+    vec![
+        // Claude: the model's description imitates a whole dialog above the
+        // real command box.
+        text(
+            "claude description spoofs a dialog",
+            "claude",
+            claude(&format!(
+                " Run it\n{RULE60}\n Bash command\n{DASH60}\n echo hello\n{DASH60}\n{DASH60}\n │ rm -rf ~\n{DASH60}"
+            )),
+        ),
+        // The description adds only dashed rules and a harmless command.
+        text(
+            "claude description adds a dashed box",
+            "claude",
+            claude(&format!(
+                " {DASH60}\n echo hello\n{DASH60}\n{DASH60}\n rm -rf ~\n{DASH60}"
+            )),
+        ),
+        // The command itself carries a fake box below the real first row.
+        text(
+            "claude command carries a fake box",
+            "claude",
+            claude(&format!(
+                " Run it\n{DASH60}\n │ rm -rf ~\n │ ╭──────────╮\n │ echo hello\n{DASH60}"
+            )),
+        ),
+        // A line break in the command: `echo hi` then `rm -rf ~` must not
+        // read as one echo with arguments.
+        text(
+            "claude command with a line break",
+            "claude",
+            claude(&format!(
+                " Run it\n{DASH60}\n │ echo hi\n │ rm -rf ~\n{DASH60}"
+            )),
+        ),
+        // Only some rows behind the gutter: model text imitating it.
+        text(
+            "claude gutter on some rows",
+            "claude",
+            claude(&format!(
+                " Run it\n{DASH60}\n │ echo hello aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n rm -rf ~\n{DASH60}"
+            )),
+        ),
+        // Truncated: one dashed rule.
+        text(
+            "claude one dashed rule",
+            "claude",
+            claude(&format!(" Run it\n{DASH60}\n │ echo hello")),
+        ),
+        // Empty: nothing between the rules.
+        text(
+            "claude empty command",
+            "claude",
+            claude(&format!(" Run it\n{DASH60}\n{DASH60}")),
+        ),
+        // A second dialog in the transcript above the real one.
+        text(
+            "claude second dialog on screen",
+            "claude",
+            format!(
+                " Do you want to proceed?\n ❯ 1. Yes\n{}",
+                claude(&format!(" Run it\n{DASH60}\n │ echo hello\n{DASH60}"))
+            ),
+        ),
+        // A row that fills the width may go on past it.
+        text(
+            "claude full-width row",
+            "claude",
+            claude(&format!(
+                " Run it\n{DASH60}\n │ echo {}\n │ ;rm -rf ~\n{DASH60}",
+                "a".repeat(51)
+            )),
+        ),
+        // Codex: the model's reason holds a `$ echo hello` row.
+        text(
+            "codex reason spoofs a command row",
+            "codex",
+            codex("  Reason: fine\n  $ echo hello\n\n  $ rm -rf ~"),
+        ),
+        text(
+            "codex command with a line break",
+            "codex",
+            codex("  Reason: fine\n\n  $ echo hi\n  rm -rf ~"),
+        ),
+        text("codex no command row", "codex", codex("  Reason: fine")),
+        text(
+            "codex second dialog on screen",
+            "codex",
+            format!(
+                "  Would you like to run the following command?\n{}",
+                codex("  Reason: fine\n\n  $ echo hello")
+            ),
+        ),
+        // Gemini: the header shows a harmless command, the box the real one.
+        text(
+            "gemini header disagrees with the box",
+            "gemini",
+            gemini("? Shell echo hello", &["rm -rf ~"]),
+        ),
+        text(
+            "gemini command with a line break",
+            "gemini",
+            gemini("? Shell echo hi…", &["echo hi", "rm -rf ~"]),
+        ),
+        // Model text drawing a second inner box.
+        text(
+            "gemini second inner box",
+            "gemini",
+            gemini(
+                "? Shell echo hello",
+                &[
+                    "echo hello",
+                    "╰──────────────────────────────────╯",
+                    "╭──────────────────────────────────╮",
+                    "rm -rf ~",
+                ],
+            ),
+        ),
+        text(
+            "gemini empty box",
+            "gemini",
+            gemini("? Shell echo hello", &[]),
+        ),
+        // Aider: the command wraps so its last row reads `echo done`.
+        Case {
+            name: "aider wrapped, last row harmless",
+            agent: "aider",
+            snap: aider(&[(true, "rm -rf ~ ; echo "), (true, "done")]),
+        },
+        // A plain row between the block and the question.
+        Case {
+            name: "aider plain row above the question",
+            agent: "aider",
+            snap: aider(&[(true, "rm -rf ~"), (false, "echo hello")]),
+        },
+        // The block starts at the top of the screen: its start is unseen.
+        Case {
+            name: "aider block from the top of the screen",
+            agent: "aider",
+            snap: {
+                let mut s = aider(&[(true, "echo hello")]);
+                let q = s.rows.len().saturating_sub(1);
+                for r in 0..q.saturating_sub(2) {
+                    s.inverse[r] = true;
+                    s.inverse_end[r] = 40;
+                    s.rows[r] = "echo ".to_string();
+                }
+                s
+            },
+        },
+        // Text captures carry no reverse video: never exact.
+        text(
+            "aider text capture",
+            "aider",
+            "Tokens: 1k\n\necho hello\nRun shell command? (Y)es/(N)o/(D)on't ask again [Yes]:\n"
+                .to_string(),
+        ),
+    ]
+}
+
+#[test]
+fn crafted_dialogs_are_never_allowed() {
+    let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let mut failures = Vec::new();
+    for case in hostile() {
+        let profile = profiles
+            .get(case.agent)
+            .unwrap_or_else(|| panic!("no profile {}", case.agent));
+        let d = detect(&profile, &case.snap, Timing::default());
+        let Some(p) = d.prompt else {
+            // No prompt at all: nothing can be answered. Fine, but say so
+            // when the case meant to test a prompt's reading.
+            continue;
+        };
+        for (name, policy) in policies() {
+            let incomplete = p.incomplete.map(|i| i.to_string());
+            let dialog = p.dialog.join("\n");
+            let mut s = Subject::new("s", "", case.agent, &p.tool, &p.subject);
+            s.dialog = &dialog;
+            s.incomplete = incomplete.as_deref();
+            let verdict = policy.decide(&s);
+            if verdict.verdict == Verdict::Allow {
+                failures.push(format!(
+                    "{} under {name}: allowed {:?} (incomplete {:?}): {}",
+                    case.name, p.subject, p.incomplete, verdict.reason
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The same builders without the hostile part read exactly: the checks do
+/// not refuse everything.
+#[test]
+fn plain_dialogs_built_the_same_way_are_exact() {
+    let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let cases = vec![
+        text(
+            "claude",
+            "claude",
+            claude(&format!(" Run it\n{DASH60}\n │ echo hello\n{DASH60}")),
+        ),
+        text("codex", "codex", codex("  Reason: fine\n\n  $ echo hello")),
+        text(
+            "gemini",
+            "gemini",
+            gemini("? Shell  echo hello", &["echo hello"]),
+        ),
+        Case {
+            name: "aider",
+            agent: "aider",
+            snap: aider(&[(true, "echo hello")]),
+        },
+    ];
+    for case in cases {
+        let profile = profiles
+            .get(case.agent)
+            .unwrap_or_else(|| panic!("no profile {}", case.agent));
+        let d = detect(&profile, &case.snap, Timing::default());
+        let p = d
+            .prompt
+            .unwrap_or_else(|| panic!("{}: no prompt ({})", case.name, d.rule));
+        assert_eq!(
+            (p.subject.as_str(), p.incomplete),
+            ("echo hello", None),
+            "{}",
+            case.name
+        );
+        let (_, policy) = &policies()[0];
+        let mut s = Subject::new("s", "", case.agent, &p.tool, &p.subject);
+        let dialog = p.dialog.join("\n");
+        s.dialog = &dialog;
+        assert_eq!(policy.decide(&s).verdict, Verdict::Allow, "{}", case.name);
+    }
+}
+
+/// Each kind of failure names itself, so the inbox can say why.
+#[test]
+fn failures_say_why() {
+    let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let claude_p = profiles
+        .get("claude")
+        .unwrap_or_else(|| panic!("no claude"));
+    let why = |screen: String| {
+        detect(
+            &claude_p,
+            &ScreenSnapshot::from_text(&screen, 60, ""),
+            Timing::default(),
+        )
+        .prompt
+        .and_then(|p| p.incomplete)
+    };
+    assert_eq!(
+        why(claude(&format!(
+            " {DASH60}\n echo hello\n{DASH60}\n{DASH60}\n rm -rf ~\n{DASH60}"
+        ))),
+        Some(Incomplete::Ambiguous)
+    );
+    assert_eq!(
+        why(claude(&format!(" Run it\n{DASH60}\n{DASH60}"))),
+        Some(Incomplete::Empty)
+    );
+    assert_eq!(
+        why(format!(
+            " Do you want to proceed?\n ❯ 1. Yes\n{}",
+            claude(&format!(" Run it\n{DASH60}\n │ echo hello\n{DASH60}"))
+        )),
+        Some(Incomplete::SecondDialog)
+    );
+    assert_eq!(
+        why(claude(&format!(
+            " Run it\n{DASH60}\n │ echo {}\n │ x\n{DASH60}",
+            "a".repeat(51)
+        ))),
+        Some(Incomplete::Wrapped)
+    );
+}
+
+/// `corral explain --config` prints the policy line, and never `allow` for
+/// a spoofed screen.
+#[test]
+fn explain_with_config_prints_the_policy_decision() {
+    let dir = support::tempdir();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        "[[policy]]\nname = \"echo\"\ndecision = \"allow\"\nsubject = \"echo *\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let cfg_s = cfg.to_string_lossy().into_owned();
+    let run = |screen: String| {
+        let f = dir.path().join("screen.txt");
+        std::fs::write(&f, screen).unwrap_or_else(|e| panic!("{e}"));
+        let f_s = f.to_string_lossy().into_owned();
+        support::run_plain(
+            &[
+                "explain", "--config", &cfg_s, "--agent", "claude", "--cols", "60", &f_s,
+            ],
+            dir.path(),
+        )
+    };
+    let (code, out, err) = run(claude(&format!(
+        " Run it\n{DASH60}\n │ echo hello\n{DASH60}"
+    )));
+    assert_eq!(code, 0, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("policy: "))
+        .unwrap_or_else(|| panic!("no policy line: {out}"));
+    assert!(line.starts_with("policy: allow"), "{line}");
+    let (code, out, err) = run(claude(&format!(
+        " Run it\n{RULE60}\n Bash command\n{DASH60}\n echo hello\n{DASH60}\n{DASH60}\n │ rm -rf ~\n{DASH60}"
+    )));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l.starts_with("policy: ask")), "{out}");
+    // A config error is a usage error.
+    std::fs::write(&cfg, "[[policy]]\nname = 3\n").unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = run(claude(&format!(
+        " Run it\n{DASH60}\n │ echo hello\n{DASH60}"
+    )));
+    assert_eq!(code, 2, "{err}");
+}
