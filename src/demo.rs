@@ -653,6 +653,8 @@ mod tests {
             alternate: true,
             inverse: vec![],
             inverse_end: vec![],
+            wrapped: vec![],
+            continued: false,
         };
         let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
         let claude = profiles

@@ -40,6 +40,12 @@ pub struct ScreenSnapshot {
     /// blanks included (Aider keeps the space at a break inside its
     /// marking). Empty when unknown.
     pub inverse_end: Vec<u16>,
+    /// Per row: the row was auto-wrapped by the terminal and its text goes
+    /// on in the next row (the engine's soft-wrap flag). Empty when unknown.
+    pub wrapped: Vec<bool>,
+    /// The first row continues a row in the scrollback (it was soft-wrapped
+    /// into it). False when unknown.
+    pub continued: bool,
 }
 
 impl ScreenSnapshot {
@@ -53,6 +59,8 @@ impl ScreenSnapshot {
             alternate: true,
             inverse: Vec::new(),
             inverse_end: Vec::new(),
+            wrapped: Vec::new(),
+            continued: false,
         }
     }
 }
@@ -881,8 +889,15 @@ fn tool_and_subject(
                     None => (String::new(), Some(Incomplete::Empty)),
                 }
             }
-            SubjectSpec::AboveQuestion { above_question } => {
-                above_question_subject(spec, rows, q_index, snap, inverse, *above_question)
+            SubjectSpec::AboveQuestion {
+                above_question,
+                reverse_video,
+            } => {
+                if *reverse_video {
+                    above_question_subject(spec, rows, q_index, snap, inverse, *above_question)
+                } else {
+                    logical_lines_above(rows, q_index, snap, *above_question)
+                }
             }
         };
         let incomplete = incomplete.or_else(|| subject.is_empty().then_some(Incomplete::Empty));
@@ -956,6 +971,72 @@ fn above_question_subject(
         None
     };
     (text.trim().to_string(), incomplete)
+}
+
+/// The `most` lines right above an inline question, each rejoined from the
+/// rows the terminal soft-wrapped it into (the engine's wrap flags): exact
+/// when the first line's start is on screen and no row without a wrap flag
+/// fills the width (a text capture has no flags).
+fn logical_lines_above(
+    rows: &[String],
+    q_index: usize,
+    snap: &ScreenSnapshot,
+    most: usize,
+) -> (String, Option<Incomplete>) {
+    let wrapped = |i: usize| snap.wrapped.get(i).copied().unwrap_or(false);
+    let mut lines: Vec<String> = Vec::new();
+    let mut i = q_index;
+    let mut top_seen = true;
+    let mut fills = false;
+    while lines.len() < most.max(1) && i > 0 {
+        // Skip blank rows between the lines and the question.
+        if lines.is_empty() && rows[i - 1].trim().is_empty() {
+            i -= 1;
+            continue;
+        }
+        let end = i - 1;
+        let mut start = end;
+        while start > 0 && wrapped(start - 1) {
+            start -= 1;
+        }
+        if start == 0 && (snap.continued || snap.wrapped.is_empty()) {
+            // It began in the scrollback, or nothing says it did not.
+            top_seen = false;
+        }
+        let mut line = String::new();
+        for (k, r) in rows[start..=end].iter().enumerate() {
+            if start + k < end {
+                // A wrapped row is full: its trailing blanks are text.
+                let pad = usize::from(snap.cols).saturating_sub(cells(r));
+                line.push_str(r);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str(r);
+            }
+        }
+        // Without flags (a text capture), a full row may be wrapped.
+        let full = |r: usize| cells(rows[r].trim_end()) >= usize::from(snap.cols);
+        if snap.wrapped.is_empty() && (full(end) || start > 0 && full(start - 1)) {
+            fills = true;
+        }
+        lines.push(line.trim().to_string());
+        i = start;
+        if rows
+            .get(start.wrapping_sub(1))
+            .is_none_or(|r| r.trim().is_empty())
+        {
+            break;
+        }
+    }
+    lines.reverse();
+    let incomplete = if !top_seen {
+        Some(Incomplete::CutOff)
+    } else if fills {
+        Some(Incomplete::Wrapped)
+    } else {
+        None
+    };
+    (lines.join("\n"), incomplete)
 }
 
 /// The first structural check of the profile that fails for `tool`.
@@ -1425,6 +1506,56 @@ mod tests {
             "Do you want to proceed?\n 1. a\n 2. b\n{RULE}\n❯\u{a0}\n{RULE}\n  ⏸ manual mode on · ? for shortcuts\n"
         );
         assert_eq!(claude(&idle).state, AgentState::Idle);
+    }
+
+    /// A plain inline agent's command soft-wrapped by the terminal is
+    /// rejoined from the engine's wrap flags; a text capture of the same
+    /// screen cannot tell, and says so.
+    #[test]
+    fn soft_wrapped_lines_rejoin_by_the_wrap_flags() {
+        let src = r#"name = "yesno"
+[prompt]
+style = "inline"
+region = "last-line"
+line = '^(?P<question>Proceed\?) (?P<choices>\[y/N\])$'
+choice = '(?P<key>[yYnN])'
+suffix = ["enter"]
+[[prompt.tools]]
+match = "."
+tool = "Shell"
+subject = { above_question = 1 }
+[[prompt.kinds]]
+label = "^y"
+kind = "approve-once"
+[[prompt.kinds]]
+label = "^N"
+kind = "deny"
+"#;
+        let p = Profile::parse(std::path::Path::new("yesno.toml"), src)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut e = crate::engine::Engine::new(6, 20, 100);
+        e.process(b"out\r\necho 0123456789012345 && rm -rf x\r\nProceed? [y/N]");
+        let snap = e.snapshot();
+        assert_eq!(snap.rows[1], "echo 012345678901234");
+        let got = detect(&p, &snap, Timing::default())
+            .prompt
+            .unwrap_or_else(|| panic!("no prompt"));
+        assert_eq!(
+            (got.subject.as_str(), got.incomplete),
+            ("echo 0123456789012345 && rm -rf x", None)
+        );
+        let text = ScreenSnapshot::from_text(&snap.rows.join("\n"), 20, "");
+        let got = detect(&p, &text, Timing::default())
+            .prompt
+            .unwrap_or_else(|| panic!("no prompt"));
+        assert_eq!(got.incomplete, Some(Incomplete::Wrapped), "{}", got.subject);
+        // Scrolled so the line starts in the scrollback: its start is unseen.
+        let mut e = crate::engine::Engine::new(2, 20, 100);
+        e.process(b"echo 0123456789012345 && rm -rf x\r\nProceed? [y/N]");
+        let got = detect(&p, &e.snapshot(), Timing::default())
+            .prompt
+            .unwrap_or_else(|| panic!("no prompt"));
+        assert_eq!(got.incomplete, Some(Incomplete::CutOff), "{}", got.subject);
     }
 
     #[test]

@@ -201,8 +201,14 @@ pub enum SubjectSpec {
     /// question when the screen has attributes (every one, up to the top of
     /// the block, which must be on screen), else the N rows there.
     AboveQuestion {
-        /// Most rows to take.
+        /// Most lines to take.
         above_question: usize,
+        /// The agent marks its subject in reverse video (Aider): only such
+        /// rows count, and without attributes the subject is a guess.
+        /// Otherwise the lines are rejoined from the terminal's soft-wrap
+        /// flags.
+        #[serde(default)]
+        reverse_video: bool,
     },
     /// `"match"`: the `subject` group of the tool entry's own `match` regex.
     FromMatch(FromMatch),

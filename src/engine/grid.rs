@@ -514,6 +514,11 @@ impl<'a> CompactRow<'a> {
         self.text
     }
 
+    /// True if the row was auto-wrapped into the next one.
+    pub fn wrapped(&self) -> bool {
+        self.wrapped
+    }
+
     /// Unpacks into a live row of `cols` cells (cut or padded).
     pub fn expand(&self, cols: u16) -> Row {
         let mut row = Row::new(cols, Attrs::default());

@@ -240,6 +240,13 @@ impl Engine {
                     any
                 })
                 .collect(),
+            wrapped: screen.rows().iter().map(|r| r.wrapped()).collect(),
+            continued: !self.term.alt_active
+                && self
+                    .term
+                    .scrollback
+                    .get(self.term.scrollback.len().wrapping_sub(1))
+                    .is_some_and(|r| r.wrapped()),
             inverse_end: screen
                 .rows()
                 .iter()

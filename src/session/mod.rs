@@ -1283,6 +1283,18 @@ impl Manager {
             && d.rule == "nothing-recognised"
             && s.state != AgentState::Starting;
         let mut events = Vec::new();
+        // A prompt that closes goes before the new state, one that opens
+        // after it (sync_inbox): no frame shows a prompt beside a state that
+        // contradicts it.
+        if s.prompt.as_ref().map(|p| p.id) != inbox_want(s).0.map(|p| p.id)
+            && let Some(o) = s.prompt.take()
+        {
+            s.policy_due = None;
+            events.push(Event::PromptClosed {
+                slot: i,
+                prompt: o.id,
+            });
+        }
         if s.state != d.state && !keep {
             tracing::debug!(slot = %s.id, state = %d.state.label(), rule = d.rule, "state");
             s.state = d.state.clone();
@@ -1355,21 +1367,8 @@ impl Manager {
     /// screen prompt (on a hooked slot only after [`HOOK_GRACE_MS`], and never
     /// a dialog whose hook request was answered), and announces a change.
     fn sync_inbox(&mut self, i: SlotIdx) {
+        let (want, opened_at) = inbox_want(&self.slots[i]);
         let s = &mut self.slots[i];
-        let screen_ok = |s: &SlotRt| {
-            let Some(p) = &s.screen else { return false };
-            if s.claimed == Some(p.dialog_hash) {
-                return false;
-            }
-            s.hook_token.is_empty()
-                || s.screen_since
-                    .is_some_and(|t| t.elapsed() >= Duration::from_millis(HOOK_GRACE_MS))
-        };
-        let (want, opened_at) = match s.hooks.front() {
-            Some(h) => (Some(h.prompt.clone()), Some(h.opened)),
-            None if screen_ok(s) => (s.screen.clone(), s.screen_since),
-            None => (None, None),
-        };
         if s.prompt.as_ref().map(|p| p.id) == want.as_ref().map(|p| p.id) {
             return;
         }
@@ -1774,6 +1773,25 @@ impl Manager {
             tracing::warn!("audit log {}: {e}", path.display());
         }
     }
+}
+
+/// The prompt slot `s`'s inbox should show, and since when: the oldest hook
+/// request, else the screen prompt (on a hooked slot only after
+/// [`HOOK_GRACE_MS`], and never a dialog whose hook request was answered).
+fn inbox_want(s: &SlotRt) -> (Option<Prompt>, Option<Instant>) {
+    if let Some(h) = s.hooks.front() {
+        return (Some(h.prompt.clone()), Some(h.opened));
+    }
+    let Some(p) = &s.screen else {
+        return (None, None);
+    };
+    let grace_over = s
+        .screen_since
+        .is_some_and(|t| t.elapsed() >= Duration::from_millis(HOOK_GRACE_MS));
+    if s.claimed == Some(p.dialog_hash) || !(s.hook_token.is_empty() || grace_over) {
+        return (None, None);
+    }
+    (Some(p.clone()), s.screen_since)
 }
 
 /// A random secret for a session's hook (128 bits from the OS; the time and
