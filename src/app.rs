@@ -78,7 +78,11 @@ pub fn wrap_cells(text: &str, width: usize) -> Vec<String> {
 pub fn subject_block(p: &Prompt, width: usize, height: usize) -> (Vec<String>, bool) {
     let mut rows = wrap_cells(&p.subject, width);
     let mut tail = Vec::new();
-    if let Some(why) = p.incomplete {
+    // A cut-off dialog's subject already says why.
+    if let Some(why) = p
+        .incomplete
+        .filter(|_| p.tool != crate::detect::UNKNOWN_TOOL)
+    {
         tail.extend(wrap_cells(&format!("! not exact: {why}"), width));
     }
     let room = height.saturating_sub(tail.len());

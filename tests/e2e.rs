@@ -800,7 +800,7 @@ fn keys_sent_with_a_resize_are_not_held_back() {
 fn y_on_a_cut_off_prompt_sends_nothing_and_shows_the_dialog_at_80x24() {
     let home = tempdir();
     let t = Tui::corral(&[], 24, 80, home.path());
-    let cut = "(dialog taller";
+    let cut = "? (dialog";
     let selected = |s: &str| {
         s.lines()
             .find(|l| l.contains("▶ "))

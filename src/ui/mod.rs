@@ -673,6 +673,7 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
         let n_subject = rows.len()
             - e.prompt
                 .incomplete
+                .filter(|_| e.prompt.tool != crate::detect::UNKNOWN_TOOL)
                 .map_or(0, |why| {
                     crate::app::wrap_cells(&format!("! not exact: {why}"), usize::from(r.width))
                         .len()
