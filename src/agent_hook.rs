@@ -97,6 +97,23 @@ fn parse_claude(event: &Value) -> Result<HookCall, HookInputError> {
             .to_string(),
         None => input.to_string(),
     };
+    // A file inside the directory the agent runs in is named as the agent's
+    // dialog names it, relative to it (so a rule's `src/*.rs` matches both
+    // sources); anything else stays absolute.
+    let subject = match (key, str_field(event, "cwd")) {
+        (Some("file_path" | "notebook_path"), Some(cwd)) if !cwd.is_empty() => {
+            let base = format!("{}/", cwd.trim_end_matches('/'));
+            match subject.strip_prefix(&base) {
+                Some(rel)
+                    if !rel.is_empty() && rel.split('/').all(|c| !matches!(c, "" | "." | "..")) =>
+                {
+                    rel.to_string()
+                }
+                _ => subject,
+            }
+        }
+        _ => subject,
+    };
     let mut dialog = vec![format!("{tool} (from the agent's hook: exact)")];
     if let Some(d) = str_field(input, "description") {
         dialog.push(format!("description: {d}"));
@@ -178,6 +195,23 @@ mod tests {
         assert_eq!((c.tool.as_str(), c.subject.as_str()), ("Bash", cmd));
         // The description is shown, never taken for the subject.
         assert!(c.dialog.iter().any(|r| r.starts_with("description: ")));
+    }
+
+    #[test]
+    fn files_inside_the_working_directory_are_relative() {
+        let ev = |path: &str| {
+            json!({
+                "hook_event_name": "PermissionRequest",
+                "cwd": "/w/proj",
+                "tool_name": "Write",
+                "tool_input": {"file_path": path, "content": "x"},
+            })
+        };
+        let subject = |path: &str| parse(P, &ev(path)).map(|c| c.subject);
+        assert_eq!(subject("/w/proj/src/a.rs"), Ok("src/a.rs".into()));
+        assert_eq!(subject("/w/proj/../etc/x"), Ok("/w/proj/../etc/x".into()));
+        assert_eq!(subject("/w/projx/a"), Ok("/w/projx/a".into()));
+        assert_eq!(subject("/etc/passwd"), Ok("/etc/passwd".into()));
     }
 
     #[test]

@@ -438,6 +438,7 @@ impl SessionManager {
                 prompt_seq: 0,
                 prompt_opened: None,
                 policy_due: None,
+                answer_due: None,
                 answered: None,
                 answered_at: None,
                 detect_due: None,
@@ -649,6 +650,9 @@ struct SlotRt {
     prompt_opened: Option<Instant>,
     /// A policy answer waiting for the prompt to settle.
     policy_due: Option<(Instant, PromptId)>,
+    /// An answer by keys waiting for the agent's dialog to settle (agents
+    /// drop keys that come before they listen).
+    answer_due: Option<(Instant, PromptId, Answer, AnsweredBy)>,
     answered: Option<PromptId>,
     answered_at: Option<Instant>,
     detect_due: Option<Instant>,
@@ -781,7 +785,14 @@ impl Manager {
             let deadline = self
                 .slots
                 .iter()
-                .flat_map(|s| [s.detect_due, s.restart_due, s.policy_due.map(|p| p.0)])
+                .flat_map(|s| {
+                    [
+                        s.detect_due,
+                        s.restart_due,
+                        s.policy_due.map(|p| p.0),
+                        s.answer_due.as_ref().map(|a| a.0),
+                    ]
+                })
                 .flatten()
                 .min();
             let msg = match deadline {
@@ -856,6 +867,14 @@ impl Manager {
                 if self.slots[i].detect_due.is_some_and(|d| d <= now) {
                     self.run_detect(i);
                 }
+                if self.slots[i]
+                    .answer_due
+                    .as_ref()
+                    .is_some_and(|a| a.0 <= now)
+                    && let Some((_, id, answer, by)) = self.slots[i].answer_due.take()
+                {
+                    self.answer(i, id, answer, by);
+                }
                 if let Some((at, id)) = self.slots[i].policy_due
                     && at <= now
                 {
@@ -899,6 +918,7 @@ impl Manager {
         s.claimed = None;
         s.answered = None;
         s.policy_due = None;
+        s.answer_due = None;
         s.detect_due = None;
         s.shared.last_output_ms.store(0, Ordering::Release);
         s.shared.lock().reset();
@@ -1279,9 +1299,20 @@ impl Manager {
         }
         // A screen no rule recognises (mid-redraw, scrolled dialog) keeps the
         // last known state instead of falling back to `starting`.
-        let keep = d.state == AgentState::Starting
-            && d.rule == "nothing-recognised"
+        // A hook request waits for an answer whatever the screen shows (the
+        // agent may draw its dialog later, or not at all).
+        let (state, rule) = if s.hooks.is_empty() {
+            (d.state, d.rule)
+        } else {
+            (
+                AgentState::NeedsPermission,
+                "hook.permission-request".to_string(),
+            )
+        };
+        let keep = state == AgentState::Starting
+            && rule == "nothing-recognised"
             && s.state != AgentState::Starting;
+
         let mut events = Vec::new();
         // A prompt that closes goes before the new state, one that opens
         // after it (sync_inbox): no frame shows a prompt beside a state that
@@ -1295,13 +1326,13 @@ impl Manager {
                 prompt: o.id,
             });
         }
-        if s.state != d.state && !keep {
-            tracing::debug!(slot = %s.id, state = %d.state.label(), rule = d.rule, "state");
-            s.state = d.state.clone();
+        if s.state != state && !keep {
+            tracing::debug!(slot = %s.id, state = %state.label(), rule, "state");
+            s.state = state.clone();
             events.push(Event::StateChanged {
                 slot: i,
-                state: d.state,
-                rule: d.rule,
+                state,
+                rule,
             });
         }
         for e in events {
@@ -1592,8 +1623,44 @@ impl Manager {
             Answer::ApproveAlways | Answer::Select(_) => {
                 let Some(h) = s.hooks.get(pos) else { return };
                 let (prompt, want) = (h.prompt.clone(), h.prompt.id);
+                // The hook only says allow or deny. The agent's own dialog for
+                // this request, seen while it waited and still on screen, has
+                // the other options: answer there, by the verified keys path.
+                let dialog = s
+                    .screen
+                    .as_ref()
+                    .filter(|p| h.screen_hash == Some(p.dialog_hash))
+                    .map(|p| (p.id, p.dialog_hash));
+                // Its dialog may not be read yet: look again shortly.
+                if dialog.is_none() && h.opened.elapsed() < Duration::from_millis(HOOK_GRACE_MS) {
+                    let at = Instant::now() + Duration::from_millis(DETECT_DEBOUNCE_MS * 2);
+                    s.answer_due = Some((at, want, answer, by));
+                    return;
+                }
+                let settled = s
+                    .screen_since
+                    .map(|t| t + Duration::from_millis(POLICY_SETTLE_MS));
+                if dialog.is_some()
+                    && let Some(at) = settled.filter(|at| *at > Instant::now())
+                {
+                    s.answer_due = Some((at, want, answer, by));
+                    return;
+                }
+                if let Some((screen_id, hash)) = dialog {
+                    self.answer(i, screen_id, answer, by);
+                    let s = &mut self.slots[i];
+                    if s.answered == Some(screen_id)
+                        && let Some(at) = s.hooks.iter().position(|h| h.prompt.id == want)
+                        && let Some(h) = s.hooks.remove(at)
+                    {
+                        s.claimed = Some(hash);
+                        h.reply(&HookReply::none());
+                        self.sync_inbox(i);
+                    }
+                    return;
+                }
                 let reason = format!(
-                    "{answer} is not sent through the agent's hook: press g and choose it in the pane"
+                    "{answer} is not sent through the agent's hook, and its dialog is not on screen"
                 );
                 self.audit(
                     i,
@@ -1644,9 +1711,30 @@ impl Manager {
 
     fn answer(&mut self, i: SlotIdx, want: PromptId, answer: Answer, by: AnsweredBy) {
         let Some(s) = self.slots.get(i) else { return };
+        if s.answer_due.as_ref().is_some_and(|a| a.1 == want) {
+            let reason =
+                "this prompt was already answered (its keys wait for the dialog to settle)";
+            let prompt = s.screen.clone().filter(|p| p.id == want);
+            self.audit(
+                i,
+                prompt.as_ref(),
+                want,
+                Some(answer),
+                &by,
+                "refused",
+                Some(reason),
+            );
+            self.emit(Event::AnswerRefused {
+                slot: i,
+                prompt: want,
+                reason: reason.into(),
+            });
+            return;
+        }
         if let Some(pos) = s.hooks.iter().position(|h| h.prompt.id == want) {
             return self.answer_hook(i, pos, answer, by);
         }
+
         // Re-detect on the screen as it is now: the user's decision applies
         // only to the dialog they saw.
         let current = if s.live.is_some() {
@@ -1667,6 +1755,17 @@ impl Manager {
                 let bytes: Vec<u8> = keys.iter().flat_map(|k| keys::encode(*k, modes)).collect();
                 (p, bytes)
             });
+        // Keys for a dialog drawn a moment ago wait until the agent listens
+        // (and are checked again then).
+        if verdict.is_ok()
+            && let Some(at) = s
+                .screen_since
+                .map(|t| t + Duration::from_millis(POLICY_SETTLE_MS))
+                .filter(|at| *at > Instant::now())
+        {
+            self.slots[i].answer_due = Some((at, want, answer, by));
+            return;
+        }
         match verdict {
             Ok((prompt, bytes)) => {
                 let sent = self.write(i, bytes);
