@@ -497,7 +497,7 @@ impl HookSpec {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        self.programs.is_empty() || self.programs.iter().any(|p| *p == name)
+        self.programs.is_empty() || self.programs.contains(&name)
     }
 
     /// The arguments with the hook command put in.
