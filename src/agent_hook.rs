@@ -57,7 +57,10 @@ fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 /// `tool_input` (or the field the tool's subject comes from) is missing.
 pub fn parse(protocol: HookProtocol, event: &Value) -> Result<HookCall, HookInputError> {
     match protocol {
-        HookProtocol::ClaudePermissionRequest => parse_claude(event),
+        // Codex 0.169.0 sends the same shape (tests/fixtures/HOOKS.md).
+        HookProtocol::ClaudePermissionRequest | HookProtocol::CodexPermissionRequest => {
+            parse_claude(event)
+        }
     }
 }
 
@@ -153,7 +156,7 @@ pub fn render(
 ) -> Option<String> {
     let decision = decision?;
     match protocol {
-        HookProtocol::ClaudePermissionRequest => {
+        HookProtocol::ClaudePermissionRequest | HookProtocol::CodexPermissionRequest => {
             let mut d = serde_json::json!({
                 "behavior": match decision {
                     HookDecision::Allow => "allow",

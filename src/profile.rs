@@ -488,6 +488,21 @@ pub struct HookSpec {
     /// every program.
     #[serde(default)]
     pub programs: Vec<String>,
+    /// A template whose SHA-256 the agent wants as proof that the user
+    /// trusts the hook (Codex): `{trust_hash}` in `args` becomes
+    /// `sha256:<hex>` of it, with `{command_json}` put in first.
+    #[serde(default)]
+    pub trust: Option<String>,
+    /// The agent's tool names as the hook gives them, mapped to the names its
+    /// screen profile uses (Codex's hook says `Bash`, its dialog is `Shell`),
+    /// so rules and the inbox name a tool one way.
+    #[serde(default)]
+    pub rename_tools: BTreeMap<String, String>,
+    /// The agent draws its own dialog only after the hook decides nothing
+    /// (Codex): an answer the hook cannot carry (approve always) is given by
+    /// handing the request back and answering that dialog.
+    #[serde(default)]
+    pub dialog_after_hook: bool,
 }
 
 impl HookSpec {
@@ -502,12 +517,25 @@ impl HookSpec {
 
     /// The arguments with the hook command put in.
     pub fn render_args(&self, command: &str) -> Vec<String> {
+        use sha2::Digest;
         let json = serde_json::Value::String(command.to_string()).to_string();
+        let fill = |a: &str| {
+            a.replace("{command_json}", &json)
+                .replace("{command}", command)
+        };
+        let hash = self.trust.as_deref().map(|t| {
+            let digest = sha2::Sha256::digest(fill(t).as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            format!("sha256:{hex}")
+        });
         self.args
             .iter()
             .map(|a| {
-                a.replace("{command_json}", &json)
-                    .replace("{command}", command)
+                let a = fill(a);
+                match &hash {
+                    Some(h) => a.replace("{trust_hash}", h),
+                    None => a,
+                }
             })
             .collect()
     }
@@ -616,6 +644,31 @@ impl Profiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The trust hash Codex 0.169.0 wrote for a hook (seen in
+    /// tests/fixtures/HOOKS.md): the same bytes hash the same.
+    #[test]
+    fn codex_hook_trust_hash_matches_the_one_codex_computes() {
+        let p = Profiles::builtin()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .get("codex")
+            .unwrap_or_else(|| panic!("no codex"));
+        let hook = p.hook.as_ref().unwrap_or_else(|| panic!("no hook"));
+        let args = hook.render_args(r#"/tmp/hooks-lab/hook.py 'CX tok 1234' "$CODEX_HOME""#);
+        assert!(
+            args.iter().any(|a| a.contains(
+                "sha256:cd5398ce4d119828cfd255570363ac982ce3b10c91f0ac752ceebdd4e543ad8f"
+            )),
+            "{args:?}"
+        );
+        assert!(
+            args.iter()
+                .any(|a| a
+                    .contains(r#"command="/tmp/hooks-lab/hook.py 'CX tok 1234' \"$CODEX_HOME\"""#)),
+            "{args:?}"
+        );
+        assert!(hook.applies_to("/x/bin/codex") && !hook.applies_to("/x/bin/corral"));
+    }
 
     #[test]
     fn builtin_profiles_parse() {

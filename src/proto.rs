@@ -29,6 +29,11 @@ pub enum HookProtocol {
     /// `{"hookSpecificOutput":{"hookEventName":"PermissionRequest","decision":{"behavior":"allow"|"deny"}}}`
     /// closes the dialog; empty stdout leaves it for the person.
     ClaudePermissionRequest,
+    /// Codex CLI's `PermissionRequest` command hook (0.169.0): the same
+    /// input shape (`tool_name` is `Bash` for shell commands) and the same
+    /// decision; it runs before Codex draws its dialog, which appears only
+    /// when the hook decides nothing.
+    CodexPermissionRequest,
 }
 
 /// A permission request from an agent's hook, forwarded by `corral hook`.

@@ -58,6 +58,9 @@ pub const POLICY_SETTLE_MS: u64 = 300;
 /// milliseconds: the agent starts its hook as it draws the dialog, and the
 /// hook's exact request replaces the screen reading.
 pub const HOOK_GRACE_MS: u64 = 1500;
+/// How long an answer handed back from a hook waits for the agent's dialog,
+/// in milliseconds.
+pub const AFTER_HOOK_MS: u64 = 10_000;
 /// An answered prompt still on screen, unchanged, after this long may be
 /// answered again (the agent missed the keys), in milliseconds.
 pub const REANSWER_AFTER_MS: u64 = 2000;
@@ -454,6 +457,7 @@ impl SessionManager {
                 hooks: VecDeque::new(),
                 hook_token: String::new(),
                 cwd: None,
+                after_hook: None,
             });
         }
         let socket = match &opts.hook {
@@ -679,6 +683,20 @@ struct SlotRt {
     /// The working directory the session started in (policy judges writes
     /// against it).
     cwd: Option<PathBuf>,
+    /// An answer the hook could not carry, for the dialog the agent draws
+    /// next (see [`crate::profile::HookSpec::dialog_after_hook`]).
+    after_hook: Option<AfterHook>,
+}
+
+/// An answer waiting for the agent's own dialog of a request handed back
+/// from its hook.
+struct AfterHook {
+    tool: String,
+    subject: String,
+    answer: Answer,
+    by: AnsweredBy,
+    /// Given up after this (the dialog then waits for the person).
+    until: Instant,
 }
 
 /// A hook request waiting for its answer.
@@ -919,16 +937,15 @@ impl Manager {
         s.answered = None;
         s.policy_due = None;
         s.answer_due = None;
+        s.after_hook = None;
         s.detect_due = None;
         s.shared.last_output_ms.store(0, Ordering::Release);
         s.shared.lock().reset();
         let (rows, cols) = s.size;
         s.shared.lock().resize(rows, cols);
-        let mut extra: Vec<String> = if s.generation > 1 && s.cfg.resume {
-            s.profile.resume_args.clone()
-        } else {
-            Vec::new()
-        };
+        // Hook options first: resume arguments may be a subcommand (`codex
+        // resume --last`).
+        let mut extra: Vec<String> = Vec::new();
         s.hook_token.clear();
         if let (Some(spec), Some(path), Some(exe)) = (&s.profile.hook, socket_path, hook_exe)
             && spec.applies_to(s.cfg.command.get_ref())
@@ -956,6 +973,9 @@ impl Manager {
             .join(" ");
             extra.extend(spec.render_args(&command));
             s.hook_token = token;
+        }
+        if s.generation > 1 && s.cfg.resume {
+            extra.extend(s.profile.resume_args.iter().cloned());
         }
         let cwd = match &s.cfg.cwd {
             Some(c) => Some(expand_home(c)),
@@ -1355,6 +1375,25 @@ impl Manager {
             );
         }
         self.sync_inbox(i);
+        // An answer handed back from the hook, for the dialog it asked for.
+        let s = &mut self.slots[i];
+        if s.after_hook
+            .as_ref()
+            .is_some_and(|a| a.until < Instant::now())
+        {
+            s.after_hook = None;
+        }
+        let ready = s.screen.as_ref().filter(|p| {
+            s.after_hook.as_ref().is_some_and(|a| {
+                p.incomplete.is_none() && p.subject == a.subject && p.tool == a.tool
+            })
+        });
+        if let (Some(a), Some(p)) = (&s.after_hook, &s.screen) {
+            tracing::debug!(slot = %s.id, ready = ready.is_some(), tool = %p.tool, subject = %p.subject, incomplete = ?p.incomplete, want_tool = %a.tool, want = %a.subject, "after-hook check");
+        }
+        if let (Some(p), Some(a)) = (ready.map(|p| p.id), s.after_hook.take()) {
+            self.answer(i, p, a.answer, a.by);
+        }
     }
 
     /// The head hook request and the screen: a dialog seen while the request
@@ -1461,6 +1500,9 @@ impl Manager {
             Ok(c) => c,
             Err(e) => return refuse(stream, e.to_string()),
         };
+        let tool = spec
+            .and_then(|h| h.rename_tools.get(&call.tool).cloned())
+            .unwrap_or(call.tool);
         let s = &mut self.slots[i];
         s.prompt_seq += 1;
         let mut p = Prompt {
@@ -1468,7 +1510,7 @@ impl Manager {
             incomplete: None,
             id: PromptId(0),
             dialog_hash: 0,
-            tool: call.tool,
+            tool,
             subject: call.subject,
             question: call.question,
             options: Vec::new(),
@@ -1620,6 +1662,25 @@ impl Manager {
         let decision = match answer {
             Answer::ApproveOnce => HookDecision::Allow,
             Answer::Deny => HookDecision::Deny,
+            Answer::ApproveAlways | Answer::Select(_)
+                if s.profile.hook.as_ref().is_some_and(|h| h.dialog_after_hook) =>
+            {
+                // The agent draws its dialog once the hook decides nothing:
+                // hand the request back and answer that dialog when it shows
+                // this same subject, read exactly.
+                let Some(h) = s.hooks.remove(pos) else { return };
+                tracing::info!(slot = %s.id, %answer, "hook request handed back for the agent's dialog");
+                s.after_hook = Some(AfterHook {
+                    tool: h.prompt.tool.clone(),
+                    subject: h.prompt.subject.clone(),
+                    answer,
+                    by,
+                    until: Instant::now() + Duration::from_millis(AFTER_HOOK_MS),
+                });
+                h.reply(&HookReply::none());
+                self.sync_inbox(i);
+                return;
+            }
             Answer::ApproveAlways | Answer::Select(_) => {
                 let Some(h) = s.hooks.get(pos) else { return };
                 let (prompt, want) = (h.prompt.clone(), h.prompt.id);
