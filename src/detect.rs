@@ -660,10 +660,12 @@ fn cells(s: &str) -> usize {
 /// (cells). Agents wrap at spaces (dropping the space, or keeping it at the
 /// row's end with `keeps_space`) and break a word longer than a row
 /// mid-word. A break where the next row's first word would have fitted is
-/// the agent's own line break (joined with `\n`, so a shell parser sees
-/// two commands, never one longer one). A full row can end a word that
-/// fitted exactly or be broken mid-word: that is not provable, and the
-/// result is then a best guess with `false`.
+/// the command's own line break (joined with `\n`, so a shell parser sees
+/// two commands, never one longer one): exact. A break where it would not
+/// have fitted is a wrap at a space, or a line break at the same place,
+/// and a full row ends a word that fitted exactly or one broken mid-word:
+/// neither is provable from the screen, so the result is then a best guess
+/// (a space, or nothing inside a long word) with `false`.
 pub fn rejoin(rows: &[String], width: usize, keeps_space: bool) -> (String, bool) {
     let mut out = String::new();
     let mut exact = true;
@@ -690,7 +692,9 @@ pub fn rejoin(rows: &[String], width: usize, keeps_space: bool) -> (String, bool
             }
         } else if keeps_space {
             if prev.ends_with(' ') && pw + cells(first) > width {
-                // The kept space is already in `out`.
+                // The kept space is already in `out` (or the line ended
+                // in a space: the same rows).
+                exact = false;
             } else {
                 if prev.ends_with(' ') {
                     out.truncate(out.trim_end_matches(' ').len());
@@ -698,6 +702,8 @@ pub fn rejoin(rows: &[String], width: usize, keeps_space: bool) -> (String, bool
                 out.push('\n');
             }
         } else if pw + 1 + cells(first) > width {
+            // A wrap, or a line break where the wrap would be.
+            exact = false;
             out.push(' ');
         } else {
             out.push('\n');
@@ -862,15 +868,20 @@ fn tool_and_subject(
                     .collect();
                 match starts.as_slice() {
                     [a, rest @ ..] => {
-                        let body: Vec<&str> = rows[*a..]
+                        // Up to the options: a blank row inside is part of
+                        // it (a command with an empty line), never its end.
+                        let mut body: Vec<&str> = rows[*a..before_options]
                             .iter()
-                            .take_while(|r| !r.trim().is_empty())
                             .map(String::as_str)
                             .collect();
+                        while body.last().is_some_and(|r| r.trim().is_empty()) {
+                            body.pop();
+                        }
+                        let blank_inside = body.iter().any(|r| r.trim().is_empty());
                         let (s, inc) = join_subject(spec, &body, cols);
                         (
                             s,
-                            if rest.is_empty() {
+                            if rest.is_empty() && !blank_inside {
                                 inc
                             } else {
                                 Some(Incomplete::Ambiguous)

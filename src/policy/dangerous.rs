@@ -168,7 +168,7 @@ pub const BUILTIN: [Builtin; 28] = [
         text: Some(r"\.git/hooks/|core\.hooksPath"),
         ..entry(
             "git-hooks-write",
-            "writing .git/hooks or .git/config, or git config that runs commands (core.hooksPath, core.fsmonitor, core.sshCommand, ! aliases)",
+            "writing .git/hooks or .git/config (also of submodules), or .envrc, or git config that runs commands (core.hooksPath, core.fsmonitor, core.sshCommand, aliases, include.path, *.program, credential helpers ...)",
         )
     },
     Builtin {
@@ -357,6 +357,20 @@ pub fn norm_path(p: &str) -> String {
             }
         }
         s = format!("{root}/{}", parts.join("/"));
+    } else if s.contains("..") {
+        // `.git/objects/../hooks` is `.git/hooks`; a `..` that climbs out of
+        // the start is kept.
+        let mut parts: Vec<&str> = Vec::new();
+        for part in s.split('/') {
+            match part {
+                "" | "." => {}
+                ".." if parts.last().is_some_and(|p| *p != "..") => {
+                    parts.pop();
+                }
+                p => parts.push(p),
+            }
+        }
+        s = parts.join("/");
     }
     if s.len() > 1 {
         while s.ends_with('/') || s.ends_with("/.") {
@@ -671,7 +685,19 @@ fn exec_key(k: &str) -> bool {
         || k.ends_with(".command")
         || k.starts_with("filter.")
         || k.ends_with(".textconv")
+        || (k.starts_with("credential.") && k.ends_with(".helper"))
         || k == "credential.helper"
+        || k.starts_with("include.")
+        || k.starts_with("includeif.")
+        || k.ends_with(".program")
+        || k.ends_with(".cmd")
+        || k.ends_with(".tool")
+        || k.ends_with("askpass")
+        || k.ends_with(".editor")
+        || k.ends_with("proxy")
+        || k == "diff.external"
+        || k.ends_with(".receivepack")
+        || k.ends_with(".uploadpack")
 }
 
 fn git_config_exec(w: &[&str]) -> bool {
@@ -687,8 +713,16 @@ fn git_config_exec(w: &[&str]) -> bool {
 }
 
 fn git_hook_path(p: &str) -> bool {
-    let p = norm_path(p);
-    p.contains(".git/hooks") || p.ends_with(".git/config") || p.starts_with(".husky")
+    // Case-insensitive: `.GIT/hooks` is `.git/hooks` on macOS and Windows.
+    let p = norm_path(p).to_ascii_lowercase();
+    let in_git = p.starts_with(".git/") || p.contains("/.git/") || p == ".git";
+    p.contains(".git/hooks")
+        || (in_git && (p.contains("/hooks/") || p.ends_with("/hooks") || p.ends_with("/config")))
+        || p.ends_with(".git/config")
+        || p.starts_with(".husky")
+        // direnv runs it on entering the directory.
+        || p == ".envrc"
+        || p.ends_with("/.envrc")
 }
 
 /// Whether a chmod mode grants world write or setuid/setgid.

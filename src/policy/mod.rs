@@ -291,8 +291,10 @@ impl PolicyRule {
 /// Why a write target may lie outside the working directory, if it may.
 fn write_escapes(target: &Word, cwd: Option<&Path>, dir_changed: bool) -> Option<String> {
     let t = target.text.as_str();
+    // Only the descriptor itself: `/dev/fd/../../etc` is a path.
     if matches!(t, "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty")
-        || t.starts_with("/dev/fd/")
+        || t.strip_prefix("/dev/fd/")
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
     {
         return None;
     }

@@ -63,13 +63,17 @@ pub enum Construct {
     /// An assignment to a variable that changes what runs (`PATH=`,
     /// `LD_PRELOAD=`, `BASH_ENV=` ...).
     EnvOverride,
+    /// A variable's text evaluated as code: arithmetic on variables
+    /// (`$((x))` runs `$(..)` in `x='a[$(cmd)]'`), `let`, `[[ -v ]]` and
+    /// `[[ a -eq b ]]`, `${x@P}`, `${!x}`, `${x:x}`, `${a[$i]}`.
+    Evaluation,
     /// Brace expansion (`{a,b}`, `{1..9}`): one word becomes several.
     BraceExpansion,
 }
 
 impl Construct {
     /// Every construct, for documentation and reports.
-    pub const ALL: [Construct; 14] = [
+    pub const ALL: [Construct; 15] = [
         Construct::CommandSubstitution,
         Construct::ProcessSubstitution,
         Construct::Eval,
@@ -83,6 +87,7 @@ impl Construct {
         Construct::Alias,
         Construct::RedirectOutsideCwd,
         Construct::EnvOverride,
+        Construct::Evaluation,
         Construct::BraceExpansion,
     ];
 
@@ -102,6 +107,7 @@ impl Construct {
             Construct::Alias => "alias",
             Construct::RedirectOutsideCwd => "redirect-outside-cwd",
             Construct::EnvOverride => "env-override",
+            Construct::Evaluation => "indirect-evaluation",
             Construct::BraceExpansion => "brace-expansion",
         }
     }
@@ -122,6 +128,7 @@ impl Construct {
             Construct::Alias => "alias",
             Construct::RedirectOutsideCwd => "a write outside the working directory",
             Construct::EnvOverride => "an assignment that changes what runs",
+            Construct::Evaluation => "a variable's text evaluated as code",
             Construct::BraceExpansion => "brace expansion",
         }
     }
@@ -382,8 +389,35 @@ impl Walker<'_> {
             ast::ExtendedTestExpr::Not(a) | ast::ExtendedTestExpr::Parenthesized(a) => {
                 self.test_expr(a)
             }
-            ast::ExtendedTestExpr::UnaryTest(_, w) => self.word(&w.value).map(|_| ()),
-            ast::ExtendedTestExpr::BinaryTest(_, a, b) => {
+            ast::ExtendedTestExpr::UnaryTest(op, w) => {
+                // `-v 'a[$(cmd)]'` evaluates the subscript.
+                if matches!(
+                    op,
+                    ast::UnaryPredicate::ShellVariableIsSetAndAssigned
+                        | ast::UnaryPredicate::ShellVariableIsSetAndNameRef
+                ) {
+                    self.construct(Construct::Evaluation, format!("[[ -v {} ]]", w.value));
+                }
+                self.word(&w.value).map(|_| ())
+            }
+            ast::ExtendedTestExpr::BinaryTest(op, a, b) => {
+                // Arithmetic comparisons evaluate their operands as
+                // expressions, variables' values included.
+                if matches!(
+                    op,
+                    ast::BinaryPredicate::ArithmeticEqualTo
+                        | ast::BinaryPredicate::ArithmeticNotEqualTo
+                        | ast::BinaryPredicate::ArithmeticLessThan
+                        | ast::BinaryPredicate::ArithmeticLessThanOrEqualTo
+                        | ast::BinaryPredicate::ArithmeticGreaterThan
+                        | ast::BinaryPredicate::ArithmeticGreaterThanOrEqualTo
+                ) && [&a.value, &b.value].iter().any(|v| !is_number(v))
+                {
+                    self.construct(
+                        Construct::Evaluation,
+                        format!("[[ {} .. {} ]]", a.value, b.value),
+                    );
+                }
                 self.word(&a.value)?;
                 self.word(&b.value).map(|_| ())
             }
@@ -418,6 +452,13 @@ impl Walker<'_> {
         // reported rather than parsed.
         if text.contains("$(") || text.contains('`') {
             self.construct(Construct::CommandSubstitution, format!("$(( {text} ))"));
+        }
+        // A name in arithmetic is evaluated, and its value with it.
+        if text
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        {
+            self.construct(Construct::Evaluation, format!("$(( {text} ))"));
         }
         Ok(())
     }
@@ -555,11 +596,7 @@ impl Walker<'_> {
             ast::AssignmentName::VariableName(n) => n.clone(),
             ast::AssignmentName::ArrayElementName(n, i) => format!("{n}[{i}]"),
         };
-        if SENSITIVE_VARS.contains(&name.as_str())
-            || name.starts_with("LD_")
-            || name.starts_with("DYLD_")
-            || name.starts_with("GIT_")
-        {
+        if sensitive_var(&name) {
             self.construct(Construct::EnvOverride, raw.value.clone());
         }
         let value = match &a.value {
@@ -692,7 +729,19 @@ impl Walker<'_> {
                 | WordPiece::GettextDoubleQuotedSequence(inner) => {
                     self.pieces(raw, inner, true, acc)?;
                 }
-                WordPiece::TildeExpansion(_) | WordPiece::ParameterExpansion(_) => {
+                WordPiece::TildeExpansion(_) => {
+                    acc.text.push_str(src);
+                    acc.literal = false;
+                }
+                WordPiece::ParameterExpansion(_) => {
+                    // The words inside `${..}` are not walked: anything that
+                    // can run or evaluate code there is reported instead.
+                    if src.contains("$(") || src.contains('`') || src.contains("<(") {
+                        self.construct(Construct::CommandSubstitution, src.to_string());
+                    }
+                    if evaluating_expansion(src) {
+                        self.construct(Construct::Evaluation, src.to_string());
+                    }
                     acc.text.push_str(src);
                     acc.literal = false;
                 }
@@ -757,6 +806,34 @@ impl Walker<'_> {
                 "exec" => self.construct(Construct::Exec, text()),
                 "xargs" => self.construct(Construct::Xargs, text()),
                 "alias" => self.construct(Construct::Alias, text()),
+                "let" => self.construct(Construct::Evaluation, text()),
+                // Builtins that set variables by name: a sensitive one
+                // changes what runs later (`export "PATH=..."`, `read PATH`).
+                "export" | "declare" | "typeset" | "readonly" | "local" | "read" | "printf"
+                | "mapfile" | "readarray" => {
+                    let sets_sensitive = layer[1..].iter().any(|w| {
+                        let name = w.text.split(['=', '[']).next().unwrap_or("");
+                        sensitive_var(name) || !w.literal
+                    });
+                    // `-i` (integer) and an array subscript in a name
+                    // (`printf -v 'a[$(id)]'`) evaluate text as arithmetic.
+                    let integer = name != "printf"
+                        && layer[1..]
+                            .iter()
+                            .any(|w| w.text.starts_with('-') && w.text.contains('i'))
+                        || layer[1..].iter().any(|w| {
+                            w.text
+                                .split('=')
+                                .next()
+                                .is_some_and(|n| n.contains('[') && !n.starts_with('-'))
+                        });
+                    if sets_sensitive {
+                        self.construct(Construct::EnvOverride, text());
+                    }
+                    if integer {
+                        self.construct(Construct::Evaluation, text());
+                    }
+                }
                 _ => {}
             }
             if !layer.first().is_some_and(|w| w.literal) && layer.len() < cmd.argv.len() {
@@ -932,6 +1009,10 @@ pub fn inline_code(argv: &[Word]) -> Option<Option<String>> {
             break;
         }
         if matches!(a, "--version" | "-V" | "--help" | "-h") {
+            return None;
+        }
+        // `python -m pytest`: a named module is a program, not inline code.
+        if a == "-m" && name.starts_with("python") {
             return None;
         }
         if is_awk {
@@ -1111,6 +1192,52 @@ fn unwrap_once<T: AsRef<str>>(argv: &[T]) -> Option<&[T]> {
         break;
     }
     argv.get(i..)
+}
+
+/// Whether a parameter expansion evaluates text as code: prompt and
+/// quoting transformations (`${x@P}`), indirection (`${!x}`), a substring
+/// or array index that is not a plain number (arithmetic on variables).
+fn evaluating_expansion(src: &str) -> bool {
+    let Some(inner) = src.strip_prefix("${").and_then(|s| s.strip_suffix('}')) else {
+        return false;
+    };
+    if inner.starts_with('!') || inner.contains('@') && !inner.ends_with("[@]") {
+        return true;
+    }
+    let name_end = inner
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(inner.len());
+    let rest = &inner[name_end..];
+    if let Some(index) = rest.strip_prefix('[') {
+        let index = index.split(']').next().unwrap_or("");
+        if !matches!(index, "@" | "*") && !is_number(index) {
+            return true;
+        }
+    }
+    // `${x:offset:length}`: offsets are arithmetic. `${x:-w}`, `${x:=w}`,
+    // `${x:?w}`, `${x:+w}` are not.
+    if let Some(off) = rest.strip_prefix(':')
+        && !off.starts_with(['-', '=', '?', '+'])
+    {
+        return off.split(':').any(|p| !is_number(p.trim()));
+    }
+    false
+}
+
+/// A decimal number, possibly negative (`-3`), or empty.
+fn is_number(s: &str) -> bool {
+    let s = s.trim();
+    let s = s.strip_prefix('-').unwrap_or(s);
+    s.chars().all(|c| c.is_ascii_digit())
+}
+
+/// A variable whose value changes what runs (`PATH`, `LD_PRELOAD`,
+/// `BASH_ENV`, `GIT_SSH_COMMAND` ...).
+fn sensitive_var(name: &str) -> bool {
+    SENSITIVE_VARS.contains(&name)
+        || name.starts_with("LD_")
+        || name.starts_with("DYLD_")
+        || name.starts_with("GIT_")
 }
 
 #[cfg(test)]
