@@ -336,3 +336,49 @@ fn real_claude_code_chained_command_waits_for_the_person() {
         );
     }
 }
+
+/// The person answers Claude's dialog in the pane while corral's hook waits
+/// (Claude does not stop its hook then): corral sees the dialog close, tells
+/// the hook to decide nothing, and the inbox and the audit say so.
+#[test]
+fn real_claude_code_dialog_answered_in_the_pane_closes_the_hook_request() {
+    let dir = support::tempdir();
+    let mock = agents::start_mock(dir.path(), 300);
+    let run = agents::setup("claude", &dir.path().join("claude"), mock.port);
+    let project = run.cwd.clone();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, run.slot_toml("cc")).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = cfg.to_string_lossy().into_owned();
+    let t = Tui::corral(&["--config", &cfg], 50, 200, dir.path());
+    t.wait_for("claude idle", LONG, |s| {
+        sidebar_line(s, "cc").contains("idle")
+    });
+    ask(&t, "corral:bash please write hello.txt");
+    t.wait_for("the hook's prompt in the inbox", LONG, |s| {
+        inbox_has(s, "Bash", "echo hello > hello.txt")
+    });
+    // Into the pane, and answer there.
+    t.send(b"\r");
+    t.wait_mode("INSERT", LONG);
+    let mut last = std::time::Instant::now() - Duration::from_secs(10);
+    wait_until("hello.txt after the answer in the pane", LONG, || {
+        if last.elapsed() > Duration::from_secs(3) && t.text().contains("Do you want to proceed?") {
+            t.send(b"1");
+            last = std::time::Instant::now();
+        }
+        project.join("hello.txt").exists()
+    });
+    t.send(b"\x1c");
+    t.wait_for("the inbox empty again", LONG, |s| s.contains("INBOX (0)"));
+    let lines = audit_lines(dir.path());
+    assert!(
+        lines.iter().any(|l| l["source"] == "hook"
+            && l["result"] == "vanished"
+            && l["reason"] == "the dialog was answered in the pane"),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().all(|l| l["result"] != "sent"),
+        "corral answered too: {lines:?}"
+    );
+}
