@@ -60,7 +60,10 @@ pub const POLICY_SETTLE_MS: u64 = 300;
 pub const HOOK_GRACE_MS: u64 = 1500;
 /// How long an answer handed back from a hook waits for the agent's dialog,
 /// in milliseconds.
-pub const AFTER_HOOK_MS: u64 = 10_000;
+pub const AFTER_HOOK_MS: u64 = 30_000;
+/// How often the screen is read again while such an answer waits, in
+/// milliseconds.
+const AFTER_HOOK_RECHECK_MS: u64 = 250;
 /// An answered prompt still on screen, unchanged, after this long may be
 /// answered again (the agent missed the keys), in milliseconds.
 pub const REANSWER_AFTER_MS: u64 = 2000;
@@ -706,9 +709,13 @@ struct HookPending {
     stream: UnixStream,
     prompt: Prompt,
     opened: Instant,
-    /// The screen dialog seen while this request waited: when it closes or
-    /// changes, the person answered it in the pane.
+    /// The screen dialog seen while this request waited (its latest text
+    /// hash): when it closes or shows another tool call, the person answered
+    /// it in the pane.
     screen_hash: Option<u64>,
+    /// That dialog's tool and subject: a redraw (a resize re-wraps it) keeps
+    /// them.
+    screen_key: Option<(String, String)>,
     /// The directory the agent runs the tool in, as its hook reported it.
     cwd: Option<PathBuf>,
 }
@@ -1388,11 +1395,16 @@ impl Manager {
                 p.incomplete.is_none() && p.subject == a.subject && p.tool == a.tool
             })
         });
-        if let (Some(a), Some(p)) = (&s.after_hook, &s.screen) {
-            tracing::debug!(slot = %s.id, ready = ready.is_some(), tool = %p.tool, subject = %p.subject, incomplete = ?p.incomplete, want_tool = %a.tool, want = %a.subject, "after-hook check");
-        }
-        if let (Some(p), Some(a)) = (ready.map(|p| p.id), s.after_hook.take()) {
+        if let Some(p) = ready.map(|p| p.id)
+            && let Some(a) = s.after_hook.take()
+        {
+            tracing::info!(slot = %s.id, answer = %a.answer, "answering the dialog a hook request handed back");
             self.answer(i, p, a.answer, a.by);
+        } else if s.after_hook.is_some() {
+            // Look again while the agent draws: its last frame may come in
+            // the same batch as a half-drawn one.
+            let at = Instant::now() + Duration::from_millis(AFTER_HOOK_RECHECK_MS);
+            s.detect_due = Some(s.detect_due.map_or(at, |d| d.min(at)));
         }
     }
 
@@ -1402,14 +1414,26 @@ impl Manager {
     fn correlate_hooks(&mut self, i: SlotIdx) {
         loop {
             let s = &mut self.slots[i];
-            let screen = s.screen.as_ref().map(|p| p.dialog_hash);
+            // A dialog cut off by a small pane says nothing either way.
+            let screen = s
+                .screen
+                .as_ref()
+                .filter(|p| p.incomplete != Some(detect::Incomplete::CutOff))
+                .map(|p| ((p.tool.clone(), p.subject.clone()), p.dialog_hash));
+            if s.screen.is_some() && screen.is_none() {
+                return;
+            }
             let Some(h) = s.hooks.front_mut() else { return };
-            match (h.screen_hash, screen) {
-                (None, Some(hash)) => {
+            match (&h.screen_key, screen) {
+                (None, Some((key, hash))) => {
+                    h.screen_key = Some(key);
                     h.screen_hash = Some(hash);
                     return;
                 }
-                (Some(a), Some(b)) if a == b => return,
+                (Some(a), Some((b, hash))) if *a == b => {
+                    h.screen_hash = Some(hash);
+                    return;
+                }
                 (None, None) => return,
                 (Some(_), _) => {
                     let Some(h) = s.hooks.pop_front() else { return };
@@ -1533,6 +1557,7 @@ impl Manager {
             prompt: p,
             opened: Instant::now(),
             screen_hash: None,
+            screen_key: None,
             cwd,
         });
         self.correlate_hooks(i);
@@ -1678,6 +1703,8 @@ impl Manager {
                     until: Instant::now() + Duration::from_millis(AFTER_HOOK_MS),
                 });
                 h.reply(&HookReply::none());
+                let at = Instant::now() + Duration::from_millis(AFTER_HOOK_RECHECK_MS);
+                s.detect_due = Some(s.detect_due.map_or(at, |d| d.min(at)));
                 self.sync_inbox(i);
                 return;
             }
