@@ -1344,7 +1344,7 @@ impl Manager {
         // A prompt that closes goes before the new state, one that opens
         // after it (sync_inbox): no frame shows a prompt beside a state that
         // contradicts it.
-        if s.prompt.as_ref().map(|p| p.id) != inbox_want(s).0.map(|p| p.id)
+        if s.prompt.as_ref().map(|p| p.id) != inbox_want_ref(s).0.map(|p| p.id)
             && let Some(o) = s.prompt.take()
         {
             s.policy_due = None;
@@ -1461,11 +1461,12 @@ impl Manager {
     /// screen prompt (on a hooked slot only after [`HOOK_GRACE_MS`], and never
     /// a dialog whose hook request was answered), and announces a change.
     fn sync_inbox(&mut self, i: SlotIdx) {
-        let (want, opened_at) = inbox_want(&self.slots[i]);
-        let s = &mut self.slots[i];
-        if s.prompt.as_ref().map(|p| p.id) == want.as_ref().map(|p| p.id) {
+        let s = &self.slots[i];
+        if s.prompt.as_ref().map(|p| p.id) == inbox_want_ref(s).0.map(|p| p.id) {
             return;
         }
+        let (want, opened_at) = inbox_want(s);
+        let s = &mut self.slots[i];
         let mut events = Vec::new();
         if let Some(o) = s.prompt.take() {
             events.push(Event::PromptClosed {
@@ -1966,8 +1967,14 @@ impl Manager {
 /// request, else the screen prompt (on a hooked slot only after
 /// [`HOOK_GRACE_MS`], and never a dialog whose hook request was answered).
 fn inbox_want(s: &SlotRt) -> (Option<Prompt>, Option<Instant>) {
+    let (p, since) = inbox_want_ref(s);
+    (p.cloned(), since)
+}
+
+/// [`inbox_want`] without the copy.
+fn inbox_want_ref(s: &SlotRt) -> (Option<&Prompt>, Option<Instant>) {
     if let Some(h) = s.hooks.front() {
-        return (Some(h.prompt.clone()), Some(h.opened));
+        return (Some(&h.prompt), Some(h.opened));
     }
     let Some(p) = &s.screen else {
         return (None, None);
@@ -1978,7 +1985,7 @@ fn inbox_want(s: &SlotRt) -> (Option<Prompt>, Option<Instant>) {
     if s.claimed == Some(p.dialog_hash) || !(s.hook_token.is_empty() || grace_over) {
         return (None, None);
     }
-    (Some(p.clone()), s.screen_since)
+    (Some(p), s.screen_since)
 }
 
 /// A random secret for a session's hook (128 bits from the OS; the time and
