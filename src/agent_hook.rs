@@ -100,6 +100,11 @@ fn parse_claude(event: &Value) -> Result<HookCall, HookInputError> {
             .to_string(),
         None => input.to_string(),
     };
+    // A search says where, too: `TODO` in `/` is not `TODO` here.
+    let subject = match (tool.as_str(), str_field(input, "path")) {
+        ("Glob" | "Grep", Some(path)) if !path.is_empty() => format!("{subject} in {path}"),
+        _ => subject,
+    };
     // A file inside the directory the agent runs in is named as the agent's
     // dialog names it, relative to it (so a rule's `src/*.rs` matches both
     // sources); anything else stays absolute.

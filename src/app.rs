@@ -348,6 +348,30 @@ impl App {
         }
     }
 
+    /// Whether the details view shows prompt `p`'s whole subject on this
+    /// terminal (it does not scroll: a taller one is cut at the bottom).
+    pub fn details_show_subject(&self, p: &Prompt) -> bool {
+        let (cols, rows) = self.size;
+        let width = usize::from(cols.saturating_sub(4)).max(10);
+        // Box borders and a header of up to two rows above the subject.
+        wrap_cells(&p.subject, width).len() + 4 <= usize::from(rows)
+    }
+
+    /// Opens prompt `id` in the details view; marks it seen when the view
+    /// shows its whole subject.
+    fn open_details(&mut self, id: PromptId) -> bool {
+        let whole = self
+            .inbox
+            .iter()
+            .find(|e| e.prompt.id == id)
+            .is_some_and(|e| self.details_show_subject(&e.prompt));
+        if let Some(e) = self.inbox.iter_mut().find(|e| e.prompt.id == id) {
+            e.seen |= whole;
+        }
+        self.modal = Modal::Details(id);
+        whole
+    }
+
     /// Sends `answer` for the target prompt if the person could see it
     /// whole; otherwise shows it (details, or zoom for a dialog cut off in
     /// its pane) and says so.
@@ -382,15 +406,12 @@ impl App {
                 );
             }
             Err(_) => {
-                if let Some(x) = self.inbox.iter_mut().find(|x| x.prompt.id == e.prompt.id) {
-                    x.seen = true;
-                }
-                self.modal = Modal::Details(e.prompt.id);
-                self.flash(
-                    "nothing sent: you had not seen this prompt whole; here it is",
-                    true,
-                    now,
-                );
+                let text = if self.open_details(e.prompt.id) {
+                    "nothing sent: you had not seen this prompt whole; here it is"
+                } else {
+                    "nothing sent: the command is taller than the screen; answer it in its pane (g)"
+                };
+                self.flash(text, true, now);
             }
         }
     }
@@ -642,9 +663,8 @@ impl App {
                     _ => None,
                 };
                 if let Some(answer) = answer
-                    && let Some(e) = self.inbox.iter_mut().find(|e| e.prompt.id == id)
+                    && let Some(e) = self.inbox.iter().find(|e| e.prompt.id == id && e.seen)
                 {
-                    e.seen = true;
                     fx.push(Effect::Session(Command::Answer {
                         slot: e.slot,
                         prompt: id,
@@ -834,10 +854,7 @@ impl App {
             }
             Action::Details => match self.target_prompt().map(|e| e.prompt.id) {
                 Some(id) => {
-                    if let Some(e) = self.inbox.iter_mut().find(|e| e.prompt.id == id) {
-                        e.seen = true;
-                    }
-                    self.modal = Modal::Details(id);
+                    self.open_details(id);
                 }
                 None => self.flash("no prompt is waiting", true, now),
             },
@@ -976,6 +993,48 @@ mod tests {
     fn key(a: &mut App, s: &str, now: Instant) -> Vec<Effect> {
         let k: KeyPress = s.parse().unwrap_or_else(|e| panic!("{e}"));
         a.update(Msg::Key(k), now)
+    }
+
+    fn answers(fx: &[Effect]) -> usize {
+        fx.iter()
+            .filter(|e| matches!(e, Effect::Session(Command::Answer { .. })))
+            .count()
+    }
+
+    /// No blind answers: a hook prompt whose subject the sidebar cannot show
+    /// opens in details first; one taller than the screen is never answered
+    /// by key from corral (only in its pane).
+    #[test]
+    fn keys_answer_only_what_was_seen_whole() {
+        let (mut a, now) = app(2);
+        let mut p = prompt(9, "Bash");
+        p.source = crate::detect::PromptSource::Hook;
+        p.subject = format!("echo {} && rm -rf ~/work", "a".repeat(3000));
+        a.update(
+            Msg::Session(Event::PromptOpened { slot: 0, prompt: p }),
+            now,
+        );
+        assert_eq!(answers(&key(&mut a, "y", now)), 0, "cut in the sidebar");
+        assert_eq!(a.modal, Modal::Details(PromptId(9)));
+        assert_eq!(answers(&key(&mut a, "y", now)), 1, "seen whole in details");
+
+        let mut tall = prompt(10, "Bash");
+        tall.source = crate::detect::PromptSource::Hook;
+        tall.subject = (0..60)
+            .map(|i| format!("echo {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        a.update(
+            Msg::Session(Event::PromptOpened {
+                slot: 1,
+                prompt: tall,
+            }),
+            now,
+        );
+        a.inbox_sel = a.inbox.len() - 1;
+        assert_eq!(answers(&key(&mut a, "y", now)), 0);
+        assert_eq!(answers(&key(&mut a, "y", now)), 0, "taller than the screen");
+        assert!(a.flash.as_ref().is_some_and(|f| f.text.contains("taller")));
     }
 
     #[test]

@@ -661,7 +661,8 @@ fn cells(s: &str) -> usize {
 /// row's end with `keeps_space`) and break a word longer than a row
 /// mid-word. A break where the next row's first word would have fitted is
 /// the command's own line break (joined with `\n`, so a shell parser sees
-/// two commands, never one longer one): exact. A break where it would not
+/// two commands, never one longer one), or a wrap that ate a run of spaces.
+/// A break where it would not
 /// have fitted is a wrap at a space, or a line break at the same place,
 /// and a full row ends a word that fitted exactly or one broken mid-word:
 /// neither is provable from the screen, so the result is then a best guess
@@ -710,7 +711,10 @@ pub fn rejoin(rows: &[String], width: usize, keeps_space: bool) -> (String, bool
         }
         out.push_str(row);
     }
-    (out, exact)
+    // A break that looks like the command's own line break may also be a
+    // wrap that ate a run of spaces (the agents trim them): no reading of
+    // more than one row is provable.
+    (out, exact && rows.len() <= 1)
 }
 
 /// Subject rows with the wrap spec's gutter and right border removed and

@@ -954,7 +954,8 @@ impl Manager {
         // resume --last`).
         let mut extra: Vec<String> = Vec::new();
         s.hook_token.clear();
-        if let (Some(spec), Some(path), Some(exe)) = (&s.profile.hook, socket_path, hook_exe)
+        if let (Some(spec), Some(path), Some(exe), Some(token)) =
+            (&s.profile.hook, socket_path, hook_exe, token)
             && spec.applies_to(s.cfg.command.get_ref())
         {
             let command = [
@@ -1294,6 +1295,14 @@ impl Manager {
         };
         if changed {
             let old = s.screen.take();
+            // An answer handed back for a dialog that came and went without
+            // it is not for the next one.
+            if let (Some(o), Some(a)) = (&old, &s.after_hook)
+                && o.tool == a.tool
+                && o.subject == a.subject
+            {
+                s.after_hook = None;
+            }
             s.screen = d.prompt.map(|mut p| {
                 s.prompt_seq += 1;
                 p.identify(&s.id, s.generation, s.prompt_seq);
@@ -1423,14 +1432,23 @@ impl Manager {
             if s.screen.is_some() && screen.is_none() {
                 return;
             }
+            let claimed = s.claimed;
             let Some(h) = s.hooks.front_mut() else { return };
             match (&h.screen_key, screen) {
-                (None, Some((key, hash))) => {
+                // Only the dialog of this very call: the same tool, the same
+                // subject as far as the screen can tell, and not a dialog
+                // whose request was already answered (the screen may be a
+                // read behind).
+                (None, Some((key, hash)))
+                    if Some(hash) != claimed && same_call(&h.prompt, &key) =>
+                {
                     h.screen_key = Some(key);
                     h.screen_hash = Some(hash);
                     return;
                 }
-                (Some(a), Some((b, hash))) if *a == b => {
+                (None, Some(_)) => return,
+                // Redrawn (a resize re-wraps it): still this call.
+                (Some(_), Some((b, hash))) if same_call(&h.prompt, &b) => {
                     h.screen_hash = Some(hash);
                     return;
                 }
@@ -1823,6 +1841,30 @@ impl Manager {
         if let Some(pos) = s.hooks.iter().position(|h| h.prompt.id == want) {
             return self.answer_hook(i, pos, answer, by);
         }
+        // A dialog whose hook request was answered takes no keys too.
+        if let Some(p) = s
+            .screen
+            .as_ref()
+            .filter(|p| p.id == want && s.claimed == Some(p.dialog_hash))
+        {
+            let reason = "this dialog was already answered through the agent's hook";
+            let p = p.clone();
+            self.audit(
+                i,
+                Some(&p),
+                want,
+                Some(answer),
+                &by,
+                "refused",
+                Some(reason),
+            );
+            self.emit(Event::AnswerRefused {
+                slot: i,
+                prompt: want,
+                reason: reason.into(),
+            });
+            return;
+        }
 
         // Re-detect on the screen as it is now: the user's decision applies
         // only to the dialog they saw.
@@ -1963,6 +2005,22 @@ impl Manager {
     }
 }
 
+/// Whether a screen dialog showing (tool, subject) `key` can be the dialog
+/// of hook request `p`: the same tool, and the same subject with runs of
+/// white space alike (the screen's reading of a wrapped command is a best
+/// guess, so a subject cut off with `…` also matches its start).
+fn same_call(p: &Prompt, key: &(String, String)) -> bool {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (tool, subject) = key;
+    if *tool != p.tool {
+        return false;
+    }
+    let (a, b) = (norm(subject), norm(&p.subject));
+    a == b
+        || a.strip_suffix('…')
+            .is_some_and(|start| b.starts_with(start.trim_end()))
+}
+
 /// The prompt slot `s`'s inbox should show, and since when: the oldest hook
 /// request, else the screen prompt (on a hooked slot only after
 /// [`HOOK_GRACE_MS`], and never a dialog whose hook request was answered).
@@ -1988,23 +2046,16 @@ fn inbox_want_ref(s: &SlotRt) -> (Option<&Prompt>, Option<Instant>) {
     (Some(p), s.screen_since)
 }
 
-/// A random secret for a session's hook (128 bits from the OS; the time and
-/// pid if that fails, which only weakens it against this user's own
-/// processes).
-fn new_token() -> String {
+/// A random secret for a session's hook (128 bits from the OS); `None`
+/// when the OS gives none (the session then gets no hook).
+fn new_token() -> Option<String> {
     use std::io::Read;
     let mut b = [0u8; 16];
-    let ok = File::open("/dev/urandom")
+    File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut b))
-        .is_ok();
-    if !ok {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        b = (t ^ (u128::from(std::process::id()) << 64)).to_le_bytes();
-    }
-    b.iter().map(|x| format!("{x:02x}")).collect()
+        .map_err(|e| tracing::warn!("no random token, so no hook: {e}"))
+        .ok()?;
+    Some(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// `w` quoted for a POSIX shell (agents run hook commands through one).
