@@ -47,6 +47,21 @@ pub enum HookInputError {
     Missing(&'static str),
 }
 
+/// The field of `tool_input` that holds each known tool's subject, and its
+/// path for errors (Claude Code 2.1.329's tool inputs).
+const SUBJECT_FIELDS: [(&str, &str, &str); 10] = [
+    ("Bash", "command", "tool_input.command"),
+    ("Write", "file_path", "tool_input.file_path"),
+    ("Edit", "file_path", "tool_input.file_path"),
+    ("MultiEdit", "file_path", "tool_input.file_path"),
+    ("Read", "file_path", "tool_input.file_path"),
+    ("NotebookEdit", "notebook_path", "tool_input.notebook_path"),
+    ("WebFetch", "url", "tool_input.url"),
+    ("WebSearch", "query", "tool_input.query"),
+    ("Glob", "pattern", "tool_input.pattern"),
+    ("Grep", "pattern", "tool_input.pattern"),
+];
+
 fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
@@ -78,28 +93,17 @@ fn parse_claude(event: &Value) -> Result<HookCall, HookInputError> {
         .ok_or(HookInputError::Missing("tool_input"))?;
     // The field that names what the tool acts on. A known tool without it is
     // an error (never an empty subject a rule could match).
-    let key = match tool.as_str() {
-        "Bash" => Some("command"),
-        "Write" | "Edit" | "MultiEdit" | "Read" => Some("file_path"),
-        "NotebookEdit" => Some("notebook_path"),
-        "WebFetch" => Some("url"),
-        "WebSearch" => Some("query"),
-        "Glob" | "Grep" => Some("pattern"),
-        _ => None,
-    };
+    let key = SUBJECT_FIELDS
+        .iter()
+        .find(|(t, _, _)| *t == tool)
+        .map(|(_, field, path)| (*field, *path));
     let subject = match key {
-        Some(k) => str_field(input, k)
-            .ok_or(HookInputError::Missing(match k {
-                "command" => "tool_input.command",
-                "file_path" => "tool_input.file_path",
-                "notebook_path" => "tool_input.notebook_path",
-                "url" => "tool_input.url",
-                "query" => "tool_input.query",
-                _ => "tool_input.pattern",
-            }))?
+        Some((field, path)) => str_field(input, field)
+            .ok_or(HookInputError::Missing(path))?
             .to_string(),
         None => input.to_string(),
     };
+    let key = key.map(|(field, _)| field);
     // A search says where, too: `TODO` in `/` is not `TODO` here.
     let subject = match (tool.as_str(), str_field(input, "path")) {
         ("Glob" | "Grep", Some(path)) if !path.is_empty() => format!("{subject} in {path}"),
@@ -220,6 +224,16 @@ mod tests {
         assert_eq!(subject("/w/proj/../etc/x"), Ok("/w/proj/../etc/x".into()));
         assert_eq!(subject("/w/projx/a"), Ok("/w/projx/a".into()));
         assert_eq!(subject("/etc/passwd"), Ok("/etc/passwd".into()));
+    }
+
+    #[test]
+    fn a_search_names_where_it_searches() {
+        let ev = json!({
+            "hook_event_name": "PermissionRequest",
+            "tool_name": "Grep",
+            "tool_input": {"pattern": "TODO", "path": "/"},
+        });
+        assert_eq!(parse(P, &ev).map(|c| c.subject), Ok("TODO in /".into()));
     }
 
     #[test]

@@ -456,7 +456,7 @@ impl SessionManager {
                 failure: None,
                 screen: None,
                 screen_since: None,
-                claimed: None,
+                answered_dialog: None,
                 hooks: VecDeque::new(),
                 hook_token: String::new(),
                 cwd: None,
@@ -676,7 +676,7 @@ struct SlotRt {
     /// When the current screen prompt appeared.
     screen_since: Option<Instant>,
     /// A screen dialog whose hook request was answered: never shown again.
-    claimed: Option<u64>,
+    answered_dialog: Option<u64>,
     /// Hook requests waiting for an answer, oldest first; the first is the
     /// inbox prompt.
     hooks: VecDeque<HookPending>,
@@ -940,7 +940,7 @@ impl Manager {
         s.prompt = None;
         s.screen = None;
         s.screen_since = None;
-        s.claimed = None;
+        s.answered_dialog = None;
         s.answered = None;
         s.policy_due = None;
         s.answer_due = None;
@@ -1309,8 +1309,8 @@ impl Manager {
                 p
             });
             s.screen_since = s.screen.as_ref().map(|_| Instant::now());
-            if s.screen.as_ref().map(|p| p.dialog_hash) != s.claimed {
-                s.claimed = None;
+            if s.screen.as_ref().map(|p| p.dialog_hash) != s.answered_dialog {
+                s.answered_dialog = None;
             }
             // Closed without an answer from corral: only a prompt the inbox
             // showed, and not one a hook request took over.
@@ -1376,19 +1376,7 @@ impl Manager {
         }
         self.correlate_hooks(i);
         if let Some(v) = vanished {
-            let by = AnsweredBy {
-                source: "none".into(),
-                detail: String::new(),
-            };
-            self.audit(
-                i,
-                Some(&v),
-                v.id,
-                None,
-                &by,
-                "vanished",
-                Some("closed without an answer from corral"),
-            );
+            self.audit_vanished(i, &v, "none", "closed without an answer from corral");
         }
         self.sync_inbox(i);
         // An answer handed back from the hook, for the dialog it asked for.
@@ -1432,7 +1420,7 @@ impl Manager {
             if s.screen.is_some() && screen.is_none() {
                 return;
             }
-            let claimed = s.claimed;
+            let answered_dialog = s.answered_dialog;
             let Some(h) = s.hooks.front_mut() else { return };
             match (&h.screen_key, screen) {
                 // Only the dialog of this very call: the same tool, the same
@@ -1440,7 +1428,7 @@ impl Manager {
                 // whose request was already answered (the screen may be a
                 // read behind).
                 (None, Some((key, hash)))
-                    if Some(hash) != claimed && same_call(&h.prompt, &key) =>
+                    if Some(hash) != answered_dialog && same_call(&h.prompt, &key) =>
                 {
                     h.screen_key = Some(key);
                     h.screen_hash = Some(hash);
@@ -1457,19 +1445,7 @@ impl Manager {
                     let Some(h) = s.hooks.pop_front() else { return };
                     let prompt = h.prompt.clone();
                     h.reply(&HookReply::none());
-                    let by = AnsweredBy {
-                        source: "pane".into(),
-                        detail: String::new(),
-                    };
-                    self.audit(
-                        i,
-                        Some(&prompt),
-                        prompt.id,
-                        None,
-                        &by,
-                        "vanished",
-                        Some("the dialog was answered in the pane"),
-                    );
+                    self.audit_vanished(i, &prompt, "pane", "the dialog was answered in the pane");
                 }
             }
         }
@@ -1593,19 +1569,7 @@ impl Manager {
             let Some(h) = self.slots[i].hooks.remove(at) else {
                 return;
             };
-            let by = AnsweredBy {
-                source: "none".into(),
-                detail: String::new(),
-            };
-            self.audit(
-                i,
-                Some(&h.prompt),
-                h.prompt.id,
-                None,
-                &by,
-                "vanished",
-                Some("the agent closed the hook request"),
-            );
+            self.audit_vanished(i, &h.prompt, "none", "the agent closed the hook request");
             self.sync_inbox(i);
             return;
         }
@@ -1760,7 +1724,7 @@ impl Manager {
                         && let Some(at) = s.hooks.iter().position(|h| h.prompt.id == want)
                         && let Some(h) = s.hooks.remove(at)
                     {
-                        s.claimed = Some(hash);
+                        s.answered_dialog = Some(hash);
                         h.reply(&HookReply::none());
                         self.sync_inbox(i);
                     }
@@ -1790,7 +1754,7 @@ impl Manager {
         let prompt = h.prompt.clone();
         let want = prompt.id;
         // The dialog this request showed is answered: never offer it again.
-        s.claimed = h
+        s.answered_dialog = h
             .screen_hash
             .or_else(|| s.screen.as_ref().map(|p| p.dialog_hash));
         s.answered = Some(want);
@@ -1845,7 +1809,7 @@ impl Manager {
         if let Some(p) = s
             .screen
             .as_ref()
-            .filter(|p| p.id == want && s.claimed == Some(p.dialog_hash))
+            .filter(|p| p.id == want && s.answered_dialog == Some(p.dialog_hash))
         {
             let reason = "this dialog was already answered through the agent's hook";
             let p = p.clone();
@@ -1951,6 +1915,16 @@ impl Manager {
         }
     }
 
+    /// Audits a prompt that closed without an answer from corral; `who` is
+    /// `none`, or `pane` when the person answered in the pane.
+    fn audit_vanished(&self, i: SlotIdx, p: &Prompt, who: &str, why: &str) {
+        let by = AnsweredBy {
+            source: who.into(),
+            detail: String::new(),
+        };
+        self.audit(i, Some(p), p.id, None, &by, "vanished", Some(why));
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn audit(
         &self,
@@ -2040,7 +2014,7 @@ fn inbox_want_ref(s: &SlotRt) -> (Option<&Prompt>, Option<Instant>) {
     let grace_over = s
         .screen_since
         .is_some_and(|t| t.elapsed() >= Duration::from_millis(HOOK_GRACE_MS));
-    if s.claimed == Some(p.dialog_hash) || !(s.hook_token.is_empty() || grace_over) {
+    if s.answered_dialog == Some(p.dialog_hash) || !(s.hook_token.is_empty() || grace_over) {
         return (None, None);
     }
     (Some(p), s.screen_since)
