@@ -191,6 +191,16 @@ enum PolicyCmd {
     },
 }
 
+/// The directories, from the flags or the platform's defaults.
+fn paths_of(cli: &Cli) -> anyhow::Result<Paths> {
+    Paths::resolve(
+        cli.config_dir.as_deref(),
+        cli.data_dir.as_deref(),
+        cli.log_dir.as_deref(),
+        cli.runtime_dir.as_deref(),
+    )
+}
+
 /// An error that exits with status 2 (usage or config).
 struct UsageError(String);
 
@@ -397,13 +407,7 @@ fn policy_test(cli: &Cli, cmd: &PolicyCmd) -> Result<String, UsageError> {
     let path = match config.clone().or_else(|| cli.config.clone()) {
         Some(p) => Some(p),
         None => {
-            let paths = Paths::resolve(
-                cli.config_dir.as_deref(),
-                cli.data_dir.as_deref(),
-                cli.log_dir.as_deref(),
-                cli.runtime_dir.as_deref(),
-            )
-            .map_err(|e| UsageError(e.to_string()))?;
+            let paths = paths_of(cli).map_err(|e| UsageError(e.to_string()))?;
             Some(paths.config_file()).filter(|p| p.exists())
         }
     };
@@ -466,12 +470,7 @@ fn since_cutoff(s: &str) -> anyhow::Result<time::OffsetDateTime> {
 /// `corral audit`: the audit log as a table or JSON lines.
 fn audit(cli: &Cli, json: bool, since: Option<&str>, slot: Option<&str>) -> anyhow::Result<String> {
     use time::format_description::well_known::Rfc3339;
-    let paths = Paths::resolve(
-        cli.config_dir.as_deref(),
-        cli.data_dir.as_deref(),
-        cli.log_dir.as_deref(),
-        cli.runtime_dir.as_deref(),
-    )?;
+    let paths = paths_of(cli)?;
     let file = paths.audit_file();
     let text = match std::fs::read_to_string(&file) {
         Ok(t) => t,
@@ -556,12 +555,7 @@ fn explain(cli: &Cli) -> anyhow::Result<String> {
     else {
         anyhow::bail!("not an explain command");
     };
-    let paths = Paths::resolve(
-        cli.config_dir.as_deref(),
-        cli.data_dir.as_deref(),
-        cli.log_dir.as_deref(),
-        cli.runtime_dir.as_deref(),
-    )?;
+    let paths = paths_of(cli)?;
     let profiles = Profiles::load(Some(&paths.profile_dir()))?;
     let profile = profiles.get(agent).ok_or_else(|| {
         anyhow::anyhow!(
@@ -633,24 +627,17 @@ fn explain(cli: &Cli) -> anyhow::Result<String> {
         subject.dialog = &dialog;
         subject.incomplete = incomplete.as_deref();
         let decision = policy.decide(&subject);
-        let verdict = match decision.verdict {
-            corral::policy::Verdict::Allow => "allow",
-            corral::policy::Verdict::Deny => "deny",
-            corral::policy::Verdict::Ask => "ask",
-        };
-        out.push_str(&format!("policy: {verdict} {}\n", decision.reason));
+        out.push_str(&format!(
+            "policy: {} {}\n",
+            decision.verdict.name(),
+            decision.reason
+        ));
     }
     Ok(out)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let paths = Paths::resolve(
-        cli.config_dir.as_deref(),
-        cli.data_dir.as_deref(),
-        cli.log_dir.as_deref(),
-        cli.runtime_dir.as_deref(),
-    )
-    .map_err(|e| UsageError(e.to_string()))?;
+    let paths = paths_of(&cli).map_err(|e| UsageError(e.to_string()))?;
     let (mut config, is_demo) = load_config(&cli, &paths)?;
     let keymap = load_keymap(&cli, &paths)?;
     let profiles = load_profiles(&paths)?;

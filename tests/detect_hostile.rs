@@ -9,41 +9,18 @@
 
 mod support;
 
+use support::rules::{allow_all, allow_echo};
+
 use corral::detect::{Incomplete, ScreenSnapshot, Timing, detect};
 use corral::engine::Engine;
-use corral::policy::{Policy, PolicyRule, Subject, Verdict};
+use corral::policy::{Policy, Subject, Verdict};
 use corral::profile::Profiles;
 
 const RULE60: &str = "────────────────────────────────────────────────────────────";
 const DASH60: &str = "╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌";
 
-fn rules(src: &str) -> Vec<PolicyRule> {
-    #[derive(serde::Deserialize)]
-    struct F {
-        policy: Vec<PolicyRule>,
-    }
-    toml::from_str::<F>(src)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .policy
-}
-
 fn policies() -> Vec<(&'static str, Policy)> {
-    vec![
-        (
-            "echo *",
-            Policy::new(
-                rules("[[policy]]\nname = \"echo\"\ndecision = \"allow\"\nsubject = \"echo *\"\n"),
-                vec![],
-            ),
-        ),
-        (
-            "everything",
-            Policy::new(
-                rules("[[policy]]\nname = \"all\"\ndecision = \"allow\"\n"),
-                vec![],
-            ),
-        ),
-    ]
+    vec![("echo *", allow_echo()), ("everything", allow_all())]
 }
 
 /// Claude's Bash dialog at 60 columns around `body` (the rows between the

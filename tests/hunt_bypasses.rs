@@ -6,25 +6,12 @@ use std::path::Path;
 
 use corral::detect::{ScreenSnapshot, Timing, detect};
 use corral::engine::Engine;
-use corral::policy::{Policy, PolicyRule, Subject, Verdict};
+use corral::policy::{Policy, Subject, Verdict};
 use corral::profile::Profiles;
 
-fn rule(src: &str) -> PolicyRule {
-    toml::from_str(src).unwrap_or_else(|e| panic!("{src}: {e}"))
-}
+mod support;
 
-fn allow_all() -> Policy {
-    Policy::new(vec![rule("name = \"all\"\ndecision = \"allow\"\n")], vec![])
-}
-
-fn allow_echo() -> Policy {
-    Policy::new(
-        vec![rule(
-            "name = \"echo\"\ndecision = \"allow\"\nsubject = \"echo *\"\n",
-        )],
-        vec![],
-    )
-}
+use support::rules::{allow_all, allow_echo};
 
 fn still_allowed(p: &Policy, cmds: &[&str]) -> Vec<String> {
     let cwd = Path::new("/work/project");

@@ -8,22 +8,9 @@ use std::process::Command;
 
 use corral::policy::{Policy, PolicyRule, Subject, Verdict, report};
 
-fn rule(src: &str) -> PolicyRule {
-    toml::from_str(src).unwrap_or_else(|e| panic!("{src}: {e}"))
-}
+mod support;
 
-fn allow_all() -> Policy {
-    Policy::new(vec![rule("name = \"all\"\ndecision = \"allow\"\n")], vec![])
-}
-
-fn allow_echo() -> Policy {
-    Policy::new(
-        vec![rule(
-            "name = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n",
-        )],
-        vec![],
-    )
-}
+use support::rules::{allow_all, allow_echo, rule};
 
 fn decide(p: &Policy, cmd: &str, cwd: &Path) -> (Verdict, String) {
     let s = Subject {

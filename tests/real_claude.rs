@@ -12,6 +12,10 @@ use support::{Tui, wait_until};
 
 const LONG: Duration = Duration::from_secs(60);
 
+/// A rule that allows `echo *` for Bash.
+const ECHO_RULE: &str =
+    "[[policy]]\nname = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n";
+
 fn sidebar_line<'a>(screen: &'a str, slot: &str) -> &'a str {
     screen
         .lines()
@@ -39,24 +43,50 @@ fn ask(t: &Tui, text: &str) {
     t.wait_mode("NORMAL", LONG);
 }
 
-#[test]
-fn real_claude_code_prompts_are_answered_from_the_inbox() {
+/// Real Claude Code as slot `cc` of a corral in a `rows` x `cols` terminal,
+/// against the mock API (answers delayed by `delay_ms`), idle; the config is
+/// `before`, the slot, then `after`.
+struct Scene {
+    dir: tempfile::TempDir,
+    _mock: agents::Mock,
+    project: std::path::PathBuf,
+    t: Tui,
+}
+
+fn scene(delay_ms: u32, before: &str, after: &str, rows: u16, cols: u16) -> Scene {
     let dir = support::tempdir();
-    let mock = agents::start_mock(dir.path(), 1500);
+    let mock = agents::start_mock(dir.path(), delay_ms);
     let run = agents::setup("claude", &dir.path().join("claude"), mock.port);
-    let project = run.cwd.clone();
     let cfg = dir.path().join("config.toml");
-    let config = format!(
-        "{}\n[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n",
-        run.slot_toml("cc")
-    );
+    let config = format!("{before}{}\n{after}", run.slot_toml("cc"));
     std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
     let cfg = cfg.to_string_lossy().into_owned();
-    let t = Tui::corral(&["--config", &cfg], 50, 200, dir.path());
-
+    let t = Tui::corral(&["--config", &cfg], rows, cols, dir.path());
     t.wait_for("claude idle", LONG, |s| {
         sidebar_line(s, "cc").contains("idle")
     });
+    Scene {
+        project: run.cwd.clone(),
+        dir,
+        _mock: mock,
+        t,
+    }
+}
+
+#[test]
+fn real_claude_code_prompts_are_answered_from_the_inbox() {
+    let Scene {
+        dir,
+        _mock,
+        project,
+        t,
+    } = scene(
+        1500,
+        "",
+        "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n",
+        50,
+        200,
+    );
     ask(&t, "corral:bash please write hello.txt");
     t.wait_for("claude working", LONG, |s| {
         sidebar_line(s, "cc").contains("working")
@@ -106,21 +136,18 @@ fn real_claude_code_prompts_are_answered_from_the_inbox() {
 /// with the rule that decided.
 #[test]
 fn real_claude_code_prompts_are_answered_by_policy() {
-    let dir = support::tempdir();
-    let mock = agents::start_mock(dir.path(), 500);
-    let run = agents::setup("claude", &dir.path().join("claude"), mock.port);
-    let project = run.cwd.clone();
-    let cfg = dir.path().join("config.toml");
-    let config = format!(
-        "{}\n[[policy]]\nname = \"echo-hello\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo hello*\"\n\n[[policy]]\nname = \"no-second\"\ndecision = \"deny\"\nsubject = \"echo second*\"\n",
-        run.slot_toml("cc")
+    let Scene {
+        dir,
+        _mock,
+        project,
+        t,
+    } = scene(
+        500,
+        "",
+        "[[policy]]\nname = \"echo-hello\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo hello*\"\n\n[[policy]]\nname = \"no-second\"\ndecision = \"deny\"\nsubject = \"echo second*\"\n",
+        50,
+        200,
     );
-    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
-    let cfg = cfg.to_string_lossy().into_owned();
-    let t = Tui::corral(&["--config", &cfg], 50, 200, dir.path());
-    t.wait_for("claude idle", LONG, |s| {
-        sidebar_line(s, "cc").contains("idle")
-    });
     ask(&t, "corral:bash please write hello.txt");
     wait_until("hello.txt, approved by rule", LONG, || {
         project.join("hello.txt").exists()
@@ -171,21 +198,12 @@ fn audit_lines(dir: &std::path::Path) -> Vec<serde_json::Value> {
 /// no key, and the audit says it came from the hook.
 #[test]
 fn real_claude_code_hook_request_is_approved_by_rule() {
-    let dir = support::tempdir();
-    let mock = agents::start_mock(dir.path(), 500);
-    let run = agents::setup("claude", &dir.path().join("claude"), mock.port);
-    let project = run.cwd.clone();
-    let cfg = dir.path().join("config.toml");
-    let config = format!(
-        "{}\n[[policy]]\nname = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n",
-        run.slot_toml("cc")
-    );
-    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
-    let cfg = cfg.to_string_lossy().into_owned();
-    let t = Tui::corral(&["--config", &cfg], 50, 200, dir.path());
-    t.wait_for("claude idle", LONG, |s| {
-        sidebar_line(s, "cc").contains("idle")
-    });
+    let Scene {
+        dir,
+        _mock,
+        project,
+        t,
+    } = scene(500, "", ECHO_RULE, 50, 200);
     ask(&t, "corral:bash please write hello.txt");
     wait_until("hello.txt, approved through the hook", LONG, || {
         project.join("hello.txt").exists()
@@ -287,24 +305,15 @@ fn shows_whole(screen: &str, subject: &str, width: usize) -> bool {
 /// in a 60-column pane: whole in the inbox and in the audit.
 #[test]
 fn real_claude_code_chained_command_waits_for_the_person() {
-    let dir = support::tempdir();
-    let mock = agents::start_mock(dir.path(), 300);
-    let run = agents::setup("claude", &dir.path().join("claude"), mock.port);
-    let project = run.cwd.clone();
+    // 88 columns: a 26-cell sidebar and a pane 60 cells wide inside its border.
+    let Scene {
+        dir,
+        _mock,
+        project,
+        t,
+    } = scene(300, "[ui]\nsidebar_width = 26\n\n", ECHO_RULE, 50, 88);
     std::fs::create_dir_all(project.join("canary")).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(project.join("canary/bird"), "alive").unwrap_or_else(|e| panic!("{e}"));
-    let cfg = dir.path().join("config.toml");
-    let config = format!(
-        "[ui]\nsidebar_width = 26\n\n{}\n[[policy]]\nname = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n",
-        run.slot_toml("cc")
-    );
-    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
-    let cfg = cfg.to_string_lossy().into_owned();
-    // 88 columns: a 26-cell sidebar and a pane 60 cells wide inside its border.
-    let t = Tui::corral(&["--config", &cfg], 50, 88, dir.path());
-    t.wait_for("claude idle", LONG, |s| {
-        sidebar_line(s, "cc").contains("idle")
-    });
     let chained = "echo ok && rm -rf ./canary";
     let long = format!("echo '{}' && rm -rf ./canary", "a".repeat(60));
     for (i, cmd) in [chained.to_string(), long].iter().enumerate() {
@@ -342,17 +351,12 @@ fn real_claude_code_chained_command_waits_for_the_person() {
 /// the hook to decide nothing, and the inbox and the audit say so.
 #[test]
 fn real_claude_code_dialog_answered_in_the_pane_closes_the_hook_request() {
-    let dir = support::tempdir();
-    let mock = agents::start_mock(dir.path(), 300);
-    let run = agents::setup("claude", &dir.path().join("claude"), mock.port);
-    let project = run.cwd.clone();
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(&cfg, run.slot_toml("cc")).unwrap_or_else(|e| panic!("{e}"));
-    let cfg = cfg.to_string_lossy().into_owned();
-    let t = Tui::corral(&["--config", &cfg], 50, 200, dir.path());
-    t.wait_for("claude idle", LONG, |s| {
-        sidebar_line(s, "cc").contains("idle")
-    });
+    let Scene {
+        dir,
+        _mock,
+        project,
+        t,
+    } = scene(300, "", "", 50, 200);
     ask(&t, "corral:bash please write hello.txt");
     t.wait_for("the hook's prompt in the inbox", LONG, |s| {
         inbox_has(s, "Bash", "echo hello > hello.txt")

@@ -41,6 +41,17 @@ pub enum Verdict {
     Ask,
 }
 
+impl Verdict {
+    /// `allow`, `deny` or `ask`, as in config and in `corral policy test`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Deny => "deny",
+            Verdict::Ask => "ask",
+        }
+    }
+}
+
 /// A shell-style glob over a whole value: `*` any text, `?` one character.
 #[derive(Debug, Clone)]
 pub struct Glob(Regex, String);
@@ -604,12 +615,7 @@ fn unprovable(p: &ParsedCommand, cwd: Option<&Path>) -> Vec<Unprovable> {
 pub fn report(policy: &Policy, s: &Subject) -> String {
     let a = policy.analyze(s);
     let d = policy.decide_with(s, &a);
-    let verdict = match d.verdict {
-        Verdict::Allow => "allow",
-        Verdict::Deny => "deny",
-        Verdict::Ask => "ask",
-    };
-    let mut out = format!("{verdict} -- {}\n", d.reason);
+    let mut out = format!("{} -- {}\n", d.verdict.name(), d.reason);
     if let Some(rule) = &d.rule {
         out.push_str(&format!("rule: {rule}\n"));
     }

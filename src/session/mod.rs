@@ -1733,21 +1733,7 @@ impl Manager {
                 let reason = format!(
                     "{answer} is not sent through the agent's hook, and its dialog is not on screen"
                 );
-                self.audit(
-                    i,
-                    Some(&prompt),
-                    want,
-                    Some(answer),
-                    &by,
-                    "refused",
-                    Some(&reason),
-                );
-                self.emit(Event::AnswerRefused {
-                    slot: i,
-                    prompt: want,
-                    reason,
-                });
-                return;
+                return self.refuse(i, Some(&prompt), want, answer, &by, reason);
             }
         };
         let Some(h) = s.hooks.remove(pos) else { return };
@@ -1786,21 +1772,7 @@ impl Manager {
             let reason =
                 "this prompt was already answered (its keys wait for the dialog to settle)";
             let prompt = s.screen.clone().filter(|p| p.id == want);
-            self.audit(
-                i,
-                prompt.as_ref(),
-                want,
-                Some(answer),
-                &by,
-                "refused",
-                Some(reason),
-            );
-            self.emit(Event::AnswerRefused {
-                slot: i,
-                prompt: want,
-                reason: reason.into(),
-            });
-            return;
+            return self.refuse(i, prompt.as_ref(), want, answer, &by, reason.into());
         }
         if let Some(pos) = s.hooks.iter().position(|h| h.prompt.id == want) {
             return self.answer_hook(i, pos, answer, by);
@@ -1813,21 +1785,7 @@ impl Manager {
         {
             let reason = "this dialog was already answered through the agent's hook";
             let p = p.clone();
-            self.audit(
-                i,
-                Some(&p),
-                want,
-                Some(answer),
-                &by,
-                "refused",
-                Some(reason),
-            );
-            self.emit(Event::AnswerRefused {
-                slot: i,
-                prompt: want,
-                reason: reason.into(),
-            });
-            return;
+            return self.refuse(i, Some(&p), want, answer, &by, reason.into());
         }
 
         // Re-detect on the screen as it is now: the user's decision applies
@@ -1879,40 +1837,32 @@ impl Manager {
                     });
                 } else {
                     let reason = "the session is not accepting input";
-                    self.audit(
-                        i,
-                        Some(&prompt),
-                        want,
-                        Some(answer),
-                        &by,
-                        "refused",
-                        Some(reason),
-                    );
-                    self.emit(Event::AnswerRefused {
-                        slot: i,
-                        prompt: want,
-                        reason: reason.into(),
-                    });
+                    self.refuse(i, Some(&prompt), want, answer, &by, reason.into());
                 }
             }
             Err(Refusal { reason, prompt }) => {
                 tracing::info!(slot = %self.slots[i].id, %want, %reason, "answer refused");
-                self.audit(
-                    i,
-                    prompt.as_deref(),
-                    want,
-                    Some(answer),
-                    &by,
-                    "refused",
-                    Some(&reason),
-                );
-                self.emit(Event::AnswerRefused {
-                    slot: i,
-                    prompt: want,
-                    reason,
-                });
+                self.refuse(i, prompt.as_deref(), want, answer, &by, reason);
             }
         }
+    }
+
+    /// Audits an answer that was not sent, and tells the clients why.
+    fn refuse(
+        &self,
+        i: SlotIdx,
+        prompt: Option<&Prompt>,
+        want: PromptId,
+        answer: Answer,
+        by: &AnsweredBy,
+        reason: String,
+    ) {
+        self.audit(i, prompt, want, Some(answer), by, "refused", Some(&reason));
+        self.emit(Event::AnswerRefused {
+            slot: i,
+            prompt: want,
+            reason,
+        });
     }
 
     /// Audits a prompt that closed without an answer from corral; `who` is
