@@ -24,6 +24,12 @@ fn decide(p: &Policy, cmd: &str, cwd: &Path) -> (Verdict, String) {
 /// Every class of the dangerous list and every unprovable construct.
 const HOSTILE: &[&str] = &[
     // Recursive deletes, with quoting tricks.
+    "npx rimraf ~",
+    "npx -p rimraf rimraf /",
+    "tar -xf evil.tar -C ~",
+    "tar xzf evil.tgz -C ~",
+    "unzip -o evil.zip -d $HOME",
+    "cp -r dots/. ~",
     "rm -rf /",
     "rm -rf /*",
     "rm -rf ~",
@@ -326,6 +332,11 @@ fn harmless_commands_are_allowed() {
         "cargo test",
         "rm -rf build",
         "rm -rf ./target",
+        "npx prettier --write .",
+        "npx rimraf dist",
+        "tar -xf deps.tar -C vendor",
+        "tar -cf home.tar -C ~ notes",
+        "python -m pytest -x",
         "git push origin main",
         "git reset HEAD file",
         "chmod 644 a",

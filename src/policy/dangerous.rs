@@ -469,6 +469,8 @@ fn rm_critical(w: &[&str]) -> bool {
                 .any(|o| o.starts_with("--delete") || o.starts_with("--remove"))
                 && ops.last().is_some_and(|o| critical_path(o))
         }
+        // Recursive by nature (npm's rimraf, del-cli).
+        "rimraf" | "del" | "del-cli" => split(args).1.iter().any(|o| critical_path(o)),
         _ => false,
     }
 }
@@ -771,7 +773,10 @@ fn crontab(w: &[&str]) -> bool {
 }
 
 fn home_dotfile(p: &str) -> bool {
-    norm_path(p).starts_with("~/.")
+    // The home directory itself: a copy or an archive extracted into it can
+    // put any dot-file there.
+    let p = norm_path(p);
+    p.starts_with("~/.") || p == "~"
 }
 
 fn bin_dir(p: &str) -> bool {
@@ -911,6 +916,33 @@ pub fn written_paths(c: &SimpleCommand) -> Vec<String> {
                         .find_map(|a| a.strip_prefix("--target-directory=").map(str::to_string))
                 });
                 out.extend(t.or_else(|| ops.last().cloned()));
+            }
+            // Extracting an archive writes into its target directory.
+            // `tar -xf`, `tar --extract`, or old-style `tar xzf` (letters
+            // only, first).
+            "tar"
+                if args.iter().any(|a| {
+                    a.starts_with("--extract")
+                        || a.starts_with("--get")
+                        || (a.starts_with('-') && !a.starts_with("--") && a.contains('x'))
+                }) || args.first().is_some_and(|a| {
+                    a.contains('x') && a.chars().all(|c| c.is_ascii_alphabetic())
+                }) =>
+            {
+                for (i, a) in args.iter().enumerate() {
+                    if *a == "-C" || *a == "--directory" {
+                        out.extend(args.get(i + 1).map(|s| (*s).to_string()));
+                    } else if let Some(d) = a.strip_prefix("--directory=") {
+                        out.push(d.to_string());
+                    }
+                }
+            }
+            "unzip" => {
+                for (i, a) in args.iter().enumerate() {
+                    if *a == "-d" {
+                        out.extend(args.get(i + 1).map(|s| (*s).to_string()));
+                    }
+                }
             }
             "dd" => out.extend(
                 args.iter()

@@ -1054,7 +1054,10 @@ pub fn inline_code(argv: &[Word]) -> Option<Option<String>> {
 
 /// Wrappers that run their arguments as a command, with the options that
 /// take a value (each such option's value is skipped).
-const WRAPPERS: [(&str, &[&str]); 22] = [
+const WRAPPERS: [(&str, &[&str]); 24] = [
+    // Package runners run a package's program: `npx rimraf ~`.
+    ("npx", &["-p", "--package", "-c", "--call"]),
+    ("bunx", &["-p", "--package"]),
     (
         "env",
         &["-u", "--unset", "-C", "--chdir", "-S", "--split-string"],
