@@ -218,6 +218,9 @@ pub struct App {
     pub size: (u16, u16),
     /// Sidebar width in cells.
     pub sidebar_width: u16,
+    /// The smallest PTY a slot gets, as (cols, rows) in cells
+    /// (`[ui] min_pane`).
+    pub min_pane: (u16, u16),
     /// `--attach`: one slot full-screen with a one-line status bar.
     pub attach: bool,
     /// Status-line message.
@@ -262,6 +265,10 @@ impl App {
             keymap,
             size,
             sidebar_width: config.ui.sidebar_width,
+            min_pane: (
+                config.ui.min_pane.cols.max(1),
+                config.ui.min_pane.rows.max(1),
+            ),
             attach: false,
             flash: None,
             decisions: Vec::new(),
@@ -291,12 +298,14 @@ impl App {
         layout::compute(self)
     }
 
-    /// The PTY size (rows, cols) each visible pane should have.
+    /// The PTY size (rows, cols) of each visible pane's slot, and of each
+    /// slot stacked away under the focused pane.
     pub fn pane_sizes(&self) -> Vec<(SlotIdx, (u16, u16))> {
-        self.layout()
-            .panes
+        let lay = self.layout();
+        lay.panes
             .iter()
-            .map(|p| (p.slot, (p.inner.height.max(1), p.inner.width.max(1))))
+            .map(|p| (p.slot, (p.pty.0.max(1), p.pty.1.max(1))))
+            .chain(lay.stacked_sizes.iter().copied())
             .collect()
     }
 
@@ -320,31 +329,32 @@ impl App {
             return Ok(());
         }
         let lay = self.layout();
+        // The sidebar shows the selected prompt's whole subject.
+        let in_inbox = match lay.inbox_detail {
+            Some(r) => {
+                self.inbox_sel < self.inbox.len()
+                    && self.inbox[self.inbox_sel].prompt.id == e.prompt.id
+                    && subject_block(&e.prompt, usize::from(r.width), usize::from(r.height)).1
+            }
+            None => false,
+        };
         match e.prompt.source {
             crate::detect::PromptSource::Screen => {
                 if e.prompt.incomplete == Some(crate::detect::Incomplete::CutOff) {
                     return Err(Unseen::CutOff);
                 }
-                if !lay.panes.iter().any(|p| p.slot == e.slot) {
-                    return Err(Unseen::PaneHidden);
+                if lay.panes.iter().any(|p| p.slot == e.slot && !p.clipped()) {
+                    return Ok(());
                 }
-                Ok(())
+                // Stacked away or zoomed past: an exact subject the inbox
+                // shows whole was seen there.
+                if e.prompt.incomplete.is_none() && in_inbox {
+                    return Ok(());
+                }
+                Err(Unseen::PaneHidden)
             }
-            crate::detect::PromptSource::Hook => match lay.inbox_detail {
-                Some(r)
-                    if self.inbox_sel < self.inbox.len()
-                        && self.inbox[self.inbox_sel].prompt.id == e.prompt.id
-                        && subject_block(
-                            &e.prompt,
-                            usize::from(r.width),
-                            usize::from(r.height),
-                        )
-                        .1 =>
-                {
-                    Ok(())
-                }
-                _ => Err(Unseen::SubjectCut),
-            },
+            crate::detect::PromptSource::Hook if in_inbox => Ok(()),
+            crate::detect::PromptSource::Hook => Err(Unseen::SubjectCut),
         }
     }
 
@@ -418,9 +428,15 @@ impl App {
 
     /// True while any slot's child is running (so quitting would stop it).
     pub fn agents_running(&self) -> bool {
+        self.running_count() > 0
+    }
+
+    /// How many slots' children are running.
+    pub fn running_count(&self) -> usize {
         self.slots
             .iter()
-            .any(|s| !matches!(s.state, AgentState::Exited(_)))
+            .filter(|s| !matches!(s.state, AgentState::Exited(_)))
+            .count()
     }
 
     /// When the app next needs a [`Msg::Tick`] without any other input: a
@@ -568,6 +584,15 @@ impl App {
                     .map(|s| s.id.clone())
                     .unwrap_or_default();
                 self.decision(format!("{id}: left to you: {reason}"), now);
+            }
+            Event::PromptUpdated { prompt, .. } => {
+                if let Some(e) = self.inbox.iter_mut().find(|e| e.prompt.id == prompt.id) {
+                    // What the person saw is no longer what it says.
+                    if e.prompt.tool != prompt.tool || e.prompt.subject != prompt.subject {
+                        e.seen = false;
+                    }
+                    e.prompt = prompt;
+                }
             }
             Event::PromptClosed { prompt, .. } => self.remove_prompt(prompt),
             Event::Title { slot, title } => {
@@ -801,17 +826,23 @@ impl App {
             Action::ScrollUp
             | Action::ScrollDown
             | Action::ScrollPageUp
-            | Action::ScrollPageDown => {
-                let half = self
+            | Action::ScrollPageDown
+            | Action::ScrollHalfPageUp
+            | Action::ScrollHalfPageDown => {
+                let height = self
                     .layout()
                     .panes
                     .iter()
                     .find(|p| p.slot == self.focus)
-                    .map_or(10, |p| i32::from(p.inner.height / 2).max(1));
+                    .map_or(20, |p| i32::from(p.inner.height));
+                let page = (height - 1).max(1);
+                let half = (height / 2).max(1);
                 let delta = match a {
                     Action::ScrollUp => 1,
                     Action::ScrollDown => -1,
-                    Action::ScrollPageUp => half,
+                    Action::ScrollPageUp => page,
+                    Action::ScrollPageDown => -page,
+                    Action::ScrollHalfPageUp => half,
                     _ => -half,
                 };
                 fx.push(Effect::Session(Command::Scroll {

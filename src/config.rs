@@ -141,6 +141,28 @@ pub struct UiConfig {
     pub sidebar_width: u16,
     /// Scrollback rows kept per slot.
     pub scrollback_rows: usize,
+    /// The smallest PTY a slot gets. Panes that would be smaller stack (see
+    /// `ui::layout::compute`).
+    pub min_pane: PaneSize,
+}
+
+/// A pane size in cells: `{ cols = 54, rows = 18 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaneSize {
+    /// Columns, in cells.
+    pub cols: u16,
+    /// Rows, in cells.
+    pub rows: u16,
+}
+
+impl PaneSize {
+    /// The default minimum pane: the smallest at which every built-in agent
+    /// (Claude Code 2.1.329, Codex CLI 0.169.0, Gemini CLI 0.61.0, Aider
+    /// 0.86.1) draws its shell-command permission dialog whole, measured
+    /// with `scripts/capture-fixtures.sh --long --sizes` (see
+    /// tests/fixtures/LONG-DIALOGS.md, "Minimum pane").
+    pub const DEFAULT: PaneSize = PaneSize { cols: 54, rows: 18 };
 }
 
 impl Default for UiConfig {
@@ -148,6 +170,7 @@ impl Default for UiConfig {
         UiConfig {
             sidebar_width: 46,
             scrollback_rows: 5000,
+            min_pane: PaneSize::DEFAULT,
         }
     }
 }

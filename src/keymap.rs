@@ -72,10 +72,15 @@ pub enum Action {
     ScrollUp,
     /// Scroll the focused pane's scrollback down one row.
     ScrollDown,
-    /// Scroll up half a pane.
+    /// Scroll up a page: the pane's height minus one row, so one row of
+    /// context stays in view (as tmux's copy mode does).
     ScrollPageUp,
-    /// Scroll down half a pane.
+    /// Scroll down a page (the pane's height minus one row).
     ScrollPageDown,
+    /// Scroll up half the pane's height.
+    ScrollHalfPageUp,
+    /// Scroll down half the pane's height.
+    ScrollHalfPageDown,
     /// Back to the live screen.
     ScrollBottom,
     /// Restart the focused slot's session.
@@ -322,7 +327,7 @@ impl Keymap {
     /// Status-line hints of a mode: for each binding with a `desc`, the keys of
     /// every binding of the same action that has no desc of its own are shown
     /// with it (`←↓↑→ focus`).
-    pub fn hints(&self, mode: Mode) -> Vec<(String, String)> {
+    pub fn hints(&self, mode: Mode) -> Vec<Hint> {
         let list = self.bindings(mode);
         let mut out = Vec::new();
         for b in list.iter().filter(|b| b.desc.is_some()) {
@@ -353,13 +358,32 @@ impl Keymap {
                 } else {
                     keys.join("/")
                 };
-                out.push((joined, desc));
+                out.push(Hint {
+                    keys: joined,
+                    desc,
+                    action: b.action,
+                });
                 continue;
             }
-            out.push((keys.concat(), desc));
+            out.push(Hint {
+                keys: keys.concat(),
+                desc,
+                action: b.action,
+            });
         }
         out
     }
+}
+
+/// One status-line hint: keys, what they do, and the action they run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint {
+    /// The keys, compact (`←↓↑→`, `y`).
+    pub keys: String,
+    /// The binding's `desc`.
+    pub desc: String,
+    /// The action.
+    pub action: Action,
 }
 
 /// Compact key labels for the status line.
@@ -398,7 +422,10 @@ mod tests {
         );
         assert_eq!(km.lookup(Mode::Insert, &[k("y")]), Lookup::Unbound);
         let hints = km.hints(Mode::Normal);
-        assert_eq!(hints[0], ("←↓↑→".to_string(), "focus".to_string()));
+        assert_eq!(
+            (hints[0].keys.as_str(), hints[0].desc.as_str()),
+            ("←↓↑→", "focus")
+        );
     }
 
     #[test]

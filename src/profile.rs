@@ -454,9 +454,16 @@ pub struct Profile {
     /// Human name and version the facts come from.
     #[serde(default)]
     pub source: String,
-    /// Arguments added when a session is restarted, to resume the conversation.
+    /// Arguments added when a session is restarted, to resume the
+    /// conversation; only for the [`Profile::programs`].
     #[serde(default)]
     pub resume_args: Vec<String>,
+    /// The program file names (`claude`) the profile's command-line
+    /// arguments (`resume_args`, the hook's `args`) are for. A slot whose
+    /// command is anything else (a wrapper script, corral's demo agent) is
+    /// read with this profile but gets none of them. Empty: every program.
+    #[serde(default)]
+    pub programs: Vec<String>,
     /// Working with no output for this long is `stalled`, in milliseconds.
     #[serde(default = "default_stalled")]
     pub stalled_after_ms: u64,
@@ -483,11 +490,6 @@ pub struct HookSpec {
     /// is replaced by the hook command as a JSON string (quotes included) and
     /// `{command}` by the plain hook command.
     pub args: Vec<String>,
-    /// The program file names that take these arguments (`claude`); a slot
-    /// running anything else (a wrapper, the demo agent) gets no hook. Empty:
-    /// every program.
-    #[serde(default)]
-    pub programs: Vec<String>,
     /// A template whose SHA-256 the agent wants as proof that the user
     /// trusts the hook (Codex): `{trust_hash}` in `args` becomes
     /// `sha256:<hex>` of it, with `{command_json}` put in first.
@@ -505,16 +507,20 @@ pub struct HookSpec {
     pub dialog_after_hook: bool,
 }
 
-impl HookSpec {
-    /// Whether a slot running `command` gets the hook.
-    pub fn applies_to(&self, command: &str) -> bool {
+impl Profile {
+    /// Whether a slot running `command` takes this profile's command-line
+    /// arguments (resume arguments, the hook): its file name is one of
+    /// [`Profile::programs`].
+    pub fn takes_args(&self, command: &str) -> bool {
         let name = Path::new(command)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         self.programs.is_empty() || self.programs.contains(&name)
     }
+}
 
+impl HookSpec {
     /// The arguments with the hook command put in.
     pub fn render_args(&self, command: &str) -> Vec<String> {
         use sha2::Digest;
@@ -667,7 +673,7 @@ mod tests {
                     .contains(r#"command="/tmp/hooks-lab/hook.py 'CX tok 1234' \"$CODEX_HOME\"""#)),
             "{args:?}"
         );
-        assert!(hook.applies_to("/x/bin/codex") && !hook.applies_to("/x/bin/corral"));
+        assert!(p.takes_args("/x/bin/codex") && !p.takes_args("/x/bin/corral"));
     }
 
     #[test]

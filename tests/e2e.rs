@@ -171,7 +171,7 @@ fn insert_mode_types_into_the_focused_pane_and_ctrl_backslash_leaves() {
     let home = tempdir();
     let cfg = write_config(
         home.path(),
-        "[[slot]]\nid = \"one\"\ncommand = \"/bin/sh\"\n[[slot]]\nid = \"two\"\ncommand = \"/bin/sh\"\n",
+        "[ui]\nmin_pane = { cols = 30, rows = 8 }\n[[slot]]\nid = \"one\"\ncommand = \"/bin/sh\"\n[[slot]]\nid = \"two\"\ncommand = \"/bin/sh\"\n",
     );
     let t = Tui::corral(&["--config", &cfg], 30, 120, home.path());
     t.wait_text("NORMAL", LONG);
@@ -254,7 +254,7 @@ fn mouse_click_focuses_a_pane() {
     let home = tempdir();
     let cfg = write_config(
         home.path(),
-        "[ui]\nsidebar_width = 30\n[[slot]]\nid = \"left\"\ncommand = \"/bin/sh\"\n[[slot]]\nid = \"right\"\ncommand = \"/bin/sh\"\n",
+        "[ui]\nsidebar_width = 30\nmin_pane = { cols = 30, rows = 8 }\n[[slot]]\nid = \"left\"\ncommand = \"/bin/sh\"\n[[slot]]\nid = \"right\"\ncommand = \"/bin/sh\"\n",
     );
     let t = Tui::corral(&["--config", &cfg], 30, 120, home.path());
     t.wait_text("NORMAL", LONG);
@@ -357,9 +357,9 @@ fn attach_shows_one_slot_and_answers_after_ctrl_backslash() {
     );
     let t = Tui::corral(&["--config", &cfg, "--attach", "api"], 30, 100, home.path());
     let s = t.wait_for("the attached slot blocked on a prompt", LONG, |s| {
-        s.lines()
-            .last()
-            .is_some_and(|l| l.contains("needs-permission") && l.contains("approve"))
+        s.lines().last().is_some_and(|l| {
+            l.contains("needs-permission") && (l.contains("approve") || l.contains("y/a/n"))
+        })
     });
     assert!(!s.contains("SLOTS"), "no sidebar in attach view:\n{s}");
     assert!(!s.contains("other"), "only the attached slot:\n{s}");
@@ -799,7 +799,14 @@ fn keys_sent_with_a_resize_are_not_held_back() {
 #[test]
 fn y_on_a_cut_off_prompt_sends_nothing_and_shows_the_dialog_at_80x24() {
     let home = tempdir();
-    let t = Tui::corral(&[], 24, 80, home.path());
+    // The demo in tiles smaller than its dialogs: a user's choice.
+    let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.toml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace("[ui]\n", "[ui]\nmin_pane = { cols = 20, rows = 6 }\n")
+        .replace("{corral}", &support::corral_bin().to_string_lossy())
+        .replace("{shell}", "/bin/sh");
+    let cfg = write_config(home.path(), &demo);
+    let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
     let cut = "? (dialog";
     let selected = |s: &str| {
         s.lines()

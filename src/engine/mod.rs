@@ -379,6 +379,31 @@ mod tests {
     }
 
     #[test]
+    fn a_full_scrollback_keeps_the_view_on_its_rows() {
+        let mut e = Engine::new(5, 20, 50);
+        for i in 0..200 {
+            e.process(format!("line {i}\r\n").as_bytes());
+        }
+        assert_eq!(e.scrollback_len(), 50);
+        assert_eq!(e.set_scroll_offset(20), 20);
+        let before: Vec<String> = (0..5).map(|r| e.screen().row_text(r)).collect();
+        for i in 200..220 {
+            e.process(format!("line {i}\r\n").as_bytes());
+        }
+        // 20 rows later the view is 40 rows from the live screen, on the
+        // same text.
+        assert_eq!(e.scroll_offset(), 40);
+        let after: Vec<String> = (0..5).map(|r| e.screen().row_text(r)).collect();
+        assert_eq!(before, after);
+        // Once its rows are dropped, it stays at the oldest row kept.
+        for i in 220..300 {
+            e.process(format!("line {i}\r\n").as_bytes());
+        }
+        assert_eq!(e.scroll_offset(), 50);
+        assert_eq!(e.screen().row_text(0), "line 246");
+    }
+
+    #[test]
     fn scrollback_is_bounded() {
         let mut e = Engine::new(3, 10, 5);
         for i in 0..100 {

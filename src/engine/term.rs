@@ -193,8 +193,8 @@ impl Term {
             for _ in 0..push {
                 let r = self.live.rows.remove(0);
                 if !self.alt_active {
-                    let dropped = self.scrollback.push(&r);
-                    self.anchor_view(dropped);
+                    self.scrollback.push(&r);
+                    self.anchor_view();
                 }
             }
             self.live.rows.truncate(usize::from(rows));
@@ -232,11 +232,12 @@ impl Term {
     }
 
     /// After a row went to scrollback: keeps the scrolled-back view on the
-    /// same rows, unless the scrollback was full and dropped its oldest row
-    /// (`dropped`).
-    fn anchor_view(&mut self, dropped: bool) {
-        if !dropped && self.scroll_offset > 0 {
-            self.scroll_offset += 1;
+    /// same rows (the offset counts rows from the live screen, so it grows
+    /// by one). A full scrollback dropped its oldest row to make room; a
+    /// view already on that row can only move with it.
+    fn anchor_view(&mut self) {
+        if self.scroll_offset > 0 {
+            self.scroll_offset = (self.scroll_offset + 1).min(self.scrollback.len());
         }
     }
 
@@ -253,8 +254,8 @@ impl Term {
         let bg = self.erase_attrs();
         for _ in 0..n {
             if to_scrollback {
-                let dropped = self.scrollback.push(&self.live.rows[top]);
-                self.anchor_view(dropped);
+                self.scrollback.push(&self.live.rows[top]);
+                self.anchor_view();
             }
             self.live.rows[top..=bottom].rotate_left(1);
             self.live.rows[bottom].clear(bg);

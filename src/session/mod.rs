@@ -58,6 +58,12 @@ pub const POLICY_SETTLE_MS: u64 = 300;
 /// milliseconds: the agent starts its hook as it draws the dialog, and the
 /// hook's exact request replaces the screen reading.
 pub const HOOK_GRACE_MS: u64 = 1500;
+
+/// After corral resizes a slot's PTY (a terminal resize, a zoom), how long
+/// its agent may take to draw its dialog again, in milliseconds. Meanwhile a
+/// dialog the screen stops showing is still pending, and one drawn again at
+/// the new size is the same prompt: it keeps its id and its age.
+pub const REFLOW_GRACE_MS: u64 = 2000;
 /// How long an answer handed back from a hook waits for the agent's dialog,
 /// in milliseconds.
 pub const AFTER_HOOK_MS: u64 = 30_000;
@@ -197,6 +203,15 @@ pub enum Event {
         /// The slot.
         slot: SlotIdx,
         /// The prompt, with its id.
+        prompt: Prompt,
+    },
+    /// A pending prompt was drawn again after corral resized its pane (a
+    /// re-wrap may read its subject more or less whole): the same prompt,
+    /// same id and age, with what the screen shows now.
+    PromptUpdated {
+        /// The slot.
+        slot: SlotIdx,
+        /// The prompt as read now, with its id.
         prompt: Prompt,
     },
     /// A prompt is no longer on screen.
@@ -456,6 +471,7 @@ impl SessionManager {
                 failure: None,
                 screen: None,
                 screen_since: None,
+                reflowed_at: None,
                 answered_dialog: None,
                 hooks: VecDeque::new(),
                 hook_token: String::new(),
@@ -677,6 +693,8 @@ struct SlotRt {
     screen_since: Option<Instant>,
     /// A screen dialog whose hook request was answered: never shown again.
     answered_dialog: Option<u64>,
+    /// When corral last resized the PTY of the running session.
+    reflowed_at: Option<Instant>,
     /// Hook requests waiting for an answer, oldest first; the first is the
     /// inbox prompt.
     hooks: VecDeque<HookPending>,
@@ -956,7 +974,7 @@ impl Manager {
         s.hook_token.clear();
         if let (Some(spec), Some(path), Some(exe), Some(token)) =
             (&s.profile.hook, socket_path, hook_exe, token)
-            && spec.applies_to(s.cfg.command.get_ref())
+            && s.profile.takes_args(s.cfg.command.get_ref())
         {
             let command = [
                 exe.to_string_lossy().into_owned(),
@@ -982,7 +1000,7 @@ impl Manager {
             extra.extend(spec.render_args(&command));
             s.hook_token = token;
         }
-        if s.generation > 1 && s.cfg.resume {
+        if s.generation > 1 && s.cfg.resume && s.profile.takes_args(s.cfg.command.get_ref()) {
             extra.extend(s.profile.resume_args.iter().cloned());
         }
         let cwd = match &s.cfg.cwd {
@@ -1048,7 +1066,12 @@ impl Manager {
                 });
             }
             Err(e) => {
-                let msg = format!("cannot start `{}`: {e:#}", s.cfg.command.get_ref());
+                // One line: the message goes to the message area too.
+                let why = format!("{e:#}")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let msg = format!("cannot start `{}`: {why}", s.cfg.command.get_ref());
                 tracing::warn!(slot = %s.id, "{msg}");
                 s.shared
                     .lock()
@@ -1202,6 +1225,7 @@ impl Manager {
                 s.size = (rows, cols);
                 s.shared.lock().resize(rows, cols);
                 if let Some(live) = &s.live {
+                    s.reflowed_at = Some(Instant::now());
                     let _ = live.master.resize(PtySize {
                         rows,
                         cols,
@@ -1286,8 +1310,53 @@ impl Manager {
             let at = Instant::now() + Duration::from_millis(ms.max(1));
             s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
         }
-        // The screen prompt keeps its id while its dialog text is unchanged.
+        // The screen prompt keeps its id while its dialog text is unchanged,
+        // and while corral's resize makes the agent draw it again.
         let mut vanished = None;
+        let mut d = d;
+        let reflow_end = s
+            .reflowed_at
+            .map(|t| t + Duration::from_millis(REFLOW_GRACE_MS))
+            .filter(|end| *end > Instant::now());
+        let mut held = false;
+        let mut updated = None;
+        if let Some(end) = reflow_end
+            && let Some(old) = s.screen.clone()
+            && s.answered != Some(old.id)
+        {
+            match &d.prompt {
+                // Mid-redraw: the dialog is still there for the agent.
+                None => {
+                    d.prompt = Some(old.clone());
+                    held = true;
+                    s.detect_due = Some(s.detect_due.map_or(end, |x| x.min(end)));
+                }
+                Some(new) if new.dialog_hash != old.dialog_hash && same_dialog(&old, new) => {
+                    let mut new = new.clone();
+                    new.id = old.id;
+                    if s.answered_dialog == Some(old.dialog_hash) {
+                        s.answered_dialog = Some(new.dialog_hash);
+                    }
+                    s.screen = Some(new.clone());
+                    d.prompt = Some(new.clone());
+                    if s.prompt.as_ref().is_some_and(|p| p.id == new.id) {
+                        let visible_change = s.prompt.as_ref().is_some_and(|p| {
+                            p.subject != new.subject
+                                || p.tool != new.tool
+                                || p.incomplete != new.incomplete
+                        });
+                        s.prompt = Some(new.clone());
+                        if visible_change {
+                            // Judge it again as it reads now.
+                            let at = Instant::now() + Duration::from_millis(POLICY_SETTLE_MS);
+                            s.policy_due = Some((at, new.id));
+                        }
+                        updated = Some(new);
+                    }
+                }
+                Some(_) => {}
+            }
+        }
         let changed = match (&s.screen, &d.prompt) {
             (None, None) => false,
             (Some(old), Some(new)) => old.dialog_hash != new.dialog_hash,
@@ -1345,11 +1414,15 @@ impl Manager {
                 "hook.permission-request".to_string(),
             )
         };
-        let keep = state == AgentState::Starting
+        let keep = (state == AgentState::Starting
             && rule == "nothing-recognised"
-            && s.state != AgentState::Starting;
+            && s.state != AgentState::Starting)
+            || held;
 
         let mut events = Vec::new();
+        if let Some(prompt) = updated {
+            events.push(Event::PromptUpdated { slot: i, prompt });
+        }
         // A prompt that closes goes before the new state, one that opens
         // after it (sync_inbox): no frame shows a prompt beside a state that
         // contradicts it.
@@ -1945,6 +2018,41 @@ fn same_call(p: &Prompt, key: &(String, String)) -> bool {
             .is_some_and(|start| b.starts_with(start.trim_end()))
 }
 
+/// Whether `new`, read after corral resized the pane, is dialog `old` drawn
+/// again at the new size: the same tool and options, and the same subject as
+/// far as either reading can tell (a re-wrap may drop spaces or cut it
+/// short; a dialog cut off by the pane showed no subject at all).
+fn same_dialog(old: &Prompt, new: &Prompt) -> bool {
+    use detect::Incomplete;
+    let options = |p: &Prompt| {
+        p.options
+            .iter()
+            .map(|o| (o.number, o.kind))
+            .collect::<Vec<_>>()
+    };
+    if old.incomplete == Some(Incomplete::CutOff) || new.incomplete == Some(Incomplete::CutOff) {
+        return true;
+    }
+    if old.tool != new.tool || options(old) != options(new) {
+        return false;
+    }
+    if old.subject == new.subject {
+        return true;
+    }
+    let dense = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_whitespace() && *c != '…')
+            .collect::<String>()
+    };
+    let (a, b) = (dense(&old.subject), dense(&new.subject));
+    // Two exact readings that differ are two commands (`rm -rf / tmp` is not
+    // `rm -rf /tmp`).
+    (old.incomplete.is_some() || new.incomplete.is_some())
+        && !a.is_empty()
+        && !b.is_empty()
+        && (a.starts_with(&b) || b.starts_with(&a))
+}
+
 /// The prompt slot `s`'s inbox should show, and since when: the oldest hook
 /// request, else the screen prompt (on a hooked slot only after
 /// [`HOOK_GRACE_MS`], and never a dialog whose hook request was answered).
@@ -2069,6 +2177,17 @@ fn kill_later(pid: Option<u32>) {
     });
 }
 
+/// The first executable file called `name` in a directory of `path` (a
+/// `PATH` value), as a shell would find it.
+fn find_in_path(name: &str, path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(path?)
+        .map(|d| d.join(name))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
 type Started = (
     Box<dyn MasterPty + Send>,
     PtyReader,
@@ -2088,7 +2207,17 @@ fn start_child(
         pixel_width: 0,
         pixel_height: 0,
     })?;
-    let mut cmd = CommandBuilder::new(cfg.command.get_ref());
+    let program = cfg.command.get_ref();
+    // The PATH the child gets: the slot's own, else corral's.
+    let path = cfg
+        .env
+        .get("PATH")
+        .map(std::ffi::OsString::from)
+        .or_else(|| std::env::var_os("PATH"));
+    if !program.contains('/') && find_in_path(program, path.as_deref()).is_none() {
+        anyhow::bail!("no such command in PATH");
+    }
+    let mut cmd = CommandBuilder::new(program);
     cmd.args(&cfg.args);
     cmd.args(extra_args);
     let cwd = cwd.ok_or_else(|| anyhow::anyhow!("no working directory"))?;

@@ -7,8 +7,13 @@ use crate::app::App;
 use crate::keymap::Action;
 use crate::session::SlotIdx;
 
-/// Narrowest tile area (in cells) the sidebar leaves beside itself.
-const MIN_TILES_WIDTH: u16 = 24;
+/// Narrowest sidebar, in cells: a slot's id and state fit in it. Below
+/// this the sidebar folds into a one-line summary.
+pub const MIN_SIDEBAR: u16 = 22;
+
+/// Rows at the bottom of the sidebar kept for messages (answers sent,
+/// refusals, notices), so a message never covers the hints or the inbox.
+pub const MESSAGE_ROWS: u16 = 3;
 
 /// One visible pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +22,31 @@ pub struct PaneArea {
     pub slot: SlotIdx,
     /// The pane including its border.
     pub area: Rect,
-    /// The terminal inside it: the PTY gets exactly this size.
+    /// The terminal inside it.
     pub inner: Rect,
+    /// The PTY size as (rows, cols): the inner size, but never below the
+    /// minimum pane. When it is larger than `inner` (a terminal smaller than
+    /// one minimum pane), the pane shows the bottom-left part of the screen.
+    pub pty: (u16, u16),
+}
+
+impl PaneArea {
+    /// Whether the pane shows only part of its slot's screen.
+    pub fn clipped(&self) -> bool {
+        self.pty.0 > self.inner.height || self.pty.1 > self.inner.width
+    }
+}
+
+/// A slot stacked away under the focused pane: one row with its title and
+/// state. `slot` is `None` for the row that counts the slots left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackBar {
+    /// The slot, or `None` for "+N more".
+    pub slot: Option<SlotIdx>,
+    /// Its row.
+    pub area: Rect,
+    /// How many slots the "+N more" row stands for (0 for a slot's bar).
+    pub more: usize,
 }
 
 /// Where everything goes on the screen.
@@ -26,12 +54,21 @@ pub struct PaneArea {
 pub struct ScreenLayout {
     /// The sidebar, if shown.
     pub sidebar: Option<Rect>,
+    /// The one-line summary of slots and inbox that replaces the sidebar on
+    /// a terminal too narrow for it beside one minimum pane.
+    pub summary: Option<Rect>,
     /// The area the panes share.
     pub tiles: Rect,
     /// The one-line status line at the bottom.
     pub status: Rect,
     /// Visible panes.
     pub panes: Vec<PaneArea>,
+    /// Stacked layout: the other slots' title bars, in slot order around
+    /// the focused pane.
+    pub bars: Vec<StackBar>,
+    /// PTY sizes (rows, cols) of the slots stacked away: the focused pane's,
+    /// so moving the focus through the stack resizes nothing.
+    pub stacked_sizes: Vec<(SlotIdx, (u16, u16))>,
     /// Sidebar row of each slot (clickable).
     pub slot_rows: Vec<(SlotIdx, Rect)>,
     /// Sidebar row of each inbox entry (clickable), by inbox index.
@@ -40,6 +77,9 @@ pub struct ScreenLayout {
     /// the inbox and its key hint); `None` when there is no room or the
     /// decisions panel covers it.
     pub inbox_detail: Option<Rect>,
+    /// Where messages go: the bottom rows of the sidebar. `None` (no
+    /// sidebar, or one too short) puts them in the status line.
+    pub message: Option<Rect>,
 }
 
 fn shrink(r: Rect) -> Rect {
@@ -76,74 +116,184 @@ fn split(start: u16, len: u16, parts: usize) -> Vec<(u16, u16)> {
         .collect()
 }
 
+/// The grid (columns, rows) that tiles `n` panes in `area` with every
+/// pane's inside at least `min` (cols, rows): the near-square one if it
+/// fits, else the fitting one with the fewest empty cells and the largest
+/// smallest pane. `None` when no grid fits.
+pub fn fitting_grid(n: usize, area: Rect, min: (u16, u16)) -> Option<(usize, usize)> {
+    let fits = |gc: usize, gr: usize| {
+        let w = usize::from(area.width) / gc;
+        let h = usize::from(area.height) / gr;
+        (w >= usize::from(min.0) + 2 && h >= usize::from(min.1) + 2).then_some(w * h)
+    };
+    let square = grid(n);
+    if fits(square.0, square.1).is_some() {
+        return Some(square);
+    }
+    (1..=n)
+        .filter_map(|gc| {
+            let gr = n.div_ceil(gc);
+            fits(gc, gr).map(|smallest| (gc * gr - n, std::cmp::Reverse(smallest), gc, gr))
+        })
+        .min()
+        .map(|(_, _, gc, gr)| (gc, gr))
+}
+
+/// A pane at `area` for `slot`, its PTY at least `min` (cols, rows).
+fn pane_at(slot: SlotIdx, area: Rect, min: (u16, u16)) -> PaneArea {
+    let inner = shrink(area);
+    PaneArea {
+        slot,
+        area,
+        inner,
+        pty: (inner.height.max(min.1), inner.width.max(min.0)),
+    }
+}
+
 /// Computes the layout for the app's size, view and slots.
+///
+/// The panes tile the area beside the sidebar in a grid while every pane
+/// keeps at least the minimum pane size (`[ui] min_pane`, at which the
+/// built-in agents draw their dialogs whole). When they would be smaller
+/// they stack, as zellij's stacked panes do: the focused pane takes the
+/// area and the others show as one-row title bars around it, in slot order.
+/// The sidebar narrows down to [`MIN_SIDEBAR`] to leave one minimum pane
+/// beside it, and below that folds into a one-line summary at the top.
 pub fn compute(app: &App) -> ScreenLayout {
     let (cols, rows) = app.size;
-    let full = Rect::new(0, 0, cols, rows);
+    let min = app.min_pane;
     let status = Rect::new(0, rows.saturating_sub(1), cols, rows.min(1));
     let body = Rect::new(0, 0, cols, rows.saturating_sub(1));
     let n = app.slots.len();
+    let focus = app.focus.min(n.saturating_sub(1));
     if app.attach {
         let area = body;
         return ScreenLayout {
-            sidebar: None,
             tiles: area,
             status,
             panes: vec![PaneArea {
                 slot: app.focus,
                 area,
                 inner: area,
+                pty: (area.height.max(min.1), area.width.max(min.0)),
             }],
-            slot_rows: vec![],
-            inbox_rows: vec![],
-            inbox_detail: None,
+            ..ScreenLayout::default()
         };
     }
-    // Narrow terminals get a narrower sidebar: at most 30% of the width, but
-    // never under 24 cells unless the sidebar is turned off.
-    let sw = app
-        .sidebar_width
-        .min((cols * 3 / 10).max(24))
-        .min(cols.saturating_sub(MIN_TILES_WIDTH));
-    let (sidebar, tiles) = if sw >= 16 {
+    // The sidebar: as configured (at most 30% of a wide terminal), narrower
+    // where one minimum pane would not fit beside it, folded below that.
+    let need = min.0.saturating_add(2);
+    let want = app.sidebar_width.min((cols * 3 / 10).max(MIN_SIDEBAR));
+    let sw = if app.sidebar_width == 0 {
+        0
+    } else if cols >= want.saturating_add(need) {
+        want
+    } else {
+        cols.saturating_sub(need).min(want)
+    };
+    let (sidebar, summary, tiles) = if sw >= MIN_SIDEBAR {
         (
             Some(Rect::new(0, 0, sw, body.height)),
+            None,
             Rect::new(sw, 0, cols - sw, body.height),
         )
+    } else if app.sidebar_width > 0 && body.height > 1 {
+        (
+            None,
+            Some(Rect::new(0, 0, cols, 1)),
+            Rect::new(0, 1, cols, body.height - 1),
+        )
     } else {
-        (None, body)
+        (None, None, body)
     };
     let mut panes = Vec::new();
-    if app.zoom || n <= 1 {
-        if n > 0 {
-            panes.push(PaneArea {
-                slot: app.focus.min(n - 1),
-                area: tiles,
-                inner: shrink(tiles),
-            });
-        }
-    } else {
-        let (gc, gr) = grid(n);
+    let mut bars = Vec::new();
+    let mut stacked_sizes = Vec::new();
+    if n == 0 {
+    } else if app.zoom || n == 1 {
+        panes.push(pane_at(focus, tiles, min));
+    } else if let Some((gc, gr)) = fitting_grid(n, tiles, min) {
         let row_spans = split(tiles.y, tiles.height, gr);
         for (r, (y, h)) in row_spans.into_iter().enumerate() {
             let first = r * gc;
+            if first >= n {
+                break;
+            }
             let in_row = (n - first).min(gc);
             for (c, (x, w)) in split(tiles.x, tiles.width, in_row).into_iter().enumerate() {
-                let area = Rect::new(x, y, w, h);
-                panes.push(PaneArea {
-                    slot: first + c,
-                    area,
-                    inner: shrink(area),
-                });
+                panes.push(pane_at(first + c, Rect::new(x, y, w, h), min));
             }
         }
+    } else {
+        // Stacked. Bars for as many others as leave the focused pane its
+        // minimum height, nearest to the focus first; a last row counts the
+        // rest.
+        let room = tiles.height.saturating_sub(min.1.saturating_add(2));
+        let others: Vec<SlotIdx> = (0..n).filter(|&s| s != focus).collect();
+        let shown: Vec<SlotIdx> = if others.len() <= usize::from(room) {
+            others.clone()
+        } else {
+            let mut by_distance = others.clone();
+            by_distance.sort_by_key(|&s| (s.abs_diff(focus), s));
+            let mut keep: Vec<SlotIdx> = by_distance
+                .into_iter()
+                .take(usize::from(room.saturating_sub(1)))
+                .collect();
+            keep.sort_unstable();
+            keep
+        };
+        // With no room at all the sidebar still lists every slot.
+        let more = if room > 0 {
+            others.len() - shown.len()
+        } else {
+            0
+        };
+        let above = shown.iter().filter(|&&s| s < focus).count() as u16;
+        let below = shown.len() as u16 - above + u16::from(more > 0);
+        let pane_h = tiles.height.saturating_sub(above + below);
+        let mut y = tiles.y;
+        for &s in shown.iter().filter(|&&s| s < focus) {
+            bars.push(StackBar {
+                slot: Some(s),
+                area: Rect::new(tiles.x, y, tiles.width, 1),
+                more: 0,
+            });
+            y += 1;
+        }
+        let p = pane_at(focus, Rect::new(tiles.x, y, tiles.width, pane_h), min);
+        y += pane_h;
+        for &s in shown.iter().filter(|&&s| s > focus) {
+            bars.push(StackBar {
+                slot: Some(s),
+                area: Rect::new(tiles.x, y, tiles.width, 1),
+                more: 0,
+            });
+            y += 1;
+        }
+        if more > 0 {
+            bars.push(StackBar {
+                slot: None,
+                area: Rect::new(tiles.x, y, tiles.width, 1),
+                more,
+            });
+        }
+        stacked_sizes = others.iter().map(|&s| (s, p.pty)).collect();
+        panes.push(p);
     }
     let mut slot_rows = Vec::new();
     let mut inbox_rows = Vec::new();
     let mut inbox_detail = None;
+    let mut message = None;
     if let Some(sb) = sidebar {
         let inner = shrink(sb);
-        let bottom = inner.y + inner.height;
+        let mut bottom = inner.y + inner.height;
+        // Messages get the last rows when the sidebar has room for them
+        // below its slots and a few inbox rows.
+        let needed = n as u16 + 6 + MESSAGE_ROWS;
+        if inner.height >= needed {
+            bottom -= MESSAGE_ROWS;
+            message = Some(Rect::new(inner.x, bottom, inner.width, MESSAGE_ROWS));
+        }
         // Row layout mirrors ui::sidebar: "SLOTS", slots, blank, "INBOX", entries.
         let mut y = inner.y + 1;
         for i in 0..n {
@@ -165,15 +315,18 @@ pub fn compute(app: &App) -> ScreenLayout {
             inbox_detail = Some(Rect::new(inner.x, y, inner.width, bottom - y));
         }
     }
-    let _ = full;
     ScreenLayout {
         sidebar,
+        summary,
         tiles,
         status,
         panes,
+        bars,
+        stacked_sizes,
         slot_rows,
         inbox_rows,
         inbox_detail,
+        message,
     }
 }
 
@@ -182,11 +335,13 @@ pub fn neighbour(lay: &ScreenLayout, from: SlotIdx, dir: Action) -> Option<SlotI
     let cur = lay.panes.iter().find(|p| p.slot == from)?.area;
     let cx = i32::from(cur.x) * 2 + i32::from(cur.width);
     let cy = i32::from(cur.y) * 2 + i32::from(cur.height);
+    let bars = lay.bars.iter().filter_map(|b| b.slot.map(|s| (s, b.area)));
     lay.panes
         .iter()
-        .filter(|p| p.slot != from)
-        .filter_map(|p| {
-            let a = p.area;
+        .map(|p| (p.slot, p.area))
+        .chain(bars)
+        .filter(|(slot, _)| *slot != from)
+        .filter_map(|(slot, a)| {
             let px = i32::from(a.x) * 2 + i32::from(a.width);
             let py = i32::from(a.y) * 2 + i32::from(a.height);
             let ok = match dir {
@@ -200,7 +355,7 @@ pub fn neighbour(lay: &ScreenLayout, from: SlotIdx, dir: Action) -> Option<SlotI
                 Action::FocusLeft | Action::FocusRight => ((px - cx).abs(), (py - cy).abs()),
                 _ => ((py - cy).abs(), (px - cx).abs()),
             };
-            ok.then_some((primary, secondary, p.slot))
+            ok.then_some((primary, secondary, slot))
         })
         .min()
         .map(|(_, _, s)| s)

@@ -5,6 +5,7 @@
 
 mod echo;
 pub mod layout;
+pub mod status;
 
 pub use echo::{Echoed, Shown};
 
@@ -269,22 +270,24 @@ impl tui_term::widget::Cell for PaneCell {
     }
 }
 
-/// An engine screen seen through tui-term's `Screen` trait.
-struct PaneScreen<'a>(&'a crate::engine::Screen);
+/// An engine screen seen through tui-term's `Screen` trait, from row `.1`
+/// down (a pane smaller than its PTY shows the bottom of the screen).
+struct PaneScreen<'a>(&'a crate::engine::Screen, u16);
 
 impl tui_term::widget::Screen for PaneScreen<'_> {
     type C = PaneCell;
 
     fn cell(&self, row: u16, col: u16) -> Option<&PaneCell> {
-        self.0.cell(row, col).map(PaneCell::ref_cast)
+        self.0.cell(row + self.1, col).map(PaneCell::ref_cast)
     }
 
     fn hide_cursor(&self) -> bool {
-        self.0.hide_cursor()
+        self.0.hide_cursor() || self.0.cursor_position().0 < self.1
     }
 
     fn cursor_position(&self) -> (u16, u16) {
-        self.0.cursor_position()
+        let (r, c) = self.0.cursor_position();
+        (r.saturating_sub(self.1), c)
     }
 }
 
@@ -347,9 +350,18 @@ pub fn draw(
             decisions(frame, app, sb, now);
         }
     }
+    if let Some(r) = lay.summary {
+        summary(frame, app, r);
+    }
     cache.panes.retain(|slot, _| screens.yields(*slot));
     for p in &lay.panes {
         pane(frame, app, p, screens, cache, &mut typed);
+    }
+    for b in &lay.bars {
+        stack_bar(frame, app, b);
+    }
+    if let Some(r) = lay.message {
+        message(frame, app, r);
     }
     if lay.panes.is_empty() {
         frame.render_widget(
@@ -357,7 +369,7 @@ pub fn draw(
             lay.tiles,
         );
     }
-    status_line(frame, app, lay.status);
+    status_line(frame, app, lay.status, lay.message.is_none());
     match &app.modal {
         Modal::Help => help(frame, app),
         Modal::ConfirmQuit => confirm_quit(frame, app),
@@ -399,7 +411,7 @@ fn pane(
             None => area,
         };
         let slot = p.slot;
-        if insert_here && !screens.yields(slot) {
+        if insert_here && !screens.yields(slot) && !p.clipped() {
             // Keep the rows drawn, under the same lock, for an early echo.
             screens.with_engine(slot, &mut |e| {
                 render_engine(frame, inner, e, scrolled, cursor);
@@ -511,17 +523,21 @@ fn render_engine(
 ) {
     // The terminal can be smaller than the layout for one frame: ratatui
     // resizes the frame itself before corral sees the resize event.
+    let full = area;
     let area = area.intersection(frame.area());
     let screen = e.screen();
     *scrolled = e.scroll_offset();
     if area.is_empty() {
         return;
     }
-    let ps = PaneScreen(screen);
+    // A screen taller than its pane shows its bottom rows: where agents
+    // draw their dialogs and shells their prompt.
+    let top = screen.size().0.saturating_sub(full.height);
+    let ps = PaneScreen(screen, top);
     let term = PseudoTerminal::new(&ps).cursor(Cursor::default().visibility(false));
     frame.render_widget(term, area);
-    if !screen.hide_cursor() && *scrolled == 0 {
-        *cursor = Some(screen.cursor_position());
+    if !tui_term::widget::Screen::hide_cursor(&ps) && *scrolled == 0 {
+        *cursor = Some(tui_term::widget::Screen::cursor_position(&ps));
     }
 }
 
@@ -536,7 +552,10 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
         ))
         .title(
             Line::from(if area.width >= 40 {
-                format!(" {} slots · {waiting} waiting ", app.slots.len())
+                format!(
+                    " {} · {waiting} waiting ",
+                    plural(app.slots.len(), "slot", "slots")
+                )
             } else {
                 format!(" {waiting} waiting ")
             })
@@ -729,42 +748,80 @@ fn decisions(frame: &mut Frame, app: &App, sidebar: Rect, now: Instant) {
     );
 }
 
-/// The current mode's key hints, generated from the keymap (`y approve · …`).
-fn hint_text(app: &App) -> String {
-    app.keymap
-        .hints(app.mode)
-        .iter()
-        .map(|(k, d)| format!("{k} {d}"))
-        .collect::<Vec<_>>()
-        .join(" · ")
-}
-
-fn status_line(frame: &mut Frame, app: &App, area: Rect) {
-    let mut spans = Vec::new();
+/// The status line: the mode (and `AUTO PAUSED`) first, the help key at
+/// the right end, and between them the hints shortened to fit (in the
+/// attach view: the slot's state and its prompt's answer keys and subject).
+/// A message goes here only where the sidebar has no room for it, and then
+/// takes the hints' place without touching the mode or the help key.
+fn status_line(frame: &mut Frame, app: &App, area: Rect, message_here: bool) {
+    let total = usize::from(area.width);
+    let mut left: Vec<Span> = Vec::new();
     let badge_style = match app.mode {
         Mode::Normal => Style::default().fg(Color::Black).bg(Color::Blue),
         Mode::Insert => Style::default().fg(Color::Black).bg(Color::Green),
     };
-    spans.push(Span::styled(
+    left.push(Span::styled(
         format!(" {} ", app.mode.label()),
         badge_style.add_modifier(Modifier::BOLD),
     ));
     if app.auto_paused {
-        spans.push(Span::styled(
-            " AUTO PAUSED ",
+        let text = if total >= 60 {
+            " AUTO PAUSED "
+        } else {
+            " PAUSED "
+        };
+        left.push(Span::styled(
+            text,
             Style::default()
                 .fg(Color::Black)
                 .bg(Color::Yellow)
                 .add_modifier(Modifier::BOLD),
         ));
     }
-    if app.attach {
-        // Answer keys first: they matter most and must fit 80 columns.
+    // The help key, reachable from insert mode through the leave key.
+    let help = app
+        .keymap
+        .key_for(Mode::Normal, Action::Help)
+        .map(|k| match app.mode {
+            Mode::Normal => format!(" {k} help "),
+            Mode::Insert => {
+                let leave = app
+                    .keymap
+                    .key_for(Mode::Insert, Action::Normal)
+                    .unwrap_or_default();
+                if total >= 60 {
+                    format!(" {leave} {k} help ")
+                } else {
+                    format!(" {k} help ")
+                }
+            }
+        })
+        .unwrap_or_default();
+    let used: usize = left.iter().map(|s| status::width(&s.content)).sum();
+    let room = total.saturating_sub(used + status::width(&help) + 1);
+    let mut middle: Vec<Span> = Vec::new();
+    let flash = app.flash.as_ref().filter(|_| message_here);
+    if let Some(f) = flash {
+        let style = if f.error {
+            Style::default().fg(Color::White).bg(Color::Red)
+        } else {
+            Style::default().fg(Color::Black).bg(Color::Cyan)
+        };
+        middle.push(Span::raw(" "));
+        middle.push(Span::styled(
+            status::cut(&f.text, room.saturating_sub(1)),
+            style,
+        ));
+    } else if app.attach {
+        // Answer keys first: they matter most.
+        let mut parts: Vec<(String, Style)> = Vec::new();
         if let Some(s) = app.slots.get(app.focus) {
             let (glyph, color) = state_style(&s.state);
-            spans.push(Span::raw(" "));
-            spans.push(Span::styled(glyph, Style::default().fg(color)));
-            spans.push(Span::raw(format!(" {} · {} ", s.id, s.state.label())));
+            parts.push((format!(" {glyph}"), Style::default().fg(color)));
+            parts.push((
+                format!(" {} · {} ", s.id, s.state.label()),
+                Style::default(),
+            ));
         }
         if let Some(e) = app.target_prompt() {
             let leave = app
@@ -781,47 +838,163 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect) {
             } else {
                 String::new()
             };
-            spans.push(Span::styled(
-                format!(
-                    "· {prefix}{} approve · {} always · {} deny ",
+            let subject = format!("· {} {} ", e.prompt.tool, e.prompt.subject);
+            let mut keys = format!(
+                "· {prefix}{} approve · {} always · {} deny ",
+                k(Action::ApproveOnce),
+                k(Action::ApproveAlways),
+                k(Action::Deny)
+            );
+            // The subject needs room more than the words do.
+            let before: usize = parts.iter().map(|(t, _)| status::width(t)).sum();
+            if before + status::width(&keys) + status::width(&subject).min(30) > room {
+                keys = format!(
+                    "· {}{}/{}/{} ",
+                    if app.mode == Mode::Insert {
+                        format!("{leave} ")
+                    } else {
+                        String::new()
+                    },
                     k(Action::ApproveOnce),
                     k(Action::ApproveAlways),
                     k(Action::Deny)
-                ),
-                Style::default().fg(Color::Cyan),
-            ));
-            spans.push(Span::styled(
-                format!("· {} {} ", e.prompt.tool, e.prompt.subject),
-                Style::default().fg(Color::LightMagenta),
-            ));
+                );
+            }
+            parts.push((keys, Style::default().fg(Color::Cyan)));
+            parts.push((subject, Style::default().fg(Color::LightMagenta)));
         } else {
-            spans.push(Span::styled(
-                format!("· {}", hint_text(app)),
-                Style::default().fg(Color::Gray),
-            ));
+            let hints = status::fit_hints(&hint_list(app), room.saturating_sub(24), 0);
+            if !hints.is_empty() {
+                parts.push((format!("· {hints}"), Style::default().fg(Color::Gray)));
+            }
+        }
+        let mut left_room = room;
+        for (text, style) in parts {
+            if left_room == 0 {
+                break;
+            }
+            let t = status::cut(&text, left_room);
+            left_room -= status::width(&t);
+            middle.push(Span::styled(t, style));
         }
     } else {
-        spans.push(Span::styled(
-            format!(" {}", hint_text(app)),
+        let hints = status::fit_hints(&hint_list(app), room.saturating_sub(1), app.inbox.len());
+        middle.push(Span::styled(
+            format!(" {hints}"),
             Style::default().fg(Color::Gray),
         ));
     }
+    let used_mid: usize = middle.iter().map(|s| status::width(&s.content)).sum();
+    let mut spans = left;
+    spans.extend(middle);
+    let pad = total.saturating_sub(used + used_mid + status::width(&help));
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::styled(
+        help,
+        Style::default().fg(Color::Black).bg(Color::Gray),
+    ));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-    if let Some(f) = &app.flash {
-        let text = format!(" {} ", f.text);
-        let w = (text.chars().count() as u16).min(area.width);
-        let r = Rect::new(area.x + area.width - w, area.y, w, 1);
-        let style = if f.error {
-            Style::default().fg(Color::White).bg(Color::Red)
-        } else {
-            Style::default().fg(Color::Black).bg(Color::Cyan)
-        };
-        frame.render_widget(Clear, r);
-        frame.render_widget(
-            Paragraph::new(truncate(&text, usize::from(w))).style(style),
-            r,
-        );
+}
+
+/// The current mode's hints from the keymap, without the help key (it has
+/// its own place).
+fn hint_list(app: &App) -> Vec<crate::keymap::Hint> {
+    app.keymap
+        .hints(app.mode)
+        .into_iter()
+        .filter(|h| h.action != Action::Help)
+        .collect()
+}
+
+/// The current message, wrapped into the sidebar's message rows.
+fn message(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(f) = &app.flash else { return };
+    let style = if f.error {
+        Style::default().fg(Color::LightRed)
+    } else {
+        Style::default().fg(Color::Cyan)
+    };
+    let (mut rows, whole) =
+        status::wrap_words(&f.text, usize::from(area.width), usize::from(area.height));
+    if !whole && let Some(last) = rows.last_mut() {
+        *last = status::cut(&format!("{last}…"), usize::from(area.width));
     }
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|r| Line::from(Span::styled(r, style)))
+        .collect();
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The one-line summary that replaces the sidebar on narrow terminals:
+/// every slot's state glyph and id, then the inbox.
+fn summary(frame: &mut Frame, app: &App, area: Rect) {
+    let mut spans = Vec::new();
+    for (i, s) in app.slots.iter().enumerate() {
+        let (glyph, color) = state_style(&s.state);
+        spans.push(Span::styled(glyph, Style::default().fg(color)));
+        let style = if i == app.focus {
+            Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        } else {
+            Style::default()
+        };
+        spans.push(Span::styled(s.id.clone(), style));
+        spans.push(Span::raw(" "));
+    }
+    let waiting = app.inbox.len();
+    if let Some(e) = app.inbox.get(app.inbox_sel) {
+        let id = app.slots.get(e.slot).map_or("?", |s| s.id.as_str());
+        spans.push(Span::styled(
+            format!(
+                "│ {waiting} waiting ▶ {id} {} {}",
+                e.prompt.tool,
+                e.prompt.subject.replace('\n', "⏎")
+            ),
+            Style::default().fg(Color::LightMagenta),
+        ));
+    } else {
+        spans.push(Span::styled(
+            "│ nothing waiting",
+            Style::default().fg(Color::DarkGray),
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A slot stacked away under the focused pane: its title on one row.
+fn stack_bar(frame: &mut Frame, app: &App, b: &layout::StackBar) {
+    let title = match b.slot.and_then(|s| app.slots.get(s)) {
+        Some(slot) => {
+            let (glyph, color) = state_style(&slot.state);
+            let style = match slot.state {
+                AgentState::NeedsPermission | AgentState::NeedsInput => Style::default().fg(color),
+                _ => Style::default().fg(Color::DarkGray),
+            };
+            let block = Block::default()
+                .borders(Borders::TOP)
+                .border_style(style)
+                .title(Line::from(vec![
+                    Span::raw(" "),
+                    Span::styled(glyph, Style::default().fg(color)),
+                    Span::styled(
+                        format!(" {} ", slot.id),
+                        Style::default().add_modifier(Modifier::BOLD),
+                    ),
+                    Span::raw(format!("· {} · {} ", slot.agent, slot.state.label())),
+                ]));
+            frame.render_widget(block, b.area);
+            return;
+        }
+        None => format!(" +{} more: the sidebar lists every slot ", b.more),
+    };
+    frame.render_widget(
+        Block::default()
+            .borders(Borders::TOP)
+            .border_style(Style::default().fg(Color::DarkGray))
+            .title(title),
+        b.area,
+    );
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -979,15 +1152,47 @@ fn details(frame: &mut Frame, app: &App, id: crate::detect::PromptId) {
     text_box(frame, " prompt ", lines);
 }
 
-fn confirm_quit(frame: &mut Frame, app: &App) {
+/// `n` and the noun in the right number: `1 slot`, `2 slots`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What quitting stops, in words: `2 agents and 1 program are running`.
+/// An agent is a slot with an agent profile; a `generic` slot (a shell, a
+/// server) is a program.
+pub fn running_text(app: &App) -> String {
     let running = app
         .slots
         .iter()
-        .filter(|s| !matches!(s.state, AgentState::Exited(_)))
-        .count();
+        .filter(|s| !matches!(s.state, AgentState::Exited(_)));
+    let (agents, programs) = running.fold((0, 0), |(a, p), s| {
+        if s.agent == "generic" {
+            (a, p + 1)
+        } else {
+            (a + 1, p)
+        }
+    });
+    let mut parts = Vec::new();
+    if agents > 0 {
+        parts.push(plural(agents, "agent", "agents"));
+    }
+    if programs > 0 {
+        parts.push(plural(programs, "program", "programs"));
+    }
+    let verb = if agents + programs == 1 { "is" } else { "are" };
+    format!("{} {verb} running", parts.join(" and "))
+}
+
+fn confirm_quit(frame: &mut Frame, app: &App) {
     let text = vec![
         Line::from(format!(
-            "{running} agents are running; quitting stops them."
+            "{}; quitting stops {}.",
+            running_text(app),
+            if app.running_count() == 1 {
+                "it"
+            } else {
+                "them"
+            }
         )),
         Line::raw(""),
         Line::from("Quit corral? y / n"),
