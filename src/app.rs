@@ -31,6 +31,8 @@ pub struct SlotView {
     pub title: String,
     /// Session generation (1 = first start).
     pub generation: u64,
+    /// The person asked for a restart: the session's end is not news.
+    pub restart_asked: bool,
 }
 
 /// A pending prompt in the inbox.
@@ -251,6 +253,7 @@ impl App {
                 since: now,
                 title: String::new(),
                 generation: 0,
+                restart_asked: false,
             })
             .collect::<Vec<_>>();
         let n = slots.len();
@@ -546,6 +549,7 @@ impl App {
             Event::Started { slot, generation } => {
                 if let Some(s) = self.slots.get_mut(slot) {
                     s.generation = generation;
+                    s.restart_asked = false;
                 }
             }
             Event::StateChanged { slot, state, .. } => {
@@ -605,11 +609,15 @@ impl App {
                 status,
                 restart_in,
             } => {
-                let id = self
-                    .slots
-                    .get(slot)
-                    .map(|s| s.id.clone())
-                    .unwrap_or_default();
+                let Some(s) = self.slots.get(slot) else {
+                    return;
+                };
+                let id = s.id.clone();
+                // Stopped for the restart the person asked for: "restarting"
+                // already says it.
+                if s.restart_asked && restart_in.is_some() {
+                    return;
+                }
                 let text = match restart_in {
                     Some(d) => format!("{id} exited ({status}); restarting in {}s", d.as_secs()),
                     None => format!("{id} exited ({status})"),
@@ -856,6 +864,9 @@ impl App {
             })),
             Action::Restart => {
                 fx.push(Effect::Session(Command::Restart { slot: self.focus }));
+                if let Some(s) = self.slots.get_mut(self.focus) {
+                    s.restart_asked = true;
+                }
                 let id = self
                     .slots
                     .get(self.focus)
@@ -966,7 +977,9 @@ impl App {
             return;
         }
         if let MouseMsg::Click(..) = m {
-            if let Some((i, _)) = lay.inbox_rows.iter().find(|(_, r)| hit(r)) {
+            if let Some(slot) = lay.bars.iter().find(|b| hit(&b.area)).and_then(|b| b.slot) {
+                self.focus = slot;
+            } else if let Some((i, _)) = lay.inbox_rows.iter().find(|(_, r)| hit(r)) {
                 self.inbox_sel = *i;
             } else if let Some((slot, _)) = lay.slot_rows.iter().find(|(_, r)| hit(r)) {
                 self.focus = *slot;
@@ -1233,6 +1246,71 @@ mod tests {
         let q = a.layout().panes[1];
         a.update(Msg::Mouse(MouseMsg::Click(q.inner.x, q.inner.y)), now);
         assert_eq!(a.focus, 1);
+    }
+
+    #[test]
+    fn small_terminals_stack_and_every_focus_key_and_click_moves_through_the_stack() {
+        let (mut a, now) = app(4);
+        a.update(Msg::Resize(80, 24), now);
+        let lay = a.layout();
+        assert_eq!(lay.panes.len(), 1, "stacked");
+        assert_eq!(lay.bars.len(), 3);
+        let focused = lay.panes[0].pty;
+        // Every slot gets the focused pane's size: moving the focus resizes
+        // nothing.
+        assert!(a.pane_sizes().iter().all(|(_, sz)| *sz == focused));
+        key(&mut a, "j", now);
+        assert_eq!(a.focus, 1);
+        let fx = key(&mut a, "j", now);
+        assert_eq!(a.focus, 2);
+        assert!(
+            !fx.iter()
+                .any(|f| matches!(f, Effect::Session(Command::Resize { .. }))),
+            "{fx:?}"
+        );
+        key(&mut a, "k", now);
+        assert_eq!(a.focus, 1);
+        // A click on a bar focuses its slot.
+        let bar = a.layout().bars[2];
+        a.update(Msg::Mouse(MouseMsg::Click(bar.area.x + 3, bar.area.y)), now);
+        assert_eq!(Some(a.focus), bar.slot);
+    }
+
+    #[test]
+    fn a_prompt_redrawn_after_a_resize_keeps_its_age_and_loses_seen_if_it_reads_otherwise() {
+        let (mut a, now) = app(2);
+        let p = prompt(7, "Bash");
+        a.update(
+            Msg::Session(Event::PromptOpened {
+                slot: 0,
+                prompt: p.clone(),
+            }),
+            now,
+        );
+        a.inbox[0].seen = true;
+        let later = now + Duration::from_secs(5);
+        let mut q = p.clone();
+        q.dialog_hash ^= 1;
+        a.update(
+            Msg::Session(Event::PromptUpdated { slot: 0, prompt: q }),
+            later,
+        );
+        assert_eq!(a.inbox.len(), 1);
+        assert_eq!(
+            a.inbox[0].opened, now,
+            "the age counts from the first sight"
+        );
+        assert!(a.inbox[0].seen, "same tool and subject: still seen");
+        let mut r = p.clone();
+        r.subject.push_str(" && rm -rf ~");
+        a.update(
+            Msg::Session(Event::PromptUpdated { slot: 0, prompt: r }),
+            later,
+        );
+        assert!(
+            !a.inbox[0].seen,
+            "a subject that reads otherwise must be seen again"
+        );
     }
 
     #[test]

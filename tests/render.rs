@@ -184,6 +184,137 @@ fn quit_confirmation_80x24() {
     insta::assert_snapshot!(render(&app, &screens, now));
 }
 
+/// The embedded demo's four slots with a prompt pending in each of its
+/// three agents (real Claude Code screens: Bash, Edit, Write) and the shell
+/// idle, 12 s after the prompts opened.
+fn demo_scene(cols: u16, rows: u16) -> (App, Fixed, Instant) {
+    let config = Config::parse(Path::new("demo.toml"), corral::config::DEMO_CONFIG)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
+    let t0 = Instant::now();
+    let mut app = App::new(&config, km, (cols, rows), t0);
+    app.update(Msg::Resize(cols, rows), t0);
+    let sizes = app.pane_sizes();
+    let texts = [
+        fixture("claude-permission-bash.txt"),
+        fixture("claude-permission-edit.txt"),
+        fixture("claude-permission-write.txt"),
+        "$ ls\nCargo.toml  README.md  src  tests\n$ ".to_string(),
+    ];
+    let mut engines = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let (r, c) = sizes
+            .iter()
+            .find(|(s, _)| *s == i)
+            .map_or((24, 80), |x| x.1);
+        let mut e = Engine::new(40, 120, 100);
+        e.process(text.replace('\n', "\r\n").as_bytes());
+        e.resize(r, c);
+        engines.push(Mutex::new(e));
+    }
+    for slot in 0..4 {
+        let state = if slot < 3 {
+            AgentState::NeedsPermission
+        } else {
+            AgentState::Idle
+        };
+        app.update(
+            Msg::Session(Event::StateChanged {
+                slot,
+                state,
+                rule: "test".into(),
+            }),
+            t0,
+        );
+    }
+    for (slot, (id, text)) in ["api", "web", "docs"].iter().zip(&texts).enumerate() {
+        let snap = ScreenSnapshot::from_text(text, 120, "");
+        let mut prompt = detect(&claude(), &snap, Timing::default())
+            .prompt
+            .unwrap_or_else(|| panic!("no prompt in {id}'s fixture"));
+        prompt.identify(id, 1, 1);
+        app.update(Msg::Session(Event::PromptOpened { slot, prompt }), t0);
+    }
+    (app, Fixed(engines), t0 + Duration::from_secs(12))
+}
+
+/// What every demo frame must show, at any size: the mode first and the
+/// help key last on the status line, and each prompt in the inbox with its
+/// tool (never `?`).
+fn check_demo_frame(frame: &str) {
+    let rows: Vec<&str> = frame.lines().collect();
+    let status = rows.last().copied().unwrap_or_default().trim_matches('"');
+    assert!(status.starts_with(" NORMAL "), "{status}");
+    assert!(status.trim_end().ends_with("? help"), "{status}");
+    for (id, tool) in [("api", "Bash"), ("web", "Edit"), ("docs", "Write")] {
+        assert!(
+            rows.iter().any(|r| r.contains(&format!(" {id} {tool} "))),
+            "{id} {tool} not in the inbox:\n{frame}"
+        );
+    }
+    assert!(
+        !frame.contains(" ? ("),
+        "a prompt without its tool:\n{frame}"
+    );
+}
+
+#[test]
+fn demo_with_prompts_80x24() {
+    let (app, screens, now) = demo_scene(80, 24);
+    let frame = render(&app, &screens, now);
+    check_demo_frame(&frame);
+    // Too small for a grid of minimum panes: the focused one takes the
+    // area, the others are one-row bars.
+    let lay = app.layout();
+    assert_eq!(lay.panes.len(), 1);
+    assert_eq!(lay.bars.len(), 3);
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn demo_with_prompts_100x30() {
+    let (app, screens, now) = demo_scene(100, 30);
+    let frame = render(&app, &screens, now);
+    check_demo_frame(&frame);
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn demo_with_prompts_200x50() {
+    let (app, screens, now) = demo_scene(200, 50);
+    let frame = render(&app, &screens, now);
+    check_demo_frame(&frame);
+    assert_eq!(app.layout().panes.len(), 4, "a 2x2 grid");
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn no_pane_is_smaller_than_the_minimum_at_any_size() {
+    for (cols, rows) in [
+        (60, 20),
+        (80, 24),
+        (100, 30),
+        (120, 40),
+        (160, 45),
+        (200, 50),
+        (300, 80),
+    ] {
+        let (app, _, _) = demo_scene(cols, rows);
+        let (min_cols, min_rows) = app.min_pane;
+        for (slot, (r, c)) in app.pane_sizes() {
+            assert!(
+                r >= min_rows && c >= min_cols,
+                "{cols}x{rows}: slot {slot} gets {c}x{r}"
+            );
+        }
+        // Every slot has a size: visible, or stacked at the focused size.
+        let mut slots: Vec<usize> = app.pane_sizes().iter().map(|x| x.0).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        assert_eq!(slots.len(), 4, "{cols}x{rows}");
+    }
+}
+
 fn claude() -> std::sync::Arc<Profile> {
     Profiles::builtin()
         .unwrap_or_else(|e| panic!("{e}"))

@@ -2451,6 +2451,55 @@ mod tests {
         assert_eq!(trips, 1);
     }
 
+    fn read(text: &str, cols: u16) -> Prompt {
+        let profile = crate::profile::Profiles::builtin()
+            .ok()
+            .and_then(|p| p.get("claude"))
+            .unwrap_or_else(|| panic!("no claude profile"));
+        let snap = crate::detect::ScreenSnapshot::from_text(text, cols, "");
+        detect::detect(&profile, &snap, Timing::default())
+            .prompt
+            .unwrap_or_else(|| panic!("no prompt in:\n{text}"))
+    }
+
+    fn dialog(subject: &str) -> String {
+        let rule = "─".repeat(60);
+        let dash = "╌".repeat(60);
+        format!(
+            "{rule}\n Bash command\n{dash}\n {subject}\n{dash}\n Do you want to proceed?\n ❯ 1. Yes\n   2. No\n\n Esc to cancel\n"
+        )
+    }
+
+    #[test]
+    fn a_redrawn_dialog_is_the_same_prompt_and_another_command_never_is() {
+        let a = read(&dialog("npm test"), 80);
+        // Drawn again at another width: the same prompt.
+        let b = read(&format!("\n\n{}", dialog("npm test")), 70);
+        assert!(same_dialog(&a, &b));
+        // Exact readings that differ are two commands, however close.
+        for other in ["npm  test", "npm test2", "npm tes", "rm -rf / tmp"] {
+            let c = read(&dialog(other), 80);
+            assert!(!same_dialog(&a, &c), "{other}");
+        }
+        let rm = read(&dialog("rm -rf /tmp"), 80);
+        let spaced = read(&dialog("rm -rf / tmp"), 80);
+        assert!(!same_dialog(&rm, &spaced));
+        // A reading that is not exact matches one it could be the start of.
+        let mut cut = a.clone();
+        cut.subject = "npm t".into();
+        cut.incomplete = Some(detect::Incomplete::Truncated);
+        assert!(same_dialog(&cut, &a) && same_dialog(&a, &cut));
+        cut.subject = "npx t".into();
+        assert!(!same_dialog(&cut, &a));
+        // Another tool or other options: another dialog.
+        let mut edit = a.clone();
+        edit.tool = "Edit".into();
+        assert!(!same_dialog(&a, &edit));
+        let mut fewer = a.clone();
+        fewer.options.pop();
+        assert!(!same_dialog(&a, &fewer));
+    }
+
     #[test]
     fn tilde_means_home() {
         let home = std::env::var_os("HOME")

@@ -815,14 +815,15 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect, message_here: bool) {
     } else if app.attach {
         // Answer keys first: they matter most.
         let mut parts: Vec<(String, Style)> = Vec::new();
-        if let Some(s) = app.slots.get(app.focus) {
-            let (glyph, color) = state_style(&s.state);
-            parts.push((format!(" {glyph}"), Style::default().fg(color)));
-            parts.push((
-                format!(" {} · {} ", s.id, s.state.label()),
-                Style::default(),
-            ));
-        }
+        let (glyph, color, id, label) = app.slots.get(app.focus).map_or(
+            ("", Color::Reset, String::new(), String::new()),
+            |s| {
+                let (g, c) = state_style(&s.state);
+                (g, c, s.id.clone(), s.state.label())
+            },
+        );
+        parts.push((format!(" {glyph}"), Style::default().fg(color)));
+        let state_full = format!(" {id} · {label} ");
         if let Some(e) = app.target_prompt() {
             let leave = app
                 .keymap
@@ -833,36 +834,48 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect, message_here: bool) {
                     .key_for(Mode::Normal, a)
                     .unwrap_or_else(|| "-".into())
             };
-            let prefix = if app.mode == Mode::Insert {
-                format!("{leave} then ")
-            } else {
-                String::new()
-            };
-            let subject = format!("· {} {} ", e.prompt.tool, e.prompt.subject);
-            let mut keys = format!(
-                "· {prefix}{} approve · {} always · {} deny ",
+            let insert = app.mode == Mode::Insert;
+            let keys_full = format!(
+                "· {}{} approve · {} always · {} deny ",
+                if insert {
+                    format!("{leave} then ")
+                } else {
+                    String::new()
+                },
                 k(Action::ApproveOnce),
                 k(Action::ApproveAlways),
                 k(Action::Deny)
             );
-            // The subject needs room more than the words do.
-            let before: usize = parts.iter().map(|(t, _)| status::width(t)).sum();
-            if before + status::width(&keys) + status::width(&subject).min(30) > room {
-                keys = format!(
-                    "· {}{}/{}/{} ",
-                    if app.mode == Mode::Insert {
-                        format!("{leave} ")
-                    } else {
-                        String::new()
-                    },
-                    k(Action::ApproveOnce),
-                    k(Action::ApproveAlways),
-                    k(Action::Deny)
-                );
-            }
+            let keys_short = format!(
+                "· {}{}/{}/{} ",
+                if insert {
+                    format!("{leave} ")
+                } else {
+                    String::new()
+                },
+                k(Action::ApproveOnce),
+                k(Action::ApproveAlways),
+                k(Action::Deny)
+            );
+            let subject = format!("· {} {} ", e.prompt.tool, e.prompt.subject);
+            // Shorter words before the subject is cut: the full state and
+            // keys, then shorter keys, then the slot id alone.
+            let fits = |a: &str, b: &str| {
+                2 + status::width(a) + status::width(b) + status::width(&subject) <= room
+            };
+            let state_short = format!(" {id} ");
+            let (state, keys) = if fits(&state_full, &keys_full) {
+                (state_full, keys_full)
+            } else if fits(&state_full, &keys_short) {
+                (state_full, keys_short)
+            } else {
+                (state_short, keys_short)
+            };
+            parts.push((state, Style::default()));
             parts.push((keys, Style::default().fg(Color::Cyan)));
             parts.push((subject, Style::default().fg(Color::LightMagenta)));
         } else {
+            parts.push((state_full, Style::default()));
             let hints = status::fit_hints(&hint_list(app), room.saturating_sub(24), 0);
             if !hints.is_empty() {
                 parts.push((format!("· {hints}"), Style::default().fg(Color::Gray)));
@@ -1184,20 +1197,22 @@ pub fn running_text(app: &App) -> String {
 }
 
 fn confirm_quit(frame: &mut Frame, app: &App) {
+    let first = format!(
+        "{}; quitting stops {}.",
+        running_text(app),
+        if app.running_count() == 1 {
+            "it"
+        } else {
+            "them"
+        }
+    );
+    let w = (status::width(&first) as u16 + 4).max(50);
     let text = vec![
-        Line::from(format!(
-            "{}; quitting stops {}.",
-            running_text(app),
-            if app.running_count() == 1 {
-                "it"
-            } else {
-                "them"
-            }
-        )),
+        Line::from(first),
         Line::raw(""),
         Line::from("Quit corral? y / n"),
     ];
-    let area = centered(frame.area(), 50, 5);
+    let area = centered(frame.area(), w, 5);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(text).alignment(Alignment::Center).block(
