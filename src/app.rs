@@ -589,13 +589,20 @@ impl App {
                     .unwrap_or_default();
                 self.decision(format!("{id}: left to you: {reason}"), now);
             }
-            Event::PromptUpdated { prompt, .. } => {
-                if let Some(e) = self.inbox.iter_mut().find(|e| e.prompt.id == prompt.id) {
+            Event::PromptUpdated { was, prompt, .. } => {
+                let now_id = prompt.id;
+                if let Some(e) = self.inbox.iter_mut().find(|e| e.prompt.id == was) {
                     // What the person saw is no longer what it says.
                     if e.prompt.tool != prompt.tool || e.prompt.subject != prompt.subject {
                         e.seen = false;
                     }
                     e.prompt = prompt;
+                }
+                // Details of what it said before: show it as it reads now.
+                if let Modal::Details(id) = self.modal
+                    && id == was
+                {
+                    self.modal = Modal::Details(now_id);
                 }
             }
             Event::PromptClosed { prompt, .. } => self.remove_prompt(prompt),
@@ -1291,8 +1298,13 @@ mod tests {
         let later = now + Duration::from_secs(5);
         let mut q = p.clone();
         q.dialog_hash ^= 1;
+        let was = p.id;
         a.update(
-            Msg::Session(Event::PromptUpdated { slot: 0, prompt: q }),
+            Msg::Session(Event::PromptUpdated {
+                slot: 0,
+                was,
+                prompt: q,
+            }),
             later,
         );
         assert_eq!(a.inbox.len(), 1);
@@ -1303,10 +1315,17 @@ mod tests {
         assert!(a.inbox[0].seen, "same tool and subject: still seen");
         let mut r = p.clone();
         r.subject.push_str(" && rm -rf ~");
+        r.id = PromptId(8);
         a.update(
-            Msg::Session(Event::PromptUpdated { slot: 0, prompt: r }),
+            Msg::Session(Event::PromptUpdated {
+                slot: 0,
+                was,
+                prompt: r,
+            }),
             later,
         );
+        assert_eq!(a.inbox[0].prompt.id, PromptId(8));
+        assert_eq!(a.inbox[0].opened, now);
         assert!(
             !a.inbox[0].seen,
             "a subject that reads otherwise must be seen again"

@@ -519,7 +519,7 @@ fn policy_answers_automatically_and_audit_lists_every_decision() {
             demo_slot("web", "web", 300),
         ),
     );
-    let t = Tui::corral(&["--config", &cfg], 40, 160, home.path());
+    let t = Tui::corral(&["--config", &cfg], 50, 200, home.path());
     // api's first prompt: Bash `echo hello > hello.txt`, approved by rule.
     t.wait_text("● Bash(echo hello > hello.txt)", LONG);
     // web's first prompt: Edit web/src/header.css, denied by rule.

@@ -205,12 +205,16 @@ pub enum Event {
         /// The prompt, with its id.
         prompt: Prompt,
     },
-    /// A pending prompt was drawn again after corral resized its pane (a
-    /// re-wrap may read its subject more or less whole): the same prompt,
-    /// same id and age, with what the screen shows now.
+    /// A pending prompt was drawn again after corral resized its pane: the
+    /// same dialog, keeping its place in the inbox and its age, with what
+    /// the screen shows now. Its id is new (`prompt.id != was`) when it
+    /// reads otherwise (a re-wrap may read a cut subject more whole): an
+    /// answer to the old id is then refused.
     PromptUpdated {
         /// The slot.
         slot: SlotIdx,
+        /// The id it had.
+        was: PromptId,
         /// The prompt as read now, with its id.
         prompt: Prompt,
     },
@@ -1333,25 +1337,32 @@ impl Manager {
                 }
                 Some(new) if new.dialog_hash != old.dialog_hash && same_dialog(&old, new) => {
                     let mut new = new.clone();
-                    new.id = old.id;
+                    // An id names what the person saw: a reading that says
+                    // something else (more of a cut subject) gets a new id,
+                    // so an answer to the old one is refused; the inbox entry
+                    // and its age stay.
+                    let reads_otherwise = old.subject != new.subject
+                        || old.tool != new.tool
+                        || old.incomplete != new.incomplete;
+                    if reads_otherwise {
+                        s.prompt_seq += 1;
+                        new.identify(&s.id, s.generation, s.prompt_seq);
+                    } else {
+                        new.id = old.id;
+                    }
                     if s.answered_dialog == Some(old.dialog_hash) {
                         s.answered_dialog = Some(new.dialog_hash);
                     }
                     s.screen = Some(new.clone());
                     d.prompt = Some(new.clone());
-                    if s.prompt.as_ref().is_some_and(|p| p.id == new.id) {
-                        let visible_change = s.prompt.as_ref().is_some_and(|p| {
-                            p.subject != new.subject
-                                || p.tool != new.tool
-                                || p.incomplete != new.incomplete
-                        });
+                    if s.prompt.as_ref().is_some_and(|p| p.id == old.id) {
                         s.prompt = Some(new.clone());
-                        if visible_change {
+                        if reads_otherwise {
                             // Judge it again as it reads now.
                             let at = Instant::now() + Duration::from_millis(POLICY_SETTLE_MS);
                             s.policy_due = Some((at, new.id));
                         }
-                        updated = Some(new);
+                        updated = Some((old.id, new));
                     }
                 }
                 Some(_) => {}
@@ -1420,8 +1431,12 @@ impl Manager {
             || held;
 
         let mut events = Vec::new();
-        if let Some(prompt) = updated {
-            events.push(Event::PromptUpdated { slot: i, prompt });
+        if let Some((was, prompt)) = updated {
+            events.push(Event::PromptUpdated {
+                slot: i,
+                was,
+                prompt,
+            });
         }
         // A prompt that closes goes before the new state, one that opens
         // after it (sync_inbox): no frame shows a prompt beside a state that
