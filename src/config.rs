@@ -146,7 +146,7 @@ pub struct UiConfig {
     pub min_pane: PaneSize,
 }
 
-/// A pane size in cells: `{ cols = 54, rows = 18 }`.
+/// A pane size in cells: `{ cols = 50, rows = 18 }`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PaneSize {
@@ -159,10 +159,10 @@ pub struct PaneSize {
 impl PaneSize {
     /// The default minimum pane: the smallest at which every built-in agent
     /// (Claude Code 2.1.329, Codex CLI 0.169.0, Gemini CLI 0.61.0, Aider
-    /// 0.86.1) draws its shell-command permission dialog whole, measured
+    /// 0.86.2) draws its shell-command permission dialog whole, measured
     /// with `scripts/capture-fixtures.sh --long --sizes` (see
     /// tests/fixtures/LONG-DIALOGS.md, "Minimum pane").
-    pub const DEFAULT: PaneSize = PaneSize { cols: 54, rows: 18 };
+    pub const DEFAULT: PaneSize = PaneSize { cols: 50, rows: 18 };
 }
 
 impl Default for UiConfig {

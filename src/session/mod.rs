@@ -1309,7 +1309,7 @@ impl Manager {
         let timing = Timing {
             since_output_ms: (last != 0).then(|| now_ms.saturating_sub(last)),
         };
-        let d = detect::detect(&s.profile, &snap, timing);
+        let mut d = detect::detect(&s.profile, &snap, timing);
         if let Some(ms) = d.recheck_after_ms {
             let at = Instant::now() + Duration::from_millis(ms.max(1));
             s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
@@ -1317,57 +1317,7 @@ impl Manager {
         // The screen prompt keeps its id while its dialog text is unchanged,
         // and while corral's resize makes the agent draw it again.
         let mut vanished = None;
-        let mut d = d;
-        let reflow_end = s
-            .reflowed_at
-            .map(|t| t + Duration::from_millis(REFLOW_GRACE_MS))
-            .filter(|end| *end > Instant::now());
-        let mut held = false;
-        let mut updated = None;
-        if let Some(end) = reflow_end
-            && let Some(old) = s.screen.clone()
-            && s.answered != Some(old.id)
-        {
-            match &d.prompt {
-                // Mid-redraw: the dialog is still there for the agent.
-                None => {
-                    d.prompt = Some(old.clone());
-                    held = true;
-                    s.detect_due = Some(s.detect_due.map_or(end, |x| x.min(end)));
-                }
-                Some(new) if new.dialog_hash != old.dialog_hash && same_dialog(&old, new) => {
-                    let mut new = new.clone();
-                    // An id names what the person saw: a reading that says
-                    // something else (more of a cut subject) gets a new id,
-                    // so an answer to the old one is refused; the inbox entry
-                    // and its age stay.
-                    let reads_otherwise = old.subject != new.subject
-                        || old.tool != new.tool
-                        || old.incomplete != new.incomplete;
-                    if reads_otherwise {
-                        s.prompt_seq += 1;
-                        new.identify(&s.id, s.generation, s.prompt_seq);
-                    } else {
-                        new.id = old.id;
-                    }
-                    if s.answered_dialog == Some(old.dialog_hash) {
-                        s.answered_dialog = Some(new.dialog_hash);
-                    }
-                    s.screen = Some(new.clone());
-                    d.prompt = Some(new.clone());
-                    if s.prompt.as_ref().is_some_and(|p| p.id == old.id) {
-                        s.prompt = Some(new.clone());
-                        if reads_otherwise {
-                            // Judge it again as it reads now.
-                            let at = Instant::now() + Duration::from_millis(POLICY_SETTLE_MS);
-                            s.policy_due = Some((at, new.id));
-                        }
-                        updated = Some((old.id, new));
-                    }
-                }
-                Some(_) => {}
-            }
-        }
+        let (held, updated) = carry_through_reflow(s, &mut d);
         let changed = match (&s.screen, &d.prompt) {
             (None, None) => false,
             (Some(old), Some(new)) => old.dialog_hash != new.dialog_hash,
@@ -2031,6 +1981,67 @@ fn same_call(p: &Prompt, key: &(String, String)) -> bool {
     a == b
         || a.strip_suffix('…')
             .is_some_and(|start| b.starts_with(start.trim_end()))
+}
+
+/// After corral resized slot `s`'s pane, the dialog its agent draws again
+/// is the prompt the inbox shows: a reading with no dialog (mid-redraw) keeps
+/// the old prompt (`held`), and a redraw of the same dialog ([`same_dialog`])
+/// keeps its place and age. Returns whether the prompt was held, and the id
+/// it had with the prompt as read now when the inbox's prompt was redrawn.
+fn carry_through_reflow(
+    s: &mut SlotRt,
+    d: &mut detect::Detection,
+) -> (bool, Option<(PromptId, Prompt)>) {
+    let reflow_end = s
+        .reflowed_at
+        .map(|t| t + Duration::from_millis(REFLOW_GRACE_MS))
+        .filter(|end| *end > Instant::now());
+    let (Some(end), Some(old)) = (reflow_end, s.screen.clone()) else {
+        return (false, None);
+    };
+    if s.answered == Some(old.id) {
+        return (false, None);
+    }
+    match &d.prompt {
+        // Mid-redraw: the dialog is still there for the agent.
+        None => {
+            d.prompt = Some(old);
+            s.detect_due = Some(s.detect_due.map_or(end, |x| x.min(end)));
+            (true, None)
+        }
+        Some(new) if new.dialog_hash != old.dialog_hash && same_dialog(&old, new) => {
+            let mut new = new.clone();
+            // An id names what the person saw: a reading that says
+            // something else (more of a cut subject) gets a new id, so an
+            // answer to the old one is refused; the inbox entry and its age
+            // stay.
+            let reads_otherwise = old.subject != new.subject
+                || old.tool != new.tool
+                || old.incomplete != new.incomplete;
+            if reads_otherwise {
+                s.prompt_seq += 1;
+                new.identify(&s.id, s.generation, s.prompt_seq);
+            } else {
+                new.id = old.id;
+            }
+            if s.answered_dialog == Some(old.dialog_hash) {
+                s.answered_dialog = Some(new.dialog_hash);
+            }
+            s.screen = Some(new.clone());
+            d.prompt = Some(new.clone());
+            if s.prompt.as_ref().is_none_or(|p| p.id != old.id) {
+                return (false, None);
+            }
+            s.prompt = Some(new.clone());
+            if reads_otherwise {
+                // Judge it again as it reads now.
+                let at = Instant::now() + Duration::from_millis(POLICY_SETTLE_MS);
+                s.policy_due = Some((at, new.id));
+            }
+            (false, Some((old.id, new)))
+        }
+        Some(_) => (false, None),
+    }
 }
 
 /// Whether `new`, read after corral resized the pane, is dialog `old` drawn
