@@ -162,7 +162,15 @@ fn exercise(s: &mut Suite, i: usize, run: &AgentRun, tool: &str, always: Option<
             s.ask(i, "corral:bash2 again");
             s.wait_prompt(slot, tool, "echo second > second.txt");
             s.t.send(b"a");
-            s.t.wait_text("no approve-always", LONG);
+            s.t.wait_text("nothing sent to", LONG);
+            let refused = s.audit();
+            assert!(
+                refused.iter().any(|a| a["result"] == "refused"
+                    && a["reason"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("no approve-always"))),
+                "{slot}: {refused:#?}"
+            );
             s.t.send(b"n");
             s.wait_state(slot, "idle");
             assert!(!exists(run, "second.txt"), "{slot}: a denied command ran");
