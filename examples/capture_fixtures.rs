@@ -14,7 +14,13 @@
 //! the ground truth, tests/fixtures/LONG-DIALOGS.md how each agent lays them
 //! out.
 //!
-//! usage: scripts/capture-fixtures.sh --long [AGENT ...] [--only NAME]
+//! usage: scripts/capture-fixtures.sh --long [AGENT ...] [--only NAME[,NAME]]
+//!        [--sizes COLSxROWS[,COLSxROWS]] [--out DIR]
+//!
+//! `--only` picks commands of [`LONG`] by name (default: those of
+//! [`LONG_DEFAULT`]), `--sizes` replaces [`LONG_SIZES`] (e.g. `40x12,50x14`
+//! to find the smallest pane a dialog is drawn whole in) and `--out` writes
+//! into `DIR/<agent>/` instead of tests/fixtures/<agent>/.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -28,6 +34,9 @@ use support::agents;
 const WIDTHS: [u16; 3] = [40, 60, 80];
 const ROWS: u16 = 30;
 const WAIT: Duration = Duration::from_secs(90);
+/// How long a long-dialog capture waits for the dialog after sending the
+/// command (the mock answers within seconds).
+const DIALOG_WAIT: Duration = Duration::from_secs(45);
 
 /// Screen texts that mark each state, per agent (what a person would wait
 /// for; deliberately not corral's own detection).
@@ -40,7 +49,8 @@ struct Marks {
 fn marks(agent: &str) -> Marks {
     match agent {
         "claude" => Marks {
-            idle: &["? for shortcuts"],
+            // A narrow pane (30 columns) shows only the mode under the input.
+            idle: &["? for shortcuts", "manual mode on"],
             working: &["esc to interrupt"],
             dialog: &["Esc to cancel"],
         },
@@ -136,8 +146,10 @@ fn capture(agent: &str, cols: u16, out: &Path) {
 /// 150-character word of 15 chunks `A123456789` … `O123456789` (the letter
 /// tells the chunk, the digit the offset in it), redirected to a file: a
 /// bare `echo` is read-only and Claude Code and Gemini CLI run it without
-/// asking.
-pub const LONG: [(&str, &str); 3] = [
+/// asking. `typical` is a short everyday command and `medium` a 60-character
+/// one, for finding the smallest pane each dialog is drawn whole in (see
+/// "Minimum pane" in tests/fixtures/LONG-DIALOGS.md).
+pub const LONG: [(&str, &str); 5] = [
     (
         "long",
         "find . -name '*.rs' -print0 | xargs -0 wc -l | sort -rn > /tmp/corral-line-counts.txt && echo counted all the rust files here",
@@ -150,7 +162,15 @@ pub const LONG: [(&str, &str); 3] = [
         "word",
         "echo A123456789B123456789C123456789D123456789E123456789F123456789G123456789H123456789I123456789J123456789K123456789L123456789M123456789N123456789O123456789 > /tmp/corral-word.txt",
     ),
+    ("typical", "npm test -- --watch=false"),
+    (
+        "medium",
+        "cargo test --workspace --all-features -- --test-threads=2 -q",
+    ),
 ];
+
+/// The commands of [`LONG`] captured without `--only`.
+const LONG_DEFAULT: [&str; 3] = ["long", "canary", "word"];
 
 /// (cols, rows) of the long-dialog captures.
 const LONG_SIZES: [(u16, u16); 4] = [(40, 30), (60, 30), (80, 24), (120, 40)];
@@ -162,11 +182,12 @@ fn dialog_drawn(agent: &str, s: &str) -> bool {
         "claude" => s.contains("Esc to cancel"),
         "codex" => s.contains("Press enter to confirm") && s.contains("(esc)"),
         "gemini" => s.contains("Allow once") && s.contains("suggest changes"),
+        // The question may break mid-word (`… [Y` / `es]:` at 50 columns).
         _ => s
             .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .is_some_and(|l| l.trim_end().ends_with("[Yes]:")),
+            .map(str::trim_end)
+            .collect::<String>()
+            .ends_with("[Yes]:"),
     }
 }
 
@@ -200,6 +221,21 @@ fn wait_stable(t: &Tui, quiet: Duration, timeout: Duration) -> Result<(), String
     Err(changing)
 }
 
+/// Waits until `pred(screen)` holds; after `timeout` prints a note and
+/// returns false (a small pane may never show the mark: the capture is kept
+/// to look at).
+fn wait_or_note(t: &Tui, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while !pred(&t.text()) {
+        if std::time::Instant::now() > deadline {
+            eprintln!("note: no {what} after {timeout:?}");
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
 fn capture_long(agent: &str, name: &str, cmd: &str, (cols, rows): (u16, u16), out: &Path) {
     let dir = support::tempdir();
     let mock = agents::start_mock(dir.path(), 1500);
@@ -213,7 +249,7 @@ fn capture_long(agent: &str, name: &str, cmd: &str, (cols, rows): (u16, u16), ou
     let args: Vec<&str> = run.args.iter().map(String::as_str).collect();
     let t = Tui::spawn(&run.command, &args, rows, cols, &env, &run.cwd);
     let m = marks(agent);
-    t.wait_for("idle", WAIT, |s| {
+    wait_or_note(&t, "idle mark", WAIT, |s| {
         if agent == "aider" {
             s.lines()
                 .rev()
@@ -231,12 +267,16 @@ fn capture_long(agent: &str, name: &str, cmd: &str, (cols, rows): (u16, u16), ou
     }
     std::thread::sleep(Duration::from_millis(700));
     t.send(b"\r");
-    t.wait_for("the permission dialog", WAIT, |s| dialog_drawn(agent, s));
-    if let Err(changing) = wait_stable(&t, Duration::from_millis(1500), Duration::from_secs(10)) {
-        eprintln!("note: {agent} {name} {cols}x{rows}: the screen never settled: {changing}");
-    }
     let file = format!("{agent}-permission-{name}@{cols}x{rows}");
-    t.wait_for("the dialog still drawn", WAIT, |s| dialog_drawn(agent, s));
+    if wait_or_note(&t, "permission dialog", DIALOG_WAIT, |s| {
+        dialog_drawn(agent, s)
+    }) {
+        if let Err(changing) = wait_stable(&t, Duration::from_millis(1500), Duration::from_secs(10))
+        {
+            eprintln!("note: {file}: the screen never settled: {changing}");
+        }
+        wait_or_note(&t, "dialog still drawn", WAIT, |s| dialog_drawn(agent, s));
+    }
     let text: Vec<String> = t.text().lines().map(|l| l.trim_end().to_string()).collect();
     std::fs::write(out.join(format!("{file}.txt")), text.join("\n") + "\n")
         .unwrap_or_else(|e| panic!("{e}"));
@@ -244,16 +284,50 @@ fn capture_long(agent: &str, name: &str, cmd: &str, (cols, rows): (u16, u16), ou
     eprintln!("captured {file}");
 }
 
+/// `COLSxROWS[,COLSxROWS…]` (the value of `--sizes`).
+fn parse_sizes(s: &str) -> Vec<(u16, u16)> {
+    s.split(',')
+        .map(|size| {
+            size.split_once('x')
+                .and_then(|(c, r)| Some((c.parse().ok()?, r.parse().ok()?)))
+                .unwrap_or_else(|| panic!("--sizes: {size:?} is not COLSxROWS"))
+        })
+        .collect()
+}
+
+/// Removes `--flag VALUE` from `args`; returns the value.
+fn take_flag(args: &mut Vec<String>, flag: &str) -> Option<String> {
+    let i = args.iter().position(|a| a == flag)?;
+    let value = args
+        .get(i + 1)
+        .cloned()
+        .unwrap_or_else(|| panic!("{flag} needs a value"));
+    args.drain(i..i + 2);
+    Some(value)
+}
+
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let long = args.first().is_some_and(|a| a == "--long");
-    let mut only: Option<String> = None;
+    let mut only: Vec<String> = LONG_DEFAULT.iter().map(|n| n.to_string()).collect();
+    let mut sizes = LONG_SIZES.to_vec();
     if long {
         args.remove(0);
-        if let Some(i) = args.iter().position(|a| a == "--only") {
-            only = args.get(i + 1).cloned();
-            args.drain(i..(i + 2).min(args.len()));
+        if let Some(o) = take_flag(&mut args, "--only") {
+            only = o.split(',').map(str::to_string).collect();
+            for o in &only {
+                assert!(
+                    LONG.iter().any(|(name, _)| name == o),
+                    "--only: no command named {o:?}"
+                );
+            }
+        }
+        if let Some(s) = take_flag(&mut args, "--sizes") {
+            sizes = parse_sizes(&s);
+        }
+        if let Some(dir) = take_flag(&mut args, "--out") {
+            root = PathBuf::from(dir);
         }
     }
     let list: Vec<String> = if args.is_empty() {
@@ -268,9 +342,9 @@ fn main() {
         let out = root.join(agent);
         std::fs::create_dir_all(&out).unwrap_or_else(|e| panic!("{e}"));
         if long {
-            for size in LONG_SIZES {
+            for &size in &sizes {
                 for (name, cmd) in LONG {
-                    if only.as_deref().is_none_or(|o| o == name) {
+                    if only.iter().any(|o| o == name) {
                         capture_long(agent, name, cmd, size, &out);
                     }
                 }

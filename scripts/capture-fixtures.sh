@@ -5,9 +5,13 @@
 # corral detects on each.
 #
 # usage: scripts/capture-fixtures.sh [claude|codex|gemini|aider ...]
-#        scripts/capture-fixtures.sh --long [AGENT ...] [--only long|canary|word]
-#          (permission dialogs of long commands at 40x30, 60x30, 80x24, 120x40;
-#          ground truth in tests/fixtures/expected-long.tsv, layouts in
+#        scripts/capture-fixtures.sh --long [AGENT ...] [--only NAME[,NAME]]
+#          [--sizes COLSxROWS[,COLSxROWS]] [--out DIR]
+#          (permission dialogs of long commands, by default long, canary and
+#          word at 40x30, 60x30, 80x24, 120x40; typical and medium are short
+#          ones for the minimum pane; --out DIR writes DIR/<agent>/ instead of
+#          tests/fixtures/<agent>/; ground truth in
+#          tests/fixtures/expected-long.tsv, layouts in
 #          tests/fixtures/LONG-DIALOGS.md)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

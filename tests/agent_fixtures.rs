@@ -7,7 +7,7 @@
 //! Fixture names: `<agent>-<state>@<cols>.txt` is a 30-row capture,
 //! `<agent>-<state>@<cols>x<rows>.txt` one of that exact size (the `.raw`
 //! beside it is replayed at that size). The long-command dialogs
-//! (`*-permission-{long,canary,word}@<cols>x<rows>`, see
+//! (`*-permission-{long,canary,word,typical}@<cols>x<rows>`, see
 //! tests/fixtures/LONG-DIALOGS.md) have their ground truth in
 //! tests/fixtures/expected-long.tsv (same columns), checked by
 //! `long_command_dialogs_are_extracted_exactly`.
