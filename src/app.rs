@@ -14,6 +14,11 @@ use crate::ui::layout::{self, Rect, ScreenLayout};
 /// How long a flash message stays in the status line.
 pub const FLASH_TTL: Duration = Duration::from_secs(4);
 
+/// After the prompt answer keys act on changes by itself (the one answered
+/// closed, another arrived), an answer key pressed within this time of an
+/// earlier one answers nothing: it was meant for the prompt before.
+pub const RESELECT_GUARD: Duration = Duration::from_millis(400);
+
 /// A slot as the UI shows it.
 #[derive(Debug, Clone)]
 pub struct SlotView {
@@ -74,28 +79,64 @@ pub fn wrap_cells(text: &str, width: usize) -> Vec<String> {
 }
 
 /// The rows the sidebar shows below the inbox for the selected prompt, in a
-/// `width` x `height` area: its whole subject and, for a subject read off
-/// the screen that is not known exact, why. Returns the rows and whether the
-/// subject fitted whole.
-pub fn subject_block(p: &Prompt, width: usize, height: usize) -> (Vec<String>, bool) {
+/// `width` x `height` area: its whole subject; for a subject read off the
+/// screen that is not known exact, why; and what its approve-always option
+/// says (`a = Yes, and don't ask again for …`), the scope `a` would grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectBlock {
+    /// The rows, at most `height`.
+    pub rows: Vec<String>,
+    /// Rows of `rows` that are the subject (notes follow).
+    pub subject_rows: usize,
+    /// The first row of the approve-always label (`rows.len()` if none).
+    pub always_from: usize,
+    /// The subject fitted whole.
+    pub subject_whole: bool,
+    /// The approve-always option's label fitted whole (false when the
+    /// prompt has none).
+    pub always_whole: bool,
+}
+
+/// Lays out [`SubjectBlock`] for prompt `p` in `width` x `height` cells.
+pub fn subject_block(p: &Prompt, width: usize, height: usize) -> SubjectBlock {
     let mut rows = wrap_cells(&p.subject, width);
-    let mut tail = Vec::new();
+    let mut notes = Vec::new();
     // A cut-off dialog's subject already says why.
     if let Some(why) = p
         .incomplete
         .filter(|_| p.tool != crate::detect::UNKNOWN_TOOL)
     {
-        tail.extend(wrap_cells(&format!("! not exact: {why}"), width));
+        notes.extend(wrap_cells(&format!("! not exact: {why}"), width));
     }
-    let room = height.saturating_sub(tail.len());
-    let whole = rows.len() <= room;
-    if !whole {
+    let room = height.saturating_sub(notes.len());
+    let subject_whole = rows.len() <= room;
+    if !subject_whole {
         rows.truncate(room.saturating_sub(1));
         rows.push("… (v shows it whole)".chars().take(width).collect());
     }
-    rows.extend(tail);
+    let subject_rows = rows.len().min(height);
+    rows.extend(notes);
+    let always = p
+        .options
+        .iter()
+        .find(|o| o.kind == crate::detect::AnswerKind::ApproveAlways)
+        .map(|o| wrap_cells(&format!("a = {}", o.label), width));
+    let always_from = rows.len().min(height);
+    let always_whole = match always {
+        Some(a) if rows.len() + a.len() <= height => {
+            rows.extend(a);
+            true
+        }
+        _ => false,
+    };
     rows.truncate(height);
-    (rows, whole)
+    SubjectBlock {
+        rows,
+        subject_rows,
+        always_from,
+        subject_whole,
+        always_whole,
+    }
 }
 
 /// Why answer keys may not act on a prompt yet (DESIGN.md §4.10: a person
@@ -234,6 +275,15 @@ pub struct App {
     /// Automatic answers are paused.
     pub auto_paused: bool,
     last_notify: Option<Instant>,
+    /// Per slot: the person scrolled its pane back (as far as the app knows:
+    /// cleared when it returns to the live screen, types, or is resized).
+    scrolled: Vec<bool>,
+    /// The prompt answer keys act on.
+    target_id: Option<PromptId>,
+    /// When an answer key was last pressed.
+    last_answer_key: Option<Instant>,
+    /// Answer keys were refused by the reselect guard until then.
+    guard_until: Option<Instant>,
     pending: Vec<KeyPress>,
     escape_armed: Option<KeyPress>,
     sent_sizes: Vec<Option<(u16, u16)>>,
@@ -268,9 +318,11 @@ impl App {
             keymap,
             size,
             sidebar_width: config.ui.sidebar_width,
+            // Bounded: a PTY (and its engine) this size is made for every
+            // slot.
             min_pane: (
-                config.ui.min_pane.cols.max(1),
-                config.ui.min_pane.rows.max(1),
+                config.ui.min_pane.cols.clamp(1, 500),
+                config.ui.min_pane.rows.clamp(1, 200),
             ),
             attach: false,
             flash: None,
@@ -278,6 +330,10 @@ impl App {
             show_decisions: false,
             auto_paused: false,
             last_notify: None,
+            scrolled: vec![false; n],
+            target_id: None,
+            last_answer_key: None,
+            guard_until: None,
             pending: Vec::new(),
             escape_armed: None,
             sent_sizes: vec![None; n],
@@ -322,41 +378,53 @@ impl App {
         }
     }
 
-    /// Whether the person can see entry `e` whole now: a screen prompt in a
-    /// pane on screen whose dialog is not cut off, or a hook prompt whose
-    /// subject the inbox shows whole; or one they opened.
+    /// Whether the person can see entry `e` whole now, for `answer`: a
+    /// screen prompt in a pane on screen (whole, at its live screen) whose
+    /// dialog is not cut off; or a prompt whose subject the inbox shows
+    /// whole (a screen prompt only when exact), and for approve-always also
+    /// the scope it grants (the option's label, or the dialog in its pane);
+    /// or one they opened in the details view.
     ///
     /// Errors: why not.
-    pub fn visible(&self, e: &InboxEntry) -> Result<(), Unseen> {
+    pub fn visible(&self, e: &InboxEntry, answer: Answer) -> Result<(), Unseen> {
         if e.seen {
             return Ok(());
         }
         let lay = self.layout();
+        let always = answer == Answer::ApproveAlways;
         // The sidebar shows the selected prompt's whole subject.
-        let in_inbox = match lay.inbox_detail {
-            Some(r) => {
-                self.inbox_sel < self.inbox.len()
-                    && self.inbox[self.inbox_sel].prompt.id == e.prompt.id
-                    && subject_block(&e.prompt, usize::from(r.width), usize::from(r.height)).1
-            }
-            None => false,
-        };
+        let block = lay
+            .inbox_detail
+            .filter(|_| {
+                self.inbox
+                    .get(self.inbox_sel)
+                    .is_some_and(|s| s.prompt.id == e.prompt.id)
+            })
+            .map(|r| subject_block(&e.prompt, usize::from(r.width), usize::from(r.height)));
+        let in_inbox = block
+            .as_ref()
+            .is_some_and(|b| b.subject_whole && (!always || b.always_whole));
+        let in_pane = lay.panes.iter().any(|p| p.slot == e.slot && !p.clipped())
+            && !self.scrolled.get(e.slot).copied().unwrap_or(false);
         match e.prompt.source {
             crate::detect::PromptSource::Screen => {
                 if e.prompt.incomplete == Some(crate::detect::Incomplete::CutOff) {
                     return Err(Unseen::CutOff);
                 }
-                if lay.panes.iter().any(|p| p.slot == e.slot && !p.clipped()) {
+                if in_pane {
                     return Ok(());
                 }
-                // Stacked away or zoomed past: an exact subject the inbox
-                // shows whole was seen there.
+                // Stacked away, zoomed past or scrolled back: an exact
+                // subject the inbox shows whole was seen there.
                 if e.prompt.incomplete.is_none() && in_inbox {
                     return Ok(());
                 }
                 Err(Unseen::PaneHidden)
             }
-            crate::detect::PromptSource::Hook if in_inbox => Ok(()),
+            // A hook request has no approve-always option of its own: `a`
+            // goes to the agent's dialog, whose scope shows only there.
+            crate::detect::PromptSource::Hook if always && !in_pane => Err(Unseen::PaneHidden),
+            crate::detect::PromptSource::Hook if block.is_some_and(|b| b.subject_whole) => Ok(()),
             crate::detect::PromptSource::Hook => Err(Unseen::SubjectCut),
         }
     }
@@ -399,7 +467,25 @@ impl App {
             self.flash("no prompt is waiting", true, now);
             return;
         };
-        match self.visible(&e) {
+        // A key pressed again (or held) right after the prompt it answered
+        // closed must not answer the one that took its place: after such a
+        // move, answer keys wait for a pause of RESELECT_GUARD.
+        self.last_answer_key = Some(now);
+        if self.guard_until.is_some_and(|g| now < g) {
+            self.guard_until = Some(now + RESELECT_GUARD);
+            let id = self
+                .slots
+                .get(e.slot)
+                .map(|s| s.id.clone())
+                .unwrap_or_default();
+            self.flash(
+                format!("nothing sent: the selection just moved to {id}'s prompt; press again"),
+                true,
+                now,
+            );
+            return;
+        }
+        match self.visible(&e, answer) {
             Ok(()) => fx.push(Effect::Session(Command::Answer {
                 slot: e.slot,
                 prompt: e.prompt.id,
@@ -506,6 +592,7 @@ impl App {
     /// Applies one message; returns the effects to carry out.
     pub fn update(&mut self, msg: Msg, now: Instant) -> Vec<Effect> {
         let mut fx = Vec::new();
+        let by_session = matches!(msg, Msg::Session(_));
         match msg {
             Msg::Key(k) => self.key(k, now, &mut fx),
             Msg::Paste(text) => {
@@ -527,7 +614,54 @@ impl App {
                 }
             }
         }
+        let target = self.target_prompt().map(|e| e.prompt.id);
+        if target != self.target_id {
+            self.target_id = target;
+            // Moved by itself while the person was answering: their next
+            // keys were meant for the prompt before.
+            if by_session
+                && target.is_some()
+                && self
+                    .last_answer_key
+                    .is_some_and(|k| now.saturating_duration_since(k) < RESELECT_GUARD)
+            {
+                self.guard_until = Some(now + RESELECT_GUARD);
+            }
+        }
         self.sync_sizes(&mut fx);
+        for f in &fx {
+            match f {
+                // Back to the live screen: a resize (the engine's view
+                // resets), typing, or the person's own scroll.
+                Effect::Session(Command::Resize { slot, .. } | Command::Key { slot, .. }) => {
+                    if let Some(s) = self.scrolled.get_mut(*slot) {
+                        *s = false;
+                    }
+                }
+                Effect::Session(Command::Scroll { slot, delta }) => {
+                    if let Some(s) = self.scrolled.get_mut(*slot) {
+                        // Down may or may not reach the live screen: still
+                        // back until it surely is.
+                        if *delta == i32::MIN {
+                            *s = false;
+                        } else if *delta > 0 {
+                            *s = true;
+                        }
+                    }
+                }
+                // The wheel in insert mode scrolls a pane whose program did
+                // not ask for mouse reports.
+                Effect::Session(Command::Mouse {
+                    slot,
+                    event: MouseReport::WheelUp(..),
+                }) => {
+                    if let Some(s) = self.scrolled.get_mut(*slot) {
+                        *s = true;
+                    }
+                }
+                _ => {}
+            }
+        }
         fx
     }
 
@@ -592,8 +726,12 @@ impl App {
             Event::PromptUpdated { was, prompt, .. } => {
                 let now_id = prompt.id;
                 if let Some(e) = self.inbox.iter_mut().find(|e| e.prompt.id == was) {
-                    // What the person saw is no longer what it says.
-                    if e.prompt.tool != prompt.tool || e.prompt.subject != prompt.subject {
+                    // What the person saw is no longer what it says (a new
+                    // id: it reads otherwise, if only in how sure it is).
+                    if now_id != was
+                        || e.prompt.tool != prompt.tool
+                        || e.prompt.subject != prompt.subject
+                    {
                         e.seen = false;
                     }
                     e.prompt = prompt;
@@ -623,6 +761,9 @@ impl App {
                 // Stopped for the restart the person asked for: "restarting"
                 // already says it.
                 if s.restart_asked && restart_in.is_some() {
+                    if let Some(s) = self.slots.get_mut(slot) {
+                        s.restart_asked = false;
+                    }
                     return;
                 }
                 let text = match restart_in {
@@ -1330,6 +1471,170 @@ mod tests {
             !a.inbox[0].seen,
             "a subject that reads otherwise must be seen again"
         );
+    }
+
+    fn sent(fx: &[Effect]) -> Vec<(SlotIdx, PromptId, Answer)> {
+        fx.iter()
+            .filter_map(|f| match f {
+                Effect::Session(Command::Answer {
+                    slot,
+                    prompt,
+                    answer,
+                    ..
+                }) => Some((*slot, *prompt, *answer)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn open(a: &mut App, slot: SlotIdx, p: Prompt, now: Instant) {
+        a.update(Msg::Session(Event::PromptOpened { slot, prompt: p }), now);
+    }
+
+    fn with_always(mut p: Prompt, label: &str) -> Prompt {
+        p.options.push(PromptOption {
+            number: 2,
+            label: label.into(),
+            kind: AnswerKind::ApproveAlways,
+            keys: vec![KeyPress::ch('2')],
+            selected: false,
+        });
+        p
+    }
+
+    /// 80x24: slot 0 focused, slot 1 stacked away as a one-row bar.
+    fn stacked() -> (App, Instant) {
+        let (mut a, now) = app(2);
+        a.update(Msg::Resize(80, 24), now);
+        assert_eq!(a.layout().panes.len(), 1);
+        (a, now)
+    }
+
+    #[test]
+    fn a_stacked_prompt_is_answered_from_the_inbox_only_when_exact_and_shown_whole() {
+        let (mut a, now) = stacked();
+        let t = now + Duration::from_secs(2);
+        open(
+            &mut a,
+            1,
+            with_always(prompt(11, "Bash"), "Yes, and don't ask again for echo"),
+            now,
+        );
+        assert_eq!(
+            sent(&key(&mut a, "y", t)),
+            vec![(1, PromptId(11), Answer::ApproveOnce)]
+        );
+        // `a` also needs the scope it grants, which the sidebar shows.
+        assert_eq!(
+            sent(&key(&mut a, "a", t + Duration::from_secs(1))),
+            vec![(1, PromptId(11), Answer::ApproveAlways)]
+        );
+        // Not exact: the inbox route is closed; the details view opens.
+        a.update(
+            Msg::Session(Event::PromptClosed {
+                slot: 1,
+                prompt: PromptId(11),
+            }),
+            t,
+        );
+        let mut p = prompt(12, "Bash");
+        p.incomplete = Some(crate::detect::Incomplete::Wrapped);
+        open(&mut a, 1, p, t);
+        let later = t + Duration::from_secs(2);
+        assert!(sent(&key(&mut a, "y", later)).is_empty());
+        assert_eq!(a.modal, Modal::Details(PromptId(12)));
+    }
+
+    #[test]
+    fn approve_always_from_the_inbox_needs_its_scope_shown() {
+        let (mut a, now) = stacked();
+        let long = "Yes, and don't ask again for ".to_string() + &"x".repeat(400);
+        open(&mut a, 1, with_always(prompt(21, "Bash"), &long), now);
+        let t = now + Duration::from_secs(2);
+        assert!(
+            sent(&key(&mut a, "a", t)).is_empty(),
+            "the scope does not fit"
+        );
+        assert_eq!(a.modal, Modal::Details(PromptId(21)));
+        // A hook request's scope is in its agent's dialog only.
+        a.modal = Modal::None;
+        a.update(
+            Msg::Session(Event::PromptClosed {
+                slot: 1,
+                prompt: PromptId(21),
+            }),
+            t,
+        );
+        let mut h = prompt(22, "Bash");
+        h.source = crate::detect::PromptSource::Hook;
+        open(&mut a, 1, h, t);
+        let t2 = t + Duration::from_secs(2);
+        assert!(sent(&key(&mut a, "a", t2)).is_empty());
+        a.modal = Modal::None;
+        assert_eq!(
+            sent(&key(&mut a, "y", t2 + Duration::from_secs(1))),
+            vec![(1, PromptId(22), Answer::ApproveOnce)]
+        );
+    }
+
+    #[test]
+    fn a_scrolled_back_pane_does_not_show_its_dialog() {
+        let (mut a, now) = app(2);
+        let mut p = prompt(31, "Bash");
+        p.incomplete = Some(crate::detect::Incomplete::Truncated);
+        open(&mut a, 0, p, now);
+        let t = now + Duration::from_secs(2);
+        key(&mut a, "pgup", t);
+        assert!(sent(&key(&mut a, "y", t)).is_empty(), "scrolled back");
+        assert_eq!(a.modal, Modal::Details(PromptId(31)));
+        a.modal = Modal::None;
+        a.inbox[0].seen = false;
+        key(&mut a, "G", t);
+        assert_eq!(
+            sent(&key(&mut a, "y", t + Duration::from_secs(1))),
+            vec![(0, PromptId(31), Answer::ApproveOnce)]
+        );
+    }
+
+    #[test]
+    fn a_key_pressed_again_does_not_answer_the_prompt_that_took_the_place() {
+        let (mut a, now) = app(2);
+        open(&mut a, 0, prompt(41, "Bash"), now);
+        open(&mut a, 1, prompt(42, "Bash"), now);
+        let t = now + Duration::from_secs(2);
+        assert_eq!(sent(&key(&mut a, "y", t)).len(), 1);
+        let closed = t + Duration::from_millis(80);
+        a.update(
+            Msg::Session(Event::PromptClosed {
+                slot: 0,
+                prompt: PromptId(41),
+            }),
+            closed,
+        );
+        // Held key or a double press: nothing for the next prompt.
+        assert!(sent(&key(&mut a, "y", closed + Duration::from_millis(40))).is_empty());
+        assert!(
+            a.flash
+                .as_ref()
+                .is_some_and(|f| f.text.contains("selection just moved"))
+        );
+        // Held down (auto-repeat): still nothing.
+        let mut at = closed + Duration::from_millis(40);
+        for _ in 0..30 {
+            at += Duration::from_millis(30);
+            assert!(sent(&key(&mut a, "y", at)).is_empty(), "auto-repeat");
+        }
+        // Pressed again after a pause: answered.
+        assert_eq!(
+            sent(&key(&mut a, "y", at + RESELECT_GUARD)),
+            vec![(1, PromptId(42), Answer::ApproveOnce)]
+        );
+        // A prompt the person selects with tab is theirs at once.
+        open(&mut a, 0, prompt(43, "Bash"), closed);
+        let t3 = closed + Duration::from_secs(3);
+        key(&mut a, "y", t3);
+        key(&mut a, "tab", t3);
+        assert_eq!(sent(&key(&mut a, "y", t3)).len(), 1);
     }
 
     #[test]

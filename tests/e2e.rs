@@ -846,6 +846,9 @@ fn y_on_a_cut_off_prompt_sends_nothing_and_shows_the_dialog_at_80x24() {
         s.lines()
             .any(|l| l.contains(&format!("▶ {slot}")) && !l.contains(cut))
     });
+    // A person reads it first: a key right after the prompt changed under
+    // the last one answers nothing (RESELECT_GUARD).
+    std::thread::sleep(Duration::from_millis(500));
     t.send(b"y");
     wait_until("the answer in the audit", LONG, || {
         audit_lines(home.path())

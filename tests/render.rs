@@ -290,8 +290,18 @@ fn demo_with_prompts_200x50() {
 
 #[test]
 fn no_pane_is_smaller_than_the_minimum_at_any_size() {
+    // A terminal smaller than one minimum pane: the PTY keeps the minimum
+    // and the pane shows part of it.
+    let (app, _, _) = demo_scene(60, 20);
+    let lay = app.layout();
+    assert!(lay.summary.is_some() && lay.sidebar.is_none(), "{lay:?}");
+    assert!(lay.panes.iter().all(|p| p.clipped()), "{lay:?}");
+    assert!(
+        app.pane_sizes()
+            .iter()
+            .all(|(_, (r, c))| (*c, *r) >= app.min_pane && *r >= app.min_pane.1)
+    );
     for (cols, rows) in [
-        (60, 20),
         (80, 24),
         (100, 30),
         (120, 40),
@@ -301,6 +311,19 @@ fn no_pane_is_smaller_than_the_minimum_at_any_size() {
     ] {
         let (app, _, _) = demo_scene(cols, rows);
         let (min_cols, min_rows) = app.min_pane;
+        // Every pane shows its whole screen (no clipping): the layout made
+        // room, it did not shrink the view.
+        for p in app.layout().panes {
+            assert!(!p.clipped(), "{cols}x{rows}: {p:?}");
+            assert_eq!(p.pty, (p.inner.height, p.inner.width), "{cols}x{rows}");
+            assert!(
+                p.inner.height >= min_rows && p.inner.width >= min_cols,
+                "{cols}x{rows}: slot {} is {}x{}",
+                p.slot,
+                p.inner.width,
+                p.inner.height
+            );
+        }
         for (slot, (r, c)) in app.pane_sizes() {
             assert!(
                 r >= min_rows && c >= min_cols,

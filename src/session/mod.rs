@@ -2045,9 +2045,11 @@ fn carry_through_reflow(
 }
 
 /// Whether `new`, read after corral resized the pane, is dialog `old` drawn
-/// again at the new size: the same tool and options, and the same subject as
-/// far as either reading can tell (a re-wrap may drop spaces or cut it
-/// short; a dialog cut off by the pane showed no subject at all).
+/// again at the new size: the same options, the same tool (unless the pane
+/// cut the tool off), and the same subject as far as either reading can
+/// tell (a re-wrap may drop spaces or cut it short; a dialog cut off by the
+/// pane showed no subject at all). A reading whose structure is in doubt
+/// (possibly model text imitating a dialog) is never the same dialog.
 fn same_dialog(old: &Prompt, new: &Prompt) -> bool {
     use detect::Incomplete;
     let options = |p: &Prompt| {
@@ -2056,10 +2058,21 @@ fn same_dialog(old: &Prompt, new: &Prompt) -> bool {
             .map(|o| (o.number, o.kind))
             .collect::<Vec<_>>()
     };
-    if old.incomplete == Some(Incomplete::CutOff) || new.incomplete == Some(Incomplete::CutOff) {
-        return true;
+    let doubtful = |p: &Prompt| {
+        matches!(
+            p.incomplete,
+            Some(Incomplete::Ambiguous | Incomplete::SecondDialog | Incomplete::Empty)
+        )
+    };
+    if doubtful(old) || doubtful(new) || options(old) != options(new) {
+        return false;
     }
-    if old.tool != new.tool || options(old) != options(new) {
+    if old.incomplete == Some(Incomplete::CutOff) || new.incomplete == Some(Incomplete::CutOff) {
+        return old.tool == new.tool
+            || old.tool == detect::UNKNOWN_TOOL
+            || new.tool == detect::UNKNOWN_TOOL;
+    }
+    if old.tool != new.tool {
         return false;
     }
     if old.subject == new.subject {

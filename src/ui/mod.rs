@@ -687,23 +687,18 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
     frame.render_widget(Paragraph::new(lines), inner);
     // The selected prompt's whole subject, exactly as it will be decided on.
     if let (Some(r), Some(e)) = (app.layout().inbox_detail, app.inbox.get(app.inbox_sel)) {
-        let (rows, _) =
-            crate::app::subject_block(&e.prompt, usize::from(r.width), usize::from(r.height));
-        let n_subject = rows.len()
-            - e.prompt
-                .incomplete
-                .filter(|_| e.prompt.tool != crate::detect::UNKNOWN_TOOL)
-                .map_or(0, |why| {
-                    crate::app::wrap_cells(&format!("! not exact: {why}"), usize::from(r.width))
-                        .len()
-                })
-                .min(rows.len());
-        let block: Vec<Line> = rows
+        let b = crate::app::subject_block(&e.prompt, usize::from(r.width), usize::from(r.height));
+        let n_subject = b.subject_rows;
+        let always_from = b.always_from;
+        let block: Vec<Line> = b
+            .rows
             .into_iter()
             .enumerate()
             .map(|(i, row)| {
                 let style = if i < n_subject {
                     Style::default().fg(Color::White)
+                } else if i >= always_from {
+                    Style::default().fg(Color::Cyan)
                 } else {
                     Style::default().fg(Color::Yellow)
                 };

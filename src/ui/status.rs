@@ -141,6 +141,10 @@ pub fn wrap_words(text: &str, width_cells: usize, height: usize) -> (Vec<String>
                     rest.push(c);
                 }
             }
+            // A character wider than the row cannot go anywhere.
+            if head.is_empty() {
+                break;
+            }
             rows.push(head);
             if rest.is_empty() {
                 break;
