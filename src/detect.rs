@@ -1075,6 +1075,7 @@ fn failed_check(
             let kind = match c.fails {
                 CheckFailure::Ambiguous => Incomplete::Ambiguous,
                 CheckFailure::SecondDialog => Incomplete::SecondDialog,
+                CheckFailure::CutOff => Incomplete::CutOff,
             };
             (kind, format!("check {} failed: {n} rows", c.name))
         })

@@ -413,6 +413,9 @@ pub enum CheckFailure {
     Ambiguous,
     /// Another dialog-like structure is on screen.
     SecondDialog,
+    /// Part of the dialog is out of view (an option list the agent scrolled
+    /// because the pane is short).
+    CutOff,
 }
 
 /// One `[[prompt.check]]`: the number of rows matching `regex` in `scope`

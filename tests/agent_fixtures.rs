@@ -353,6 +353,44 @@ fn long_command_dialogs_are_extracted_exactly() {
     );
 }
 
+/// Claude Code in a pane shorter than its dialog scrolls the option list
+/// (`↓ 2. …`, `↑ 5 more lines`) and hides the header: still a permission
+/// dialog (the pane must not look `starting`), and never exact, so no rule
+/// and no key answers it until the person sees it whole.
+#[test]
+fn claude_in_a_short_pane_is_waiting_for_permission_and_never_exact() {
+    let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let profile = profiles.get("claude").unwrap_or_else(|| panic!("no claude"));
+    for file in [
+        "claude-permission-typical@80x10.txt",
+        "claude-permission-typical@50x17.txt",
+        "claude-permission-typical@40x20.txt",
+    ] {
+        let (rows, cols) = size_of(file, 80);
+        let text = std::fs::read_to_string(dir().join("claude").join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let raw = std::fs::read(dir().join("claude").join(file.replace(".txt", ".raw")))
+            .unwrap_or_else(|e| panic!("{file} (raw): {e}"));
+        let mut e = Engine::new(rows, cols, 1000);
+        e.process(&raw);
+        for (how, snap) in [
+            ("text", ScreenSnapshot::from_text(&text, cols, "")),
+            ("raw", e.snapshot()),
+        ] {
+            let d = detect(&profile, &snap, Timing::default());
+            assert_eq!(d.state.label(), "needs-permission", "{file} ({how})");
+            let p = d.prompt.unwrap_or_else(|| panic!("{file} ({how}): no prompt"));
+            assert_eq!(
+                p.incomplete,
+                Some(corral::detect::Incomplete::CutOff),
+                "{file} ({how}): {} {:?}",
+                p.tool,
+                p.subject
+            );
+        }
+    }
+}
+
 #[test]
 fn raw_recordings_replay_to_the_same_states() {
     assert!(replay("claude") >= 10);
