@@ -360,7 +360,9 @@ fn long_command_dialogs_are_extracted_exactly() {
 #[test]
 fn claude_in_a_short_pane_is_waiting_for_permission_and_never_exact() {
     let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
-    let profile = profiles.get("claude").unwrap_or_else(|| panic!("no claude"));
+    let profile = profiles
+        .get("claude")
+        .unwrap_or_else(|| panic!("no claude"));
     for file in [
         "claude-permission-typical@80x10.txt",
         "claude-permission-typical@50x17.txt",
@@ -379,7 +381,9 @@ fn claude_in_a_short_pane_is_waiting_for_permission_and_never_exact() {
         ] {
             let d = detect(&profile, &snap, Timing::default());
             assert_eq!(d.state.label(), "needs-permission", "{file} ({how})");
-            let p = d.prompt.unwrap_or_else(|| panic!("{file} ({how}): no prompt"));
+            let p = d
+                .prompt
+                .unwrap_or_else(|| panic!("{file} ({how}): no prompt"));
             assert_eq!(
                 p.incomplete,
                 Some(corral::detect::Incomplete::CutOff),

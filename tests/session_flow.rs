@@ -537,3 +537,100 @@ fn a_flood_lowers_the_reader_and_loses_no_byte() {
     assert!(shared.yields(), "the flood was not detected");
     mgr.shutdown();
 }
+
+/// A program that shows a dialog, draws it again after a pause on every
+/// SIGWINCH (blank in between, as agents do), and clears it for good when
+/// `close` appears; then records its input.
+fn redrawing_program(dir: &Path) -> PathBuf {
+    std::fs::write(dir.join("a.txt"), dialog("npm test").replace('\n', "\r\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let script = dir.join("redraw.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "stty raw -echo\ndraw() {{ printf '\\033[2J\\033[H'; sleep 0.4; cat '{d}/a.txt'; }}\ntrap draw WINCH\ndraw\nwhile [ ! -e '{d}/close' ]; do sleep 0.02; done\nprintf '\\033[2J\\033[Hclosed\\r\\n'\nexec dd bs=1 of='{d}/input' 2>/dev/null\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    script
+}
+
+/// Events until `deadline`.
+fn events_until(rx: &mut UnboundedReceiver<Event>, deadline: Instant) -> Vec<Event> {
+    let mut out = Vec::new();
+    while Instant::now() < deadline {
+        match rx.try_recv() {
+            Ok(e) => out.push(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    out
+}
+
+/// A resize makes the agent draw its dialog again (blank for a moment): the
+/// prompt stays, with its id, and answers as before. A dialog the agent
+/// really closes right after a resize is reported closed once the reflow
+/// grace is over, and audited as closed without corral's answer.
+#[test]
+fn a_resize_keeps_the_prompt_and_a_real_close_still_shows() {
+    let dir = support::tempdir();
+    let script = redrawing_program(dir.path());
+    let (mgr, mut rx) = start(
+        &format!(
+            "[[slot]]\nid = \"r\"\nagent = \"claude\"\ncommand = \"/bin/sh\"\nargs = [\"{}\"]\n",
+            script.display()
+        ),
+        dir.path(),
+    );
+    let p = opened(&mut rx);
+    assert_eq!(p.subject, "npm test");
+    mgr.send(Command::Resize {
+        slot: 0,
+        rows: 24,
+        cols: 90,
+    });
+    let during = events_until(&mut rx, Instant::now() + Duration::from_millis(2500));
+    assert!(
+        !during
+            .iter()
+            .any(|e| matches!(e, Event::PromptClosed { .. } | Event::PromptOpened { .. })),
+        "{during:?}"
+    );
+    // The agent closes its dialog right after another resize: held through
+    // the grace, then closed, and audited as closed without an answer.
+    let start_at = Instant::now();
+    mgr.send(Command::Resize {
+        slot: 0,
+        rows: 30,
+        cols: 100,
+    });
+    std::fs::write(dir.path().join("close"), "").unwrap_or_else(|e| panic!("{e}"));
+    next_event(
+        &mut rx,
+        "the prompt closed",
+        |e| matches!(e, Event::PromptClosed { prompt, .. } if *prompt == p.id),
+    );
+    assert!(
+        start_at.elapsed() >= Duration::from_millis(corral::session::REFLOW_GRACE_MS - 200),
+        "held through the reflow grace"
+    );
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap_or_default();
+    assert!(
+        audit.contains("\"vanished\"") && audit.contains("npm test"),
+        "{audit}"
+    );
+    // Its id answers nothing now.
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: p.id,
+        answer: Answer::ApproveOnce,
+        by: keyboard("y"),
+    });
+    next_event(
+        &mut rx,
+        "a refusal",
+        |e| matches!(e, Event::AnswerRefused { prompt, .. } if *prompt == p.id),
+    );
+    drop(mgr);
+}

@@ -62,8 +62,18 @@ pub const HOOK_GRACE_MS: u64 = 1500;
 /// After corral resizes a slot's PTY (a terminal resize, a zoom), how long
 /// its agent may take to draw its dialog again, in milliseconds. Meanwhile a
 /// dialog the screen stops showing is still pending, and one drawn again at
-/// the new size is the same prompt: it keeps its id and its age.
+/// the new size is the same prompt: it keeps its id and its age. An agent
+/// still drawing gets [`REFLOW_QUIET_MS`] after its last output, up to
+/// [`REFLOW_MAX_MS`] after the resize.
 pub const REFLOW_GRACE_MS: u64 = 2000;
+
+/// See [`REFLOW_GRACE_MS`]: quiet time after the agent's last output, in
+/// milliseconds.
+pub const REFLOW_QUIET_MS: u64 = 1000;
+
+/// See [`REFLOW_GRACE_MS`]: the longest a reflow is waited for, in
+/// milliseconds.
+pub const REFLOW_MAX_MS: u64 = 10_000;
 /// How long an answer handed back from a hook waits for the agent's dialog,
 /// in milliseconds.
 pub const AFTER_HOOK_MS: u64 = 30_000;
@@ -1317,7 +1327,8 @@ impl Manager {
         // The screen prompt keeps its id while its dialog text is unchanged,
         // and while corral's resize makes the agent draw it again.
         let mut vanished = None;
-        let (held, updated) = carry_through_reflow(s, &mut d);
+        let last_output = (last != 0).then(|| epoch + Duration::from_millis(last));
+        let (held, updated) = carry_through_reflow(s, &mut d, last_output);
         let changed = match (&s.screen, &d.prompt) {
             (None, None) => false,
             (Some(old), Some(new)) => old.dialog_hash != new.dialog_hash,
@@ -1991,10 +2002,19 @@ fn same_call(p: &Prompt, key: &(String, String)) -> bool {
 fn carry_through_reflow(
     s: &mut SlotRt,
     d: &mut detect::Detection,
+    last_output: Option<Instant>,
 ) -> (bool, Option<(PromptId, Prompt)>) {
     let reflow_end = s
         .reflowed_at
-        .map(|t| t + Duration::from_millis(REFLOW_GRACE_MS))
+        .map(|t| {
+            let quiet = last_output
+                .filter(|o| *o > t)
+                .map(|o| o + Duration::from_millis(REFLOW_QUIET_MS));
+            let end = t + Duration::from_millis(REFLOW_GRACE_MS);
+            quiet
+                .map_or(end, |q| end.max(q))
+                .min(t + Duration::from_millis(REFLOW_MAX_MS))
+        })
         .filter(|end| *end > Instant::now());
     let (Some(end), Some(old)) = (reflow_end, s.screen.clone()) else {
         return (false, None);
