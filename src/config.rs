@@ -142,7 +142,7 @@ pub struct UiConfig {
     /// Scrollback rows kept per slot.
     pub scrollback_rows: usize,
     /// The smallest PTY a slot gets. Panes that would be smaller stack (see
-    /// `ui::layout::compute`).
+    /// `app::layout::compute`).
     pub min_pane: PaneSize,
 }
 

@@ -1,7 +1,9 @@
 //! corral: a full-screen terminal multiplexer for supervising AI coding
-//! agents. See `DESIGN` in the README for the parts and how they depend on
-//! each other: `main/cli -> app -> ui`, `app -> session -> detect`, with
-//! `engine`, `keys`, `keymap` and `config` as shared leaves.
+//! agents. See `Design` in the README for the parts and how they depend on
+//! each other: `ui -> app -> session -> detect -> profile -> config`, with
+//! `model`, `keys` and `pattern` as leaves that depend on nothing of
+//! corral's; tests/architecture.rs derives the graph from the source and
+//! fails on a cycle.
 
 pub mod agent_hook;
 pub mod app;
@@ -11,7 +13,9 @@ pub mod detect;
 pub mod engine;
 pub mod keymap;
 pub mod keys;
+pub mod model;
 pub mod paths;
+pub mod pattern;
 pub mod policy;
 pub mod profile;
 pub mod proto;

@@ -11,13 +11,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use regex::Regex;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
 use crate::config::ConfigError;
-use crate::detect::{AgentState, AnswerKind};
 use crate::keys::KeyPress;
+use crate::model::{AgentState, AnswerKind};
 
 /// The built-in profiles: (file name, TOML text).
 pub const BUILTIN: [(&str, &str); 5] = [
@@ -37,19 +36,7 @@ pub const BUILTIN: [(&str, &str); 5] = [
     ),
 ];
 
-/// A regular expression that deserializes from a string (errors name the
-/// pattern).
-#[derive(Debug, Clone)]
-pub struct Pattern(pub Regex);
-
-impl<'de> Deserialize<'de> for Pattern {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Regex::new(&s)
-            .map(Pattern)
-            .map_err(|e| de::Error::custom(format!("bad regex {s:?}: {e}")))
-    }
-}
+pub use crate::pattern::Pattern;
 
 /// A named part of the screen a rule looks at.
 #[derive(Debug, Clone, Deserialize)]

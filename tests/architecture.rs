@@ -1,5 +1,7 @@
-//! The shape of DESIGN.md §2, enforced: the session manager, the terminal
-//! engine and detection never use the UI libraries, and detection is pure.
+//! The shape of DESIGN.md §2, enforced: the module graph (derived from the
+//! `crate::` paths in the source) has no cycle and its leaves depend on
+//! nothing; the session manager, the terminal engine and detection never use
+//! the UI libraries; detection is pure.
 
 use std::path::Path;
 
@@ -67,7 +69,7 @@ fn detect_does_no_io_and_reads_no_clock() {
 
 #[test]
 fn app_update_does_no_io() {
-    let src = source("src/app.rs");
+    let src = source("src/app/mod.rs");
     for banned in [
         "std::fs",
         "std::io",
@@ -80,5 +82,103 @@ fn app_update_does_no_io() {
             !code_lines(&src).any(|l| l.contains(banned)),
             "app.rs uses {banned}"
         );
+    }
+}
+
+/// Every edge `from -> to` between corral's top-level modules, read from the
+/// `crate::to` paths (plain and grouped `use crate::{a, b}`) in each file
+/// under `src/` before its unit tests.
+fn module_graph() -> std::collections::BTreeSet<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let p = e.unwrap_or_else(|e| panic!("{e}")).path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut edges = std::collections::BTreeSet::new();
+    for f in files {
+        let rel = f.strip_prefix(&root).unwrap_or(&f);
+        let from = rel
+            .components()
+            .next()
+            .map(|c| {
+                c.as_os_str()
+                    .to_string_lossy()
+                    .trim_end_matches(".rs")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let src = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{e}"));
+        for line in code_lines(&src) {
+            for (i, _) in line.match_indices("crate::") {
+                let rest = &line[i + "crate::".len()..];
+                let targets: Vec<String> = match rest.strip_prefix('{') {
+                    Some(group) => group
+                        .split(',')
+                        .map(|t| ident(t.trim()))
+                        .filter(|t| !t.is_empty())
+                        .collect(),
+                    None => vec![ident(rest)],
+                };
+                for to in targets {
+                    if !to.is_empty() && to != from {
+                        edges.insert((from.clone(), to));
+                    }
+                }
+            }
+        }
+    }
+    edges
+}
+
+#[test]
+fn the_module_graph_has_no_cycle_and_leaves_depend_on_nothing() {
+    let edges = module_graph();
+    assert!(edges.len() > 20, "the graph was not read: {edges:?}");
+    let reaches = |a: &str, b: &str| {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![a.to_string()];
+        while let Some(n) = todo.pop() {
+            if n == b {
+                return true;
+            }
+            for (x, y) in &edges {
+                if *x == n && seen.insert(y.clone()) {
+                    todo.push(y.clone());
+                }
+            }
+        }
+        false
+    };
+    let cycles: Vec<_> = edges.iter().filter(|(a, b)| reaches(b, a)).collect();
+    assert!(cycles.is_empty(), "edges on a cycle: {cycles:?}");
+    // Leaves: shared types, key notation, patterns.
+    for leaf in ["model", "keys", "pattern"] {
+        let out: Vec<_> = edges.iter().filter(|(a, _)| a == leaf).collect();
+        assert!(out.is_empty(), "{leaf} must depend on nothing: {out:?}");
+    }
+    // Nothing below the client reaches up into it.
+    for lower in [
+        "session", "engine", "detect", "policy", "config", "profile", "model", "keys",
+    ] {
+        for upper in ["app", "ui"] {
+            assert!(!reaches(lower, upper), "{lower} reaches {upper}: {edges:?}");
+        }
+    }
+    // Detection is pure: no engine, no session.
+    for x in ["engine", "session"] {
+        assert!(!reaches("detect", x), "detect reaches {x}");
     }
 }

@@ -19,8 +19,8 @@ use std::time::Duration;
 pub use grid::{Attrs, Cell, Color, CompactRow, Row};
 pub use term::Screen;
 
-use crate::detect::ScreenSnapshot;
 use crate::keys::InputModes;
+use crate::model::ScreenSnapshot;
 
 /// Longest time a synchronized update may hold back the display before the
 /// live (possibly half-painted) screen is shown anyway.

@@ -26,7 +26,7 @@ use std::path::{Component, Path, PathBuf};
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::profile::Pattern;
+use crate::pattern::Pattern;
 pub use shell::{Construct, ParsedCommand, SimpleCommand, Word};
 
 /// What a policy decides.

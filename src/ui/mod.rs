@@ -4,7 +4,6 @@
 //! echo on the terminal between frames, from the thread that parsed it.
 
 mod echo;
-pub mod layout;
 pub mod status;
 
 pub use echo::{Echoed, Shown};
@@ -20,7 +19,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use ref_cast::RefCast;
 use tui_term::widget::{Cursor, PseudoTerminal};
 
-use crate::app::{App, Modal};
+use crate::app::{App, Modal, layout};
 use crate::detect::AgentState;
 use crate::engine::Engine;
 use crate::keymap::{Action, Mode};

@@ -3,7 +3,7 @@
 
 pub use ratatui::layout::Rect;
 
-use crate::app::App;
+use super::App;
 use crate::keymap::Action;
 use crate::session::SlotIdx;
 

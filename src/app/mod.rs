@@ -9,7 +9,9 @@ use crate::detect::{AgentState, Answer, Prompt, PromptId};
 use crate::keymap::{Action, Keymap, Lookup, Mode};
 use crate::keys::{KeyCode, KeyPress, MouseReport};
 use crate::session::{AnsweredBy, Command, Event, SlotIdx};
-use crate::ui::layout::{self, Rect, ScreenLayout};
+pub mod layout;
+
+use layout::{Rect, ScreenLayout};
 
 /// How long a flash message stays in the status line.
 pub const FLASH_TTL: Duration = Duration::from_secs(4);
