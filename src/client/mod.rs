@@ -1,0 +1,784 @@
+//! The terminal client: the app and its UI on the user's terminal, driving
+//! the session manager. Owns the terminal (raw mode, alternate screen, its
+//! restoration on every exit, panic and signal), reads keys, paste and mouse
+//! from it, draws frames paced to output and echoes keystrokes early.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event as TermEvent, KeyEventKind, MouseButton, MouseEventKind,
+};
+use crossterm::terminal::{
+    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use crossterm::{cursor, execute, queue};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use crate::app::{App, Effect, Flash, MouseMsg, Msg};
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::keymap::Keymap;
+use crate::keys::{KeyCode, KeyPress, Mods};
+use crate::paths::Paths;
+use crate::policy::Policy;
+use crate::profile::Profiles;
+use crate::session::{ManagerOptions, SessionManager, SlotIdx};
+use crate::ui::{self, ScreenSource};
+
+/// Frame pacing of output: at most one frame per this, in milliseconds.
+const FRAME: Duration = Duration::from_millis(16);
+
+/// What [`run`] needs: everything loaded and checked by the command line.
+pub struct Options {
+    /// The configuration (with `--attach`, only that slot).
+    pub config: Config,
+    /// The keymap.
+    pub keymap: Keymap,
+    /// Agent profiles.
+    pub profiles: Profiles,
+    /// Where files go.
+    pub paths: Paths,
+    /// The `--attach` view of the one slot.
+    pub attach: bool,
+    /// The embedded demo runs (no config file): say so.
+    pub is_demo: bool,
+}
+
+/// Runs the full-screen client until the person quits or a signal ends it;
+/// the terminal is restored on every way out.
+///
+/// Errors: the async runtime or the terminal cannot be set up, or the
+/// session manager cannot start.
+pub fn run(o: Options) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    install_panic_hook();
+    let guard = TermGuard::enter().context("setting up the terminal")?;
+    let result = runtime.block_on(ui_loop(
+        o.config, o.keymap, o.profiles, o.paths, o.attach, o.is_demo,
+    ));
+    drop(guard);
+    result
+}
+
+/// Puts the terminal into raw mode on the alternate screen, and restores it on
+/// drop (also on error and unwinding).
+struct TermGuard;
+
+impl TermGuard {
+    fn enter() -> io::Result<TermGuard> {
+        crossterm::terminal::enable_raw_mode()?;
+        let guard = TermGuard;
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            EnableBracketedPaste,
+            cursor::Hide
+        )?;
+        Ok(guard)
+    }
+}
+
+impl Drop for TermGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Set once the user's terminal is being restored: from then on nothing
+/// else is drawn (a reader thread's early echo checks it while it holds
+/// stdout's lock, so no echo can land after the restore).
+static TERMINAL_RESTORED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn restore_terminal() {
+    TERMINAL_RESTORED.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut out = io::stdout().lock();
+    let _ = execute!(
+        out,
+        EndSynchronizedUpdate,
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
+    let _ = out.flush();
+    let _ = crossterm::terminal::disable_raw_mode();
+}
+
+fn install_panic_hook() {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        prev(info);
+    }));
+}
+
+/// The user's keys, mouse and resizes, read on the UI thread: the UI thread
+/// wakes on the terminal's own descriptor, so a key reaches it without a
+/// hand-over from an input thread (one thread wake-up less on every key's
+/// way to its echo); crossterm reads and parses the bytes.
+struct TermInput {
+    tty: tokio::io::unix::AsyncFd<TtyFd>,
+    winch: tokio::signal::unix::Signal,
+    /// crossterm may hold events it read before the descriptor was watched:
+    /// look there before waiting for the terminal.
+    primed: bool,
+}
+
+/// How long corral may take to end after its terminal hung up before the
+/// watchdog ends it ([`watch_hangup`]); a normal shutdown takes at most 3 s.
+const HANGUP_GRACE: Duration = Duration::from_secs(8);
+
+/// Starts a thread that ends the process if the terminal `fd` hangs up and
+/// corral has not ended [`HANGUP_GRACE`] later: a last resort, so a UI
+/// thread stuck inside a read of the dead terminal can never leave corral
+/// running (and spinning) with no one to see it. It waits in `poll` with no
+/// events asked for, which wakes only on hang-up or error: no CPU meanwhile.
+fn watch_hangup(fd: std::os::fd::RawFd) {
+    // SAFETY: dup of an open descriptor; the copy belongs to the thread.
+    let fd = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if fd < 0 {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("hangup-watch".into())
+        .spawn(move || {
+            let mut p = libc::pollfd {
+                fd,
+                events: 0,
+                revents: 0,
+            };
+            loop {
+                // SAFETY: one valid pollfd on our own descriptor.
+                let n = unsafe { libc::poll(&mut p, 1, -1) };
+                if n > 0 {
+                    break;
+                }
+                if n < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    return;
+                }
+            }
+            std::thread::sleep(HANGUP_GRACE);
+            tracing::error!("the terminal hung up and corral did not end: ending it now");
+            std::process::exit(129);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("no hang-up watchdog: {e}");
+    }
+}
+
+/// The descriptor crossterm reads input from: standard input when it is a
+/// terminal, else `/dev/tty` (crossterm's own rule).
+struct TtyFd(Option<std::fs::File>);
+
+impl std::os::fd::AsRawFd for TtyFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0
+            .as_ref()
+            .map_or(libc::STDIN_FILENO, |f| f.as_raw_fd())
+    }
+}
+
+impl TermInput {
+    /// Watches the terminal for input and resizes. Call inside the runtime.
+    ///
+    /// Errors: `/dev/tty` cannot be opened when standard input is not a
+    /// terminal, or the descriptor or the signal cannot be watched.
+    fn new() -> io::Result<TermInput> {
+        // SAFETY: isatty only reads the descriptor's state.
+        let stdin_tty = unsafe { libc::isatty(libc::STDIN_FILENO) } == 1;
+        let fd = if stdin_tty {
+            TtyFd(None)
+        } else {
+            TtyFd(Some(std::fs::File::open("/dev/tty")?))
+        };
+        let winch = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())?;
+        // crossterm's reader starts watching SIGWINCH when first used: now,
+        // before any resize can come.
+        crossterm::event::poll(Duration::ZERO)?;
+        watch_hangup(std::os::fd::AsRawFd::as_raw_fd(&fd));
+        // SAFETY: standard input is never closed while corral runs, and an
+        // opened `/dev/tty` lives inside the `TtyFd`; either way the
+        // descriptor stays open and the same for the `AsyncFd`'s lifetime.
+        let tty = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)?
+        };
+        Ok(TermInput {
+            tty,
+            winch,
+            primed: true,
+        })
+    }
+
+    /// The next terminal event, or `None` once the terminal is gone (hung
+    /// up: its window closed). Cancel-safe: parsed events wait inside
+    /// crossterm until asked for.
+    ///
+    /// Errors: reading the terminal fails.
+    async fn next(&mut self) -> io::Result<Option<TermEvent>> {
+        /// Wake-ups of crossterm in a row that read nothing before corral
+        /// waits for new input instead.
+        const MAX_NUDGES: u32 = 16;
+        let mut nudges = 0;
+        // Until crossterm has nothing left of what it read on its own.
+        if self.primed {
+            match self.take()? {
+                Some(ev) => return Ok(Some(ev)),
+                None => self.primed = false,
+            }
+        }
+        loop {
+            let mut ready = tokio::select! {
+                ready = self.tty.readable() => ready?,
+                // The size is read here, not left to crossterm: crossterm
+                // drops its own notice of the signal when it reads a key
+                // in the same wake-up, and the resize would wait for the
+                // next one.
+                _ = self.winch.recv() => {
+                    if self.hung_up() {
+                        return Ok(None);
+                    }
+                    let (cols, rows) = crossterm::terminal::size()?;
+                    return Ok(Some(TermEvent::Resize(cols, rows)));
+                }
+            };
+            if self.hung_up() {
+                return Ok(None);
+            }
+            // Readiness stays set while crossterm may hold parsed events (one
+            // read can bring several keys), so the next call asks again.
+            if let Some(ev) = self.read_ready()? {
+                return Ok(Some(ev));
+            }
+            // crossterm reads at most 1 KiB each time the terminal wakes it
+            // (its watch is edge-triggered): the rest of a longer burst that
+            // is not a bracketed paste would wait for the next key. Wake it
+            // again; a bounded number of times, should that not work here.
+            if nudges < MAX_NUDGES && self.unread() {
+                nudges += 1;
+                self.nudge();
+                continue;
+            }
+            // Nothing more to read: wait for the next input. Input arriving
+            // since is reported again by the runtime.
+            ready.clear_ready();
+        }
+    }
+
+    /// An event crossterm holds or can read without waiting; `None` also
+    /// when the terminal hung up.
+    ///
+    /// Errors: reading the terminal fails.
+    fn take(&self) -> io::Result<Option<TermEvent>> {
+        if self.hung_up() {
+            return Ok(None);
+        }
+        self.read_ready()
+    }
+
+    /// Like [`TermInput::take`] on a terminal known not to have hung up.
+    ///
+    /// Errors: reading the terminal fails.
+    fn read_ready(&self) -> io::Result<Option<TermEvent>> {
+        if crossterm::event::poll(Duration::ZERO)? {
+            return crossterm::event::read().map(Some);
+        }
+        Ok(None)
+    }
+
+    /// True if input is waiting in the terminal that nobody has read.
+    fn unread(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        poll_now(self.tty.get_ref().as_raw_fd(), libc::POLLIN) & libc::POLLIN != 0
+    }
+
+    /// Wakes whoever watches the terminal for input, crossterm included,
+    /// without changing it: setting its attributes to what they are makes
+    /// Linux's line discipline wake the terminal's readers.
+    fn nudge(&self) {
+        use std::os::fd::AsRawFd;
+        let fd = self.tty.get_ref().as_raw_fd();
+        // SAFETY: termios calls on a descriptor we keep open, with a
+        // termios struct filled by tcgetattr.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(fd, &mut t) == 0 {
+                libc::tcsetattr(fd, libc::TCSANOW, &t);
+            }
+        }
+    }
+
+    /// True once the terminal hung up. crossterm must not read it then: it
+    /// reads again at once for as long as a read returns nothing, which at
+    /// the end of input is forever (one core at 100%, and the signal that
+    /// ends corral is never handled).
+    fn hung_up(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let revents = poll_now(self.tty.get_ref().as_raw_fd(), libc::POLLIN);
+        revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+    }
+}
+
+/// Output arrived for the pane being typed in (`slot`): puts what changed
+/// there on the terminal now if its reader thread could not (the UI held the
+/// terminal). Returns true when the terminal then shows the pane as its
+/// engine has it, so this output needs no frame; the next frame repaints
+/// whatever else changed.
+///
+/// Errors: the write to the terminal failed.
+fn echo_typed(
+    shown: &std::sync::Mutex<ui::Shown>,
+    mgr: &SessionManager,
+    slot: SlotIdx,
+) -> io::Result<bool> {
+    let Some(s) = mgr.slot(slot) else {
+        return Ok(false);
+    };
+    if s.yields() {
+        return Ok(false);
+    }
+    // Output parsed after this raises a new event.
+    mgr.take_dirty(slot);
+    let mut shown = lock_shown(shown);
+    let e = s.lock();
+    let echoed = shown.echo(slot, &e, &mut io::stdout().lock())?;
+    Ok(echoed != ui::Echoed::NotTyped && !shown.wants_frame())
+}
+
+/// True if a write to stdout would not wait now.
+fn stdout_writable() -> bool {
+    poll_now(libc::STDOUT_FILENO, libc::POLLOUT) & libc::POLLOUT != 0
+}
+
+/// What `fd` reports now for `events` (`poll` with no wait): the `revents`
+/// bits, hang-up and error included; 0 when nothing is ready or `poll`
+/// fails.
+fn poll_now(fd: std::os::fd::RawFd, events: libc::c_short) -> libc::c_short {
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd on an open descriptor, zero timeout.
+    if unsafe { libc::poll(&mut p, 1, 0) } > 0 {
+        p.revents
+    } else {
+        0
+    }
+}
+
+/// Locks what is on the terminal; a panic elsewhere while it was held
+/// leaves it usable (the next frame repaints what differs).
+fn lock_shown(shown: &std::sync::Mutex<ui::Shown>) -> std::sync::MutexGuard<'_, ui::Shown> {
+    shown.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The UI's output. A frame is gathered here and reaches the terminal in one
+/// write ([`FrameOut::present`]): ratatui flushes its backend several times
+/// per draw (cells, then the cursor), and each flush would be a write.
+#[derive(Default, Clone)]
+struct FrameOut {
+    buf: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Write for FrameOut {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    /// Does nothing: the frame goes out whole in [`FrameOut::present`].
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl FrameOut {
+    /// Writes the gathered bytes to stdout.
+    ///
+    /// Errors: the write to stdout failed (the terminal is gone).
+    fn present(&self) -> io::Result<()> {
+        let mut buf = self.buf.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = io::stdout().lock();
+        out.write_all(&buf)?;
+        out.flush()?;
+        buf.clear();
+        Ok(())
+    }
+}
+
+struct Screens<'a>(&'a SessionManager);
+
+impl ScreenSource for Screens<'_> {
+    fn with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine)) {
+        if let Some(s) = self.0.slot(slot) {
+            f(&s.lock());
+        }
+    }
+
+    fn yields(&self, slot: SlotIdx) -> bool {
+        self.0.slot(slot).is_some_and(|s| s.yields())
+    }
+
+    fn try_with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine)) -> bool {
+        match self.0.slot(slot).map(|s| s.try_lock()) {
+            Some(Some(e)) => {
+                f(&e);
+                true
+            }
+            Some(None) => false,
+            None => true,
+        }
+    }
+}
+
+fn key_from(k: crossterm::event::KeyEvent) -> Option<KeyPress> {
+    use crossterm::event::{KeyCode as C, KeyModifiers as M};
+    if k.kind == KeyEventKind::Release {
+        return None;
+    }
+    let mut mods = Mods {
+        ctrl: k.modifiers.contains(M::CONTROL),
+        alt: k.modifiers.contains(M::ALT),
+        shift: k.modifiers.contains(M::SHIFT),
+    };
+    let code = match k.code {
+        C::Char(c) => {
+            mods.shift = false;
+            // Legacy terminals send ctrl-\ ] ^ _ as 0x1c..0x1f, which crossterm
+            // reports as ctrl-4..7.
+            let c = match (mods.ctrl, c) {
+                (true, '4') => '\\',
+                (true, '5') => ']',
+                (true, '6') => '^',
+                (true, '7') => '_',
+                (true, c) => c.to_ascii_lowercase(),
+                (false, c) => c,
+            };
+            KeyCode::Char(c)
+        }
+        C::Enter => KeyCode::Enter,
+        C::Esc => KeyCode::Esc,
+        C::Tab => KeyCode::Tab,
+        C::BackTab => {
+            mods.shift = false;
+            KeyCode::BackTab
+        }
+        C::Backspace => KeyCode::Backspace,
+        C::Up => KeyCode::Up,
+        C::Down => KeyCode::Down,
+        C::Left => KeyCode::Left,
+        C::Right => KeyCode::Right,
+        C::Home => KeyCode::Home,
+        C::End => KeyCode::End,
+        C::PageUp => KeyCode::PageUp,
+        C::PageDown => KeyCode::PageDown,
+        C::Insert => KeyCode::Insert,
+        C::Delete => KeyCode::Delete,
+        C::F(n) if (1..=12).contains(&n) => KeyCode::F(n),
+        _ => return None,
+    };
+    Some(KeyPress { code, mods })
+}
+
+fn msg_from(ev: TermEvent) -> Option<Msg> {
+    match ev {
+        TermEvent::Key(k) => key_from(k).map(Msg::Key),
+        TermEvent::Paste(p) => Some(Msg::Paste(p)),
+        TermEvent::Resize(c, r) => Some(Msg::Resize(c, r)),
+        TermEvent::Mouse(m) => match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                Some(Msg::Mouse(MouseMsg::Click(m.column, m.row)))
+            }
+            MouseEventKind::Up(MouseButton::Left) => {
+                Some(Msg::Mouse(MouseMsg::Release(m.column, m.row)))
+            }
+            MouseEventKind::Drag(MouseButton::Left) => {
+                Some(Msg::Mouse(MouseMsg::Drag(m.column, m.row)))
+            }
+            MouseEventKind::ScrollUp => Some(Msg::Mouse(MouseMsg::WheelUp(m.column, m.row))),
+            MouseEventKind::ScrollDown => Some(Msg::Mouse(MouseMsg::WheelDown(m.column, m.row))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Rings the outer terminal's bell and posts a desktop notification with
+/// OSC 9 (iTerm2, Windows Terminal, kitty, ...) and OSC 777 (rxvt, foot,
+/// VTE). Inside tmux they are wrapped for passthrough; both travel over SSH.
+fn notify(text: &str) {
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    let osc = format!("\x1b]9;corral: {clean}\x07\x1b]777;notify;corral;{clean}\x07");
+    let seq = if std::env::var_os("TMUX").is_some() {
+        // DCS passthrough: every ESC inside is doubled.
+        format!("\x1bPtmux;{}\x1b\\", osc.replace('\x1b', "\x1b\x1b"))
+    } else {
+        osc
+    };
+    let mut out = io::stdout();
+    let _ = out.write_all(b"\x07");
+    let _ = out.write_all(seq.as_bytes());
+    let _ = out.flush();
+    #[cfg(feature = "native-notify")]
+    {
+        // Off the UI thread: D-Bus can be slow or absent.
+        let body = clean.clone();
+        std::thread::spawn(move || {
+            if let Err(e) = notify_rust::Notification::new()
+                .summary("corral")
+                .body(&body)
+                .show()
+            {
+                tracing::debug!("native notification: {e}");
+            }
+        });
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn ui_loop(
+    config: Config,
+    keymap: Keymap,
+    profiles: Profiles,
+    paths: Paths,
+    attach: bool,
+    is_demo: bool,
+) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+
+    let frame_out = FrameOut::default();
+    let backend = CrosstermBackend::new(frame_out.clone());
+    let mut terminal = Terminal::new(backend)?;
+    let size = crossterm::terminal::size()?;
+    let now = Instant::now();
+    let mut app = App::new(&config, keymap, size, now);
+    if attach {
+        app.attach_to(0);
+    }
+    if is_demo {
+        app.flash = Some(Flash {
+            text: format!(
+                "demo config: write {} to supervise your own agents (see README)",
+                paths.config_file().display()
+            ),
+            error: false,
+            until: now + Duration::from_secs(20),
+        });
+    }
+    let mut sizes = vec![(24u16, 80u16); config.slots.len()];
+    for (slot, sz) in app.pane_sizes() {
+        if let Some(s) = sizes.get_mut(slot) {
+            *s = sz;
+        }
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let shown = Arc::new(std::sync::Mutex::new(ui::Shown::default()));
+    // A keystroke's echo goes to the terminal from the reader thread that
+    // parsed it. It only tries the lock: the UI holds it while it renders,
+    // and the frame it is about to write shows the echo anyway.
+    let on_output: crate::session::OutputHook = {
+        let shown = shown.clone();
+        Arc::new(move |slot, e| {
+            let Ok(mut shown) = shown.try_lock() else {
+                return;
+            };
+            if !shown.typing_in(slot) {
+                return;
+            }
+            let mut out = io::stdout().lock();
+            // A terminal not taking output now (a slow link) must not hold
+            // up this reader and its engine: the UI thread echoes instead.
+            if TERMINAL_RESTORED.load(std::sync::atomic::Ordering::SeqCst) || !stdout_writable() {
+                return;
+            }
+            if let Err(err) = shown.echo(slot, e, &mut out) {
+                tracing::warn!("early echo: {err}");
+            }
+        })
+    };
+    let mgr = Arc::new(SessionManager::start(
+        &config,
+        ManagerOptions {
+            transcript_dir: (config.transcripts.max_mib > 0).then(|| paths.transcript_dir()),
+            transcript_max_bytes: config.transcripts.max_mib.saturating_mul(1 << 20),
+            audit_path: Some(paths.audit_file()),
+            sizes,
+            scrollback_rows: config.ui.scrollback_rows,
+            profiles,
+            policy: Policy::new(config.policy.clone(), config.dangerous.clone()),
+            on_output: Some(on_output),
+            hook: std::env::current_exe()
+                .map_err(|e| tracing::warn!("no hooks: cannot find corral's own executable: {e}"))
+                .ok()
+                .map(|exe| crate::session::HookOptions {
+                    exe,
+                    runtime_dir: paths.runtime_dir.clone(),
+                    name: "default".into(),
+                }),
+        },
+        tx,
+    )?);
+    let mut input = TermInput::new().context("reading the terminal")?;
+    let mut pending = app.update(Msg::Tick, now);
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    // Until this instant output is drawn at once, not paced: after a key,
+    // paste or click goes to a pane (its echo), and right after start.
+    let mut eager_until = now + Duration::from_millis(500);
+    let mut quit = false;
+    while !quit {
+        for fx in pending.drain(..) {
+            match fx {
+                Effect::Session(c) => {
+                    if matches!(
+                        c,
+                        crate::session::Command::Key { .. }
+                            | crate::session::Command::Paste { .. }
+                            | crate::session::Command::Mouse { .. }
+                            | crate::session::Command::Write { .. }
+                    ) {
+                        eager_until = Instant::now() + Duration::from_millis(100);
+                    }
+                    mgr.send(c)
+                }
+                Effect::Quit => quit = true,
+                Effect::Notify(text) => notify(&text),
+                Effect::Explain(slot) => {
+                    if let Some(s) = mgr.slot(slot) {
+                        app.show_explain(s.explain());
+                        dirty = true;
+                    }
+                }
+            }
+        }
+        if quit {
+            break;
+        }
+        let now = Instant::now();
+        let frame_at = if now < eager_until {
+            now
+        } else {
+            last_draw.map_or(now, |t| t + FRAME)
+        };
+        if dirty && now >= frame_at {
+            for i in 0..mgr.len() {
+                mgr.take_dirty(i);
+            }
+            // Held until the frame is written, so no early echo comes
+            // between the render and the write.
+            let mut shown = lock_shown(&shown);
+            let backend = terminal.backend_mut();
+            queue!(backend, BeginSynchronizedUpdate)?;
+            let mut repaired = Ok(());
+            terminal.draw(|f| {
+                ui::draw(f, &app, &Screens(&mgr), &mut shown.cache, now);
+                // Ahead of ratatui's diff: what early echoes wrote that this
+                // frame shows otherwise.
+                repaired = shown.repair(f.buffer_mut(), &mut frame_out.clone());
+            })?;
+            repaired?;
+            let backend = terminal.backend_mut();
+            queue!(backend, EndSynchronizedUpdate)?;
+            frame_out.present()?;
+            drop(shown);
+            dirty = false;
+            last_draw = Some(now);
+        }
+        let draw_at = dirty.then_some(frame_at);
+        let tick_at = app.next_deadline(now);
+        tokio::select! {
+            ev = input.next() => match ev {
+                Ok(None) => {
+                    tracing::info!("the terminal closed");
+                    break;
+                }
+                Ok(Some(ev)) => {
+                    if let TermEvent::Resize(..) = ev {
+                        lock_shown(&shown).resized();
+                        terminal.autoresize()?;
+                    }
+                    if let Some(m) = msg_from(ev) {
+                        let mode = app.mode;
+                        pending = app.update(m, Instant::now());
+                        // A key typed into the pane changes nothing on screen
+                        // until its echo, which is drawn at once; a frame now
+                        // would only hold the engine the echo is parsed into.
+                        let typed = app.mode == mode
+                            && matches!(
+                                pending.as_slice(),
+                                [Effect::Session(
+                                    crate::session::Command::Key { .. }
+                                        | crate::session::Command::Paste { .. }
+                                )]
+                            );
+                        dirty |= !typed;
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            },
+            ev = rx.recv() => {
+                let Some(ev) = ev else { break };
+                let now = Instant::now();
+                let focus = app.focus;
+                // Output for the focused pane, and whether anything else came.
+                let (mut typed_output, mut other) = (false, false);
+                let mut sort = |ev: &crate::session::Event| {
+                    match ev {
+                        crate::session::Event::Output { slot } if *slot == focus => typed_output = true,
+                        _ => other = true,
+                    }
+                };
+                sort(&ev);
+                pending = app.update(Msg::Session(ev), now);
+                // Take what else is queued, so a burst costs one frame.
+                while let Ok(ev) = rx.try_recv() {
+                    sort(&ev);
+                    pending.extend(app.update(Msg::Session(ev), now));
+                }
+                // A keystroke's echo (or any output of the pane being typed
+                // in) that is on the terminal already needs no frame.
+                let echoed = typed_output
+                    && app.mode == crate::keymap::Mode::Insert
+                    && app.modal == crate::app::Modal::None
+                    && echo_typed(&shown, &mgr, app.focus)?;
+                dirty |= other || (typed_output && !echoed);
+            }
+            _ = sleep_until_opt(draw_at) => {}
+            _ = sleep_until_opt(tick_at) => {
+                pending = app.update(Msg::Tick, Instant::now());
+                dirty = true;
+            }
+            _ = sigterm.recv() => { tracing::info!("SIGTERM"); break }
+            _ = sighup.recv() => { tracing::info!("SIGHUP"); break }
+            _ = sigint.recv() => { tracing::info!("SIGINT"); break }
+        }
+    }
+    tracing::info!("corral stopping");
+    drop(terminal);
+    match Arc::try_unwrap(mgr) {
+        Ok(m) => m.shutdown(),
+        Err(m) => drop(m),
+    }
+    Ok(())
+}
