@@ -194,8 +194,10 @@ impl Bench {
         let argv: Vec<String> = match mux {
             Mux::Corral => {
                 // Transcripts never rotate here: the flood run compares them whole.
+                // The panes are shells, not agents: a small minimum pane keeps
+                // all eight tiled and drawn, as tmux's `tiled` layout does.
                 let mut cfg = String::from(
-                    "[ui]\nscrollback_rows = 10000\n[transcripts]\nmax_mib = 1048576\n",
+                    "[ui]\nscrollback_rows = 10000\nmin_pane = { cols = 20, rows = 5 }\n[transcripts]\nmax_mib = 1048576\n",
                 );
                 for (i, p) in panes.iter().enumerate() {
                     cfg.push_str(&format!(
