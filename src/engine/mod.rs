@@ -11,6 +11,7 @@
 
 pub mod grid;
 pub mod parser;
+mod replay;
 pub mod scrollback;
 pub mod term;
 
@@ -142,6 +143,23 @@ impl Engine {
             mouse: t.mouse,
             mouse_sgr: t.mouse_sgr,
         }
+    }
+
+    /// Bytes that rebuild this terminal in a fresh [`Engine`] of the same
+    /// size and scrollback limit: scrollback, screens, cursor, pen and modes
+    /// (see `Term::replay` for what is and is not rebuilt). A client that
+    /// attaches to a running session feeds them to its own engine, then the
+    /// session's output from that moment on.
+    pub fn replay(&self) -> Vec<u8> {
+        self.term.replay()
+    }
+
+    /// Whether the stream fed so far ends between sequences and characters:
+    /// a [`Engine::replay`] taken now, followed by the rest of the stream,
+    /// rebuilds this engine. (Inside a sequence the rest would start with
+    /// its tail.)
+    pub fn at_rest(&self) -> bool {
+        self.parser.at_rest()
     }
 
     /// Rows of scrollback currently stored.

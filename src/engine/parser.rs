@@ -143,6 +143,15 @@ pub struct Parser {
     utf8_need: u8,
 }
 
+impl Parser {
+    /// Whether the parser is between sequences and characters (not inside an
+    /// escape sequence, a string or a UTF-8 character): a point where a
+    /// stream can be cut and continued in another parser.
+    pub fn at_rest(&self) -> bool {
+        self.state == State::Ground && self.utf8_need == 0
+    }
+}
+
 impl Default for Parser {
     fn default() -> Self {
         Parser {

@@ -83,9 +83,9 @@ impl Screen {
 }
 
 #[derive(Debug, Clone, Copy, Default)]
-struct Saved {
-    cursor: (u16, u16),
-    pen: Attrs,
+pub(crate) struct Saved {
+    pub(crate) cursor: (u16, u16),
+    pub(crate) pen: Attrs,
     wrap_pending: bool,
     origin: bool,
     g: [bool; 2],
@@ -96,23 +96,23 @@ struct Saved {
 pub struct Term {
     pub(crate) live: Screen,
     /// The screen not shown: the primary one while the alternate is active.
-    other: Vec<Row>,
+    pub(crate) other: Vec<Row>,
     pub(crate) alt_active: bool,
     pub(crate) scrollback: Scrollback,
     /// Rows the view is scrolled back; kept anchored while output arrives.
     pub(crate) scroll_offset: usize,
-    wrap_pending: bool,
-    pen: Attrs,
-    saved: [Saved; 2],
-    top: u16,
-    bottom: u16,
-    origin: bool,
-    autowrap: bool,
-    insert: bool,
+    pub(crate) wrap_pending: bool,
+    pub(crate) pen: Attrs,
+    pub(crate) saved: [Saved; 2],
+    pub(crate) top: u16,
+    pub(crate) bottom: u16,
+    pub(crate) origin: bool,
+    pub(crate) autowrap: bool,
+    pub(crate) insert: bool,
     /// G0 and G1: true when designated DEC special graphics.
-    g: [bool; 2],
+    pub(crate) g: [bool; 2],
     /// Which of G0/G1 is shifted in (SI/SO).
-    gl: usize,
+    pub(crate) gl: usize,
     last_char: Option<char>,
     pub(crate) application_cursor: bool,
     pub(crate) bracketed_paste: bool,
