@@ -56,6 +56,36 @@ pub struct InboxEntry {
     pub seen: bool,
 }
 
+/// `text` with every character a terminal would not show made visible as
+/// `⟨U+XXXX⟩`: control characters other than the line break (ESC, CR, TAB,
+/// ...), zero-width and joiner characters, bidirectional overrides and
+/// isolates, the soft hyphen and the byte-order mark. A subject is shown
+/// through this, so the person reads every character the decision covers
+/// (`echo ok\u{202e}…` must not display as something else).
+pub fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let hidden = (c.is_control() && c != '\n')
+            || matches!(
+                c,
+                '\u{00ad}'
+                    | '\u{061c}'
+                    | '\u{180e}'
+                    | '\u{200b}'..='\u{200f}'
+                    | '\u{202a}'..='\u{202e}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{feff}'
+            );
+        if hidden {
+            out.push_str(&format!("⟨U+{:04X}⟩", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `text` broken into rows of at most `width` display cells: its own line
 /// breaks kept, long lines cut at cell boundaries (never re-flowed at
 /// spaces, so what is shown is exactly the text).
@@ -101,7 +131,7 @@ pub struct SubjectBlock {
 
 /// Lays out [`SubjectBlock`] for prompt `p` in `width` x `height` cells.
 pub fn subject_block(p: &Prompt, width: usize, height: usize) -> SubjectBlock {
-    let mut rows = wrap_cells(&p.subject, width);
+    let mut rows = wrap_cells(&shown(&p.subject), width);
     let mut notes = Vec::new();
     // A cut-off dialog's subject already says why.
     if let Some(why) = p
@@ -122,7 +152,7 @@ pub fn subject_block(p: &Prompt, width: usize, height: usize) -> SubjectBlock {
         .options
         .iter()
         .find(|o| o.kind == crate::detect::AnswerKind::ApproveAlways)
-        .map(|o| wrap_cells(&format!("a = {}", o.label), width));
+        .map(|o| wrap_cells(&format!("a = {}", shown(&o.label)), width));
     let always_from = rows.len().min(height);
     let always_whole = match always {
         Some(a) if rows.len() + a.len() <= height => {
@@ -437,7 +467,7 @@ impl App {
         let (cols, rows) = self.size;
         let width = usize::from(cols.saturating_sub(4)).max(10);
         // Box borders and a header of up to two rows above the subject.
-        wrap_cells(&p.subject, width).len() + 4 <= usize::from(rows)
+        wrap_cells(&shown(&p.subject), width).len() + 4 <= usize::from(rows)
     }
 
     /// Opens prompt `id` in the details view; marks it seen when the view
@@ -707,7 +737,11 @@ impl App {
                         .get(slot)
                         .map(|s| s.id.clone())
                         .unwrap_or_default();
-                    let text = format!("{id} needs permission: {} {}", prompt.tool, prompt.subject);
+                    let text = format!(
+                        "{id} needs permission: {} {}",
+                        prompt.tool,
+                        shown(&prompt.subject)
+                    );
                     self.inbox.push(InboxEntry {
                         slot,
                         prompt,
@@ -789,7 +823,7 @@ impl App {
                     .inbox
                     .iter()
                     .find(|e| e.prompt.id == prompt)
-                    .map(|e| format!(" {} {}", e.prompt.tool, e.prompt.subject))
+                    .map(|e| format!(" {} {}", e.prompt.tool, shown(&e.prompt.subject)))
                     .unwrap_or_default();
                 let text = if by.source == "policy" {
                     let verb = match answer {
@@ -1637,6 +1671,27 @@ mod tests {
         key(&mut a, "y", t3);
         key(&mut a, "tab", t3);
         assert_eq!(sent(&key(&mut a, "y", t3)).len(), 1);
+    }
+
+    #[test]
+    fn invisible_characters_in_a_subject_are_shown_and_counted() {
+        assert_eq!(
+            shown("echo ok\x1b[2J\u{202e}fr- mr\u{200b}\r\n#"),
+            "echo ok⟨U+001B⟩[2J⟨U+202E⟩fr- mr⟨U+200B⟩⟨U+000D⟩\n#"
+        );
+        // The sidebar shows the hidden characters, and what no longer fits
+        // is not answered from there.
+        let (mut a, now) = stacked();
+        let mut p = prompt(51, "Bash");
+        p.source = crate::detect::PromptSource::Hook;
+        p.subject = format!("rm -rf ./build{}", "\u{200b}".repeat(60));
+        open(&mut a, 1, p.clone(), now);
+        let r = a.layout().inbox_detail.unwrap_or_default();
+        let b = subject_block(&p, usize::from(r.width), usize::from(r.height));
+        assert!(b.rows.concat().contains("⟨U+200B⟩"), "{:?}", b.rows);
+        assert!(!b.subject_whole);
+        let t = now + Duration::from_secs(2);
+        assert!(sent(&key(&mut a, "y", t)).is_empty(), "not seen whole");
     }
 
     #[test]

@@ -626,7 +626,7 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
             if sel { "▶" } else { " " },
             truncate(id, 10),
             e.prompt.tool,
-            e.prompt.subject.replace('\n', "⏎")
+            crate::app::shown(&e.prompt.subject).replace('\n', "⏎")
         );
         let age = age(now.saturating_duration_since(e.opened));
         let used = text.chars().count();
@@ -851,7 +851,11 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect, message_here: bool) {
                 k(Action::ApproveAlways),
                 k(Action::Deny)
             );
-            let subject = format!("· {} {} ", e.prompt.tool, e.prompt.subject);
+            let subject = format!(
+                "· {} {} ",
+                e.prompt.tool,
+                crate::app::shown(&e.prompt.subject)
+            );
             // Shorter words before the subject is cut: the full state and
             // keys, then shorter keys, then the slot id alone.
             let fits = |a: &str, b: &str| {
@@ -956,7 +960,7 @@ fn summary(frame: &mut Frame, app: &App, area: Rect) {
             format!(
                 "│ {waiting} waiting ▶ {id} {} {}",
                 e.prompt.tool,
-                e.prompt.subject.replace('\n', "⏎")
+                crate::app::shown(&e.prompt.subject).replace('\n', "⏎")
             ),
             Style::default().fg(Color::LightMagenta),
         ));
@@ -1125,7 +1129,7 @@ fn details(frame: &mut Frame, app: &App, id: crate::detect::PromptId) {
             Style::default().add_modifier(Modifier::BOLD),
         )));
     }
-    for row in crate::app::wrap_cells(&p.subject, width) {
+    for row in crate::app::wrap_cells(&crate::app::shown(&p.subject), width) {
         lines.push(Line::from(Span::styled(
             row,
             Style::default()
@@ -1149,7 +1153,7 @@ fn details(frame: &mut Frame, app: &App, id: crate::detect::PromptId) {
             "  {}  {:<15} {}{sends}",
             o.number,
             o.kind.name(),
-            o.label,
+            crate::app::shown(&o.label),
         )));
     }
     lines.push(Line::from(Span::styled(
