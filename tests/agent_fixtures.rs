@@ -272,6 +272,26 @@ fn narrow_raw_captures_replay_to_the_same_detection() {
 /// at its size both give the exact command as subject. Whether corral may
 /// call it exact is checked too: only a command on one row is (nor anything
 /// read from a text capture of Aider: no reverse video).
+/// A `<agent>/<file>` capture's text, and its two screens at `(rows, cols)`:
+/// the text as captured and its `.raw` bytes replayed through the engine.
+fn text_and_raw(
+    agent: &str,
+    file: &str,
+    (rows, cols): (u16, u16),
+) -> (String, [(&'static str, ScreenSnapshot); 2]) {
+    let text = std::fs::read_to_string(dir().join(agent).join(file))
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    let raw = std::fs::read(dir().join(agent).join(file.replace(".txt", ".raw")))
+        .unwrap_or_else(|e| panic!("{file} (raw): {e}"));
+    let mut e = Engine::new(rows, cols, 1000);
+    e.process(&raw);
+    let snaps = [
+        ("text", ScreenSnapshot::from_text(&text, cols, "")),
+        ("raw", e.snapshot()),
+    ];
+    (text, snaps)
+}
+
 #[test]
 fn long_command_dialogs_are_extracted_exactly() {
     let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
@@ -286,16 +306,8 @@ fn long_command_dialogs_are_extracted_exactly() {
             .get(agent)
             .unwrap_or_else(|| panic!("no profile {agent}"));
         let (rows, cols) = size_of(file, cols.parse().unwrap_or(80));
-        let text = std::fs::read_to_string(dir().join(agent).join(file))
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
-        let raw = std::fs::read(dir().join(agent).join(file.replace(".txt", ".raw")))
-            .unwrap_or_else(|e| panic!("{file} (raw): {e}"));
-        let mut e = Engine::new(rows, cols, 1000);
-        e.process(&raw);
-        for (how, snap) in [
-            ("text", ScreenSnapshot::from_text(&text, cols, "")),
-            ("raw", e.snapshot()),
-        ] {
+        let (text, snaps) = text_and_raw(agent, file, (rows, cols));
+        for (how, snap) in snaps {
             let d = detect(
                 &profile,
                 &snap,
@@ -368,17 +380,8 @@ fn claude_in_a_short_pane_is_waiting_for_permission_and_never_exact() {
         "claude-permission-typical@50x17.txt",
         "claude-permission-typical@40x20.txt",
     ] {
-        let (rows, cols) = size_of(file, 80);
-        let text = std::fs::read_to_string(dir().join("claude").join(file))
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
-        let raw = std::fs::read(dir().join("claude").join(file.replace(".txt", ".raw")))
-            .unwrap_or_else(|e| panic!("{file} (raw): {e}"));
-        let mut e = Engine::new(rows, cols, 1000);
-        e.process(&raw);
-        for (how, snap) in [
-            ("text", ScreenSnapshot::from_text(&text, cols, "")),
-            ("raw", e.snapshot()),
-        ] {
+        let (_, snaps) = text_and_raw("claude", file, size_of(file, 80));
+        for (how, snap) in snaps {
             let d = detect(&profile, &snap, Timing::default());
             assert_eq!(d.state.label(), "needs-permission", "{file} ({how})");
             let p = d

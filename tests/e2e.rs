@@ -6,29 +6,15 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{Tui, run_plain, tempdir, wait_until};
+use support::{Tui, audit_lines, run_plain, tempdir, wait_until, write_config};
 
 const LONG: Duration = Duration::from_secs(30);
-
-fn write_config(dir: &Path, body: &str) -> String {
-    let p = dir.join("test-config.toml");
-    std::fs::write(&p, body).unwrap_or_else(|e| panic!("{e}"));
-    p.to_string_lossy().into_owned()
-}
 
 fn demo_slot(id: &str, script: &str, pace_ms: u32) -> String {
     format!(
         "[[slot]]\nid = \"{id}\"\nagent = \"claude\"\ncommand = \"{}\"\nargs = [\"demo-agent\", \"--script\", \"{script}\", \"--pace-ms\", \"{pace_ms}\"]\n",
         support::corral_bin().display()
     )
-}
-
-fn audit_lines(home: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(home.join("data/audit.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 /// The README's run command on a fresh machine: no config, so the embedded

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use support::agents;
-use support::{Tui, wait_until};
+use support::{Tui, audit_lines, wait_until};
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -182,14 +182,6 @@ fn real_claude_code_prompts_are_answered_by_policy() {
         ),
         (Some("deny"), Some("no-second"), Some("sent"))
     );
-}
-
-fn audit_lines(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("data/audit.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 /// The hook: corral installs Claude Code's PermissionRequest hook for the

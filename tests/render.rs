@@ -56,38 +56,34 @@ id = "shell"
 command = "sh"
 "#;
 
-/// The app and its four panes: a Bash prompt, working, idle and a shell.
-fn scene(cols: u16, rows: u16) -> (App, Fixed, Instant) {
-    let config = Config::parse(Path::new("t.toml"), CONFIG).unwrap_or_else(|e| panic!("{e}"));
+/// An app for config `src` at `cols` x `rows` whose four panes show
+/// `texts` (drawn at 120x40, then fitted to the pane as a PTY resize would)
+/// in `states`, with a prompt read off the text of each slot in `prompts`
+/// (slot index, slot id); 12 s later.
+fn build(
+    src: &str,
+    (cols, rows): (u16, u16),
+    texts: &[String; 4],
+    states: [AgentState; 4],
+    prompts: &[(usize, &str)],
+) -> (App, Fixed, Instant) {
+    let config = Config::parse(Path::new("t.toml"), src).unwrap_or_else(|e| panic!("{e}"));
     let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
     let t0 = Instant::now();
     let mut app = App::new(&config, km, (cols, rows), t0);
     app.update(Msg::Resize(cols, rows), t0);
     let sizes = app.pane_sizes();
-    let texts = [
-        fixture("claude-permission-bash.txt"),
-        fixture("claude-working.txt"),
-        fixture("claude-idle.txt"),
-        "$ ls\nCargo.toml  README.md  src  tests\n$ ".to_string(),
-    ];
     let mut engines = Vec::new();
     for (i, text) in texts.iter().enumerate() {
         let (r, c) = sizes
             .iter()
             .find(|(s, _)| *s == i)
             .map_or((10, 40), |x| x.1);
-        // Draw at the captured size, then fit to the pane, as a PTY resize would.
         let mut e = Engine::new(40, 120, 100);
         e.process(text.replace('\n', "\r\n").as_bytes());
         e.resize(r, c);
         engines.push(Mutex::new(e));
     }
-    let states = [
-        AgentState::NeedsPermission,
-        AgentState::Working,
-        AgentState::Idle,
-        AgentState::Idle,
-    ];
     for (slot, state) in states.into_iter().enumerate() {
         app.update(
             Msg::Session(Event::StateChanged {
@@ -98,13 +94,38 @@ fn scene(cols: u16, rows: u16) -> (App, Fixed, Instant) {
             t0,
         );
     }
-    let snap = ScreenSnapshot::from_text(&texts[0], 120, "");
-    let mut prompt = detect(&claude(), &snap, Timing::default())
-        .prompt
-        .unwrap_or_else(|| panic!("no prompt in the fixture"));
-    prompt.identify("api", 1, 1);
-    app.update(Msg::Session(Event::PromptOpened { slot: 0, prompt }), t0);
+    for &(slot, id) in prompts {
+        let snap = ScreenSnapshot::from_text(&texts[slot], 120, "");
+        let mut prompt = detect(&claude(), &snap, Timing::default())
+            .prompt
+            .unwrap_or_else(|| panic!("no prompt in {id}'s text"));
+        prompt.identify(id, 1, 1);
+        app.update(Msg::Session(Event::PromptOpened { slot, prompt }), t0);
+    }
     (app, Fixed(engines), t0 + Duration::from_secs(12))
+}
+
+const SHELL: &str = "$ ls\nCargo.toml  README.md  src  tests\n$ ";
+
+/// The app and its four panes: a Bash prompt, working, idle and a shell.
+fn scene(cols: u16, rows: u16) -> (App, Fixed, Instant) {
+    build(
+        CONFIG,
+        (cols, rows),
+        &[
+            fixture("claude-permission-bash.txt"),
+            fixture("claude-working.txt"),
+            fixture("claude-idle.txt"),
+            SHELL.to_string(),
+        ],
+        [
+            AgentState::NeedsPermission,
+            AgentState::Working,
+            AgentState::Idle,
+            AgentState::Idle,
+        ],
+        &[(0, "api")],
+    )
 }
 
 fn render(app: &App, screens: &Fixed, now: Instant) -> String {
@@ -188,54 +209,23 @@ fn quit_confirmation_80x24() {
 /// three agents (real Claude Code screens: Bash, Edit, Write) and the shell
 /// idle, 12 s after the prompts opened.
 fn demo_scene(cols: u16, rows: u16) -> (App, Fixed, Instant) {
-    let config = Config::parse(Path::new("demo.toml"), corral::config::DEMO_CONFIG)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
-    let t0 = Instant::now();
-    let mut app = App::new(&config, km, (cols, rows), t0);
-    app.update(Msg::Resize(cols, rows), t0);
-    let sizes = app.pane_sizes();
-    let texts = [
-        fixture("claude-permission-bash.txt"),
-        fixture("claude-permission-edit.txt"),
-        fixture("claude-permission-write.txt"),
-        "$ ls\nCargo.toml  README.md  src  tests\n$ ".to_string(),
-    ];
-    let mut engines = Vec::new();
-    for (i, text) in texts.iter().enumerate() {
-        let (r, c) = sizes
-            .iter()
-            .find(|(s, _)| *s == i)
-            .map_or((24, 80), |x| x.1);
-        let mut e = Engine::new(40, 120, 100);
-        e.process(text.replace('\n', "\r\n").as_bytes());
-        e.resize(r, c);
-        engines.push(Mutex::new(e));
-    }
-    for slot in 0..4 {
-        let state = if slot < 3 {
-            AgentState::NeedsPermission
-        } else {
-            AgentState::Idle
-        };
-        app.update(
-            Msg::Session(Event::StateChanged {
-                slot,
-                state,
-                rule: "test".into(),
-            }),
-            t0,
-        );
-    }
-    for (slot, (id, text)) in ["api", "web", "docs"].iter().zip(&texts).enumerate() {
-        let snap = ScreenSnapshot::from_text(text, 120, "");
-        let mut prompt = detect(&claude(), &snap, Timing::default())
-            .prompt
-            .unwrap_or_else(|| panic!("no prompt in {id}'s fixture"));
-        prompt.identify(id, 1, 1);
-        app.update(Msg::Session(Event::PromptOpened { slot, prompt }), t0);
-    }
-    (app, Fixed(engines), t0 + Duration::from_secs(12))
+    build(
+        corral::config::DEMO_CONFIG,
+        (cols, rows),
+        &[
+            fixture("claude-permission-bash.txt"),
+            fixture("claude-permission-edit.txt"),
+            fixture("claude-permission-write.txt"),
+            SHELL.to_string(),
+        ],
+        [
+            AgentState::NeedsPermission,
+            AgentState::NeedsPermission,
+            AgentState::NeedsPermission,
+            AgentState::Idle,
+        ],
+        &[(0, "api"), (1, "web"), (2, "docs")],
+    )
 }
 
 /// What every demo frame must show, at any size: the mode first and the

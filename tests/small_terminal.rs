@@ -4,26 +4,11 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{Tui, tempdir, wait_until};
+use support::{Tui, audit_lines, tempdir, wait_until, write_config};
 
 const LONG: Duration = Duration::from_secs(30);
-
-fn audit_lines(home: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(home.join("data/audit.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn write_config(dir: &Path, body: &str) -> String {
-    let p = dir.join("test-config.toml");
-    std::fs::write(&p, body).unwrap_or_else(|e| panic!("{e}"));
-    p.to_string_lossy().into_owned()
-}
 
 /// The status line (the last row).
 fn status(s: &str) -> String {
@@ -344,4 +329,25 @@ fn the_status_line_keeps_the_mode_and_help_at_80_columns() {
     t.send(b"\x1c");
     let s = t.wait_mode("NORMAL", LONG);
     check_status(&s, "NORMAL");
+}
+
+/// A command that does not exist says so on one row of its pane (no
+/// staircase of a multi-line error without carriage returns), and the slot
+/// shows as exited.
+#[test]
+fn a_missing_command_says_so_on_one_row() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"bad\"\ncommand = \"no-such-command-xyz\"\n",
+    );
+    let t = Tui::corral(&["--config", &cfg], 24, 100, home.path());
+    let s = t.wait_text("no such command in PATH", LONG);
+    assert!(
+        s.lines()
+            .any(|l| l
+                .contains("[corral] cannot start `no-such-command-xyz`: no such command in PATH")),
+        "{s}"
+    );
+    assert!(s.contains("exited"), "{s}");
 }

@@ -2016,7 +2016,11 @@ fn carry_through_reflow(
                 .min(t + Duration::from_millis(REFLOW_MAX_MS))
         })
         .filter(|end| *end > Instant::now());
-    let (Some(end), Some(old)) = (reflow_end, s.screen.clone()) else {
+    // Outside a reflow (nearly always) nothing is copied.
+    let Some(end) = reflow_end else {
+        return (false, None);
+    };
+    let Some(old) = s.screen.clone() else {
         return (false, None);
     };
     if s.answered == Some(old.id) {
@@ -2236,17 +2240,6 @@ fn kill_later(pid: Option<u32>) {
     });
 }
 
-/// The first executable file called `name` in a directory of `path` (a
-/// `PATH` value), as a shell would find it.
-fn find_in_path(name: &str, path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    std::env::split_paths(path?)
-        .map(|d| d.join(name))
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
-
 type Started = (
     Box<dyn MasterPty + Send>,
     PtyReader,
@@ -2273,7 +2266,8 @@ fn start_child(
         .get("PATH")
         .map(std::ffi::OsString::from)
         .or_else(|| std::env::var_os("PATH"));
-    if !program.contains('/') && find_in_path(program, path.as_deref()).is_none() {
+    let cwd_now = std::env::current_dir().unwrap_or_default();
+    if !program.contains('/') && which::which_in(program, path, cwd_now).is_err() {
         anyhow::bail!("no such command in PATH");
     }
     let mut cmd = CommandBuilder::new(program);

@@ -828,29 +828,18 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect, message_here: bool) {
                     .key_for(Mode::Normal, a)
                     .unwrap_or_else(|| "-".into())
             };
-            let insert = app.mode == Mode::Insert;
-            let keys_full = format!(
-                "· {}{} approve · {} always · {} deny ",
-                if insert {
-                    format!("{leave} then ")
-                } else {
-                    String::new()
-                },
+            // In insert mode the answer keys come after the leave key.
+            let lead = |then: &str| match app.mode {
+                Mode::Insert => format!("{leave}{then}"),
+                Mode::Normal => String::new(),
+            };
+            let (y, a, n) = (
                 k(Action::ApproveOnce),
                 k(Action::ApproveAlways),
-                k(Action::Deny)
+                k(Action::Deny),
             );
-            let keys_short = format!(
-                "· {}{}/{}/{} ",
-                if insert {
-                    format!("{leave} ")
-                } else {
-                    String::new()
-                },
-                k(Action::ApproveOnce),
-                k(Action::ApproveAlways),
-                k(Action::Deny)
-            );
+            let keys_full = format!("· {}{y} approve · {a} always · {n} deny ", lead(" then "));
+            let keys_short = format!("· {}{y}/{a}/{n} ", lead(" "));
             let subject = format!(
                 "· {} {} ",
                 e.prompt.tool,

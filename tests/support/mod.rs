@@ -319,3 +319,19 @@ pub fn wait_until(what: &str, timeout: Duration, mut pred: impl FnMut() -> bool)
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Writes `body` as a config file in `dir`; returns its path.
+pub fn write_config(dir: &Path, body: &str) -> String {
+    let p = dir.join("test-config.toml");
+    std::fs::write(&p, body).unwrap_or_else(|e| panic!("{e}"));
+    p.to_string_lossy().into_owned()
+}
+
+/// The audit log's lines under a test's home (`data/audit.jsonl`), parsed.
+pub fn audit_lines(home: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(home.join("data/audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
