@@ -160,22 +160,28 @@ impl PtyInput {
     /// cannot be started (the lane stays closed).
     pub(super) fn open(self: &Arc<Self>, id: &str, master: File) -> std::io::Result<()> {
         let writer = master.try_clone()?;
+        // The lane is open before the writer thread starts: a writer that
+        // found it closed would end at once, and bytes queued later would
+        // never reach the child.
         let generation = {
             let mut lane = self.lane();
             lane.generation += 1;
-            lane.master = None;
+            lane.master = Some(master);
             lane.pending.clear();
             lane.writing = false;
             lane.generation
         };
         self.wake.notify_all();
         let me = self.clone();
-        thread::Builder::new()
+        let started = thread::Builder::new()
             .name(format!("write-{id}"))
-            .spawn(move || me.run_writer(writer, generation))?;
-        let mut lane = self.lane();
-        if lane.generation == generation {
-            lane.master = Some(master);
+            .spawn(move || me.run_writer(writer, generation));
+        if let Err(e) = started {
+            let mut lane = self.lane();
+            if lane.generation == generation {
+                lane.master = None;
+            }
+            return Err(e);
         }
         Ok(())
     }
