@@ -13,7 +13,7 @@ use corral::app::{App, Msg};
 use corral::config::Config;
 use corral::engine::Engine;
 use corral::keymap::Keymap;
-use corral::session::SlotIdx;
+use corral::server::SlotIdx;
 use corral::ui::{self, PaneCache, ScreenSource};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -23,7 +23,7 @@ use crate::profile::{
 pub use crate::model::{AgentState, Answer, AnswerKind, ScreenSnapshot};
 
 /// One option of a permission dialog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PromptOption {
     /// The number shown in front of it.
     pub number: u8,
@@ -39,7 +39,9 @@ pub struct PromptOption {
 
 /// Identifies a prompt as the user saw it: a hash of the slot, the session
 /// generation, the prompt's occurrence number and its normalized dialog text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 pub struct PromptId(pub u64);
 
 impl fmt::Display for PromptId {
@@ -72,7 +74,7 @@ impl PromptSource {
 
 /// Why a prompt read off the screen is not known to be exact. A policy rule
 /// never answers such a prompt; the inbox shows the reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Incomplete {
     /// The dialog's top (header, tool, subject) is above the pane.
@@ -105,7 +107,7 @@ impl fmt::Display for Incomplete {
 }
 
 /// A detected tool-permission dialog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Prompt {
     /// Where the facts come from: the agent's hook or the screen.
     pub source: PromptSource,

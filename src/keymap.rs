@@ -98,8 +98,11 @@ pub enum Action {
     /// Show what detection sees on the focused pane: state, rule, evidence
     /// and the extracted prompt (as `corral explain`).
     Explain,
-    /// Quit (asks first while agents run).
+    /// Quit: stop every agent and the server (asks first while agents run).
     Quit,
+    /// Leave this client; the server and its agents go on running, and
+    /// `corral` attaches again.
+    Detach,
     /// Does nothing; in a user keymap it removes a default binding.
     None,
 }

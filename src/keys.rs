@@ -258,6 +258,15 @@ impl fmt::Display for KeyPress {
     }
 }
 
+/// The key in notation (`"ctrl-c"`), as it is written; read back with
+/// [`FromStr`]. A name that is not a key is an error.
+impl<'de> serde::Deserialize<'de> for KeyPress {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl serde::Serialize for KeyPress {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -298,7 +307,7 @@ pub enum MouseMode {
 }
 
 /// A mouse event at a cell of a pane, 0-based (col, row) inside the pane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MouseReport {
     /// Left button pressed.
     Press(u16, u16),

@@ -20,5 +20,5 @@ pub mod pattern;
 pub mod policy;
 pub mod profile;
 pub mod proto;
-pub mod session;
+pub mod server;
 pub mod ui;

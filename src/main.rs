@@ -32,9 +32,20 @@ struct Cli {
     /// Keymap file (default: keymap.toml in the config directory, if present).
     #[arg(long, value_name = "PATH")]
     keymap: Option<PathBuf>,
-    /// Show one slot full-screen, in insert mode.
+    /// Show one slot of the running server full-screen, in insert mode
+    /// (starting the server if none runs).
     #[arg(long, value_name = "SLOT")]
     attach: Option<String>,
+    /// The session: each has its own server, agents and socket.
+    #[arg(
+        short = 's',
+        long = "session",
+        value_name = "NAME",
+        env = "CORRAL_SESSION",
+        default_value = "default",
+        global = true
+    )]
+    session: String,
     /// Log level for the log file: error, warn, info, debug, trace.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: String,
@@ -57,6 +68,14 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Sub {
+    /// The server of a session, started in the background by `corral`.
+    #[command(hide = true)]
+    Server,
+    /// List the running servers (sessions) with their slots and states.
+    Ls,
+    /// Stop a session's server: its agents get SIGHUP, then SIGKILL after a
+    /// grace period.
+    KillServer,
     /// A scripted Claude-Code-style agent for the demo and the tests.
     #[command(hide = true)]
     DemoAgent {
@@ -299,6 +318,41 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Some(Sub::Ls) = &cli.command {
+        return match paths_of(&cli).and_then(|p| corral::client::admin::list(&p.runtime_dir)) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("corral ls: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if let Some(Sub::KillServer) = &cli.command {
+        let done =
+            paths_of(&cli).and_then(|p| corral::client::admin::kill(&p.runtime_dir, &cli.session));
+        return match done {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("corral kill-server: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if let Some(Sub::Server) = &cli.command {
+        return match server(&cli) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("corral server: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => match e.downcast::<UsageError>() {
@@ -334,12 +388,13 @@ impl From<ConfigError> for UsageError {
 fn init_logging(
     paths: &Paths,
     level: &str,
+    file: &str,
 ) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     std::fs::create_dir_all(&paths.log_dir)
         .with_context(|| format!("creating log directory {}", paths.log_dir.display()))?;
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .map_err(|e| UsageError(format!("--log-level {level:?}: {e}")))?;
-    let appender = tracing_appender::rolling::daily(&paths.log_dir, "corral.log");
+    let appender = tracing_appender::rolling::daily(&paths.log_dir, file);
     let (writer, guard) = tracing_appender::non_blocking(appender);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -617,44 +672,139 @@ fn explain(cli: &Cli) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// `corral server`: runs the session's server; says `ready` (or `error:
+/// ...`) on one line of standard output once its socket takes clients, then
+/// lets go of standard output.
+fn server(cli: &Cli) -> anyhow::Result<()> {
+    use std::io::Write;
+    let say = |line: &str| {
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    let started = (|| -> anyhow::Result<_> {
+        corral::server::host::check_session_name(&cli.session).map_err(UsageError)?;
+        let paths = paths_of(cli)?;
+        let (config, _) = load_config(cli, &paths)?;
+        let profiles = load_profiles(&paths)?;
+        config
+            .check_agents(&profiles.names())
+            .map_err(UsageError::from)?;
+        Ok((paths, config, profiles))
+    })();
+    let (paths, config, profiles) = match started {
+        Ok(s) => s,
+        Err(e) => {
+            say(&format!("error: {e:#}"));
+            return Err(e);
+        }
+    };
+    let _log_guard = match init_logging(
+        &paths,
+        &cli.log_level,
+        &format!("server-{}.log", cli.session),
+    ) {
+        Ok(g) => g,
+        Err(e) => {
+            say(&format!("error: {e:#}"));
+            return Err(e);
+        }
+    };
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        session = cli.session,
+        "corral server starting"
+    );
+    corral::server::host::run(
+        corral::server::host::ServerOptions {
+            session: cli.session.clone(),
+            config,
+            profiles,
+            paths,
+            exe: std::env::current_exe()
+                .map_err(|e| tracing::warn!("no hooks: cannot find corral's own executable: {e}"))
+                .ok(),
+        },
+        |r| {
+            match r {
+                Ok(()) => say("ready"),
+                Err(e) => say(&format!("error: {e}")),
+            }
+            // Nobody reads it from now on: the log file has the rest.
+            corral::server::host::release_stdout();
+        },
+    )
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
+    corral::server::host::check_session_name(&cli.session).map_err(UsageError)?;
     let paths = paths_of(&cli).map_err(|e| UsageError(e.to_string()))?;
-    let (mut config, is_demo) = load_config(&cli, &paths)?;
+    let (config, is_demo) = load_config(&cli, &paths)?;
     let keymap = load_keymap(&cli, &paths)?;
     let profiles = load_profiles(&paths)?;
     config
         .check_agents(&profiles.names())
         .map_err(UsageError::from)?;
-    if let Some(slot) = &cli.attach {
-        let Some(i) = config.slot_index(slot) else {
-            let ids: Vec<&str> = config
-                .slots
-                .iter()
-                .map(|s| s.id.get_ref().as_str())
-                .collect();
-            return Err(UsageError(format!(
-                "--attach: no slot {slot:?}; configured slots: {}",
-                ids.join(", ")
-            ))
-            .into());
-        };
-        // The attach view runs only that slot.
-        let one = config.slots.swap_remove(i);
-        config.slots = vec![one];
-    }
-    let _log_guard = init_logging(&paths, &cli.log_level)?;
+    let _log_guard = init_logging(&paths, &cli.log_level, "corral.log")?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         demo = is_demo,
         "corral starting"
     );
 
-    corral::client::run(corral::client::Options {
-        config,
+    let mut server_args: Vec<std::ffi::OsString> = Vec::new();
+    if let Some(c) = &cli.config {
+        server_args.push("--config".into());
+        server_args.push(std::path::absolute(c).unwrap_or_else(|_| c.clone()).into());
+    }
+    for (flag, dir) in [
+        ("--config-dir", &paths.config_dir),
+        ("--data-dir", &paths.data_dir),
+        ("--log-dir", &paths.log_dir),
+        ("--runtime-dir", &paths.runtime_dir),
+    ] {
+        server_args.push(flag.into());
+        server_args.push(
+            std::path::absolute(dir)
+                .unwrap_or_else(|_| dir.clone())
+                .into(),
+        );
+    }
+    server_args.push("--log-level".into());
+    server_args.push(cli.log_level.clone().into());
+    let session = cli.session.clone();
+    let ended = corral::client::run(corral::client::Options {
+        session: session.clone(),
+        ui: config.ui.clone(),
         keymap,
-        profiles,
         paths,
-        attach: cli.attach.is_some(),
+        attach: cli.attach.clone(),
+        config_slots: config
+            .slots
+            .iter()
+            .map(|s| s.id.get_ref().clone())
+            .collect(),
         is_demo,
+        server_args,
     })
+    .map_err(
+        |e| match e.downcast::<corral::client::link::ConnectError>() {
+            Ok(corral::client::link::ConnectError::Refused { why, usage: true }) => {
+                UsageError(why).into()
+            }
+            Ok(other) => anyhow::Error::from(other),
+            Err(e) => e,
+        },
+    )?;
+    match ended {
+        corral::client::Ended::Quit => {}
+        corral::client::Ended::Detached => println!("[detached from session {session}]"),
+        corral::client::Ended::ServerGone(why) if why == "quit by a client" => {
+            println!("[session {session} was quit by another client]")
+        }
+        corral::client::Ended::ServerGone(why) => {
+            anyhow::bail!("the server of session {session} stopped: {why}")
+        }
+    }
+    Ok(())
 }

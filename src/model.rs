@@ -52,7 +52,7 @@ impl ScreenSnapshot {
 }
 
 /// What a session's agent is doing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AgentState {
     /// Launched, nothing recognisable on screen yet.
@@ -96,7 +96,7 @@ impl AgentState {
 }
 
 /// What an answer option does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AnswerKind {
     /// Allow this one request.
@@ -144,4 +144,51 @@ impl fmt::Display for Answer {
             Answer::Select(n) => write!(f, "select {n}"),
         }
     }
+}
+
+/// How a hook talks to the agent that ran it: the shapes of its input and of
+/// the decision it prints. Named in the agent profile's `[hook]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookProtocol {
+    /// Claude Code's `PermissionRequest` command hook (2.1.329): stdin is one
+    /// JSON object with `tool_name` and `tool_input`; stdout
+    /// `{"hookSpecificOutput":{"hookEventName":"PermissionRequest","decision":{"behavior":"allow"|"deny"}}}`
+    /// closes the dialog; empty stdout leaves it for the person.
+    ClaudePermissionRequest,
+    /// Codex CLI's `PermissionRequest` command hook (0.169.0): the same
+    /// input shape (`tool_name` is `Bash` for shell commands) and the same
+    /// decision; it runs before Codex draws its dialog, which appears only
+    /// when the hook decides nothing.
+    CodexPermissionRequest,
+}
+
+/// `text` with every character a terminal would not show made visible as
+/// `⟨U+XXXX⟩`: control characters other than the line break (ESC, CR, TAB,
+/// ...), zero-width and joiner characters, bidirectional overrides and
+/// isolates, the soft hyphen and the byte-order mark. A subject is shown
+/// through this, so the person reads every character the decision covers
+/// (`echo ok\u{202e}…` must not display as something else).
+pub fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let hidden = (c.is_control() && c != '\n')
+            || matches!(
+                c,
+                '\u{00ad}'
+                    | '\u{061c}'
+                    | '\u{180e}'
+                    | '\u{200b}'..='\u{200f}'
+                    | '\u{202a}'..='\u{202e}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{feff}'
+            );
+        if hidden {
+            out.push_str(&format!("⟨U+{:04X}⟩", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -475,7 +475,7 @@ pub struct Profile {
 #[serde(deny_unknown_fields)]
 pub struct HookSpec {
     /// What the hook reads and prints.
-    pub protocol: crate::proto::HookProtocol,
+    pub protocol: crate::model::HookProtocol,
     /// Arguments added to the agent's command line. In each, `{command_json}`
     /// is replaced by the hook command as a JSON string (quotes included) and
     /// `{command}` by the plain hook command.

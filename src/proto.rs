@@ -1,16 +1,28 @@
 //! The wire between corral's processes: the server's Unix socket speaks
 //! newline-delimited JSON frames, each carrying the protocol version `v`.
 //!
-//! Today one conversation runs over it: `corral hook` (started by an agent as
-//! its permission hook) sends a [`HookRequest`] and waits for one
-//! [`HookReply`]. The server issue adds clients and `corral ctl` to the same
-//! socket and framing. A frame from another version is refused with a reply
-//! that says so, and the hook then leaves the dialog to the person.
+//! Two conversations run over it, told apart by their first frame:
+//! - `corral hook` (started by an agent as its permission hook) sends a
+//!   [`HookRequest`] and waits for one [`HookReply`];
+//! - a client (`corral`, `corral --attach`, `corral ls`, `corral
+//!   kill-server`) sends a [`Hello`]. The server answers with one JSON line,
+//!   a [`Welcome`] (or `{"v":..,"error":".."}`), and an attached client then
+//!   speaks binary frames ([`Frame`]): the session's [`Event`]s, every
+//!   slot's PTY output bytes and whole screens to rebuild a mirror from
+//!   (server to client), and [`ClientMsg`]s (client to server).
+//!
+//! A first frame from another version is refused with a reply that says so:
+//! the hook then leaves the dialog to the person, and a client exits with
+//! the reason.
 
 use std::io::{self, BufRead, Write};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+use crate::detect::{AgentState, Answer, Prompt, PromptId};
+use crate::keys::{self, KeyPress};
 
 /// The version of the frames below. A peer with another version is refused.
 pub const PROTO_VERSION: u32 = 1;
@@ -19,22 +31,7 @@ pub const PROTO_VERSION: u32 = 1;
 /// input, such as a file's new content).
 pub const MAX_FRAME_BYTES: usize = 8 << 20;
 
-/// How a hook talks to the agent that ran it: the shapes of its input and of
-/// the decision it prints. Named in the agent profile's `[hook]` table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HookProtocol {
-    /// Claude Code's `PermissionRequest` command hook (2.1.329): stdin is one
-    /// JSON object with `tool_name` and `tool_input`; stdout
-    /// `{"hookSpecificOutput":{"hookEventName":"PermissionRequest","decision":{"behavior":"allow"|"deny"}}}`
-    /// closes the dialog; empty stdout leaves it for the person.
-    ClaudePermissionRequest,
-    /// Codex CLI's `PermissionRequest` command hook (0.169.0): the same
-    /// input shape (`tool_name` is `Bash` for shell commands) and the same
-    /// decision; it runs before Codex draws its dialog, which appears only
-    /// when the hook decides nothing.
-    CodexPermissionRequest,
-}
+pub use crate::model::HookProtocol;
 
 /// A permission request from an agent's hook, forwarded by `corral hook`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +96,505 @@ impl HookReply {
     }
 }
 
+/// Index of a slot in the config's slot list.
+pub type SlotIdx = usize;
+
+/// Who decided an answer, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AnsweredBy {
+    /// `keyboard` (later also `policy`).
+    pub source: String,
+    /// The key or rule that decided (`y`, `a`, `n`).
+    pub detail: String,
+}
+
+/// A command to the session manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "cmd")]
+pub enum Command {
+    /// Write raw bytes to a slot's PTY.
+    Write {
+        /// Target slot.
+        slot: SlotIdx,
+        /// Bytes, sent as they are.
+        bytes: Vec<u8>,
+    },
+    /// Send a key press, encoded for the child's current input modes.
+    Key {
+        /// Target slot.
+        slot: SlotIdx,
+        /// The key.
+        key: KeyPress,
+    },
+    /// Paste text (bracketed when the child asked for it).
+    Paste {
+        /// Target slot.
+        slot: SlotIdx,
+        /// The text.
+        text: String,
+    },
+    /// A mouse event inside the slot's pane (insert mode): sent to the child
+    /// when it asked for mouse reports; otherwise the wheel scrolls the
+    /// scrollback view.
+    Mouse {
+        /// Target slot.
+        slot: SlotIdx,
+        /// The event, in pane cells.
+        event: keys::MouseReport,
+    },
+    /// Resize a slot's PTY and screen to `rows` x `cols` cells.
+    Resize {
+        /// Target slot.
+        slot: SlotIdx,
+        /// Rows in cells.
+        rows: u16,
+        /// Columns in cells.
+        cols: u16,
+    },
+    /// Scroll a slot's view by `delta` rows (positive = back in time).
+    Scroll {
+        /// Target slot.
+        slot: SlotIdx,
+        /// Rows; `i32::MIN` returns to the live screen.
+        delta: i32,
+    },
+    /// Answer the prompt with this id, only if it is still on screen.
+    Answer {
+        /// Target slot.
+        slot: SlotIdx,
+        /// The prompt the user saw.
+        prompt: PromptId,
+        /// The answer.
+        answer: Answer,
+        /// Who decided.
+        by: AnsweredBy,
+    },
+    /// Stop a slot's child (SIGHUP, then SIGKILL after 2 s). No restart.
+    Kill {
+        /// Target slot.
+        slot: SlotIdx,
+    },
+    /// Stop a slot's child if it runs and start a new session at once.
+    Restart {
+        /// Target slot.
+        slot: SlotIdx,
+    },
+    /// Turn automatic (policy) answers on or off.
+    SetAutoAnswers {
+        /// True to answer by policy.
+        enabled: bool,
+    },
+    /// Stop every child and end the manager thread.
+    Shutdown,
+}
+
+/// An event from the session manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "event")]
+pub enum Event {
+    /// New output was drawn (sent once until [`SessionManager::take_dirty`]).
+    Output {
+        /// The slot.
+        slot: SlotIdx,
+    },
+    /// A session started (generation counts from 1).
+    Started {
+        /// The slot.
+        slot: SlotIdx,
+        /// Generation of the new session.
+        generation: u64,
+    },
+    /// The detected state changed.
+    StateChanged {
+        /// The slot.
+        slot: SlotIdx,
+        /// New state.
+        state: AgentState,
+        /// Rule that decided.
+        rule: String,
+    },
+    /// A permission prompt appeared.
+    PromptOpened {
+        /// The slot.
+        slot: SlotIdx,
+        /// The prompt, with its id.
+        prompt: Prompt,
+    },
+    /// A pending prompt was drawn again after corral resized its pane: the
+    /// same dialog, keeping its place in the inbox and its age, with what
+    /// the screen shows now. Its id is new (`prompt.id != was`) when it
+    /// reads otherwise (a re-wrap may read a cut subject more whole): an
+    /// answer to the old id is then refused.
+    PromptUpdated {
+        /// The slot.
+        slot: SlotIdx,
+        /// The id it had.
+        was: PromptId,
+        /// The prompt as read now, with its id.
+        prompt: Prompt,
+    },
+    /// A prompt is no longer on screen.
+    PromptClosed {
+        /// The slot.
+        slot: SlotIdx,
+        /// Its id.
+        prompt: PromptId,
+    },
+    /// The title changed.
+    Title {
+        /// The slot.
+        slot: SlotIdx,
+        /// New title.
+        title: String,
+    },
+    /// The child rang the bell.
+    Bell {
+        /// The slot.
+        slot: SlotIdx,
+    },
+    /// The child exited.
+    Exited {
+        /// The slot.
+        slot: SlotIdx,
+        /// `0`, `1`, `signal Hangup`, ...
+        status: String,
+        /// Whether it will be restarted, and after how long.
+        restart_in: Option<Duration>,
+    },
+    /// Keys for an answer were sent.
+    AnswerSent {
+        /// The slot.
+        slot: SlotIdx,
+        /// The prompt.
+        prompt: PromptId,
+        /// The answer.
+        answer: Answer,
+        /// Who decided (keyboard or a policy rule).
+        by: AnsweredBy,
+    },
+    /// The policy left a prompt to the user, and why (`dangerous: sudo`).
+    PolicyAsked {
+        /// The slot.
+        slot: SlotIdx,
+        /// The prompt.
+        prompt: PromptId,
+        /// Why it was not answered automatically.
+        reason: String,
+    },
+    /// An answer was not sent, and why.
+    AnswerRefused {
+        /// The slot.
+        slot: SlotIdx,
+        /// The prompt the user saw.
+        prompt: PromptId,
+        /// Why nothing was sent.
+        reason: String,
+    },
+    /// Starting a session failed.
+    SpawnFailed {
+        /// The slot.
+        slot: SlotIdx,
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// What a client is, in its first frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Protocol version ([`PROTO_VERSION`]).
+    pub v: u32,
+    /// What the client wants.
+    pub hello: HelloKind,
+}
+
+/// What a client wants from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum HelloKind {
+    /// Show the session in a terminal of `cols` x `rows` cells: the whole
+    /// grid, or one slot (`--attach SLOT`).
+    Attach {
+        /// Terminal width in cells.
+        cols: u16,
+        /// Terminal height in cells.
+        rows: u16,
+        /// The one slot to show, by id.
+        slot: Option<String>,
+    },
+    /// `corral ls`: the [`Welcome`] alone, then the server hangs up.
+    List,
+    /// `corral kill-server`: the server answers with a [`Welcome`], stops
+    /// every agent (SIGHUP, then SIGKILL after a grace period) and exits;
+    /// the connection closes when it is gone.
+    Kill,
+}
+
+/// The server's answer to a [`Hello`]: the session as it is now. Ages are
+/// in milliseconds before the moment the welcome was sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// Protocol version ([`PROTO_VERSION`]).
+    pub v: u32,
+    /// The session's name (`default`).
+    pub session: String,
+    /// The server's process id.
+    pub pid: u32,
+    /// Milliseconds since the server started.
+    pub uptime_ms: u64,
+    /// Every slot, in slot order.
+    pub slots: Vec<SlotInfo>,
+    /// Pending prompts, oldest first.
+    pub inbox: Vec<InboxInfo>,
+    /// Recent decisions, oldest first.
+    pub decisions: Vec<DecisionInfo>,
+    /// Automatic (policy) answers are on; the person paused them if not.
+    pub auto_answers: bool,
+    /// Clients attached, this one included.
+    pub clients: usize,
+    /// Rows of scrollback each slot keeps (a client's copies keep as many).
+    pub scrollback_rows: usize,
+}
+
+/// A slot as a [`Welcome`] shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotInfo {
+    /// The slot's id.
+    pub id: String,
+    /// Its role.
+    pub role: String,
+    /// Its agent profile's name.
+    pub agent: String,
+    /// The detected state.
+    pub state: AgentState,
+    /// Milliseconds in that state.
+    pub state_age_ms: u64,
+    /// The window title its program set.
+    pub title: String,
+    /// Session generation (1 = first start, 0 = never started).
+    pub generation: u64,
+    /// PTY size in cells, rows.
+    pub rows: u16,
+    /// PTY size in cells, columns.
+    pub cols: u16,
+}
+
+/// A pending prompt as a [`Welcome`] shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxInfo {
+    /// The slot that asks.
+    pub slot: SlotIdx,
+    /// The prompt, with its id.
+    pub prompt: Prompt,
+    /// Milliseconds it has waited.
+    pub age_ms: u64,
+}
+
+/// One line of the decisions panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionInfo {
+    /// Milliseconds since the decision.
+    pub age_ms: u64,
+    /// What happened, in words.
+    pub text: String,
+}
+
+/// A message from an attached client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "msg")]
+pub enum ClientMsg {
+    /// A command for the sessions. `Resize` is this client's pane size for
+    /// the slot; the PTY takes it when this client is the slot's latest
+    /// (see the server).
+    Command {
+        /// The command.
+        command: Command,
+    },
+    /// Explain detection on a slot's live screen; answered with
+    /// [`ServerMsg::Explained`].
+    Explain {
+        /// The slot.
+        slot: SlotIdx,
+    },
+    /// Stop every agent and the server (the person quit).
+    Quit,
+}
+
+/// A message from the server to an attached client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "msg")]
+pub enum ServerMsg {
+    /// Something happened in the sessions.
+    Event {
+        /// The event.
+        event: Event,
+    },
+    /// Automatic answers were turned on or off (by any client).
+    AutoAnswers {
+        /// True when rules answer.
+        enabled: bool,
+    },
+    /// The answer to [`ClientMsg::Explain`].
+    Explained {
+        /// The slot.
+        slot: SlotIdx,
+        /// `corral explain`'s text for its live screen.
+        text: String,
+    },
+    /// The server is going away, and why (`quit by another client`).
+    Bye {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A binary frame after the handshake: a tag byte, the payload's length as
+/// a little-endian u32, and the payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// Tag 1: a [`ServerMsg`] or [`ClientMsg`] as JSON.
+    Json(Vec<u8>),
+    /// Tag 2: bytes a slot's program wrote, in order, after what the
+    /// client's mirror holds (payload: slot as u32 LE, then the bytes).
+    Output {
+        /// The slot.
+        slot: SlotIdx,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// Tag 3: a slot's whole terminal, to rebuild the mirror from: a fresh
+    /// engine of `rows` x `cols` cells fed `replay` ([`crate::engine::Engine::replay`])
+    /// (payload: slot u32, rows u16, cols u16, all LE, then the bytes).
+    Screen {
+        /// The slot.
+        slot: SlotIdx,
+        /// Rows in cells.
+        rows: u16,
+        /// Columns in cells.
+        cols: u16,
+        /// The bytes that rebuild it.
+        replay: Vec<u8>,
+    },
+}
+
+/// Largest binary frame accepted, in bytes (a screen with a full
+/// scrollback of wide, coloured rows).
+pub const MAX_BINARY_FRAME_BYTES: usize = 256 << 20;
+
+impl Frame {
+    /// A JSON frame of `value`.
+    ///
+    /// Errors: serialization failed (never for this module's types).
+    pub fn json<T: Serialize>(value: &T) -> io::Result<Frame> {
+        serde_json::to_vec(value)
+            .map(Frame::Json)
+            .map_err(io::Error::other)
+    }
+
+    /// The frame's bytes on the wire.
+    pub fn encode(&self) -> Vec<u8> {
+        let (tag, head, body): (u8, Vec<u8>, &[u8]) = match self {
+            Frame::Json(b) => (1, Vec::new(), b),
+            Frame::Output { slot, bytes } => (2, (*slot as u32).to_le_bytes().to_vec(), bytes),
+            Frame::Screen {
+                slot,
+                rows,
+                cols,
+                replay,
+            } => {
+                let mut h = (*slot as u32).to_le_bytes().to_vec();
+                h.extend_from_slice(&rows.to_le_bytes());
+                h.extend_from_slice(&cols.to_le_bytes());
+                (3, h, replay)
+            }
+        };
+        let len = (head.len() + body.len()) as u32;
+        let mut out = Vec::with_capacity(5 + len as usize);
+        out.push(tag);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&head);
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// Reads one frame. `Ok(None)` at a clean end of stream.
+    ///
+    /// Errors: I/O errors; an unknown tag, a frame longer than
+    /// [`MAX_BINARY_FRAME_BYTES`] or one too short for its header
+    /// (`InvalidData`); a stream cut inside a frame (`UnexpectedEof`).
+    pub fn read<R: io::Read>(r: &mut R) -> io::Result<Option<Frame>> {
+        let mut head = [0u8; 5];
+        match r.read(&mut head[..1])? {
+            0 => return Ok(None),
+            _ => r.read_exact(&mut head[1..])?,
+        }
+        let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let bad = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_string());
+        if len > MAX_BINARY_FRAME_BYTES {
+            return Err(bad("frame too long"));
+        }
+        let mut body = vec![0u8; len];
+        r.read_exact(&mut body)?;
+        let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        match head[0] {
+            1 => Ok(Some(Frame::Json(body))),
+            2 if len >= 4 => Ok(Some(Frame::Output {
+                slot: u32_at(&body, 0) as SlotIdx,
+                bytes: body.split_off(4),
+            })),
+            3 if len >= 8 => Ok(Some(Frame::Screen {
+                slot: u32_at(&body, 0) as SlotIdx,
+                rows: u16::from_le_bytes([body[4], body[5]]),
+                cols: u16::from_le_bytes([body[6], body[7]]),
+                replay: body.split_off(8),
+            })),
+            1..=3 => Err(bad("frame too short for its header")),
+            t => Err(bad(&format!("unknown frame tag {t}"))),
+        }
+    }
+}
+
+/// The decisions panel's line for `ev`, or `None` if it decides nothing:
+/// an answer sent (by key, rule or ctl), an answer refused, a prompt a rule
+/// left to the person. `slot_id` names a slot; `pending` gives the tool and
+/// subject of a prompt still in the inbox. The server and every client make
+/// their lines with this, so all show the same.
+pub fn decision_text(
+    ev: &Event,
+    slot_id: impl Fn(SlotIdx) -> String,
+    pending: impl Fn(PromptId) -> Option<(String, String)>,
+) -> Option<String> {
+    match ev {
+        Event::PolicyAsked { slot, reason, .. } => {
+            Some(format!("{}: left to you: {reason}", slot_id(*slot)))
+        }
+        Event::AnswerSent {
+            slot,
+            prompt,
+            answer,
+            by,
+        } => {
+            let id = slot_id(*slot);
+            let what = pending(*prompt)
+                .map(|(tool, subject)| format!(" {tool} {}", crate::model::shown(&subject)))
+                .unwrap_or_default();
+            Some(if by.source == "policy" {
+                let verb = match answer {
+                    Answer::Deny => "auto-denied",
+                    _ => "auto-approved",
+                };
+                format!("{verb} by rule {} → {id}{what}", by.detail)
+            } else {
+                format!("{answer} ({}) → {id}{what}", by.detail)
+            })
+        }
+        Event::AnswerRefused { slot, reason, .. } => {
+            Some(format!("nothing sent to {}: {reason}", slot_id(*slot)))
+        }
+        _ => None,
+    }
+}
+
 /// Writes one frame: `value` as JSON on one line.
 ///
 /// Errors: the writer's I/O errors; serialization never fails for these types.
@@ -158,5 +654,106 @@ mod tests {
         assert!(read_frame::<_, HookReply>(&mut cut).is_err());
         let mut junk = io::Cursor::new(b"not json\n".to_vec());
         assert!(read_frame::<_, HookReply>(&mut junk).is_err());
+    }
+
+    #[test]
+    fn binary_frames_round_trip_and_bad_ones_are_errors() {
+        let msg = ServerMsg::Event {
+            event: Event::AnswerSent {
+                slot: 2,
+                prompt: PromptId(7),
+                answer: Answer::Select(3),
+                by: AnsweredBy {
+                    source: "keyboard".into(),
+                    detail: "y".into(),
+                },
+            },
+        };
+        let frames = [
+            Frame::json(&msg).unwrap_or_else(|e| panic!("{e}")),
+            Frame::Output {
+                slot: 3,
+                bytes: b"\x1b[1mhi".to_vec(),
+            },
+            Frame::Screen {
+                slot: 0,
+                rows: 24,
+                cols: 80,
+                replay: vec![0; 100_000],
+            },
+            Frame::Output {
+                slot: 1,
+                bytes: Vec::new(),
+            },
+        ];
+        let mut wire: Vec<u8> = frames.iter().flat_map(Frame::encode).collect();
+        let mut r = io::Cursor::new(wire.clone());
+        for f in &frames {
+            let got = Frame::read(&mut r).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(got.as_ref(), Some(f));
+        }
+        assert_eq!(Frame::read(&mut r).unwrap_or_else(|e| panic!("{e}")), None);
+        if let Some(Frame::Json(b)) = frames.first() {
+            let back: ServerMsg = serde_json::from_slice(b).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(back, msg);
+        }
+        // Cut inside a frame, an unknown tag, a short header, a huge length.
+        wire.truncate(wire.len() - 1);
+        let mut r = io::Cursor::new(wire);
+        let mut last = Ok(None);
+        for _ in 0..4 {
+            last = Frame::read(&mut r);
+        }
+        assert!(last.is_err());
+        for bad in [
+            vec![9u8, 0, 0, 0, 0],
+            vec![2u8, 1, 0, 0, 0, 0],
+            vec![1u8, 0xff, 0xff, 0xff, 0xff],
+        ] {
+            assert!(Frame::read(&mut io::Cursor::new(bad)).is_err());
+        }
+    }
+
+    #[test]
+    fn commands_and_keys_travel_as_json() {
+        use crate::keys::{KeyCode, Mods};
+        let mut keys = vec![
+            KeyPress::ch(' '),
+            KeyPress::ch('-'),
+            KeyPress::ch('"'),
+            KeyPress::ctrl('\\'),
+            KeyPress::plain(KeyCode::F(12)),
+            KeyPress {
+                code: KeyCode::Up,
+                mods: Mods {
+                    ctrl: true,
+                    alt: true,
+                    shift: true,
+                },
+            },
+        ];
+        keys.extend((' '..='~').map(KeyPress::ch));
+        keys.extend(['é', '中', '🙂'].map(KeyPress::ch));
+        for key in keys {
+            let cmd = ClientMsg::Command {
+                command: Command::Key { slot: 1, key },
+            };
+            let json = serde_json::to_string(&cmd).unwrap_or_else(|e| panic!("{e}"));
+            let back: ClientMsg =
+                serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
+            assert_eq!(back, cmd, "{json}");
+        }
+        let hello = Hello {
+            v: PROTO_VERSION,
+            hello: HelloKind::Attach {
+                cols: 80,
+                rows: 24,
+                slot: Some("cc".into()),
+            },
+        };
+        let json = serde_json::to_string(&hello).unwrap_or_else(|e| panic!("{e}"));
+        assert!(json.contains("\"kind\":\"attach\""), "{json}");
+        let back: Hello = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, hello);
     }
 }

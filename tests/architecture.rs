@@ -22,8 +22,8 @@ fn code_lines(src: &str) -> impl Iterator<Item = &str> {
 #[test]
 fn session_engine_and_detect_are_ui_free() {
     for file in [
-        "src/session/mod.rs",
-        "src/session/pty.rs",
+        "src/server/mod.rs",
+        "src/server/pty.rs",
         "src/engine/mod.rs",
         "src/engine/grid.rs",
         "src/engine/parser.rs",

@@ -12,7 +12,7 @@ use corral::engine::Engine;
 use corral::keymap::Keymap;
 use corral::keys::KeyPress;
 use corral::profile::{Profile, Profiles};
-use corral::session::{Event, SlotIdx};
+use corral::server::{Event, SlotIdx};
 use corral::ui::{self, ScreenSource};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

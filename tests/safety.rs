@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use corral::detect::{Answer, Prompt, PromptId, ScreenSnapshot, Timing, detect};
 use corral::profile::Profiles;
-use corral::session::check_answer;
+use corral::server::check_answer;
 
 /// xorshift64*: small, deterministic, reproducible from the seed.
 struct Rng(u64);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use corral::config::Config;
 use corral::detect::{AgentState, Answer, Prompt};
-use corral::session::{AnsweredBy, Command, Event, ManagerOptions, SessionManager};
+use corral::server::{AnsweredBy, Command, Event, ManagerOptions, SessionManager};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const LONG: Duration = Duration::from_secs(30);
@@ -612,7 +612,7 @@ fn a_resize_keeps_the_prompt_and_a_real_close_still_shows() {
         |e| matches!(e, Event::PromptClosed { prompt, .. } if *prompt == p.id),
     );
     assert!(
-        start_at.elapsed() >= Duration::from_millis(corral::session::REFLOW_GRACE_MS - 200),
+        start_at.elapsed() >= Duration::from_millis(corral::server::REFLOW_GRACE_MS - 200),
         "held through the reflow grace"
     );
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap_or_default();

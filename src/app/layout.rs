@@ -5,7 +5,7 @@ pub use ratatui::layout::Rect;
 
 use super::App;
 use crate::keymap::Action;
-use crate::session::SlotIdx;
+use crate::server::SlotIdx;
 
 /// Narrowest sidebar, in cells: a slot's id and state fit in it. Below
 /// this the sidebar folds into a one-line summary.

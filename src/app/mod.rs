@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::detect::{AgentState, Answer, Prompt, PromptId};
 use crate::keymap::{Action, Keymap, Lookup, Mode};
 use crate::keys::{KeyCode, KeyPress, MouseReport};
-use crate::session::{AnsweredBy, Command, Event, SlotIdx};
+use crate::server::{AnsweredBy, Command, Event, SlotIdx};
 pub mod layout;
 
 use layout::{Rect, ScreenLayout};
@@ -56,35 +56,7 @@ pub struct InboxEntry {
     pub seen: bool,
 }
 
-/// `text` with every character a terminal would not show made visible as
-/// `⟨U+XXXX⟩`: control characters other than the line break (ESC, CR, TAB,
-/// ...), zero-width and joiner characters, bidirectional overrides and
-/// isolates, the soft hyphen and the byte-order mark. A subject is shown
-/// through this, so the person reads every character the decision covers
-/// (`echo ok\u{202e}…` must not display as something else).
-pub fn shown(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let hidden = (c.is_control() && c != '\n')
-            || matches!(
-                c,
-                '\u{00ad}'
-                    | '\u{061c}'
-                    | '\u{180e}'
-                    | '\u{200b}'..='\u{200f}'
-                    | '\u{202a}'..='\u{202e}'
-                    | '\u{2060}'..='\u{2064}'
-                    | '\u{2066}'..='\u{2069}'
-                    | '\u{feff}'
-            );
-        if hidden {
-            out.push_str(&format!("⟨U+{:04X}⟩", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use crate::model::shown;
 
 /// `text` broken into rows of at most `width` display cells: its own line
 /// breaks kept, long lines cut at cell boundaries (never re-flowed at
@@ -254,6 +226,18 @@ pub enum Msg {
     Session(Event),
     /// Time passed (expire flashes, refresh ages).
     Tick,
+    /// A slot's PTY (and this client's copy of its screen) is now `rows` x
+    /// `cols` cells: set by whichever client typed into it last.
+    PtySize {
+        /// The slot.
+        slot: SlotIdx,
+        /// Rows in cells.
+        rows: u16,
+        /// Columns in cells.
+        cols: u16,
+    },
+    /// Automatic answers were turned on or off (by any client).
+    AutoAnswers(bool),
 }
 
 /// Something [`App::update`] asks the outside to do.
@@ -261,8 +245,10 @@ pub enum Msg {
 pub enum Effect {
     /// Send a command to the session manager.
     Session(Command),
-    /// Leave corral.
+    /// Stop every agent and the server, and leave.
     Quit,
+    /// Leave this client; the agents go on running in the server.
+    Detach,
     /// Explain detection on this slot: call [`App::show_explain`] with the text.
     Explain(SlotIdx),
     /// Ring the outer terminal's bell and post a desktop notification
@@ -319,6 +305,9 @@ pub struct App {
     pending: Vec<KeyPress>,
     escape_armed: Option<KeyPress>,
     sent_sizes: Vec<Option<(u16, u16)>>,
+    /// Per slot: the size (rows, cols) of its PTY as this client's copy of
+    /// the screen has it, once known. Another client may have set it.
+    pty_sizes: Vec<Option<(u16, u16)>>,
 }
 
 impl App {
@@ -338,6 +327,18 @@ impl App {
                 restart_asked: false,
             })
             .collect::<Vec<_>>();
+        Self::with_ui(slots, &config.ui, keymap, size, now)
+    }
+
+    /// An app showing `slots`, with `ui` settings.
+    fn with_ui(
+        slots: Vec<SlotView>,
+        ui: &crate::config::UiConfig,
+        keymap: Keymap,
+        size: (u16, u16),
+        now: Instant,
+    ) -> Self {
+        let _ = now;
         let n = slots.len();
         App {
             slots,
@@ -349,12 +350,12 @@ impl App {
             modal: Modal::None,
             keymap,
             size,
-            sidebar_width: config.ui.sidebar_width,
+            sidebar_width: ui.sidebar_width,
             // Bounded: a PTY (and its engine) this size is made for every
             // slot.
             min_pane: (
-                config.ui.min_pane.cols.clamp(1, 500),
-                config.ui.min_pane.rows.clamp(1, 200),
+                ui.min_pane.cols.clamp(1, 500),
+                ui.min_pane.rows.clamp(1, 200),
             ),
             attach: false,
             flash: None,
@@ -369,7 +370,59 @@ impl App {
             pending: Vec::new(),
             escape_armed: None,
             sent_sizes: vec![None; n],
+            pty_sizes: vec![None; n],
         }
+    }
+
+    /// The app of a client that attached to a running server: its slots,
+    /// inbox, decisions and paused-policy flag as the server's `welcome`
+    /// has them (ages counted back from `now`), with `ui` settings from the
+    /// client's own config.
+    pub fn from_welcome(
+        w: &crate::proto::Welcome,
+        ui: &crate::config::UiConfig,
+        keymap: Keymap,
+        size: (u16, u16),
+        now: Instant,
+    ) -> Self {
+        let ago = |ms: u64| now.checked_sub(Duration::from_millis(ms)).unwrap_or(now);
+        let slots = w
+            .slots
+            .iter()
+            .map(|s| SlotView {
+                id: s.id.clone(),
+                role: s.role.clone(),
+                agent: s.agent.clone(),
+                state: s.state.clone(),
+                since: ago(s.state_age_ms),
+                title: s.title.clone(),
+                generation: s.generation,
+                restart_asked: false,
+            })
+            .collect::<Vec<_>>();
+        let n = slots.len();
+        let mut app = Self::with_ui(slots, ui, keymap, size, now);
+        app.inbox = w
+            .inbox
+            .iter()
+            .filter(|e| e.slot < n)
+            .map(|e| InboxEntry {
+                slot: e.slot,
+                prompt: e.prompt.clone(),
+                opened: ago(e.age_ms),
+                seen: false,
+            })
+            .collect();
+        app.decisions = w
+            .decisions
+            .iter()
+            .map(|d| DecisionLine {
+                at: ago(d.age_ms),
+                text: d.text.clone(),
+            })
+            .collect();
+        app.auto_paused = !w.auto_answers;
+        app
     }
 
     /// Shows an explain text (the answer to [`Effect::Explain`]).
@@ -436,7 +489,16 @@ impl App {
         let in_inbox = block
             .as_ref()
             .is_some_and(|b| b.subject_whole && (!always || b.always_whole));
-        let in_pane = lay.panes.iter().any(|p| p.slot == e.slot && !p.clipped())
+        // The pane shows the whole screen: not clipped by the layout, and
+        // the PTY (whose size the client that typed last set) fits in it.
+        let fits = |p: &layout::PaneArea| match self.pty_sizes.get(p.slot).copied().flatten() {
+            Some((rows, cols)) => rows <= p.inner.height && cols <= p.inner.width,
+            None => true,
+        };
+        let in_pane = lay
+            .panes
+            .iter()
+            .any(|p| p.slot == e.slot && !p.clipped() && fits(p))
             && !self.scrolled.get(e.slot).copied().unwrap_or(false);
         match e.prompt.source {
             crate::detect::PromptSource::Screen => {
@@ -645,6 +707,22 @@ impl App {
                     self.flash = None;
                 }
             }
+            Msg::PtySize { slot, rows, cols } => {
+                if let Some(s) = self.pty_sizes.get_mut(slot) {
+                    *s = Some((rows, cols));
+                }
+            }
+            Msg::AutoAnswers(enabled) => {
+                if self.auto_paused == enabled {
+                    self.auto_paused = !enabled;
+                    let text = if enabled {
+                        "automatic answers resumed"
+                    } else {
+                        "automatic answers paused"
+                    };
+                    self.flash(text, false, now);
+                }
+            }
         }
         let target = self.target_prompt().map(|e| e.prompt.id);
         if target != self.target_id {
@@ -710,7 +788,7 @@ impl App {
     }
 
     fn session_event(&mut self, ev: Event, now: Instant, fx: &mut Vec<Effect>) {
-        match ev {
+        match ev.clone() {
             Event::Output { .. } | Event::Bell { .. } => {}
             Event::Started { slot, generation } => {
                 if let Some(s) = self.slots.get_mut(slot) {
@@ -751,13 +829,10 @@ impl App {
                     self.notify(slot, text, now, fx);
                 }
             }
-            Event::PolicyAsked { slot, reason, .. } => {
-                let id = self
-                    .slots
-                    .get(slot)
-                    .map(|s| s.id.clone())
-                    .unwrap_or_default();
-                self.decision(format!("{id}: left to you: {reason}"), now);
+            Event::PolicyAsked { .. } => {
+                if let Some(text) = self.decision_text(&ev) {
+                    self.decision(text, now);
+                }
             }
             Event::PromptUpdated { was, prompt, .. } => {
                 let now_id = prompt.id;
@@ -808,47 +883,39 @@ impl App {
                 };
                 self.flash(text, status != "0", now);
             }
-            Event::AnswerSent {
-                slot,
-                prompt,
-                answer,
-                by,
-            } => {
-                let id = self
-                    .slots
-                    .get(slot)
-                    .map(|s| s.id.clone())
-                    .unwrap_or_default();
-                let what = self
-                    .inbox
-                    .iter()
-                    .find(|e| e.prompt.id == prompt)
-                    .map(|e| format!(" {} {}", e.prompt.tool, shown(&e.prompt.subject)))
-                    .unwrap_or_default();
-                let text = if by.source == "policy" {
-                    let verb = match answer {
-                        Answer::Deny => "auto-denied",
-                        _ => "auto-approved",
-                    };
-                    format!("{verb} by rule {} → {id}{what}", by.detail)
-                } else {
-                    format!("{answer} ({}) → {id}{what}", by.detail)
-                };
-                self.flash(text.clone(), false, now);
-                self.decision(text, now);
+            Event::AnswerSent { .. } => {
+                if let Some(text) = self.decision_text(&ev) {
+                    self.flash(text.clone(), false, now);
+                    self.decision(text, now);
+                }
             }
-            Event::AnswerRefused { slot, reason, .. } => {
-                let id = self
-                    .slots
-                    .get(slot)
-                    .map(|s| s.id.clone())
-                    .unwrap_or_default();
-                let text = format!("nothing sent to {id}: {reason}");
-                self.flash(text.clone(), true, now);
-                self.decision(text, now);
+            Event::AnswerRefused { .. } => {
+                if let Some(text) = self.decision_text(&ev) {
+                    self.flash(text.clone(), true, now);
+                    self.decision(text, now);
+                }
             }
             Event::SpawnFailed { error, .. } => self.flash(error, true, now),
         }
+    }
+
+    /// [`crate::proto::decision_text`] with this app's slots and inbox.
+    fn decision_text(&self, ev: &Event) -> Option<String> {
+        crate::proto::decision_text(
+            ev,
+            |slot| {
+                self.slots
+                    .get(slot)
+                    .map(|s| s.id.clone())
+                    .unwrap_or_default()
+            },
+            |id| {
+                self.inbox
+                    .iter()
+                    .find(|e| e.prompt.id == id)
+                    .map(|e| (e.prompt.tool.clone(), e.prompt.subject.clone()))
+            },
+        )
     }
 
     fn remove_prompt(&mut self, id: PromptId) {
@@ -1098,6 +1165,7 @@ impl App {
                 self.flash(text, false, now);
             }
             Action::Explain => fx.push(Effect::Explain(self.focus)),
+            Action::Detach => fx.push(Effect::Detach),
             Action::Quit => {
                 if self.agents_running() {
                     self.modal = Modal::ConfirmQuit;

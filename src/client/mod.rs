@@ -1,7 +1,12 @@
-//! The terminal client: the app and its UI on the user's terminal, driving
-//! the session manager. Owns the terminal (raw mode, alternate screen, its
-//! restoration on every exit, panic and signal), reads keys, paste and mouse
-//! from it, draws frames paced to output and echoes keystrokes early.
+//! The terminal client: the app and its UI on the user's terminal, showing
+//! the server of its session ([`link`]). Owns the terminal (raw mode,
+//! alternate screen, its restoration on every exit, detach, panic and
+//! signal), reads keys, paste and mouse from it, draws frames paced to
+//! output and echoes keystrokes early. It never spawns an agent: the server
+//! does, and it keeps them running when the client goes.
+
+pub mod admin;
+pub mod link;
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -20,50 +25,96 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 use crate::app::{App, Effect, Flash, MouseMsg, Msg};
-use crate::config::Config;
+use crate::config::UiConfig;
 use crate::engine::Engine;
 use crate::keymap::Keymap;
 use crate::keys::{KeyCode, KeyPress, Mods};
 use crate::paths::Paths;
-use crate::policy::Policy;
-use crate::profile::Profiles;
-use crate::session::{ManagerOptions, SessionManager, SlotIdx};
+use crate::proto::{ClientMsg, Command, Event, HelloKind, ServerMsg};
+use crate::server::SlotIdx;
 use crate::ui::{self, ScreenSource};
+use link::{ConnectError, Link, LinkEvent, Mirrors};
 
 /// Frame pacing of output: at most one frame per this, in milliseconds.
 const FRAME: Duration = Duration::from_millis(16);
 
 /// What [`run`] needs: everything loaded and checked by the command line.
 pub struct Options {
-    /// The configuration (with `--attach`, only that slot).
-    pub config: Config,
+    /// The session's name (`default`, `-s NAME`).
+    pub session: String,
+    /// `[ui]` settings from this client's config.
+    pub ui: UiConfig,
     /// The keymap.
     pub keymap: Keymap,
-    /// Agent profiles.
-    pub profiles: Profiles,
     /// Where files go.
     pub paths: Paths,
-    /// The `--attach` view of the one slot.
-    pub attach: bool,
+    /// `--attach SLOT`: show that one slot.
+    pub attach: Option<String>,
+    /// The config's slot ids, to refuse an unknown `--attach` slot before a
+    /// server is started for it.
+    pub config_slots: Vec<String>,
     /// The embedded demo runs (no config file): say so.
     pub is_demo: bool,
+    /// The flags a server started by this client gets (paths, config, log
+    /// level), before `server`.
+    pub server_args: Vec<std::ffi::OsString>,
 }
 
-/// Runs the full-screen client until the person quits or a signal ends it;
-/// the terminal is restored on every way out.
+/// How a client ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// The person quit: the server and its agents stopped.
+    Quit,
+    /// The person detached (or the terminal closed): the agents go on.
+    Detached,
+    /// The server went away, and why.
+    ServerGone(String),
+}
+
+/// Connects to the server of `o.session` (starting one in the background if
+/// none runs) and shows it until the person quits or detaches, the
+/// terminal closes, or the server goes; the terminal is restored on every
+/// way out.
 ///
-/// Errors: the async runtime or the terminal cannot be set up, or the
-/// session manager cannot start.
-pub fn run(o: Options) -> anyhow::Result<()> {
+/// Errors: the server cannot be started or reached or refuses this client
+/// ([`ConnectError`], usage errors among them), the async runtime or the
+/// terminal cannot be set up.
+pub fn run(o: Options) -> anyhow::Result<Ended> {
+    let socket = crate::server::host::socket_path(&o.paths.runtime_dir, &o.session);
+    let size = crossterm::terminal::size().unwrap_or((80, 24));
+    let hello = HelloKind::Attach {
+        cols: size.0,
+        rows: size.1,
+        slot: o.attach.clone(),
+    };
+    let (welcome, stream, reader) = match link::connect(&socket, &o.session, hello.clone()) {
+        Ok(c) => c,
+        Err(ConnectError::NoServer(_)) => {
+            if let Some(slot) = &o.attach
+                && !o.config_slots.contains(slot)
+            {
+                return Err(ConnectError::Refused {
+                    why: format!(
+                        "--attach: no slot {slot:?}; configured slots: {}",
+                        o.config_slots.join(", ")
+                    ),
+                    usage: true,
+                }
+                .into());
+            }
+            let exe = std::env::current_exe().context("finding corral's own executable")?;
+            link::start_server(&exe, &o.session, &o.server_args)?;
+            link::connect(&socket, &o.session, hello)?
+        }
+        Err(e) => return Err(e.into()),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     install_panic_hook();
     let guard = TermGuard::enter().context("setting up the terminal")?;
-    let result = runtime.block_on(ui_loop(
-        o.config, o.keymap, o.profiles, o.paths, o.attach, o.is_demo,
-    ));
+    let result = runtime.block_on(ui_loop(o, welcome, stream, reader, socket));
     drop(guard);
     result
 }
@@ -336,19 +387,15 @@ impl TermInput {
 /// Errors: the write to the terminal failed.
 fn echo_typed(
     shown: &std::sync::Mutex<ui::Shown>,
-    mgr: &SessionManager,
+    mirrors: &Mirrors,
     slot: SlotIdx,
 ) -> io::Result<bool> {
-    let Some(s) = mgr.slot(slot) else {
+    // Output parsed after this raises a new event.
+    mirrors.take_dirty(slot);
+    let mut shown = lock_shown(shown);
+    let Some(e) = mirrors.lock(slot) else {
         return Ok(false);
     };
-    if s.yields() {
-        return Ok(false);
-    }
-    // Output parsed after this raises a new event.
-    mgr.take_dirty(slot);
-    let mut shown = lock_shown(shown);
-    let e = s.lock();
     let echoed = shown.echo(slot, &e, &mut io::stdout().lock())?;
     Ok(echoed != ui::Echoed::NotTyped && !shown.wants_frame())
 }
@@ -418,21 +465,21 @@ impl FrameOut {
     }
 }
 
-struct Screens<'a>(&'a SessionManager);
+struct Screens<'a>(&'a Mirrors);
 
 impl ScreenSource for Screens<'_> {
     fn with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine)) {
-        if let Some(s) = self.0.slot(slot) {
-            f(&s.lock());
+        if let Some(e) = self.0.lock(slot) {
+            f(&e);
         }
     }
 
-    fn yields(&self, slot: SlotIdx) -> bool {
-        self.0.slot(slot).is_some_and(|s| s.yields())
+    fn yields(&self, _slot: SlotIdx) -> bool {
+        false
     }
 
     fn try_with_engine(&self, slot: SlotIdx, f: &mut dyn FnMut(&Engine)) -> bool {
-        match self.0.slot(slot).map(|s| s.try_lock()) {
+        match self.0.try_lock(slot) {
             Some(Some(e)) => {
                 f(&e);
                 true
@@ -554,14 +601,55 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
 }
 
+/// Carries out a command for the sessions: scrolling is this client's own
+/// (its copy of the screen), as is the wheel over a program that did not
+/// ask for the mouse; everything else goes to the server.
+fn command(link: &Link, c: Command) -> io::Result<bool> {
+    let scroll = match &c {
+        Command::Scroll { slot, delta } => Some((*slot, *delta)),
+        Command::Mouse { slot, event } => {
+            let wants = link
+                .mirrors
+                .lock(*slot)
+                .is_some_and(|e| e.input_modes().mouse != crate::keys::MouseMode::None);
+            match event {
+                crate::keys::MouseReport::WheelUp(..) if !wants => Some((*slot, 3)),
+                crate::keys::MouseReport::WheelDown(..) if !wants => Some((*slot, -3)),
+                _ if !wants => return Ok(false),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    if let Some((slot, delta)) = scroll {
+        if let Some(mut e) = link.mirrors.lock(slot) {
+            let cur = e.scroll_offset();
+            let new = if delta == i32::MIN {
+                0
+            } else if delta >= 0 {
+                cur.saturating_add(delta as usize)
+            } else {
+                cur.saturating_sub(delta.unsigned_abs() as usize)
+            };
+            e.set_scroll_offset(new);
+        }
+        link.mirrors.mark(slot);
+        return Ok(true);
+    }
+    link.send(&ClientMsg::Command { command: c })?;
+    Ok(false)
+}
+
+/// How long a quitting client waits for the server to stop its agents.
+const QUIT_WAIT: Duration = Duration::from_secs(10);
+
 async fn ui_loop(
-    config: Config,
-    keymap: Keymap,
-    profiles: Profiles,
-    paths: Paths,
-    attach: bool,
-    is_demo: bool,
-) -> anyhow::Result<()> {
+    o: Options,
+    welcome: crate::proto::Welcome,
+    stream: std::os::unix::net::UnixStream,
+    reader: std::io::BufReader<std::os::unix::net::UnixStream>,
+    socket: std::path::PathBuf,
+) -> anyhow::Result<Ended> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -572,34 +660,34 @@ async fn ui_loop(
     let mut terminal = Terminal::new(backend)?;
     let size = crossterm::terminal::size()?;
     let now = Instant::now();
-    let mut app = App::new(&config, keymap, size, now);
-    if attach {
-        app.attach_to(0);
+    let mut app = App::from_welcome(&welcome, &o.ui, o.keymap.clone(), size, now);
+    if let Some(slot) = &o.attach
+        && let Some(i) = welcome.slots.iter().position(|s| &s.id == slot)
+    {
+        app.attach_to(i);
     }
-    if is_demo {
+    if o.is_demo {
         app.flash = Some(Flash {
             text: format!(
                 "demo config: write {} to supervise your own agents (see README)",
-                paths.config_file().display()
+                o.paths.config_file().display()
             ),
             error: false,
             until: now + Duration::from_secs(20),
         });
     }
-    let mut sizes = vec![(24u16, 80u16); config.slots.len()];
-    for (slot, sz) in app.pane_sizes() {
-        if let Some(s) = sizes.get_mut(slot) {
-            *s = sz;
-        }
+    // A prompt that came while no client was attached: ring once.
+    if !welcome.inbox.is_empty() {
+        notify(&format!("{} prompt(s) waiting", welcome.inbox.len()));
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let shown = Arc::new(std::sync::Mutex::new(ui::Shown::default()));
-    // A keystroke's echo goes to the terminal from the reader thread that
-    // parsed it. It only tries the lock: the UI holds it while it renders,
-    // and the frame it is about to write shows the echo anyway.
-    let on_output: crate::session::OutputHook = {
+    // A keystroke's echo goes to the terminal from the link's reader thread
+    // that parsed it. It only tries the lock: the UI holds it while it
+    // renders, and the frame it is about to write shows the echo anyway.
+    let on_output: link::OnOutput = {
         let shown = shown.clone();
-        Arc::new(move |slot, e| {
+        Box::new(move |slot, e| {
             let Ok(mut shown) = shown.try_lock() else {
                 return;
             };
@@ -608,7 +696,7 @@ async fn ui_loop(
             }
             let mut out = io::stdout().lock();
             // A terminal not taking output now (a slow link) must not hold
-            // up this reader and its engine: the UI thread echoes instead.
+            // up the reader: the UI thread echoes instead.
             if TERMINAL_RESTORED.load(std::sync::atomic::Ordering::SeqCst) || !stdout_writable() {
                 return;
             }
@@ -617,28 +705,8 @@ async fn ui_loop(
             }
         })
     };
-    let mgr = Arc::new(SessionManager::start(
-        &config,
-        ManagerOptions {
-            transcript_dir: (config.transcripts.max_mib > 0).then(|| paths.transcript_dir()),
-            transcript_max_bytes: config.transcripts.max_mib.saturating_mul(1 << 20),
-            audit_path: Some(paths.audit_file()),
-            sizes,
-            scrollback_rows: config.ui.scrollback_rows,
-            profiles,
-            policy: Policy::new(config.policy.clone(), config.dangerous.clone()),
-            on_output: Some(on_output),
-            hook: std::env::current_exe()
-                .map_err(|e| tracing::warn!("no hooks: cannot find corral's own executable: {e}"))
-                .ok()
-                .map(|exe| crate::session::HookOptions {
-                    exe,
-                    runtime_dir: paths.runtime_dir.clone(),
-                    name: "default".into(),
-                }),
-        },
-        tx,
-    )?);
+    let link = Link::start(&welcome, stream, reader, socket, tx, on_output)?;
+    let mirrors = link.mirrors.clone();
     let mut input = TermInput::new().context("reading the terminal")?;
     let mut pending = app.update(Msg::Tick, now);
     let mut dirty = true;
@@ -646,33 +714,38 @@ async fn ui_loop(
     // Until this instant output is drawn at once, not paced: after a key,
     // paste or click goes to a pane (its echo), and right after start.
     let mut eager_until = now + Duration::from_millis(500);
-    let mut quit = false;
-    while !quit {
+    let mut ended: Option<Ended> = None;
+    let mut bye: Option<String> = None;
+    while ended.is_none() {
         for fx in pending.drain(..) {
             match fx {
                 Effect::Session(c) => {
                     if matches!(
                         c,
-                        crate::session::Command::Key { .. }
-                            | crate::session::Command::Paste { .. }
-                            | crate::session::Command::Mouse { .. }
-                            | crate::session::Command::Write { .. }
+                        Command::Key { .. }
+                            | Command::Paste { .. }
+                            | Command::Mouse { .. }
+                            | Command::Write { .. }
                     ) {
                         eager_until = Instant::now() + Duration::from_millis(100);
                     }
-                    mgr.send(c)
+                    match command(&link, c) {
+                        Ok(scrolled) => dirty |= scrolled,
+                        Err(e) => tracing::warn!("to the server: {e}"),
+                    }
                 }
-                Effect::Quit => quit = true,
+                Effect::Quit => {
+                    let _ = link.send(&ClientMsg::Quit);
+                    ended = Some(Ended::Quit);
+                }
+                Effect::Detach => ended = Some(Ended::Detached),
                 Effect::Notify(text) => notify(&text),
                 Effect::Explain(slot) => {
-                    if let Some(s) = mgr.slot(slot) {
-                        app.show_explain(s.explain());
-                        dirty = true;
-                    }
+                    let _ = link.send(&ClientMsg::Explain { slot });
                 }
             }
         }
-        if quit {
+        if ended.is_some() {
             break;
         }
         let now = Instant::now();
@@ -682,8 +755,8 @@ async fn ui_loop(
             last_draw.map_or(now, |t| t + FRAME)
         };
         if dirty && now >= frame_at {
-            for i in 0..mgr.len() {
-                mgr.take_dirty(i);
+            for i in 0..mirrors.len() {
+                mirrors.take_dirty(i);
             }
             // Held until the frame is written, so no early echo comes
             // between the render and the write.
@@ -692,7 +765,7 @@ async fn ui_loop(
             queue!(backend, BeginSynchronizedUpdate)?;
             let mut repaired = Ok(());
             terminal.draw(|f| {
-                ui::draw(f, &app, &Screens(&mgr), &mut shown.cache, now);
+                ui::draw(f, &app, &Screens(&mirrors), &mut shown.cache, now);
                 // Ahead of ratatui's diff: what early echoes wrote that this
                 // frame shows otherwise.
                 repaired = shown.repair(f.buffer_mut(), &mut frame_out.clone());
@@ -711,7 +784,7 @@ async fn ui_loop(
             ev = input.next() => match ev {
                 Ok(None) => {
                     tracing::info!("the terminal closed");
-                    break;
+                    ended = Some(Ended::Detached);
                 }
                 Ok(Some(ev)) => {
                     if let TermEvent::Resize(..) = ev {
@@ -723,14 +796,11 @@ async fn ui_loop(
                         pending = app.update(m, Instant::now());
                         // A key typed into the pane changes nothing on screen
                         // until its echo, which is drawn at once; a frame now
-                        // would only hold the engine the echo is parsed into.
+                        // would only hold the copy the echo is parsed into.
                         let typed = app.mode == mode
                             && matches!(
                                 pending.as_slice(),
-                                [Effect::Session(
-                                    crate::session::Command::Key { .. }
-                                        | crate::session::Command::Paste { .. }
-                                )]
+                                [Effect::Session(Command::Key { .. } | Command::Paste { .. })]
                             );
                         dirty |= !typed;
                     }
@@ -738,30 +808,55 @@ async fn ui_loop(
                 Err(e) => return Err(e.into()),
             },
             ev = rx.recv() => {
-                let Some(ev) = ev else { break };
                 let now = Instant::now();
                 let focus = app.focus;
                 // Output for the focused pane, and whether anything else came.
                 let (mut typed_output, mut other) = (false, false);
-                let mut sort = |ev: &crate::session::Event| {
+                let mut next = ev;
+                while let Some(ev) = next.take() {
                     match ev {
-                        crate::session::Event::Output { slot } if *slot == focus => typed_output = true,
-                        _ => other = true,
+                        LinkEvent::Output(slot) => {
+                            if slot == focus {
+                                typed_output = true;
+                            } else {
+                                other = true;
+                            }
+                            pending.extend(app.update(Msg::Session(Event::Output { slot }), now));
+                        }
+                        LinkEvent::Screen { slot, rows, cols } => {
+                            other = true;
+                            pending.extend(app.update(Msg::PtySize { slot, rows, cols }, now));
+                        }
+                        LinkEvent::Msg(ServerMsg::Event { event }) => {
+                            other = true;
+                            pending.extend(app.update(Msg::Session(event), now));
+                        }
+                        LinkEvent::Msg(ServerMsg::AutoAnswers { enabled }) => {
+                            other = true;
+                            pending.extend(app.update(Msg::AutoAnswers(enabled), now));
+                        }
+                        LinkEvent::Msg(ServerMsg::Explained { slot, text }) => {
+                            if slot == app.focus {
+                                app.show_explain(text);
+                                other = true;
+                            }
+                        }
+                        LinkEvent::Msg(ServerMsg::Bye { reason }) => bye = Some(reason),
+                        LinkEvent::Closed => {
+                            ended = Some(Ended::ServerGone(bye.clone().unwrap_or_else(|| {
+                                "the connection closed".into()
+                            })));
+                        }
                     }
-                };
-                sort(&ev);
-                pending = app.update(Msg::Session(ev), now);
-                // Take what else is queued, so a burst costs one frame.
-                while let Ok(ev) = rx.try_recv() {
-                    sort(&ev);
-                    pending.extend(app.update(Msg::Session(ev), now));
+                    // Take what else is queued, so a burst costs one frame.
+                    next = rx.try_recv().ok();
                 }
                 // A keystroke's echo (or any output of the pane being typed
                 // in) that is on the terminal already needs no frame.
                 let echoed = typed_output
                     && app.mode == crate::keymap::Mode::Insert
                     && app.modal == crate::app::Modal::None
-                    && echo_typed(&shown, &mgr, app.focus)?;
+                    && echo_typed(&shown, &mirrors, app.focus)?;
                 dirty |= other || (typed_output && !echoed);
             }
             _ = sleep_until_opt(draw_at) => {}
@@ -769,16 +864,25 @@ async fn ui_loop(
                 pending = app.update(Msg::Tick, Instant::now());
                 dirty = true;
             }
-            _ = sigterm.recv() => { tracing::info!("SIGTERM"); break }
-            _ = sighup.recv() => { tracing::info!("SIGHUP"); break }
-            _ = sigint.recv() => { tracing::info!("SIGINT"); break }
+            _ = sigterm.recv() => { tracing::info!("SIGTERM"); ended = Some(Ended::Detached) }
+            _ = sighup.recv() => { tracing::info!("SIGHUP"); ended = Some(Ended::Detached) }
+            _ = sigint.recv() => { tracing::info!("SIGINT"); ended = Some(Ended::Detached) }
         }
     }
-    tracing::info!("corral stopping");
-    drop(terminal);
-    match Arc::try_unwrap(mgr) {
-        Ok(m) => m.shutdown(),
-        Err(m) => drop(m),
+    let ended = ended.unwrap_or(Ended::Detached);
+    if ended == Ended::Quit {
+        // Until the server has stopped its agents: `q` returns when they are
+        // gone.
+        let deadline = tokio::time::Instant::now() + QUIT_WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(LinkEvent::Closed)) | Ok(None) | Err(_) => break,
+                Ok(Some(_)) => {}
+            }
+        }
     }
-    Ok(())
+    link.close();
+    tracing::info!(?ended, "client ending");
+    drop(terminal);
+    Ok(ended)
 }

@@ -12,7 +12,7 @@ use ratatui::buffer::{Buffer, Cell};
 
 use super::{PaneCache, early_echo};
 use crate::engine::Engine;
-use crate::session::SlotIdx;
+use crate::server::SlotIdx;
 
 /// Most cells early echoes may write before a whole frame must catch up
 /// (each is remembered for [`Shown::repair`]).

@@ -23,7 +23,7 @@ use crate::app::{App, Modal, layout};
 use crate::detect::AgentState;
 use crate::engine::Engine;
 use crate::keymap::{Action, Mode};
-use crate::session::SlotIdx;
+use crate::server::SlotIdx;
 
 /// Gives the UI read access to each slot's terminal engine while drawing.
 pub trait ScreenSource {

@@ -21,7 +21,7 @@ fn priority(a: Action, waiting: usize) -> u8 {
         Action::Insert => 1,
         Action::InboxNext | Action::InboxPrev if waiting > 1 => 2,
         Action::FocusLeft | Action::FocusRight | Action::FocusUp | Action::FocusDown => 2,
-        Action::Quit => 3,
+        Action::Quit | Action::Detach => 3,
         Action::Zoom => 4,
         Action::GoToPrompt | Action::Details if waiting > 0 => 5,
         Action::ScrollPageUp | Action::ScrollPageDown => 6,

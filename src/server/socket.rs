@@ -2,7 +2,9 @@
 //! directory (DESIGN.md §4.7). A connection from another uid is refused.
 //!
 //! One thread accepts; each connection gets a thread that reads its first
-//! frame, hands the request and a clone of the stream to the manager, then
+//! frame. A client's [`proto::Hello`] hands the connection to the server's
+//! client handler on that thread. A hook's request and a clone of the
+//! stream go to the manager; the thread then
 //! blocks reading until the peer goes away (an agent kills its hook when the
 //! person answers the dialog in the pane) and says so. The manager writes the
 //! reply itself and shuts the stream down. Nothing polls: no CPU while a
@@ -93,6 +95,7 @@ pub(super) fn bind(
     dir: &Path,
     name: &str,
     to_manager: impl Fn(SocketMsg) -> bool + Send + Sync + 'static,
+    clients: Option<super::ClientHandler>,
 ) -> io::Result<Socket> {
     crate::paths::ensure_private_dir(dir)?;
     let mut path = dir.join(format!("{name}.sock"));
@@ -111,7 +114,7 @@ pub(super) fn bind(
     let to_manager = Arc::new(to_manager);
     thread::Builder::new()
         .name("corral-socket".into())
-        .spawn(move || accept_loop(listener, stop2, to_manager))?;
+        .spawn(move || accept_loop(listener, stop2, to_manager, clients))?;
     Ok(Socket { path, stop })
 }
 
@@ -119,6 +122,7 @@ fn accept_loop(
     listener: UnixListener,
     stop: Arc<AtomicBool>,
     to_manager: Arc<dyn Fn(SocketMsg) -> bool + Send + Sync>,
+    clients: Option<super::ClientHandler>,
 ) {
     // SAFETY: getuid(2) has no failure modes and no memory effects.
     let me = unsafe { libc::getuid() };
@@ -142,13 +146,19 @@ fn accept_loop(
         next_conn += 1;
         let conn = next_conn;
         let to_manager = to_manager.clone();
+        let clients = clients.clone();
         let _ = thread::Builder::new()
             .name(format!("corral-conn-{conn}"))
-            .spawn(move || serve(conn, stream, &*to_manager));
+            .spawn(move || serve(conn, stream, &*to_manager, clients));
     }
 }
 
-fn serve(conn: u64, stream: UnixStream, to_manager: &(dyn Fn(SocketMsg) -> bool + Send + Sync)) {
+fn serve(
+    conn: u64,
+    stream: UnixStream,
+    to_manager: &(dyn Fn(SocketMsg) -> bool + Send + Sync),
+    clients: Option<super::ClientHandler>,
+) {
     let refuse = |mut s: &UnixStream, why: String| {
         tracing::info!(conn, "socket: {why}");
         let _ = proto::write_frame(&mut s, &HookReply::error(why));
@@ -170,6 +180,18 @@ fn serve(conn: u64, stream: UnixStream, to_manager: &(dyn Fn(SocketMsg) -> bool 
             &stream,
             format!("protocol version {v:?}, this corral speaks {PROTO_VERSION}"),
         );
+    }
+    if value.get("hello").is_some() {
+        let hello: proto::Hello = match serde_json::from_value(value) {
+            Ok(h) => h,
+            Err(e) => return refuse(&stream, format!("bad hello: {e}")),
+        };
+        let Some(handler) = clients else {
+            return refuse(&stream, "this socket takes no clients".into());
+        };
+        let _ = stream.set_read_timeout(None);
+        drop(stream);
+        return handler(hello, reader);
     }
     let request: HookRequest = match serde_json::from_value(value) {
         Ok(r) => r,
@@ -210,7 +232,8 @@ mod tests {
         crate::paths::ensure_private_dir(&rt).unwrap_or_else(|e| panic!("{e}"));
         drop(UnixListener::bind(rt.join("t.sock")).unwrap_or_else(|e| panic!("{e}")));
         let (tx, rx) = mpsc::channel();
-        let sock = bind(&rt, "t", move |m| tx.send(m).is_ok()).unwrap_or_else(|e| panic!("{e}"));
+        let sock =
+            bind(&rt, "t", move |m| tx.send(m).is_ok(), None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sock.path(), rt.join("t.sock"));
         let mode = |p: &Path| {
             std::fs::metadata(p)
@@ -221,7 +244,8 @@ mod tests {
         assert_eq!(mode(sock.path()), 0o600);
         // A live one keeps its name: a second server takes another.
         let (tx2, _rx2) = mpsc::channel();
-        let other = bind(&rt, "t", move |m| tx2.send(m).is_ok()).unwrap_or_else(|e| panic!("{e}"));
+        let other =
+            bind(&rt, "t", move |m| tx2.send(m).is_ok(), None).unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(other.path(), sock.path());
 
         // A request reaches the manager; a hang-up is reported.

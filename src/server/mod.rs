@@ -13,6 +13,7 @@
 //! This module never uses ratatui, crossterm or tui-term (a test enforces it):
 //! a socket server could speak the same commands and events.
 
+pub mod host;
 mod pty;
 mod socket;
 mod transcript;
@@ -42,9 +43,6 @@ use crate::keys::{self, KeyPress};
 use crate::policy::{Policy, Subject, Verdict};
 use crate::profile::{Profile, Profiles};
 use crate::proto::{self, HookDecision, HookReply, HookRequest, PROTO_VERSION};
-
-/// Index of a slot in the config's slot list.
-pub type SlotIdx = usize;
 
 /// Debounce between output and detection, in milliseconds.
 pub const DETECT_DEBOUNCE_MS: u64 = 100;
@@ -93,206 +91,13 @@ const PTY_READ_MAX: usize = 4096;
 const RESTART_MIN: Duration = Duration::from_secs(1);
 /// Longest restart delay.
 const RESTART_MAX: Duration = Duration::from_secs(30);
+/// How long agents have to end after SIGHUP when corral stops them all
+/// (quit, `corral kill-server`) before they get SIGKILL.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// A session that ran this long resets the restart delay.
 const RESTART_RESET_AFTER: Duration = Duration::from_secs(30);
 
-/// Who decided an answer, for the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AnsweredBy {
-    /// `keyboard` (later also `policy`).
-    pub source: String,
-    /// The key or rule that decided (`y`, `a`, `n`).
-    pub detail: String,
-}
-
-/// A command to the session manager.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Write raw bytes to a slot's PTY.
-    Write {
-        /// Target slot.
-        slot: SlotIdx,
-        /// Bytes, sent as they are.
-        bytes: Vec<u8>,
-    },
-    /// Send a key press, encoded for the child's current input modes.
-    Key {
-        /// Target slot.
-        slot: SlotIdx,
-        /// The key.
-        key: KeyPress,
-    },
-    /// Paste text (bracketed when the child asked for it).
-    Paste {
-        /// Target slot.
-        slot: SlotIdx,
-        /// The text.
-        text: String,
-    },
-    /// A mouse event inside the slot's pane (insert mode): sent to the child
-    /// when it asked for mouse reports; otherwise the wheel scrolls the
-    /// scrollback view.
-    Mouse {
-        /// Target slot.
-        slot: SlotIdx,
-        /// The event, in pane cells.
-        event: keys::MouseReport,
-    },
-    /// Resize a slot's PTY and screen to `rows` x `cols` cells.
-    Resize {
-        /// Target slot.
-        slot: SlotIdx,
-        /// Rows in cells.
-        rows: u16,
-        /// Columns in cells.
-        cols: u16,
-    },
-    /// Scroll a slot's view by `delta` rows (positive = back in time).
-    Scroll {
-        /// Target slot.
-        slot: SlotIdx,
-        /// Rows; `i32::MIN` returns to the live screen.
-        delta: i32,
-    },
-    /// Answer the prompt with this id, only if it is still on screen.
-    Answer {
-        /// Target slot.
-        slot: SlotIdx,
-        /// The prompt the user saw.
-        prompt: PromptId,
-        /// The answer.
-        answer: Answer,
-        /// Who decided.
-        by: AnsweredBy,
-    },
-    /// Stop a slot's child (SIGHUP, then SIGKILL after 2 s). No restart.
-    Kill {
-        /// Target slot.
-        slot: SlotIdx,
-    },
-    /// Stop a slot's child if it runs and start a new session at once.
-    Restart {
-        /// Target slot.
-        slot: SlotIdx,
-    },
-    /// Turn automatic (policy) answers on or off.
-    SetAutoAnswers {
-        /// True to answer by policy.
-        enabled: bool,
-    },
-    /// Stop every child and end the manager thread.
-    Shutdown,
-}
-
-/// An event from the session manager.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// New output was drawn (sent once until [`SessionManager::take_dirty`]).
-    Output {
-        /// The slot.
-        slot: SlotIdx,
-    },
-    /// A session started (generation counts from 1).
-    Started {
-        /// The slot.
-        slot: SlotIdx,
-        /// Generation of the new session.
-        generation: u64,
-    },
-    /// The detected state changed.
-    StateChanged {
-        /// The slot.
-        slot: SlotIdx,
-        /// New state.
-        state: AgentState,
-        /// Rule that decided.
-        rule: String,
-    },
-    /// A permission prompt appeared.
-    PromptOpened {
-        /// The slot.
-        slot: SlotIdx,
-        /// The prompt, with its id.
-        prompt: Prompt,
-    },
-    /// A pending prompt was drawn again after corral resized its pane: the
-    /// same dialog, keeping its place in the inbox and its age, with what
-    /// the screen shows now. Its id is new (`prompt.id != was`) when it
-    /// reads otherwise (a re-wrap may read a cut subject more whole): an
-    /// answer to the old id is then refused.
-    PromptUpdated {
-        /// The slot.
-        slot: SlotIdx,
-        /// The id it had.
-        was: PromptId,
-        /// The prompt as read now, with its id.
-        prompt: Prompt,
-    },
-    /// A prompt is no longer on screen.
-    PromptClosed {
-        /// The slot.
-        slot: SlotIdx,
-        /// Its id.
-        prompt: PromptId,
-    },
-    /// The title changed.
-    Title {
-        /// The slot.
-        slot: SlotIdx,
-        /// New title.
-        title: String,
-    },
-    /// The child rang the bell.
-    Bell {
-        /// The slot.
-        slot: SlotIdx,
-    },
-    /// The child exited.
-    Exited {
-        /// The slot.
-        slot: SlotIdx,
-        /// `0`, `1`, `signal Hangup`, ...
-        status: String,
-        /// Whether it will be restarted, and after how long.
-        restart_in: Option<Duration>,
-    },
-    /// Keys for an answer were sent.
-    AnswerSent {
-        /// The slot.
-        slot: SlotIdx,
-        /// The prompt.
-        prompt: PromptId,
-        /// The answer.
-        answer: Answer,
-        /// Who decided (keyboard or a policy rule).
-        by: AnsweredBy,
-    },
-    /// The policy left a prompt to the user, and why (`dangerous: sudo`).
-    PolicyAsked {
-        /// The slot.
-        slot: SlotIdx,
-        /// The prompt.
-        prompt: PromptId,
-        /// Why it was not answered automatically.
-        reason: String,
-    },
-    /// An answer was not sent, and why.
-    AnswerRefused {
-        /// The slot.
-        slot: SlotIdx,
-        /// The prompt the user saw.
-        prompt: PromptId,
-        /// Why nothing was sent.
-        reason: String,
-    },
-    /// Starting a session failed.
-    SpawnFailed {
-        /// The slot.
-        slot: SlotIdx,
-        /// What went wrong.
-        error: String,
-    },
-}
+pub use crate::proto::{AnsweredBy, Command, Event, SlotIdx};
 
 /// Where events go: any thread may send.
 pub type EventSink = tokio::sync::mpsc::UnboundedSender<Event>;
@@ -316,33 +121,44 @@ pub struct ManagerOptions {
     pub profiles: Profiles,
     /// Rules that answer prompts automatically.
     pub policy: Policy,
-    /// Called on a slot's reader thread right after a batch of its output
-    /// was parsed, with the engine still locked (see [`OutputHook`]).
-    pub on_output: Option<OutputHook>,
     /// Where agents' permission hooks reach this manager; `None` installs no
     /// hooks (every prompt is read off the screen).
     pub hook: Option<HookOptions>,
+    /// Told of every change to every slot's terminal, in order (see
+    /// [`ScreenSink`]): the server forwards them to its clients' mirrors.
+    pub screens: Option<Arc<dyn ScreenSink>>,
+}
+
+/// Receives every change to the slots' terminal engines, in the order the
+/// engines saw them, each call made while that engine is locked (so what a
+/// sink passes on stays in step with the engine). Calls must be quick and
+/// must never wait for an engine lock.
+pub trait ScreenSink: Send + Sync {
+    /// `bytes` from slot `slot`'s program were just fed into `engine`.
+    fn output(&self, slot: SlotIdx, bytes: &[u8], engine: &Engine);
+    /// `engine` changed by other means than output (a resize, or a reset
+    /// for a new session): a copy must be rebuilt from
+    /// [`Engine::replay`].
+    fn rebuilt(&self, slot: SlotIdx, engine: &Engine);
 }
 
 /// How agents' permission hooks reach the session manager.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HookOptions {
     /// The `corral` executable the hook command runs (`corral hook ...`).
     pub exe: PathBuf,
     /// The directory of the socket (made private, 0700).
     pub runtime_dir: PathBuf,
-    /// The socket's name: `<name>.sock` (the session name, later the
-    /// server's).
+    /// The socket's name: `<name>.sock` (the session name).
     pub name: String,
+    /// Who takes connections that open with a client [`proto::Hello`]
+    /// (`None`: they are refused).
+    pub clients: Option<ClientHandler>,
 }
 
-/// A function the reader threads call with (slot, engine) after each batch
-/// of output is parsed, before the UI is woken, with the engine locked: the
-/// UI uses it to put a keystroke's echo on the terminal from that thread at
-/// once. It runs while the engine is locked, so it must be quick and must
-/// never wait for a lock the UI holds while it waits for an engine. Not
-/// called for a session that floods output.
-pub type OutputHook = Arc<dyn Fn(SlotIdx, &Engine) + Send + Sync>;
+/// Takes over a client's connection after its [`proto::Hello`]: the reader
+/// holds whatever the client sent after it.
+pub type ClientHandler = Arc<dyn Fn(proto::Hello, std::io::BufReader<UnixStream>) + Send + Sync>;
 
 /// State shared between a slot's threads and the UI.
 pub struct SlotShared {
@@ -425,7 +241,7 @@ pub struct SessionManager {
     /// Commands sent and not yet carried out by the manager thread.
     inflight: Arc<AtomicUsize>,
     slots: Vec<Arc<SlotShared>>,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl SessionManager {
@@ -496,9 +312,12 @@ impl SessionManager {
         let socket = match &opts.hook {
             Some(h) => {
                 let tx = tx.clone();
-                match socket::bind(&h.runtime_dir, &h.name, move |m| {
-                    tx.send(Msg::Socket(m)).is_ok()
-                }) {
+                match socket::bind(
+                    &h.runtime_dir,
+                    &h.name,
+                    move |m| tx.send(Msg::Socket(m)).is_ok(),
+                    h.clients.clone(),
+                ) {
                     Ok(s) => {
                         tracing::info!(path = %s.path().display(), "hook socket");
                         Some(s)
@@ -526,7 +345,7 @@ impl SessionManager {
             epoch,
             transcript_dir: opts.transcript_dir,
             transcript_max_bytes: opts.transcript_max_bytes,
-            on_output: opts.on_output,
+            screens: opts.screens,
             audit_path: opts.audit_path,
         };
         let thread = thread::Builder::new()
@@ -541,7 +360,7 @@ impl SessionManager {
             tx,
             inflight,
             slots: shared,
-            thread: Some(thread),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
@@ -636,15 +455,17 @@ impl SessionManager {
     }
 
     /// Stops every child and waits (up to 3 s) for the manager thread.
-    pub fn shutdown(mut self) {
+    pub fn shutdown(&self) {
         self.stop();
     }
 
-    fn stop(&mut self) {
+    fn stop(&self) {
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(t) = thread else { return };
         self.inflight.fetch_add(1, Ordering::AcqRel);
         let _ = self.tx.send(Msg::Cmd(Command::Shutdown));
-        if let Some(t) = self.thread.take() {
-            let deadline = Instant::now() + Duration::from_secs(3);
+        {
+            let deadline = Instant::now() + SHUTDOWN_GRACE + Duration::from_secs(2);
             while !t.is_finished() && Instant::now() < deadline {
                 thread::sleep(Duration::from_millis(10));
             }
@@ -784,7 +605,7 @@ struct Manager {
     transcript_dir: Option<PathBuf>,
     transcript_max_bytes: u64,
     audit_path: Option<PathBuf>,
-    on_output: Option<OutputHook>,
+    screens: Option<Arc<dyn ScreenSink>>,
 }
 
 /// One line of `audit.jsonl`.
@@ -865,7 +686,7 @@ impl Manager {
             };
             match msg {
                 Some(Msg::Cmd(Command::Shutdown)) => {
-                    self.shutdown_all();
+                    self.shutdown_all(&rx);
                     return;
                 }
                 Some(Msg::Cmd(c)) => {
@@ -944,11 +765,44 @@ impl Manager {
         }
     }
 
-    fn shutdown_all(&mut self) {
-        for s in &mut self.slots {
+    /// Stops every child as tmux does: SIGHUP to its process group, then,
+    /// for those still running after [`SHUTDOWN_GRACE`], SIGKILL. Returns
+    /// when every child is gone (or the grace and one more second passed).
+    fn shutdown_all(&mut self, rx: &Receiver<Msg>) {
+        let mut running: Vec<(SlotIdx, u64, Option<u32>)> = Vec::new();
+        for (i, s) in self.slots.iter_mut().enumerate() {
+            s.restart_due = None;
             if let Some(live) = s.live.take() {
                 signal_group(live.pid, libc::SIGHUP);
+                running.push((i, s.generation, live.pid));
                 drop(live);
+            }
+        }
+        let start = Instant::now();
+        let mut killed = false;
+        while !running.is_empty() {
+            let now = Instant::now();
+            if !killed && now >= start + SHUTDOWN_GRACE {
+                for (slot, _, pid) in &running {
+                    tracing::info!(slot, "still running after SIGHUP: SIGKILL");
+                    signal_group(*pid, libc::SIGKILL);
+                }
+                killed = true;
+            }
+            let until = if killed {
+                start + SHUTDOWN_GRACE + Duration::from_secs(1)
+            } else {
+                start + SHUTDOWN_GRACE
+            };
+            if now >= until && killed {
+                break;
+            }
+            match rx.recv_timeout(until.saturating_duration_since(now)) {
+                Ok(Msg::Exited {
+                    slot, generation, ..
+                }) => running.retain(|(s, g, _)| !(*s == slot && *g == generation)),
+                Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
             }
         }
     }
@@ -956,7 +810,7 @@ impl Manager {
     fn spawn(&mut self, i: SlotIdx) {
         let tx = self.tx.clone();
         let events = self.events.clone();
-        let on_output = self.on_output.clone();
+        let screens = self.screens.clone();
         let epoch = self.epoch;
         let transcript = self.transcript_dir.as_ref().and_then(|d| {
             Transcript::open(d, &self.slots[i].id, self.transcript_max_bytes)
@@ -979,9 +833,15 @@ impl Manager {
         s.after_hook = None;
         s.detect_due = None;
         s.shared.last_output_ms.store(0, Ordering::Release);
-        s.shared.lock().reset();
         let (rows, cols) = s.size;
-        s.shared.lock().resize(rows, cols);
+        {
+            let mut e = s.shared.lock();
+            e.reset();
+            e.resize(rows, cols);
+            if let Some(sink) = &self.screens {
+                sink.rebuilt(i, &e);
+            }
+        }
         // Hook options first: resume arguments may be a subcommand (`codex
         // resume --last`).
         let mut extra: Vec<String> = Vec::new();
@@ -1039,7 +899,7 @@ impl Manager {
                     events.clone(),
                     epoch,
                     transcript,
-                    on_output,
+                    screens,
                 );
                 let _ = thread::Builder::new()
                     .name(format!("wait-{}", s.id))
@@ -1237,7 +1097,13 @@ impl Manager {
                     return;
                 }
                 s.size = (rows, cols);
-                s.shared.lock().resize(rows, cols);
+                {
+                    let mut e = s.shared.lock();
+                    e.resize(rows, cols);
+                    if let Some(sink) = &self.screens {
+                        sink.rebuilt(slot, &e);
+                    }
+                }
                 if let Some(live) = &s.live {
                     s.reflowed_at = Some(Instant::now());
                     let _ = live.master.resize(PtySize {
@@ -2387,7 +2253,7 @@ fn spawn_reader(
     events: EventSink,
     epoch: Instant,
     mut transcript: Option<Transcript>,
-    on_output: Option<OutputHook>,
+    screens: Option<Arc<dyn ScreenSink>>,
 ) {
     let _ = thread::Builder::new()
         .name(format!("read-{id}"))
@@ -2427,10 +2293,8 @@ fn spawn_reader(
                     let mut e = shared.lock();
                     let done =
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.process(chunk)));
-                    if let (Ok(_), Some(hook)) = (&done, &on_output)
-                        && batch_max != FLOOD_BATCH
-                    {
-                        hook(slot, &e);
+                    if let (Ok(_), Some(sink)) = (&done, &screens) {
+                        sink.output(slot, chunk, &e);
                     }
                     done
                 };

@@ -1,0 +1,324 @@
+//! A client's link to the server of its session: the handshake, starting a
+//! server in the background when none runs, and the copies (mirrors) of the
+//! slots' terminals this client draws from.
+//!
+//! One thread reads the server's frames: events go to the UI loop; output
+//! bytes are fed into the slot's mirror engine, the early echo is drawn
+//! from there, and the UI loop is woken only on a slot's false-to-true
+//! dirty edge. The UI thread writes the client's messages.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::engine::Engine;
+use crate::proto::{self, ClientMsg, Frame, Hello, HelloKind, PROTO_VERSION, ServerMsg, Welcome};
+use crate::server::SlotIdx;
+
+/// Why a connection to a server did not come about.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// No server listens on the socket (no file, or a stale one).
+    #[error("no server is running for session {0:?}")]
+    NoServer(String),
+    /// The server refused the client; `usage` when the request was wrong
+    /// (an unknown slot), so the command line exits 2.
+    #[error("{why}")]
+    Refused {
+        /// The server's reason.
+        why: String,
+        /// The client asked for something that does not exist.
+        usage: bool,
+    },
+    /// The socket failed.
+    #[error("the server's socket: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Connects to `socket` and says `hello`.
+///
+/// Errors: [`ConnectError`].
+pub fn connect(
+    socket: &Path,
+    session: &str,
+    hello: HelloKind,
+) -> Result<(Welcome, UnixStream, BufReader<UnixStream>), ConnectError> {
+    let mut stream = match UnixStream::connect(socket) {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Err(ConnectError::NoServer(session.to_string()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    proto::write_frame(
+        &mut stream,
+        &Hello {
+            v: PROTO_VERSION,
+            hello,
+        },
+    )?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let value: serde_json::Value = match proto::read_frame(&mut reader)? {
+        Some(v) => v,
+        None => return Err(ConnectError::NoServer(session.to_string())),
+    };
+    if let Some(why) = value.get("error").and_then(|e| e.as_str()) {
+        let usage = value.get("usage").and_then(|u| u.as_bool()) == Some(true);
+        let why = if usage {
+            why.to_string()
+        } else {
+            format!(
+                "the server of session {session:?} refused this client: {why} (`corral kill-server -s {session}` stops it)"
+            )
+        };
+        return Err(ConnectError::Refused { why, usage });
+    }
+    let welcome: Welcome =
+        serde_json::from_value(value).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    Ok((welcome, stream, reader))
+}
+
+/// Starts `corral server` for `session` in the background, in a session of
+/// its own with no terminal, and waits until its socket takes clients.
+/// `args` are the flags it needs (paths, config, log level).
+///
+/// Errors: it could not be started, or it said why it could not start.
+pub fn start_server(exe: &Path, session: &str, args: &[std::ffi::OsString]) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(args)
+        .arg("server")
+        .arg("--session")
+        .arg(session)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: setsid(2) is async-signal-safe; the closure touches no memory
+    // of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("starting the server: {e}"))?;
+    let Some(out) = child.stdout.take() else {
+        anyhow::bail!("starting the server: no pipe");
+    };
+    let mut line = String::new();
+    let read = BufReader::new(out).read_line(&mut line);
+    // Reaped when it ends while this client runs (no zombie); after that
+    // init adopts it.
+    let _ = std::thread::Builder::new()
+        .name("server-reaper".into())
+        .spawn(move || {
+            let _ = child.wait();
+        });
+    read.map_err(|e| anyhow::anyhow!("starting the server: {e}"))?;
+    match line.trim_end() {
+        "ready" => Ok(()),
+        "" => anyhow::bail!("the server exited as it started; see its log"),
+        other => anyhow::bail!(
+            "the server did not start: {}",
+            other.strip_prefix("error: ").unwrap_or(other)
+        ),
+    }
+}
+
+/// This client's copies of the slots' terminals.
+pub struct Mirrors {
+    engines: Vec<Mutex<Engine>>,
+    dirty: Vec<AtomicBool>,
+}
+
+impl Mirrors {
+    fn new(w: &Welcome) -> Mirrors {
+        Mirrors {
+            engines: w
+                .slots
+                .iter()
+                .map(|s| Mutex::new(Engine::new(s.rows.max(1), s.cols.max(1), w.scrollback_rows)))
+                .collect(),
+            dirty: w.slots.iter().map(|_| AtomicBool::new(false)).collect(),
+        }
+    }
+
+    /// Locks slot `slot`'s copy. A panic elsewhere while it was held leaves
+    /// it usable (plain cells).
+    pub fn lock(&self, slot: SlotIdx) -> Option<MutexGuard<'_, Engine>> {
+        self.engines
+            .get(slot)
+            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Locks slot `slot`'s copy if no other thread holds it: `Some(None)`
+    /// when busy, `None` for no such slot.
+    pub fn try_lock(&self, slot: SlotIdx) -> Option<Option<MutexGuard<'_, Engine>>> {
+        self.engines.get(slot).map(|m| match m.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        })
+    }
+
+    /// Clears a slot's dirty flag, returning whether it was set.
+    pub fn take_dirty(&self, slot: SlotIdx) -> bool {
+        self.dirty
+            .get(slot)
+            .is_some_and(|d| d.swap(false, Ordering::AcqRel))
+    }
+
+    /// Marks a slot changed; true on the false-to-true edge.
+    pub fn mark(&self, slot: SlotIdx) -> bool {
+        self.dirty
+            .get(slot)
+            .is_some_and(|d| !d.swap(true, Ordering::AcqRel))
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.engines.len()
+    }
+
+    /// True with no slots.
+    pub fn is_empty(&self) -> bool {
+        self.engines.is_empty()
+    }
+}
+
+/// What the link's reader thread tells the UI loop.
+#[derive(Debug)]
+pub enum LinkEvent {
+    /// A message from the server.
+    Msg(ServerMsg),
+    /// A slot's copy changed (sent once until [`Mirrors::take_dirty`]).
+    Output(SlotIdx),
+    /// A slot's copy was rebuilt at `rows` x `cols` cells.
+    Screen {
+        /// The slot.
+        slot: SlotIdx,
+        /// Rows in cells.
+        rows: u16,
+        /// Columns in cells.
+        cols: u16,
+    },
+    /// The connection ended: the server stopped (or died).
+    Closed,
+}
+
+/// Called on the reader thread right after output was fed into a slot's
+/// copy, with the copy locked: the UI draws a keystroke's echo from there.
+pub type OnOutput = Box<dyn Fn(SlotIdx, &Engine) + Send>;
+
+/// An attached client's link.
+pub struct Link {
+    out: Mutex<UnixStream>,
+    /// The copies of the slots' terminals.
+    pub mirrors: Arc<Mirrors>,
+    /// Where the server's socket is.
+    pub socket: PathBuf,
+}
+
+impl Link {
+    /// Starts the reader thread over an attached connection.
+    ///
+    /// Errors: the reader thread cannot start.
+    pub fn start(
+        welcome: &Welcome,
+        stream: UnixStream,
+        mut reader: BufReader<UnixStream>,
+        socket: PathBuf,
+        events: tokio::sync::mpsc::UnboundedSender<LinkEvent>,
+        on_output: OnOutput,
+    ) -> io::Result<Link> {
+        let mirrors = Arc::new(Mirrors::new(welcome));
+        let scrollback = welcome.scrollback_rows;
+        {
+            let mirrors = mirrors.clone();
+            std::thread::Builder::new()
+                .name("link-read".into())
+                .spawn(move || {
+                    loop {
+                        let frame = match Frame::read(&mut reader) {
+                            Ok(Some(f)) => f,
+                            Ok(None) => break,
+                            Err(e) => {
+                                tracing::info!("server connection: {e}");
+                                break;
+                            }
+                        };
+                        match frame {
+                            Frame::Json(b) => match serde_json::from_slice::<ServerMsg>(&b) {
+                                Ok(m) => {
+                                    if events.send(LinkEvent::Msg(m)).is_err() {
+                                        break;
+                                    }
+                                }
+                                Err(e) => tracing::warn!("bad server message: {e}"),
+                            },
+                            Frame::Output { slot, bytes } => {
+                                if let Some(mut e) = mirrors.lock(slot) {
+                                    // The server answers the program's queries.
+                                    let _ = e.process(&bytes);
+                                    on_output(slot, &e);
+                                }
+                                if mirrors.mark(slot)
+                                    && events.send(LinkEvent::Output(slot)).is_err()
+                                {
+                                    break;
+                                }
+                            }
+                            Frame::Screen {
+                                slot,
+                                rows,
+                                cols,
+                                replay,
+                            } => {
+                                let mut fresh = Engine::new(rows.max(1), cols.max(1), scrollback);
+                                let _ = fresh.process(&replay);
+                                if let Some(mut e) = mirrors.lock(slot) {
+                                    *e = fresh;
+                                }
+                                mirrors.mark(slot);
+                                if events.send(LinkEvent::Screen { slot, rows, cols }).is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    let _ = events.send(LinkEvent::Closed);
+                })?;
+        }
+        Ok(Link {
+            out: Mutex::new(stream),
+            mirrors,
+            socket,
+        })
+    }
+
+    /// Sends a message to the server.
+    ///
+    /// Errors: the connection is gone.
+    pub fn send(&self, msg: &ClientMsg) -> io::Result<()> {
+        let frame = Frame::json(msg)?.encode();
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        out.write_all(&frame)
+    }
+
+    /// Closes the connection (the server forgets this client).
+    pub fn close(&self) {
+        let out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = out.shutdown(std::net::Shutdown::Both);
+    }
+}

@@ -1,0 +1,1063 @@
+//! The server process of one named session: it owns the session manager
+//! (every slot's PTY, engine, detection, hooks, policy, audit and
+//! transcript) and shows it to any number of clients over its socket.
+//!
+//! - **Shared state.** The inbox, the decisions and the paused-policy flag
+//!   live here ([`View`]); a client that attaches gets them in its
+//!   [`Welcome`], then every event, so all clients show the same.
+//! - **Screens.** Each client keeps a copy (a mirror) of every slot's
+//!   terminal it shows: it gets the slot's whole terminal once
+//!   ([`Frame::Screen`], from [`Engine::replay`]) and then every byte the
+//!   program writes ([`Frame::Output`]), in the order the server's engine
+//!   parsed them. A client that falls behind by more than
+//!   [`QUEUE_HIGH_BYTES`] misses output and gets the whole terminal again
+//!   once it caught up: its queue stays bounded and it never shows a stale
+//!   screen for long.
+//! - **Sizes: tmux's `latest` rule.** A slot's PTY takes the pane size of
+//!   the client that last typed into it, or else of the last client to
+//!   attach that shows it ([`Sizes`]). When that client leaves, the most
+//!   recently active other client's size is taken.
+//! - A client that dies (a closed terminal, SIGHUP, `kill -9`) is a closed
+//!   connection: it is forgotten, and nothing else changes.
+
+use std::collections::VecDeque;
+use std::io::{BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use super::{HookOptions, ManagerOptions, ScreenSink, SessionManager, SlotIdx};
+use crate::config::Config;
+use crate::detect::{AgentState, Prompt, PromptId};
+use crate::engine::Engine;
+use crate::policy::Policy;
+use crate::profile::Profiles;
+use crate::proto::{
+    self, ClientMsg, Command, DecisionInfo, Event, Frame, Hello, HelloKind, InboxInfo,
+    PROTO_VERSION, ServerMsg, SlotInfo, Welcome,
+};
+
+/// A client's queue of frames not yet written may hold this many bytes of
+/// output; more is dropped and the client gets the slot's whole terminal
+/// again once its queue is below [`QUEUE_LOW_BYTES`].
+pub const QUEUE_HIGH_BYTES: usize = 8 << 20;
+/// See [`QUEUE_HIGH_BYTES`].
+pub const QUEUE_LOW_BYTES: usize = 1 << 20;
+/// Most bytes of queued frames written to a client in one write.
+const WRITE_BATCH_BYTES: usize = 256 << 10;
+/// A slot whose engine stays between two parts of an escape sequence this
+/// long is sent whole anyway (its copy may misread the sequence's rest).
+const RESYNC_WAIT: Duration = Duration::from_millis(500);
+
+/// What [`run`] needs, checked by the command line.
+pub struct ServerOptions {
+    /// The session's name (`default`, `-s NAME`).
+    pub session: String,
+    /// The configuration the sessions run.
+    pub config: Config,
+    /// Agent profiles.
+    pub profiles: Profiles,
+    /// Where files go.
+    pub paths: crate::paths::Paths,
+    /// The `corral` executable agents' hooks run.
+    pub exe: Option<PathBuf>,
+}
+
+/// The socket of session `session` in `runtime_dir`.
+pub fn socket_path(runtime_dir: &std::path::Path, session: &str) -> PathBuf {
+    runtime_dir.join(format!("{session}.sock"))
+}
+
+/// Points standard output at `/dev/null`: a server started in the
+/// background has said `ready` on it and nobody reads it any more.
+pub fn release_stdout() {
+    use std::os::unix::io::AsRawFd;
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        // SAFETY: dup2 onto standard output of a descriptor we own.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO);
+        }
+    }
+}
+
+/// Checks a session name: 1 to 64 of `A-Z a-z 0-9 _ -` (it names files).
+///
+/// Errors: what is wrong with it.
+pub fn check_session_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "session name {name:?}: use 1 to 64 letters, digits, '_' or '-'"
+        ))
+    }
+}
+
+/// An exclusive lock on `<runtime>/<session>.lock`, held for the server's
+/// life: one server per session, and a socket file without a lock holder is
+/// stale.
+struct SessionLock {
+    _file: std::fs::File,
+}
+
+impl SessionLock {
+    fn take(runtime_dir: &std::path::Path, session: &str) -> anyhow::Result<SessionLock> {
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::io::AsRawFd;
+        let path = runtime_dir.join(format!("{session}.lock"));
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        // SAFETY: flock(2) on a descriptor we own; no memory effects.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            anyhow::bail!("a server for session {session:?} is already running");
+        }
+        Ok(SessionLock { _file: f })
+    }
+}
+
+/// Runs the server until `corral kill-server`, a client's quit, SIGTERM or
+/// SIGINT; then stops every agent (SIGHUP, SIGKILL after
+/// [`super::SHUTDOWN_GRACE`]) and returns. `ready` is called once the
+/// socket accepts clients, or with the error that stopped the start.
+///
+/// Errors: the runtime directory cannot be made private, another server
+/// holds the session, the sessions cannot start.
+pub fn run(o: ServerOptions, ready: impl FnOnce(Result<(), String>)) -> anyhow::Result<()> {
+    let started = match start(o) {
+        Ok(s) => {
+            ready(Ok(()));
+            s
+        }
+        Err(e) => {
+            ready(Err(format!("{e:#}")));
+            return Err(e);
+        }
+    };
+    let (hub, mgr, mut events, mut quit_rx, _lock) = started;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let reason = runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return "no signal handlers".to_string();
+        };
+        loop {
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => hub.event(ev),
+                    None => return "the sessions ended".to_string(),
+                },
+                why = quit_rx.recv() => return why.unwrap_or_default(),
+                _ = term.recv() => return "SIGTERM".to_string(),
+                _ = int.recv() => return "SIGINT".to_string(),
+                // No terminal of its own: a hangup is not the end.
+                _ = hup.recv() => tracing::info!("SIGHUP ignored"),
+            }
+        }
+    });
+    tracing::info!(reason, "server stopping");
+    hub.broadcast(&ServerMsg::Bye {
+        reason: reason.clone(),
+    });
+    mgr.shutdown();
+    hub.close_all();
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+type Started = (
+    Arc<Hub>,
+    Arc<SessionManager>,
+    tokio::sync::mpsc::UnboundedReceiver<Event>,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+    SessionLock,
+);
+
+fn start(o: ServerOptions) -> anyhow::Result<Started> {
+    check_session_name(&o.session).map_err(anyhow::Error::msg)?;
+    let rt = o.paths.runtime_dir.clone();
+    crate::paths::ensure_private_dir(&rt)
+        .with_context(|| format!("making {} private", rt.display()))?;
+    let lock = SessionLock::take(&rt, &o.session)?;
+    // Held by no one else: a socket file left here is stale.
+    let sock = socket_path(&rt, &o.session);
+    if sock.exists() {
+        tracing::info!(path = %sock.display(), "replacing a stale socket");
+        let _ = std::fs::remove_file(&sock);
+    }
+    let (quit_tx, quit_rx) = tokio::sync::mpsc::unbounded_channel();
+    let config = &o.config;
+    let hub = Arc::new(Hub {
+        session: o.session.clone(),
+        started: Instant::now(),
+        scrollback_rows: config.ui.scrollback_rows,
+        mgr: OnceLock::new(),
+        clients: Mutex::new(Vec::new()),
+        next_id: AtomicU64::new(1),
+        state: Mutex::new(State {
+            view: View::new(config, Instant::now()),
+            sizes: Sizes::new(config.slots.len()),
+        }),
+        quit: quit_tx,
+        killers: Mutex::new(Vec::new()),
+    });
+    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let handler: super::ClientHandler = {
+        let hub = hub.clone();
+        Arc::new(move |hello, reader| hub.clone().client(hello, reader))
+    };
+    let min = config.ui.min_pane;
+    let size = (
+        min.rows.clamp(1, 200).max(24),
+        min.cols.clamp(1, 500).max(80),
+    );
+    let mgr = Arc::new(SessionManager::start(
+        config,
+        ManagerOptions {
+            transcript_dir: (config.transcripts.max_mib > 0).then(|| o.paths.transcript_dir()),
+            transcript_max_bytes: config.transcripts.max_mib.saturating_mul(1 << 20),
+            audit_path: Some(o.paths.audit_file()),
+            sizes: vec![size; config.slots.len()],
+            scrollback_rows: config.ui.scrollback_rows,
+            profiles: o.profiles,
+            policy: Policy::new(config.policy.clone(), config.dangerous.clone()),
+            screens: Some(hub.clone()),
+            hook: Some(HookOptions {
+                exe: o.exe.unwrap_or_default(),
+                runtime_dir: rt.clone(),
+                name: o.session.clone(),
+                clients: Some(handler),
+            }),
+        },
+        tx,
+    )?);
+    if !sock.exists() {
+        anyhow::bail!("the socket {} could not be made", sock.display());
+    }
+    {
+        let mut st = hub.lock_state();
+        for (i, s) in st.view.slots.iter_mut().enumerate() {
+            let _ = i;
+            s.size = size;
+        }
+    }
+    let _ = hub.mgr.set(mgr.clone());
+    tracing::info!(session = o.session, path = %sock.display(), "server listening");
+    Ok((hub, mgr, events, quit_rx, lock))
+}
+
+/// The server's shared state and its clients.
+struct Hub {
+    session: String,
+    started: Instant,
+    scrollback_rows: usize,
+    mgr: OnceLock<Arc<SessionManager>>,
+    clients: Mutex<Vec<Arc<Conn>>>,
+    next_id: AtomicU64,
+    state: Mutex<State>,
+    quit: tokio::sync::mpsc::UnboundedSender<String>,
+    /// `kill-server` connections, kept open until the process ends.
+    killers: Mutex<Vec<UnixStream>>,
+}
+
+struct State {
+    view: View,
+    sizes: Sizes,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Hub {
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// An event from the sessions: into the shared view, then to every
+    /// client (output is sent as bytes, not as events).
+    fn event(&self, ev: Event) {
+        if matches!(ev, Event::Output { .. }) {
+            return;
+        }
+        let mut st = self.lock_state();
+        st.view.apply(&ev, Instant::now());
+        let frame = match Frame::json(&ServerMsg::Event { event: ev }) {
+            Ok(f) => f.encode(),
+            Err(e) => return tracing::warn!("event: {e}"),
+        };
+        for c in lock(&self.clients).iter() {
+            c.push(frame.clone());
+        }
+    }
+
+    fn broadcast(&self, msg: &ServerMsg) {
+        let Ok(frame) = Frame::json(msg) else { return };
+        let frame = frame.encode();
+        for c in lock(&self.clients).iter() {
+            c.push(frame.clone());
+        }
+    }
+
+    /// Lets every client's writer finish (up to 1 s), then closes them.
+    fn close_all(&self) {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let clients: Vec<Arc<Conn>> = lock(&self.clients).clone();
+        for c in &clients {
+            let mut o = lock(&c.out);
+            while !o.queue.is_empty() && !o.closed {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                o =
+                    c.cv.wait_timeout(o, left)
+                        .map(|(g, _)| g)
+                        .unwrap_or_else(|p| p.into_inner().0);
+            }
+            drop(o);
+            c.close();
+        }
+    }
+
+    fn welcome(&self, st: &State, clients: usize) -> Welcome {
+        let now = Instant::now();
+        let ms = |t: Instant| now.saturating_duration_since(t).as_millis() as u64;
+        Welcome {
+            v: PROTO_VERSION,
+            session: self.session.clone(),
+            pid: std::process::id(),
+            uptime_ms: ms(self.started),
+            slots: st
+                .view
+                .slots
+                .iter()
+                .map(|s| SlotInfo {
+                    id: s.id.clone(),
+                    role: s.role.clone(),
+                    agent: s.agent.clone(),
+                    state: s.state.clone(),
+                    state_age_ms: ms(s.since),
+                    title: s.title.clone(),
+                    generation: s.generation,
+                    rows: s.size.0,
+                    cols: s.size.1,
+                })
+                .collect(),
+            inbox: st
+                .view
+                .inbox
+                .iter()
+                .map(|(slot, prompt, at)| InboxInfo {
+                    slot: *slot,
+                    prompt: prompt.clone(),
+                    age_ms: ms(*at),
+                })
+                .collect(),
+            decisions: st
+                .view
+                .decisions
+                .iter()
+                .map(|(at, text)| DecisionInfo {
+                    age_ms: ms(*at),
+                    text: text.clone(),
+                })
+                .collect(),
+            auto_answers: st.view.auto,
+            clients,
+            scrollback_rows: self.scrollback_rows,
+        }
+    }
+
+    /// Serves one client connection on the calling (connection) thread.
+    fn client(self: Arc<Self>, hello: Hello, mut reader: BufReader<UnixStream>) {
+        let Ok(mut stream) = reader.get_ref().try_clone() else {
+            return;
+        };
+        let refuse = |mut s: &UnixStream, why: String, usage: bool| {
+            let _ = proto::write_frame(
+                &mut s,
+                &serde_json::json!({"v": PROTO_VERSION, "error": why, "usage": usage}),
+            );
+        };
+        if hello.v != PROTO_VERSION {
+            return refuse(
+                &stream,
+                format!(
+                    "protocol version {}, this server speaks {PROTO_VERSION}",
+                    hello.v
+                ),
+                false,
+            );
+        }
+        let (cols, rows, slot) = match hello.hello {
+            HelloKind::List => {
+                let st = self.lock_state();
+                let n = lock(&self.clients).len();
+                let w = self.welcome(&st, n);
+                drop(st);
+                let _ = proto::write_frame(&mut stream, &w);
+                return;
+            }
+            HelloKind::Kill => {
+                let st = self.lock_state();
+                let n = lock(&self.clients).len();
+                let w = self.welcome(&st, n);
+                drop(st);
+                let _ = proto::write_frame(&mut stream, &w);
+                lock(&self.killers).push(stream);
+                let _ = self.quit.send("kill-server".into());
+                return;
+            }
+            HelloKind::Attach { cols, rows, slot } => (cols, rows, slot),
+        };
+        let _ = (cols, rows);
+        let attach = match slot {
+            None => None,
+            Some(id) => {
+                let st = self.lock_state();
+                match st.view.slots.iter().position(|s| s.id == id) {
+                    Some(i) => Some(i),
+                    None => {
+                        let ids: Vec<&str> = st.view.slots.iter().map(|s| s.id.as_str()).collect();
+                        let why = format!(
+                            "--attach: no slot {id:?}; slots of session {:?}: {}",
+                            self.session,
+                            ids.join(", ")
+                        );
+                        drop(st);
+                        return refuse(&stream, why, true);
+                    }
+                }
+            }
+        };
+        let Some(mgr) = self.mgr.get().cloned() else {
+            return refuse(&stream, "the server is starting".into(), false);
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let n = mgr.len();
+        let conn = Arc::new(Conn {
+            id,
+            attach,
+            out: Mutex::new(Out {
+                queue: VecDeque::new(),
+                bytes: 0,
+                // Every shown slot's whole terminal goes first.
+                resync: (0..n)
+                    .map(|i| attach.is_none_or(|a| a == i).then(Instant::now))
+                    .collect(),
+                closed: false,
+            }),
+            cv: Condvar::new(),
+            stream: stream.try_clone().ok(),
+        });
+        {
+            // Under the state lock: no event falls between the welcome and
+            // the queue.
+            let mut st = self.lock_state();
+            let mut clients = lock(&self.clients);
+            clients.push(conn.clone());
+            let w = self.welcome(&st, clients.len());
+            drop(clients);
+            st.sizes.attached(id, attach, n);
+            if proto::write_frame(&mut stream, &w).is_err() {
+                drop(st);
+                self.remove(&conn);
+                return;
+            }
+        }
+        tracing::info!(client = id, ?attach, "client attached");
+        {
+            let hub = self.clone();
+            let out_conn = conn.clone();
+            let spawned = thread::Builder::new()
+                .name(format!("client-{id}-out"))
+                .spawn(move || hub.writer(&out_conn, stream));
+            if spawned.is_err() {
+                self.remove(&conn);
+                return;
+            }
+        }
+        loop {
+            match Frame::read(&mut reader) {
+                Ok(Some(Frame::Json(b))) => match serde_json::from_slice::<ClientMsg>(&b) {
+                    Ok(msg) => self.from_client(&conn, &mgr, msg),
+                    Err(e) => tracing::warn!(client = id, "bad message: {e}"),
+                },
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::info!(client = id, "client connection: {e}");
+                    break;
+                }
+            }
+        }
+        tracing::info!(client = id, "client detached");
+        self.remove(&conn);
+    }
+
+    fn remove(&self, conn: &Arc<Conn>) {
+        conn.close();
+        lock(&self.clients).retain(|c| c.id != conn.id);
+        let resizes = self.lock_state().sizes.left(conn.id);
+        if let Some(mgr) = self.mgr.get() {
+            for (slot, (rows, cols)) in resizes {
+                mgr.send(Command::Resize { slot, rows, cols });
+            }
+        }
+    }
+
+    fn from_client(&self, conn: &Arc<Conn>, mgr: &SessionManager, msg: ClientMsg) {
+        let cmd = match msg {
+            ClientMsg::Quit => {
+                let _ = self.quit.send("quit by a client".into());
+                return;
+            }
+            ClientMsg::Explain { slot } => {
+                if !conn.shows(slot) {
+                    return;
+                }
+                if let Some(s) = mgr.slot(slot) {
+                    let text = s.explain();
+                    if let Ok(f) = Frame::json(&ServerMsg::Explained { slot, text }) {
+                        conn.push(f.encode());
+                    }
+                }
+                return;
+            }
+            ClientMsg::Command { command } => command,
+        };
+        let slot_of = |c: &Command| match c {
+            Command::Write { slot, .. }
+            | Command::Key { slot, .. }
+            | Command::Paste { slot, .. }
+            | Command::Mouse { slot, .. }
+            | Command::Resize { slot, .. }
+            | Command::Scroll { slot, .. }
+            | Command::Answer { slot, .. }
+            | Command::Kill { slot }
+            | Command::Restart { slot } => Some(*slot),
+            Command::SetAutoAnswers { .. } | Command::Shutdown => None,
+        };
+        if let Some(slot) = slot_of(&cmd)
+            && !conn.shows(slot)
+        {
+            tracing::warn!(
+                client = conn.id,
+                slot,
+                "command for a slot it does not show"
+            );
+            return;
+        }
+        match cmd {
+            // Each client scrolls its own copy; the server's engine stays live.
+            Command::Scroll { .. } | Command::Shutdown => {}
+            Command::Resize { slot, rows, cols } => {
+                let apply = self.lock_state().sizes.want(conn.id, slot, (rows, cols));
+                if let Some((rows, cols)) = apply {
+                    mgr.send(Command::Resize { slot, rows, cols });
+                }
+            }
+            Command::Key { slot, .. }
+            | Command::Paste { slot, .. }
+            | Command::Write { slot, .. }
+            | Command::Mouse { slot, .. } => {
+                let apply = self.lock_state().sizes.typed(conn.id, slot);
+                if let Some((rows, cols)) = apply {
+                    mgr.send(Command::Resize { slot, rows, cols });
+                }
+                mgr.send(cmd);
+            }
+            Command::SetAutoAnswers { enabled } => {
+                mgr.send(cmd);
+                self.lock_state().view.auto = enabled;
+                self.broadcast(&ServerMsg::AutoAnswers { enabled });
+            }
+            Command::Answer { .. } | Command::Kill { .. } | Command::Restart { .. } => {
+                mgr.send(cmd)
+            }
+        }
+    }
+
+    /// Writes a client's queued frames; sends a slot's whole terminal when
+    /// its copy must be rebuilt.
+    fn writer(&self, conn: &Conn, mut stream: UnixStream) {
+        let mut batch = Vec::new();
+        loop {
+            let resync = {
+                let mut o = lock(&conn.out);
+                loop {
+                    if o.closed {
+                        return;
+                    }
+                    if !o.queue.is_empty() {
+                        batch.clear();
+                        while let Some(f) = o.queue.front() {
+                            if !batch.is_empty() && batch.len() + f.len() > WRITE_BATCH_BYTES {
+                                break;
+                            }
+                            let f = o.queue.pop_front().unwrap_or_default();
+                            o.bytes = o.bytes.saturating_sub(f.len());
+                            batch.extend_from_slice(&f);
+                        }
+                        break None;
+                    }
+                    let due: Vec<(SlotIdx, Instant)> = o
+                        .resync
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, r)| r.map(|t| (i, t)))
+                        .collect();
+                    if !due.is_empty() {
+                        break Some(due);
+                    }
+                    o = conn.cv.wait(o).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            match resync {
+                None => {
+                    if stream.write_all(&batch).is_err() {
+                        conn.close();
+                        return;
+                    }
+                    conn.cv.notify_all();
+                }
+                Some(due) => {
+                    let mut waiting = false;
+                    for (slot, since) in due {
+                        let Some(s) = self.mgr.get().and_then(|m| m.slot(slot)) else {
+                            lock(&conn.out).resync[slot] = None;
+                            continue;
+                        };
+                        let e = s.lock();
+                        if !e.at_rest() && since.elapsed() < RESYNC_WAIT {
+                            waiting = true;
+                            continue;
+                        }
+                        let frame = screen_frame(slot, &e);
+                        let mut o = lock(&conn.out);
+                        o.resync[slot] = None;
+                        o.bytes += frame.len();
+                        o.queue.push_back(frame);
+                    }
+                    if waiting {
+                        let o = lock(&conn.out);
+                        let _ = conn.cv.wait_timeout(o, Duration::from_millis(50));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn screen_frame(slot: SlotIdx, e: &Engine) -> Vec<u8> {
+    let (rows, cols) = e.size();
+    Frame::Screen {
+        slot,
+        rows,
+        cols,
+        replay: e.replay(),
+    }
+    .encode()
+}
+
+impl ScreenSink for Hub {
+    fn output(&self, slot: SlotIdx, bytes: &[u8], engine: &Engine) {
+        let clients = lock(&self.clients);
+        if clients.is_empty() {
+            return;
+        }
+        let frame = Frame::Output {
+            slot,
+            bytes: bytes.to_vec(),
+        }
+        .encode();
+        for c in clients.iter().filter(|c| c.shows(slot)) {
+            let mut o = lock(&c.out);
+            if o.closed {
+                continue;
+            }
+            match o.resync[slot] {
+                Some(_) if o.bytes <= QUEUE_LOW_BYTES && engine.at_rest() => {
+                    let f = screen_frame(slot, engine);
+                    o.resync[slot] = None;
+                    o.bytes += f.len();
+                    o.queue.push_back(f);
+                }
+                Some(_) => continue,
+                None if o.bytes + frame.len() > QUEUE_HIGH_BYTES => {
+                    o.resync[slot] = Some(Instant::now());
+                }
+                None => {
+                    o.bytes += frame.len();
+                    o.queue.push_back(frame.clone());
+                }
+            }
+            drop(o);
+            c.cv.notify_all();
+        }
+    }
+
+    fn rebuilt(&self, slot: SlotIdx, engine: &Engine) {
+        let (rows, cols) = engine.size();
+        if let Some(s) = self
+            .lock_state_try()
+            .as_mut()
+            .and_then(|st| st.view.slots.get_mut(slot))
+        {
+            s.size = (rows, cols);
+        }
+        let clients = lock(&self.clients);
+        for c in clients.iter().filter(|c| c.shows(slot)) {
+            let mut o = lock(&c.out);
+            if o.closed || o.resync[slot].is_some() {
+                continue;
+            }
+            if o.bytes > QUEUE_HIGH_BYTES || !engine.at_rest() {
+                o.resync[slot] = Some(Instant::now());
+            } else {
+                let f = screen_frame(slot, engine);
+                o.bytes += f.len();
+                o.queue.push_back(f);
+            }
+            drop(o);
+            c.cv.notify_all();
+        }
+    }
+}
+
+impl Hub {
+    /// The state, unless another thread holds it (a client thread may hold
+    /// it while it waits for nothing of ours, but never block a reader).
+    fn lock_state_try(&self) -> Option<MutexGuard<'_, State>> {
+        match self.state.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+}
+
+/// One attached client.
+struct Conn {
+    id: u64,
+    /// `--attach`: the one slot it shows.
+    attach: Option<SlotIdx>,
+    out: Mutex<Out>,
+    cv: Condvar,
+    stream: Option<UnixStream>,
+}
+
+struct Out {
+    /// Encoded frames not yet written.
+    queue: VecDeque<Vec<u8>>,
+    /// Their bytes.
+    bytes: usize,
+    /// Per slot: since when its copy must be rebuilt (output was dropped,
+    /// or it was never sent).
+    resync: Vec<Option<Instant>>,
+    closed: bool,
+}
+
+impl Conn {
+    fn shows(&self, slot: SlotIdx) -> bool {
+        self.attach.is_none_or(|a| a == slot)
+    }
+
+    fn push(&self, frame: Vec<u8>) {
+        let mut o = lock(&self.out);
+        if o.closed {
+            return;
+        }
+        o.bytes += frame.len();
+        o.queue.push_back(frame);
+        drop(o);
+        self.cv.notify_all();
+    }
+
+    fn close(&self) {
+        lock(&self.out).closed = true;
+        self.cv.notify_all();
+        if let Some(s) = &self.stream {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// The shared view every client starts from: slots, inbox, decisions and
+/// the paused-policy flag, kept up to date from the session events.
+#[derive(Debug)]
+pub struct View {
+    /// Every slot.
+    pub slots: Vec<SlotRow>,
+    /// Pending prompts, oldest first, with when they opened.
+    pub inbox: Vec<(SlotIdx, Prompt, Instant)>,
+    /// Recent decisions, oldest first, at most [`crate::app::DECISIONS_KEPT`].
+    pub decisions: VecDeque<(Instant, String)>,
+    /// Automatic answers are on.
+    pub auto: bool,
+}
+
+/// A slot in the [`View`].
+#[derive(Debug, Clone)]
+pub struct SlotRow {
+    /// Its id.
+    pub id: String,
+    /// Its role.
+    pub role: String,
+    /// Its agent profile.
+    pub agent: String,
+    /// Detected state.
+    pub state: AgentState,
+    /// Since when.
+    pub since: Instant,
+    /// Window title.
+    pub title: String,
+    /// Session generation.
+    pub generation: u64,
+    /// PTY size (rows, cols) in cells.
+    pub size: (u16, u16),
+}
+
+/// How many decisions the server keeps for clients that attach.
+const DECISIONS_KEPT: usize = 50;
+
+impl View {
+    /// The view of `config`'s slots before anything ran.
+    pub fn new(config: &Config, now: Instant) -> View {
+        View {
+            slots: config
+                .slots
+                .iter()
+                .map(|s| SlotRow {
+                    id: s.id.get_ref().clone(),
+                    role: s.role.clone(),
+                    agent: s.agent.get_ref().clone(),
+                    state: AgentState::Starting,
+                    since: now,
+                    title: String::new(),
+                    generation: 0,
+                    size: (24, 80),
+                })
+                .collect(),
+            inbox: Vec::new(),
+            decisions: VecDeque::new(),
+            auto: true,
+        }
+    }
+
+    /// Applies one session event.
+    pub fn apply(&mut self, ev: &Event, now: Instant) {
+        let text = proto::decision_text(
+            ev,
+            |slot| {
+                self.slots
+                    .get(slot)
+                    .map(|s| s.id.clone())
+                    .unwrap_or_default()
+            },
+            |id: PromptId| {
+                self.inbox
+                    .iter()
+                    .find(|(_, p, _)| p.id == id)
+                    .map(|(_, p, _)| (p.tool.clone(), p.subject.clone()))
+            },
+        );
+        if let Some(text) = text {
+            self.decisions.push_back((now, text));
+            while self.decisions.len() > DECISIONS_KEPT {
+                self.decisions.pop_front();
+            }
+        }
+        match ev {
+            Event::Started { slot, generation } => {
+                if let Some(s) = self.slots.get_mut(*slot) {
+                    s.generation = *generation;
+                }
+            }
+            Event::StateChanged { slot, state, .. } => {
+                if let Some(s) = self.slots.get_mut(*slot)
+                    && s.state != *state
+                {
+                    s.state = state.clone();
+                    s.since = now;
+                }
+            }
+            Event::PromptOpened { slot, prompt } => {
+                if !self.inbox.iter().any(|(_, p, _)| p.id == prompt.id) {
+                    self.inbox.push((*slot, prompt.clone(), now));
+                }
+            }
+            Event::PromptUpdated { was, prompt, .. } => {
+                if let Some(e) = self.inbox.iter_mut().find(|(_, p, _)| p.id == *was) {
+                    e.1 = prompt.clone();
+                }
+            }
+            Event::PromptClosed { prompt, .. } => self.inbox.retain(|(_, p, _)| p.id != *prompt),
+            Event::Title { slot, title } => {
+                if let Some(s) = self.slots.get_mut(*slot) {
+                    s.title = title.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// tmux's `latest` rule for PTY sizes: per slot, the client whose size it
+/// has (its owner), and per client the pane size it would give each slot
+/// and when it last typed.
+#[derive(Debug, Default)]
+pub struct Sizes {
+    owner: Vec<Option<u64>>,
+    /// (client, slot) -> wanted (rows, cols).
+    want: std::collections::BTreeMap<(u64, SlotIdx), (u16, u16)>,
+    /// client -> activity counter (higher = more recent).
+    active: std::collections::BTreeMap<u64, u64>,
+    /// client -> the one slot it shows.
+    attach: std::collections::BTreeMap<u64, Option<SlotIdx>>,
+    clock: u64,
+}
+
+impl Sizes {
+    /// No owners yet, for `slots` slots.
+    pub fn new(slots: usize) -> Sizes {
+        Sizes {
+            owner: vec![None; slots],
+            ..Sizes::default()
+        }
+    }
+
+    fn tick(&mut self, client: u64) {
+        self.clock += 1;
+        self.active.insert(client, self.clock);
+    }
+
+    /// Client `client` attached, showing every slot or one: it owns them.
+    pub fn attached(&mut self, client: u64, attach: Option<SlotIdx>, slots: usize) {
+        self.owner.resize(slots, None);
+        self.tick(client);
+        self.attach.insert(client, attach);
+        for (i, o) in self.owner.iter_mut().enumerate() {
+            if attach.is_none_or(|a| a == i) {
+                *o = Some(client);
+            }
+        }
+    }
+
+    /// Client `client` would give `slot` `size`: returns the size to set
+    /// now if it owns the slot (or no one does).
+    pub fn want(&mut self, client: u64, slot: SlotIdx, size: (u16, u16)) -> Option<(u16, u16)> {
+        self.want.insert((client, slot), size);
+        let owner = self.owner.get_mut(slot)?;
+        match owner {
+            Some(o) if *o != client => None,
+            _ => {
+                *owner = Some(client);
+                Some(size)
+            }
+        }
+    }
+
+    /// Client `client` typed into `slot`: it owns it now; returns its size
+    /// to set if the slot had another owner.
+    pub fn typed(&mut self, client: u64, slot: SlotIdx) -> Option<(u16, u16)> {
+        self.tick(client);
+        let owner = self.owner.get_mut(slot)?;
+        if *owner == Some(client) {
+            return None;
+        }
+        *owner = Some(client);
+        self.want.get(&(client, slot)).copied()
+    }
+
+    /// Client `client` left: each slot it owned goes to the most recently
+    /// active client that shows it; returns the sizes to set.
+    pub fn left(&mut self, client: u64) -> Vec<(SlotIdx, (u16, u16))> {
+        self.active.remove(&client);
+        self.attach.remove(&client);
+        self.want.retain(|(c, _), _| *c != client);
+        let mut out = Vec::new();
+        for slot in 0..self.owner.len() {
+            if self.owner[slot] != Some(client) {
+                continue;
+            }
+            let next = self
+                .want
+                .iter()
+                .filter(|((_, s), _)| *s == slot)
+                .max_by_key(|((c, _), _)| self.active.get(c).copied().unwrap_or(0))
+                .map(|((c, _), size)| (*c, *size));
+            self.owner[slot] = next.map(|(c, _)| c);
+            if let Some((_, size)) = next {
+                out.push((slot, size));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latest_client_sets_the_size() {
+        let mut s = Sizes::new(2);
+        s.attached(1, None, 2);
+        assert_eq!(s.want(1, 0, (40, 100)), Some((40, 100)));
+        assert_eq!(s.want(1, 1, (40, 100)), Some((40, 100)));
+        // A second client attaches: it takes every slot.
+        s.attached(2, None, 2);
+        assert_eq!(s.want(2, 0, (20, 50)), Some((20, 50)));
+        assert_eq!(s.want(2, 1, (20, 50)), Some((20, 50)));
+        // The first one types into slot 0: its size comes back.
+        assert_eq!(s.typed(1, 0), Some((40, 100)));
+        assert_eq!(s.typed(1, 0), None);
+        // Its later resizes apply; the other's do not.
+        assert_eq!(s.want(1, 0, (41, 100)), Some((41, 100)));
+        assert_eq!(s.want(2, 0, (21, 50)), None);
+        // An attach view of slot 1 only.
+        s.attached(3, Some(1), 2);
+        assert_eq!(s.want(3, 1, (50, 200)), Some((50, 200)));
+        assert_eq!(s.want(3, 0, (50, 200)), None);
+        // It leaves: slot 1 goes to the most recently active client that
+        // shows it (client 1 typed last).
+        assert_eq!(s.left(3), vec![(1, (40, 100))]);
+        // Client 1 leaves: slot 0 and 1 go to client 2.
+        assert_eq!(s.left(1), vec![(0, (21, 50)), (1, (20, 50))]);
+        assert_eq!(s.left(2), vec![]);
+    }
+
+    #[test]
+    fn session_names_name_files_and_nothing_else() {
+        for ok in ["default", "a", "work-2", "x_y"] {
+            assert!(check_session_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "../x", "a/b", "a b", ".", &"x".repeat(65), "é"] {
+            assert!(check_session_name(bad).is_err(), "{bad}");
+        }
+    }
+}
