@@ -604,7 +604,7 @@ fn paused_policy_leaves_prompts_to_the_user_and_details_answers_by_number() {
 /// keeps reading a terminal that is gone. Repeated, since corral may notice
 /// the signal or the end of input first.
 #[test]
-fn a_closed_terminal_ends_corral() {
+fn a_closed_terminal_ends_the_client_and_the_server_keeps_the_agent() {
     use portable_pty::{CommandBuilder, PtySize, native_pty_system};
     use std::io::Read;
     use std::os::fd::{FromRawFd, OwnedFd};
@@ -631,6 +631,8 @@ fn a_closed_terminal_ends_corral() {
             &format!("{h}/config"),
             "--data-dir",
             &format!("{h}/data"),
+            "--runtime-dir",
+            &format!("{h}/run"),
         ]);
         cmd.env("HOME", &h);
         cmd.env("TERM", "xterm-256color");
@@ -684,6 +686,13 @@ fn a_closed_terminal_ends_corral() {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        // The client is gone; its server, with the agent, goes on until
+        // it is stopped.
+        let rt = format!("{h}/run");
+        let (code, out, err) = support::run_plain(&["--runtime-dir", &rt, "ls"], home.path());
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("default: 1 slot") && out.contains("one"), "{out}");
+        support::kill_servers(&home.path().join("run"));
     }
 }
 

@@ -27,7 +27,7 @@ fn start(cfg: &str, dir: &Path) -> (SessionManager, UnboundedReceiver<Event>) {
             scrollback_rows: 100,
             profiles: corral::profile::Profiles::builtin().unwrap_or_else(|e| panic!("{e}")),
             policy: corral::policy::Policy::new(config.policy.clone(), config.dangerous.clone()),
-            on_output: None,
+            screens: None,
             hook: None,
         },
         tx,

@@ -619,6 +619,19 @@ fn command(link: &Link, c: Command) -> io::Result<bool> {
                 _ => None,
             }
         }
+        // A key or paste returns a scrolled-back copy to the live screen
+        // (as xterm does), so the echo is seen.
+        Command::Key { slot, .. } | Command::Paste { slot, .. } => {
+            let back = link.mirrors.lock(*slot).is_some_and(|mut e| {
+                let was = e.scroll_offset() > 0;
+                e.set_scroll_offset(0);
+                was
+            });
+            if back {
+                link.mirrors.mark(*slot);
+            }
+            None
+        }
         _ => None,
     };
     if let Some((slot, delta)) = scroll {

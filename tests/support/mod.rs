@@ -23,6 +23,9 @@ pub struct Tui {
     master: Box<dyn MasterPty + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     raw: Arc<Mutex<Vec<u8>>>,
+    /// The runtime directory of the corral servers this terminal may have
+    /// started: they are stopped when it is dropped.
+    runtime: Option<PathBuf>,
 }
 
 /// The path of the corral binary under test.
@@ -57,6 +60,15 @@ impl Tui {
         cmd.args(args);
         cmd.cwd(cwd);
         cmd.env("TERM", "xterm-256color");
+        // A corral started here keeps its servers' sockets in the test's
+        // own directory, never in the user's runtime directory.
+        let runtime = args
+            .iter()
+            .position(|a| *a == "--runtime-dir")
+            .and_then(|i| args.get(i + 1))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| cwd.join("run"));
+        cmd.env("XDG_RUNTIME_DIR", cwd.join("xdg-run"));
         // The suites stand in for a person at a terminal. CI runners export `CI=true`, which
         // makes Gemini CLI 0.61.0 run headless and exit 42 ("No input provided via stdin").
         for k in [
@@ -120,6 +132,7 @@ impl Tui {
             master: pair.master,
             child,
             raw,
+            runtime: Some(runtime),
         }
     }
 
@@ -281,6 +294,30 @@ impl Drop for Tui {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        if let Some(rt) = &self.runtime {
+            kill_servers(rt);
+            kill_servers(&rt.with_file_name("xdg-run").join("corral"));
+        }
+    }
+}
+
+/// Stops every corral server whose socket is in `runtime_dir`
+/// (`corral kill-server` for each), waiting until each is gone.
+pub fn kill_servers(runtime_dir: &Path) {
+    let Ok(dir) = std::fs::read_dir(runtime_dir) else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(session) = name.strip_suffix(".sock") {
+            let _ = std::process::Command::new(corral_bin())
+                .arg("--runtime-dir")
+                .arg(runtime_dir)
+                .args(["kill-server", "-s", session])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
     }
 }
 
@@ -289,6 +326,7 @@ pub fn run_plain(args: &[&str], home: &Path) -> (i32, String, String) {
     let out = std::process::Command::new(corral_bin())
         .args(args)
         .env("HOME", home)
+        .env("XDG_RUNTIME_DIR", home.join("xdg-run"))
         .output()
         .unwrap_or_else(|e| panic!("run corral: {e}"));
     (
