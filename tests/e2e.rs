@@ -691,7 +691,10 @@ fn a_closed_terminal_ends_the_client_and_the_server_keeps_the_agent() {
         let rt = format!("{h}/run");
         let (code, out, err) = support::run_plain(&["--runtime-dir", &rt, "ls"], home.path());
         assert_eq!(code, 0, "{err}");
-        assert!(out.contains("default: 1 slot") && out.contains("one"), "{out}");
+        assert!(
+            out.contains("default: 1 slot") && out.contains("one"),
+            "{out}"
+        );
         support::kill_servers(&home.path().join("run"));
     }
 }

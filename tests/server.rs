@@ -1,0 +1,342 @@
+//! End to end: the corral server and its clients, each client the built
+//! binary in an outer PTY; detach and reattach at another size, two clients
+//! at once, a client killed or hung up, a server that dies, a stale socket,
+//! a refused version, `ls` and `kill-server`.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use support::{Tui, audit_lines, run_plain, tempdir, wait_until, write_config};
+
+const LONG: Duration = Duration::from_secs(30);
+
+fn demo_slot(id: &str, script: &str, pace_ms: u32) -> String {
+    format!(
+        "[[slot]]\nid = \"{id}\"\nagent = \"claude\"\ncommand = \"{}\"\nargs = [\"demo-agent\", \"--script\", \"{script}\", \"--pace-ms\", \"{pace_ms}\"]\n",
+        support::corral_bin().display()
+    )
+}
+
+/// A shell slot that writes its pid to `<home>/<id>.pid` and then runs sh.
+fn shell_slot(home: &Path, id: &str) -> String {
+    format!(
+        "[[slot]]\nid = \"{id}\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"echo $$ > {}/{id}.pid; exec /bin/sh\"]\n",
+        home.display()
+    )
+}
+
+fn pid_of(home: &Path, id: &str) -> i32 {
+    let path = home.join(format!("{id}.pid"));
+    wait_until("the slot's pid file", LONG, || {
+        std::fs::read_to_string(&path).is_ok_and(|s| s.trim().parse::<i32>().is_ok())
+    });
+    std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    pid > 0 && unsafe { libc::kill(pid, 0) } == 0
+}
+
+fn ctl(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let rt = home.join("run").to_string_lossy().into_owned();
+    let mut all = vec!["--runtime-dir", rt.as_str()];
+    all.extend_from_slice(args);
+    run_plain(&all, home)
+}
+
+fn server_pid(home: &Path) -> i32 {
+    let (code, out, err) = ctl(home, &["ls"]);
+    assert_eq!(code, 0, "{err}");
+    out.split("(pid ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in ls:\n{out}"))
+}
+
+/// The issue's first scene: a marker typed into a shell; the terminal of
+/// the client closes; the agent lives on; a client of another size shows
+/// the marker with its scrollback; `d` detaches; `kill-server` leaves no
+/// agent behind.
+#[test]
+fn agents_outlive_the_terminal_and_a_client_of_another_size_shows_them() {
+    let home = tempdir();
+    let cfg = write_config(home.path(), &shell_slot(home.path(), "sh"));
+    let mut a = Tui::corral(&["--config", &cfg], 50, 200, home.path());
+    a.wait_text("NORMAL", LONG);
+    a.send(b"\r");
+    a.wait_mode("INSERT", LONG);
+    a.type_text("i=0; while [ $i -lt 100 ]; do i=$((i+1)); echo row-$i; done; echo marker-1\r");
+    a.wait_text("marker-1", LONG);
+    let pid = pid_of(home.path(), "sh");
+    // The terminal goes away (its window closed): the client ends, the
+    // server and the shell stay.
+    let client = a.pid() as i32;
+    // SAFETY: SIGKILL to a child we started.
+    unsafe { libc::kill(client, libc::SIGKILL) };
+    a.wait_exit(LONG);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(alive(pid), "the shell died with its client");
+    let (_, ls, _) = ctl(home.path(), &["ls"]);
+    assert!(ls.contains("default: 1 slot, 0 clients"), "{ls}");
+
+    // Another size: the marker, and the scrollback above it.
+    let b = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    let s = b.wait_text("marker-1", LONG);
+    assert!(s.contains("NORMAL"), "{s}");
+    b.send(b"\x1b[5~");
+    b.wait_for("scrolled back to earlier rows", LONG, |s| {
+        s.contains("row-6") && !s.contains("marker-1")
+    });
+    b.send(b"G");
+    // The shell's PTY took this client's size.
+    b.send(b"\r");
+    b.wait_mode("INSERT", LONG);
+    b.type_text("stty size\r");
+    b.wait_for("the PTY at this client's pane size", LONG, |s| {
+        s.lines().any(|l| {
+            let w: Vec<u16> = l
+                .trim_matches(|c: char| !c.is_ascii_digit())
+                .split(' ')
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            w.len() == 2 && w[0] < 24 && w[1] < 80
+        })
+    });
+    // Detach: the terminal is restored, the shell lives.
+    b.send(b"\x1cd");
+    b.wait_text("[detached from session default]", LONG);
+    assert!(alive(pid));
+
+    let (code, out, err) = ctl(home.path(), &["kill-server"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("stopped session default"), "{out}");
+    wait_until("the shell gone", LONG, || !alive(pid));
+    let (_, ls, _) = ctl(home.path(), &["ls"]);
+    assert!(ls.contains("no server running"), "{ls}");
+    let (code, _, err) = ctl(home.path(), &["kill-server"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no server is running"), "{err}");
+}
+
+/// Two clients at once: a full one and `--attach` of one slot in another
+/// size. The attach client answers the prompt after ctrl-\; the full
+/// client shows the decision and the state change at once.
+#[test]
+fn two_clients_see_one_inbox_and_an_answer_in_one_shows_in_the_other() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        &format!(
+            "{}{}",
+            demo_slot("api", "api", 300),
+            shell_slot(home.path(), "sh")
+        ),
+    );
+    let full = Tui::corral(&["--config", &cfg], 50, 200, home.path());
+    full.wait_for("the prompt in the full client's inbox", LONG, |s| {
+        s.contains("INBOX (1)") && s.contains("echo hello > hello.txt")
+    });
+    let one = Tui::corral(&["--config", &cfg, "--attach", "api"], 30, 100, home.path());
+    let s = one.wait_for("the attach view blocked on the prompt", LONG, |s| {
+        s.lines()
+            .last()
+            .is_some_and(|l| l.contains("needs-permission"))
+    });
+    assert!(!s.contains("SLOTS"), "{s}");
+    assert!(s.contains("Do you want to proceed?"), "{s}");
+    // Attaching gave the slot this client's size: the agent draws its
+    // dialog again. Keys sent meanwhile are refused (the prompt they were
+    // meant for may have changed): wait until it has settled.
+    one.wait_quiet(Duration::from_millis(1000), LONG);
+    one.send(b"\x1c");
+    one.wait_mode("NORMAL", LONG);
+    one.send(b"y");
+    wait_until("an audit line", LONG, || {
+        !audit_lines(home.path()).is_empty()
+    });
+    assert_eq!(
+        audit_lines(home.path())[0]["result"],
+        "sent",
+        "{:?}",
+        audit_lines(home.path())
+    );
+    // The full client: the prompt left its inbox, and the decision shows.
+    full.wait_for("the answer in the other client", LONG, |s| {
+        s.contains("INBOX (0)") && s.contains("approve-once (y) → api")
+    });
+    full.send(b"D");
+    full.wait_text("approve-once (y) → api Bash echo hello", LONG);
+    // Pausing the policy in one client pauses it in the other.
+    full.send(b"P");
+    one.wait_text("automatic answers paused", LONG);
+    // A third client attaching now starts from the same decisions.
+    let third = Tui::corral(&["--config", &cfg], 40, 160, home.path());
+    third.wait_text("SLOTS", LONG);
+    third.send(b"D");
+    third.wait_text("approve-once (y) → api", LONG);
+}
+
+/// `kill -9` of a client and SIGHUP of another's terminal leave the
+/// server, the agents and their output going; the next client sees output
+/// that came meanwhile.
+#[test]
+fn killed_and_hung_up_clients_leave_the_agents_running() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"tick\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.1; done\"]\n",
+    );
+    let mut a = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    a.wait_text("tick-3", LONG);
+    // SAFETY: SIGKILL to a child we started.
+    unsafe { libc::kill(a.pid() as i32, libc::SIGKILL) };
+    a.wait_exit(LONG);
+    let transcript = home.path().join("data/transcripts/tick.raw");
+    let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let before = len(&transcript);
+    wait_until("output while no client is attached", LONG, || {
+        len(&transcript) > before + 100
+    });
+
+    let mut b = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    let s = b.wait_text("tick-", LONG);
+    let newest = |s: &str| {
+        s.split("tick-")
+            .filter_map(|t| {
+                t.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse::<u32>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    assert!(newest(&s) > 5, "{s}");
+    // SIGHUP, as a closing terminal sends: the terminal is restored and the
+    // client ends; the server stays.
+    // SAFETY: SIGHUP to a child we started.
+    unsafe { libc::kill(b.pid() as i32, libc::SIGHUP) };
+    assert_eq!(b.wait_exit(LONG), 0);
+    let (_, ls, _) = ctl(home.path(), &["ls"]);
+    assert!(ls.contains("tick"), "{ls}");
+    let c = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    c.wait_for("newer ticks", LONG, |t| newest(t) > newest(&s) + 5);
+}
+
+/// The server dies (SIGKILL): its client restores the terminal and says
+/// so. The next `corral` finds the stale socket and starts a new server.
+#[test]
+fn a_dead_server_is_seen_by_its_client_and_its_socket_is_replaced() {
+    let home = tempdir();
+    let cfg = write_config(home.path(), &shell_slot(home.path(), "sh"));
+    let mut a = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    a.wait_text("NORMAL", LONG);
+    let server = server_pid(home.path());
+    // SAFETY: SIGKILL to the server this test started.
+    unsafe { libc::kill(server, libc::SIGKILL) };
+    let code = a.wait_exit(LONG);
+    assert_eq!(code, 1);
+    let s = a.text();
+    assert!(
+        s.contains("the server of session default stopped"),
+        "the client says why:\n{s}"
+    );
+    // Its terminal is back: the alternate screen is left (no sidebar).
+    assert!(!s.contains("SLOTS"), "{s}");
+    // The socket file is left behind, stale.
+    let sock = home.path().join("run/default.sock");
+    assert!(sock.exists());
+    let (_, ls, _) = ctl(home.path(), &["ls"]);
+    assert!(ls.contains("no server running"), "{ls}");
+    let b = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    b.wait_text("NORMAL", LONG);
+    assert_ne!(server_pid(home.path()), server);
+    // The old shell is gone with its server's PTY... or orphaned; the new
+    // server started its own.
+    let rt = home.path().join("run");
+    let mode = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0)
+    };
+    assert_eq!(mode(&rt), 0o700, "runtime dir");
+    assert_eq!(mode(&sock), 0o600, "socket");
+}
+
+/// A client of another protocol version is refused with a reason; a hello
+/// that is not JSON is refused too; neither harms the server.
+#[test]
+fn a_mismatched_client_is_refused_clearly() {
+    let home = tempdir();
+    let cfg = write_config(home.path(), &shell_slot(home.path(), "sh"));
+    let a = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    a.wait_text("NORMAL", LONG);
+    let sock = home.path().join("run/default.sock");
+    let ask = |line: &str| -> String {
+        let mut s = UnixStream::connect(&sock).unwrap_or_else(|e| panic!("{e}"));
+        std::io::Write::write_all(&mut s, line.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let mut r = BufReader::new(s);
+        let mut reply = String::new();
+        r.read_line(&mut reply).unwrap_or_else(|e| panic!("{e}"));
+        reply
+    };
+    let reply =
+        ask("{\"v\":99,\"hello\":{\"kind\":\"attach\",\"cols\":80,\"rows\":24,\"slot\":null}}\n");
+    assert!(
+        reply.contains("protocol version") && reply.contains("99"),
+        "{reply}"
+    );
+    let reply = ask("not json\n");
+    assert!(reply.contains("error"), "{reply}");
+    // The server still serves.
+    let (code, ls, err) = ctl(home.path(), &["ls"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(ls.contains("default: 1 slot, 1 client"), "{ls}");
+}
+
+/// Named sessions: `-s work` and `CORRAL_SESSION` run servers of their own,
+/// side by side; `ls` lists both.
+#[test]
+fn named_sessions_run_side_by_side() {
+    let home = tempdir();
+    let cfg = write_config(home.path(), &shell_slot(home.path(), "sh"));
+    let a = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    a.wait_text("NORMAL", LONG);
+    let b = Tui::corral(&["--config", &cfg, "-s", "work"], 24, 80, home.path());
+    b.wait_text("NORMAL", LONG);
+    let (_, ls, _) = ctl(home.path(), &["ls"]);
+    assert!(
+        ls.contains("default: 1 slot") && ls.contains("work: 1 slot"),
+        "{ls}\n{}\n{:?}",
+        b.text(),
+        std::fs::read_dir(home.path().join("data/logs")).map(|d| d
+            .flatten()
+            .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+            .collect::<Vec<_>>())
+    );
+    let (code, _, err) = ctl(home.path(), &["kill-server", "-s", "work"]);
+    assert_eq!(code, 0, "{err}");
+    b.wait_text("the server of session work stopped", LONG);
+    let (_, ls, _) = ctl(home.path(), &["ls"]);
+    assert!(
+        ls.contains("default: 1 slot") && !ls.contains("work:"),
+        "{ls}"
+    );
+    let (code, _, err) = ctl(home.path(), &["-s", "../x", "ls"]);
+    assert_eq!(code, 0, "ls lists all: {err}");
+    let (code, _, err) = run_plain(&["--config", &cfg, "-s", "a/b"], home.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("session name"), "{err}");
+}
