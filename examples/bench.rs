@@ -37,6 +37,8 @@ struct Outer {
     /// The tmux server's socket name: the server outlives its client and is
     /// killed on stop, so no run leaves panes behind.
     tmux_socket: Option<String>,
+    /// corral and its runtime dir: its server is stopped with the run.
+    corral_runtime: Option<(PathBuf, PathBuf)>,
 }
 
 impl Outer {
@@ -125,6 +127,7 @@ impl Outer {
             watch,
             _master: pair.master,
             tmux_socket: None,
+            corral_runtime: None,
         }
     }
 
@@ -159,6 +162,13 @@ impl Outer {
         if let Some(sock) = &self.tmux_socket {
             let _ = Command::new("tmux")
                 .args(["-L", sock, "kill-server"])
+                .output();
+        }
+        if let Some((corral, rt)) = &self.corral_runtime {
+            let _ = Command::new(corral)
+                .arg("--runtime-dir")
+                .arg(rt)
+                .arg("kill-server")
                 .output();
         }
     }
@@ -211,6 +221,8 @@ impl Bench {
                     d.join("c.toml").to_string_lossy().into_owned(),
                     "--data-dir".into(),
                     d.join("data").to_string_lossy().into_owned(),
+                    "--runtime-dir".into(),
+                    d.join("run").to_string_lossy().into_owned(),
                 ]
             }
             Mux::Tmux => {
@@ -244,6 +256,8 @@ impl Bench {
         let mut outer = Outer::spawn(&argv, &[]);
         if mux == Mux::Tmux {
             outer.tmux_socket = Some(argv[2].clone());
+        } else {
+            outer.corral_runtime = Some((self.corral.clone(), d.join("run")));
         }
         wait_for("first draw", Duration::from_secs(20), || {
             outer.bytes.load(Ordering::Relaxed) > 0
@@ -257,9 +271,35 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// The multiplexer's own processes: corral itself; tmux client and server.
+/// The multiplexer's own processes: corral client and server; tmux client
+/// and server.
 fn mux_pids(mux: Mux, outer_child: u32, argv: &[String]) -> Vec<u32> {
     let mut pids = vec![outer_child];
+    if mux == Mux::Corral {
+        let rt = argv
+            .iter()
+            .position(|a| a == "--runtime-dir")
+            .and_then(|i| argv.get(i + 1))
+            .cloned()
+            .unwrap_or_default();
+        let ls = || {
+            let out = Command::new(&argv[0])
+                .args(["--runtime-dir", &rt, "ls"])
+                .output()
+                .ok()?;
+            String::from_utf8_lossy(&out.stdout)
+                .split("(pid ")
+                .nth(1)?
+                .split(')')
+                .next()?
+                .parse::<u32>()
+                .ok()
+        };
+        wait_for("corral server", Duration::from_secs(10), || ls().is_some());
+        if let Some(p) = ls() {
+            pids.push(p);
+        }
+    }
     if mux == Mux::Tmux {
         let sock = &argv[2];
         wait_for("tmux server", Duration::from_secs(10), || {
@@ -496,7 +536,8 @@ fn flood(b: &mut Bench, secs: u64) {
     let mut i = 0usize;
     while start.elapsed() < Duration::from_secs(secs + 3) {
         if start.elapsed() >= next_sample {
-            curve.push((start.elapsed().as_secs(), memory_kib(pids[0]).0 / 1024));
+            let rss: u64 = pids.iter().map(|p| memory_kib(*p).0).sum();
+            curve.push((start.elapsed().as_secs(), rss / 1024));
             next_sample += Duration::from_secs(3);
         }
         let key = [b'A' + (i % 26) as u8];

@@ -70,7 +70,12 @@ struct Cli {
 enum Sub {
     /// The server of a session, started in the background by `corral`.
     #[command(hide = true)]
-    Server,
+    Server {
+        /// Each slot's first PTY size, `ROWSxCOLS` in slot order, comma
+        /// separated (the starting client's pane sizes).
+        #[arg(long, value_name = "SIZES")]
+        pane_sizes: Option<String>,
+    },
     /// List the running servers (sessions) with their slots and states.
     Ls,
     /// Stop a session's server: its agents get SIGHUP, then SIGKILL after a
@@ -344,7 +349,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Some(Sub::Server) = &cli.command {
+    if let Some(Sub::Server { .. }) = &cli.command {
         return match server(&cli) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -721,6 +726,19 @@ fn server(cli: &Cli) -> anyhow::Result<()> {
             config,
             profiles,
             paths,
+            sizes: match &cli.command {
+                Some(Sub::Server {
+                    pane_sizes: Some(p),
+                }) => p
+                    .split(',')
+                    .map(|rc| {
+                        rc.split_once('x')
+                            .and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)))
+                    })
+                    .collect::<Option<Vec<(u16, u16)>>>()
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            },
             exe: std::env::current_exe()
                 .map_err(|e| tracing::warn!("no hooks: cannot find corral's own executable: {e}"))
                 .ok(),

@@ -20,10 +20,14 @@ fn code_lines(src: &str) -> impl Iterator<Item = &str> {
 }
 
 #[test]
-fn session_engine_and_detect_are_ui_free() {
+fn server_engine_and_detect_are_ui_free() {
     for file in [
         "src/server/mod.rs",
         "src/server/pty.rs",
+        "src/server/host.rs",
+        "src/server/socket.rs",
+        "src/server/transcript.rs",
+        "src/proto.rs",
         "src/engine/mod.rs",
         "src/engine/grid.rs",
         "src/engine/parser.rs",
@@ -40,6 +44,7 @@ fn session_engine_and_detect_are_ui_free() {
             "tui_term",
             "crate::ui",
             "crate::app",
+            "crate::client",
         ] {
             assert!(
                 !code_lines(&src).any(|l| l.contains(lib)),

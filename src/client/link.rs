@@ -87,16 +87,24 @@ pub fn connect(
 
 /// Starts `corral server` for `session` in the background, in a session of
 /// its own with no terminal, and waits until its socket takes clients.
-/// `args` are the flags it needs (paths, config, log level).
+/// `args` are the flags it needs (paths, config, log level); `pane_sizes`
+/// each slot's first PTY size (`ROWSxCOLS,...`).
 ///
 /// Errors: it could not be started, or it said why it could not start.
-pub fn start_server(exe: &Path, session: &str, args: &[std::ffi::OsString]) -> anyhow::Result<()> {
+pub fn start_server(
+    exe: &Path,
+    session: &str,
+    args: &[std::ffi::OsString],
+    pane_sizes: &str,
+) -> anyhow::Result<()> {
     use std::os::unix::process::CommandExt;
     let mut cmd = std::process::Command::new(exe);
     cmd.args(args)
         .arg("server")
         .arg("--session")
         .arg(session)
+        .arg("--pane-sizes")
+        .arg(pane_sizes)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());

@@ -103,7 +103,10 @@ pub fn run(o: Options) -> anyhow::Result<Ended> {
                 .into());
             }
             let exe = std::env::current_exe().context("finding corral's own executable")?;
-            link::start_server(&exe, &o.session, &o.server_args)?;
+            // The agents start at the size this client will give their
+            // panes, so none has to draw again at once.
+            let sizes = first_pane_sizes(&o, size);
+            link::start_server(&exe, &o.session, &o.server_args, &sizes)?;
             link::connect(&socket, &o.session, hello)?
         }
         Err(e) => return Err(e.into()),
@@ -117,6 +120,56 @@ pub fn run(o: Options) -> anyhow::Result<Ended> {
     let result = runtime.block_on(ui_loop(o, welcome, stream, reader, socket));
     drop(guard);
     result
+}
+
+/// The pane size (`ROWSxCOLS`, comma-separated in slot order) this client
+/// gives each configured slot in a `size` (cols, rows) terminal.
+fn first_pane_sizes(o: &Options, size: (u16, u16)) -> String {
+    let w = crate::proto::Welcome {
+        v: crate::proto::PROTO_VERSION,
+        session: o.session.clone(),
+        pid: 0,
+        uptime_ms: 0,
+        slots: o
+            .config_slots
+            .iter()
+            .map(|id| crate::proto::SlotInfo {
+                id: id.clone(),
+                role: String::new(),
+                agent: String::new(),
+                state: crate::detect::AgentState::Starting,
+                state_age_ms: 0,
+                title: String::new(),
+                generation: 0,
+                rows: 24,
+                cols: 80,
+            })
+            .collect(),
+        inbox: Vec::new(),
+        decisions: Vec::new(),
+        auto_answers: true,
+        clients: 1,
+        scrollback_rows: 0,
+    };
+    let mut app = App::from_welcome(&w, &o.ui, o.keymap.clone(), size, Instant::now());
+    if let Some(i) = o
+        .attach
+        .as_ref()
+        .and_then(|a| o.config_slots.iter().position(|s| s == a))
+    {
+        app.attach_to(i);
+    }
+    let mut sizes = vec![(24u16, 80u16); o.config_slots.len()];
+    for (slot, sz) in app.pane_sizes() {
+        if let Some(s) = sizes.get_mut(slot) {
+            *s = sz;
+        }
+    }
+    sizes
+        .iter()
+        .map(|(r, c)| format!("{r}x{c}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Puts the terminal into raw mode on the alternate screen, and restores it on

@@ -66,6 +66,9 @@ pub struct ServerOptions {
     pub paths: crate::paths::Paths,
     /// The `corral` executable agents' hooks run.
     pub exe: Option<PathBuf>,
+    /// Each slot's first PTY size (rows, cols), from the client that started
+    /// the server; missing entries get the minimum pane, at least 24x80.
+    pub sizes: Vec<(u16, u16)>,
 }
 
 /// The socket of session `session` in `runtime_dir`.
@@ -229,17 +232,25 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
         Arc::new(move |hello, reader| hub.clone().client(hello, reader))
     };
     let min = config.ui.min_pane;
-    let size = (
+    let fallback = (
         min.rows.clamp(1, 200).max(24),
         min.cols.clamp(1, 500).max(80),
     );
+    let sizes: Vec<(u16, u16)> = (0..config.slots.len())
+        .map(|i| {
+            o.sizes
+                .get(i)
+                .map(|&(r, c)| (r.clamp(1, 1000), c.clamp(1, 1000)))
+                .unwrap_or(fallback)
+        })
+        .collect();
     let mgr = Arc::new(SessionManager::start(
         config,
         ManagerOptions {
             transcript_dir: (config.transcripts.max_mib > 0).then(|| o.paths.transcript_dir()),
             transcript_max_bytes: config.transcripts.max_mib.saturating_mul(1 << 20),
             audit_path: Some(o.paths.audit_file()),
-            sizes: vec![size; config.slots.len()],
+            sizes: sizes.clone(),
             scrollback_rows: config.ui.scrollback_rows,
             profiles: o.profiles,
             policy: Policy::new(config.policy.clone(), config.dangerous.clone()),
@@ -258,9 +269,8 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
     }
     {
         let mut st = hub.lock_state();
-        for (i, s) in st.view.slots.iter_mut().enumerate() {
-            let _ = i;
-            s.size = size;
+        for (s, size) in st.view.slots.iter_mut().zip(&sizes) {
+            s.size = *size;
         }
     }
     let _ = hub.mgr.set(mgr.clone());
@@ -482,7 +492,12 @@ impl Hub {
             let w = self.welcome(&st, clients.len());
             drop(clients);
             st.sizes.attached(id, attach, n);
-            if proto::write_frame(&mut stream, &w).is_err() {
+            // A client that does not read must not hold the state (and every
+            // other client) for long.
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+            let sent = proto::write_frame(&mut stream, &w);
+            let _ = stream.set_write_timeout(None);
+            if sent.is_err() {
                 drop(st);
                 self.remove(&conn);
                 return;
