@@ -518,7 +518,7 @@ impl Hub {
         loop {
             match Frame::read(&mut reader) {
                 Ok(Some(Frame::Json(b))) => match serde_json::from_slice::<ClientMsg>(&b) {
-                    Ok(msg) => self.from_client(&conn, &mgr, msg),
+                    Ok(msg) => self.on_message(&conn, &mgr, msg),
                     Err(e) => tracing::warn!(client = id, "bad message: {e}"),
                 },
                 Ok(Some(_)) => {}
@@ -544,7 +544,7 @@ impl Hub {
         }
     }
 
-    fn from_client(&self, conn: &Arc<Conn>, mgr: &SessionManager, msg: ClientMsg) {
+    fn on_message(&self, conn: &Arc<Conn>, mgr: &SessionManager, msg: ClientMsg) {
         let cmd = match msg {
             ClientMsg::Quit => {
                 let _ = self.quit.send("quit by a client".into());
@@ -920,10 +920,10 @@ impl View {
                     s.since = now;
                 }
             }
-            Event::PromptOpened { slot, prompt } => {
-                if !self.inbox.iter().any(|(_, p, _)| p.id == prompt.id) {
-                    self.inbox.push((*slot, prompt.clone(), now));
-                }
+            Event::PromptOpened { slot, prompt }
+                if !self.inbox.iter().any(|(_, p, _)| p.id == prompt.id) =>
+            {
+                self.inbox.push((*slot, prompt.clone(), now));
             }
             Event::PromptUpdated { was, prompt, .. } => {
                 if let Some(e) = self.inbox.iter_mut().find(|(_, p, _)| p.id == *was) {
