@@ -72,6 +72,10 @@ pub const REFLOW_QUIET_MS: u64 = 1000;
 /// See [`REFLOW_GRACE_MS`]: the longest a reflow is waited for, in
 /// milliseconds.
 pub const REFLOW_MAX_MS: u64 = 10_000;
+/// How long the screen of an agent that draws its dialog while its hook
+/// runs (Claude Code) must read idle, with no dialog, before a request whose
+/// dialog corral never read is taken as answered in the pane.
+const HOOK_IDLE: Duration = Duration::from_millis(1000);
 /// How long an answer handed back from a hook waits for the agent's dialog,
 /// in milliseconds.
 pub const AFTER_HOOK_MS: u64 = 30_000;
@@ -307,6 +311,7 @@ impl SessionManager {
                 hook_token: String::new(),
                 cwd: None,
                 after_hook: None,
+                idle_since: None,
             });
         }
         let socket = match &opts.hook {
@@ -542,6 +547,9 @@ struct SlotRt {
     /// An answer the hook could not carry, for the dialog the agent draws
     /// next (see [`crate::profile::HookSpec::dialog_after_hook`]).
     after_hook: Option<AfterHook>,
+    /// Since when the screen has read as idle (the agent at its prompt,
+    /// no dialog), whatever a pending hook request makes the state.
+    idle_since: Option<Instant>,
 }
 
 /// An answer waiting for the agent's own dialog of a request handed back
@@ -571,6 +579,9 @@ struct HookPending {
     screen_key: Option<(String, String)>,
     /// The directory the agent runs the tool in, as its hook reported it.
     cwd: Option<PathBuf>,
+    /// The agent draws its dialog while this hook runs (Claude Code), so
+    /// its screen never reads idle while the request is real.
+    drawn_with_hook: bool,
 }
 
 impl HookPending {
@@ -1186,6 +1197,10 @@ impl Manager {
             since_output_ms: (last != 0).then(|| now_ms.saturating_sub(last)),
         };
         let mut d = detect::detect(&s.profile, &snap, timing);
+        s.idle_since = match d.state {
+            AgentState::Idle => s.idle_since.or(Some(Instant::now())),
+            _ => None,
+        };
         if let Some(ms) = d.recheck_after_ms {
             let at = Instant::now() + Duration::from_millis(ms.max(1));
             s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
@@ -1355,7 +1370,31 @@ impl Manager {
                     h.screen_hash = Some(hash);
                     return;
                 }
-                (None, None) => return,
+                // Never seen: the agent that draws its dialog with the hook
+                // is back at its idle prompt, long after the request came.
+                // The dialog was answered in the pane before corral read
+                // it (the hook waits on regardless); the hook decides
+                // nothing, so nothing is answered on a guess.
+                (None, None)
+                    if h.drawn_with_hook
+                        && s.idle_since.is_some_and(|t| t.elapsed() >= HOOK_IDLE)
+                        && h.opened.elapsed() >= Duration::from_millis(HOOK_GRACE_MS) =>
+                {
+                    let Some(h) = s.hooks.pop_front() else { return };
+                    let prompt = h.prompt.clone();
+                    h.reply(&HookReply::none());
+                    self.audit_vanished(i, &prompt, "pane", "the dialog was answered in the pane");
+                }
+                (None, None) => {
+                    if h.drawn_with_hook
+                        && let Some(t) = s.idle_since
+                    {
+                        let at =
+                            (t + HOOK_IDLE).max(h.opened + Duration::from_millis(HOOK_GRACE_MS));
+                        s.detect_due = Some(s.detect_due.map_or(at, |d| d.min(at)));
+                    }
+                    return;
+                }
                 (Some(_), _) => {
                     let Some(h) = s.hooks.pop_front() else { return };
                     let prompt = h.prompt.clone();
@@ -1469,6 +1508,7 @@ impl Manager {
             screen_hash: None,
             screen_key: None,
             cwd,
+            drawn_with_hook: req.protocol == proto::HookProtocol::ClaudePermissionRequest,
         });
         self.correlate_hooks(i);
         self.sync_inbox(i);
