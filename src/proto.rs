@@ -523,6 +523,14 @@ impl Frame {
     /// [`MAX_BINARY_FRAME_BYTES`] or one too short for its header
     /// (`InvalidData`); a stream cut inside a frame (`UnexpectedEof`).
     pub fn read<R: io::Read>(r: &mut R) -> io::Result<Option<Frame>> {
+        Frame::read_at_most(r, MAX_BINARY_FRAME_BYTES)
+    }
+
+    /// [`Frame::read`] with a smaller limit: a server reads a client's
+    /// frames (commands, pasted text) with [`MAX_FRAME_BYTES`].
+    ///
+    /// Errors: as [`Frame::read`], with `max` bytes as the limit.
+    pub fn read_at_most<R: io::Read>(r: &mut R, max: usize) -> io::Result<Option<Frame>> {
         let mut head = [0u8; 5];
         match r.read(&mut head[..1])? {
             0 => return Ok(None),
@@ -530,7 +538,7 @@ impl Frame {
         }
         let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]) as usize;
         let bad = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_string());
-        if len > MAX_BINARY_FRAME_BYTES {
+        if len > max {
             return Err(bad("frame too long"));
         }
         let mut body = vec![0u8; len];
@@ -705,6 +713,12 @@ mod tests {
             last = Frame::read(&mut r);
         }
         assert!(last.is_err());
+        let big = Frame::Output {
+            slot: 0,
+            bytes: vec![b'x'; MAX_FRAME_BYTES + 1],
+        }
+        .encode();
+        assert!(Frame::read_at_most(&mut io::Cursor::new(big), MAX_FRAME_BYTES).is_err());
         for bad in [
             vec![9u8, 0, 0, 0, 0],
             vec![2u8, 1, 0, 0, 0, 0],

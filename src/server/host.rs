@@ -516,7 +516,7 @@ impl Hub {
             }
         }
         loop {
-            match Frame::read(&mut reader) {
+            match Frame::read_at_most(&mut reader, proto::MAX_FRAME_BYTES) {
                 Ok(Some(Frame::Json(b))) => match serde_json::from_slice::<ClientMsg>(&b) {
                     Ok(msg) => self.on_message(&conn, &mgr, msg),
                     Err(e) => tracing::warn!(client = id, "bad message: {e}"),
@@ -610,9 +610,30 @@ impl Hub {
                 self.lock_state().view.auto = enabled;
                 self.broadcast(&ServerMsg::AutoAnswers { enabled });
             }
-            Command::Answer { .. } | Command::Kill { .. } | Command::Restart { .. } => {
-                mgr.send(cmd)
+            // A client answers by key: the audit says so whatever it claims
+            // (rules answer inside the server, never through a client).
+            Command::Answer {
+                slot,
+                prompt,
+                answer,
+                mut by,
+            } => {
+                if by.source != "keyboard" {
+                    tracing::warn!(
+                        client = conn.id,
+                        source = by.source,
+                        "answer source set to keyboard"
+                    );
+                    by.source = "keyboard".into();
+                }
+                mgr.send(Command::Answer {
+                    slot,
+                    prompt,
+                    answer,
+                    by,
+                })
             }
+            Command::Kill { .. } | Command::Restart { .. } => mgr.send(cmd),
         }
     }
 
