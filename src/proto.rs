@@ -434,6 +434,13 @@ pub enum ServerMsg {
         /// True when rules answer.
         enabled: bool,
     },
+    /// The client's copy of this slot misses output from here on (it fell
+    /// behind); the slot's whole terminal follows once it caught up. Until
+    /// then its pane does not show the slot as it is.
+    Stale {
+        /// The slot.
+        slot: SlotIdx,
+    },
     /// The answer to [`ClientMsg::Explain`].
     Explained {
         /// The slot.

@@ -187,3 +187,22 @@ fn the_module_graph_has_no_cycle_and_leaves_depend_on_nothing() {
         assert!(!reaches("detect", x), "detect reaches {x}");
     }
 }
+
+#[test]
+fn main_only_dispatches() {
+    let src = source("src/main.rs");
+    let code: Vec<&str> = code_lines(&src).filter(|l| !l.is_empty()).collect();
+    assert!(code.len() < 30, "src/main.rs grew: {} lines", code.len());
+    for l in &code {
+        if let Some(path) = l.strip_prefix("use ") {
+            assert!(
+                path.starts_with("std::") || path.starts_with("clap::"),
+                "main.rs uses {path}"
+            );
+        }
+    }
+    assert!(
+        src.contains("corral::cli::dispatch"),
+        "main.rs dispatches to cli"
+    );
+}

@@ -378,3 +378,117 @@ fn real_claude_code_dialog_answered_in_the_pane_closes_the_hook_request() {
         "corral answered too: {lines:?}"
     );
 }
+
+/// The pids of the processes running in directory `cwd`.
+fn pids_in(cwd: &std::path::Path) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if std::fs::read_link(e.path().join("cwd")).is_ok_and(|d| d == cwd) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// The issue's scene, through the server: real Claude Code and a shell in
+/// terminal A; `echo marker-1` in the shell; A is killed, and both agents
+/// live on; terminal B (another size) shows the marker and Claude's state;
+/// `--attach cc` in terminal C shows Claude's permission dialog, and
+/// `ctrl-\ y` there approves it: B shows the decision and the state change.
+/// `ls` lists the session and `kill-server` ends it with no agent left.
+#[test]
+fn real_claude_code_outlives_its_terminal_and_is_answered_from_another() {
+    let dir = support::tempdir();
+    let mock = agents::start_mock(dir.path(), 300);
+    let run = agents::setup("claude", &dir.path().join("claude"), mock.port);
+    let cfg = dir.path().join("config.toml");
+    let shell_dir = dir.path().join("shell");
+    std::fs::create_dir_all(&shell_dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}\n[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\ncwd = {:?}\n",
+            run.slot_toml("cc"),
+            shell_dir.display().to_string()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let cfg = cfg.to_string_lossy().into_owned();
+    let mut a = Tui::corral(&["--config", &cfg], 50, 200, dir.path());
+    a.wait_for("claude idle", LONG, |s| {
+        sidebar_line(s, "cc").contains("idle")
+    });
+    a.send(b"l");
+    a.send(b"\r");
+    a.wait_mode("INSERT", LONG);
+    a.type_text("echo marker-1\r");
+    a.wait_for("the shell's output", LONG, |s| {
+        s.lines().any(|l| l.contains("┃marker-1 "))
+    });
+    let shell = pids_in(&shell_dir);
+    assert!(!shell.is_empty(), "the shell's process");
+    // SAFETY: SIGKILL to the client this test started (its terminal "closes").
+    unsafe { libc::kill(a.pid() as i32, libc::SIGKILL) };
+    a.wait_exit(LONG);
+    std::thread::sleep(Duration::from_secs(5));
+    // SAFETY: signal 0 only checks that the process exists.
+    let alive = |p: &i32| unsafe { libc::kill(*p, 0) } == 0;
+    assert!(shell.iter().all(alive), "the shell died with its terminal");
+    let (_, ls, _) = support::run_plain(
+        &[
+            "--runtime-dir",
+            &dir.path().join("run").to_string_lossy(),
+            "ls",
+        ],
+        dir.path(),
+    );
+    assert!(
+        ls.contains("cc") && ls.contains("claude") && ls.contains("idle"),
+        "{ls}"
+    );
+
+    let b = Tui::corral(&["--config", &cfg], 40, 160, dir.path());
+    let s = b.wait_text("marker-1", LONG);
+    assert!(sidebar_line(&s, "cc").contains("idle"), "{s}");
+    ask(&b, "corral:bash please write hello.txt");
+    b.wait_for("the prompt in B's inbox", LONG, |s| {
+        inbox_has(s, "Bash", "echo hello > hello.txt")
+    });
+    let c = Tui::corral(&["--config", &cfg, "--attach", "cc"], 30, 100, dir.path());
+    c.wait_for("Claude's dialog in the attach view", LONG, |s| {
+        s.contains("Do you want to proceed?")
+            && s.lines()
+                .last()
+                .is_some_and(|l| l.contains("needs-permission"))
+    });
+    c.wait_quiet(Duration::from_millis(1000), LONG);
+    c.send(b"\x1c");
+    c.wait_mode("NORMAL", LONG);
+    c.send(b"y");
+    wait_until("hello.txt", LONG, || run.cwd.join("hello.txt").exists());
+    b.wait_for("B shows the decision and the state change", LONG, |s| {
+        s.contains("approve-once (y) → cc") && !sidebar_line(s, "cc").contains("PERMISSION")
+    });
+    let lines = audit_lines(dir.path());
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["result"], "sent");
+
+    let claude = pids_in(&run.cwd);
+    assert!(!claude.is_empty(), "Claude's process");
+    let rt = dir.path().join("run").to_string_lossy().into_owned();
+    let (code, out, err) = support::run_plain(&["--runtime-dir", &rt, "kill-server"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("stopped session default"), "{out}");
+    assert!(
+        shell.iter().all(|p| !alive(p)),
+        "the shell outlived kill-server"
+    );
+    assert!(
+        claude.iter().all(|p| !alive(p)),
+        "Claude outlived kill-server"
+    );
+    drop(mock);
+}

@@ -340,3 +340,18 @@ fn named_sessions_run_side_by_side() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("session name"), "{err}");
 }
+
+/// Two `corral`s started at the same moment start one server between them
+/// and both attach to it.
+#[test]
+fn two_clients_started_at_once_share_one_server() {
+    let home = tempdir();
+    let cfg = write_config(home.path(), &shell_slot(home.path(), "sh"));
+    let a = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    let b = Tui::corral(&["--config", &cfg], 30, 100, home.path());
+    a.wait_text("NORMAL", LONG);
+    b.wait_text("NORMAL", LONG);
+    let (_, ls, _) = ctl(home.path(), &["ls"]);
+    assert!(ls.contains("default: 1 slot, 2 clients"), "{ls}");
+    assert_eq!(ls.matches("(pid ").count(), 1, "{ls}");
+}

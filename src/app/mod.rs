@@ -238,6 +238,12 @@ pub enum Msg {
     },
     /// Automatic answers were turned on or off (by any client).
     AutoAnswers(bool),
+    /// This client's copy of a slot's screen lags (output was dropped)
+    /// until its next [`Msg::PtySize`].
+    PtyStale {
+        /// The slot.
+        slot: SlotIdx,
+    },
 }
 
 /// Something [`App::update`] asks the outside to do.
@@ -489,11 +495,13 @@ impl App {
         let in_inbox = block
             .as_ref()
             .is_some_and(|b| b.subject_whole && (!always || b.always_whole));
-        // The pane shows the whole screen: not clipped by the layout, and
-        // the PTY (whose size the client that typed last set) fits in it.
+        // The pane shows the whole screen: not clipped by the layout, its
+        // copy of the screen current (not before the first whole screen,
+        // not while output is dropped), and the PTY (whose size the client
+        // that typed last set) fits in it.
         let fits = |p: &layout::PaneArea| match self.pty_sizes.get(p.slot).copied().flatten() {
             Some((rows, cols)) => rows <= p.inner.height && cols <= p.inner.width,
-            None => true,
+            None => false,
         };
         let in_pane = lay
             .panes
@@ -519,8 +527,109 @@ impl App {
             // goes to the agent's dialog, whose scope shows only there.
             crate::detect::PromptSource::Hook if always && !in_pane => Err(Unseen::PaneHidden),
             crate::detect::PromptSource::Hook if block.is_some_and(|b| b.subject_whole) => Ok(()),
+            // The attach view's status line shows the exact subject whole.
+            crate::detect::PromptSource::Hook if self.attach_shows_subject(e) => Ok(()),
             crate::detect::PromptSource::Hook => Err(Unseen::SubjectCut),
         }
+    }
+
+    /// The status line's text on the left: the mode badge, and the paused
+    /// badge when rules are paused, in a terminal `total` cells wide.
+    pub fn status_badges(&self, total: usize) -> Vec<String> {
+        let mut out = vec![format!(" {} ", self.mode.label())];
+        if self.auto_paused {
+            out.push(
+                if total >= 60 {
+                    " AUTO PAUSED "
+                } else {
+                    " PAUSED "
+                }
+                .to_string(),
+            );
+        }
+        out
+    }
+
+    /// The status line's help key text on the right (`? help`, or `ctrl-\ ?
+    /// help` in insert mode when there is room), in a terminal `total`
+    /// cells wide.
+    pub fn status_help(&self, total: usize) -> String {
+        self.keymap
+            .key_for(Mode::Normal, Action::Help)
+            .map(|k| match self.mode {
+                Mode::Normal => format!(" {k} help "),
+                Mode::Insert => {
+                    let leave = self
+                        .keymap
+                        .key_for(Mode::Insert, Action::Normal)
+                        .unwrap_or_default();
+                    if total >= 60 {
+                        format!(" {leave} {k} help ")
+                    } else {
+                        format!(" {k} help ")
+                    }
+                }
+            })
+            .unwrap_or_default()
+    }
+
+    /// Cells of the status line between the badges and the help key, in a
+    /// terminal `total` cells wide.
+    pub fn status_room(&self, total: usize) -> usize {
+        let w = |s: &str| unicode_width::UnicodeWidthStr::width(s);
+        let used: usize = self.status_badges(total).iter().map(|b| w(b)).sum();
+        total.saturating_sub(used + w(&self.status_help(total)) + 1)
+    }
+
+    /// The attach view's status line for prompt `e` of the attached slot:
+    /// the state (full, or the slot id alone), the answer keys (full or
+    /// short), and the subject (`· Tool subject `), as (state full, state
+    /// short, keys full, keys short, subject).
+    pub fn attach_status_parts(&self, e: &InboxEntry) -> [String; 5] {
+        let (id, label) = self
+            .slots
+            .get(self.focus)
+            .map_or((String::new(), String::new()), |s| {
+                (s.id.clone(), s.state.label())
+            });
+        let leave = self
+            .keymap
+            .key_for(Mode::Insert, Action::Normal)
+            .unwrap_or_default();
+        let k = |a: Action| {
+            self.keymap
+                .key_for(Mode::Normal, a)
+                .unwrap_or_else(|| "-".into())
+        };
+        // In insert mode the answer keys come after the leave key.
+        let lead = |then: &str| match self.mode {
+            Mode::Insert => format!("{leave}{then}"),
+            Mode::Normal => String::new(),
+        };
+        let (y, a, n) = (
+            k(Action::ApproveOnce),
+            k(Action::ApproveAlways),
+            k(Action::Deny),
+        );
+        [
+            format!(" {id} · {label} "),
+            format!(" {id} "),
+            format!("· {}{y} approve · {a} always · {n} deny ", lead(" then ")),
+            format!("· {}{y}/{a}/{n} ", lead(" ")),
+            format!("· {} {} ", e.prompt.tool, shown(&e.prompt.subject)),
+        ]
+    }
+
+    /// The attach view's status line shows prompt `e`'s whole subject (with
+    /// the shortest state and keys), and no message covers it.
+    pub fn attach_shows_subject(&self, e: &InboxEntry) -> bool {
+        let w = |s: &str| unicode_width::UnicodeWidthStr::width(s);
+        let [_, state_short, _, keys_short, subject] = self.attach_status_parts(e);
+        self.attach
+            && e.slot == self.focus
+            && self.flash.is_none()
+            && 2 + w(&state_short) + w(&keys_short) + w(&subject)
+                <= self.status_room(usize::from(self.size.0))
     }
 
     /// Whether the details view shows prompt `p`'s whole subject on this
@@ -710,6 +819,11 @@ impl App {
             Msg::PtySize { slot, rows, cols } => {
                 if let Some(s) = self.pty_sizes.get_mut(slot) {
                     *s = Some((rows, cols));
+                }
+            }
+            Msg::PtyStale { slot } => {
+                if let Some(s) = self.pty_sizes.get_mut(slot) {
+                    *s = None;
                 }
             }
             Msg::AutoAnswers(enabled) => {
@@ -1261,7 +1375,120 @@ mod tests {
         let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
         let mut a = App::new(&config(n), km, (200, 50), now);
         a.update(Msg::Resize(200, 50), now);
+        copies_arrive(&mut a, now);
         (a, now)
+    }
+
+    /// Every slot's whole screen arrives at the size this client gave it,
+    /// as the server sends it.
+    fn copies_arrive(a: &mut App, now: Instant) {
+        for (slot, (rows, cols)) in a.pane_sizes() {
+            a.update(Msg::PtySize { slot, rows, cols }, now);
+        }
+    }
+
+    #[test]
+    fn the_attach_view_answers_a_hook_prompt_whose_subject_its_status_line_shows() {
+        let now = Instant::now();
+        let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
+        let mut a = App::new(&config(1), km, (100, 30), now);
+        a.attach_to(0);
+        a.update(Msg::Resize(100, 30), now);
+        copies_arrive(&mut a, now);
+        let mut p = prompt(61, "Bash");
+        p.source = crate::detect::PromptSource::Hook;
+        open(&mut a, 0, p.clone(), now);
+        let t = now + Duration::from_secs(2);
+        key(&mut a, "ctrl-\\", t);
+        assert_eq!(a.mode, Mode::Normal);
+        assert_eq!(
+            sent(&key(&mut a, "y", t)),
+            vec![(0, PromptId(61), Answer::ApproveOnce)]
+        );
+        // A subject longer than the status line: not seen; `y` opens the
+        // details view instead.
+        let mut long = p;
+        long.id = PromptId(62);
+        long.subject = format!("echo {}; rm -rf ~/x", "a".repeat(120));
+        a.update(
+            Msg::Session(Event::PromptClosed {
+                slot: 0,
+                prompt: PromptId(61),
+            }),
+            t,
+        );
+        open(&mut a, 0, long, t);
+        let t = t + Duration::from_secs(2);
+        a.flash = None;
+        assert!(sent(&key(&mut a, "y", t)).is_empty(), "subject cut");
+        assert_eq!(a.modal, Modal::Details(PromptId(62)));
+    }
+
+    #[test]
+    fn a_pane_shows_its_dialog_only_with_a_current_copy_that_fits() {
+        let now = Instant::now();
+        let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
+        let mut a = App::new(&config(2), km, (200, 50), now);
+        a.update(Msg::Resize(200, 50), now);
+        // An exact screen prompt whose subject the inbox cannot show whole:
+        // only the pane can show it.
+        let mut p = prompt(51, "Bash");
+        p.subject = "x ".repeat(3000);
+        open(&mut a, 0, p, now);
+        let t = now + Duration::from_secs(2);
+        // No copy of the screen yet (just attached).
+        assert!(sent(&key(&mut a, "y", t)).is_empty(), "no copy yet");
+        // The refusal opened the details view: forget it was seen there.
+        a.modal = Modal::None;
+        a.inbox[0].seen = false;
+        copies_arrive(&mut a, t);
+        let t = t + Duration::from_secs(1);
+        // Another client set a PTY bigger than this pane.
+        let (rows, cols) = a.pane_sizes()[0].1;
+        a.update(
+            Msg::PtySize {
+                slot: 0,
+                rows: rows + 5,
+                cols,
+            },
+            t,
+        );
+        assert!(
+            sent(&key(&mut a, "y", t)).is_empty(),
+            "PTY taller than the pane"
+        );
+        // The refusal opened the details view: forget it was seen there.
+        a.modal = Modal::None;
+        a.inbox[0].seen = false;
+        // Output dropped: the copy lags.
+        a.update(
+            Msg::PtySize {
+                slot: 0,
+                rows,
+                cols,
+            },
+            t,
+        );
+        a.update(Msg::PtyStale { slot: 0 }, t);
+        let t = t + Duration::from_secs(1);
+        assert!(sent(&key(&mut a, "y", t)).is_empty(), "stale copy");
+        // The refusal opened the details view: forget it was seen there.
+        a.modal = Modal::None;
+        a.inbox[0].seen = false;
+        // The whole screen again, at a size that fits.
+        a.update(
+            Msg::PtySize {
+                slot: 0,
+                rows,
+                cols,
+            },
+            t,
+        );
+        let t = t + Duration::from_secs(1);
+        assert_eq!(
+            sent(&key(&mut a, "y", t)),
+            vec![(0, PromptId(51), Answer::ApproveOnce)]
+        );
     }
 
     fn prompt(id: u64, tool: &str) -> Prompt {

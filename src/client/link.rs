@@ -37,6 +37,9 @@ pub enum ConnectError {
     Io(#[from] io::Error),
 }
 
+/// How long a server may take to answer a client's hello.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Connects to `socket` and says `hello`.
 ///
 /// Errors: [`ConnectError`].
@@ -64,11 +67,14 @@ pub fn connect(
             hello,
         },
     )?;
+    // A server that does not answer (stuck) must not hang `corral` or `ls`.
+    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let value: serde_json::Value = match proto::read_frame(&mut reader)? {
         Some(v) => v,
         None => return Err(ConnectError::NoServer(session.to_string())),
     };
+    stream.set_read_timeout(None)?;
     if let Some(why) = value.get("error").and_then(|e| e.as_str()) {
         let usage = value.get("usage").and_then(|u| u.as_bool()) == Some(true);
         let why = if usage {

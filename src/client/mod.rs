@@ -106,8 +106,15 @@ pub fn run(o: Options) -> anyhow::Result<Ended> {
             // The agents start at the size this client will give their
             // panes, so none has to draw again at once.
             let sizes = first_pane_sizes(&o, size);
-            link::start_server(&exe, &o.session, &o.server_args, &sizes)?;
-            link::connect(&socket, &o.session, hello)?
+            match link::start_server(&exe, &o.session, &o.server_args, &sizes) {
+                Ok(()) => link::connect(&socket, &o.session, hello)?,
+                // Another client started it at the same moment: attach to
+                // that one once its socket is up.
+                Err(e) if e.to_string().contains("already running") => {
+                    connect_soon(&socket, &o.session, hello)?
+                }
+                Err(e) => return Err(e),
+            }
         }
         Err(e) => return Err(e.into()),
     };
@@ -120,6 +127,33 @@ pub fn run(o: Options) -> anyhow::Result<Ended> {
     let result = runtime.block_on(ui_loop(o, welcome, stream, reader, socket));
     drop(guard);
     result
+}
+
+/// Connects to a server another client is starting: its socket appears
+/// within moments of its lock. Tries for up to 10 s.
+///
+/// Errors: the last connection error.
+fn connect_soon(
+    socket: &std::path::Path,
+    session: &str,
+    hello: HelloKind,
+) -> Result<
+    (
+        crate::proto::Welcome,
+        std::os::unix::net::UnixStream,
+        std::io::BufReader<std::os::unix::net::UnixStream>,
+    ),
+    ConnectError,
+> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match link::connect(socket, session, hello.clone()) {
+            Err(ConnectError::NoServer(_)) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The pane size (`ROWSxCOLS`, comma-separated in slot order) this client
@@ -673,8 +707,10 @@ fn command(link: &Link, c: Command) -> io::Result<bool> {
             }
         }
         // A key or paste returns a scrolled-back copy to the live screen
-        // (as xterm does), so the echo is seen.
-        Command::Key { slot, .. } | Command::Paste { slot, .. } => {
+        // (as xterm does), so the echo is seen; so does a resize (the app
+        // counts the pane as live from then on, whether or not the server
+        // takes this client's size).
+        Command::Key { slot, .. } | Command::Paste { slot, .. } | Command::Resize { slot, .. } => {
             let back = link.mirrors.lock(*slot).is_some_and(|mut e| {
                 let was = e.scroll_offset() > 0;
                 e.set_scroll_offset(0);
@@ -908,6 +944,9 @@ async fn ui_loop(
                             }
                         }
                         LinkEvent::Msg(ServerMsg::Bye { reason }) => bye = Some(reason),
+                        LinkEvent::Msg(ServerMsg::Stale { slot }) => {
+                            pending.extend(app.update(Msg::PtyStale { slot }, now));
+                        }
                         LinkEvent::Closed => {
                             ended = Some(Ended::ServerGone(bye.clone().unwrap_or_else(|| {
                                 "the connection closed".into()

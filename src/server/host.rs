@@ -48,6 +48,9 @@ use crate::proto::{
 pub const QUEUE_HIGH_BYTES: usize = 8 << 20;
 /// See [`QUEUE_HIGH_BYTES`].
 pub const QUEUE_LOW_BYTES: usize = 1 << 20;
+/// A client whose queue holds more than this (events keep coming while its
+/// output is dropped) is not reading at all: it is disconnected.
+pub const QUEUE_HARD_BYTES: usize = 4 * QUEUE_HIGH_BYTES;
 /// Most bytes of queued frames written to a client in one write.
 const WRITE_BATCH_BYTES: usize = 256 << 10;
 /// A slot whose engine stays between two parts of an escape sequence this
@@ -478,6 +481,7 @@ impl Hub {
                 resync: (0..n)
                     .map(|i| attach.is_none_or(|a| a == i).then(Instant::now))
                     .collect(),
+                again: vec![false; n],
                 closed: false,
             }),
             cv: Condvar::new(),
@@ -590,6 +594,8 @@ impl Hub {
             // Each client scrolls its own copy; the server's engine stays live.
             Command::Scroll { .. } | Command::Shutdown => {}
             Command::Resize { slot, rows, cols } => {
+                // Bounded: the engine holds rows x cols cells.
+                let (rows, cols) = (rows.clamp(1, 1000), cols.clamp(1, 1000));
                 let apply = self.lock_state().sizes.want(conn.id, slot, (rows, cols));
                 if let Some((rows, cols)) = apply {
                     mgr.send(Command::Resize { slot, rows, cols });
@@ -606,9 +612,13 @@ impl Hub {
                 mgr.send(cmd);
             }
             Command::SetAutoAnswers { enabled } => {
+                // Under the state lock: the manager, the view and every
+                // client take two clients' changes in one order.
+                let mut st = self.lock_state();
                 mgr.send(cmd);
-                self.lock_state().view.auto = enabled;
+                st.view.auto = enabled;
                 self.broadcast(&ServerMsg::AutoAnswers { enabled });
+                drop(st);
             }
             // A client answers by key: the audit says so whatever it claims
             // (rules answer inside the server, never through a client).
@@ -695,6 +705,7 @@ impl Hub {
                         let frame = screen_frame(slot, &e);
                         let mut o = lock(&conn.out);
                         o.resync[slot] = None;
+                        o.again[slot] = !e.at_rest();
                         o.bytes += frame.len();
                         o.queue.push_back(frame);
                     }
@@ -735,6 +746,19 @@ impl ScreenSink for Hub {
             if o.closed {
                 continue;
             }
+            if o.again[slot] && engine.at_rest() {
+                // A replay taken inside an escape sequence: send it whole
+                // again now that the parser is between sequences.
+                o.again[slot] = false;
+                if o.resync[slot].is_none() {
+                    let f = screen_frame(slot, engine);
+                    o.bytes += f.len();
+                    o.queue.push_back(f);
+                    drop(o);
+                    c.cv.notify_all();
+                    continue;
+                }
+            }
             match o.resync[slot] {
                 Some(_) if o.bytes <= QUEUE_LOW_BYTES && engine.at_rest() => {
                     let f = screen_frame(slot, engine);
@@ -745,6 +769,13 @@ impl ScreenSink for Hub {
                 Some(_) => continue,
                 None if o.bytes + frame.len() > QUEUE_HIGH_BYTES => {
                     o.resync[slot] = Some(Instant::now());
+                    // From here its copy lags: it must not count as showing
+                    // a dialog until the whole terminal comes again.
+                    if let Ok(f) = Frame::json(&ServerMsg::Stale { slot }) {
+                        let f = f.encode();
+                        o.bytes += f.len();
+                        o.queue.push_back(f);
+                    }
                 }
                 None => {
                     o.bytes += frame.len();
@@ -814,6 +845,9 @@ struct Out {
     /// Per slot: since when its copy must be rebuilt (output was dropped,
     /// or it was never sent).
     resync: Vec<Option<Instant>>,
+    /// Per slot: the last whole terminal was taken inside an escape
+    /// sequence; send it again at the next point between sequences.
+    again: Vec<bool>,
     closed: bool,
 }
 
@@ -825,6 +859,14 @@ impl Conn {
     fn push(&self, frame: Vec<u8>) {
         let mut o = lock(&self.out);
         if o.closed {
+            return;
+        }
+        if o.bytes > QUEUE_HARD_BYTES {
+            // Stopped (SIGSTOP, a frozen machine): let it go, as tmux does;
+            // it can attach again.
+            tracing::warn!(client = self.id, "client does not read: closing it");
+            drop(o);
+            self.close();
             return;
         }
         o.bytes += frame.len();

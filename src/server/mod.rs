@@ -842,6 +842,7 @@ impl Manager {
         s.policy_due = None;
         s.answer_due = None;
         s.after_hook = None;
+        s.idle_since = None;
         s.detect_due = None;
         s.shared.last_output_ms.store(0, Ordering::Release);
         let (rows, cols) = s.size;
@@ -958,9 +959,15 @@ impl Manager {
                     .join(" ");
                 let msg = format!("cannot start `{}`: {why}", s.cfg.command.get_ref());
                 tracing::warn!(slot = %s.id, "{msg}");
-                s.shared
-                    .lock()
-                    .process(format!("\r\n[corral] {msg}\r\n").as_bytes());
+                {
+                    let note = format!("\r\n[corral] {msg}\r\n");
+                    let mut e = s.shared.lock();
+                    e.process(note.as_bytes());
+                    // Clients see it as output of the slot.
+                    if let Some(sink) = &self.screens {
+                        sink.output(i, note.as_bytes(), &e);
+                    }
+                }
                 s.shared.ui_dirty.store(true, Ordering::Release);
                 let status = "failed to start".to_string();
                 self.emit(Event::SpawnFailed {
@@ -1339,8 +1346,11 @@ impl Manager {
     /// waited that closes or changes was answered in the pane, so the request
     /// is done (the hook is told to print nothing).
     fn correlate_hooks(&mut self, i: SlotIdx) {
+        let epoch = self.epoch;
         loop {
             let s = &mut self.slots[i];
+            let last = s.shared.last_output_ms.load(Ordering::Acquire);
+            let last_output = (last != 0).then(|| epoch + Duration::from_millis(last));
             // A dialog cut off by a small pane says nothing either way.
             let screen = s
                 .screen
@@ -1377,6 +1387,7 @@ impl Manager {
                 // nothing, so nothing is answered on a guess.
                 (None, None)
                     if h.drawn_with_hook
+                        && last_output.is_some_and(|t| t > h.opened)
                         && s.idle_since.is_some_and(|t| t.elapsed() >= HOOK_IDLE)
                         && h.opened.elapsed() >= Duration::from_millis(HOOK_GRACE_MS) =>
                 {
@@ -1500,6 +1511,9 @@ impl Manager {
             .get("cwd")
             .and_then(serde_json::Value::as_str)
             .map(PathBuf::from);
+        // Idle must be read again after the request came (it came with new
+        // output), before a never-seen dialog counts as answered.
+        s.idle_since = None;
         s.hooks.push_back(HookPending {
             conn,
             stream,

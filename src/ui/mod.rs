@@ -754,45 +754,23 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect, message_here: bool) {
         Mode::Normal => Style::default().fg(Color::Black).bg(Color::Blue),
         Mode::Insert => Style::default().fg(Color::Black).bg(Color::Green),
     };
-    left.push(Span::styled(
-        format!(" {} ", app.mode.label()),
-        badge_style.add_modifier(Modifier::BOLD),
-    ));
-    if app.auto_paused {
-        let text = if total >= 60 {
-            " AUTO PAUSED "
+    let badges = app.status_badges(total);
+    for (i, b) in badges.into_iter().enumerate() {
+        let style = if i == 0 {
+            badge_style.add_modifier(Modifier::BOLD)
         } else {
-            " PAUSED "
-        };
-        left.push(Span::styled(
-            text,
             Style::default()
                 .fg(Color::Black)
                 .bg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
-        ));
+                .add_modifier(Modifier::BOLD)
+        };
+        left.push(Span::styled(b, style));
     }
     // The help key, reachable from insert mode through the leave key.
-    let help = app
-        .keymap
-        .key_for(Mode::Normal, Action::Help)
-        .map(|k| match app.mode {
-            Mode::Normal => format!(" {k} help "),
-            Mode::Insert => {
-                let leave = app
-                    .keymap
-                    .key_for(Mode::Insert, Action::Normal)
-                    .unwrap_or_default();
-                if total >= 60 {
-                    format!(" {leave} {k} help ")
-                } else {
-                    format!(" {k} help ")
-                }
-            }
-        })
-        .unwrap_or_default();
+    let help = app.status_help(total);
+    let room = app.status_room(total);
     let used: usize = left.iter().map(|s| status::width(&s.content)).sum();
-    let room = total.saturating_sub(used + status::width(&help) + 1);
+
     let mut middle: Vec<Span> = Vec::new();
     let flash = app.flash.as_ref().filter(|_| message_here);
     if let Some(f) = flash {
@@ -817,40 +795,14 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect, message_here: bool) {
             },
         );
         parts.push((format!(" {glyph}"), Style::default().fg(color)));
-        let state_full = format!(" {id} · {label} ");
         if let Some(e) = app.target_prompt() {
-            let leave = app
-                .keymap
-                .key_for(Mode::Insert, Action::Normal)
-                .unwrap_or_default();
-            let k = |a: Action| {
-                app.keymap
-                    .key_for(Mode::Normal, a)
-                    .unwrap_or_else(|| "-".into())
-            };
-            // In insert mode the answer keys come after the leave key.
-            let lead = |then: &str| match app.mode {
-                Mode::Insert => format!("{leave}{then}"),
-                Mode::Normal => String::new(),
-            };
-            let (y, a, n) = (
-                k(Action::ApproveOnce),
-                k(Action::ApproveAlways),
-                k(Action::Deny),
-            );
-            let keys_full = format!("· {}{y} approve · {a} always · {n} deny ", lead(" then "));
-            let keys_short = format!("· {}{y}/{a}/{n} ", lead(" "));
-            let subject = format!(
-                "· {} {} ",
-                e.prompt.tool,
-                crate::app::shown(&e.prompt.subject)
-            );
+            let [state_full, state_short, keys_full, keys_short, subject] =
+                app.attach_status_parts(e);
             // Shorter words before the subject is cut: the full state and
             // keys, then shorter keys, then the slot id alone.
             let fits = |a: &str, b: &str| {
                 2 + status::width(a) + status::width(b) + status::width(&subject) <= room
             };
-            let state_short = format!(" {id} ");
             let (state, keys) = if fits(&state_full, &keys_full) {
                 (state_full, keys_full)
             } else if fits(&state_full, &keys_short) {
@@ -862,7 +814,7 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect, message_here: bool) {
             parts.push((keys, Style::default().fg(Color::Cyan)));
             parts.push((subject, Style::default().fg(Color::LightMagenta)));
         } else {
-            parts.push((state_full, Style::default()));
+            parts.push((format!(" {id} · {label} "), Style::default()));
             let hints = status::fit_hints(&hint_list(app), room.saturating_sub(24), 0);
             if !hints.is_empty() {
                 parts.push((format!("· {hints}"), Style::default().fg(Color::Gray)));
