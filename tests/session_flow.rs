@@ -28,6 +28,7 @@ fn start(cfg: &str, dir: &Path) -> (SessionManager, UnboundedReceiver<Event>) {
             profiles: corral::profile::Profiles::builtin().unwrap_or_else(|e| panic!("{e}")),
             policy: corral::policy::Policy::new(config.policy.clone(), config.dangerous.clone()),
             screens: None,
+            spawner: None,
             hook: None,
         },
         tx,

@@ -258,6 +258,7 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
             profiles: o.profiles,
             policy: Policy::new(config.policy.clone(), config.dangerous.clone()),
             screens: Some(hub.clone()),
+            spawner: None,
             hook: Some(HookOptions {
                 exe: o.exe.unwrap_or_default(),
                 runtime_dir: rt.clone(),

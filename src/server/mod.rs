@@ -131,6 +131,9 @@ pub struct ManagerOptions {
     /// Told of every change to every slot's terminal, in order (see
     /// [`ScreenSink`]): the server forwards them to its clients' mirrors.
     pub screens: Option<Arc<dyn ScreenSink>>,
+    /// What starts the programs; `None` starts real processes
+    /// ([`PtySpawner`]).
+    pub spawner: Option<Arc<dyn Spawner>>,
 }
 
 /// Receives every change to the slots' terminal engines, in the order the
@@ -351,6 +354,7 @@ impl SessionManager {
             transcript_dir: opts.transcript_dir,
             transcript_max_bytes: opts.transcript_max_bytes,
             screens: opts.screens,
+            spawner: opts.spawner.unwrap_or_else(|| Arc::new(PtySpawner)),
             audit_path: opts.audit_path,
         };
         let thread = thread::Builder::new()
@@ -491,6 +495,20 @@ struct Live {
     master: Box<dyn MasterPty + Send>,
     input: Arc<PtyInput>,
     pid: Option<u32>,
+    /// Ends a child that has no process id to signal (a test's fake).
+    killer: Mutex<Box<dyn portable_pty::ChildKiller + Send + Sync>>,
+}
+
+impl Live {
+    /// Sends `sig` to the child's process group; a child without a process
+    /// id is killed through its killer.
+    fn signal(&self, sig: libc::c_int) {
+        if self.pid.is_some() {
+            signal_group(self.pid, sig);
+        } else {
+            let _ = self.killer.lock().unwrap_or_else(|p| p.into_inner()).kill();
+        }
+    }
 }
 
 impl Drop for Live {
@@ -617,6 +635,7 @@ struct Manager {
     transcript_max_bytes: u64,
     audit_path: Option<PathBuf>,
     screens: Option<Arc<dyn ScreenSink>>,
+    spawner: Arc<dyn Spawner>,
 }
 
 /// One line of `audit.jsonl`.
@@ -735,7 +754,7 @@ impl Manager {
                     {
                         s.failure = Some("terminal engine error".into());
                         if let Some(live) = &s.live {
-                            kill_later(live.pid);
+                            kill_later(live);
                         }
                     }
                 }
@@ -784,7 +803,7 @@ impl Manager {
         for (i, s) in self.slots.iter_mut().enumerate() {
             s.restart_due = None;
             if let Some(live) = s.live.take() {
-                signal_group(live.pid, libc::SIGHUP);
+                live.signal(libc::SIGHUP);
                 running.push((i, s.generation, live.pid));
                 drop(live);
             }
@@ -894,9 +913,17 @@ impl Manager {
             None => std::env::current_dir().ok(),
         };
         s.cwd = cwd.clone();
-        match start_child(&s.cfg, &extra, cwd, s.size) {
+        let started = self
+            .spawner
+            .spawn(&s.cfg, &extra, cwd, s.size)
+            .and_then(|sp| {
+                let (reader, input) = pty::open(&*sp.master)?;
+                Ok((sp.master, reader, input, sp.child))
+            });
+        match started {
             Ok((master, reader, input, mut child)) => {
                 let pid = child.process_id();
+                let killer = child.clone_killer();
                 let generation = s.generation;
                 if let Err(e) = s.shared.input.open(&s.id, input) {
                     tracing::warn!(slot = %s.id, "no writer thread, input is lost: {e}");
@@ -937,6 +964,7 @@ impl Manager {
                     master,
                     input: s.shared.input.clone(),
                     pid,
+                    killer: Mutex::new(killer),
                 });
                 s.started_at = Instant::now();
                 s.state = AgentState::Starting;
@@ -1164,7 +1192,7 @@ impl Manager {
                     s.restart_due = None;
                     s.restart_now = false;
                     if let Some(live) = &s.live {
-                        kill_later(live.pid);
+                        kill_later(live);
                     }
                 }
             }
@@ -1173,7 +1201,7 @@ impl Manager {
                     match &s.live {
                         Some(live) => {
                             s.restart_now = true;
-                            kill_later(live.pid);
+                            kill_later(live);
                         }
                         None => {
                             s.restart_due = Some(Instant::now());
@@ -2152,73 +2180,103 @@ pub struct Refusal {
 }
 
 /// SIGHUP the child's process group now and SIGKILL it 2 s later if needed.
-fn kill_later(pid: Option<u32>) {
-    signal_group(pid, libc::SIGHUP);
+fn kill_later(live: &Live) {
+    live.signal(libc::SIGHUP);
+    let pid = live.pid;
     let _ = thread::Builder::new().name("killer".into()).spawn(move || {
         thread::sleep(Duration::from_secs(2));
         signal_group(pid, libc::SIGKILL);
     });
 }
 
-type Started = (
-    Box<dyn MasterPty + Send>,
-    PtyReader,
-    File,
-    Box<dyn portable_pty::Child + Send + Sync>,
-);
+/// What starts a slot's program: a real process on a new PTY
+/// ([`PtySpawner`]), or a fake in tests (a PTY with no process, whose
+/// "program" the test plays through the PTY's other side).
+pub trait Spawner: Send + Sync {
+    /// Starts `slot`'s program with `extra_args` (resume and hook
+    /// arguments) after its own, in `cwd`, on a PTY of `size` (rows, cols).
+    ///
+    /// Errors: why it cannot start (no such command, no such directory, no
+    /// PTY), in one line for the pane.
+    fn spawn(
+        &self,
+        slot: &SlotConfig,
+        extra_args: &[String],
+        cwd: Option<PathBuf>,
+        size: (u16, u16),
+    ) -> anyhow::Result<Spawned>;
+}
 
-fn start_child(
-    cfg: &SlotConfig,
-    extra_args: &[String],
-    cwd: Option<PathBuf>,
-    (rows, cols): (u16, u16),
-) -> anyhow::Result<Started> {
-    let pair = native_pty_system().openpty(PtySize {
-        rows,
-        cols,
-        pixel_width: 0,
-        pixel_height: 0,
-    })?;
-    let program = cfg.command.get_ref();
-    // The PATH the child gets: the slot's own, else corral's.
-    let path = cfg
-        .env
-        .get("PATH")
-        .map(std::ffi::OsString::from)
-        .or_else(|| std::env::var_os("PATH"));
-    let cwd_now = std::env::current_dir().unwrap_or_default();
-    if !program.contains('/') && which::which_in(program, path, cwd_now).is_err() {
-        anyhow::bail!("no such command in PATH");
+/// A started program: the PTY's master side and the child.
+pub struct Spawned {
+    /// The PTY's master side (output is read, input written, size set here).
+    pub master: Box<dyn MasterPty + Send>,
+    /// The child: its exit is waited for, and it is killed through it when
+    /// it has no process id to signal.
+    pub child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+/// Starts real processes on new PTYs (portable-pty), each in a session of
+/// its own.
+pub struct PtySpawner;
+
+impl Spawner for PtySpawner {
+    fn spawn(
+        &self,
+        slot: &SlotConfig,
+        extra_args: &[String],
+        cwd: Option<PathBuf>,
+        (rows, cols): (u16, u16),
+    ) -> anyhow::Result<Spawned> {
+        let pair = native_pty_system().openpty(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })?;
+        let program = slot.command.get_ref();
+        // The PATH the child gets: the slot's own, else corral's.
+        let path = slot
+            .env
+            .get("PATH")
+            .map(std::ffi::OsString::from)
+            .or_else(|| std::env::var_os("PATH"));
+        let cwd_now = std::env::current_dir().unwrap_or_default();
+        if !program.contains('/') && which::which_in(program, path, cwd_now).is_err() {
+            anyhow::bail!("no such command in PATH");
+        }
+        let mut cmd = CommandBuilder::new(program);
+        cmd.args(&slot.args);
+        cmd.args(extra_args);
+        let cwd = cwd.ok_or_else(|| anyhow::anyhow!("no working directory"))?;
+        if !cwd.is_dir() {
+            anyhow::bail!("working directory {} does not exist", cwd.display());
+        }
+        cmd.cwd(cwd);
+        // The child's terminal is corral, not whatever corral runs in.
+        for k in [
+            "TMUX",
+            "TMUX_PANE",
+            "TERM_PROGRAM",
+            "TERM_PROGRAM_VERSION",
+            "COLUMNS",
+            "LINES",
+        ] {
+            cmd.env_remove(k);
+        }
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("COLORTERM", "truecolor");
+        cmd.env("CORRAL_SLOT", slot.id.get_ref());
+        for (k, v) in &slot.env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd)?;
+        drop(pair.slave);
+        Ok(Spawned {
+            master: pair.master,
+            child,
+        })
     }
-    let mut cmd = CommandBuilder::new(program);
-    cmd.args(&cfg.args);
-    cmd.args(extra_args);
-    let cwd = cwd.ok_or_else(|| anyhow::anyhow!("no working directory"))?;
-    if !cwd.is_dir() {
-        anyhow::bail!("working directory {} does not exist", cwd.display());
-    }
-    cmd.cwd(cwd);
-    // The child's terminal is corral, not whatever corral runs in.
-    for k in [
-        "TMUX",
-        "TMUX_PANE",
-        "TERM_PROGRAM",
-        "TERM_PROGRAM_VERSION",
-        "COLUMNS",
-        "LINES",
-    ] {
-        cmd.env_remove(k);
-    }
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("COLORTERM", "truecolor");
-    cmd.env("CORRAL_SLOT", cfg.id.get_ref());
-    for (k, v) in &cfg.env {
-        cmd.env(k, v);
-    }
-    let child = pair.slave.spawn_command(cmd)?;
-    drop(pair.slave);
-    let (reader, input) = pty::open(&*pair.master)?;
-    Ok((pair.master, reader, input, child))
 }
 
 /// `~` or `~/...` at the start of a path means the home directory.

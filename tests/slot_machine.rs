@@ -1,0 +1,464 @@
+//! The slot state machine (detect, prompt, policy, answer, exit, restart)
+//! driven through a fake spawner: each "program" is a PTY with no process
+//! behind it. The test writes the program's screen into the PTY's other
+//! side, reads back the keys corral sends, and ends it with the exit status
+//! it chooses, so every step is the test's, with no timing of a real child.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use corral::config::{Config, SlotConfig};
+use corral::detect::{AgentState, Answer};
+use corral::server::{
+    AnsweredBy, Command, Event, ManagerOptions, SessionManager, Spawned, Spawner,
+};
+use portable_pty::{ChildKiller, ExitStatus, PtySize, native_pty_system};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const LONG: Duration = Duration::from_secs(30);
+
+/// The exit a fake child reports, once set.
+#[derive(Debug, Default)]
+struct ExitCell {
+    code: Mutex<Option<u32>>,
+    set: Condvar,
+}
+
+impl ExitCell {
+    fn exit(&self, code: u32) {
+        let mut c = self.code.lock().unwrap_or_else(|p| p.into_inner());
+        c.get_or_insert(code);
+        self.set.notify_all();
+    }
+}
+
+/// A child with no process: it "exits" when the test (or corral's kill)
+/// says so.
+#[derive(Debug, Clone)]
+struct FakeChild(Arc<ExitCell>);
+
+impl ChildKiller for FakeChild {
+    fn kill(&mut self) -> std::io::Result<()> {
+        // As a signal would: 128 + SIGHUP.
+        self.0.exit(129);
+        Ok(())
+    }
+
+    fn clone_killer(&self) -> Box<dyn ChildKiller + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl portable_pty::Child for FakeChild {
+    fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        let c = self.0.code.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(c.map(ExitStatus::with_exit_code))
+    }
+
+    fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        let mut c = self.0.code.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(code) = *c {
+                return Ok(ExitStatus::with_exit_code(code));
+            }
+            c = self.0.set.wait(c).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn process_id(&self) -> Option<u32> {
+        None
+    }
+}
+
+/// One started fake program.
+struct Program {
+    args: Vec<String>,
+    /// The PTY's slave side, raw: what is written here is the program's
+    /// output; what corral sends is read here.
+    tty: File,
+    exit: Arc<ExitCell>,
+}
+
+impl Program {
+    /// Shows `text` as the program's screen (clears it first).
+    fn show(&mut self, text: &str) {
+        let bytes = format!("\x1b[2J\x1b[H{}", text.replace('\n', "\r\n"));
+        self.tty
+            .write_all(bytes.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Reads what corral sent until `want` came, or panics.
+    fn expect_input(&mut self, want: &[u8]) -> Vec<u8> {
+        let deadline = Instant::now() + LONG;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        while !got.windows(want.len()).any(|w| w == want) {
+            assert!(
+                Instant::now() < deadline,
+                "no {want:?} from corral; got {got:?}"
+            );
+            // SAFETY: poll on our own open descriptor.
+            let ready = unsafe {
+                let mut p = libc::pollfd {
+                    fd: self.tty.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                libc::poll(&mut p, 1, 100)
+            };
+            if ready > 0 {
+                let n = self.tty.read(&mut buf).unwrap_or(0);
+                got.extend_from_slice(&buf[..n]);
+            }
+        }
+        got
+    }
+}
+
+/// Starts fake programs and hands them to the test.
+#[derive(Default)]
+struct FakeSpawner {
+    started: Mutex<Vec<Program>>,
+    ready: Condvar,
+}
+
+impl Spawner for FakeSpawner {
+    fn spawn(
+        &self,
+        slot: &SlotConfig,
+        extra_args: &[String],
+        _cwd: Option<PathBuf>,
+        (rows, cols): (u16, u16),
+    ) -> anyhow::Result<Spawned> {
+        let pair = native_pty_system().openpty(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })?;
+        let name = pair
+            .master
+            .tty_name()
+            .ok_or_else(|| anyhow::anyhow!("the PTY has no name"))?;
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&name)?;
+        // SAFETY: termios calls on an open tty descriptor.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            libc::tcgetattr(tty.as_raw_fd(), &mut t);
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, &t);
+        }
+        drop(pair.slave);
+        let exit = Arc::new(ExitCell::default());
+        let mut args = slot.args.clone();
+        args.extend_from_slice(extra_args);
+        self.started
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Program {
+                args,
+                tty,
+                exit: exit.clone(),
+            });
+        self.ready.notify_all();
+        Ok(Spawned {
+            master: pair.master,
+            child: Box::new(FakeChild(exit)),
+        })
+    }
+}
+
+impl FakeSpawner {
+    /// The `n`th program started (0-based), once it is.
+    fn program(&self, n: usize) -> Program {
+        let deadline = Instant::now() + LONG;
+        let mut started = self.started.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if started.len() > n {
+                let p = &started[n];
+                return Program {
+                    args: p.args.clone(),
+                    tty: p.tty.try_clone().unwrap_or_else(|e| panic!("{e}")),
+                    exit: p.exit.clone(),
+                };
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "program {n} never started");
+            started = self
+                .ready
+                .wait_timeout(started, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+}
+
+fn start(
+    cfg: &str,
+    dir: &Path,
+    spawner: Arc<FakeSpawner>,
+) -> (SessionManager, UnboundedReceiver<Event>) {
+    let config = Config::parse(Path::new("test.toml"), cfg).unwrap_or_else(|e| panic!("{e}"));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mgr = SessionManager::start(
+        &config,
+        ManagerOptions {
+            transcript_dir: None,
+            transcript_max_bytes: 0,
+            audit_path: Some(dir.join("audit.jsonl")),
+            sizes: vec![(30, 100); config.slots.len()],
+            scrollback_rows: 100,
+            profiles: corral::profile::Profiles::builtin().unwrap_or_else(|e| panic!("{e}")),
+            policy: corral::policy::Policy::new(config.policy.clone(), config.dangerous.clone()),
+            screens: None,
+            hook: None,
+            spawner: Some(spawner),
+        },
+        tx,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    (mgr, rx)
+}
+
+fn next_event(
+    rx: &mut UnboundedReceiver<Event>,
+    what: &str,
+    mut pred: impl FnMut(&Event) -> bool,
+) -> Event {
+    let deadline = Instant::now() + LONG;
+    loop {
+        match rx.try_recv() {
+            Ok(e) if pred(&e) => return e,
+            Ok(_) => {}
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                assert!(Instant::now() < deadline, "timed out waiting for {what}");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("events ended while waiting for {what}: {e}"),
+        }
+    }
+}
+
+const RULE: &str =
+    "────────────────────────────────────────────────────────────────────────────────";
+const DASH: &str = "╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌";
+
+/// Claude Code's Bash permission dialog (2.1.329's shape).
+fn dialog(cmd: &str) -> String {
+    format!(
+        "{RULE}\n Bash command\n{DASH}\n {cmd}\n{DASH}\n Do you want to proceed?\n ❯ 1. Yes\n   2. No\n\n Esc to cancel · Tab to amend\n"
+    )
+}
+
+/// Claude Code at its prompt, idle.
+const IDLE: &str = "● Done.\n\n────────────────────────────────────────\n❯ \n────────────────────────────────────────\n  ? for shortcuts\n";
+
+fn keyboard() -> AnsweredBy {
+    AnsweredBy {
+        source: "keyboard".into(),
+        detail: "y".into(),
+    }
+}
+
+/// A whole life of a slot: a dialog becomes a prompt; the person's answer
+/// sends the profile's key; a rule answers a routine one by itself and
+/// leaves a dangerous one; the program crashes, is restarted with its
+/// resume arguments after the back-off, and `restart` kills and starts it
+/// again at once.
+#[test]
+fn a_slot_lives_through_prompts_answers_a_crash_and_restarts() {
+    let dir = support_dir();
+    let spawner = Arc::new(FakeSpawner::default());
+    let cfg = "[[policy]]\nname = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n\
+               [[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\nrestart = \"on-failure\"\n";
+    let (mgr, mut rx) = start(cfg, dir.path(), spawner.clone());
+    let mut p = spawner.program(0);
+    assert!(p.args.is_empty(), "first start: no resume: {:?}", p.args);
+    next_event(&mut rx, "started", |e| {
+        matches!(e, Event::Started { generation: 1, .. })
+    });
+
+    // A dialog: a prompt, and the state says so.
+    p.show(&dialog("npm test"));
+    next_event(&mut rx, "needs-permission", |e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                state: AgentState::NeedsPermission,
+                ..
+            }
+        )
+    });
+    let prompt = match next_event(&mut rx, "the prompt", |e| {
+        matches!(e, Event::PromptOpened { .. })
+    }) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        (prompt.tool.as_str(), prompt.subject.as_str()),
+        ("Bash", "npm test")
+    );
+    // The person approves: the option's key reaches the program.
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: prompt.id,
+        answer: Answer::ApproveOnce,
+        by: keyboard(),
+    });
+    p.expect_input(b"1");
+    next_event(&mut rx, "answer sent", |e| {
+        matches!(e, Event::AnswerSent { .. })
+    });
+    p.show(IDLE);
+    next_event(&mut rx, "prompt closed", |e| {
+        matches!(e, Event::PromptClosed { .. })
+    });
+    next_event(&mut rx, "idle", |e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                state: AgentState::Idle,
+                ..
+            }
+        )
+    });
+
+    // A routine command under the rule: answered by it.
+    p.show(&dialog("echo hi"));
+    match next_event(&mut rx, "the rule's answer", |e| {
+        matches!(e, Event::AnswerSent { .. })
+    }) {
+        Event::AnswerSent { by, answer, .. } => {
+            assert_eq!((by.source.as_str(), by.detail.as_str()), ("policy", "echo"));
+            assert_eq!(answer, Answer::ApproveOnce);
+        }
+        _ => unreachable!(),
+    }
+    p.expect_input(b"1");
+    p.show(IDLE);
+    next_event(&mut rx, "idle again", |e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                state: AgentState::Idle,
+                ..
+            }
+        )
+    });
+    // A dangerous one under the same rule: left to the person.
+    p.show(&dialog("echo hi; rm -rf ~"));
+    next_event(&mut rx, "left to the person", |e| {
+        matches!(e, Event::PolicyAsked { .. })
+    });
+    p.show(IDLE);
+    next_event(&mut rx, "closed", |e| {
+        matches!(e, Event::PromptClosed { .. })
+    });
+
+    // A crash: shown as exited, restarted after the back-off with the
+    // profile's resume arguments.
+    p.exit.exit(1);
+    match next_event(&mut rx, "the exit", |e| matches!(e, Event::Exited { .. })) {
+        Event::Exited {
+            status, restart_in, ..
+        } => {
+            assert_eq!(status, "1");
+            assert_eq!(restart_in, Some(Duration::from_secs(1)));
+        }
+        _ => unreachable!(),
+    }
+    let p2 = spawner.program(1);
+    assert_eq!(p2.args, vec!["--continue".to_string()]);
+    next_event(&mut rx, "second start", |e| {
+        matches!(e, Event::Started { generation: 2, .. })
+    });
+
+    // `restart`: the running program is ended and started again at once.
+    mgr.send(Command::Restart { slot: 0 });
+    let p3 = spawner.program(2);
+    assert!(
+        p2.exit.code.lock().map(|c| c.is_some()).unwrap_or(false),
+        "the old one was ended"
+    );
+    assert_eq!(p3.args, vec!["--continue".to_string()]);
+    next_event(&mut rx, "third start", |e| {
+        matches!(e, Event::Started { generation: 3, .. })
+    });
+
+    // Every answer is in the audit with who decided.
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap_or_default();
+    let sent: Vec<serde_json::Value> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["result"] == "sent")
+        .collect();
+    assert_eq!(sent.len(), 2, "{audit}");
+    assert_eq!(sent[0]["by"]["source"], "keyboard");
+    assert_eq!(sent[1]["by"]["source"], "policy");
+    mgr.shutdown();
+}
+
+/// An answer to a prompt that is no longer on the screen sends nothing.
+#[test]
+fn an_answer_to_a_gone_prompt_sends_nothing() {
+    let dir = support_dir();
+    let spawner = Arc::new(FakeSpawner::default());
+    let cfg = "[[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\n";
+    let (mgr, mut rx) = start(cfg, dir.path(), spawner.clone());
+    let mut p = spawner.program(0);
+    p.show(&dialog("npm test"));
+    let first = match next_event(&mut rx, "the prompt", |e| {
+        matches!(e, Event::PromptOpened { .. })
+    }) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    // Another dialog takes its place before the answer comes.
+    p.show(&dialog("rm -rf build"));
+    next_event(
+        &mut rx,
+        "the second prompt",
+        |e| matches!(e, Event::PromptOpened { prompt, .. } if prompt.subject == "rm -rf build"),
+    );
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: first.id,
+        answer: Answer::ApproveOnce,
+        by: keyboard(),
+    });
+    next_event(&mut rx, "the refusal", |e| {
+        matches!(e, Event::AnswerRefused { .. })
+    });
+    // Nothing reached the program.
+    let mut buf = [0u8; 64];
+    // SAFETY: poll on our own open descriptor.
+    let ready = unsafe {
+        let mut fd = libc::pollfd {
+            fd: p.tty.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        libc::poll(&mut fd, 1, 300)
+    };
+    if ready > 0 {
+        let n = p.tty.read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "bytes reached the program: {:?}", &buf[..n]);
+    }
+    mgr.shutdown();
+}
+
+fn support_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("corral-test.")
+        .tempdir()
+        .unwrap_or_else(|e| panic!("tempdir: {e}"))
+}
