@@ -483,6 +483,7 @@ impl Hub {
                     .map(|i| attach.is_none_or(|a| a == i).then(Instant::now))
                     .collect(),
                 again: vec![false; n],
+                writing: false,
                 closed: false,
             }),
             cv: Condvar::new(),
@@ -669,6 +670,7 @@ impl Hub {
                             o.bytes = o.bytes.saturating_sub(f.len());
                             batch.extend_from_slice(&f);
                         }
+                        o.writing = true;
                         break None;
                     }
                     let due: Vec<(SlotIdx, Instant)> = o
@@ -685,7 +687,9 @@ impl Hub {
             };
             match resync {
                 None => {
-                    if stream.write_all(&batch).is_err() {
+                    let sent = stream.write_all(&batch);
+                    lock(&conn.out).writing = false;
+                    if sent.is_err() {
                         conn.close();
                         return;
                     }
@@ -778,6 +782,19 @@ impl ScreenSink for Hub {
                         o.queue.push_back(f);
                     }
                 }
+                // Nothing ahead of it: straight to the socket from this
+                // thread (a keystroke's echo skips the writer thread's
+                // wake-up); what the socket does not take now queues.
+                None if o.queue.is_empty() && !o.writing => {
+                    let done = c.send_now(&frame);
+                    if done < frame.len() {
+                        let rest = frame[done..].to_vec();
+                        o.bytes += rest.len();
+                        o.queue.push_back(rest);
+                    } else {
+                        continue;
+                    }
+                }
                 None => {
                     o.bytes += frame.len();
                     o.queue.push_back(frame.clone());
@@ -849,6 +866,9 @@ struct Out {
     /// Per slot: the last whole terminal was taken inside an escape
     /// sequence; send it again at the next point between sequences.
     again: Vec<bool>,
+    /// The writer thread is writing frames it took from the queue: nothing
+    /// may be written past it.
+    writing: bool,
     closed: bool,
 }
 
@@ -874,6 +894,35 @@ impl Conn {
         o.queue.push_back(frame);
         drop(o);
         self.cv.notify_all();
+    }
+
+    /// Writes as much of `bytes` as the socket takes without waiting;
+    /// returns how much. Call with `out` locked and nothing queued, so
+    /// nothing overtakes it.
+    fn send_now(&self, bytes: &[u8]) -> usize {
+        use std::os::unix::io::AsRawFd;
+        let Some(s) = &self.stream else { return 0 };
+        let mut done = 0;
+        while done < bytes.len() {
+            // SAFETY: send(2) from a live slice on a descriptor we own;
+            // MSG_DONTWAIT never blocks, MSG_NOSIGNAL raises no SIGPIPE.
+            let n = unsafe {
+                libc::send(
+                    s.as_raw_fd(),
+                    bytes[done..].as_ptr().cast(),
+                    bytes.len() - done,
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            };
+            if n > 0 {
+                done += n as usize;
+            } else if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            } else {
+                break;
+            }
+        }
+        done
     }
 
     fn close(&self) {
