@@ -418,6 +418,16 @@ pub enum ClientMsg {
     },
     /// Stop every agent and the server (the person quit).
     Quit,
+    /// Send this client each shown slot's PTY input ([`ServerMsg::Input`]),
+    /// now and after every restart: it writes the person's keys there
+    /// itself, one hop shorter than through the server.
+    WantInput,
+    /// The person typed into `slot` through its PTY input: for the size
+    /// rule (the slot takes this client's size).
+    Typed {
+        /// The slot.
+        slot: SlotIdx,
+    },
 }
 
 /// A message from the server to an attached client.
@@ -433,6 +443,16 @@ pub enum ServerMsg {
     AutoAnswers {
         /// True when rules answer.
         enabled: bool,
+    },
+    /// A descriptor of the PTY master of the slot's session `generation`
+    /// comes with this frame (SCM_RIGHTS): the person's keys may be written
+    /// there. It is for typed keys and pastes only: answers go through the
+    /// server, which checks the screen first.
+    Input {
+        /// The slot.
+        slot: SlotIdx,
+        /// The session the descriptor belongs to.
+        generation: u64,
     },
     /// The client's copy of this slot misses output from here on (it fell
     /// behind); the slot's whole terminal follows once it caught up. Until
@@ -610,6 +630,157 @@ pub fn decision_text(
     }
 }
 
+/// Sends `bytes` with descriptor `fd` attached (SCM_RIGHTS) on a Unix
+/// stream socket, blocking until all of it is sent.
+///
+/// Errors: the socket's.
+pub fn send_with_fd(
+    sock: &std::os::unix::net::UnixStream,
+    bytes: &[u8],
+    fd: std::os::fd::BorrowedFd<'_>,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let raw = fd.as_raw_fd();
+    // SAFETY: CMSG_SPACE is arithmetic on its argument.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
+    let mut control = vec![0u8; space];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: msghdr is plain data; every pointer in it points into live
+    // buffers (`iov`, `control`) for the duration of the call, and the
+    // control message is written inside `control`'s CMSG_SPACE bytes.
+    let sent = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        if cmsg.is_null() {
+            return Err(io::Error::other("no room for the descriptor"));
+        }
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as _;
+        std::ptr::copy_nonoverlapping(
+            (&raw as *const libc::c_int).cast::<u8>(),
+            libc::CMSG_DATA(cmsg),
+            std::mem::size_of::<libc::c_int>(),
+        );
+        libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
+    };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let sent = sent as usize;
+    if sent < bytes.len() {
+        // The descriptor went with the first byte; the rest is plain.
+        let mut s = sock;
+        io::Write::write_all(&mut s, &bytes[sent..])?;
+    }
+    Ok(())
+}
+
+/// Reads a Unix stream socket with `recvmsg`, keeping every descriptor
+/// that comes with the bytes (SCM_RIGHTS), in order: a descriptor arrives
+/// no later than the first byte of the frame it was sent with.
+pub struct FdReader {
+    sock: std::os::unix::net::UnixStream,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Descriptors received and not yet taken.
+    pub fds: std::collections::VecDeque<std::os::fd::OwnedFd>,
+}
+
+impl FdReader {
+    /// Reads `sock`, starting with `leftover` (bytes a buffered reader
+    /// already took from it).
+    pub fn new(sock: std::os::unix::net::UnixStream, leftover: &[u8]) -> FdReader {
+        // Room for one recvmsg, and for whatever was left over.
+        let mut buf = leftover.to_vec();
+        buf.resize(leftover.len().max(64 * 1024), 0);
+        FdReader {
+            sock,
+            end: leftover.len(),
+            buf,
+            start: 0,
+            fds: std::collections::VecDeque::new(),
+        }
+    }
+
+    fn fill(&mut self) -> io::Result<usize> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        // SAFETY: CMSG_SPACE is arithmetic on its argument.
+        let space =
+            unsafe { libc::CMSG_SPACE((4 * std::mem::size_of::<libc::c_int>()) as u32) } as usize;
+        let mut control = vec![0u8; space];
+        self.start = 0;
+        self.end = 0;
+        let mut iov = libc::iovec {
+            iov_base: self.buf.as_mut_ptr().cast(),
+            iov_len: self.buf.len(),
+        };
+        loop {
+            // SAFETY: msghdr points into live buffers for the call; the
+            // control messages read are within `control`, and each
+            // descriptor received is owned from here on (closed if unused).
+            let n = unsafe {
+                let mut msg: libc::msghdr = std::mem::zeroed();
+                msg.msg_iov = &mut iov;
+                msg.msg_iovlen = 1;
+                msg.msg_control = control.as_mut_ptr().cast();
+                msg.msg_controllen = space as _;
+                let n = libc::recvmsg(self.sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
+                if n >= 0 {
+                    let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+                    while !cmsg.is_null() {
+                        if (*cmsg).cmsg_level == libc::SOL_SOCKET
+                            && (*cmsg).cmsg_type == libc::SCM_RIGHTS
+                        {
+                            let data = libc::CMSG_DATA(cmsg);
+                            let len = (*cmsg).cmsg_len as usize - (data as usize - cmsg as usize);
+                            for i in 0..len / std::mem::size_of::<libc::c_int>() {
+                                let mut fd: libc::c_int = 0;
+                                std::ptr::copy_nonoverlapping(
+                                    data.add(i * std::mem::size_of::<libc::c_int>()),
+                                    (&mut fd as *mut libc::c_int).cast::<u8>(),
+                                    std::mem::size_of::<libc::c_int>(),
+                                );
+                                self.fds.push_back(std::os::fd::OwnedFd::from_raw_fd(fd));
+                            }
+                        }
+                        cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+                    }
+                }
+                n
+            };
+            if n >= 0 {
+                self.end = n as usize;
+                return Ok(self.end);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
+impl io::Read for FdReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.start == self.end && self.fill()? == 0 {
+            return Ok(0);
+        }
+        let n = out.len().min(self.end - self.start);
+        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        Ok(n)
+    }
+}
+
 /// Writes one frame: `value` as JSON on one line.
 ///
 /// Errors: the writer's I/O errors; serialization never fails for these types.
@@ -733,6 +904,61 @@ mod tests {
         ] {
             assert!(Frame::read(&mut io::Cursor::new(bad)).is_err());
         }
+    }
+
+    #[test]
+    fn a_descriptor_travels_with_its_frame() {
+        use std::io::{Read, Write};
+        use std::os::fd::AsFd;
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
+        let (mut pipe_r, pipe_w) = std::io::pipe().unwrap_or_else(|e| panic!("{e}"));
+        let before = Frame::Output {
+            slot: 0,
+            bytes: b"before".to_vec(),
+        }
+        .encode();
+        let with = Frame::json(&ServerMsg::Input {
+            slot: 1,
+            generation: 3,
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+        .encode();
+        (&a).write_all(&before).unwrap_or_else(|e| panic!("{e}"));
+        send_with_fd(&a, &with, pipe_w.as_fd()).unwrap_or_else(|e| panic!("{e}"));
+        drop(pipe_w);
+        drop(a);
+        let mut r = FdReader::new(b, &[]);
+        let first = Frame::read(&mut r).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(first, Some(Frame::Output { .. })));
+        let second = Frame::read(&mut r).unwrap_or_else(|e| panic!("{e}"));
+        let Some(Frame::Json(j)) = second else {
+            panic!("not json: {second:?}")
+        };
+        let msg: ServerMsg = serde_json::from_slice(&j).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            msg,
+            ServerMsg::Input {
+                slot: 1,
+                generation: 3
+            }
+        );
+        let fd = r
+            .fds
+            .pop_front()
+            .unwrap_or_else(|| panic!("no descriptor came"));
+        let mut w = std::fs::File::from(fd);
+        w.write_all(b"typed").unwrap_or_else(|e| panic!("{e}"));
+        drop(w);
+        let mut got = String::new();
+        pipe_r
+            .read_to_string(&mut got)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got, "typed");
+        assert!(
+            Frame::read(&mut r)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_none()
+        );
     }
 
     #[test]

@@ -355,3 +355,34 @@ fn two_clients_started_at_once_share_one_server() {
     assert!(ls.contains("default: 1 slot, 2 clients"), "{ls}");
     assert_eq!(ls.matches("(pid ").count(), 1, "{ls}");
 }
+
+/// The person's keys go straight into the slot's PTY (the server hands the
+/// client its input): they reach a restarted session's new PTY too, and a
+/// second client's keys reach the same program.
+#[test]
+fn keys_reach_the_program_across_a_restart_and_from_every_client() {
+    let home = tempdir();
+    let cfg = write_config(home.path(), &shell_slot(home.path(), "sh"));
+    let a = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    a.wait_text("NORMAL", LONG);
+    a.send(b"\r");
+    a.wait_mode("INSERT", LONG);
+    a.type_text("echo one-$((40+2))\r");
+    a.wait_text("one-42", LONG);
+    let first = pid_of(home.path(), "sh");
+    std::fs::remove_file(home.path().join("sh.pid")).unwrap_or_else(|e| panic!("{e}"));
+    a.send(b"\x1cR");
+    let second = pid_of(home.path(), "sh");
+    assert_ne!(first, second, "restarted");
+    a.send(b"\r");
+    a.wait_mode("INSERT", LONG);
+    a.type_text("echo two-$((40+3))\r");
+    a.wait_text("two-43", LONG);
+    let b = Tui::corral(&["--config", &cfg], 30, 100, home.path());
+    b.wait_text("NORMAL", LONG);
+    b.send(b"\r");
+    b.wait_mode("INSERT", LONG);
+    b.type_text("echo three-$((40+4))\r");
+    b.wait_text("three-44", LONG);
+    a.wait_text("three-44", LONG);
+}

@@ -231,13 +231,37 @@ pub enum LinkEvent {
     Closed,
 }
 
+/// How often at most a client tells the server it typed into a slot.
+const TYPED_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long after a keystroke the server hears of it when the size does not
+/// change (after the echo, not in its way).
+const TYPED_DELAY: std::time::Duration = std::time::Duration::from_millis(30);
+
 /// Called on the reader thread right after output was fed into a slot's
 /// copy, with the copy locked: the UI draws a keystroke's echo from there.
 pub type OnOutput = Box<dyn Fn(SlotIdx, &Engine) + Send>;
 
+/// Per slot: the PTY input of its session (generation, descriptor), when
+/// the server gave it.
+type Inputs = Mutex<Vec<Option<(u64, std::fs::File)>>>;
+
+/// What the server has yet to hear about this client's typing.
+#[derive(Default)]
+struct Typed {
+    told: Vec<Option<std::time::Instant>>,
+    pending: Vec<bool>,
+    wanted: Vec<Option<(u16, u16)>>,
+    due: Option<std::time::Instant>,
+}
+
 /// An attached client's link.
 pub struct Link {
     out: Mutex<UnixStream>,
+    inputs: Arc<Inputs>,
+    /// Per slot: when the server was last told this client typed there,
+    /// whether it is still to be told, and the pane size (rows, cols) this
+    /// client last asked for.
+    typed: Mutex<Typed>,
     /// The copies of the slots' terminals.
     pub mirrors: Arc<Mirrors>,
     /// Where the server's socket is.
@@ -251,15 +275,22 @@ impl Link {
     pub fn start(
         welcome: &Welcome,
         stream: UnixStream,
-        mut reader: BufReader<UnixStream>,
+        reader: BufReader<UnixStream>,
         socket: PathBuf,
         events: tokio::sync::mpsc::UnboundedSender<LinkEvent>,
         on_output: OnOutput,
     ) -> io::Result<Link> {
         let mirrors = Arc::new(Mirrors::new(welcome));
         let scrollback = welcome.scrollback_rows;
+        let inputs: Arc<Inputs> =
+            Arc::new(Mutex::new(welcome.slots.iter().map(|_| None).collect()));
+        // From here on descriptors may come with the frames: read with
+        // recvmsg, starting with what the handshake's reader already took.
+        let leftover = reader.buffer().to_vec();
+        let mut reader = proto::FdReader::new(reader.into_inner(), &leftover);
         {
             let mirrors = mirrors.clone();
+            let inputs = inputs.clone();
             std::thread::Builder::new()
                 .name("link-read".into())
                 .spawn(move || {
@@ -274,7 +305,28 @@ impl Link {
                         };
                         match frame {
                             Frame::Json(b) => match serde_json::from_slice::<ServerMsg>(&b) {
+                                Ok(ServerMsg::Input { slot, generation }) => {
+                                    let fd = reader.fds.pop_front();
+                                    let mut ins = inputs.lock().unwrap_or_else(|p| p.into_inner());
+                                    if let (Some(fd), Some(i)) = (fd, ins.get_mut(slot)) {
+                                        *i = Some((generation, std::fs::File::from(fd)));
+                                    }
+                                }
                                 Ok(m) => {
+                                    // A new session: the old PTY is gone; its
+                                    // input comes after this event.
+                                    if let ServerMsg::Event {
+                                        event: crate::proto::Event::Started { slot, generation },
+                                    } = &m
+                                    {
+                                        let mut ins =
+                                            inputs.lock().unwrap_or_else(|p| p.into_inner());
+                                        if let Some(i) = ins.get_mut(*slot)
+                                            && i.as_ref().is_some_and(|(g, _)| g != generation)
+                                        {
+                                            *i = None;
+                                        }
+                                    }
                                     if events.send(LinkEvent::Msg(m)).is_err() {
                                         break;
                                     }
@@ -314,11 +366,116 @@ impl Link {
                     let _ = events.send(LinkEvent::Closed);
                 })?;
         }
-        Ok(Link {
+        let n = welcome.slots.len();
+        let link = Link {
             out: Mutex::new(stream),
+            inputs,
+            typed: Mutex::new(Typed {
+                told: vec![None; n],
+                pending: vec![false; n],
+                wanted: vec![None; n],
+                due: None,
+            }),
             mirrors,
             socket,
-        })
+        };
+        link.send(&ClientMsg::WantInput)?;
+        Ok(link)
+    }
+
+    /// Writes `bytes` the person typed straight into slot `slot`'s PTY,
+    /// without waiting; returns how many went (0 when this client has no
+    /// input for the slot). The rest must go through the server.
+    pub fn type_into(&self, slot: SlotIdx, bytes: &[u8]) -> usize {
+        use std::os::fd::AsRawFd;
+        let ins = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(Some((_, file))) = ins.get(slot) else {
+            return 0;
+        };
+        let mut done = 0;
+        while done < bytes.len() {
+            // SAFETY: write(2) from a live slice to a descriptor we own; the
+            // descriptor is non-blocking (the server's PTY master).
+            let n = unsafe {
+                libc::write(
+                    file.as_raw_fd(),
+                    bytes[done..].as_ptr().cast(),
+                    bytes.len() - done,
+                )
+            };
+            if n > 0 {
+                done += n as usize;
+            } else if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            } else {
+                break;
+            }
+        }
+        drop(ins);
+        if done > 0 {
+            self.typed(slot);
+        }
+        done
+    }
+
+    /// This client gives slot `slot` a pane of `size` (rows, cols).
+    pub fn wanted(&self, slot: SlotIdx, size: (u16, u16)) {
+        let mut t = self.typed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = t.wanted.get_mut(slot) {
+            *w = Some(size);
+        }
+    }
+
+    /// This client typed into `slot`: the server hears it (for the size
+    /// rule) at once when the PTY does not have this client's size, else
+    /// shortly after, off the keystroke's way to its echo.
+    fn typed(&self, slot: SlotIdx) {
+        let size = self.mirrors.lock(slot).map(|e| e.size());
+        let mut t = self.typed.lock().unwrap_or_else(|p| p.into_inner());
+        let differs = t
+            .wanted
+            .get(slot)
+            .copied()
+            .flatten()
+            .is_some_and(|w| Some(w) != size);
+        if let Some(p) = t.pending.get_mut(slot) {
+            *p = true;
+        }
+        if differs {
+            drop(t);
+            self.flush_typed(std::time::Instant::now());
+        } else if t.due.is_none() {
+            t.due = Some(std::time::Instant::now() + TYPED_DELAY);
+        }
+    }
+
+    /// When [`Link::flush_typed`] is due, if it is.
+    pub fn typed_due(&self) -> Option<std::time::Instant> {
+        self.typed.lock().unwrap_or_else(|p| p.into_inner()).due
+    }
+
+    /// Tells the server of the slots typed into since it last heard, each
+    /// at most every [`TYPED_EVERY`].
+    pub fn flush_typed(&self, now: std::time::Instant) {
+        let mut tell = Vec::new();
+        {
+            let mut t = self.typed.lock().unwrap_or_else(|p| p.into_inner());
+            t.due = None;
+            for slot in 0..t.pending.len() {
+                if !t.pending[slot] {
+                    continue;
+                }
+                t.pending[slot] = false;
+                let recent = t.told[slot].is_some_and(|at| now.duration_since(at) < TYPED_EVERY);
+                if !recent {
+                    t.told[slot] = Some(now);
+                    tell.push(slot);
+                }
+            }
+        }
+        for slot in tell {
+            let _ = self.send(&ClientMsg::Typed { slot });
+        }
     }
 
     /// Sends a message to the server.

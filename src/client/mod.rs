@@ -723,6 +723,36 @@ fn command(link: &Link, c: Command) -> io::Result<bool> {
         }
         _ => None,
     };
+    // The person's keys and pastes go straight into the PTY when the server
+    // gave this client its input, encoded for the modes the program set
+    // (as this client's copy of its screen has them).
+    if let Command::Key { slot, .. } | Command::Paste { slot, .. } = &c {
+        let slot = *slot;
+        let modes = link.mirrors.lock(slot).map(|e| e.input_modes());
+        if let Some(modes) = modes {
+            let bytes = match &c {
+                Command::Key { key, .. } => crate::keys::encode(*key, modes),
+                Command::Paste { text, .. } => crate::keys::encode_paste(text, modes),
+                _ => Vec::new(),
+            };
+            let done = link.type_into(slot, &bytes);
+            if done == bytes.len() {
+                return Ok(false);
+            }
+            if done > 0 {
+                link.send(&ClientMsg::Command {
+                    command: Command::Write {
+                        slot,
+                        bytes: bytes[done..].to_vec(),
+                    },
+                })?;
+                return Ok(false);
+            }
+        }
+    }
+    if let Command::Resize { slot, rows, cols } = &c {
+        link.wanted(*slot, (*rows, *cols));
+    }
     if let Some((slot, delta)) = scroll {
         if let Some(mut e) = link.mirrors.lock(slot) {
             let cur = e.scroll_offset();
@@ -944,6 +974,8 @@ async fn ui_loop(
                             }
                         }
                         LinkEvent::Msg(ServerMsg::Bye { reason }) => bye = Some(reason),
+                        // Taken by the link itself.
+                        LinkEvent::Msg(ServerMsg::Input { .. }) => {}
                         LinkEvent::Msg(ServerMsg::Stale { slot }) => {
                             pending.extend(app.update(Msg::PtyStale { slot }, now));
                         }
@@ -965,6 +997,7 @@ async fn ui_loop(
                 dirty |= other || (typed_output && !echoed);
             }
             _ = sleep_until_opt(draw_at) => {}
+            _ = sleep_until_opt(link.typed_due()) => link.flush_typed(Instant::now()),
             _ = sleep_until_opt(tick_at) => {
                 pending = app.update(Msg::Tick, Instant::now());
                 dirty = true;

@@ -318,12 +318,28 @@ impl Hub {
         }
         let mut st = self.lock_state();
         st.view.apply(&ev, Instant::now());
+        let started = match ev {
+            Event::Started { slot, .. } => Some(slot),
+            _ => None,
+        };
         let frame = match Frame::json(&ServerMsg::Event { event: ev }) {
             Ok(f) => f.encode(),
             Err(e) => return tracing::warn!("event: {e}"),
         };
-        for c in lock(&self.clients).iter() {
+        let clients: Vec<Arc<Conn>> = lock(&self.clients).clone();
+        for c in &clients {
             c.push(frame.clone());
+        }
+        drop(st);
+        // A new session has a new PTY: its input goes to the clients that
+        // write keys themselves, after the event that says it started.
+        if let (Some(slot), Some(mgr)) = (started, self.mgr.get()) {
+            for c in clients
+                .iter()
+                .filter(|c| c.shows(slot) && c.wants_input.load(Ordering::Acquire))
+            {
+                self.send_input(c, mgr, slot);
+            }
         }
     }
 
@@ -474,6 +490,7 @@ impl Hub {
         let n = mgr.len();
         let conn = Arc::new(Conn {
             id,
+            wants_input: std::sync::atomic::AtomicBool::new(false),
             attach,
             out: Mutex::new(Out {
                 queue: VecDeque::new(),
@@ -552,6 +569,22 @@ impl Hub {
 
     fn on_message(&self, conn: &Arc<Conn>, mgr: &SessionManager, msg: ClientMsg) {
         let cmd = match msg {
+            ClientMsg::WantInput => {
+                conn.wants_input.store(true, Ordering::Release);
+                let n = mgr.len();
+                for slot in (0..n).filter(|s| conn.shows(*s)) {
+                    self.send_input(conn, mgr, slot);
+                }
+                return;
+            }
+            ClientMsg::Typed { slot } => {
+                if conn.shows(slot)
+                    && let Some((rows, cols)) = self.lock_state().sizes.typed(conn.id, slot)
+                {
+                    mgr.send(Command::Resize { slot, rows, cols });
+                }
+                return;
+            }
             ClientMsg::Quit => {
                 let _ = self.quit.send("quit by a client".into());
                 return;
@@ -649,11 +682,39 @@ impl Hub {
         }
     }
 
+    /// Queues slot `slot`'s PTY input descriptor for `conn`, if a session
+    /// runs.
+    fn send_input(&self, conn: &Conn, mgr: &SessionManager, slot: SlotIdx) {
+        let Some(file) = mgr.slot(slot).and_then(|s| s.input_descriptor()) else {
+            return;
+        };
+        let generation = self
+            .lock_state()
+            .view
+            .slots
+            .get(slot)
+            .map_or(0, |s| s.generation);
+        let Ok(frame) = Frame::json(&ServerMsg::Input { slot, generation }) else {
+            return;
+        };
+        let mut o = lock(&conn.out);
+        if o.closed {
+            return;
+        }
+        let frame = frame.encode();
+        o.bytes += frame.len();
+        o.queue
+            .push_back(Item::WithFd(frame, std::os::fd::OwnedFd::from(file)));
+        drop(o);
+        conn.cv.notify_all();
+    }
+
     /// Writes a client's queued frames; sends a slot's whole terminal when
     /// its copy must be rebuilt.
     fn writer(&self, conn: &Conn, mut stream: UnixStream) {
         let mut batch = Vec::new();
         loop {
+            let mut with_fd = None;
             let resync = {
                 let mut o = lock(&conn.out);
                 loop {
@@ -663,12 +724,21 @@ impl Hub {
                     if !o.queue.is_empty() {
                         batch.clear();
                         while let Some(f) = o.queue.front() {
-                            if !batch.is_empty() && batch.len() + f.len() > WRITE_BATCH_BYTES {
+                            let fd_item = matches!(f, Item::WithFd(..));
+                            if !batch.is_empty()
+                                && (fd_item || batch.len() + f.len() > WRITE_BATCH_BYTES)
+                            {
                                 break;
                             }
-                            let f = o.queue.pop_front().unwrap_or_default();
+                            let Some(f) = o.queue.pop_front() else { break };
                             o.bytes = o.bytes.saturating_sub(f.len());
-                            batch.extend_from_slice(&f);
+                            match f {
+                                Item::Bytes(b) => batch.extend_from_slice(&b),
+                                Item::WithFd(b, fd) => {
+                                    with_fd = Some((b, fd));
+                                    break;
+                                }
+                            }
                         }
                         o.writing = true;
                         break None;
@@ -687,7 +757,12 @@ impl Hub {
             };
             match resync {
                 None => {
-                    let sent = stream.write_all(&batch);
+                    let mut sent = stream.write_all(&batch);
+                    if let (Ok(()), Some((b, fd))) = (&sent, &with_fd) {
+                        use std::os::fd::AsFd;
+                        sent = proto::send_with_fd(&stream, b, fd.as_fd());
+                    }
+                    drop(with_fd.take());
                     lock(&conn.out).writing = false;
                     if sent.is_err() {
                         conn.close();
@@ -712,7 +787,7 @@ impl Hub {
                         o.resync[slot] = None;
                         o.again[slot] = !e.at_rest();
                         o.bytes += frame.len();
-                        o.queue.push_back(frame);
+                        o.queue.push_back(Item::Bytes(frame));
                     }
                     if waiting {
                         let o = lock(&conn.out);
@@ -758,7 +833,7 @@ impl ScreenSink for Hub {
                 if o.resync[slot].is_none() {
                     let f = screen_frame(slot, engine);
                     o.bytes += f.len();
-                    o.queue.push_back(f);
+                    o.queue.push_back(Item::Bytes(f));
                     drop(o);
                     c.cv.notify_all();
                     continue;
@@ -769,7 +844,7 @@ impl ScreenSink for Hub {
                     let f = screen_frame(slot, engine);
                     o.resync[slot] = None;
                     o.bytes += f.len();
-                    o.queue.push_back(f);
+                    o.queue.push_back(Item::Bytes(f));
                 }
                 Some(_) => continue,
                 None if o.bytes + frame.len() > QUEUE_HIGH_BYTES => {
@@ -779,7 +854,7 @@ impl ScreenSink for Hub {
                     if let Ok(f) = Frame::json(&ServerMsg::Stale { slot }) {
                         let f = f.encode();
                         o.bytes += f.len();
-                        o.queue.push_back(f);
+                        o.queue.push_back(Item::Bytes(f));
                     }
                 }
                 // Nothing ahead of it: straight to the socket from this
@@ -790,14 +865,14 @@ impl ScreenSink for Hub {
                     if done < frame.len() {
                         let rest = frame[done..].to_vec();
                         o.bytes += rest.len();
-                        o.queue.push_back(rest);
+                        o.queue.push_back(Item::Bytes(rest));
                     } else {
                         continue;
                     }
                 }
                 None => {
                     o.bytes += frame.len();
-                    o.queue.push_back(frame.clone());
+                    o.queue.push_back(Item::Bytes(frame.clone()));
                 }
             }
             drop(o);
@@ -825,7 +900,7 @@ impl ScreenSink for Hub {
             } else {
                 let f = screen_frame(slot, engine);
                 o.bytes += f.len();
-                o.queue.push_back(f);
+                o.queue.push_back(Item::Bytes(f));
             }
             drop(o);
             c.cv.notify_all();
@@ -848,6 +923,8 @@ impl Hub {
 /// One attached client.
 struct Conn {
     id: u64,
+    /// It asked for the slots' PTY input ([`ClientMsg::WantInput`]).
+    wants_input: std::sync::atomic::AtomicBool,
     /// `--attach`: the one slot it shows.
     attach: Option<SlotIdx>,
     out: Mutex<Out>,
@@ -855,9 +932,23 @@ struct Conn {
     stream: Option<UnixStream>,
 }
 
+/// A frame waiting for a client, with the descriptor that goes with it.
+enum Item {
+    Bytes(Vec<u8>),
+    WithFd(Vec<u8>, std::os::fd::OwnedFd),
+}
+
+impl Item {
+    fn len(&self) -> usize {
+        match self {
+            Item::Bytes(b) | Item::WithFd(b, _) => b.len(),
+        }
+    }
+}
+
 struct Out {
     /// Encoded frames not yet written.
-    queue: VecDeque<Vec<u8>>,
+    queue: VecDeque<Item>,
     /// Their bytes.
     bytes: usize,
     /// Per slot: since when its copy must be rebuilt (output was dropped,
@@ -891,7 +982,7 @@ impl Conn {
             return;
         }
         o.bytes += frame.len();
-        o.queue.push_back(frame);
+        o.queue.push_back(Item::Bytes(frame));
         drop(o);
         self.cv.notify_all();
     }
@@ -916,7 +1007,9 @@ impl Conn {
             };
             if n > 0 {
                 done += n as usize;
-            } else if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            } else if n < 0
+                && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+            {
                 continue;
             } else {
                 break;

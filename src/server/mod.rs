@@ -203,6 +203,12 @@ impl SlotShared {
         self.engine.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A descriptor of the running session's PTY master, for a client that
+    /// writes the person's keys to it itself.
+    pub fn input_descriptor(&self) -> Option<File> {
+        self.input.descriptor()
+    }
+
     /// Locks the engine if no other thread holds it, else `None` at once.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, Engine>> {
         match self.engine.try_lock() {

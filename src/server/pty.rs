@@ -186,6 +186,13 @@ impl PtyInput {
         Ok(())
     }
 
+    /// A descriptor of the running session's PTY master (non-blocking, the
+    /// same open file as the lane's), for a client that writes typed keys
+    /// to it itself; `None` when no session runs.
+    pub fn descriptor(&self) -> Option<File> {
+        self.lane().master.as_ref().and_then(|m| m.try_clone().ok())
+    }
+
     /// Closes the lane at the end of a session: later writes fail with
     /// [`InputError::NotRunning`], pending bytes are dropped and the writer
     /// thread ends.
