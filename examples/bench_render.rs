@@ -9,12 +9,12 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use corral::app::{App, Msg};
+use corral::client::app::{App, Msg};
+use corral::client::ui::{self, PaneCache, ScreenSource};
 use corral::config::Config;
 use corral::engine::Engine;
 use corral::keymap::Keymap;
 use corral::server::SlotIdx;
-use corral::ui::{self, PaneCache, ScreenSource};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -1,12 +1,11 @@
 //! corral: a full-screen terminal multiplexer for supervising AI coding
 //! agents. See `Design` in the README for the parts and how they depend on
-//! each other: `ui -> app -> session -> detect -> profile -> config`, with
-//! `model`, `keys` and `pattern` as leaves that depend on nothing of
-//! corral's; tests/architecture.rs derives the graph from the source and
-//! fails on a cycle.
+//! each other: `cli -> client (ui -> app) -> proto -> server -> detect ->
+//! profile -> config`, with `model`, `keys` and `pattern` as leaves that
+//! depend on nothing of corral's; tests/architecture.rs derives the graph
+//! from the source and fails on a cycle.
 
 pub mod agent_hook;
-pub mod app;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -22,4 +21,3 @@ pub mod policy;
 pub mod profile;
 pub mod proto;
 pub mod server;
-pub mod ui;

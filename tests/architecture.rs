@@ -42,8 +42,8 @@ fn server_engine_and_detect_are_ui_free() {
             "ratatui",
             "crossterm",
             "tui_term",
-            "crate::ui",
-            "crate::app",
+            "crate::client::ui",
+            "crate::client::app",
             "crate::client",
         ] {
             assert!(
@@ -74,7 +74,7 @@ fn detect_does_no_io_and_reads_no_clock() {
 
 #[test]
 fn app_update_does_no_io() {
-    let src = source("src/app/mod.rs");
+    let src = source("src/client/app/mod.rs");
     for banned in [
         "std::fs",
         "std::io",

@@ -286,7 +286,7 @@ fn ask_long(t: &Tui, text: &str) {
 /// Every row of `subject` as the sidebar wraps it (`width` cells) is on
 /// screen: the person sees the whole command.
 fn shows_whole(screen: &str, subject: &str, width: usize) -> bool {
-    corral::app::wrap_cells(subject, width)
+    corral::client::app::wrap_cells(subject, width)
         .iter()
         .all(|row| screen.contains(row.as_str()))
 }

@@ -5,7 +5,8 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use corral::app::{App, Msg};
+use corral::client::app::{App, Msg};
+use corral::client::ui::{self, ScreenSource};
 use corral::config::Config;
 use corral::detect::{AgentState, ScreenSnapshot, Timing, detect};
 use corral::engine::Engine;
@@ -13,7 +14,6 @@ use corral::keymap::Keymap;
 use corral::keys::KeyPress;
 use corral::profile::{Profile, Profiles};
 use corral::server::{Event, SlotIdx};
-use corral::ui::{self, ScreenSource};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -517,7 +517,7 @@ fn a_dialog_over_an_early_echo_is_drawn_whole_by_the_next_frame() {
     // The user's terminal, fed every byte corral writes.
     let mut outer = Engine::new(rows, cols, 0);
     let mut shown = ui::Shown::default();
-    let mut frame = |app: &corral::app::App, shown: &mut ui::Shown, outer: &mut Engine| {
+    let mut frame = |app: &corral::client::app::App, shown: &mut ui::Shown, outer: &mut Engine| {
         let mut repair = Vec::new();
         let done = term
             .draw(|f| {
@@ -583,7 +583,7 @@ fn a_dialog_over_an_early_echo_is_drawn_whole_by_the_next_frame() {
         "nothing changed since"
     );
     // A dialog opens over the pane before the next frame.
-    app.modal = corral::app::Modal::Help;
+    app.modal = corral::client::app::Modal::Help;
     let (want, repaired) = frame(&app, &mut shown, &mut outer);
     assert!(
         repaired > 0,
@@ -600,7 +600,7 @@ fn a_dialog_over_an_early_echo_is_drawn_whole_by_the_next_frame() {
         assert_eq!(g, w, "row {y}:\n{}", got.join("\n"));
     }
     // Nothing echoed since: the frame after needs no repair.
-    app.modal = corral::app::Modal::None;
+    app.modal = corral::client::app::Modal::None;
     let (want, repaired) = frame(&app, &mut shown, &mut outer);
     assert_eq!(repaired, 0);
     let got: Vec<String> = outer

@@ -6,7 +6,9 @@
 //! does, and it keeps them running when the client goes.
 
 pub mod admin;
+pub mod app;
 pub mod link;
+pub mod ui;
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -24,7 +26,6 @@ use crossterm::{cursor, execute, queue};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-use crate::app::{App, Effect, Flash, MouseMsg, Msg};
 use crate::config::UiConfig;
 use crate::engine::Engine;
 use crate::keymap::Keymap;
@@ -32,8 +33,9 @@ use crate::keys::{KeyCode, KeyPress, Mods};
 use crate::paths::Paths;
 use crate::proto::{ClientMsg, Command, Event, HelloKind, ServerMsg};
 use crate::server::SlotIdx;
-use crate::ui::{self, ScreenSource};
+use app::{App, Effect, Flash, MouseMsg, Msg};
 use link::{ConnectError, Link, LinkEvent, Mirrors};
+use ui::ScreenSource;
 
 /// Frame pacing of output: at most one frame per this, in milliseconds.
 const FRAME: Duration = Duration::from_millis(16);
@@ -992,7 +994,7 @@ async fn ui_loop(
                 // in) that is on the terminal already needs no frame.
                 let echoed = typed_output
                     && app.mode == crate::keymap::Mode::Insert
-                    && app.modal == crate::app::Modal::None
+                    && app.modal == crate::client::app::Modal::None
                     && echo_typed(&shown, &mirrors, app.focus)?;
                 dirty |= other || (typed_output && !echoed);
             }

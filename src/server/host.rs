@@ -1035,7 +1035,7 @@ pub struct View {
     pub slots: Vec<SlotRow>,
     /// Pending prompts, oldest first, with when they opened.
     pub inbox: Vec<(SlotIdx, Prompt, Instant)>,
-    /// Recent decisions, oldest first, at most [`crate::app::DECISIONS_KEPT`].
+    /// Recent decisions, oldest first, at most [`crate::client::app::DECISIONS_KEPT`].
     pub decisions: VecDeque<(Instant, String)>,
     /// Automatic answers are on.
     pub auto: bool,

@@ -19,7 +19,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use ref_cast::RefCast;
 use tui_term::widget::{Cursor, PseudoTerminal};
 
-use crate::app::{App, Modal, layout};
+use crate::client::app::{App, Modal, layout};
 use crate::detect::AgentState;
 use crate::engine::Engine;
 use crate::keymap::{Action, Mode};
@@ -626,7 +626,7 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
             if sel { "▶" } else { " " },
             truncate(id, 10),
             e.prompt.tool,
-            crate::app::shown(&e.prompt.subject).replace('\n', "⏎")
+            crate::client::app::shown(&e.prompt.subject).replace('\n', "⏎")
         );
         let age = age(now.saturating_duration_since(e.opened));
         let used = text.chars().count();
@@ -686,7 +686,11 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
     frame.render_widget(Paragraph::new(lines), inner);
     // The selected prompt's whole subject, exactly as it will be decided on.
     if let (Some(r), Some(e)) = (app.layout().inbox_detail, app.inbox.get(app.inbox_sel)) {
-        let b = crate::app::subject_block(&e.prompt, usize::from(r.width), usize::from(r.height));
+        let b = crate::client::app::subject_block(
+            &e.prompt,
+            usize::from(r.width),
+            usize::from(r.height),
+        );
         let n_subject = b.subject_rows;
         let always_from = b.always_from;
         let block: Vec<Line> = b
@@ -901,7 +905,7 @@ fn summary(frame: &mut Frame, app: &App, area: Rect) {
             format!(
                 "│ {waiting} waiting ▶ {id} {} {}",
                 e.prompt.tool,
-                crate::app::shown(&e.prompt.subject).replace('\n', "⏎")
+                crate::client::app::shown(&e.prompt.subject).replace('\n', "⏎")
             ),
             Style::default().fg(Color::LightMagenta),
         ));
@@ -1064,13 +1068,14 @@ fn details(frame: &mut Frame, app: &App, id: crate::detect::PromptId) {
         (_, Some(why)) => format!("read off the screen, not exact: {why}"),
     };
     let mut lines: Vec<Line> = Vec::new();
-    for row in crate::app::wrap_cells(&format!("{} · {} · {source}", slot, p.tool), width) {
+    for row in crate::client::app::wrap_cells(&format!("{} · {} · {source}", slot, p.tool), width)
+    {
         lines.push(Line::from(Span::styled(
             row,
             Style::default().add_modifier(Modifier::BOLD),
         )));
     }
-    for row in crate::app::wrap_cells(&crate::app::shown(&p.subject), width) {
+    for row in crate::client::app::wrap_cells(&crate::client::app::shown(&p.subject), width) {
         lines.push(Line::from(Span::styled(
             row,
             Style::default()
@@ -1080,7 +1085,11 @@ fn details(frame: &mut Frame, app: &App, id: crate::detect::PromptId) {
     }
     lines.push(Line::raw(""));
     for r in &p.dialog {
-        lines.extend(crate::app::wrap_cells(r, width).into_iter().map(Line::from));
+        lines.extend(
+            crate::client::app::wrap_cells(r, width)
+                .into_iter()
+                .map(Line::from),
+        );
     }
     lines.push(Line::raw(""));
     for o in &p.options {
@@ -1094,7 +1103,7 @@ fn details(frame: &mut Frame, app: &App, id: crate::detect::PromptId) {
             "  {}  {:<15} {}{sends}",
             o.number,
             o.kind.name(),
-            crate::app::shown(&o.label),
+            crate::client::app::shown(&o.label),
         )));
     }
     lines.push(Line::from(Span::styled(
