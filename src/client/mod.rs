@@ -800,7 +800,8 @@ async fn ui_loop(
     {
         app.attach_to(i);
     }
-    if o.is_demo {
+    // Not over the attach view's one status line, where the answer keys go.
+    if o.is_demo && o.attach.is_none() {
         app.flash = Some(Flash {
             text: format!(
                 "demo config: write {} to supervise your own agents (see README)",
