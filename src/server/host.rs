@@ -616,7 +616,7 @@ impl Hub {
             Command::SetAutoAnswers { .. } | Command::Shutdown => None,
         };
         if let Some(slot) = slot_of(&cmd)
-            && !conn.shows(slot)
+            && (slot >= mgr.len() || !conn.shows(slot))
         {
             tracing::warn!(
                 client = conn.id,
