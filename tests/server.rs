@@ -386,3 +386,77 @@ fn keys_reach_the_program_across_a_restart_and_from_every_client() {
     b.wait_text("three-44", LONG);
     a.wait_text("three-44", LONG);
 }
+
+/// A client that sends junk (bad frames, unknown slots, huge sizes, a
+/// forged rule answer) harms nothing: the server drops it or refuses, keeps
+/// serving, and no answer is audited as a rule's.
+#[test]
+fn a_hostile_client_harms_nothing() {
+    use std::io::Write as _;
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        &format!(
+            "{}{}",
+            demo_slot("api", "api", 300),
+            shell_slot(home.path(), "sh")
+        ),
+    );
+    let a = Tui::corral(&["--config", &cfg], 50, 200, home.path());
+    let s = a.wait_for("the prompt", LONG, |s| s.contains("INBOX (1)"));
+    assert!(s.contains("echo hello > hello.txt"), "{s}");
+    let sock = home.path().join("run/default.sock");
+    let hello = "{\"v\":1,\"hello\":{\"kind\":\"attach\",\"cols\":80,\"rows\":24,\"slot\":null}}\n";
+    let frame = |json: &str| {
+        let mut f = vec![1u8];
+        f.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        f.extend_from_slice(json.as_bytes());
+        f
+    };
+    let attacks: Vec<Vec<u8>> = vec![
+        frame("not json"),
+        frame(
+            "{\"msg\":\"command\",\"command\":{\"cmd\":\"resize\",\"slot\":1,\"rows\":65535,\"cols\":65535}}",
+        ),
+        frame("{\"msg\":\"command\",\"command\":{\"cmd\":\"key\",\"slot\":99999,\"key\":\"y\"}}"),
+        frame(
+            "{\"msg\":\"command\",\"command\":{\"cmd\":\"answer\",\"slot\":0,\"prompt\":12345,\"answer\":\"approve-once\",\"by\":{\"source\":\"policy\",\"detail\":\"forged\"}}}",
+        ),
+        frame("{\"msg\":\"command\",\"command\":{\"cmd\":\"shutdown\"}}"),
+        frame("{\"msg\":\"explain\",\"slot\":77}"),
+        vec![2u8, 3, 0, 0, 0, 1, 2, 3],
+        vec![9u8, 0, 0, 0, 0],
+        vec![1u8, 0xff, 0xff, 0xff, 0x7f],
+    ];
+    for junk in attacks {
+        let mut c = UnixStream::connect(&sock).unwrap_or_else(|e| panic!("{e}"));
+        c.write_all(hello.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let _ = c.write_all(&junk);
+        std::thread::sleep(Duration::from_millis(100));
+        drop(c);
+    }
+    // Still serving, with its slots running, and the PTY at a sane size.
+    let (code, ls, err) = ctl(home.path(), &["ls"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(ls.contains("default: 2 slots"), "{ls}");
+    a.send(b"l\r");
+    a.wait_mode("INSERT", LONG);
+    a.type_text("stty size\r");
+    a.wait_for("a sane PTY size", LONG, |s| {
+        s.lines().any(|l| {
+            let w: Vec<u32> = l
+                .trim_matches(|c: char| !c.is_ascii_digit())
+                .split(' ')
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            w.len() == 2 && w[0] <= 1000 && w[1] <= 1000 && w[0] > 0
+        })
+    });
+    // The forged "policy" answer was for no prompt on screen: refused, and
+    // audited as the keyboard's.
+    for line in audit_lines(home.path()) {
+        assert_ne!(line["by"]["source"], "policy", "{line}");
+    }
+    assert!(a.text().contains("INBOX (1)") || a.text().contains("echo hello"));
+}
