@@ -473,12 +473,16 @@ fn launch(b: &mut Bench, mux: Mux) -> f64 {
                 format!("[[slot]]\nid = \"p\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", {pane:?}]\n"),
             )
             .unwrap_or_else(|e| panic!("{e}"));
+            // A runtime directory of its own: the server is started afresh
+            // (and stopped after), never an earlier run's attached to.
             vec![
                 b.corral.to_string_lossy().into_owned(),
                 "--config".into(),
                 d.join("c.toml").to_string_lossy().into_owned(),
                 "--data-dir".into(),
                 d.join("data").to_string_lossy().into_owned(),
+                "--runtime-dir".into(),
+                d.join("run").to_string_lossy().into_owned(),
             ]
         }
         Mux::Tmux => vec![
@@ -492,7 +496,10 @@ fn launch(b: &mut Bench, mux: Mux) -> f64 {
         ],
     };
     let t0 = Instant::now();
-    let outer = Outer::spawn(&argv, &[]);
+    let mut outer = Outer::spawn(&argv, &[]);
+    if mux == Mux::Corral {
+        outer.corral_runtime = Some((b.corral.clone(), d.join("run")));
+    }
     wait_for("the marker", Duration::from_secs(20), || {
         outer.tail_has(marker.as_bytes())
     });
