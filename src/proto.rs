@@ -683,6 +683,45 @@ pub fn send_with_fd(
     Ok(())
 }
 
+/// Waits until `fd` has something to read (or hung up), in `poll`.
+///
+/// A thread blocked in `read` on a Unix stream socket is woken each time
+/// the peer reads (the kernel wakes the socket's whole wait queue when
+/// room frees up); one waiting in `poll` for input only is not. So every
+/// blocking read of the socket waits here first: the server's connection
+/// thread is not woken by each echo its client reads, on the echo's way.
+///
+/// Errors: `poll`'s, other than an interruption.
+pub fn wait_readable(fd: std::os::fd::RawFd) -> io::Result<()> {
+    loop {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the call.
+        let n = unsafe { libc::poll(&mut p, 1, -1) };
+        if n >= 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// A reader that waits in [`wait_readable`] before each read.
+pub struct PollRead(pub std::os::unix::net::UnixStream);
+
+impl io::Read for PollRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        wait_readable(self.0.as_raw_fd())?;
+        self.0.read(buf)
+    }
+}
+
 /// Reads a Unix stream socket with `recvmsg`, keeping every descriptor
 /// that comes with the bytes (SCM_RIGHTS), in order: a descriptor arrives
 /// no later than the first byte of the frame it was sent with.
@@ -723,6 +762,7 @@ impl FdReader {
             iov_base: self.buf.as_mut_ptr().cast(),
             iov_len: self.buf.len(),
         };
+        wait_readable(self.sock.as_raw_fd())?;
         loop {
             // SAFETY: msghdr points into live buffers for the call; the
             // control messages read are within `control`, and each

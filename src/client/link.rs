@@ -233,9 +233,6 @@ pub enum LinkEvent {
 
 /// How often at most a client tells the server it typed into a slot.
 const TYPED_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-/// How long after a keystroke the server hears of it when the size does not
-/// change (after the echo, not in its way).
-const TYPED_DELAY: std::time::Duration = std::time::Duration::from_millis(30);
 
 /// Called on the reader thread right after output was fed into a slot's
 /// copy, with the copy locked: the UI draws a keystroke's echo from there.
@@ -251,7 +248,6 @@ struct Typed {
     told: Vec<Option<std::time::Instant>>,
     pending: Vec<bool>,
     wanted: Vec<Option<(u16, u16)>>,
-    due: Option<std::time::Instant>,
 }
 
 /// An attached client's link.
@@ -374,7 +370,6 @@ impl Link {
                 told: vec![None; n],
                 pending: vec![false; n],
                 wanted: vec![None; n],
-                due: None,
             }),
             mirrors,
             socket,
@@ -427,8 +422,10 @@ impl Link {
     }
 
     /// This client typed into `slot`: the server hears it (for the size
-    /// rule) at once when the PTY does not have this client's size, else
-    /// shortly after, off the keystroke's way to its echo.
+    /// rule) when the PTY does not have this client's size; when it has,
+    /// telling would change nothing, and nothing goes out on the
+    /// keystroke's way to its echo. (Should another client resize it
+    /// later, the next key here takes it back.)
     fn typed(&self, slot: SlotIdx) {
         let size = self.mirrors.lock(slot).map(|e| e.size());
         let mut t = self.typed.lock().unwrap_or_else(|p| p.into_inner());
@@ -438,29 +435,22 @@ impl Link {
             .copied()
             .flatten()
             .is_some_and(|w| Some(w) != size);
+        if !differs {
+            return;
+        }
         if let Some(p) = t.pending.get_mut(slot) {
             *p = true;
         }
-        if differs {
-            drop(t);
-            self.flush_typed(std::time::Instant::now());
-        } else if t.due.is_none() {
-            t.due = Some(std::time::Instant::now() + TYPED_DELAY);
-        }
-    }
-
-    /// When [`Link::flush_typed`] is due, if it is.
-    pub fn typed_due(&self) -> Option<std::time::Instant> {
-        self.typed.lock().unwrap_or_else(|p| p.into_inner()).due
+        drop(t);
+        self.flush_typed(std::time::Instant::now());
     }
 
     /// Tells the server of the slots typed into since it last heard, each
     /// at most every [`TYPED_EVERY`].
-    pub fn flush_typed(&self, now: std::time::Instant) {
+    fn flush_typed(&self, now: std::time::Instant) {
         let mut tell = Vec::new();
         {
             let mut t = self.typed.lock().unwrap_or_else(|p| p.into_inner());
-            t.due = None;
             for slot in 0..t.pending.len() {
                 if !t.pending[slot] {
                     continue;

@@ -1000,7 +1000,6 @@ async fn ui_loop(
                 dirty |= other || (typed_output && !echoed);
             }
             _ = sleep_until_opt(draw_at) => {}
-            _ = sleep_until_opt(link.typed_due()) => link.flush_typed(Instant::now()),
             _ = sleep_until_opt(tick_at) => {
                 pending = app.update(Msg::Tick, Instant::now());
                 dirty = true;

@@ -422,10 +422,17 @@ impl Hub {
     }
 
     /// Serves one client connection on the calling (connection) thread.
-    fn client(self: Arc<Self>, hello: Hello, mut reader: BufReader<UnixStream>) {
+    fn client(self: Arc<Self>, hello: Hello, reader: BufReader<UnixStream>) {
         let Ok(mut stream) = reader.get_ref().try_clone() else {
             return;
         };
+        // What the handshake's reader already took, then the socket, each
+        // read waiting in poll first (see [`proto::wait_readable`]).
+        let leftover = reader.buffer().to_vec();
+        let mut reader = BufReader::new(std::io::Read::chain(
+            std::io::Cursor::new(leftover),
+            proto::PollRead(reader.into_inner()),
+        ));
         let refuse = |mut s: &UnixStream, why: String, usage: bool| {
             let _ = proto::write_frame(
                 &mut s,
