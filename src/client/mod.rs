@@ -739,6 +739,10 @@ fn command(link: &Link, c: Command) -> io::Result<bool> {
             };
             let done = link.type_into(slot, &bytes);
             if done == bytes.len() {
+                // The program (and the kernel's work that wakes it) may
+                // want this core: its echo matters more than the rest of
+                // this turn of the loop.
+                std::thread::yield_now();
                 return Ok(false);
             }
             if done > 0 {

@@ -2416,6 +2416,13 @@ fn spawn_reader(
                     }
                     done
                 };
+                // A small batch (a keystroke's echo) just went to the
+                // clients, whose readers the kernel woke to run on this
+                // core: let them, before this thread's own work after it
+                // (the transcript, detection's wake-up).
+                if screens.is_some() && chunk.len() <= PTY_READ_MAX && batch_max != FLOOD_BATCH {
+                    thread::yield_now();
+                }
                 let done = match done {
                     Ok(d) => d,
                     Err(_) => {
