@@ -390,12 +390,15 @@ fn init_logging(
 ) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     std::fs::create_dir_all(&paths.log_dir)
         .with_context(|| format!("creating log directory {}", paths.log_dir.display()))?;
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .map_err(|e| UsageError(format!("--log-level {level:?}: {e}")))?;
+    let filter: tracing_subscriber::filter::LevelFilter = level.parse().map_err(|_| {
+        UsageError(format!(
+            "--log-level {level:?}: use off, error, warn, info, debug or trace"
+        ))
+    })?;
     let appender = tracing_appender::rolling::daily(&paths.log_dir, file);
     let (writer, guard) = tracing_appender::non_blocking(appender);
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(filter)
         .with_writer(writer)
         .with_ansi(false)
         .init();
@@ -693,7 +696,13 @@ fn server(cli: &Cli) -> anyhow::Result<()> {
     let (paths, config, profiles) = match started {
         Ok(s) => s,
         Err(e) => {
-            say(&format!("error: {e:#}"));
+            // A config or profile error is the user's to fix: the client
+            // that started this server exits 2 with it.
+            let line = match e.downcast_ref::<UsageError>() {
+                Some(u) => format!("usage-error: {}", u.0),
+                None => format!("error: {e:#}"),
+            };
+            say(&line.replace('\n', " "));
             return Err(e);
         }
     };
@@ -752,10 +761,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let paths = paths_of(&cli).map_err(|e| UsageError(e.to_string()))?;
     let (config, is_demo) = load_config(&cli, &paths)?;
     let keymap = load_keymap(&cli, &paths)?;
-    let profiles = load_profiles(&paths)?;
-    config
-        .check_agents(&profiles.names())
-        .map_err(UsageError::from)?;
+    // The agent profiles are the server's: it loads them, and a server this
+    // client starts says why it cannot (an unknown agent exits 2 here).
     let _log_guard = init_logging(&paths, &cli.log_level, "corral.log")?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

@@ -143,6 +143,11 @@ pub fn start_server(
     match line.trim_end() {
         "ready" => Ok(()),
         "" => anyhow::bail!("the server exited as it started; see its log"),
+        usage if usage.starts_with("usage-error: ") => Err(ConnectError::Refused {
+            why: usage.trim_start_matches("usage-error: ").to_string(),
+            usage: true,
+        }
+        .into()),
         other => anyhow::bail!(
             "the server did not start: {}",
             other.strip_prefix("error: ").unwrap_or(other)
