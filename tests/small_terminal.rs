@@ -342,12 +342,15 @@ fn a_missing_command_says_so_on_one_row() {
         "[[slot]]\nid = \"bad\"\ncommand = \"no-such-command-xyz\"\n",
     );
     let t = Tui::corral(&["--config", &cfg], 24, 100, home.path());
-    let s = t.wait_text("no such command in PATH", LONG);
+    // The pane's text and the sidebar's state come as output and as an
+    // event: wait for both.
+    let s = t.wait_for("the error and the exited state", LONG, |s| {
+        s.contains("no such command in PATH") && s.contains("exited")
+    });
     assert!(
         s.lines()
             .any(|l| l
                 .contains("[corral] cannot start `no-such-command-xyz`: no such command in PATH")),
         "{s}"
     );
-    assert!(s.contains("exited"), "{s}");
 }
