@@ -316,14 +316,21 @@ impl Link {
                                 Ok(m) => {
                                     // A new session: the old PTY is gone; its
                                     // input comes after this event.
-                                    if let ServerMsg::Event {
-                                        event: crate::proto::Event::Started { slot, generation },
-                                    } = &m
-                                    {
+                                    let gone = match &m {
+                                        ServerMsg::Event {
+                                            event: crate::proto::Event::Started { slot, generation },
+                                        } => Some((*slot, Some(*generation))),
+                                        // Its PTY is done with: let go of it.
+                                        ServerMsg::Event {
+                                            event: crate::proto::Event::Exited { slot, .. },
+                                        } => Some((*slot, None)),
+                                        _ => None,
+                                    };
+                                    if let Some((slot, generation)) = gone {
                                         let mut ins =
                                             inputs.lock().unwrap_or_else(|p| p.into_inner());
-                                        if let Some(i) = ins.get_mut(*slot)
-                                            && i.as_ref().is_some_and(|(g, _)| g != generation)
+                                        if let Some(i) = ins.get_mut(slot)
+                                            && i.as_ref().is_some_and(|(g, _)| Some(*g) != generation)
                                         {
                                             *i = None;
                                         }
