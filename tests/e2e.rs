@@ -6,16 +6,9 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{Tui, audit_lines, run_plain, tempdir, wait_until, write_config};
+use support::{Tui, audit_lines, demo_slot, run_plain, tempdir, wait_until, write_config};
 
 const LONG: Duration = Duration::from_secs(30);
-
-fn demo_slot(id: &str, script: &str, pace_ms: u32) -> String {
-    format!(
-        "[[slot]]\nid = \"{id}\"\nagent = \"claude\"\ncommand = \"{}\"\nargs = [\"demo-agent\", \"--script\", \"{script}\", \"--pace-ms\", \"{pace_ms}\"]\n",
-        support::corral_bin().display()
-    )
-}
 
 /// The README's run command on a fresh machine: no config, so the embedded
 /// demo runs; a prompt reaches the inbox within 10 s; `y` answers it and that

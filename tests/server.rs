@@ -11,22 +11,23 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{Tui, audit_lines, run_plain, tempdir, wait_until, write_config};
+use support::{Tui, audit_lines, demo_slot, run_plain, tempdir, wait_until, write_config};
 
 const LONG: Duration = Duration::from_secs(30);
-
-fn demo_slot(id: &str, script: &str, pace_ms: u32) -> String {
-    format!(
-        "[[slot]]\nid = \"{id}\"\nagent = \"claude\"\ncommand = \"{}\"\nargs = [\"demo-agent\", \"--script\", \"{script}\", \"--pace-ms\", \"{pace_ms}\"]\n",
-        support::corral_bin().display()
-    )
-}
 
 /// A shell slot that writes its pid to `<home>/<id>.pid` and then runs sh.
 fn shell_slot(home: &Path, id: &str) -> String {
     format!(
         "[[slot]]\nid = \"{id}\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"echo $$ > {}/{id}.pid; exec /bin/sh\"]\n",
         home.display()
+    )
+}
+
+/// A config of the demo agent `api` (a prompt soon) and shell slot `sh`.
+fn demo_and_shell(home: &Path) -> String {
+    write_config(
+        home,
+        &format!("{}{}", demo_slot("api", "api", 300), shell_slot(home, "sh")),
     )
 }
 
@@ -135,14 +136,7 @@ fn agents_outlive_the_terminal_and_a_client_of_another_size_shows_them() {
 #[test]
 fn two_clients_see_one_inbox_and_an_answer_in_one_shows_in_the_other() {
     let home = tempdir();
-    let cfg = write_config(
-        home.path(),
-        &format!(
-            "{}{}",
-            demo_slot("api", "api", 300),
-            shell_slot(home.path(), "sh")
-        ),
-    );
+    let cfg = demo_and_shell(home.path());
     let full = Tui::corral(&["--config", &cfg], 50, 200, home.path());
     full.wait_for("the prompt in the full client's inbox", LONG, |s| {
         s.contains("INBOX (1)") && s.contains("echo hello > hello.txt")
@@ -391,14 +385,7 @@ fn keys_reach_the_program_across_a_restart_and_from_every_client() {
 fn a_hostile_client_harms_nothing() {
     use std::io::Write as _;
     let home = tempdir();
-    let cfg = write_config(
-        home.path(),
-        &format!(
-            "{}{}",
-            demo_slot("api", "api", 300),
-            shell_slot(home.path(), "sh")
-        ),
-    );
+    let cfg = demo_and_shell(home.path());
     let a = Tui::corral(&["--config", &cfg], 50, 200, home.path());
     let s = a.wait_for("the prompt", LONG, |s| s.contains("INBOX (1)"));
     assert!(s.contains("echo hello > hello.txt"), "{s}");

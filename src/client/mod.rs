@@ -761,15 +761,7 @@ fn command(link: &Link, c: Command) -> io::Result<bool> {
     }
     if let Some((slot, delta)) = scroll {
         if let Some(mut e) = link.mirrors.lock(slot) {
-            let cur = e.scroll_offset();
-            let new = if delta == i32::MIN {
-                0
-            } else if delta >= 0 {
-                cur.saturating_add(delta as usize)
-            } else {
-                cur.saturating_sub(delta.unsigned_abs() as usize)
-            };
-            e.set_scroll_offset(new);
+            e.scroll_by(delta);
         }
         link.mirrors.mark(slot);
         return Ok(true);

@@ -191,6 +191,20 @@ impl Engine {
         self.term.scroll_offset
     }
 
+    /// Scrolls the view by `delta` rows (positive = back in time;
+    /// `i32::MIN` = to the live screen). Returns the offset now in effect.
+    pub fn scroll_by(&mut self, delta: i32) -> usize {
+        let cur = self.scroll_offset();
+        let new = if delta == i32::MIN {
+            0
+        } else if delta >= 0 {
+            cur.saturating_add(delta as usize)
+        } else {
+            cur.saturating_sub(delta.unsigned_abs() as usize)
+        };
+        self.set_scroll_offset(new)
+    }
+
     fn rebuild_view(&mut self) {
         let t = &self.term;
         if t.scroll_offset == 0 || t.alt_active {

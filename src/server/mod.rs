@@ -1172,18 +1172,7 @@ impl Manager {
                 let Some(s) = self.slots.get(slot) else {
                     return;
                 };
-                {
-                    let mut e = s.shared.lock();
-                    let cur = e.scroll_offset();
-                    let new = if delta == i32::MIN {
-                        0
-                    } else if delta >= 0 {
-                        cur.saturating_add(delta as usize)
-                    } else {
-                        cur.saturating_sub(delta.unsigned_abs() as usize)
-                    };
-                    e.set_scroll_offset(new);
-                }
+                s.shared.lock().scroll_by(delta);
                 s.shared.ui_dirty.store(true, Ordering::Release);
                 let _ = self.events.send(Event::Output { slot });
             }

@@ -28,6 +28,15 @@ pub struct Tui {
     runtime: Option<PathBuf>,
 }
 
+/// A `[[slot]]` running corral's scripted Claude-Code-style demo agent
+/// (`script`: api, web or docs; one time unit = `pace_ms`).
+pub fn demo_slot(id: &str, script: &str, pace_ms: u32) -> String {
+    format!(
+        "[[slot]]\nid = \"{id}\"\nagent = \"claude\"\ncommand = \"{}\"\nargs = [\"demo-agent\", \"--script\", \"{script}\", \"--pace-ms\", \"{pace_ms}\"]\n",
+        corral_bin().display()
+    )
+}
+
 /// The path of the corral binary under test.
 pub fn corral_bin() -> PathBuf {
     // Set for integration tests; examples (the fixture capture) use the

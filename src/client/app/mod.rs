@@ -902,7 +902,15 @@ impl App {
     }
 
     fn session_event(&mut self, ev: Event, now: Instant, fx: &mut Vec<Effect>) {
-        match ev.clone() {
+        // Decisions are worded before the event changes the inbox (an
+        // answered prompt's subject is still there).
+        let decision = match &ev {
+            Event::PolicyAsked { .. } | Event::AnswerSent { .. } | Event::AnswerRefused { .. } => {
+                self.decision_text(&ev)
+            }
+            _ => None,
+        };
+        match ev {
             Event::Output { .. } | Event::Bell { .. } => {}
             Event::Started { slot, generation } => {
                 if let Some(s) = self.slots.get_mut(slot) {
@@ -944,7 +952,7 @@ impl App {
                 }
             }
             Event::PolicyAsked { .. } => {
-                if let Some(text) = self.decision_text(&ev) {
+                if let Some(text) = decision {
                     self.decision(text, now);
                 }
             }
@@ -998,13 +1006,13 @@ impl App {
                 self.flash(text, status != "0", now);
             }
             Event::AnswerSent { .. } => {
-                if let Some(text) = self.decision_text(&ev) {
+                if let Some(text) = decision {
                     self.flash(text.clone(), false, now);
                     self.decision(text, now);
                 }
             }
             Event::AnswerRefused { .. } => {
-                if let Some(text) = self.decision_text(&ev) {
+                if let Some(text) = decision {
                     self.flash(text.clone(), true, now);
                     self.decision(text, now);
                 }
