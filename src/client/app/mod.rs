@@ -621,13 +621,17 @@ impl App {
     }
 
     /// The attach view's status line shows prompt `e`'s whole subject (with
-    /// the shortest state and keys), and no message covers it.
+    /// the shortest state and keys): one line of it, and no message covers
+    /// it.
     pub fn attach_shows_subject(&self, e: &InboxEntry) -> bool {
         let w = |s: &str| unicode_width::UnicodeWidthStr::width(s);
         let [_, state_short, _, keys_short, subject] = self.attach_status_parts(e);
+        // One status line shows one line: a subject of several (a second
+        // command after a line break) is never shown there as it is.
         self.attach
             && e.slot == self.focus
             && self.flash.is_none()
+            && !e.prompt.subject.contains('\n')
             && 2 + w(&state_short) + w(&keys_short) + w(&subject)
                 <= self.status_room(usize::from(self.size.0))
     }
@@ -1430,6 +1434,23 @@ mod tests {
         a.flash = None;
         assert!(sent(&key(&mut a, "y", t)).is_empty(), "subject cut");
         assert_eq!(a.modal, Modal::Details(PromptId(62)));
+        // A short subject of two lines: one status line cannot show it as
+        // it is (the second command would read as part of the first).
+        a.modal = Modal::None;
+        let mut two = prompt(63, "Bash");
+        two.source = crate::detect::PromptSource::Hook;
+        two.subject = "echo ok\nrm -rf ~/x".into();
+        a.update(
+            Msg::Session(Event::PromptClosed {
+                slot: 0,
+                prompt: PromptId(62),
+            }),
+            t,
+        );
+        open(&mut a, 0, two, t);
+        let t = t + Duration::from_secs(2);
+        a.flash = None;
+        assert!(sent(&key(&mut a, "y", t)).is_empty(), "two lines");
     }
 
     #[test]
