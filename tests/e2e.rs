@@ -718,6 +718,47 @@ fn a_burst_of_keys_longer_than_a_kib_reaches_the_pane_whole() {
     assert_eq!(std::fs::read(&got).unwrap_or_default(), burst);
 }
 
+/// Keys, mode changes and escape sequences in one write reach the pane in
+/// order, each where the mode at its turn sends it; an escape sequence cut
+/// in two by the terminal is still one key, and a lone Esc is the Esc key.
+#[test]
+fn keys_and_mode_changes_in_one_write_keep_their_order() {
+    let home = tempdir();
+    let got = home.path().join("got");
+    let cfg = write_config(
+        home.path(),
+        &format!(
+            "[[slot]]\nid = \"one\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"stty raw -echo; exec dd bs=1 of={} 2>/dev/null\"]\n",
+            got.display()
+        ),
+    );
+    let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    t.wait_text("NORMAL", LONG);
+    let has = |want: &[u8]| {
+        wait_until(&format!("{want:?} in the pane"), LONG, || {
+            std::fs::read(&got).is_ok_and(|b| b == want)
+        })
+    };
+    // Enter (normal: into the pane), keys, an arrow, ctrl-\ (back to
+    // normal), Enter again, keys: one write.
+    t.send(b"\rab\x1b[A\x1c\rcd");
+    has(b"ab\x1b[Acd");
+    t.wait_mode("INSERT", LONG);
+    // The terminal's sequence cut by a slow link: one arrow key, not alt-[.
+    t.send(b"\x1b[");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    t.send(b"B");
+    has(b"ab\x1b[Acd\x1b[B");
+    // A lone Esc, then ctrl-\ twice (sends it through).
+    t.send(b"\x1b");
+    has(b"ab\x1b[Acd\x1b[B\x1b");
+    t.send(b"\x1c");
+    t.wait_mode("NORMAL", LONG);
+    t.send(b"\x1c");
+    has(b"ab\x1b[Acd\x1b[B\x1b\x1c");
+    t.wait_mode("INSERT", LONG);
+}
+
 /// A slot's transcript rotates at `[transcripts] max_mib`: the current file
 /// and the one before stay within the limit, and hold the output's tail.
 #[test]

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod input;
 pub mod link;
 pub mod ui;
 
@@ -17,7 +18,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    Event as TermEvent, KeyEventKind, MouseButton, MouseEventKind,
 };
 use crossterm::terminal::{
     BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
@@ -29,11 +29,12 @@ use ratatui::backend::CrosstermBackend;
 use crate::config::UiConfig;
 use crate::engine::Engine;
 use crate::keymap::Keymap;
-use crate::keys::{KeyCode, KeyPress, Mods};
+use crate::keys::{InputModes, KeyPress};
 use crate::paths::Paths;
 use crate::proto::{ClientMsg, Command, Event, HelloKind, ServerMsg};
 use crate::server::SlotIdx;
-use app::{App, Effect, Flash, MouseMsg, Msg};
+use app::{App, Effect, Flash, Msg};
+use input::{Input, TermMsg};
 use link::{ConnectError, Link, LinkEvent, Mirrors};
 use ui::ScreenSource;
 
@@ -261,18 +262,6 @@ fn install_panic_hook() {
     }));
 }
 
-/// The user's keys, mouse and resizes, read on the UI thread: the UI thread
-/// wakes on the terminal's own descriptor, so a key reaches it without a
-/// hand-over from an input thread (one thread wake-up less on every key's
-/// way to its echo); crossterm reads and parses the bytes.
-struct TermInput {
-    tty: tokio::io::unix::AsyncFd<TtyFd>,
-    winch: tokio::signal::unix::Signal,
-    /// crossterm may hold events it read before the descriptor was watched:
-    /// look there before waiting for the terminal.
-    primed: bool,
-}
-
 /// How long corral may take to end after its terminal hung up before the
 /// watchdog ends it ([`watch_hangup`]); a normal shutdown takes at most 3 s.
 const HANGUP_GRACE: Duration = Duration::from_secs(8);
@@ -315,155 +304,28 @@ fn watch_hangup(fd: std::os::fd::RawFd) {
     }
 }
 
-/// The descriptor crossterm reads input from: standard input when it is a
-/// terminal, else `/dev/tty` (crossterm's own rule).
+/// The descriptor the user's input is read from: standard input when it is
+/// a terminal, else `/dev/tty` (as crossterm, which sets its modes, does).
 struct TtyFd(Option<std::fs::File>);
+
+impl TtyFd {
+    /// Errors: standard input is not a terminal and `/dev/tty` cannot be
+    /// opened.
+    fn open() -> io::Result<TtyFd> {
+        // SAFETY: isatty only reads the descriptor's state.
+        if unsafe { libc::isatty(libc::STDIN_FILENO) } == 1 {
+            Ok(TtyFd(None))
+        } else {
+            Ok(TtyFd(Some(std::fs::File::open("/dev/tty")?)))
+        }
+    }
+}
 
 impl std::os::fd::AsRawFd for TtyFd {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.0
             .as_ref()
             .map_or(libc::STDIN_FILENO, |f| f.as_raw_fd())
-    }
-}
-
-impl TermInput {
-    /// Watches the terminal for input and resizes. Call inside the runtime.
-    ///
-    /// Errors: `/dev/tty` cannot be opened when standard input is not a
-    /// terminal, or the descriptor or the signal cannot be watched.
-    fn new() -> io::Result<TermInput> {
-        // SAFETY: isatty only reads the descriptor's state.
-        let stdin_tty = unsafe { libc::isatty(libc::STDIN_FILENO) } == 1;
-        let fd = if stdin_tty {
-            TtyFd(None)
-        } else {
-            TtyFd(Some(std::fs::File::open("/dev/tty")?))
-        };
-        let winch = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())?;
-        // crossterm's reader starts watching SIGWINCH when first used: now,
-        // before any resize can come.
-        crossterm::event::poll(Duration::ZERO)?;
-        watch_hangup(std::os::fd::AsRawFd::as_raw_fd(&fd));
-        // SAFETY: standard input is never closed while corral runs, and an
-        // opened `/dev/tty` lives inside the `TtyFd`; either way the
-        // descriptor stays open and the same for the `AsyncFd`'s lifetime.
-        let tty = unsafe {
-            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)?
-        };
-        Ok(TermInput {
-            tty,
-            winch,
-            primed: true,
-        })
-    }
-
-    /// The next terminal event, or `None` once the terminal is gone (hung
-    /// up: its window closed). Cancel-safe: parsed events wait inside
-    /// crossterm until asked for.
-    ///
-    /// Errors: reading the terminal fails.
-    async fn next(&mut self) -> io::Result<Option<TermEvent>> {
-        /// Wake-ups of crossterm in a row that read nothing before corral
-        /// waits for new input instead.
-        const MAX_NUDGES: u32 = 16;
-        let mut nudges = 0;
-        // Until crossterm has nothing left of what it read on its own.
-        if self.primed {
-            match self.take()? {
-                Some(ev) => return Ok(Some(ev)),
-                None => self.primed = false,
-            }
-        }
-        loop {
-            let mut ready = tokio::select! {
-                ready = self.tty.readable() => ready?,
-                // The size is read here, not left to crossterm: crossterm
-                // drops its own notice of the signal when it reads a key
-                // in the same wake-up, and the resize would wait for the
-                // next one.
-                _ = self.winch.recv() => {
-                    if self.hung_up() {
-                        return Ok(None);
-                    }
-                    let (cols, rows) = crossterm::terminal::size()?;
-                    return Ok(Some(TermEvent::Resize(cols, rows)));
-                }
-            };
-            if self.hung_up() {
-                return Ok(None);
-            }
-            // Readiness stays set while crossterm may hold parsed events (one
-            // read can bring several keys), so the next call asks again.
-            if let Some(ev) = self.read_ready()? {
-                return Ok(Some(ev));
-            }
-            // crossterm reads at most 1 KiB each time the terminal wakes it
-            // (its watch is edge-triggered): the rest of a longer burst that
-            // is not a bracketed paste would wait for the next key. Wake it
-            // again; a bounded number of times, should that not work here.
-            if nudges < MAX_NUDGES && self.unread() {
-                nudges += 1;
-                self.nudge();
-                continue;
-            }
-            // Nothing more to read: wait for the next input. Input arriving
-            // since is reported again by the runtime.
-            ready.clear_ready();
-        }
-    }
-
-    /// An event crossterm holds or can read without waiting; `None` also
-    /// when the terminal hung up.
-    ///
-    /// Errors: reading the terminal fails.
-    fn take(&self) -> io::Result<Option<TermEvent>> {
-        if self.hung_up() {
-            return Ok(None);
-        }
-        self.read_ready()
-    }
-
-    /// Like [`TermInput::take`] on a terminal known not to have hung up.
-    ///
-    /// Errors: reading the terminal fails.
-    fn read_ready(&self) -> io::Result<Option<TermEvent>> {
-        if crossterm::event::poll(Duration::ZERO)? {
-            return crossterm::event::read().map(Some);
-        }
-        Ok(None)
-    }
-
-    /// True if input is waiting in the terminal that nobody has read.
-    fn unread(&self) -> bool {
-        use std::os::fd::AsRawFd;
-        poll_now(self.tty.get_ref().as_raw_fd(), libc::POLLIN) & libc::POLLIN != 0
-    }
-
-    /// Wakes whoever watches the terminal for input, crossterm included,
-    /// without changing it: setting its attributes to what they are makes
-    /// Linux's line discipline wake the terminal's readers.
-    fn nudge(&self) {
-        use std::os::fd::AsRawFd;
-        let fd = self.tty.get_ref().as_raw_fd();
-        // SAFETY: termios calls on a descriptor we keep open, with a
-        // termios struct filled by tcgetattr.
-        unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(fd, &mut t) == 0 {
-                libc::tcsetattr(fd, libc::TCSANOW, &t);
-            }
-        }
-    }
-
-    /// True once the terminal hung up. crossterm must not read it then: it
-    /// reads again at once for as long as a read returns nothing, which at
-    /// the end of input is forever (one core at 100%, and the signal that
-    /// ends corral is never handled).
-    fn hung_up(&self) -> bool {
-        use std::os::fd::AsRawFd;
-        let revents = poll_now(self.tty.get_ref().as_raw_fd(), libc::POLLIN);
-        revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
     }
 }
 
@@ -579,75 +441,11 @@ impl ScreenSource for Screens<'_> {
     }
 }
 
-fn key_from(k: crossterm::event::KeyEvent) -> Option<KeyPress> {
-    use crossterm::event::{KeyCode as C, KeyModifiers as M};
-    if k.kind == KeyEventKind::Release {
-        return None;
-    }
-    let mut mods = Mods {
-        ctrl: k.modifiers.contains(M::CONTROL),
-        alt: k.modifiers.contains(M::ALT),
-        shift: k.modifiers.contains(M::SHIFT),
-    };
-    let code = match k.code {
-        C::Char(c) => {
-            mods.shift = false;
-            // Legacy terminals send ctrl-\ ] ^ _ as 0x1c..0x1f, which crossterm
-            // reports as ctrl-4..7.
-            let c = match (mods.ctrl, c) {
-                (true, '4') => '\\',
-                (true, '5') => ']',
-                (true, '6') => '^',
-                (true, '7') => '_',
-                (true, c) => c.to_ascii_lowercase(),
-                (false, c) => c,
-            };
-            KeyCode::Char(c)
-        }
-        C::Enter => KeyCode::Enter,
-        C::Esc => KeyCode::Esc,
-        C::Tab => KeyCode::Tab,
-        C::BackTab => {
-            mods.shift = false;
-            KeyCode::BackTab
-        }
-        C::Backspace => KeyCode::Backspace,
-        C::Up => KeyCode::Up,
-        C::Down => KeyCode::Down,
-        C::Left => KeyCode::Left,
-        C::Right => KeyCode::Right,
-        C::Home => KeyCode::Home,
-        C::End => KeyCode::End,
-        C::PageUp => KeyCode::PageUp,
-        C::PageDown => KeyCode::PageDown,
-        C::Insert => KeyCode::Insert,
-        C::Delete => KeyCode::Delete,
-        C::F(n) if (1..=12).contains(&n) => KeyCode::F(n),
-        _ => return None,
-    };
-    Some(KeyPress { code, mods })
-}
-
-fn msg_from(ev: TermEvent) -> Option<Msg> {
-    match ev {
-        TermEvent::Key(k) => key_from(k).map(Msg::Key),
-        TermEvent::Paste(p) => Some(Msg::Paste(p)),
-        TermEvent::Resize(c, r) => Some(Msg::Resize(c, r)),
-        TermEvent::Mouse(m) => match m.kind {
-            MouseEventKind::Down(MouseButton::Left) => {
-                Some(Msg::Mouse(MouseMsg::Click(m.column, m.row)))
-            }
-            MouseEventKind::Up(MouseButton::Left) => {
-                Some(Msg::Mouse(MouseMsg::Release(m.column, m.row)))
-            }
-            MouseEventKind::Drag(MouseButton::Left) => {
-                Some(Msg::Mouse(MouseMsg::Drag(m.column, m.row)))
-            }
-            MouseEventKind::ScrollUp => Some(Msg::Mouse(MouseMsg::WheelUp(m.column, m.row))),
-            MouseEventKind::ScrollDown => Some(Msg::Mouse(MouseMsg::WheelDown(m.column, m.row))),
-            _ => None,
-        },
-        _ => None,
+fn msg_from(i: Input) -> Msg {
+    match i {
+        Input::Key(k) => Msg::Key(k),
+        Input::Paste(p) => Msg::Paste(p),
+        Input::Mouse(m) => Msg::Mouse(m),
     }
 }
 
@@ -726,35 +524,16 @@ fn command(link: &Link, c: Command) -> io::Result<bool> {
         _ => None,
     };
     // The person's keys and pastes go straight into the PTY when the server
-    // gave this client its input, encoded for the modes the program set
-    // (as this client's copy of its screen has them).
-    if let Command::Key { slot, .. } | Command::Paste { slot, .. } = &c {
-        let slot = *slot;
-        let modes = link.mirrors.lock(slot).map(|e| e.input_modes());
-        if let Some(modes) = modes {
-            let bytes = match &c {
-                Command::Key { key, .. } => crate::keys::encode(*key, modes),
-                Command::Paste { text, .. } => crate::keys::encode_paste(text, modes),
-                _ => Vec::new(),
-            };
-            let done = link.type_into(slot, &bytes);
-            if done == bytes.len() {
-                // The program (and the kernel's work that wakes it) may
-                // want this core: its echo matters more than the rest of
-                // this turn of the loop.
-                std::thread::yield_now();
-                return Ok(false);
-            }
-            if done > 0 {
-                link.send(&ClientMsg::Command {
-                    command: Command::Write {
-                        slot,
-                        bytes: bytes[done..].to_vec(),
-                    },
-                })?;
-                return Ok(false);
-            }
-        }
+    // gave this client its input.
+    if let Command::Key { slot, key } = &c
+        && type_key(link, *slot, *key)
+    {
+        return Ok(false);
+    }
+    if let Command::Paste { slot, text } = &c
+        && type_bytes(link, *slot, |modes| crate::keys::encode_paste(text, modes))
+    {
+        return Ok(false);
     }
     if let Command::Resize { slot, rows, cols } = &c {
         link.wanted(*slot, (*rows, *cols));
@@ -768,6 +547,48 @@ fn command(link: &Link, c: Command) -> io::Result<bool> {
     }
     link.send(&ClientMsg::Command { command: c })?;
     Ok(false)
+}
+
+/// Types `key` into slot `slot`'s PTY from this client ([`type_bytes`]).
+fn type_key(link: &Link, slot: SlotIdx, key: KeyPress) -> bool {
+    type_bytes(link, slot, |modes| crate::keys::encode(key, modes))
+}
+
+/// Writes what `encode` makes for the modes the program set (as this
+/// client's copy of its screen has them) straight into slot `slot`'s PTY;
+/// bytes the PTY did not take at once go through the server, after them. A
+/// scrolled-back copy returns to the live screen (as xterm does), so the
+/// echo is seen. False when this client has no input for the slot: the
+/// caller sends the key through the server.
+fn type_bytes(link: &Link, slot: SlotIdx, encode: impl FnOnce(InputModes) -> Vec<u8>) -> bool {
+    let Some((modes, back)) = link.mirrors.lock(slot).map(|mut e| {
+        let back = e.scroll_offset() > 0;
+        e.set_scroll_offset(0);
+        (e.input_modes(), back)
+    }) else {
+        return false;
+    };
+    if back {
+        link.mirrors.mark(slot);
+    }
+    let bytes = encode(modes);
+    let done = link.type_into(slot, &bytes);
+    if done == 0 && !bytes.is_empty() {
+        return false;
+    }
+    if done < bytes.len() {
+        let _ = link.send(&ClientMsg::Command {
+            command: Command::Write {
+                slot,
+                bytes: bytes[done..].to_vec(),
+            },
+        });
+        return true;
+    }
+    // The program (and the kernel's work that wakes it) may want this
+    // core: its echo matters more than the rest of this thread's turn.
+    std::thread::yield_now();
+    true
 }
 
 /// How long a quitting client waits for the server to stop its agents.
@@ -836,9 +657,33 @@ async fn ui_loop(
             }
         })
     };
-    let link = Link::start(&welcome, stream, reader, socket, tx, on_output)?;
+    let link = Arc::new(Link::start(
+        &welcome, stream, reader, socket, tx, on_output,
+    )?);
     let mirrors = link.mirrors.clone();
-    let mut input = TermInput::new().context("reading the terminal")?;
+    // The terminal is read on a thread of its own, which types keys into
+    // the pane itself while the route is armed (see `input`); declared
+    // before the reader, so it outlives it.
+    let tty = TtyFd::open().context("reading the terminal")?;
+    let tty_fd = std::os::fd::AsRawFd::as_raw_fd(&tty);
+    watch_hangup(tty_fd);
+    let mut winch = signal(SignalKind::window_change())?;
+    let route = Arc::new(input::Route::default());
+    let (term_tx, mut term_rx) = tokio::sync::mpsc::unbounded_channel();
+    let _reader = {
+        let keymap = o.keymap.clone();
+        let link = link.clone();
+        input::Reader::start(
+            tty_fd,
+            route.clone(),
+            Box::new(move |k| App::leaves_insert(&keymap, k)),
+            Box::new(move |slot, key| type_key(&link, slot, key)),
+            term_tx,
+        )
+        .context("reading the terminal")?
+    };
+    // Inputs the app has handled (the route's count).
+    let mut handled: u64 = 0;
     let mut pending = app.update(Msg::Tick, now);
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
@@ -879,6 +724,7 @@ async fn ui_loop(
         if ended.is_some() {
             break;
         }
+        route.arm(handled, app.typing_slot());
         let now = Instant::now();
         let frame_at = if now < eager_until {
             now
@@ -912,32 +758,43 @@ async fn ui_loop(
         let draw_at = dirty.then_some(frame_at);
         let tick_at = app.next_deadline(now);
         tokio::select! {
-            ev = input.next() => match ev {
-                Ok(None) => {
+            msg = term_rx.recv() => match msg {
+                None | Some(TermMsg::Closed(None)) => {
                     tracing::info!("the terminal closed");
                     ended = Some(Ended::Detached);
                 }
-                Ok(Some(ev)) => {
-                    if let TermEvent::Resize(..) = ev {
-                        lock_shown(&shown).resized();
-                        terminal.autoresize()?;
-                    }
-                    if let Some(m) = msg_from(ev) {
-                        let mode = app.mode;
-                        pending = app.update(m, Instant::now());
-                        // A key typed into the pane changes nothing on screen
-                        // until its echo, which is drawn at once; a frame now
-                        // would only hold the copy the echo is parsed into.
-                        let typed = app.mode == mode
-                            && matches!(
-                                pending.as_slice(),
-                                [Effect::Session(Command::Key { .. } | Command::Paste { .. })]
-                            );
-                        dirty |= !typed;
-                    }
+                Some(TermMsg::Closed(Some(e))) => {
+                    return Err(anyhow::Error::from(e).context("reading the terminal"));
                 }
-                Err(e) => return Err(e.into()),
+                // Typed into the pane by the input thread already. Like a
+                // key typed here, it changes nothing on screen until its
+                // echo.
+                Some(TermMsg::Typed { slot }) => {
+                    eager_until = Instant::now() + Duration::from_millis(100);
+                    pending = app.update(Msg::Typed { slot }, Instant::now());
+                }
+                Some(TermMsg::Input(i)) => {
+                    handled += 1;
+                    let mode = app.mode;
+                    pending = app.update(msg_from(i), Instant::now());
+                    // A key typed into the pane changes nothing on screen
+                    // until its echo, which is drawn at once; a frame now
+                    // would only hold the copy the echo is parsed into.
+                    let typed = app.mode == mode
+                        && matches!(
+                            pending.as_slice(),
+                            [Effect::Session(Command::Key { .. } | Command::Paste { .. })]
+                        );
+                    dirty |= !typed;
+                }
             },
+            _ = winch.recv() => {
+                let (cols, rows) = crossterm::terminal::size()?;
+                lock_shown(&shown).resized();
+                terminal.autoresize()?;
+                pending = app.update(Msg::Resize(cols, rows), Instant::now());
+                dirty = true;
+            }
             ev = rx.recv() => {
                 let now = Instant::now();
                 let focus = app.focus;

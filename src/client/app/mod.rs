@@ -216,6 +216,13 @@ pub enum MouseMsg {
 pub enum Msg {
     /// A key press.
     Key(KeyPress),
+    /// A key was typed into `slot`'s pane by the client's input thread
+    /// while [`App::typing_slot`] was that slot: the pane is back at its
+    /// live screen.
+    Typed {
+        /// The slot.
+        slot: SlotIdx,
+    },
     /// Pasted text.
     Paste(String),
     /// A mouse event.
@@ -441,6 +448,21 @@ impl App {
         self.attach = true;
         self.focus = slot.min(self.slots.len().saturating_sub(1));
         self.mode = Mode::Insert;
+    }
+
+    /// The slot a key typed now goes into as it is, with no other effect:
+    /// the focused pane in insert mode with no dialog open (unless the key
+    /// leaves insert mode, [`App::leaves_insert`]). The client's input
+    /// thread types such keys itself ([`crate::client::input::Route`]).
+    pub fn typing_slot(&self) -> Option<SlotIdx> {
+        (self.mode == Mode::Insert && self.modal == Modal::None && self.focus < self.slots.len())
+            .then_some(self.focus)
+    }
+
+    /// Whether `k` leaves insert mode under `keymap` rather than going to
+    /// the pane.
+    pub fn leaves_insert(keymap: &Keymap, k: KeyPress) -> bool {
+        keymap.lookup(Mode::Insert, &[k]) == Lookup::Action(Action::Normal)
     }
 
     /// The current screen layout.
@@ -802,6 +824,11 @@ impl App {
         let by_session = matches!(msg, Msg::Session(_));
         match msg {
             Msg::Key(k) => self.key(k, now, &mut fx),
+            Msg::Typed { slot } => {
+                if let Some(s) = self.scrolled.get_mut(slot) {
+                    *s = false;
+                }
+            }
             Msg::Paste(text) => {
                 if self.mode == Mode::Insert && self.modal == Modal::None {
                     fx.push(Effect::Session(Command::Paste {
@@ -1118,7 +1145,7 @@ impl App {
         }
         match self.mode {
             Mode::Insert => {
-                if self.keymap.lookup(Mode::Insert, &[k]) == Lookup::Action(Action::Normal) {
+                if App::leaves_insert(&self.keymap, k) {
                     self.mode = Mode::Normal;
                     self.escape_armed = Some(k);
                     return;
