@@ -475,7 +475,9 @@ impl Route {
 pub enum TermMsg {
     /// Input for the app.
     Input(Input),
-    /// A key was typed into this slot's PTY already: bookkeeping only.
+    /// A key was typed into this slot's PTY already, and its pane left the
+    /// scrollback for it: the app must draw it. (A key typed into a live
+    /// pane wakes nobody: its echo is drawn by the link's reader.)
     Typed {
         /// The slot.
         slot: usize,
@@ -484,8 +486,22 @@ pub enum TermMsg {
     Closed(Option<io::Error>),
 }
 
-/// Types `key` into `slot`'s PTY; true if it was carried out.
-pub type TypeKey = Box<dyn Fn(usize, KeyPress) -> bool + Send>;
+/// What typing a key from the client did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typing {
+    /// This client has no input for the slot: the key must go through the
+    /// server.
+    NoInput,
+    /// Typed. `back`: the pane's copy was scrolled back and is at its live
+    /// screen again, which only a frame shows.
+    Typed {
+        /// The copy left its scrollback.
+        back: bool,
+    },
+}
+
+/// Types `key` into `slot`'s PTY.
+pub type TypeKey = Box<dyn Fn(usize, KeyPress) -> Typing + Send>;
 
 /// The thread reading the terminal; stopped (and joined) on drop.
 pub struct Reader {
@@ -623,10 +639,10 @@ fn read_loop(
             let mut s = route.state.lock().unwrap_or_else(|p| p.into_inner());
             if let (Some(slot), Input::Key(k)) = (s.armed, &input)
                 && !leaves(*k)
-                && type_key(slot, *k)
+                && let Typing::Typed { back } = type_key(slot, *k)
             {
                 drop(s);
-                if tx.send(TermMsg::Typed { slot }).is_err() {
+                if back && tx.send(TermMsg::Typed { slot }).is_err() {
                     return;
                 }
                 continue;

@@ -34,8 +34,9 @@ use crate::paths::Paths;
 use crate::proto::{ClientMsg, Command, Event, HelloKind, ServerMsg};
 use crate::server::SlotIdx;
 use app::{App, Effect, Flash, Msg};
-use input::{Input, TermMsg};
+use input::{Input, TermMsg, Typing};
 use link::{ConnectError, Link, LinkEvent, Mirrors};
+use std::sync::atomic::{AtomicU64, Ordering};
 use ui::ScreenSource;
 
 /// Frame pacing of output: at most one frame per this, in milliseconds.
@@ -525,15 +526,15 @@ fn command(link: &Link, c: Command) -> io::Result<bool> {
     };
     // The person's keys and pastes go straight into the PTY when the server
     // gave this client its input.
-    if let Command::Key { slot, key } = &c
-        && type_key(link, *slot, *key)
-    {
-        return Ok(false);
-    }
-    if let Command::Paste { slot, text } = &c
-        && type_bytes(link, *slot, |modes| crate::keys::encode_paste(text, modes))
-    {
-        return Ok(false);
+    let typed = match &c {
+        Command::Key { slot, key } => type_key(link, *slot, *key),
+        Command::Paste { slot, text } => {
+            type_bytes(link, *slot, |modes| crate::keys::encode_paste(text, modes))
+        }
+        _ => Typing::NoInput,
+    };
+    if let Typing::Typed { back } = typed {
+        return Ok(back);
     }
     if let Command::Resize { slot, rows, cols } = &c {
         link.wanted(*slot, (*rows, *cols));
@@ -550,7 +551,7 @@ fn command(link: &Link, c: Command) -> io::Result<bool> {
 }
 
 /// Types `key` into slot `slot`'s PTY from this client ([`type_bytes`]).
-fn type_key(link: &Link, slot: SlotIdx, key: KeyPress) -> bool {
+fn type_key(link: &Link, slot: SlotIdx, key: KeyPress) -> Typing {
     type_bytes(link, slot, |modes| crate::keys::encode(key, modes))
 }
 
@@ -558,15 +559,15 @@ fn type_key(link: &Link, slot: SlotIdx, key: KeyPress) -> bool {
 /// client's copy of its screen has them) straight into slot `slot`'s PTY;
 /// bytes the PTY did not take at once go through the server, after them. A
 /// scrolled-back copy returns to the live screen (as xterm does), so the
-/// echo is seen. False when this client has no input for the slot: the
-/// caller sends the key through the server.
-fn type_bytes(link: &Link, slot: SlotIdx, encode: impl FnOnce(InputModes) -> Vec<u8>) -> bool {
+/// echo is seen. [`Typing::NoInput`] when this client has no input for the
+/// slot: the caller sends the key through the server.
+fn type_bytes(link: &Link, slot: SlotIdx, encode: impl FnOnce(InputModes) -> Vec<u8>) -> Typing {
     let Some((modes, back)) = link.mirrors.lock(slot).map(|mut e| {
         let back = e.scroll_offset() > 0;
         e.set_scroll_offset(0);
         (e.input_modes(), back)
     }) else {
-        return false;
+        return Typing::NoInput;
     };
     if back {
         link.mirrors.mark(slot);
@@ -574,7 +575,7 @@ fn type_bytes(link: &Link, slot: SlotIdx, encode: impl FnOnce(InputModes) -> Vec
     let bytes = encode(modes);
     let done = link.type_into(slot, &bytes);
     if done == 0 && !bytes.is_empty() {
-        return false;
+        return Typing::NoInput;
     }
     if done < bytes.len() {
         let _ = link.send(&ClientMsg::Command {
@@ -583,13 +584,17 @@ fn type_bytes(link: &Link, slot: SlotIdx, encode: impl FnOnce(InputModes) -> Vec
                 bytes: bytes[done..].to_vec(),
             },
         });
-        return true;
+        return Typing::Typed { back };
     }
     // The program (and the kernel's work that wakes it) may want this
     // core: its echo matters more than the rest of this thread's turn.
     std::thread::yield_now();
-    true
+    Typing::Typed { back }
 }
+
+/// How long a frame that shows no keystroke's echo waits after a key typed
+/// into a pane.
+const ECHO_FIRST: Duration = Duration::from_millis(3);
 
 /// How long a quitting client waits for the server to stop its agents.
 const QUIT_WAIT: Duration = Duration::from_secs(10);
@@ -670,14 +675,25 @@ async fn ui_loop(
     let mut winch = signal(SignalKind::window_change())?;
     let route = Arc::new(input::Route::default());
     let (term_tx, mut term_rx) = tokio::sync::mpsc::unbounded_channel();
+    // When the input thread last typed a key (ms since `epoch`, plus 1; 0:
+    // never): output drawn by frames is not paced for a moment after it.
+    let epoch = Instant::now();
+    let typed_at = Arc::new(AtomicU64::new(0));
     let _reader = {
         let keymap = o.keymap.clone();
         let link = link.clone();
+        let typed_at = typed_at.clone();
         input::Reader::start(
             tty_fd,
             route.clone(),
             Box::new(move |k| App::leaves_insert(&keymap, k)),
-            Box::new(move |slot, key| type_key(&link, slot, key)),
+            Box::new(move |slot, key| {
+                let t = type_key(&link, slot, key);
+                if t != Typing::NoInput {
+                    typed_at.store(epoch.elapsed().as_millis() as u64 + 1, Ordering::Relaxed);
+                }
+                t
+            }),
             term_tx,
         )
         .context("reading the terminal")?
@@ -686,6 +702,9 @@ async fn ui_loop(
     let mut handled: u64 = 0;
     let mut pending = app.update(Msg::Tick, now);
     let mut dirty = true;
+    // What is dirty includes output of the pane being typed in that no
+    // early echo put on the terminal.
+    let mut echo_frame = false;
     let mut last_draw: Option<Instant> = None;
     // Until this instant output is drawn at once, not paced: after a key,
     // paste or click goes to a pane (its echo), and right after start.
@@ -726,11 +745,23 @@ async fn ui_loop(
         }
         route.arm(handled, app.typing_slot());
         let now = Instant::now();
-        let frame_at = if now < eager_until {
+        let typed_ms = typed_at.load(Ordering::Relaxed);
+        let typed = (typed_ms > 0).then(|| epoch + Duration::from_millis(typed_ms - 1));
+        if let Some(t) = typed {
+            eager_until = eager_until.max(t + Duration::from_millis(100));
+        }
+        let mut frame_at = if now < eager_until {
             now
         } else {
             last_draw.map_or(now, |t| t + FRAME)
         };
+        // A frame that is not a keystroke's echo (the sidebar's state, other
+        // panes) waits a moment after the key: on a small machine it would
+        // take the core the echo's way needs (the program, the server's
+        // reader, this client's reader, the terminal).
+        if !echo_frame && let Some(t) = typed {
+            frame_at = frame_at.max(t + ECHO_FIRST);
+        }
         if dirty && now >= frame_at {
             for i in 0..mirrors.len() {
                 mirrors.take_dirty(i);
@@ -753,6 +784,7 @@ async fn ui_loop(
             frame_out.present()?;
             drop(shown);
             dirty = false;
+            echo_frame = false;
             last_draw = Some(now);
         }
         let draw_at = dirty.then_some(frame_at);
@@ -770,8 +802,9 @@ async fn ui_loop(
                 // key typed here, it changes nothing on screen until its
                 // echo.
                 Some(TermMsg::Typed { slot }) => {
-                    eager_until = Instant::now() + Duration::from_millis(100);
                     pending = app.update(Msg::Typed { slot }, Instant::now());
+                    dirty = true;
+                    echo_frame = true;
                 }
                 Some(TermMsg::Input(i)) => {
                     handled += 1;
@@ -851,6 +884,7 @@ async fn ui_loop(
                     && app.modal == crate::client::app::Modal::None
                     && echo_typed(&shown, &mirrors, app.focus)?;
                 dirty |= other || (typed_output && !echoed);
+                echo_frame |= typed_output && !echoed;
             }
             _ = sleep_until_opt(draw_at) => {}
             _ = sleep_until_opt(tick_at) => {
