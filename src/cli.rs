@@ -17,6 +17,7 @@ use crate::keymap::Keymap;
 use crate::paths::Paths;
 use crate::policy::Policy;
 use crate::profile::Profiles;
+use crate::proto::ctl::{CtlAnswer, CtlRequest, SendInput, WaitFor};
 
 /// The command line: global flags, and a subcommand or none (the client).
 #[derive(Parser, Debug)]
@@ -164,6 +165,236 @@ enum Sub {
         #[command(subcommand)]
         cmd: PolicyCmd,
     },
+    /// Drive a running session from scripts: list, screen, send, prompt,
+    /// wait, answer, restart, kill, interrupt, events, stats, explain.
+    /// Exits 0 on success, 1 on a runtime failure (no server, no such slot,
+    /// a timeout), 2 on a usage error.
+    Ctl {
+        /// Print the server's JSON reply (for `events`, one object per
+        /// line) instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        /// What to do.
+        #[command(subcommand)]
+        cmd: CtlCmd,
+    },
+}
+
+/// `corral ctl ...` subcommands. Slots are named by id.
+#[derive(Subcommand, Debug)]
+enum CtlCmd {
+    /// Every slot: agent, role, state and for how long, pid, session
+    /// generation, the prompt waiting in it.
+    List,
+    /// A slot's screen as text.
+    Screen {
+        /// The slot.
+        slot: String,
+        /// With SGR sequences for colours and attributes.
+        #[arg(long)]
+        ansi: bool,
+        /// Rows of scrollback before the screen.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        scrollback: usize,
+    },
+    /// Types text into a slot (a bracketed paste when its program asked
+    /// for one), or keys by name with --keys (`ctrl-c enter`). Refused while
+    /// a prompt is open in the slot: only `ctl answer` answers prompts.
+    Send {
+        /// The slot.
+        slot: String,
+        /// The words are key names, each a key press.
+        #[arg(long)]
+        keys: bool,
+        /// Enter after the text or keys.
+        #[arg(long)]
+        enter: bool,
+        /// The text (words joined by spaces) or key names.
+        #[arg(value_name = "TEXT")]
+        text: Vec<String>,
+    },
+    /// Sends TEXT and Enter, waits until the slot leaves `working` for the
+    /// state asked for, and prints the state, the prompt if one is open and
+    /// the rows the agent printed since.
+    Prompt {
+        /// The slot.
+        slot: String,
+        /// The message.
+        text: String,
+        /// idle, needs-permission, needs-input or any-stop.
+        #[arg(long, value_name = "STATE", default_value = "any-stop", value_parser = kebab::<WaitFor>)]
+        wait: WaitFor,
+        /// Longest wait, in seconds.
+        #[arg(long, value_name = "S", default_value_t = 600.0)]
+        timeout: f64,
+    },
+    /// Waits until a slot is in a state (at once if it is). Ends with an
+    /// error (exit 1) if the slot restarts or exits meanwhile.
+    Wait {
+        /// The slot.
+        slot: String,
+        /// starting, working, idle, needs-permission, needs-input, stalled,
+        /// exited or any-stop.
+        #[arg(long, value_name = "STATE", value_parser = kebab::<WaitFor>)]
+        state: WaitFor,
+        /// Longest wait, in seconds.
+        #[arg(long, value_name = "S", default_value_t = 600.0)]
+        timeout: f64,
+    },
+    /// Answers the prompt open in a slot, verified as a key is (the dialog
+    /// must still be on screen); approvals only of a subject read whole.
+    /// The audit names `ctl`.
+    Answer {
+        /// The slot.
+        slot: String,
+        /// approve-once, approve-always or deny.
+        #[arg(value_parser = kebab::<CtlAnswer>)]
+        answer: CtlAnswer,
+        /// Only this prompt: its id as `ctl list` prints it (16 hex
+        /// digits) or as `--json` gives it (a number).
+        #[arg(long, value_name = "ID", value_parser = prompt_id)]
+        prompt: Option<crate::detect::PromptId>,
+    },
+    /// Stops the slot's program and starts it again.
+    Restart {
+        /// The slot.
+        slot: String,
+    },
+    /// Stops the slot's program (SIGHUP, SIGKILL after 2 s); no restart.
+    Kill {
+        /// The slot.
+        slot: String,
+    },
+    /// Sends the agent's own interrupt key (Esc for Claude Code, Codex and
+    /// Gemini CLI; ctrl-c otherwise).
+    Interrupt {
+        /// The slot.
+        slot: String,
+    },
+    /// The session's events as they happen (state changes, prompts opened
+    /// and closed, answers, exits, restarts, titles, bells), numbered.
+    Events {
+        /// Only this slot's.
+        #[arg(long)]
+        slot: Option<String>,
+    },
+    /// Per slot: bytes read, scrollback rows, engine memory, restarts,
+    /// prompts answered by key, rule and ctl.
+    Stats,
+    /// What detection reads on a slot's live screen, and why.
+    Explain {
+        /// The slot.
+        slot: String,
+    },
+}
+
+/// A prompt id: 16 hex digits (as text output prints it), else a decimal
+/// number (as JSON gives it).
+fn prompt_id(s: &str) -> Result<crate::detect::PromptId, String> {
+    let hex = s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let n = if hex {
+        u64::from_str_radix(s, 16).ok()
+    } else {
+        s.parse().ok()
+    };
+    n.map(crate::detect::PromptId)
+        .ok_or_else(|| format!("`{s}` is not a prompt id"))
+}
+
+/// A kebab-case name (`any-stop`) as the protocol spells it.
+fn kebab<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("unknown value `{s}`"))
+}
+
+/// The request of a `corral ctl` command line.
+///
+/// Errors: a usage error (nothing to send, a key name that is not one).
+fn ctl_request(cmd: &CtlCmd) -> Result<CtlRequest, String> {
+    let ms = |s: f64| {
+        if s.is_finite() && s >= 0.0 {
+            Ok((s * 1000.0) as u64)
+        } else {
+            Err(format!("--timeout {s}: a number of seconds, 0 or more"))
+        }
+    };
+    Ok(match cmd {
+        CtlCmd::List => CtlRequest::List,
+        CtlCmd::Screen {
+            slot,
+            ansi,
+            scrollback,
+        } => CtlRequest::Screen {
+            slot: slot.clone(),
+            ansi: *ansi,
+            scrollback: *scrollback,
+        },
+        CtlCmd::Send {
+            slot,
+            keys,
+            enter,
+            text,
+        } => {
+            if text.is_empty() && !enter {
+                return Err(
+                    "ctl send: nothing to send (give TEXT, key names with --keys, or --enter)"
+                        .into(),
+                );
+            }
+            let input = if *keys {
+                SendInput::Keys(
+                    text.iter()
+                        .map(|k| {
+                            k.parse::<crate::keys::KeyPress>()
+                                .map_err(|e| e.to_string())
+                        })
+                        .collect::<Result<_, _>>()?,
+                )
+            } else {
+                SendInput::Text(text.join(" "))
+            };
+            CtlRequest::Send {
+                slot: slot.clone(),
+                input,
+                enter: *enter,
+            }
+        }
+        CtlCmd::Prompt {
+            slot,
+            text,
+            wait,
+            timeout,
+        } => CtlRequest::Prompt {
+            slot: slot.clone(),
+            text: text.clone(),
+            wait: *wait,
+            timeout_ms: ms(*timeout)?,
+        },
+        CtlCmd::Wait {
+            slot,
+            state,
+            timeout,
+        } => CtlRequest::Wait {
+            slot: slot.clone(),
+            state: *state,
+            timeout_ms: ms(*timeout)?,
+        },
+        CtlCmd::Answer {
+            slot,
+            answer,
+            prompt,
+        } => CtlRequest::Answer {
+            slot: slot.clone(),
+            answer: *answer,
+            prompt: *prompt,
+        },
+        CtlCmd::Restart { slot } => CtlRequest::Restart { slot: slot.clone() },
+        CtlCmd::Kill { slot } => CtlRequest::Kill { slot: slot.clone() },
+        CtlCmd::Interrupt { slot } => CtlRequest::Interrupt { slot: slot.clone() },
+        CtlCmd::Events { slot } => CtlRequest::Events { slot: slot.clone() },
+        CtlCmd::Stats => CtlRequest::Stats,
+        CtlCmd::Explain { slot } => CtlRequest::Explain { slot: slot.clone() },
+    })
 }
 
 /// `corral policy ...` subcommands.
@@ -313,6 +544,39 @@ pub fn dispatch(cli: Cli) -> ExitCode {
             Err(e) => {
                 eprintln!("corral explain: {e:#}");
                 ExitCode::from(2)
+            }
+        };
+    }
+    if let Some(Sub::Ctl { json, cmd }) = &cli.command {
+        let request = match ctl_request(cmd) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("corral ctl: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if let Err(e) = crate::server::host::check_session_name(&cli.session) {
+            eprintln!("corral ctl: {e}");
+            return ExitCode::from(2);
+        }
+        let paths = match paths_of(&cli) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("corral ctl: {e:#}");
+                return ExitCode::from(2);
+            }
+        };
+        let socket = crate::server::host::socket_path(&paths.runtime_dir, &cli.session);
+        let mut out = std::io::stdout().lock();
+        return match crate::client::ctl::run(&socket, &cli.session, request, *json, &mut out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(crate::client::ctl::CtlError::Usage(e)) => {
+                eprintln!("corral ctl: {e}");
+                ExitCode::from(2)
+            }
+            Err(crate::client::ctl::CtlError::Failed(e)) => {
+                eprintln!("corral ctl: {e}");
+                ExitCode::from(1)
             }
         };
     }

@@ -431,6 +431,10 @@ pub struct CheckSpec {
     pub fails: CheckFailure,
 }
 
+fn default_interrupt() -> Vec<crate::keys::KeyPress> {
+    vec![crate::keys::KeyPress::ctrl('c')]
+}
+
 fn default_after() -> usize {
     2
 }
@@ -457,6 +461,11 @@ pub struct Profile {
     /// Working with no output for this long is `stalled`, in milliseconds.
     #[serde(default = "default_stalled")]
     pub stalled_after_ms: u64,
+    /// The keys that interrupt the agent's work (`corral ctl interrupt`):
+    /// Esc for Claude Code, Codex and Gemini CLI ("esc to interrupt"),
+    /// ctrl-c for Aider and a shell. Default: ctrl-c.
+    #[serde(default = "default_interrupt")]
+    pub interrupt: Vec<crate::keys::KeyPress>,
     /// State rules.
     #[serde(default, rename = "rule")]
     pub rules: Vec<Rule>,

@@ -33,6 +33,8 @@ pub const MAX_FRAME_BYTES: usize = 8 << 20;
 
 pub use crate::model::HookProtocol;
 
+pub mod ctl;
+
 /// A permission request from an agent's hook, forwarded by `corral hook`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HookRequest {
@@ -328,6 +330,12 @@ pub enum HelloKind {
     /// every agent (SIGHUP, then SIGKILL after a grace period) and exits;
     /// the connection closes when it is gone.
     Kill,
+    /// `corral ctl`: one request; the server answers with
+    /// [`ctl::CtlReply`] frames instead of a [`Welcome`] and hangs up.
+    Ctl {
+        /// What to do.
+        request: ctl::CtlRequest,
+    },
 }
 
 /// The server's answer to a [`Hello`]: the session as it is now. Ages are

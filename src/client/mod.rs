@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod ctl;
 pub mod input;
 pub mod link;
 pub mod ui;

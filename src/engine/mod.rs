@@ -162,6 +162,45 @@ impl Engine {
         self.parser.at_rest()
     }
 
+    /// The last `scrollback` rows of scrollback (fewer when fewer are kept),
+    /// then every row of the live screen (ignoring the scroll offset and any
+    /// synchronized update), each as text with trailing blanks removed; with
+    /// `ansi`, with SGR sequences for colours and attributes, each row
+    /// ending with a reset.
+    pub fn lines(&self, scrollback: usize, ansi: bool) -> Vec<String> {
+        let sb = &self.term.scrollback;
+        let cols = self.term.live.cols;
+        let first = sb.len().saturating_sub(scrollback);
+        let mut out = Vec::with_capacity(sb.len() - first + self.term.live.rows.len());
+        for i in first..sb.len() {
+            if let Some(r) = sb.get(i) {
+                out.push(if ansi {
+                    replay::row_sgr(&r.expand(cols))
+                } else {
+                    r.text().to_string()
+                });
+            }
+        }
+        for r in &self.term.live.rows {
+            out.push(if ansi { replay::row_sgr(r) } else { r.text() });
+        }
+        out
+    }
+
+    /// Bytes the engine's screens and scrollback hold, roughly (cells of
+    /// both screens and of a frozen frame, scrollback blocks).
+    pub fn heap_bytes(&self) -> usize {
+        let rows = |rs: &[Row]| {
+            rs.iter()
+                .map(|r| std::mem::size_of_val(r.cells()))
+                .sum::<usize>()
+        };
+        rows(&self.term.live.rows)
+            + rows(&self.term.other)
+            + rows(&self.term.frozen.rows)
+            + self.term.scrollback.heap_bytes()
+    }
+
     /// Rows of scrollback currently stored.
     pub fn scrollback_len(&self) -> usize {
         self.term.scrollback.len()

@@ -37,6 +37,44 @@ fn sgr(out: &mut String, a: Attrs) {
     out.push('m');
 }
 
+/// Row `r` as text with SGR sequences (empty cells as spaces, trailing
+/// default blanks removed), ending with a reset when it set any attribute.
+pub fn row_sgr(r: &Row) -> String {
+    let mut out = String::new();
+    let mut pen = Attrs::default();
+    let cells = r.cells();
+    let end = cells
+        .iter()
+        .rposition(|c| c.has_contents() || *c != Cell::blank(Attrs::default()))
+        .map_or(0, |i| i + 1);
+    for c in &cells[..end] {
+        if c.is_wide_continuation() {
+            continue;
+        }
+        let a = if c.has_contents() {
+            attrs_of(c)
+        } else {
+            Attrs {
+                bg: c.bgcolor(),
+                ..Attrs::default()
+            }
+        };
+        if a != pen {
+            sgr(&mut out, a);
+            pen = a;
+        }
+        if c.has_contents() {
+            c.push_contents(&mut out);
+        } else {
+            out.push(' ');
+        }
+    }
+    if pen != Attrs::default() {
+        out.push_str("\x1b[0m");
+    }
+    out
+}
+
 /// The pen that prints `c` as it is.
 fn attrs_of(c: &Cell) -> Attrs {
     c.attrs()

@@ -69,6 +69,19 @@ pub struct Scrollback {
 }
 
 impl Scrollback {
+    /// Bytes its blocks hold (their capacity: text, attribute runs, row
+    /// ends).
+    pub fn heap_bytes(&self) -> usize {
+        self.blocks
+            .iter()
+            .map(|b| {
+                b.text.capacity()
+                    + b.runs.capacity() * std::mem::size_of::<(u16, Attrs)>()
+                    + b.ends.capacity() * std::mem::size_of::<RowEnd>()
+            })
+            .sum()
+    }
+
     /// An empty scrollback that keeps at most `max` rows (0 keeps none).
     pub fn new(max: usize) -> Scrollback {
         Scrollback {

@@ -225,9 +225,12 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
         state: Mutex::new(State {
             view: View::new(config, Instant::now()),
             sizes: Sizes::new(config.slots.len()),
+            seq: 0,
         }),
         quit: quit_tx,
         killers: Mutex::new(Vec::new()),
+        subscribers: Mutex::new(Vec::new()),
+        bytes_read: (0..config.slots.len()).map(|_| AtomicU64::new(0)).collect(),
     });
     let (tx, events) = tokio::sync::mpsc::unbounded_channel();
     let handler: super::ClientHandler = {
@@ -283,7 +286,7 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
 }
 
 /// The server's shared state and its clients.
-struct Hub {
+pub(super) struct Hub {
     session: String,
     started: Instant,
     scrollback_rows: usize,
@@ -294,11 +297,34 @@ struct Hub {
     quit: tokio::sync::mpsc::UnboundedSender<String>,
     /// `kill-server` connections, kept open until the process ends.
     killers: Mutex<Vec<UnixStream>>,
+    /// `corral ctl` connections that follow the events.
+    subscribers: Mutex<Vec<std::sync::mpsc::Sender<Feed>>>,
+    /// Bytes each slot's programs wrote.
+    bytes_read: Vec<AtomicU64>,
+}
+
+/// What a `corral ctl` connection that follows the session hears.
+#[derive(Debug)]
+pub(super) enum Feed {
+    /// A session event (never output), numbered from 1 in the order the
+    /// view took it, with its time (RFC 3339).
+    Event {
+        /// Its number.
+        seq: u64,
+        /// When.
+        time: String,
+        /// The event.
+        event: Box<Event>,
+    },
+    /// The ctl client hung up.
+    Gone,
 }
 
 struct State {
     view: View,
     sizes: Sizes,
+    /// Events taken so far.
+    seq: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -310,6 +336,41 @@ impl Hub {
         lock(&self.state)
     }
 
+    /// The session's name.
+    pub(super) fn session(&self) -> &str {
+        &self.session
+    }
+
+    /// Runs `f` on the view as it is now.
+    pub(super) fn with_view<R>(&self, f: impl FnOnce(&View) -> R) -> R {
+        f(&self.lock_state().view)
+    }
+
+    /// Runs `f` on the view and follows the events from there: none is
+    /// missed or seen twice between the two.
+    pub(super) fn follow<R>(
+        &self,
+        f: impl FnOnce(&View) -> R,
+    ) -> (
+        R,
+        std::sync::mpsc::Sender<Feed>,
+        std::sync::mpsc::Receiver<Feed>,
+    ) {
+        let st = self.lock_state();
+        let r = f(&st.view);
+        let (tx, rx) = std::sync::mpsc::channel();
+        lock(&self.subscribers).push(tx.clone());
+        drop(st);
+        (r, tx, rx)
+    }
+
+    /// Bytes slot `slot`'s programs wrote.
+    pub(super) fn bytes_read(&self, slot: SlotIdx) -> u64 {
+        self.bytes_read
+            .get(slot)
+            .map_or(0, |n| n.load(Ordering::Relaxed))
+    }
+
     /// An event from the sessions: into the shared view, then to every
     /// client (output is sent as bytes, not as events).
     fn event(&self, ev: Event) {
@@ -318,6 +379,22 @@ impl Hub {
         }
         let mut st = self.lock_state();
         st.view.apply(&ev, Instant::now());
+        st.seq += 1;
+        {
+            let mut subs = lock(&self.subscribers);
+            if !subs.is_empty() {
+                let time = super::now_rfc3339();
+                let seq = st.seq;
+                subs.retain(|tx| {
+                    tx.send(Feed::Event {
+                        seq,
+                        time: time.clone(),
+                        event: Box::new(ev.clone()),
+                    })
+                    .is_ok()
+                });
+            }
+        }
         let started = match ev {
             Event::Started { slot, .. } => Some(slot),
             _ => None,
@@ -466,6 +543,13 @@ impl Hub {
                 let _ = proto::write_frame(&mut stream, &w);
                 lock(&self.killers).push(stream);
                 let _ = self.quit.send("kill-server".into());
+                return;
+            }
+            HelloKind::Ctl { request } => {
+                let Some(mgr) = self.mgr.get().cloned() else {
+                    return refuse(&stream, "the server is starting".into(), false);
+                };
+                super::ctl::serve(&self, &mgr, request, stream, reader);
                 return;
             }
             HelloKind::Attach { cols, rows, slot } => (cols, rows, slot),
@@ -819,6 +903,9 @@ fn screen_frame(slot: SlotIdx, e: &Engine) -> Vec<u8> {
 
 impl ScreenSink for Hub {
     fn output(&self, slot: SlotIdx, bytes: &[u8], engine: &Engine) {
+        if let Some(n) = self.bytes_read.get(slot) {
+            n.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        }
         let clients = lock(&self.clients);
         if clients.is_empty() {
             return;
@@ -1067,6 +1154,14 @@ pub struct SlotRow {
     pub generation: u64,
     /// PTY size (rows, cols) in cells.
     pub size: (u16, u16),
+    /// Times it was started again.
+    pub restarts: u64,
+    /// Prompts answered with keys by a person.
+    pub by_key: u64,
+    /// Prompts answered by a `[[policy]]` rule.
+    pub by_rule: u64,
+    /// Prompts answered by `corral ctl answer`.
+    pub by_ctl: u64,
 }
 
 /// How many decisions the server keeps for clients that attach.
@@ -1088,6 +1183,10 @@ impl View {
                     title: String::new(),
                     generation: 0,
                     size: (24, 80),
+                    restarts: 0,
+                    by_key: 0,
+                    by_rule: 0,
+                    by_ctl: 0,
                 })
                 .collect(),
             inbox: Vec::new(),
@@ -1123,6 +1222,18 @@ impl View {
             Event::Started { slot, generation } => {
                 if let Some(s) = self.slots.get_mut(*slot) {
                     s.generation = *generation;
+                    if *generation > 1 {
+                        s.restarts += 1;
+                    }
+                }
+            }
+            Event::AnswerSent { slot, by, .. } => {
+                if let Some(s) = self.slots.get_mut(*slot) {
+                    match by.source.as_str() {
+                        "policy" => s.by_rule += 1,
+                        "ctl" => s.by_ctl += 1,
+                        _ => s.by_key += 1,
+                    }
                 }
             }
             Event::StateChanged { slot, state, .. } => {

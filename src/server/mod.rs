@@ -13,6 +13,7 @@
 //! This module never uses ratatui, crossterm or tui-term (a test enforces it):
 //! a socket server could speak the same commands and events.
 
+mod ctl;
 pub mod host;
 mod pty;
 mod socket;
@@ -23,7 +24,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
@@ -183,9 +184,17 @@ pub struct SlotShared {
     /// The ordered way into the running session's PTY.
     input: Arc<PtyInput>,
     epoch: Instant,
+    /// The running program's process id; 0 when none runs (or a test's
+    /// fake has none).
+    pid: AtomicU32,
 }
 
 impl SlotShared {
+    /// The running program's process id.
+    pub fn pid(&self) -> Option<u32> {
+        Some(self.pid.load(Ordering::Acquire)).filter(|p| *p != 0)
+    }
+
     /// Detection on the current screen, explained (the in-app explain view).
     pub fn explain(&self) -> String {
         let snap = self.lock().snapshot();
@@ -246,6 +255,13 @@ enum Msg {
         generation: u64,
     },
     Socket(socket::SocketMsg),
+    /// `corral ctl send` and `prompt`: type unless a prompt is open.
+    CtlSend {
+        slot: SlotIdx,
+        input: proto::ctl::SendInput,
+        enter: bool,
+        reply: std::sync::mpsc::Sender<Result<(), String>>,
+    },
 }
 
 /// The handle to a running session manager.
@@ -285,6 +301,7 @@ impl SessionManager {
                 detect_pending: AtomicBool::new(false),
                 flooding: AtomicBool::new(false),
                 last_output_ms: AtomicU64::new(0),
+                pid: AtomicU32::new(0),
                 profile: profile.clone(),
                 input: Arc::default(),
                 epoch,
@@ -444,6 +461,32 @@ impl SessionManager {
         };
         write_input(s, slot, &bytes);
         Ok(())
+    }
+
+    /// Types `input` (then Enter, with `enter`) into slot `slot` for `corral
+    /// ctl`, on the manager thread after every earlier command, unless a
+    /// permission prompt is open there: the screen is read again first, so
+    /// text never lands in a dialog that is on screen. Waits up to 10 s.
+    ///
+    /// Errors: why nothing was typed (a prompt is open, the slot runs no
+    /// program, the manager is gone or busy).
+    pub fn ctl_send(
+        &self,
+        slot: SlotIdx,
+        input: proto::ctl::SendInput,
+        enter: bool,
+    ) -> Result<(), String> {
+        let (reply, rx) = std::sync::mpsc::channel();
+        self.tx
+            .send(Msg::CtlSend {
+                slot,
+                input,
+                enter,
+                reply,
+            })
+            .map_err(|_| "the session manager is gone".to_string())?;
+        rx.recv_timeout(Duration::from_secs(10))
+            .map_err(|_| "the session manager did not answer".to_string())?
     }
 
     /// Number of slots.
@@ -770,6 +813,14 @@ impl Manager {
                     stream,
                 })) => self.hook_opened(conn, request, stream),
                 Some(Msg::Socket(socket::SocketMsg::Gone { conn })) => self.hook_gone(conn),
+                Some(Msg::CtlSend {
+                    slot,
+                    input,
+                    enter,
+                    reply,
+                }) => {
+                    let _ = reply.send(self.ctl_send(slot, input, enter));
+                }
                 None => {}
             }
             let now = Instant::now();
@@ -966,6 +1017,7 @@ impl Manager {
                             success,
                         });
                     });
+                s.shared.pid.store(pid.unwrap_or(0), Ordering::Release);
                 s.live = Some(Live {
                     master,
                     input: s.shared.input.clone(),
@@ -1027,6 +1079,7 @@ impl Manager {
             None => (status, success),
         };
         s.live = None;
+        s.shared.pid.store(0, Ordering::Release);
         s.detect_due = None;
         s.screen = None;
         s.hook_token.clear();
@@ -1080,6 +1133,64 @@ impl Manager {
                 state: AgentState::Exited(status),
                 rule: "session.exited".into(),
             });
+        }
+    }
+
+    /// [`SessionManager::ctl_send`] on the manager thread.
+    fn ctl_send(
+        &mut self,
+        i: SlotIdx,
+        input: proto::ctl::SendInput,
+        enter: bool,
+    ) -> Result<(), String> {
+        let Some(s) = self.slots.get(i) else {
+            return Err(format!("no slot {i}"));
+        };
+        if s.live.is_none() {
+            return Err(format!(
+                "slot {} runs no program ({})",
+                s.id,
+                s.state.label()
+            ));
+        }
+        // What is on screen now decides, not what was read a moment ago.
+        self.run_detect(i);
+        let s = &self.slots[i];
+        let open = s
+            .hooks
+            .front()
+            .map(|h| &h.prompt)
+            .or(s.screen.as_ref())
+            .or(s.prompt.as_ref());
+        if let Some(p) = open {
+            return Err(format!(
+                "a prompt is open in slot {} ({} {:?}, id {}): text never answers it; `corral ctl answer` does",
+                s.id, p.tool, p.subject, p.id
+            ));
+        }
+        let Some(modes) = self.input_modes_live(i) else {
+            return Err(format!("slot {} runs no program", s.id));
+        };
+        let mut bytes = match input {
+            proto::ctl::SendInput::Text(t) => keys::encode_paste(&t, modes),
+            proto::ctl::SendInput::Keys(ks) => ks
+                .into_iter()
+                .flat_map(|k| keys::encode(k, modes))
+                .collect(),
+        };
+        if enter {
+            bytes.extend(keys::encode(
+                keys::KeyPress::plain(keys::KeyCode::Enter),
+                modes,
+            ));
+        }
+        if self.write(i, bytes) {
+            Ok(())
+        } else {
+            Err(format!(
+                "slot {}: the program is not reading its input",
+                self.slots[i].id
+            ))
         }
     }
 
