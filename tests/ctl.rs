@@ -4,38 +4,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use support::{Tui, audit_lines, corral_bin, demo_slot, tempdir, wait_until, write_config};
+use support::{Tui, audit_lines, ctl, ctl_cmd, demo_slot, tempdir, wait_until, write_config};
 
 const LONG: Duration = Duration::from_secs(30);
-
-/// `corral ctl ARGS` against the corral of `home` (the dirs `Tui::corral`
-/// gives it): exit status, stdout, stderr.
-fn ctl(home: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = ctl_cmd(home, args)
-        .output()
-        .unwrap_or_else(|e| panic!("run corral ctl: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ctl_cmd(home: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(corral_bin());
-    c.arg("--runtime-dir")
-        .arg(home.join("run"))
-        .arg("--data-dir")
-        .arg(home.join("data"))
-        .arg("ctl")
-        .args(args)
-        .env("HOME", home)
-        .stdin(Stdio::null());
-    c
-}
 
 /// Starts `corral ctl ARGS` in the background, its output piped.
 fn ctl_spawn(home: &Path, args: &[&str]) -> Child {

@@ -248,3 +248,85 @@ fn four_real_agents_in_one_corral() {
     );
     let _ = Path::new("");
 }
+
+/// `corral ctl` drives each real agent: `ctl prompt` returns with its
+/// permission prompt (tool and exact command), `ctl answer` approves it,
+/// `ctl wait` returns once the agent is idle again, and the audit names
+/// ctl.
+#[test]
+fn ctl_drives_four_real_agents() {
+    let dir = support::tempdir();
+    let h = dir.path();
+    let mock = agents::start_mock(h, 300);
+    let runs: Vec<AgentRun> = AGENTS
+        .iter()
+        .map(|a| agents::setup(a, &h.join(a), mock.port))
+        .collect();
+    let config: String = runs
+        .iter()
+        .map(|r| r.slot_toml(&r.agent))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let cfg = h.join("config.toml");
+    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
+    let cfg_s = cfg.to_string_lossy().into_owned();
+    let _t = Tui::corral(&["--config", &cfg_s], 64, 200, h);
+    support::wait_until("the server up", LONG, || support::ctl(h, &["list"]).0 == 0);
+    let only = std::env::var("CORRAL_SUITE_ONLY").unwrap_or_default();
+    let secs = LONG.as_secs().to_string();
+    for (run, tool) in runs.iter().zip(["Bash", "Shell", "Shell", "Shell"]) {
+        let slot = run.agent.as_str();
+        if !only.is_empty() && only != slot {
+            continue;
+        }
+        let (code, _, err) =
+            support::ctl(h, &["wait", slot, "--state", "idle", "--timeout", &secs]);
+        assert_eq!(code, 0, "{slot}: {err}");
+        let (code, out, err) = support::ctl(
+            h,
+            &[
+                "prompt",
+                slot,
+                "corral:bash please",
+                "--wait",
+                "needs-permission",
+                "--timeout",
+                &secs,
+                "--json",
+            ],
+        );
+        assert_eq!(
+            code,
+            0,
+            "{slot}: {err}\n{}",
+            support::ctl(h, &["screen", slot]).1
+        );
+        let reached: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{slot}: {e}: {out}"));
+        assert_eq!(reached["prompt"]["tool"], tool, "{slot}: {out}");
+        assert_eq!(
+            reached["prompt"]["subject"], "echo hello > hello.txt",
+            "{slot}: {out}"
+        );
+        let (code, _, err) = support::ctl(h, &["answer", slot, "approve-once"]);
+        assert_eq!(code, 0, "{slot}: {err}");
+        let (code, _, err) =
+            support::ctl(h, &["wait", slot, "--state", "idle", "--timeout", &secs]);
+        assert_eq!(code, 0, "{slot}: {err}");
+        support::wait_until(&format!("{slot}: hello.txt"), LONG, || {
+            exists(run, "hello.txt")
+        });
+        let audit: Vec<serde_json::Value> = std::fs::read_to_string(h.join("data/audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        assert!(
+            audit.iter().any(|a| a["slot"] == slot
+                && a["by"]["source"] == "ctl"
+                && a["answer"] == "approve-once"
+                && a["result"] == "sent"),
+            "{slot}: {audit:#?}"
+        );
+    }
+}

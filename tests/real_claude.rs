@@ -492,3 +492,57 @@ fn real_claude_code_outlives_its_terminal_and_is_answered_from_another() {
     );
     drop(mock);
 }
+
+/// `corral ctl` drives real Claude Code: `ctl prompt` returns with the
+/// hook's prompt (tool and exact command), `ctl answer` approves it, `ctl
+/// wait` returns once Claude is idle, and the audit names ctl.
+#[test]
+fn ctl_prompt_answer_and_wait_drive_real_claude_code() {
+    let Scene {
+        dir,
+        _mock,
+        project,
+        t: _t,
+    } = scene(300, "", "", 50, 200);
+    let h = dir.path();
+    let (code, out, err) = support::ctl(
+        h,
+        &[
+            "prompt",
+            "cc",
+            "corral:bash please write hello.txt",
+            "--wait",
+            "needs-permission",
+            "--timeout",
+            "60",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let reached: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(reached["state"], "needs-permission", "{out}");
+    assert_eq!(reached["prompt"]["tool"], "Bash", "{out}");
+    assert_eq!(
+        reached["prompt"]["subject"], "echo hello > hello.txt",
+        "{out}"
+    );
+    assert_eq!(reached["prompt"]["source"], "hook", "{out}");
+    let (code, _, err) = support::ctl(h, &["answer", "cc", "approve-once"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = support::ctl(h, &["wait", "cc", "--state", "idle", "--timeout", "60"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("cc: idle"), "{out}");
+    support::wait_until("hello.txt written", LONG, || {
+        project.join("hello.txt").exists()
+    });
+    let lines = audit_lines(h);
+    let last = lines
+        .iter()
+        .rev()
+        .find(|l| l["result"] == "sent")
+        .unwrap_or_else(|| panic!("no answer in the audit: {lines:?}"));
+    assert_eq!(last["by"]["source"], "ctl", "{last}");
+    assert_eq!(last["answer"], "approve-once");
+    assert_eq!(last["subject"], "echo hello > hello.txt");
+}

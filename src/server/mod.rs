@@ -77,6 +77,15 @@ pub const REFLOW_MAX_MS: u64 = 10_000;
 /// runs (Claude Code) must read idle, with no dialog, before a request whose
 /// dialog corral never read is taken as answered in the pane.
 const HOOK_IDLE: Duration = Duration::from_millis(1000);
+
+/// How long after `ctl send`'s text, and after the program's last output,
+/// its Enter goes: Gemini CLI 0.61 drops an Enter that comes within 500 ms
+/// of a paste, and Codex CLI takes one right after fast input as part of a
+/// paste.
+const ENTER_AFTER_TEXT: Duration = Duration::from_millis(600);
+
+/// The latest an Enter after text goes, however busy the program's output.
+const ENTER_MAX: Duration = Duration::from_secs(5);
 /// How long an answer handed back from a hook waits for the agent's dialog,
 /// in milliseconds.
 pub const AFTER_HOOK_MS: u64 = 30_000;
@@ -190,6 +199,14 @@ pub struct SlotShared {
 }
 
 impl SlotShared {
+    /// How long before `now` the program last wrote output (since the
+    /// manager started, when it never did).
+    fn quiet_for(&self, now: Instant) -> Duration {
+        let last = self.last_output_ms.load(Ordering::Acquire);
+        let at = self.epoch + Duration::from_millis(last);
+        now.saturating_duration_since(at)
+    }
+
     /// The running program's process id.
     pub fn pid(&self) -> Option<u32> {
         Some(self.pid.load(Ordering::Acquire)).filter(|p| *p != 0)
@@ -338,6 +355,7 @@ impl SessionManager {
                 cwd: None,
                 after_hook: None,
                 idle_since: None,
+                enter_due: None,
             });
         }
         let socket = match &opts.hook {
@@ -466,7 +484,9 @@ impl SessionManager {
     /// Types `input` (then Enter, with `enter`) into slot `slot` for `corral
     /// ctl`, on the manager thread after every earlier command, unless a
     /// permission prompt is open there: the screen is read again first, so
-    /// text never lands in a dialog that is on screen. Waits up to 10 s.
+    /// text never lands in a dialog that is on screen. An Enter after text
+    /// goes [`ENTER_AFTER_TEXT`] later, checked the same way, and this
+    /// returns once it went. Waits up to 10 s.
     ///
     /// Errors: why nothing was typed (a prompt is open, the slot runs no
     /// program, the manager is gone or busy).
@@ -617,6 +637,18 @@ struct SlotRt {
     /// Since when the screen has read as idle (the agent at its prompt,
     /// no dialog), whatever a pending hook request makes the state.
     idle_since: Option<Instant>,
+    /// `ctl send --enter`: the Enter that follows the text.
+    enter_due: Option<EnterDue>,
+}
+
+/// The Enter of a `ctl send --enter` that follows its text.
+struct EnterDue {
+    /// When it is next looked at.
+    at: Instant,
+    /// When the text went.
+    sent: Instant,
+    /// Who waits for it.
+    reply: std::sync::mpsc::Sender<Result<(), String>>,
 }
 
 /// An answer waiting for the agent's own dialog of a request handed back
@@ -748,6 +780,7 @@ impl Manager {
                         s.restart_due,
                         s.policy_due.map(|p| p.0),
                         s.answer_due.as_ref().map(|a| a.0),
+                        s.enter_due.as_ref().map(|e| e.at),
                     ]
                 })
                 .flatten()
@@ -819,7 +852,24 @@ impl Manager {
                     enter,
                     reply,
                 }) => {
-                    let _ = reply.send(self.ctl_send(slot, input, enter));
+                    let typed = self.ctl_send(slot, input, enter);
+                    match (typed, self.slots.get_mut(slot)) {
+                        // Enter after text goes later, and the reply with it.
+                        (Ok(true), Some(s)) => {
+                            if let Some(earlier) = s.enter_due.take() {
+                                let _ = earlier.reply.send(Err("another send came first".into()));
+                            }
+                            let now = Instant::now();
+                            s.enter_due = Some(EnterDue {
+                                at: now + ENTER_AFTER_TEXT,
+                                sent: now,
+                                reply,
+                            });
+                        }
+                        (typed, _) => {
+                            let _ = reply.send(typed.map(|_| ()));
+                        }
+                    }
                 }
                 None => {}
             }
@@ -839,6 +889,30 @@ impl Manager {
                     && let Some((_, id, answer, by)) = self.slots[i].answer_due.take()
                 {
                     self.answer(i, id, answer, by);
+                }
+                if self.slots[i]
+                    .enter_due
+                    .as_ref()
+                    .is_some_and(|e| e.at <= now)
+                    && let Some(EnterDue { sent, reply, .. }) = self.slots[i].enter_due.take()
+                {
+                    // The program's own clock starts when it took the text,
+                    // which its drawing of it tells: Enter once it has been
+                    // quiet as long since (or at the latest ENTER_MAX).
+                    let quiet = self.slots[i].shared.quiet_for(now);
+                    if quiet < ENTER_AFTER_TEXT && now < sent + ENTER_MAX {
+                        let at = now + (ENTER_AFTER_TEXT - quiet);
+                        self.slots[i].enter_due = Some(EnterDue {
+                            at: at.min(sent + ENTER_MAX),
+                            sent,
+                            reply,
+                        });
+                    } else {
+                        let enter = keys::KeyPress::plain(keys::KeyCode::Enter);
+                        let typed =
+                            self.ctl_send(i, proto::ctl::SendInput::Keys(vec![enter]), false);
+                        let _ = reply.send(typed.map(|_| ()));
+                    }
                 }
                 if let Some((at, id)) = self.slots[i].policy_due
                     && at <= now
@@ -1136,13 +1210,14 @@ impl Manager {
         }
     }
 
-    /// [`SessionManager::ctl_send`] on the manager thread.
+    /// [`SessionManager::ctl_send`] on the manager thread. Returns true
+    /// when the Enter is still to be sent, after [`ENTER_AFTER_TEXT`].
     fn ctl_send(
         &mut self,
         i: SlotIdx,
         input: proto::ctl::SendInput,
         enter: bool,
-    ) -> Result<(), String> {
+    ) -> Result<bool, String> {
         let Some(s) = self.slots.get(i) else {
             return Err(format!("no slot {i}"));
         };
@@ -1178,14 +1253,15 @@ impl Manager {
                 .flat_map(|k| keys::encode(k, modes))
                 .collect(),
         };
-        if enter {
+        let later = enter && !bytes.is_empty();
+        if enter && !later {
             bytes.extend(keys::encode(
                 keys::KeyPress::plain(keys::KeyCode::Enter),
                 modes,
             ));
         }
         if self.write(i, bytes) {
-            Ok(())
+            Ok(later)
         } else {
             Err(format!(
                 "slot {}: the program is not reading its input",

@@ -345,6 +345,33 @@ pub fn run_plain(args: &[&str], home: &Path) -> (i32, String, String) {
     )
 }
 
+/// `corral ctl ARGS` against the corral of `home` (the dirs `Tui::corral`
+/// gives it): exit status, stdout, stderr.
+pub fn ctl(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = ctl_cmd(home, args)
+        .output()
+        .unwrap_or_else(|e| panic!("run corral ctl: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The command line of `corral ctl ARGS` against the corral of `home`.
+pub fn ctl_cmd(home: &Path, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(corral_bin());
+    c.arg("--runtime-dir")
+        .arg(home.join("run"))
+        .arg("--data-dir")
+        .arg(home.join("data"))
+        .arg("ctl")
+        .args(args)
+        .env("HOME", home)
+        .stdin(std::process::Stdio::null());
+    c
+}
+
 /// A fresh temporary directory that is removed on drop.
 pub fn tempdir() -> tempfile::TempDir {
     // CORRAL_KEEP_TMP=1 keeps the directories, to look at after a failure.
