@@ -286,6 +286,9 @@ enum CtlCmd {
         /// The slot.
         slot: String,
     },
+    /// Prints the JSON schema of ctl's requests and replies (needs no
+    /// server).
+    Schema,
 }
 
 /// A prompt id: 16 hex digits (as text output prints it), else a decimal
@@ -394,6 +397,7 @@ fn ctl_request(cmd: &CtlCmd) -> Result<CtlRequest, String> {
         CtlCmd::Events { slot } => CtlRequest::Events { slot: slot.clone() },
         CtlCmd::Stats => CtlRequest::Stats,
         CtlCmd::Explain { slot } => CtlRequest::Explain { slot: slot.clone() },
+        CtlCmd::Schema => return Err("the schema needs no request".into()),
     })
 }
 
@@ -548,6 +552,14 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         };
     }
     if let Some(Sub::Ctl { json, cmd }) = &cli.command {
+        if let CtlCmd::Schema = cmd {
+            let schema = crate::proto::ctl::schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            return ExitCode::SUCCESS;
+        }
         let request = match ctl_request(cmd) {
             Ok(r) => r,
             Err(e) => {

@@ -23,7 +23,7 @@ use crate::profile::{
 pub use crate::model::{AgentState, Answer, AnswerKind, ScreenSnapshot};
 
 /// One option of a permission dialog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PromptOption {
     /// The number shown in front of it.
     pub number: u8,
@@ -40,7 +40,17 @@ pub struct PromptOption {
 /// Identifies a prompt as the user saw it: a hash of the slot, the session
 /// generation, the prompt's occurrence number and its normalized dialog text.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 pub struct PromptId(pub u64);
 
@@ -51,7 +61,9 @@ impl fmt::Display for PromptId {
 }
 
 /// Where a prompt's facts come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum PromptSource {
     /// The agent's own permission hook: tool and subject are exact, and the
@@ -74,7 +86,9 @@ impl PromptSource {
 
 /// Why a prompt read off the screen is not known to be exact. A policy rule
 /// never answers such a prompt; the inbox shows the reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Incomplete {
     /// The dialog's top (header, tool, subject) is above the pane.
@@ -107,7 +121,7 @@ impl fmt::Display for Incomplete {
 }
 
 /// A detected tool-permission dialog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Prompt {
     /// Where the facts come from: the agent's hook or the screen.
     pub source: PromptSource,

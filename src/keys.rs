@@ -273,6 +273,21 @@ impl serde::Serialize for KeyPress {
     }
 }
 
+/// In a JSON schema: a string in key notation.
+impl schemars::JsonSchema for KeyPress {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "KeyPress".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A key in corral's notation: optional ctrl-, alt-, shift- prefixes, then a character or a key name (enter, esc, tab, backtab, backspace, space, up, down, left, right, home, end, pgup, pgdn, insert, delete, f1..f12).",
+            "examples": ["y", "ctrl-c", "enter", "shift-tab"]
+        })
+    }
+}
+
 /// The input modes a child set on its terminal, which change how keys are
 /// encoded. Read from the session's terminal engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

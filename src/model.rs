@@ -52,7 +52,7 @@ impl ScreenSnapshot {
 }
 
 /// What a session's agent is doing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AgentState {
     /// Launched, nothing recognisable on screen yet.
@@ -96,7 +96,9 @@ impl AgentState {
 }
 
 /// What an answer option does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum AnswerKind {
     /// Allow this one request.
@@ -110,7 +112,9 @@ pub enum AnswerKind {
 }
 
 /// An answer the user (or later a policy) gives to a prompt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Answer {
     /// Approve once.

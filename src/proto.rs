@@ -102,7 +102,7 @@ impl HookReply {
 pub type SlotIdx = usize;
 
 /// Who decided an answer, for the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct AnsweredBy {
     /// `keyboard` (later also `policy`).
     pub source: String,
@@ -191,7 +191,7 @@ pub enum Command {
 }
 
 /// An event from the session manager.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "event")]
 pub enum Event {
     /// New output was drawn (sent once until [`SessionManager::take_dirty`]).

@@ -12,7 +12,7 @@ use crate::keys::KeyPress;
 use crate::model::AnswerKind;
 
 /// A state `ctl wait` and `ctl prompt` wait for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum WaitFor {
     /// Launched, nothing recognisable on screen yet.
@@ -58,7 +58,7 @@ impl WaitFor {
 
 /// An answer `ctl answer` may give (choosing a numbered option is left to
 /// a person in corral).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CtlAnswer {
     /// Allow this one request.
@@ -90,7 +90,7 @@ impl CtlAnswer {
 }
 
 /// What `ctl send` types.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "as", content = "input")]
 pub enum SendInput {
     /// Text, as a paste (bracketed when the program asked for it).
@@ -101,7 +101,7 @@ pub enum SendInput {
 }
 
 /// One `corral ctl` request. Slots are named by id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "cmd")]
 pub enum CtlRequest {
     /// Every slot and its state.
@@ -189,7 +189,7 @@ pub enum CtlRequest {
 }
 
 /// A slot as `ctl list` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CtlSlot {
     /// The slot's id.
     pub id: String,
@@ -210,7 +210,7 @@ pub struct CtlSlot {
 }
 
 /// Counters of one slot, for `ctl stats`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CtlStats {
     /// The slot's id.
     pub id: String,
@@ -231,7 +231,7 @@ pub struct CtlStats {
 }
 
 /// One event as `ctl events` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CtlEvent {
     /// Sequence number in the server, from 1, without gaps (an event another
     /// slot's filter left out still counts).
@@ -246,7 +246,7 @@ pub struct CtlEvent {
 }
 
 /// The server's answer to a [`CtlRequest`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "reply")]
 pub enum CtlReply {
     /// The request failed: `usage` for a request that cannot be right (an
@@ -314,6 +314,18 @@ pub enum CtlReply {
         /// The explanation.
         text: String,
     },
+}
+
+/// The JSON schema of the `ctl` conversation: the hello a client sends
+/// (carrying a [`CtlRequest`]) and every [`CtlReply`] (`docs/ctl.schema.json`
+/// holds a copy).
+pub fn schema() -> serde_json::Value {
+    serde_json::json!({
+        "$comment": "corral ctl over the server's Unix socket (<runtime dir>/<session>.sock): one JSON line from the client, {\"v\": 1, \"hello\": {\"kind\": \"ctl\", \"request\": <request>}}; then the server's replies, one JSON line each (one, or for `events` one per event until the connection closes).",
+        "version": super::PROTO_VERSION,
+        "request": schemars::schema_for!(CtlRequest),
+        "reply": schemars::schema_for!(CtlReply),
+    })
 }
 
 #[cfg(test)]
@@ -386,6 +398,32 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    /// The schema in `docs/` is the one the code makes (regenerate it with
+    /// `corral ctl schema > docs/ctl.schema.json`).
+    #[test]
+    fn the_documented_schema_is_the_one_the_code_makes() {
+        let made = serde_json::to_string_pretty(&schema()).unwrap_or_default() + "\n";
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ctl.schema.json");
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            made == doc,
+            "docs/ctl.schema.json is out of date: run `corral ctl schema > docs/ctl.schema.json`"
+        );
+        // It describes what the server sends.
+        let reply = &schema()["reply"];
+        let text = reply.to_string();
+        for name in [
+            "slots",
+            "reached",
+            "answered",
+            "event",
+            "state-changed",
+            "needs-permission",
+        ] {
+            assert!(text.contains(name), "{name} missing from the reply schema");
+        }
     }
 
     #[test]
