@@ -286,6 +286,26 @@ enum CtlCmd {
         /// The slot.
         slot: String,
     },
+    /// Adds a slot to the running session and starts COMMAND in it; every
+    /// attached client shows it (the config file is not changed).
+    New {
+        /// The slot's id (unique, no spaces).
+        #[arg(long)]
+        id: String,
+        /// Its agent profile: claude, codex, gemini, aider, generic or a
+        /// user profile.
+        #[arg(long, default_value = "generic")]
+        agent: String,
+        /// Its working directory (default: the server's).
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<PathBuf>,
+        /// Its role, shown in the sidebar.
+        #[arg(long, default_value = "")]
+        role: String,
+        /// The program and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// Prints the JSON schema of ctl's requests and replies (needs no
     /// server).
     Schema,
@@ -397,6 +417,27 @@ fn ctl_request(cmd: &CtlCmd) -> Result<CtlRequest, String> {
         CtlCmd::Events { slot } => CtlRequest::Events { slot: slot.clone() },
         CtlCmd::Stats => CtlRequest::Stats,
         CtlCmd::Explain { slot } => CtlRequest::Explain { slot: slot.clone() },
+        CtlCmd::New {
+            id,
+            agent,
+            cwd,
+            role,
+            command,
+        } => CtlRequest::New {
+            id: id.clone(),
+            agent: agent.clone(),
+            role: role.clone(),
+            // The caller's directory, not the server's.
+            cwd: cwd
+                .as_ref()
+                .map(|d| {
+                    std::path::absolute(d)
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .map_err(|e| format!("--cwd {}: {e}", d.display()))
+                })
+                .transpose()?,
+            command: command.clone(),
+        },
         CtlCmd::Schema => return Err("the schema needs no request".into()),
     })
 }

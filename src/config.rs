@@ -125,6 +125,18 @@ pub struct SlotConfig {
     pub restart: RestartPolicy,
 }
 
+/// Checks a slot id: not empty, no spaces or control characters.
+///
+/// Errors: why it is not one.
+pub fn check_slot_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "slot id {id:?} must be non-empty and have no spaces"
+        ));
+    }
+    Ok(())
+}
+
 fn default_agent() -> toml::Spanned<String> {
     toml::Spanned::new(0..0, "generic".to_string())
 }
@@ -272,13 +284,8 @@ impl Config {
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, s) in cfg.slots.iter().enumerate() {
             let id = s.id.get_ref();
-            if id.is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(ConfigError::at(
-                    path,
-                    source,
-                    Some(s.id.span()),
-                    format!("slot id {id:?} must be non-empty and have no spaces"),
-                ));
+            if let Err(why) = check_slot_id(id) {
+                return Err(ConfigError::at(path, source, Some(s.id.span()), why));
             }
             if let Some(prev) = seen.insert(id, i) {
                 return Err(ConfigError::at(

@@ -299,6 +299,14 @@ pub enum Event {
         /// What went wrong.
         error: String,
     },
+    /// A slot was added to the session (`corral ctl new`), with the next
+    /// index; it starts after this.
+    SlotAdded {
+        /// The new slot's index.
+        slot: SlotIdx,
+        /// The slot.
+        info: SlotInfo,
+    },
 }
 
 /// What a client is, in its first frame.
@@ -365,7 +373,7 @@ pub struct Welcome {
 }
 
 /// A slot as a [`Welcome`] shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SlotInfo {
     /// The slot's id.
     pub id: String,

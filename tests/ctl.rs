@@ -353,3 +353,97 @@ fn interrupt_stops_the_running_command() {
     let s = ctl(h, &["screen", "sh"]).1;
     assert!(!s.lines().any(|l| l.trim() == "after-sleep"), "{s}");
 }
+
+/// `ctl new` adds a slot that every attached client shows, and a client
+/// that attaches later; `ctl kill` ends its process.
+#[test]
+fn new_adds_a_slot_every_client_shows() {
+    let home = tempdir();
+    let h = home.path();
+    let a = scene(h);
+    let cfg = h.join("test-config.toml");
+    let cfg_s = cfg.to_string_lossy().into_owned();
+    let b = Tui::corral(&["--config", &cfg_s], 30, 100, h);
+    b.wait_text("web", LONG);
+    // The event stream, read as it comes; live once it shows sh's output.
+    let mut events = ctl_spawn(h, &["events", "--json"]);
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    if let Some(out) = events.stdout.take() {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                lines.lock().unwrap_or_else(|p| p.into_inner()).push(l);
+            }
+        });
+    }
+    let seen = |what: &str| {
+        lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|l| l.contains(what))
+    };
+    wait_until("the event stream live", LONG, || {
+        ctl(h, &["send", "sh", "--enter", "echo ping"]);
+        wait_for_a_moment();
+        seen("\"slot_id\":\"sh\"")
+    });
+    let (code, _, err) = ctl(
+        h,
+        &[
+            "new",
+            "--id",
+            "extra",
+            "--role",
+            "helper",
+            "--cwd",
+            ".",
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo added-$((6*7)); exec sleep 600",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    for t in [&a, &b] {
+        t.wait_text("extra", LONG);
+    }
+    wait_until("the new slot's output", LONG, || {
+        ctl(h, &["screen", "extra"]).1.contains("added-42")
+    });
+    let s = slot(h, "extra");
+    assert_eq!(s["role"], "helper");
+    assert_eq!(s["generation"], 1);
+    let pid = s["pid"].as_u64().unwrap_or(0);
+    assert!(pid > 0 && alive(pid));
+    // A client attaching now has it from the start.
+    let c = Tui::corral(&["--config", &cfg_s], 50, 200, h);
+    c.wait_text("extra", LONG);
+    // Ids are unique; an unknown agent and a missing command are refused.
+    assert_eq!(ctl(h, &["new", "--id", "extra", "--", "/bin/true"]).0, 1);
+    assert_eq!(
+        ctl(
+            h,
+            &["new", "--id", "x", "--agent", "nope", "--", "/bin/true"]
+        )
+        .0,
+        1
+    );
+    assert_eq!(ctl(h, &["new", "--id", "x"]).0, 2);
+    assert_eq!(ctl(h, &["kill", "extra"]).0, 0);
+    wait_until("the new slot's process gone", LONG, || !alive(pid));
+    wait_until("slot-added in the event stream", LONG, || {
+        seen("\"event\":\"slot-added\"")
+    });
+    wait_until("the new slot's events named by its id", LONG, || {
+        seen("\"slot_id\":\"extra\"")
+    });
+    let _ = events.kill();
+    let _ = events.wait();
+}
+
+/// Lets a command's effect show before the next check of a condition.
+fn wait_for_a_moment() {
+    std::thread::sleep(Duration::from_millis(200));
+}

@@ -155,22 +155,46 @@ pub fn start_server(
     }
 }
 
-/// This client's copies of the slots' terminals.
+/// This client's copies of the slots' terminals: a fixed row of cells, each
+/// set once (a slot added later, `corral ctl new`, takes the next), read
+/// from any thread without a lock on the row.
 pub struct Mirrors {
-    engines: Vec<Mutex<Engine>>,
+    engines: Vec<std::sync::OnceLock<Mutex<Engine>>>,
     dirty: Vec<AtomicBool>,
+    len: std::sync::atomic::AtomicUsize,
+    scrollback: usize,
 }
 
 impl Mirrors {
     fn new(w: &Welcome) -> Mirrors {
-        Mirrors {
-            engines: w
-                .slots
-                .iter()
-                .map(|s| Mutex::new(Engine::new(s.rows.max(1), s.cols.max(1), w.scrollback_rows)))
-                .collect(),
-            dirty: w.slots.iter().map(|_| AtomicBool::new(false)).collect(),
+        let cap = w.slots.len() + crate::server::MAX_ADDED_SLOTS;
+        let m = Mirrors {
+            engines: (0..cap).map(|_| std::sync::OnceLock::new()).collect(),
+            dirty: (0..cap).map(|_| AtomicBool::new(false)).collect(),
+            len: std::sync::atomic::AtomicUsize::new(0),
+            scrollback: w.scrollback_rows,
+        };
+        for (i, s) in w.slots.iter().enumerate() {
+            m.add(i, s.rows, s.cols);
         }
+        m
+    }
+
+    /// Makes slot `slot`'s copy, `rows` x `cols` and blank, if it is the
+    /// next one. Only the link's reader (and [`Mirrors::new`]) call it.
+    fn add(&self, slot: SlotIdx, rows: u16, cols: u16) {
+        if slot != self.len.load(Ordering::Acquire) {
+            return;
+        }
+        let Some(cell) = self.engines.get(slot) else {
+            return;
+        };
+        let _ = cell.set(Mutex::new(Engine::new(
+            rows.max(1),
+            cols.max(1),
+            self.scrollback,
+        )));
+        self.len.store(slot + 1, Ordering::Release);
     }
 
     /// Locks slot `slot`'s copy. A panic elsewhere while it was held leaves
@@ -178,17 +202,21 @@ impl Mirrors {
     pub fn lock(&self, slot: SlotIdx) -> Option<MutexGuard<'_, Engine>> {
         self.engines
             .get(slot)
+            .and_then(|c| c.get())
             .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Locks slot `slot`'s copy if no other thread holds it: `Some(None)`
     /// when busy, `None` for no such slot.
     pub fn try_lock(&self, slot: SlotIdx) -> Option<Option<MutexGuard<'_, Engine>>> {
-        self.engines.get(slot).map(|m| match m.try_lock() {
-            Ok(g) => Some(g),
-            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        })
+        self.engines
+            .get(slot)
+            .and_then(|c| c.get())
+            .map(|m| match m.try_lock() {
+                Ok(g) => Some(g),
+                Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            })
     }
 
     /// Clears a slot's dirty flag, returning whether it was set.
@@ -207,12 +235,12 @@ impl Mirrors {
 
     /// Number of slots.
     pub fn len(&self) -> usize {
-        self.engines.len()
+        self.len.load(Ordering::Acquire)
     }
 
     /// True with no slots.
     pub fn is_empty(&self) -> bool {
-        self.engines.is_empty()
+        self.len() == 0
     }
 }
 
@@ -309,11 +337,22 @@ impl Link {
                                 Ok(ServerMsg::Input { slot, generation }) => {
                                     let fd = reader.fds.pop_front();
                                     let mut ins = inputs.lock().unwrap_or_else(|p| p.into_inner());
+                                    if ins.len() <= slot && slot < mirrors.len() {
+                                        ins.resize_with(slot + 1, || None);
+                                    }
                                     if let (Some(fd), Some(i)) = (fd, ins.get_mut(slot)) {
                                         *i = Some((generation, std::fs::File::from(fd)));
                                     }
                                 }
                                 Ok(m) => {
+                                    // A slot added to the session: its copy
+                                    // exists before any of its output.
+                                    if let ServerMsg::Event {
+                                        event: crate::proto::Event::SlotAdded { slot, info },
+                                    } = &m
+                                    {
+                                        mirrors.add(*slot, info.rows, info.cols);
+                                    }
                                     // A new session: the old PTY is gone; its
                                     // input comes after this event.
                                     let gone = match &m {
@@ -428,6 +467,12 @@ impl Link {
     /// This client gives slot `slot` a pane of `size` (rows, cols).
     pub fn wanted(&self, slot: SlotIdx, size: (u16, u16)) {
         let mut t = self.typed.lock().unwrap_or_else(|p| p.into_inner());
+        // A slot added since this client attached.
+        if t.wanted.len() <= slot && slot < self.mirrors.len() {
+            t.wanted.resize(slot + 1, None);
+            t.pending.resize(slot + 1, false);
+            t.told.resize(slot + 1, None);
+        }
         if let Some(w) = t.wanted.get_mut(slot) {
             *w = Some(size);
         }

@@ -186,6 +186,20 @@ pub enum CtlRequest {
         /// The slot's id.
         slot: String,
     },
+    /// Adds a slot to the running session and starts it; every client
+    /// shows it. (It is not written to the config file.)
+    New {
+        /// Its id (unique, no spaces).
+        id: String,
+        /// Its agent profile.
+        agent: String,
+        /// Its role.
+        role: String,
+        /// Its working directory (the server's when `None`).
+        cwd: Option<String>,
+        /// The program and its arguments.
+        command: Vec<String>,
+    },
 }
 
 /// A slot as `ctl list` shows it.

@@ -209,6 +209,37 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
                     .collect()
             }),
         }),
+        CtlRequest::New {
+            id,
+            agent,
+            role,
+            cwd,
+            command,
+        } => {
+            let Some((program, args)) = command.split_first() else {
+                return Err(("ctl new: no command (give it after --)".into(), true));
+            };
+            if let Some(dir) = &cwd
+                && !std::path::Path::new(dir).is_dir()
+            {
+                return fail(format!("ctl new: --cwd {dir}: not a directory"));
+            }
+            let cfg = crate::config::SlotConfig {
+                id: toml::Spanned::new(0..0, id.clone()),
+                role,
+                agent: toml::Spanned::new(0..0, agent),
+                command: toml::Spanned::new(0..0, program.clone()),
+                args: args.to_vec(),
+                cwd: cwd.map(std::path::PathBuf::from),
+                env: Default::default(),
+                resume: true,
+                restart: Default::default(),
+            };
+            // As big as the session's first pane until a client sizes it.
+            let size = hub.with_view(|v| v.slots.first().map_or((24, 80), |s| s.size));
+            mgr.add_slot(cfg, size).or_else(fail)?;
+            Ok(CtlReply::Done { slot: id })
+        }
         CtlRequest::Explain { slot } => {
             let i = slot_of(hub, &slot)?;
             let text = mgr.slot(i).map(|s| s.explain()).unwrap_or_default();
@@ -464,13 +495,19 @@ fn events(
             return;
         }
     };
-    let (ids, tx, rx) = hub.follow(|v| v.slots.iter().map(|s| s.id.clone()).collect::<Vec<_>>());
+    let (mut ids, tx, rx) =
+        hub.follow(|v| v.slots.iter().map(|s| s.id.clone()).collect::<Vec<_>>());
     watch_hangup(reader, tx);
     while let Ok(feed) = rx.recv() {
         let Feed::Event { seq, time, event } = feed else {
             return;
         };
         let i = event_slot(&event);
+        if let Event::SlotAdded { slot, info } = &*event
+            && *slot == ids.len()
+        {
+            ids.push(info.id.clone());
+        }
         if only.is_some_and(|o| o != i) {
             continue;
         }
@@ -501,7 +538,8 @@ fn event_slot(e: &Event) -> SlotIdx {
         | Event::AnswerSent { slot, .. }
         | Event::PolicyAsked { slot, .. }
         | Event::AnswerRefused { slot, .. }
-        | Event::SpawnFailed { slot, .. } => *slot,
+        | Event::SpawnFailed { slot, .. }
+        | Event::SlotAdded { slot, .. } => *slot,
     }
 }
 

@@ -230,7 +230,9 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
         quit: quit_tx,
         killers: Mutex::new(Vec::new()),
         subscribers: Mutex::new(Vec::new()),
-        bytes_read: (0..config.slots.len()).map(|_| AtomicU64::new(0)).collect(),
+        bytes_read: (0..config.slots.len() + super::MAX_ADDED_SLOTS)
+            .map(|_| AtomicU64::new(0))
+            .collect(),
     });
     let (tx, events) = tokio::sync::mpsc::unbounded_channel();
     let handler: super::ClientHandler = {
@@ -380,6 +382,18 @@ impl Hub {
         let mut st = self.lock_state();
         st.view.apply(&ev, Instant::now());
         st.seq += 1;
+        if let Event::SlotAdded { slot, .. } = &ev {
+            // Every client that hears of it keeps its per-slot state; one
+            // attaching later gets it in its welcome.
+            st.sizes.added(*slot);
+            for c in lock(&self.clients).iter() {
+                let mut o = lock(&c.out);
+                if o.resync.len() <= *slot {
+                    o.resync.resize(*slot + 1, None);
+                    o.again.resize(*slot + 1, false);
+                }
+            }
+        }
         {
             let mut subs = lock(&self.subscribers);
             if !subs.is_empty() {
@@ -974,6 +988,13 @@ impl ScreenSink for Hub {
         }
     }
 
+    fn added(&self, slot: SlotIdx, info: &proto::SlotInfo) {
+        self.event(Event::SlotAdded {
+            slot,
+            info: info.clone(),
+        });
+    }
+
     fn rebuilt(&self, slot: SlotIdx, engine: &Engine) {
         let (rows, cols) = engine.size();
         if let Some(s) = self
@@ -1260,6 +1281,22 @@ impl View {
                     s.title = title.clone();
                 }
             }
+            Event::SlotAdded { slot, info } if *slot == self.slots.len() => {
+                self.slots.push(SlotRow {
+                    id: info.id.clone(),
+                    role: info.role.clone(),
+                    agent: info.agent.clone(),
+                    state: info.state.clone(),
+                    since: now,
+                    title: info.title.clone(),
+                    generation: info.generation,
+                    size: (info.rows, info.cols),
+                    restarts: 0,
+                    by_key: 0,
+                    by_rule: 0,
+                    by_ctl: 0,
+                });
+            }
             _ => {}
         }
     }
@@ -1292,6 +1329,13 @@ impl Sizes {
     fn tick(&mut self, client: u64) {
         self.clock += 1;
         self.active.insert(client, self.clock);
+    }
+
+    /// Slot `slot` was added: no one owns it until a client sizes it.
+    pub fn added(&mut self, slot: SlotIdx) {
+        if self.owner.len() <= slot {
+            self.owner.resize(slot + 1, None);
+        }
     }
 
     /// Client `client` attached, showing every slot or one: it owns them.

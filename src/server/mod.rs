@@ -157,6 +157,13 @@ pub trait ScreenSink: Send + Sync {
     /// for a new session): a copy must be rebuilt from
     /// [`Engine::replay`].
     fn rebuilt(&self, slot: SlotIdx, engine: &Engine);
+
+    /// Slot `slot` was added (`corral ctl new`), before it starts: called
+    /// on the manager thread, so whoever shows slots knows it before any
+    /// of its output or events.
+    fn added(&self, slot: SlotIdx, info: &proto::SlotInfo) {
+        let _ = (slot, info);
+    }
 }
 
 /// How agents' permission hooks reach the session manager.
@@ -272,6 +279,12 @@ enum Msg {
         generation: u64,
     },
     Socket(socket::SocketMsg),
+    /// `corral ctl new`.
+    AddSlot {
+        cfg: Box<SlotConfig>,
+        size: (u16, u16),
+        reply: std::sync::mpsc::Sender<Result<SlotIdx, String>>,
+    },
     /// `corral ctl send` and `prompt`: type unless a prompt is open.
     CtlSend {
         slot: SlotIdx,
@@ -281,12 +294,52 @@ enum Msg {
     },
 }
 
+/// Slots `corral ctl new` may add to a session beyond its configured ones.
+pub const MAX_ADDED_SLOTS: usize = 64;
+
+/// The slots' shared state, read from any thread without a lock while the
+/// manager thread (the only writer) appends a slot: a fixed row of cells
+/// set once, and how many are set.
+struct SlotList {
+    items: Vec<std::sync::OnceLock<Arc<SlotShared>>>,
+    len: AtomicUsize,
+}
+
+impl SlotList {
+    fn with_capacity(n: usize) -> SlotList {
+        SlotList {
+            items: (0..n).map(|_| std::sync::OnceLock::new()).collect(),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    fn get(&self, i: SlotIdx) -> Option<&Arc<SlotShared>> {
+        if i < self.len.load(Ordering::Acquire) {
+            self.items.get(i).and_then(|c| c.get())
+        } else {
+            None
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// Appends; `None` when full. Only the manager thread calls it.
+    fn push(&self, s: Arc<SlotShared>) -> Option<SlotIdx> {
+        let i = self.len.load(Ordering::Acquire);
+        self.items.get(i)?.set(s).ok()?;
+        self.len.store(i + 1, Ordering::Release);
+        Some(i)
+    }
+}
+
 /// The handle to a running session manager.
 pub struct SessionManager {
     tx: Sender<Msg>,
     /// Commands sent and not yet carried out by the manager thread.
     inflight: Arc<AtomicUsize>,
-    slots: Vec<Arc<SlotShared>>,
+    slots: Arc<SlotList>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -303,60 +356,15 @@ impl SessionManager {
         let (tx, rx) = mpsc::channel();
         let inflight = Arc::new(AtomicUsize::new(0));
         let epoch = Instant::now();
-        let mut shared = Vec::new();
+        let shared = Arc::new(SlotList::with_capacity(
+            config.slots.len() + MAX_ADDED_SLOTS,
+        ));
         let mut rts = Vec::new();
         for (i, cfg) in config.slots.iter().enumerate() {
-            let (rows, cols) = opts.sizes.get(i).copied().unwrap_or((24, 80));
-            let profile = opts
-                .profiles
-                .get(cfg.agent.get_ref())
-                .or_else(|| opts.profiles.get("generic"))
-                .ok_or_else(|| anyhow::anyhow!("no profile for agent {:?}", cfg.agent.get_ref()))?;
-            let s = Arc::new(SlotShared {
-                engine: Mutex::new(Engine::new(rows, cols, opts.scrollback_rows)),
-                ui_dirty: AtomicBool::new(false),
-                detect_pending: AtomicBool::new(false),
-                flooding: AtomicBool::new(false),
-                last_output_ms: AtomicU64::new(0),
-                pid: AtomicU32::new(0),
-                profile: profile.clone(),
-                input: Arc::default(),
-                epoch,
-            });
-            shared.push(s.clone());
-            rts.push(SlotRt {
-                profile,
-                cfg: cfg.clone(),
-                id: cfg.id.get_ref().clone(),
-                shared: s,
-                live: None,
-                generation: 0,
-                state: AgentState::Starting,
-                prompt: None,
-                prompt_seq: 0,
-                prompt_opened: None,
-                policy_due: None,
-                answer_due: None,
-                answered: None,
-                answered_at: None,
-                detect_due: None,
-                restart_due: None,
-                backoff: RESTART_MIN,
-                started_at: epoch,
-                size: (rows.max(1), cols.max(1)),
-                restart_now: false,
-                failure: None,
-                screen: None,
-                screen_since: None,
-                reflowed_at: None,
-                answered_dialog: None,
-                hooks: VecDeque::new(),
-                hook_token: String::new(),
-                cwd: None,
-                after_hook: None,
-                idle_since: None,
-                enter_due: None,
-            });
+            let size = opts.sizes.get(i).copied().unwrap_or((24, 80));
+            let rt = new_slot(cfg, size, &opts.profiles, opts.scrollback_rows, epoch)?;
+            shared.push(rt.shared.clone());
+            rts.push(rt);
         }
         let socket = match &opts.hook {
             Some(h) => {
@@ -397,6 +405,9 @@ impl SessionManager {
             screens: opts.screens,
             spawner: opts.spawner.unwrap_or_else(|| Arc::new(PtySpawner)),
             audit_path: opts.audit_path,
+            profiles: opts.profiles,
+            scrollback_rows: opts.scrollback_rows,
+            shared: shared.clone(),
         };
         let thread = thread::Builder::new()
             .name("corral-sessions".into())
@@ -509,6 +520,26 @@ impl SessionManager {
             .map_err(|_| "the session manager did not answer".to_string())?
     }
 
+    /// Adds slot `cfg` (`corral ctl new`) and starts its program, on the
+    /// manager thread: every client is told before any of its output
+    /// ([`ScreenSink::added`]). Returns its index. Waits up to 10 s.
+    ///
+    /// Errors: the id is taken or not valid, its agent has no profile, the
+    /// session holds [`MAX_ADDED_SLOTS`] added slots already, the manager is
+    /// gone.
+    pub fn add_slot(&self, cfg: SlotConfig, size: (u16, u16)) -> Result<SlotIdx, String> {
+        let (reply, rx) = std::sync::mpsc::channel();
+        self.tx
+            .send(Msg::AddSlot {
+                cfg: Box::new(cfg),
+                size,
+                reply,
+            })
+            .map_err(|_| "the session manager is gone".to_string())?;
+        rx.recv_timeout(Duration::from_secs(10))
+            .map_err(|_| "the session manager did not answer".to_string())?
+    }
+
     /// Number of slots.
     pub fn len(&self) -> usize {
         self.slots.len()
@@ -516,7 +547,7 @@ impl SessionManager {
 
     /// True when there are no slots.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.slots.len() == 0
     }
 
     /// The shared state (engine) of a slot.
@@ -717,6 +748,11 @@ struct Manager {
     audit_path: Option<PathBuf>,
     screens: Option<Arc<dyn ScreenSink>>,
     spawner: Arc<dyn Spawner>,
+    /// The agent profiles, for slots added later.
+    profiles: Profiles,
+    scrollback_rows: usize,
+    /// The slots' shared state, as [`SessionManager`] reads it.
+    shared: Arc<SlotList>,
 }
 
 /// One line of `audit.jsonl`.
@@ -846,6 +882,9 @@ impl Manager {
                     stream,
                 })) => self.hook_opened(conn, request, stream),
                 Some(Msg::Socket(socket::SocketMsg::Gone { conn })) => self.hook_gone(conn),
+                Some(Msg::AddSlot { cfg, size, reply }) => {
+                    let _ = reply.send(self.add_slot(*cfg, size));
+                }
                 Some(Msg::CtlSend {
                     slot,
                     input,
@@ -1208,6 +1247,47 @@ impl Manager {
                 rule: "session.exited".into(),
             });
         }
+    }
+
+    /// [`SessionManager::add_slot`] on the manager thread.
+    fn add_slot(&mut self, cfg: SlotConfig, size: (u16, u16)) -> Result<SlotIdx, String> {
+        let id = cfg.id.get_ref().clone();
+        crate::config::check_slot_id(&id)?;
+        if self.slots.iter().any(|s| s.id == id) {
+            return Err(format!("a slot {id:?} exists already"));
+        }
+        if self.profiles.get(cfg.agent.get_ref()).is_none() {
+            return Err(format!(
+                "no agent profile {:?} (built in: claude, codex, gemini, aider, generic)",
+                cfg.agent.get_ref()
+            ));
+        }
+        let rt = new_slot(&cfg, size, &self.profiles, self.scrollback_rows, self.epoch)
+            .map_err(|e| e.to_string())?;
+        let info = proto::SlotInfo {
+            id: id.clone(),
+            role: cfg.role.clone(),
+            agent: cfg.agent.get_ref().clone(),
+            state: AgentState::Starting,
+            state_age_ms: 0,
+            title: String::new(),
+            generation: 0,
+            rows: rt.size.0,
+            cols: rt.size.1,
+        };
+        let Some(i) = self.shared.push(rt.shared.clone()) else {
+            return Err(format!(
+                "this session holds {MAX_ADDED_SLOTS} added slots already"
+            ));
+        };
+        self.slots.push(rt);
+        tracing::info!(slot = %id, "slot added");
+        // Every client knows the slot before any of its output or events.
+        if let Some(sink) = &self.screens {
+            sink.added(i, &info);
+        }
+        self.spawn(i);
+        Ok(i)
     }
 
     /// [`SessionManager::ctl_send`] on the manager thread. Returns true
@@ -2269,6 +2349,69 @@ fn inbox_want_ref(s: &SlotRt) -> (Option<&Prompt>, Option<Instant>) {
         return (None, None);
     }
     (Some(p), s.screen_since)
+}
+
+/// A slot's state before its first session: `cfg` with a PTY of `size`
+/// (rows, cols) and its agent's profile (the generic one when it has
+/// none).
+///
+/// Errors: not even the generic profile is loaded.
+fn new_slot(
+    cfg: &SlotConfig,
+    size: (u16, u16),
+    profiles: &Profiles,
+    scrollback_rows: usize,
+    epoch: Instant,
+) -> anyhow::Result<SlotRt> {
+    let (rows, cols) = size;
+    let profile = profiles
+        .get(cfg.agent.get_ref())
+        .or_else(|| profiles.get("generic"))
+        .ok_or_else(|| anyhow::anyhow!("no profile for agent {:?}", cfg.agent.get_ref()))?;
+    let shared = Arc::new(SlotShared {
+        engine: Mutex::new(Engine::new(rows, cols, scrollback_rows)),
+        ui_dirty: AtomicBool::new(false),
+        detect_pending: AtomicBool::new(false),
+        flooding: AtomicBool::new(false),
+        last_output_ms: AtomicU64::new(0),
+        pid: AtomicU32::new(0),
+        profile: profile.clone(),
+        input: Arc::default(),
+        epoch,
+    });
+    Ok(SlotRt {
+        profile,
+        cfg: cfg.clone(),
+        id: cfg.id.get_ref().clone(),
+        shared,
+        live: None,
+        generation: 0,
+        state: AgentState::Starting,
+        prompt: None,
+        prompt_seq: 0,
+        prompt_opened: None,
+        policy_due: None,
+        answer_due: None,
+        answered: None,
+        answered_at: None,
+        detect_due: None,
+        restart_due: None,
+        backoff: RESTART_MIN,
+        started_at: epoch,
+        size: (rows.max(1), cols.max(1)),
+        restart_now: false,
+        failure: None,
+        screen: None,
+        screen_since: None,
+        reflowed_at: None,
+        answered_dialog: None,
+        hooks: VecDeque::new(),
+        hook_token: String::new(),
+        cwd: None,
+        after_hook: None,
+        idle_since: None,
+        enter_due: None,
+    })
 }
 
 /// A random secret for a session's hook (128 bits from the OS); `None`

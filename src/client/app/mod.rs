@@ -943,6 +943,24 @@ impl App {
         };
         match ev {
             Event::Output { .. } | Event::Bell { .. } => {}
+            Event::SlotAdded { slot, info } => {
+                if slot == self.slots.len() {
+                    self.slots.push(SlotView {
+                        id: info.id.clone(),
+                        role: info.role.clone(),
+                        agent: info.agent.clone(),
+                        state: info.state.clone(),
+                        since: now,
+                        title: info.title.clone(),
+                        generation: info.generation,
+                        restart_asked: false,
+                    });
+                    self.scrolled.push(false);
+                    self.sent_sizes.push(None);
+                    self.pty_sizes.push(Some((info.rows, info.cols)));
+                    self.flash(format!("slot {} added", info.id), false, now);
+                }
+            }
             Event::Started { slot, generation } => {
                 if let Some(s) = self.slots.get_mut(slot) {
                     s.generation = generation;
