@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use support::{Tui, audit_lines, ctl, ctl_cmd, demo_slot, tempdir, wait_until, write_config};
+use support::{
+    Events, Tui, audit_lines, ctl, ctl_cmd, demo_slot, tempdir, wait_until, write_config,
+};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -207,7 +209,7 @@ fn answer_is_the_only_way_and_events_follow_it() {
     let home = tempdir();
     let h = home.path();
     let t = scene(h);
-    let events = ctl_spawn(h, &["events", "--slot", "web", "--json"]);
+    let events = Events::start(h, &["--slot", "web"]);
     let (code, out, err) = ctl(
         h,
         &[
@@ -284,13 +286,7 @@ fn answer_is_the_only_way_and_events_follow_it() {
         slot(h, "web")["prompt"]["tool"] != "Bash"
     });
     // The event stream so far, in order.
-    let mut events = events;
-    let _ = events.kill();
-    let (_, out, _) = finish(events, LONG);
-    let evs: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
+    let evs = events.events();
     assert!(evs.iter().all(|e| e["slot_id"] == "web"));
     let seqs: Vec<u64> = evs.iter().filter_map(|e| e["seq"].as_u64()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
@@ -365,30 +361,8 @@ fn new_adds_a_slot_every_client_shows() {
     let cfg_s = cfg.to_string_lossy().into_owned();
     let b = Tui::corral(&["--config", &cfg_s], 30, 100, h);
     b.wait_text("web", LONG);
-    // The event stream, read as it comes; live once it shows sh's output.
-    let mut events = ctl_spawn(h, &["events", "--json"]);
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    if let Some(out) = events.stdout.take() {
-        let lines = lines.clone();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                lines.lock().unwrap_or_else(|p| p.into_inner()).push(l);
-            }
-        });
-    }
-    let seen = |what: &str| {
-        lines
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .any(|l| l.contains(what))
-    };
-    wait_until("the event stream live", LONG, || {
-        ctl(h, &["send", "sh", "--enter", "echo ping"]);
-        wait_for_a_moment();
-        seen("\"slot_id\":\"sh\"")
-    });
+    let events = Events::start(h, &[]);
+    let seen = |what: &str| events.events().iter().any(|e| e.to_string().contains(what));
     let (code, _, err) = ctl(
         h,
         &[
@@ -439,11 +413,4 @@ fn new_adds_a_slot_every_client_shows() {
     wait_until("the new slot's events named by its id", LONG, || {
         seen("\"slot_id\":\"extra\"")
     });
-    let _ = events.kill();
-    let _ = events.wait();
-}
-
-/// Lets a command's effect show before the next check of a condition.
-fn wait_for_a_moment() {
-    std::thread::sleep(Duration::from_millis(200));
 }

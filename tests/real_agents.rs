@@ -287,7 +287,7 @@ fn ctl_drives_four_real_agents() {
             &[
                 "prompt",
                 slot,
-                "corral:bash please",
+                "mock:bash please",
                 "--wait",
                 "needs-permission",
                 "--timeout",

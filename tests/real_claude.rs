@@ -505,12 +505,13 @@ fn ctl_prompt_answer_and_wait_drive_real_claude_code() {
         t: _t,
     } = scene(300, "", "", 50, 200);
     let h = dir.path();
+    let events = support::Events::start(h, &["--slot", "cc"]);
     let (code, out, err) = support::ctl(
         h,
         &[
             "prompt",
             "cc",
-            "corral:bash please write hello.txt",
+            "mock:bash please write hello.txt",
             "--wait",
             "needs-permission",
             "--timeout",
@@ -545,4 +546,38 @@ fn ctl_prompt_answer_and_wait_drive_real_claude_code() {
     assert_eq!(last["by"]["source"], "ctl", "{last}");
     assert_eq!(last["answer"], "approve-once");
     assert_eq!(last["subject"], "echo hello > hello.txt");
+    // `ctl events` had the run in order: working, the prompt asked, opened,
+    // answered by ctl and closed, then idle.
+    let kinds: Vec<String> = events
+        .events()
+        .iter()
+        .filter_map(|e| {
+            Some(match e["event"].as_str()? {
+                "state-changed" => e["state"].as_str()?.to_string(),
+                "prompt-opened" => format!("opened {}", e["prompt"]["subject"].as_str()?),
+                "answer-sent" => format!(
+                    "{} by {}",
+                    e["answer"].as_str()?,
+                    e["by"]["source"].as_str()?
+                ),
+                "prompt-closed" => "closed".into(),
+                _ => return None,
+            })
+        })
+        .collect();
+    let at = |k: &str| {
+        kinds
+            .iter()
+            .position(|x| x == k)
+            .unwrap_or_else(|| panic!("{k} missing: {kinds:?}"))
+    };
+    let order = [
+        at("working"),
+        at("needs-permission"),
+        at("opened echo hello > hello.txt"),
+        at("approve-once by ctl"),
+        at("closed"),
+        kinds.iter().rposition(|x| x == "idle").unwrap_or(0),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{kinds:?}");
 }

@@ -81,7 +81,7 @@ pub fn run(
             // Whoever reads our output is gone (`| head`).
             return Ok(());
         }
-        if !matches!(reply, CtlReply::Event(_)) {
+        if !matches!(reply, CtlReply::Event(_) | CtlReply::Following { .. }) {
             return Ok(());
         }
     }
@@ -119,6 +119,7 @@ fn text(reply: &CtlReply) -> String {
         }
         CtlReply::Answered { slot, prompt } => format!("{slot}: answered prompt {prompt}\n"),
         CtlReply::Event(e) => event_line(e),
+        CtlReply::Following { seq } => format!("# following the session after event #{seq}\n"),
         CtlReply::Stats { slots } => stats_table(slots),
         CtlReply::Explained { text, .. } => {
             let mut s = text.clone();

@@ -314,6 +314,13 @@ pub enum CtlReply {
         /// The prompt answered.
         prompt: PromptId,
     },
+    /// `events`, first: the stream follows the session from here; the
+    /// events after `seq` come next.
+    Following {
+        /// The number of the last event before the stream began (0: none
+        /// yet).
+        seq: u64,
+    },
     /// `events`: one event.
     Event(CtlEvent),
     /// `stats`.

@@ -46,7 +46,7 @@ pub(super) fn serve(
             state,
             timeout_ms,
         } => slot_of(hub, &slot).and_then(|i| {
-            let (gen_now, tx, rx) = hub.follow(|v| v.slots[i].generation);
+            let (gen_now, tx, rx) = hub.follow(|v, _| v.slots[i].generation);
             watch_hangup(reader, tx);
             wait(hub, i, &rx, state, gen_now, false, timeout_ms)
         }),
@@ -60,7 +60,7 @@ pub(super) fn serve(
                 .slot(i)
                 .map(|s| s.lock().lines(usize::MAX, false))
                 .unwrap_or_default();
-            let (gen_now, tx, rx) = hub.follow(|v| v.slots[i].generation);
+            let (gen_now, tx, rx) = hub.follow(|v, _| v.slots[i].generation);
             watch_hangup(reader, tx);
             mgr.ctl_send(i, SendInput::Text(text), true).or_else(fail)?;
             let mut reached = wait(hub, i, &rx, want, gen_now, true, timeout_ms)?;
@@ -263,7 +263,7 @@ fn answer_prompt(
     want: Option<crate::detect::PromptId>,
 ) -> Result<CtlReply, Failure> {
     let i = slot_of(hub, slot)?;
-    let (open, _tx, rx) = hub.follow(|v| open_prompt(v, i));
+    let (open, _tx, rx) = hub.follow(|v, _| open_prompt(v, i));
     let Some(p) = open else {
         return fail(format!("no prompt is open in slot {slot:?}"));
     };
@@ -495,9 +495,17 @@ fn events(
             return;
         }
     };
-    let (mut ids, tx, rx) =
-        hub.follow(|v| v.slots.iter().map(|s| s.id.clone()).collect::<Vec<_>>());
+    let ((mut ids, seq), tx, rx) = hub.follow(|v, seq| {
+        (
+            v.slots.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+            seq,
+        )
+    });
     watch_hangup(reader, tx);
+    // The stream is live: a script may act now and see what follows.
+    if proto::write_frame(stream, &CtlReply::Following { seq }).is_err() {
+        return;
+    }
     while let Ok(feed) = rx.recv() {
         let Feed::Event { seq, time, event } = feed else {
             return;

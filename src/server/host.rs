@@ -348,18 +348,19 @@ impl Hub {
         f(&self.lock_state().view)
     }
 
-    /// Runs `f` on the view and follows the events from there: none is
-    /// missed or seen twice between the two.
+    /// Runs `f` on the view (and the number of the last event it took) and
+    /// follows the events from there: none is missed or seen twice between
+    /// the two.
     pub(super) fn follow<R>(
         &self,
-        f: impl FnOnce(&View) -> R,
+        f: impl FnOnce(&View, u64) -> R,
     ) -> (
         R,
         std::sync::mpsc::Sender<Feed>,
         std::sync::mpsc::Receiver<Feed>,
     ) {
         let st = self.lock_state();
-        let r = f(&st.view);
+        let r = f(&st.view, st.seq);
         let (tx, rx) = std::sync::mpsc::channel();
         lock(&self.subscribers).push(tx.clone());
         drop(st);

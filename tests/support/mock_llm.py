@@ -14,7 +14,8 @@ library only.
                        -> Gemini CLI (GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:PORT)
   Models lists         GET /v1/models, /v1beta/models
 
-What a main-loop request gets is chosen by a marker in the newest user text:
+What a main-loop request gets is chosen by a marker in the newest user text
+(`mock:` works as `corral:` everywhere: `mock:bash please write hello.txt`):
   corral:bash   run `echo hello > hello.txt`
   corral:bash2  run `echo second > second.txt`
   corral:cmd CMD
@@ -94,20 +95,21 @@ def command_for(text):
 
 
 def texts(content):
-    """The text blocks of a content value in any of the APIs' shapes."""
+    """The text blocks of a content value in any of the APIs' shapes, with
+    `mock:` markers read as `corral:` (`mock:bash` is `corral:bash`)."""
     if content is None:
         return []
     if isinstance(content, str):
-        return [content]
+        return [content.replace("mock:", "corral:")]
     if isinstance(content, dict):
         return texts(content.get("parts") or content.get("text") or "")
     out = []
     for part in content:
         if isinstance(part, dict):
             if part.get("type") in (None, "text", "input_text", "output_text") or "text" in part:
-                out.append(str(part.get("text") or ""))
+                out.append(str(part.get("text") or "").replace("mock:", "corral:"))
         else:
-            out.append(str(part))
+            out.append(str(part).replace("mock:", "corral:"))
     return out
 
 

@@ -372,6 +372,64 @@ pub fn ctl_cmd(home: &Path, args: &[&str]) -> std::process::Command {
     c
 }
 
+/// `corral ctl events --json ARGS` running in the background, its lines
+/// read as they come; killed on drop.
+pub struct Events {
+    child: std::process::Child,
+    lines: std::sync::Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Events {
+    /// Starts the stream and waits until the server follows the session
+    /// for it (its first line).
+    pub fn start(home: &Path, args: &[&str]) -> Events {
+        let mut all = vec!["events", "--json"];
+        all.extend_from_slice(args);
+        let mut child = ctl_cmd(home, &all)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn corral ctl events: {e}"));
+        let lines = std::sync::Arc::new(Mutex::new(Vec::new()));
+        if let Some(out) = child.stdout.take() {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                    let v =
+                        serde_json::from_str(&l).unwrap_or_else(|e| panic!("ctl events: {e}: {l}"));
+                    lines.lock().unwrap_or_else(|p| p.into_inner()).push(v);
+                }
+            });
+        }
+        let e = Events { child, lines };
+        wait_until("ctl events following", Duration::from_secs(30), || {
+            e.all().first().is_some_and(|v| v["reply"] == "following")
+        });
+        e
+    }
+
+    /// Every line so far.
+    pub fn all(&self) -> Vec<serde_json::Value> {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The events so far (not the first line).
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.all()
+            .into_iter()
+            .filter(|v| v["reply"] == "event")
+            .collect()
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A fresh temporary directory that is removed on drop.
 pub fn tempdir() -> tempfile::TempDir {
     // CORRAL_KEEP_TMP=1 keeps the directories, to look at after a failure.
