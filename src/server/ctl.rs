@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use super::host::{Feed, Hub, View};
@@ -340,13 +340,13 @@ fn answer_name(a: CtlAnswer) -> &'static str {
 
 /// Sends [`Feed::Gone`] on `tx` once `reader` ends (the client hung up), so
 /// a wait ends with its client, not at its timeout.
-fn watch_hangup(mut reader: impl std::io::Read + Send + 'static, tx: Sender<Feed>) {
+fn watch_hangup(mut reader: impl std::io::Read + Send + 'static, tx: SyncSender<Feed>) {
     let _ = std::thread::Builder::new()
         .name("ctl-hangup".into())
         .spawn(move || {
             let mut b = [0u8; 256];
             while matches!(reader.read(&mut b), Ok(n) if n > 0) {}
-            let _ = tx.send(Feed::Gone);
+            let _ = tx.try_send(Feed::Gone);
         });
 }
 
@@ -502,6 +502,9 @@ fn events(
         )
     });
     watch_hangup(reader, tx);
+    // A reader that stopped reading for this long (its socket full) ends
+    // its stream rather than holding this thread.
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
     // The stream is live: a script may act now and see what follows.
     if proto::write_frame(stream, &CtlReply::Following { seq }).is_err() {
         return;

@@ -300,10 +300,14 @@ pub(super) struct Hub {
     /// `kill-server` connections, kept open until the process ends.
     killers: Mutex<Vec<UnixStream>>,
     /// `corral ctl` connections that follow the events.
-    subscribers: Mutex<Vec<std::sync::mpsc::Sender<Feed>>>,
+    subscribers: Mutex<Vec<std::sync::mpsc::SyncSender<Feed>>>,
     /// Bytes each slot's programs wrote.
     bytes_read: Vec<AtomicU64>,
 }
+
+/// Most events a `corral ctl` connection may have waiting; one further
+/// behind is dropped (its stream ends).
+const FEED_MAX: usize = 10_000;
 
 /// What a `corral ctl` connection that follows the session hears.
 #[derive(Debug)]
@@ -356,12 +360,12 @@ impl Hub {
         f: impl FnOnce(&View, u64) -> R,
     ) -> (
         R,
-        std::sync::mpsc::Sender<Feed>,
+        std::sync::mpsc::SyncSender<Feed>,
         std::sync::mpsc::Receiver<Feed>,
     ) {
         let st = self.lock_state();
         let r = f(&st.view, st.seq);
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = std::sync::mpsc::sync_channel(FEED_MAX);
         lock(&self.subscribers).push(tx.clone());
         drop(st);
         (r, tx, rx)
@@ -401,7 +405,9 @@ impl Hub {
                 let time = super::now_rfc3339();
                 let seq = st.seq;
                 subs.retain(|tx| {
-                    tx.send(Feed::Event {
+                    // A follower this far behind (a `ctl events` whose
+                    // reader stopped) is dropped, not waited for.
+                    tx.try_send(Feed::Event {
                         seq,
                         time: time.clone(),
                         event: Box::new(ev.clone()),
