@@ -488,7 +488,12 @@ pub fn encode(key: KeyPress, modes: InputModes) -> Vec<u8> {
 pub fn encode_paste(text: &str, modes: InputModes) -> Vec<u8> {
     let body = text.replace("\r\n", "\r").replace('\n', "\r");
     if modes.bracketed_paste {
-        let body = body.replace("\x1b[201~", "");
+        // Removing one end marker can join the bytes around it into
+        // another: remove until none is left.
+        let mut body = body;
+        while body.contains("\x1b[201~") {
+            body = body.replace("\x1b[201~", "");
+        }
         let mut out = Vec::with_capacity(body.len() + 12);
         out.extend_from_slice(b"\x1b[200~");
         out.extend_from_slice(body.as_bytes());
@@ -502,6 +507,30 @@ pub fn encode_paste(text: &str, modes: InputModes) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A paste cannot end its own brackets early, however it nests the
+    /// end marker.
+    #[test]
+    fn a_paste_cannot_close_its_brackets_early() {
+        let modes = InputModes {
+            bracketed_paste: true,
+            ..InputModes::default()
+        };
+        for text in [
+            "a\x1b[201~b",
+            "\x1b[20\x1b[201~1~\x1b[Z\r",
+            "\x1b[2\x1b[20\x1b[201~1~01~y\r",
+        ] {
+            let out = encode_paste(text, modes);
+            let inner = &out[6..out.len() - 6];
+            assert!(
+                !inner.windows(6).any(|w| w == b"\x1b[201~"),
+                "{text:?} -> {:?}",
+                String::from_utf8_lossy(&out)
+            );
+            assert!(out.starts_with(b"\x1b[200~") && out.ends_with(b"\x1b[201~"));
+        }
+    }
 
     fn k(s: &str) -> KeyPress {
         s.parse().unwrap_or_else(|e| panic!("{e}"))

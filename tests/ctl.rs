@@ -105,6 +105,13 @@ fn list_send_and_screen_drive_a_shell() {
     // Keys by name: a line typed, then ctrl-c drops it.
     let (code, _, err) = ctl(h, &["send", "sh", "--keys", "e", "c", "h", "o", "ctrl-c"]);
     assert_eq!(code, 0, "{err}");
+    // sh takes no bracketed paste: text may not carry a CR or newline that
+    // would submit (and answer from typeahead what it opens).
+    for text in ["true\ry", "true\ny", "a\x1b[Z"] {
+        let (code, _, err) = ctl(h, &["send", "sh", text]);
+        assert_eq!(code, 1, "{text:?}");
+        assert!(err.contains("control characters"), "{err}");
+    }
     // Colours with --ansi.
     ctl(
         h,
@@ -378,6 +385,12 @@ fn new_adds_a_slot_every_client_shows() {
             "-c",
             "echo added-$((6*7)); exec sleep 600",
         ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // A wait on the slot just added waits for its first session.
+    let (code, _, err) = ctl(
+        h,
+        &["wait", "extra", "--state", "any-stop", "--timeout", "30"],
     );
     assert_eq!(code, 0, "{err}");
     for t in [&a, &b] {

@@ -547,24 +547,33 @@ fn ctl_prompt_answer_and_wait_drive_real_claude_code() {
     assert_eq!(last["answer"], "approve-once");
     assert_eq!(last["subject"], "echo hello > hello.txt");
     // `ctl events` had the run in order: working, the prompt asked, opened,
-    // answered by ctl and closed, then idle.
-    let kinds: Vec<String> = events
-        .events()
-        .iter()
-        .filter_map(|e| {
-            Some(match e["event"].as_str()? {
-                "state-changed" => e["state"].as_str()?.to_string(),
-                "prompt-opened" => format!("opened {}", e["prompt"]["subject"].as_str()?),
-                "answer-sent" => format!(
-                    "{} by {}",
-                    e["answer"].as_str()?,
-                    e["by"]["source"].as_str()?
-                ),
-                "prompt-closed" => "closed".into(),
-                _ => return None,
+    // answered by ctl and closed, then idle (the stream may be a moment
+    // behind the wait).
+    let kinds_now = || -> Vec<String> {
+        events
+            .events()
+            .iter()
+            .filter_map(|e| {
+                Some(match e["event"].as_str()? {
+                    "state-changed" => e["state"].as_str()?.to_string(),
+                    "prompt-opened" => format!("opened {}", e["prompt"]["subject"].as_str()?),
+                    "answer-sent" => format!(
+                        "{} by {}",
+                        e["answer"].as_str()?,
+                        e["by"]["source"].as_str()?
+                    ),
+                    "prompt-closed" => "closed".into(),
+                    _ => return None,
+                })
             })
-        })
-        .collect();
+            .collect()
+    };
+    support::wait_until("idle after the answer in the event stream", LONG, || {
+        let k = kinds_now();
+        let closed = k.iter().position(|x| x == "closed");
+        closed.is_some_and(|c| k[c..].iter().any(|x| x == "idle"))
+    });
+    let kinds = kinds_now();
     let at = |k: &str| {
         kinds
             .iter()

@@ -6,6 +6,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use crate::detect::PromptId;
+use crate::model::shown;
 use crate::proto::ctl::{CtlEvent, CtlReply, CtlRequest, CtlSlot, CtlStats};
 use crate::proto::{self, Hello, HelloKind, PROTO_VERSION};
 
@@ -107,7 +108,12 @@ fn text(reply: &CtlReply) -> String {
         } => {
             let mut s = format!("{slot}: {} (session {generation})\n", state.label());
             if let Some(p) = prompt {
-                s.push_str(&format!("prompt {}: {} {}\n", p.id, p.tool, p.subject));
+                s.push_str(&format!(
+                    "prompt {}: {} {}\n",
+                    p.id,
+                    shown(&p.tool),
+                    shown(&p.subject)
+                ));
             }
             if let Some(lines) = output {
                 for l in lines {
@@ -151,9 +157,9 @@ fn slots_table(slots: &[CtlSlot]) -> String {
             age(s.state_age_ms),
             s.pid.map_or("-".into(), |p| p.to_string()),
             s.generation.to_string(),
-            s.prompt
-                .as_ref()
-                .map_or("-".into(), |p| format!("{} {} {}", p.id, p.tool, p.subject)),
+            s.prompt.as_ref().map_or("-".into(), |p| {
+                format!("{} {} {}", p.id, shown(&p.tool), shown(&p.subject))
+            }),
         ]);
     }
     table(&rows)
@@ -229,16 +235,21 @@ fn event_line(e: &CtlEvent) -> String {
                     .map_or_else(|| x.to_string(), |n| PromptId(n).to_string())
             };
             let v = match v {
-                serde_json::Value::String(t) => t.clone(),
+                serde_json::Value::String(t) => shown(t),
                 serde_json::Value::Number(_) if k == "prompt" || k == "was" => id(v),
                 serde_json::Value::Object(o) if k == "prompt" => {
                     // A prompt: its id, tool and subject.
-                    let f = |n: &str| o.get(n).map(|x| x.to_string()).unwrap_or_default();
+                    let f = |n: &str| {
+                        o.get(n)
+                            .and_then(|x| x.as_str())
+                            .map(|x| format!("{:?}", shown(x)))
+                            .unwrap_or_default()
+                    };
                     let pid = o.get("id").map(id).unwrap_or_default();
                     format!("{pid} {} {}", f("tool"), f("subject"))
                 }
                 serde_json::Value::Object(o) if k == "by" => {
-                    let f = |n: &str| o.get(n).and_then(|x| x.as_str()).unwrap_or_default();
+                    let f = |n: &str| shown(o.get(n).and_then(|x| x.as_str()).unwrap_or_default());
                     format!("{} ({})", f("source"), f("detail"))
                 }
                 other => other.to_string(),

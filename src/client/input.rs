@@ -109,8 +109,15 @@ impl Decoder {
                     }
                     None => {
                         if paste.len() > PASTE_MAX {
+                            // Keep what may start the end marker, and cut
+                            // at a character's start.
+                            let mut cut = paste.len() - (PASTE_END.len() - 1);
+                            while cut > 0 && paste[cut] & 0xc0 == 0x80 {
+                                cut -= 1;
+                            }
+                            let rest = paste.split_off(cut);
                             let text = String::from_utf8_lossy(paste).into_owned();
-                            paste.clear();
+                            *paste = rest;
                             out.push(Input::Paste(text));
                         }
                         break;
@@ -830,6 +837,34 @@ mod tests {
         assert!(!d.waiting());
         d.flush(&mut out);
         assert!(out.is_empty());
+    }
+
+    /// A paste longer than [`PASTE_MAX`] goes out in pieces without losing
+    /// an end marker cut at a piece's edge or splitting a character.
+    #[test]
+    fn a_huge_paste_keeps_its_end_marker_and_characters() {
+        let mut body = vec![b'a'; PASTE_MAX - 1];
+        body.extend_from_slice("é".as_bytes());
+        body.extend_from_slice(b"\x1b[2");
+        let mut d = Decoder::default();
+        let mut out = Vec::new();
+        d.feed(b"\x1b[200~", &mut out);
+        d.feed(&body, &mut out);
+        d.feed(b"01~q", &mut out);
+        let mut text = String::new();
+        for i in &out[..out.len() - 1] {
+            match i {
+                Input::Paste(t) => text.push_str(t),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(out.last(), Some(&k("q")));
+        assert!(
+            text.len() == PASTE_MAX + 1 && text.ends_with('é'),
+            "{}",
+            text.len()
+        );
+        assert!(!text.contains('\u{fffd}'));
     }
 
     #[test]

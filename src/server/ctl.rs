@@ -16,6 +16,9 @@ use crate::proto::ctl::{
     CtlAnswer, CtlEvent, CtlReply, CtlRequest, CtlSlot, CtlStats, SendInput, WaitFor,
 };
 
+/// Longest wait taken, in milliseconds (30 days); longer ones are cut to it.
+const MAX_WAIT_MS: u64 = 30 * 24 * 3600 * 1000;
+
 /// Longest a `ctl answer` waits for the session manager to send (or
 /// refuse) the answer: it waits for the agent's dialog to settle first.
 const ANSWER_WAIT: Duration = Duration::from_secs(15);
@@ -46,7 +49,7 @@ pub(super) fn serve(
             state,
             timeout_ms,
         } => slot_of(hub, &slot).and_then(|i| {
-            let (gen_now, tx, rx) = hub.follow(|v, _| v.slots[i].generation);
+            let (gen_now, tx, rx) = hub.follow(None, |v, _| v.slots[i].generation);
             watch_hangup(reader, tx);
             wait(hub, i, &rx, state, gen_now, false, timeout_ms)
         }),
@@ -60,7 +63,7 @@ pub(super) fn serve(
                 .slot(i)
                 .map(|s| s.lock().lines(usize::MAX, false))
                 .unwrap_or_default();
-            let (gen_now, tx, rx) = hub.follow(|v, _| v.slots[i].generation);
+            let (gen_now, tx, rx) = hub.follow(None, |v, _| v.slots[i].generation);
             watch_hangup(reader, tx);
             mgr.ctl_send(i, SendInput::Text(text), true).or_else(fail)?;
             let mut reached = wait(hub, i, &rx, want, gen_now, true, timeout_ms)?;
@@ -77,6 +80,9 @@ pub(super) fn serve(
     };
     let reply = reply.unwrap_or_else(|(error, usage)| CtlReply::Error { error, usage });
     let _ = proto::write_frame(&mut stream, &reply);
+    // The reply is all: the client (and this connection's hang-up watcher,
+    // which holds a copy of it) sees the end.
+    let _ = stream.shutdown(std::net::Shutdown::Both);
 }
 
 /// The index of the slot with id `id`.
@@ -263,7 +269,7 @@ fn answer_prompt(
     want: Option<crate::detect::PromptId>,
 ) -> Result<CtlReply, Failure> {
     let i = slot_of(hub, slot)?;
-    let (open, _tx, rx) = hub.follow(|v, _| open_prompt(v, i));
+    let (open, _tx, rx) = hub.follow(None, |v, _| open_prompt(v, i));
     let Some(p) = open else {
         return fail(format!("no prompt is open in slot {slot:?}"));
     };
@@ -378,6 +384,11 @@ fn wait(
         }
     };
     let (now, started) = hub.with_view(|v| (v.slots[i].state.clone(), v.slots[i].generation));
+    // A slot not started yet (just added) waits for its first session.
+    let mut generation = generation;
+    if generation == 0 && started == 1 {
+        generation = 1;
+    }
     if started != generation {
         return fail(format!(
             "slot {id:?} restarted (session {generation} → {started}) before the wait began"
@@ -395,7 +406,7 @@ fn wait(
         }
         asking = Some(now.clone());
     }
-    let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+    let deadline = Instant::now() + Duration::from_millis(timeout_ms.min(MAX_WAIT_MS));
     let mut last = now;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -425,6 +436,10 @@ fn wait(
                         ));
                     }
                 }
+                Event::Started {
+                    slot,
+                    generation: 1,
+                } if slot == i && generation == 0 => generation = 1,
                 Event::Started {
                     slot,
                     generation: g,
@@ -495,7 +510,7 @@ fn events(
             return;
         }
     };
-    let ((mut ids, seq), tx, rx) = hub.follow(|v, seq| {
+    let ((mut ids, seq), tx, rx) = hub.follow(stream.try_clone().ok(), |v, seq| {
         (
             v.slots.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
             seq,

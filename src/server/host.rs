@@ -300,9 +300,17 @@ pub(super) struct Hub {
     /// `kill-server` connections, kept open until the process ends.
     killers: Mutex<Vec<UnixStream>>,
     /// `corral ctl` connections that follow the events.
-    subscribers: Mutex<Vec<std::sync::mpsc::SyncSender<Feed>>>,
+    subscribers: Mutex<Vec<Follower>>,
     /// Bytes each slot's programs wrote.
     bytes_read: Vec<AtomicU64>,
+}
+
+/// A `corral ctl` connection that follows the events.
+struct Follower {
+    tx: std::sync::mpsc::SyncSender<Feed>,
+    /// The connection of a `ctl events` stream: shut when it is dropped
+    /// for falling behind, so its thread and its client see the end.
+    stream: Option<UnixStream>,
 }
 
 /// Most events a `corral ctl` connection may have waiting; one further
@@ -357,6 +365,7 @@ impl Hub {
     /// the two.
     pub(super) fn follow<R>(
         &self,
+        stream: Option<UnixStream>,
         f: impl FnOnce(&View, u64) -> R,
     ) -> (
         R,
@@ -366,7 +375,10 @@ impl Hub {
         let st = self.lock_state();
         let r = f(&st.view, st.seq);
         let (tx, rx) = std::sync::mpsc::sync_channel(FEED_MAX);
-        lock(&self.subscribers).push(tx.clone());
+        lock(&self.subscribers).push(Follower {
+            tx: tx.clone(),
+            stream,
+        });
         drop(st);
         (r, tx, rx)
     }
@@ -404,15 +416,21 @@ impl Hub {
             if !subs.is_empty() {
                 let time = super::now_rfc3339();
                 let seq = st.seq;
-                subs.retain(|tx| {
-                    // A follower this far behind (a `ctl events` whose
-                    // reader stopped) is dropped, not waited for.
-                    tx.try_send(Feed::Event {
+                subs.retain(|f| {
+                    let sent = f.tx.try_send(Feed::Event {
                         seq,
                         time: time.clone(),
                         event: Box::new(ev.clone()),
-                    })
-                    .is_ok()
+                    });
+                    // A follower this far behind (a `ctl events` whose
+                    // reader stopped) is dropped, not waited for, and its
+                    // stream ends.
+                    if let Err(std::sync::mpsc::TrySendError::Full(_)) = &sent
+                        && let Some(s) = &f.stream
+                    {
+                        let _ = s.shutdown(std::net::Shutdown::Both);
+                    }
+                    sent.is_ok()
                 });
             }
         }
@@ -599,7 +617,11 @@ impl Hub {
             return refuse(&stream, "the server is starting".into(), false);
         };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let n = mgr.len();
+        // Under the state lock: no event falls between the welcome and the
+        // queue, and the slots counted are the welcome's (a slot added
+        // after it reaches this client as an event, which grows its state).
+        let mut st = self.lock_state();
+        let n = st.view.slots.len();
         let conn = Arc::new(Conn {
             id,
             wants_input: std::sync::atomic::AtomicBool::new(false),
@@ -619,9 +641,6 @@ impl Hub {
             stream: stream.try_clone().ok(),
         });
         {
-            // Under the state lock: no event falls between the welcome and
-            // the queue.
-            let mut st = self.lock_state();
             let mut clients = lock(&self.clients);
             clients.push(conn.clone());
             let w = self.welcome(&st, clients.len());
@@ -632,8 +651,8 @@ impl Hub {
             let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
             let sent = proto::write_frame(&mut stream, &w);
             let _ = stream.set_write_timeout(None);
+            drop(st);
             if sent.is_err() {
-                drop(st);
                 self.remove(&conn);
                 return;
             }
@@ -886,7 +905,9 @@ impl Hub {
                     let mut waiting = false;
                     for (slot, since) in due {
                         let Some(s) = self.mgr.get().and_then(|m| m.slot(slot)) else {
-                            lock(&conn.out).resync[slot] = None;
+                            if let Some(r) = lock(&conn.out).resync.get_mut(slot) {
+                                *r = None;
+                            }
                             continue;
                         };
                         let e = s.lock();
@@ -896,6 +917,9 @@ impl Hub {
                         }
                         let frame = screen_frame(slot, &e);
                         let mut o = lock(&conn.out);
+                        if o.resync.len() <= slot || o.again.len() <= slot {
+                            continue;
+                        }
                         o.resync[slot] = None;
                         o.again[slot] = !e.at_rest();
                         o.bytes += frame.len();
@@ -938,7 +962,9 @@ impl ScreenSink for Hub {
         .encode();
         for c in clients.iter().filter(|c| c.shows(slot)) {
             let mut o = lock(&c.out);
-            if o.closed {
+            // A slot this client has not heard of yet (it attached while
+            // the slot was added): its welcome or event brings it.
+            if o.closed || o.resync.len() <= slot || o.again.len() <= slot {
                 continue;
             }
             if o.again[slot] && engine.at_rest() {
@@ -1014,7 +1040,7 @@ impl ScreenSink for Hub {
         let clients = lock(&self.clients);
         for c in clients.iter().filter(|c| c.shows(slot)) {
             let mut o = lock(&c.out);
-            if o.closed || o.resync[slot].is_some() {
+            if o.closed || o.resync.get(slot).is_none_or(|r| r.is_some()) {
                 continue;
             }
             if o.bytes > QUEUE_HIGH_BYTES || !engine.at_rest() {

@@ -1008,6 +1008,8 @@ impl Manager {
     }
 
     fn spawn(&mut self, i: SlotIdx) {
+        // An Enter meant for the session before is not this one's.
+        self.drop_enter(i, "the slot restarted before its Enter went");
         let tx = self.tx.clone();
         let events = self.events.clone();
         let screens = self.screens.clone();
@@ -1193,6 +1195,11 @@ impl Manager {
         };
         s.live = None;
         s.shared.pid.store(0, Ordering::Release);
+        if let Some(e) = s.enter_due.take() {
+            let _ = e
+                .reply
+                .send(Err("the program exited before its Enter went".into()));
+        }
         s.detect_due = None;
         s.screen = None;
         s.hook_token.clear();
@@ -1246,6 +1253,13 @@ impl Manager {
                 state: AgentState::Exited(status),
                 rule: "session.exited".into(),
             });
+        }
+    }
+
+    /// Drops slot `i`'s pending `ctl send` Enter, telling who waits why.
+    fn drop_enter(&mut self, i: SlotIdx, why: &str) {
+        if let Some(e) = self.slots.get_mut(i).and_then(|s| s.enter_due.take()) {
+            let _ = e.reply.send(Err(why.to_string()));
         }
     }
 
@@ -1327,6 +1341,17 @@ impl Manager {
             return Err(format!("slot {} runs no program", s.id));
         };
         let mut bytes = match input {
+            // Without bracketed paste the program reads the text as typed
+            // keys: a CR or ESC in it would act (submit, or answer what it
+            // opens from typeahead). Keys and Enter go by name.
+            proto::ctl::SendInput::Text(t)
+                if !modes.bracketed_paste && t.chars().any(|c| c.is_control() && c != '\t') =>
+            {
+                return Err(format!(
+                    "slot {}: its program takes no bracketed paste, so text may not hold control characters (newline, CR, ESC); send keys with --keys and Enter with --enter",
+                    s.id
+                ));
+            }
             proto::ctl::SendInput::Text(t) => keys::encode_paste(&t, modes),
             proto::ctl::SendInput::Keys(ks) => ks
                 .into_iter()
