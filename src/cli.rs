@@ -302,9 +302,21 @@ enum CtlCmd {
         /// Its role, shown in the sidebar.
         #[arg(long, default_value = "")]
         role: String,
+        /// Run in a git worktree of its own on this branch (made from the
+        /// repository of --cwd).
+        #[arg(long, value_name = "BRANCH")]
+        worktree: Option<String>,
         /// The program and its arguments, after `--`.
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
+    },
+    /// A slot's git worktree: `ctl worktree SLOT remove [--force]`.
+    Worktree {
+        /// The slot.
+        slot: String,
+        /// What to do.
+        #[command(subcommand)]
+        action: WorktreeCmd,
     },
     /// Prints the JSON schema of ctl's requests and replies (needs no
     /// server).
@@ -322,6 +334,18 @@ fn prompt_id(s: &str) -> Result<crate::detect::PromptId, String> {
     };
     n.map(crate::detect::PromptId)
         .ok_or_else(|| format!("`{s}` is not a prompt id"))
+}
+
+/// `corral ctl worktree SLOT ...` subcommands.
+#[derive(Subcommand, Debug)]
+enum WorktreeCmd {
+    /// Removes the worktree (its branch stays); refuses while the slot
+    /// runs, and, unless --force, while it has uncommitted changes.
+    Remove {
+        /// Even with uncommitted changes (they are lost).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// A kebab-case name (`any-stop`) as the protocol spells it.
@@ -417,12 +441,20 @@ fn ctl_request(cmd: &CtlCmd) -> Result<CtlRequest, String> {
         CtlCmd::Events { slot } => CtlRequest::Events { slot: slot.clone() },
         CtlCmd::Stats => CtlRequest::Stats,
         CtlCmd::Explain { slot } => CtlRequest::Explain { slot: slot.clone() },
+        CtlCmd::Worktree {
+            slot,
+            action: WorktreeCmd::Remove { force },
+        } => CtlRequest::RemoveWorktree {
+            slot: slot.clone(),
+            force: *force,
+        },
         CtlCmd::New {
             id,
             agent,
             cwd,
             role,
             command,
+            worktree,
         } => CtlRequest::New {
             id: id.clone(),
             agent: agent.clone(),
@@ -437,6 +469,7 @@ fn ctl_request(cmd: &CtlCmd) -> Result<CtlRequest, String> {
                 })
                 .transpose()?,
             command: command.clone(),
+            worktree: worktree.clone(),
         },
         CtlCmd::Schema => return Err("the schema needs no request".into()),
     })
@@ -1008,6 +1041,7 @@ fn server(cli: &Cli) -> anyhow::Result<()> {
         config
             .check_agents(&profiles.names())
             .map_err(UsageError::from)?;
+        config.check_worktrees().map_err(UsageError)?;
         Ok((paths, config, profiles))
     })();
     let (paths, config, profiles) = match started {

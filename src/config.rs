@@ -123,6 +123,50 @@ pub struct SlotConfig {
     /// delay resets once a session has run for 30 s.
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// Run in a git worktree of its own (`true`, or `{ branch = "...",
+    /// base = "main" }`): made at start from the repository of `cwd`, on
+    /// branch `corral/<slot>` by default, under corral's data directory;
+    /// reused when it exists.
+    #[serde(default)]
+    pub worktree: Option<WorktreeConfig>,
+    /// Commands run (by `sh -c`, in order, stopping at the first that
+    /// fails) in a worktree just made, before the agent starts; their
+    /// output shows in the pane.
+    #[serde(default)]
+    pub setup: Vec<String>,
+}
+
+/// A slot's `worktree` setting.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum WorktreeConfig {
+    /// `worktree = true` (`false` is no worktree).
+    On(bool),
+    /// `worktree = { branch = "...", base = "..." }`.
+    Spec {
+        /// The branch (default `corral/<slot>`).
+        #[serde(default)]
+        branch: Option<String>,
+        /// What a new branch starts from (default: the repository's HEAD).
+        #[serde(default)]
+        base: Option<String>,
+    },
+}
+
+impl WorktreeConfig {
+    /// The branch and base, or `None` for `worktree = false`.
+    pub fn branch_and_base(&self, slot: &str) -> Option<(String, Option<String>)> {
+        match self {
+            WorktreeConfig::On(false) => None,
+            WorktreeConfig::On(true) => Some((crate::worktree::default_branch(slot), None)),
+            WorktreeConfig::Spec { branch, base } => Some((
+                branch
+                    .clone()
+                    .unwrap_or_else(|| crate::worktree::default_branch(slot)),
+                base.clone(),
+            )),
+        }
+    }
 }
 
 /// Checks a slot id: not empty, no spaces or control characters.
@@ -349,6 +393,32 @@ impl Config {
                     format!("unknown agent {a:?} (known: {})", known.join(", ")),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Checks that every slot with `worktree` has a working directory in a
+    /// git repository (runs `git`).
+    ///
+    /// Errors: the first slot whose directory is not, named.
+    pub fn check_worktrees(&self) -> Result<(), String> {
+        for s in &self.slots {
+            if s.worktree
+                .as_ref()
+                .and_then(|w| w.branch_and_base(s.id.get_ref()))
+                .is_none()
+            {
+                continue;
+            }
+            let dir = match &s.cwd {
+                Some(c) => match (c.strip_prefix("~"), std::env::var_os("HOME")) {
+                    (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+                    _ => c.clone(),
+                },
+                None => std::env::current_dir().unwrap_or_default(),
+            };
+            crate::worktree::repo_root(&dir)
+                .map_err(|e| format!("slot {:?} has worktree = true, but {e}", s.id.get_ref()))?;
         }
         Ok(())
     }

@@ -21,3 +21,4 @@ pub mod policy;
 pub mod profile;
 pub mod proto;
 pub mod server;
+pub mod worktree;

@@ -212,6 +212,7 @@ fn start(
         &config,
         ManagerOptions {
             transcript_dir: None,
+            worktree_dir: None,
             transcript_max_bytes: 0,
             audit_path: Some(dir.join("audit.jsonl")),
             sizes: vec![(30, 100); config.slots.len()],

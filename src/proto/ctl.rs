@@ -199,6 +199,19 @@ pub enum CtlRequest {
         cwd: Option<String>,
         /// The program and its arguments.
         command: Vec<String>,
+        /// Run in a git worktree of its own on this branch (made from the
+        /// repository of `cwd`).
+        #[serde(default)]
+        worktree: Option<String>,
+    },
+    /// Removes the slot's git worktree (its branch stays): not while its
+    /// program runs, nor, without `force`, while it has uncommitted changes
+    /// (the reply names them).
+    RemoveWorktree {
+        /// The slot's id.
+        slot: String,
+        /// Even with uncommitted changes.
+        force: bool,
     },
 }
 

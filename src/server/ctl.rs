@@ -215,12 +215,18 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
                     .collect()
             }),
         }),
+        CtlRequest::RemoveWorktree { slot, force } => {
+            let i = slot_of(hub, &slot)?;
+            mgr.remove_worktree(i, force).or_else(fail)?;
+            Ok(CtlReply::Done { slot })
+        }
         CtlRequest::New {
             id,
             agent,
             role,
             cwd,
             command,
+            worktree,
         } => {
             let Some((program, args)) = command.split_first() else {
                 return Err(("ctl new: no command (give it after --)".into(), true));
@@ -240,6 +246,11 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
                 env: Default::default(),
                 resume: true,
                 restart: Default::default(),
+                worktree: worktree.map(|branch| crate::config::WorktreeConfig::Spec {
+                    branch: Some(branch),
+                    base: None,
+                }),
+                setup: Vec::new(),
             };
             // As big as the session's first pane until a client sizes it.
             let size = hub.with_view(|v| v.slots.first().map_or((24, 80), |s| s.size));

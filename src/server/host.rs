@@ -256,6 +256,7 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
         config,
         ManagerOptions {
             transcript_dir: (config.transcripts.max_mib > 0).then(|| o.paths.transcript_dir()),
+            worktree_dir: Some(o.paths.data_dir.join("worktrees").join(&o.session)),
             transcript_max_bytes: config.transcripts.max_mib.saturating_mul(1 << 20),
             audit_path: Some(o.paths.audit_file()),
             sizes: sizes.clone(),

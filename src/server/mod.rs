@@ -122,6 +122,9 @@ pub struct ManagerOptions {
     /// Directory for raw transcripts (`<slot>.raw`), created if missing;
     /// `None` keeps none.
     pub transcript_dir: Option<PathBuf>,
+    /// Where slots with `worktree` get theirs (`<dir>/<slot id>`); the
+    /// system's temporary directory when `None`.
+    pub worktree_dir: Option<PathBuf>,
     /// Bytes a transcript file holds before it becomes `<slot>.raw.1`
     /// (replacing the one before) and a new one starts.
     pub transcript_max_bytes: u64,
@@ -279,6 +282,12 @@ enum Msg {
         generation: u64,
     },
     Socket(socket::SocketMsg),
+    /// `corral ctl worktree SLOT remove`.
+    RemoveWorktree {
+        slot: SlotIdx,
+        force: bool,
+        reply: std::sync::mpsc::Sender<Result<String, String>>,
+    },
     /// `corral ctl new`.
     AddSlot {
         cfg: Box<SlotConfig>,
@@ -408,6 +417,7 @@ impl SessionManager {
             profiles: opts.profiles,
             scrollback_rows: opts.scrollback_rows,
             shared: shared.clone(),
+            worktree_dir: opts.worktree_dir,
         };
         let thread = thread::Builder::new()
             .name("corral-sessions".into())
@@ -537,6 +547,20 @@ impl SessionManager {
             })
             .map_err(|_| "the session manager is gone".to_string())?;
         rx.recv_timeout(Duration::from_secs(10))
+            .map_err(|_| "the session manager did not answer".to_string())?
+    }
+
+    /// Removes slot `slot`'s git worktree (not while its program runs);
+    /// without `force`, not while it has uncommitted changes. Returns its
+    /// path.
+    ///
+    /// Errors: why not (the changes named), or git's message.
+    pub fn remove_worktree(&self, slot: SlotIdx, force: bool) -> Result<String, String> {
+        let (reply, rx) = std::sync::mpsc::channel();
+        self.tx
+            .send(Msg::RemoveWorktree { slot, force, reply })
+            .map_err(|_| "the session manager is gone".to_string())?;
+        rx.recv_timeout(Duration::from_secs(60))
             .map_err(|_| "the session manager did not answer".to_string())?
     }
 
@@ -670,6 +694,8 @@ struct SlotRt {
     idle_since: Option<Instant>,
     /// `ctl send --enter`: the Enter that follows the text.
     enter_due: Option<EnterDue>,
+    /// Its git worktree (repository, path, branch), once made.
+    worktree: Option<(PathBuf, PathBuf, String)>,
 }
 
 /// The Enter of a `ctl send --enter` that follows its text.
@@ -753,6 +779,8 @@ struct Manager {
     scrollback_rows: usize,
     /// The slots' shared state, as [`SessionManager`] reads it.
     shared: Arc<SlotList>,
+    /// Where slots' worktrees go (one directory per slot id).
+    worktree_dir: Option<PathBuf>,
 }
 
 /// One line of `audit.jsonl`.
@@ -882,6 +910,9 @@ impl Manager {
                     stream,
                 })) => self.hook_opened(conn, request, stream),
                 Some(Msg::Socket(socket::SocketMsg::Gone { conn })) => self.hook_gone(conn),
+                Some(Msg::RemoveWorktree { slot, force, reply }) => {
+                    let _ = reply.send(self.remove_worktree(slot, force));
+                }
                 Some(Msg::AddSlot { cfg, size, reply }) => {
                     let _ = reply.send(self.add_slot(*cfg, size));
                 }
@@ -1080,14 +1111,56 @@ impl Manager {
         if s.generation > 1 && s.cfg.resume && s.profile.takes_args(s.cfg.command.get_ref()) {
             extra.extend(s.profile.resume_args.iter().cloned());
         }
-        let cwd = match &s.cfg.cwd {
+        let mut cwd = match &s.cfg.cwd {
             Some(c) => Some(expand_home(c)),
             None => std::env::current_dir().ok(),
         };
+        // A slot with a worktree runs in it; one just made runs its setup
+        // commands first, in the pane, then the agent (`exec`).
+        let mut run = std::borrow::Cow::Borrowed(&s.cfg);
+        let mut prepared = Ok(());
+        if let Some((branch, base)) = s
+            .cfg
+            .worktree
+            .as_ref()
+            .and_then(|w| w.branch_and_base(&s.id))
+        {
+            let dir = self
+                .worktree_dir
+                .clone()
+                .unwrap_or_else(std::env::temp_dir)
+                .join(&s.id);
+            let from = cwd.clone().unwrap_or_default();
+            match crate::worktree::repo_root(&from).and_then(|repo| {
+                crate::worktree::ensure(&repo, &dir, &branch, base.as_deref()).map(|e| (repo, e))
+            }) {
+                Ok((repo, ensured)) => {
+                    tracing::info!(slot = %s.id, ?ensured, path = %dir.display(), %branch, "worktree");
+                    s.worktree = Some((repo, dir.clone(), branch));
+                    cwd = Some(dir);
+                    if ensured == crate::worktree::Ensured::Created && !s.cfg.setup.is_empty() {
+                        let mut script = String::from("set -e\n");
+                        for c in &s.cfg.setup {
+                            script.push_str(c);
+                            script.push('\n');
+                        }
+                        script.push_str("exec \"$@\"\n");
+                        let mut args = vec!["-c".to_string(), script, "corral-setup".into()];
+                        args.push(s.cfg.command.get_ref().clone());
+                        args.extend(s.cfg.args.iter().cloned());
+                        args.append(&mut extra);
+                        let mut cfg = s.cfg.clone();
+                        cfg.command = toml::Spanned::new(0..0, "/bin/sh".into());
+                        cfg.args = args;
+                        run = std::borrow::Cow::Owned(cfg);
+                    }
+                }
+                Err(e) => prepared = Err(anyhow::anyhow!("worktree: {e}")),
+            }
+        }
         s.cwd = cwd.clone();
-        let started = self
-            .spawner
-            .spawn(&s.cfg, &extra, cwd, s.size)
+        let started = prepared
+            .and_then(|()| self.spawner.spawn(&run, &extra, cwd, s.size))
             .and_then(|sp| {
                 let (reader, input) = pty::open(&*sp.master)?;
                 Ok((sp.master, reader, input, sp.child))
@@ -1254,6 +1327,25 @@ impl Manager {
                 rule: "session.exited".into(),
             });
         }
+    }
+
+    /// [`SessionManager::remove_worktree`] on the manager thread.
+    fn remove_worktree(&mut self, i: SlotIdx, force: bool) -> Result<String, String> {
+        let Some(s) = self.slots.get_mut(i) else {
+            return Err(format!("no slot {i}"));
+        };
+        let Some((repo, path, _)) = s.worktree.clone() else {
+            return Err(format!("slot {} has no worktree", s.id));
+        };
+        if s.live.is_some() {
+            return Err(format!(
+                "slot {} runs in its worktree: stop it first (`corral ctl kill {}`)",
+                s.id, s.id
+            ));
+        }
+        crate::worktree::remove(&repo, &path, force)?;
+        s.worktree = None;
+        Ok(path.to_string_lossy().into_owned())
     }
 
     /// Drops slot `i`'s pending `ctl send` Enter, telling who waits why.
@@ -2436,6 +2528,7 @@ fn new_slot(
         after_hook: None,
         idle_since: None,
         enter_due: None,
+        worktree: None,
     })
 }
 
