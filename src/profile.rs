@@ -461,6 +461,11 @@ pub struct Profile {
     /// Working with no output for this long is `stalled`, in milliseconds.
     #[serde(default = "default_stalled")]
     pub stalled_after_ms: u64,
+    /// How corral names the agent's conversation, so a restart resumes
+    /// exactly it (`[session]`); when set, used instead of
+    /// [`Profile::resume_args`].
+    #[serde(default)]
+    pub session: Option<SessionSpec>,
     /// The keys that interrupt the agent's work (`corral ctl interrupt`):
     /// Esc for Claude Code, Codex and Gemini CLI ("esc to interrupt"),
     /// ctrl-c for Aider and a shell. Default: ctrl-c.
@@ -476,6 +481,30 @@ pub struct Profile {
     /// session, if the agent has such a hook.
     #[serde(default)]
     pub hook: Option<HookSpec>,
+}
+
+/// The `[session]` table: arguments that name a conversation by an id corral
+/// gives it (a UUID), `{id}` standing for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSpec {
+    /// For the conversation's first start (`--session-id {id}`).
+    pub start_args: Vec<String>,
+    /// For every start after, resuming it (`--resume {id}`).
+    pub resume_args: Vec<String>,
+}
+
+impl SessionSpec {
+    /// The arguments for a start of conversation `id`: the first, or one
+    /// that resumes it.
+    pub fn args(&self, id: &str, resume: bool) -> Vec<String> {
+        let list = if resume {
+            &self.resume_args
+        } else {
+            &self.start_args
+        };
+        list.iter().map(|a| a.replace("{id}", id)).collect()
+    }
 }
 
 /// The `[hook]` table: how corral's permission hook is installed into one

@@ -590,3 +590,53 @@ fn ctl_prompt_answer_and_wait_drive_real_claude_code() {
     ];
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{kinds:?}");
 }
+
+/// corral names Claude's conversation (`--session-id`) and a restart
+/// resumes exactly it (`--resume <id>`): the process's arguments say so, and
+/// the screen shows the earlier conversation.
+#[test]
+fn a_restart_resumes_the_slots_own_conversation() {
+    let Scene {
+        dir,
+        _mock,
+        project: _,
+        t,
+    } = scene(0, "", "", 50, 200);
+    let h = dir.path();
+    ask(&t, "remember the word tangerine");
+    t.wait_text("Hello from corral", LONG);
+    let slot = |k: &str| {
+        let v: serde_json::Value =
+            serde_json::from_str(&support::ctl(h, &["list", "--json"]).1).unwrap_or_default();
+        v["slots"][0][k].clone()
+    };
+    let id = slot("session_id").as_str().unwrap_or_default().to_string();
+    assert_eq!(id.len(), 36, "{id}");
+    let args = |pid: u64| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .unwrap_or_default()
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect::<Vec<_>>()
+    };
+    let first = args(slot("pid").as_u64().unwrap_or(0));
+    assert!(
+        first
+            .windows(2)
+            .any(|w| w[0] == "--session-id" && w[1] == id),
+        "{first:?}"
+    );
+    assert_eq!(support::ctl(h, &["restart", "cc"]).0, 0);
+    wait_until("session 2 running", LONG, || {
+        slot("generation") == 2 && slot("pid").as_u64().is_some()
+    });
+    let again = args(slot("pid").as_u64().unwrap_or(0));
+    assert!(
+        again.windows(2).any(|w| w[0] == "--resume" && w[1] == id),
+        "{again:?}"
+    );
+    assert_eq!(slot("session_id").as_str(), Some(id.as_str()));
+    t.wait_text("remember the word tangerine", LONG);
+    let (_, explained, _) = support::ctl(h, &["explain", "cc"]);
+    assert!(explained.contains(&id), "{explained}");
+}

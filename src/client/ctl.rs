@@ -146,6 +146,7 @@ fn slots_table(slots: &[CtlSlot]) -> String {
         "FOR".into(),
         "PID".into(),
         "GEN".into(),
+        "CONVERSATION".into(),
         "PROMPT".into(),
     ]];
     for s in slots {
@@ -157,6 +158,9 @@ fn slots_table(slots: &[CtlSlot]) -> String {
             age(s.state_age_ms),
             s.pid.map_or("-".into(), |p| p.to_string()),
             s.generation.to_string(),
+            s.session_id
+                .as_deref()
+                .map_or("-".into(), |id| id.chars().take(8).collect()),
             s.prompt.as_ref().map_or("-".into(), |p| {
                 format!("{} {} {}", p.id, shown(&p.tool), shown(&p.subject))
             }),

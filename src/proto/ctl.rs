@@ -234,6 +234,10 @@ pub struct CtlSlot {
     pub pid: Option<u32>,
     /// Session generation (1 = first start).
     pub generation: u64,
+    /// The id of its agent's conversation, which a restart resumes (Claude
+    /// Code's `--session-id`/`--resume`).
+    #[serde(default)]
+    pub session_id: Option<String>,
 }
 
 /// Counters of one slot, for `ctl stats`.

@@ -129,6 +129,7 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
                         state_age_ms: now.saturating_duration_since(s.since).as_millis() as u64,
                         prompt: open_prompt(v, i),
                         pid: mgr.slot(i).and_then(|s| s.pid()),
+                        session_id: mgr.slot(i).and_then(|s| s.session_id()),
                         generation: s.generation,
                     })
                     .collect()

@@ -206,6 +206,8 @@ pub struct SlotShared {
     /// The running program's process id; 0 when none runs (or a test's
     /// fake has none).
     pid: AtomicU32,
+    /// The id of its agent's conversation, for profiles with `[session]`.
+    session_id: Mutex<Option<String>>,
 }
 
 impl SlotShared {
@@ -215,6 +217,15 @@ impl SlotShared {
         let last = self.last_output_ms.load(Ordering::Acquire);
         let at = self.epoch + Duration::from_millis(last);
         now.saturating_duration_since(at)
+    }
+
+    /// The id corral gave the slot's agent conversation (resumed by it on
+    /// a restart), for profiles with `[session]`.
+    pub fn session_id(&self) -> Option<String> {
+        self.session_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The running program's process id.
@@ -230,7 +241,12 @@ impl SlotShared {
         let timing = Timing {
             since_output_ms: (last != 0).then(|| now_ms.saturating_sub(last)),
         };
-        detect::explain(&self.profile, &detect::detect(&self.profile, &snap, timing))
+        let mut text =
+            detect::explain(&self.profile, &detect::detect(&self.profile, &snap, timing));
+        if let Some(id) = self.session_id() {
+            text.push_str(&format!("\nconversation: {id} (a restart resumes it)\n"));
+        }
+        text
     }
 
     /// Locks the engine. A panic in another thread while it held the lock
@@ -696,6 +712,9 @@ struct SlotRt {
     enter_due: Option<EnterDue>,
     /// Its git worktree (repository, path, branch), once made.
     worktree: Option<(PathBuf, PathBuf, String)>,
+    /// The id corral gave its agent's conversation (profiles with
+    /// `[session]`).
+    session_id: Option<String>,
 }
 
 /// The Enter of a `ctl send --enter` that follows its text.
@@ -1108,7 +1127,26 @@ impl Manager {
             extra.extend(spec.render_args(&command));
             s.hook_token = token;
         }
-        if s.generation > 1 && s.cfg.resume && s.profile.takes_args(s.cfg.command.get_ref()) {
+        if let Some(spec) = &s.profile.session
+            && s.profile.takes_args(s.cfg.command.get_ref())
+        {
+            // The slot's own conversation: named at its first start,
+            // resumed by its id after (also after corral itself restarted).
+            let resume = s.session_id.is_some() && s.cfg.resume;
+            let id = match (&s.session_id, resume) {
+                (Some(id), true) => id.clone(),
+                _ => new_uuid().unwrap_or_default(),
+            };
+            if !id.is_empty() {
+                extra.extend(spec.args(&id, resume));
+                *s.shared
+                    .session_id
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
+                s.session_id = Some(id);
+            }
+        } else if s.generation > 1 && s.cfg.resume && s.profile.takes_args(s.cfg.command.get_ref())
+        {
             extra.extend(s.profile.resume_args.iter().cloned());
         }
         let mut cwd = match &s.cfg.cwd {
@@ -2492,6 +2530,7 @@ fn new_slot(
         flooding: AtomicBool::new(false),
         last_output_ms: AtomicU64::new(0),
         pid: AtomicU32::new(0),
+        session_id: Mutex::new(None),
         profile: profile.clone(),
         input: Arc::default(),
         epoch,
@@ -2529,7 +2568,27 @@ fn new_slot(
         idle_since: None,
         enter_due: None,
         worktree: None,
+        session_id: None,
     })
+}
+
+/// A random (version 4) UUID from the OS, as text; `None` when the OS
+/// gives no randomness.
+fn new_uuid() -> Option<String> {
+    use std::io::Read;
+    let mut b = [0u8; 16];
+    File::open("/dev/urandom").ok()?.read_exact(&mut b).ok()?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
 }
 
 /// A random secret for a session's hook (128 bits from the OS); `None`
