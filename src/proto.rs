@@ -299,6 +299,15 @@ pub enum Event {
         /// What went wrong.
         error: String,
     },
+    /// Something about a slot a person should know (a server started again
+    /// resumed its conversation, or could not read its state file); shown
+    /// with the decisions.
+    Notice {
+        /// The slot.
+        slot: SlotIdx,
+        /// What happened, one line.
+        text: String,
+    },
     /// A slot was added to the session (`corral ctl new`), with the next
     /// index; it starts after this.
     SlotAdded {
@@ -642,6 +651,7 @@ pub fn decision_text(
         Event::AnswerRefused { slot, reason, .. } => {
             Some(format!("nothing sent to {}: {reason}", slot_id(*slot)))
         }
+        Event::Notice { slot, text } => Some(format!("{}: {text}", slot_id(*slot))),
         _ => None,
     }
 }

@@ -427,3 +427,89 @@ fn new_adds_a_slot_every_client_shows() {
         seen("\"slot_id\":\"extra\"")
     });
 }
+
+/// The server's pid, from `corral ls`.
+fn server_pid(home: &Path) -> i32 {
+    let rt = home.join("run").to_string_lossy().into_owned();
+    let (_, out, _) = support::run_plain(&["--runtime-dir", &rt, "ls"], home);
+    out.split("(pid ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in ls:\n{out}"))
+}
+
+/// A server killed with SIGKILL and started again brings its slots back:
+/// the configured ones in their next session, the one added with `ctl
+/// new` too; the sidebar says so.
+#[test]
+fn a_server_started_again_brings_its_slots_back() {
+    let home = tempdir();
+    let h = home.path();
+    let t = scene(h);
+    let (code, _, err) = ctl(h, &["new", "--id", "extra", "--", "/bin/sh"]);
+    assert_eq!(code, 0, "{err}");
+    wait_until("extra running", LONG, || {
+        slot(h, "extra")["pid"].as_u64().is_some()
+    });
+    let pid = server_pid(h);
+    // SAFETY: a signal to the test's own server process.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let mut t = t;
+    t.wait_exit(LONG);
+    let cfg = h.join("test-config.toml").to_string_lossy().into_owned();
+    let t2 = Tui::corral(&["--config", &cfg], 40, 160, h);
+    wait_until("the slots back", LONG, || {
+        ctl(h, &["list", "--json"]).0 == 0
+            && slots(h)
+                .iter()
+                .filter(|s| s["pid"].as_u64().is_some())
+                .count()
+                == 3
+    });
+    let ids: Vec<String> = slots(h)
+        .iter()
+        .map(|s| s["id"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(ids, ["sh", "web", "extra"]);
+    assert!(
+        slots(h).iter().all(|s| s["generation"] == 2),
+        "{:?}",
+        slots(h)
+    );
+    // The decisions panel in the sidebar says so.
+    t2.wait_text("NORMAL", LONG);
+    t2.send(b"D");
+    t2.wait_text("fresh start (server restart)", LONG);
+}
+
+/// A state file that is not one is moved aside with a message; the slots
+/// start fresh.
+#[test]
+fn a_corrupt_state_file_is_moved_aside() {
+    let home = tempdir();
+    let h = home.path();
+    let state = h.join("data/state/default.json");
+    std::fs::create_dir_all(state.parent().unwrap_or(h)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&state, "{ this is not json").unwrap_or_else(|e| panic!("{e}"));
+    let t = scene(h);
+    assert!(slots(h).iter().all(|s| s["generation"] == 1));
+    t.wait_text("NORMAL", LONG);
+    t.send(b"D");
+    t.wait_text("state file could not be read", LONG);
+    let moved: Vec<_> = std::fs::read_dir(state.parent().unwrap_or(h))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        moved.iter().any(|n| n.starts_with("default.json.bad-")),
+        "{moved:?}"
+    );
+    // And a good one is written in its place.
+    wait_until("a new state file", LONG, || {
+        std::fs::read_to_string(&state).is_ok_and(|s| s.contains("\"sh\""))
+    });
+}

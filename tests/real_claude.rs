@@ -639,4 +639,23 @@ fn a_restart_resumes_the_slots_own_conversation() {
     t.wait_text("remember the word tangerine", LONG);
     let (_, explained, _) = support::ctl(h, &["explain", "cc"]);
     assert!(explained.contains(&id), "{explained}");
+    // The server stopped and started again: the same conversation again.
+    let rt = h.join("run").to_string_lossy().into_owned();
+    let (code, _, err) = support::run_plain(&["--runtime-dir", &rt, "kill-server"], h);
+    assert_eq!(code, 0, "{err}");
+    drop(t);
+    let cfg = h.join("config.toml").to_string_lossy().into_owned();
+    let t = Tui::corral(&["--config", &cfg], 50, 200, h);
+    wait_until("cc back in session 3", LONG, || {
+        slot("generation") == 3 && slot("pid").as_u64().is_some()
+    });
+    let back = args(slot("pid").as_u64().unwrap_or(0));
+    assert!(
+        back.windows(2).any(|w| w[0] == "--resume" && w[1] == id),
+        "{back:?}"
+    );
+    t.wait_text("remember the word tangerine", LONG);
+    // The decisions panel in the sidebar says so.
+    t.send(b"D");
+    t.wait_text(&format!("resumed {} (server restart)", &id[..8]), LONG);
 }

@@ -213,6 +213,7 @@ fn start(
         ManagerOptions {
             transcript_dir: None,
             worktree_dir: None,
+            state_file: None,
             transcript_max_bytes: 0,
             audit_path: Some(dir.join("audit.jsonl")),
             sizes: vec![(30, 100); config.slots.len()],

@@ -577,6 +577,7 @@ fn event_slot(e: &Event) -> SlotIdx {
         | Event::PolicyAsked { slot, .. }
         | Event::AnswerRefused { slot, .. }
         | Event::SpawnFailed { slot, .. }
+        | Event::Notice { slot, .. }
         | Event::SlotAdded { slot, .. } => *slot,
     }
 }

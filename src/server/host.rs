@@ -257,6 +257,12 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
         ManagerOptions {
             transcript_dir: (config.transcripts.max_mib > 0).then(|| o.paths.transcript_dir()),
             worktree_dir: Some(o.paths.data_dir.join("worktrees").join(&o.session)),
+            state_file: Some(
+                o.paths
+                    .data_dir
+                    .join("state")
+                    .join(format!("{}.json", o.session)),
+            ),
             transcript_max_bytes: config.transcripts.max_mib.saturating_mul(1 << 20),
             audit_path: Some(o.paths.audit_file()),
             sizes: sizes.clone(),

@@ -17,6 +17,7 @@ mod ctl;
 pub mod host;
 mod pty;
 mod socket;
+pub mod state;
 mod transcript;
 
 use std::collections::VecDeque;
@@ -125,6 +126,9 @@ pub struct ManagerOptions {
     /// Where slots with `worktree` get theirs (`<dir>/<slot id>`); the
     /// system's temporary directory when `None`.
     pub worktree_dir: Option<PathBuf>,
+    /// The state file ([`state`]): read at start to bring the slots back
+    /// as a server before left them, and kept up to date. `None`: none.
+    pub state_file: Option<PathBuf>,
     /// Bytes a transcript file holds before it becomes `<slot>.raw.1`
     /// (replacing the one before) and a new one starts.
     pub transcript_max_bytes: u64,
@@ -434,13 +438,17 @@ impl SessionManager {
             scrollback_rows: opts.scrollback_rows,
             shared: shared.clone(),
             worktree_dir: opts.worktree_dir,
+            state_file: opts.state_file.clone(),
+            configured: config.slots.len(),
         };
+        let restored = opts
+            .state_file
+            .as_deref()
+            .map_or(state::Loaded::None, state::load);
         let thread = thread::Builder::new()
             .name("corral-sessions".into())
             .spawn(move || {
-                for i in 0..mgr.slots.len() {
-                    mgr.spawn(i);
-                }
+                mgr.restore(restored);
                 mgr.run(rx);
             })?;
         Ok(SessionManager {
@@ -800,6 +808,10 @@ struct Manager {
     shared: Arc<SlotList>,
     /// Where slots' worktrees go (one directory per slot id).
     worktree_dir: Option<PathBuf>,
+    /// The state file, kept up to date.
+    state_file: Option<PathBuf>,
+    /// How many slots the config has (the rest were added at runtime).
+    configured: usize,
 }
 
 /// One line of `audit.jsonl`.
@@ -1057,7 +1069,14 @@ impl Manager {
         }
     }
 
+    /// Starts slot `i`'s next session, and keeps the state file up to
+    /// date with it.
     fn spawn(&mut self, i: SlotIdx) {
+        self.start_session(i);
+        self.save_state();
+    }
+
+    fn start_session(&mut self, i: SlotIdx) {
         // An Enter meant for the session before is not this one's.
         self.drop_enter(i, "the slot restarted before its Enter went");
         let tx = self.tx.clone();
@@ -1383,6 +1402,7 @@ impl Manager {
         }
         crate::worktree::remove(&repo, &path, force)?;
         s.worktree = None;
+        self.save_state();
         Ok(path.to_string_lossy().into_owned())
     }
 
@@ -1393,8 +1413,140 @@ impl Manager {
         }
     }
 
+    /// Starts every configured slot, and brings back what a server before
+    /// left in the state file: each slot's generation and conversation id
+    /// (so it resumes that conversation), and the slots it added at
+    /// runtime. A state file that could not be read was moved aside; the
+    /// first slot says so.
+    fn restore(&mut self, restored: state::Loaded) {
+        let (old, bad) = match restored {
+            state::Loaded::State(s) => (s.slots, None),
+            state::Loaded::Bad { why, moved } => {
+                let to = moved.map_or("left in place".into(), |m| {
+                    format!("moved to {}", m.display())
+                });
+                tracing::warn!("state file not read ({why}): {to}");
+                (
+                    Vec::new(),
+                    Some(format!(
+                        "the state file could not be read ({why}); {to}; slots start fresh"
+                    )),
+                )
+            }
+            state::Loaded::None => (Vec::new(), None),
+        };
+        let mut notices = Vec::new();
+        for i in 0..self.slots.len() {
+            if let Some(o) = old
+                .iter()
+                .find(|o| o.id == self.slots[i].id && o.added.is_none())
+            {
+                self.take_old(i, o, &mut notices);
+            }
+            self.spawn(i);
+        }
+        for o in old.iter().filter(|o| o.added.is_some()) {
+            let Some(a) = &o.added else { continue };
+            let cfg = SlotConfig {
+                id: toml::Spanned::new(0..0, o.id.clone()),
+                role: a.role.clone(),
+                agent: toml::Spanned::new(0..0, a.agent.clone()),
+                command: toml::Spanned::new(0..0, a.command.clone()),
+                args: a.args.clone(),
+                cwd: a.cwd.clone(),
+                env: Default::default(),
+                resume: true,
+                restart: Default::default(),
+                worktree: a
+                    .worktree
+                    .clone()
+                    .map(|branch| crate::config::WorktreeConfig::Spec {
+                        branch: Some(branch),
+                        base: None,
+                    }),
+                setup: Vec::new(),
+            };
+            let size = self.slots.first().map_or((24, 80), |s| s.size);
+            if let Err(e) = self.add_slot_as(cfg, size, Some(o), &mut notices) {
+                tracing::warn!(slot = %o.id, "not brought back: {e}");
+            }
+        }
+        if let Some(text) = bad {
+            notices.insert(0, (0, text));
+        }
+        for (slot, text) in notices {
+            self.emit(Event::Notice { slot, text });
+        }
+        self.save_state();
+    }
+
+    /// Takes slot `i`'s generation and conversation id from a server
+    /// before, and notes what its next start does.
+    fn take_old(&mut self, i: SlotIdx, o: &state::SlotState, notices: &mut Vec<(SlotIdx, String)>) {
+        let s = &mut self.slots[i];
+        s.generation = o.generation;
+        let resumes = o.session_id.is_some() && s.profile.session.is_some() && s.cfg.resume;
+        s.session_id = o.session_id.clone().filter(|_| resumes);
+        let text = match &s.session_id {
+            Some(id) => format!(
+                "resumed {} (server restart)",
+                id.chars().take(8).collect::<String>()
+            ),
+            None => "fresh start (server restart)".to_string(),
+        };
+        notices.push((i, text));
+    }
+
+    /// Writes the state file, if there is one.
+    fn save_state(&self) {
+        let Some(path) = &self.state_file else {
+            return;
+        };
+        let st = state::State {
+            v: state::STATE_VERSION,
+            slots: self
+                .slots
+                .iter()
+                .enumerate()
+                .map(|(i, s)| state::SlotState {
+                    id: s.id.clone(),
+                    generation: s.generation,
+                    session_id: s.session_id.clone(),
+                    worktree: s.worktree.as_ref().map(|(_, p, b)| (p.clone(), b.clone())),
+                    added: (i >= self.configured).then(|| state::AddedSlot {
+                        agent: s.cfg.agent.get_ref().clone(),
+                        role: s.cfg.role.clone(),
+                        cwd: s.cfg.cwd.clone(),
+                        command: s.cfg.command.get_ref().clone(),
+                        args: s.cfg.args.clone(),
+                        worktree: s
+                            .cfg
+                            .worktree
+                            .as_ref()
+                            .and_then(|w| w.branch_and_base(&s.id))
+                            .map(|(b, _)| b),
+                    }),
+                })
+                .collect(),
+        };
+        if let Err(e) = state::save(path, &st) {
+            tracing::warn!("state file {}: {e}", path.display());
+        }
+    }
+
     /// [`SessionManager::add_slot`] on the manager thread.
     fn add_slot(&mut self, cfg: SlotConfig, size: (u16, u16)) -> Result<SlotIdx, String> {
+        self.add_slot_as(cfg, size, None, &mut Vec::new())
+    }
+
+    /// Adds slot `cfg`, with what a server before knew of it (`old`).
+    fn add_slot_as(
+        &mut self,
+        cfg: SlotConfig,
+        size: (u16, u16),
+        old: Option<&state::SlotState>,
+        notices: &mut Vec<(SlotIdx, String)>,
+    ) -> Result<SlotIdx, String> {
         let id = cfg.id.get_ref().clone();
         crate::config::check_slot_id(&id)?;
         if self.slots.iter().any(|s| s.id == id) {
@@ -1425,6 +1577,9 @@ impl Manager {
             ));
         };
         self.slots.push(rt);
+        if let Some(o) = old {
+            self.take_old(i, o, notices);
+        }
         tracing::info!(slot = %id, "slot added");
         // Every client knows the slot before any of its output or events.
         if let Some(sink) = &self.screens {

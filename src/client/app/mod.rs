@@ -936,9 +936,10 @@ impl App {
         // Decisions are worded before the event changes the inbox (an
         // answered prompt's subject is still there).
         let decision = match &ev {
-            Event::PolicyAsked { .. } | Event::AnswerSent { .. } | Event::AnswerRefused { .. } => {
-                self.decision_text(&ev)
-            }
+            Event::PolicyAsked { .. }
+            | Event::AnswerSent { .. }
+            | Event::AnswerRefused { .. }
+            | Event::Notice { .. } => self.decision_text(&ev),
             _ => None,
         };
         match ev {
@@ -1067,6 +1068,12 @@ impl App {
                 }
             }
             Event::SpawnFailed { error, .. } => self.flash(error, true, now),
+            Event::Notice { .. } => {
+                if let Some(text) = decision {
+                    self.flash(text.clone(), false, now);
+                    self.decision(text, now);
+                }
+            }
         }
     }
 

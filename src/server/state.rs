@@ -1,0 +1,158 @@
+//! The server's state file (`<data dir>/state/<session>.json`): what a
+//! server started again for the same session needs to bring its slots back
+//! as they were: slots added at runtime, session generations, the ids of
+//! the agents' conversations, worktrees. Written atomically (a temporary
+//! file renamed over it) whenever one of them changes.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The version of the file's shape; a file of another version is moved
+/// aside, never read.
+pub const STATE_VERSION: u32 = 1;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// [`STATE_VERSION`].
+    pub v: u32,
+    /// Every slot, configured and added, in slot order.
+    pub slots: Vec<SlotState>,
+}
+
+/// One slot's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotState {
+    /// The slot's id.
+    pub id: String,
+    /// Its last session generation.
+    pub generation: u64,
+    /// The id of its agent's conversation.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// Its worktree's path and branch.
+    #[serde(default)]
+    pub worktree: Option<(PathBuf, String)>,
+    /// How it was added at runtime (`corral ctl new`); `None` for a
+    /// configured slot.
+    #[serde(default)]
+    pub added: Option<AddedSlot>,
+}
+
+/// A slot added with `corral ctl new`, as it is made again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddedSlot {
+    /// Its agent profile.
+    pub agent: String,
+    /// Its role.
+    pub role: String,
+    /// Its working directory.
+    pub cwd: Option<PathBuf>,
+    /// The program.
+    pub command: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// The branch of its worktree, if it has one.
+    pub worktree: Option<String>,
+}
+
+/// What [`load`] found.
+#[derive(Debug)]
+pub enum Loaded {
+    /// No file: a first start.
+    None,
+    /// The state.
+    State(State),
+    /// The file could not be read as a state of this version: it was moved
+    /// to `moved` (or could not be), and why.
+    Bad {
+        /// Why it was not read.
+        why: String,
+        /// Where it is now.
+        moved: Option<PathBuf>,
+    },
+}
+
+/// Reads the state file at `path`; a corrupt one, or one of another
+/// version, is moved aside (`<path>.bad-<unix seconds>`).
+pub fn load(path: &Path) -> Loaded {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Loaded::None,
+        Err(e) => return bad(path, format!("reading it: {e}")),
+    };
+    match serde_json::from_str::<State>(&text) {
+        Ok(s) if s.v == STATE_VERSION => Loaded::State(s),
+        Ok(s) => bad(
+            path,
+            format!("version {}, this corral reads {STATE_VERSION}", s.v),
+        ),
+        Err(e) => bad(path, format!("not a state file: {e}")),
+    }
+}
+
+fn bad(path: &Path, why: String) -> Loaded {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let to = PathBuf::from(format!("{}.bad-{secs}", path.display()));
+    let moved = std::fs::rename(path, &to).ok().map(|()| to);
+    Loaded::Bad { why, moved }
+}
+
+/// Writes `state` to `path` atomically.
+///
+/// Errors: the directory or file cannot be written.
+pub fn save(path: &Path, state: &State) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
+    let text = serde_json::to_string_pretty(state).map_err(std::io::Error::other)?;
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_round_trips_and_a_bad_file_is_moved_aside() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let p = d.path().join("state/default.json");
+        assert!(matches!(load(&p), Loaded::None));
+        let s = State {
+            v: STATE_VERSION,
+            slots: vec![SlotState {
+                id: "cc".into(),
+                generation: 3,
+                session_id: Some("0b1c".into()),
+                worktree: None,
+                added: Some(AddedSlot {
+                    agent: "claude".into(),
+                    command: "claude".into(),
+                    ..AddedSlot::default()
+                }),
+            }],
+        };
+        save(&p, &s).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(load(&p), Loaded::State(x) if x == s));
+        for text in ["{not json", "{\"v\": 99, \"slots\": []}"] {
+            std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+            match load(&p) {
+                Loaded::Bad { moved: Some(m), .. } => {
+                    assert!(m.exists() && !p.exists(), "{}", m.display());
+                    let _ = std::fs::remove_file(m);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
