@@ -659,3 +659,97 @@ fn a_restart_resumes_the_slots_own_conversation() {
     t.send(b"D");
     t.wait_text(&format!("resumed {} (server restart)", &id[..8]), LONG);
 }
+
+/// Two real Claude Code slots in one repository, each in a worktree of its
+/// own: a file one writes is not in the other's checkout, and a restart
+/// resumes each one's own conversation by its id.
+#[test]
+fn two_claude_slots_in_worktrees_keep_apart_and_resume_their_own() {
+    let dir = support::tempdir();
+    let h = dir.path();
+    let mock = agents::start_mock(h, 300);
+    let run = agents::setup("claude", &h.join("claude"), mock.port);
+    let wa = h.join("data/worktrees/default/a");
+    let wb = h.join("data/worktrees/default/b");
+    // Claude asks to trust a folder it has not seen: the worktrees are
+    // trusted as the project is.
+    let cj = h.join("claude/home/.claude.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cj).unwrap_or_default()).unwrap_or_default();
+    for w in [&wa, &wb] {
+        v["projects"][w.to_string_lossy().as_ref()] =
+            serde_json::json!({"hasTrustDialogAccepted": true});
+    }
+    std::fs::write(&cj, v.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let with_worktree = |id: &str| {
+        run.slot_toml(id)
+            .replace("[slot.env]\n", "worktree = true\n[slot.env]\n")
+    };
+    let cfg = h.join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!("{}\n{}", with_worktree("a"), with_worktree("b")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let cfg_s = cfg.to_string_lossy().into_owned();
+    let _t = Tui::corral(&["--config", &cfg_s], 50, 200, h);
+    wait_until("the server up", LONG, || support::ctl(h, &["list"]).0 == 0);
+    let secs = LONG.as_secs().to_string();
+    for id in ["a", "b"] {
+        let (code, _, err) = support::ctl(h, &["wait", id, "--state", "idle", "--timeout", &secs]);
+        assert_eq!(code, 0, "{id}: {err}");
+    }
+    let git_head = |p: &std::path::Path| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(p)
+            .args(["rev-parse", "--abbrev-ref", "HEAD"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(git_head(&wa), "corral/a");
+    assert_eq!(git_head(&wb), "corral/b");
+    let (code, out, err) = support::ctl(
+        h,
+        &[
+            "prompt",
+            "a",
+            "mock:bash please write hello.txt",
+            "--wait",
+            "needs-permission",
+            "--timeout",
+            &secs,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("echo hello > hello.txt"), "{out}");
+    assert_eq!(support::ctl(h, &["answer", "a", "approve-once"]).0, 0);
+    wait_until("a's file", LONG, || wa.join("hello.txt").exists());
+    assert!(!wb.join("hello.txt").exists() && !run.cwd.join("hello.txt").exists());
+    let list = |k: &str, i: usize| {
+        let v: serde_json::Value =
+            serde_json::from_str(&support::ctl(h, &["list", "--json"]).1).unwrap_or_default();
+        v["slots"][i][k].clone()
+    };
+    let (ida, idb) = (list("session_id", 0), list("session_id", 1));
+    assert!(
+        ida.is_string() && idb.is_string() && ida != idb,
+        "{ida} {idb}"
+    );
+    assert_eq!(support::ctl(h, &["restart", "a"]).0, 0);
+    wait_until("a in session 2", LONG, || {
+        list("generation", 0) == 2 && list("pid", 0).as_u64().is_some()
+    });
+    let pid = list("pid", 0).as_u64().unwrap_or(0);
+    let args: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .unwrap_or_default()
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let ida = ida.as_str().unwrap_or_default();
+    assert!(
+        args.windows(2).any(|w| w[0] == "--resume" && w[1] == ida),
+        "{args:?}"
+    );
+}
