@@ -299,6 +299,17 @@ pub enum Event {
         /// What went wrong.
         error: String,
     },
+    /// A slot's git worktree: its branch, and how many files have
+    /// uncommitted changes (read when it is made and whenever the agent
+    /// goes idle).
+    Worktree {
+        /// The slot.
+        slot: SlotIdx,
+        /// Its branch.
+        branch: String,
+        /// Files with uncommitted changes (`git status --porcelain` lines).
+        changes: usize,
+    },
     /// Something about a slot a person should know (a server started again
     /// resumed its conversation, or could not read its state file); shown
     /// with the decisions.
@@ -402,6 +413,9 @@ pub struct SlotInfo {
     pub rows: u16,
     /// PTY size in cells, columns.
     pub cols: u16,
+    /// Its worktree's branch and files with uncommitted changes.
+    #[serde(default)]
+    pub worktree: Option<(String, usize)>,
 }
 
 /// A pending prompt as a [`Welcome`] shows it.

@@ -273,7 +273,7 @@ fn keyboard() -> AnsweredBy {
 /// A whole life of a slot: a dialog becomes a prompt; the person's answer
 /// sends the profile's key; a rule answers a routine one by itself and
 /// leaves a dangerous one; the program crashes, is restarted with its
-/// resume arguments after the back-off, and `restart` kills and starts it
+/// conversation resumed by its id after the back-off, and `restart` kills and starts it
 /// again at once.
 #[test]
 fn a_slot_lives_through_prompts_answers_a_crash_and_restarts() {
@@ -283,7 +283,13 @@ fn a_slot_lives_through_prompts_answers_a_crash_and_restarts() {
                [[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\nrestart = \"on-failure\"\n";
     let (mgr, mut rx) = start(cfg, dir.path(), spawner.clone());
     let mut p = spawner.program(0);
-    assert!(p.args.is_empty(), "first start: no resume: {:?}", p.args);
+    // The first start names the conversation; every start after resumes
+    // exactly it (Claude's `[session]`).
+    assert_eq!(p.args.len(), 2, "{:?}", p.args);
+    assert_eq!(p.args[0], "--session-id", "{:?}", p.args);
+    let id = p.args[1].clone();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let resume = vec!["--resume".to_string(), id.clone()];
     next_event(&mut rx, "started", |e| {
         matches!(e, Event::Started { generation: 1, .. })
     });
@@ -366,8 +372,8 @@ fn a_slot_lives_through_prompts_answers_a_crash_and_restarts() {
         matches!(e, Event::PromptClosed { .. })
     });
 
-    // A crash: shown as exited, restarted after the back-off with the
-    // profile's resume arguments.
+    // A crash: shown as exited, restarted after the back-off, resuming its
+    // conversation.
     p.exit.exit(1);
     match next_event(&mut rx, "the exit", |e| matches!(e, Event::Exited { .. })) {
         Event::Exited {
@@ -379,7 +385,7 @@ fn a_slot_lives_through_prompts_answers_a_crash_and_restarts() {
         _ => unreachable!(),
     }
     let p2 = spawner.program(1);
-    assert_eq!(p2.args, vec!["--continue".to_string()]);
+    assert_eq!(p2.args, resume);
     next_event(&mut rx, "second start", |e| {
         matches!(e, Event::Started { generation: 2, .. })
     });
@@ -391,7 +397,7 @@ fn a_slot_lives_through_prompts_answers_a_crash_and_restarts() {
         p2.exit.code.lock().map(|c| c.is_some()).unwrap_or(false),
         "the old one was ended"
     );
-    assert_eq!(p3.args, vec!["--continue".to_string()]);
+    assert_eq!(p3.args, resume);
     next_event(&mut rx, "third start", |e| {
         matches!(e, Event::Started { generation: 3, .. })
     });

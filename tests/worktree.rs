@@ -78,6 +78,10 @@ fn each_slot_works_in_its_own_worktree() {
     assert!(!wb.join("only-a.txt").exists() && !r.join("only-a.txt").exists());
     let screen = ctl(h, &["screen", "a"]).1;
     assert!(screen.contains("worktrees/default/a"), "{screen}");
+    // The pane's title names the branch and, once the shell is idle again,
+    // the files with uncommitted changes (setup.txt, only-a.txt).
+    t.wait_text("⎇ feature-b", LONG);
+    t.wait_text("⎇ corral/a *2", LONG);
     // Remove: not while it runs; not with changes (named); then forced.
     let (code, _, err) = ctl(h, &["worktree", "a", "remove"]);
     assert_eq!(code, 1);

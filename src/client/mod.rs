@@ -182,6 +182,7 @@ fn first_pane_sizes(o: &Options, size: (u16, u16)) -> String {
                 generation: 0,
                 rows: 24,
                 cols: 80,
+                worktree: None,
             })
             .collect(),
         inbox: Vec::new(),

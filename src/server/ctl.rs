@@ -578,6 +578,7 @@ fn event_slot(e: &Event) -> SlotIdx {
         | Event::AnswerRefused { slot, .. }
         | Event::SpawnFailed { slot, .. }
         | Event::Notice { slot, .. }
+        | Event::Worktree { slot, .. }
         | Event::SlotAdded { slot, .. } => *slot,
     }
 }

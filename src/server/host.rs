@@ -517,6 +517,7 @@ impl Hub {
                     generation: s.generation,
                     rows: s.size.0,
                     cols: s.size.1,
+                    worktree: s.worktree.clone(),
                 })
                 .collect(),
             inbox: st
@@ -1223,6 +1224,8 @@ pub struct SlotRow {
     pub by_rule: u64,
     /// Prompts answered by `corral ctl answer`.
     pub by_ctl: u64,
+    /// Its worktree's branch and files with uncommitted changes.
+    pub worktree: Option<(String, usize)>,
 }
 
 /// How many decisions the server keeps for clients that attach.
@@ -1248,6 +1251,7 @@ impl View {
                     by_key: 0,
                     by_rule: 0,
                     by_ctl: 0,
+                    worktree: None,
                 })
                 .collect(),
             inbox: Vec::new(),
@@ -1335,7 +1339,17 @@ impl View {
                     by_key: 0,
                     by_rule: 0,
                     by_ctl: 0,
+                    worktree: None,
                 });
+            }
+            Event::Worktree {
+                slot,
+                branch,
+                changes,
+            } => {
+                if let Some(s) = self.slots.get_mut(*slot) {
+                    s.worktree = Some((branch.clone(), *changes));
+                }
             }
             _ => {}
         }

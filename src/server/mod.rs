@@ -1193,6 +1193,12 @@ impl Manager {
             }) {
                 Ok((repo, ensured)) => {
                     tracing::info!(slot = %s.id, ?ensured, path = %dir.display(), %branch, "worktree");
+                    let changes = crate::worktree::changes(&dir).map_or(0, |c| c.len());
+                    let _ = self.events.send(Event::Worktree {
+                        slot: i,
+                        branch: branch.clone(),
+                        changes,
+                    });
                     s.worktree = Some((repo, dir.clone(), branch));
                     cwd = Some(dir);
                     if ensured == crate::worktree::Ensured::Created && !s.cfg.setup.is_empty() {
@@ -1570,6 +1576,7 @@ impl Manager {
             generation: 0,
             rows: rt.size.0,
             cols: rt.size.1,
+            worktree: None,
         };
         let Some(i) = self.shared.push(rt.shared.clone()) else {
             return Err(format!(
@@ -1901,6 +1908,17 @@ impl Manager {
         }
         if s.state != state && !keep {
             tracing::debug!(slot = %s.id, state = %state.label(), rule, "state");
+            // The agent finished a turn: what it changed in its worktree.
+            if state == AgentState::Idle
+                && let Some((_, path, branch)) = &s.worktree
+                && let Ok(c) = crate::worktree::changes(path)
+            {
+                events.push(Event::Worktree {
+                    slot: i,
+                    branch: branch.clone(),
+                    changes: c.len(),
+                });
+            }
             s.state = state.clone();
             events.push(Event::StateChanged {
                 slot: i,

@@ -40,6 +40,8 @@ pub struct SlotView {
     pub generation: u64,
     /// The person asked for a restart: the session's end is not news.
     pub restart_asked: bool,
+    /// Its git worktree's branch and files with uncommitted changes.
+    pub worktree: Option<(String, usize)>,
 }
 
 /// A pending prompt in the inbox.
@@ -338,6 +340,7 @@ impl App {
                 title: String::new(),
                 generation: 0,
                 restart_asked: false,
+                worktree: None,
             })
             .collect::<Vec<_>>();
         Self::with_ui(slots, &config.ui, keymap, size, now)
@@ -411,6 +414,7 @@ impl App {
                 title: s.title.clone(),
                 generation: s.generation,
                 restart_asked: false,
+                worktree: s.worktree.clone(),
             })
             .collect::<Vec<_>>();
         let n = slots.len();
@@ -955,6 +959,7 @@ impl App {
                         title: info.title.clone(),
                         generation: info.generation,
                         restart_asked: false,
+                        worktree: info.worktree.clone(),
                     });
                     self.scrolled.push(false);
                     self.sent_sizes.push(None);
@@ -1068,6 +1073,15 @@ impl App {
                 }
             }
             Event::SpawnFailed { error, .. } => self.flash(error, true, now),
+            Event::Worktree {
+                slot,
+                branch,
+                changes,
+            } => {
+                if let Some(s) = self.slots.get_mut(slot) {
+                    s.worktree = Some((branch, changes));
+                }
+            }
             Event::Notice { .. } => {
                 if let Some(text) = decision {
                     self.flash(text.clone(), false, now);

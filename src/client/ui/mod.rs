@@ -332,6 +332,16 @@ fn truncate(s: &str, width: usize) -> String {
     out
 }
 
+/// `· ⎇ branch ` for a slot in a worktree, with `*N ` for N files with
+/// uncommitted changes; empty otherwise.
+fn worktree_label(slot: &crate::client::app::SlotView) -> String {
+    match &slot.worktree {
+        Some((branch, 0)) => format!("· ⎇ {branch} "),
+        Some((branch, n)) => format!("· ⎇ {branch} *{n} "),
+        None => String::new(),
+    }
+}
+
 /// Draws the whole UI.
 pub fn draw(
     frame: &mut Frame,
@@ -470,6 +480,7 @@ fn pane(
                 Style::default().add_modifier(Modifier::BOLD),
             ),
             Span::raw(format!("· {} · {} ", slot.agent, slot.state.label())),
+            Span::raw(worktree_label(slot)),
         ]);
         let mut block = Block::default()
             .borders(Borders::ALL)
@@ -570,6 +581,18 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
     )));
     for (i, s) in app.slots.iter().enumerate() {
         let (glyph, color) = state_style(&s.state);
+        // A worktree with uncommitted changes: its id ends in `*`.
+        let marked;
+        let s = match &s.worktree {
+            Some((_, n)) if *n > 0 => {
+                marked = crate::client::app::SlotView {
+                    id: format!("{}*", s.id),
+                    ..s.clone()
+                };
+                &marked
+            }
+            _ => s,
+        };
         let label = match &s.state {
             AgentState::NeedsPermission => "PERMISSION".to_string(),
             AgentState::NeedsInput => "INPUT".to_string(),
