@@ -98,6 +98,9 @@ pub enum Action {
     /// Show what detection sees on the focused pane: state, rule, evidence
     /// and the extracted prompt (as `corral explain`).
     Explain,
+    /// Add a slot: asks for an agent profile and, optionally, the branch
+    /// of a git worktree for it.
+    NewSlot,
     /// Quit: stop every agent and the server (asks first while agents run).
     Quit,
     /// Leave this client; the server and its agents go on running, and

@@ -467,6 +467,15 @@ pub enum ClientMsg {
         /// The slot.
         slot: SlotIdx,
     },
+    /// Add a slot running `agent`'s program (`N`), in a git worktree on
+    /// `branch` if one is given; answered with its `SlotAdded` event, or
+    /// [`ServerMsg::Refused`].
+    NewSlot {
+        /// The agent profile.
+        agent: String,
+        /// The worktree's branch.
+        branch: Option<String>,
+    },
 }
 
 /// A message from the server to an attached client.
@@ -506,6 +515,11 @@ pub enum ServerMsg {
         slot: SlotIdx,
         /// `corral explain`'s text for its live screen.
         text: String,
+    },
+    /// What this client asked could not be done, and why.
+    Refused {
+        /// Why.
+        why: String,
     },
     /// The server is going away, and why (`quit by another client`).
     Bye {

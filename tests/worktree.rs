@@ -187,3 +187,39 @@ fn a_worktree_outside_a_repository_is_a_config_error() {
         "{err}"
     );
 }
+
+/// `N` asks for an agent and a branch and adds that slot, in a worktree of
+/// the repository corral was started in; an unknown agent is refused.
+#[test]
+fn the_new_slot_key_adds_an_agent_in_a_worktree() {
+    let home = tempdir();
+    let h = home.path();
+    git(h, &["init", "-q", "-b", "main"]);
+    std::fs::write(h.join("README"), "hi\n").unwrap_or_else(|e| panic!("{e}"));
+    git(h, &["add", "README"]);
+    git(h, &["commit", "-q", "-m", "first"]);
+    let cfg = write_config(h, "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n");
+    let t = Tui::corral(&["--config", &cfg], 40, 160, h);
+    t.wait_mode("NORMAL", LONG);
+    t.send(b"N");
+    t.wait_text("agent [branch]:", LONG);
+    t.type_text("generic feat-n");
+    t.wait_text("agent [branch]: generic feat-n_", LONG);
+    t.send(b"\r");
+    t.wait_text("⎇ feat-n", LONG);
+    let wt = h.join("data/worktrees/default/generic-1");
+    wait_until("its worktree", LONG, || wt.join("README").exists());
+    assert_eq!(git(&wt, &["rev-parse", "--abbrev-ref", "HEAD"]), "feat-n");
+    assert!(ctl(h, &["list"]).1.contains("generic-1"));
+    // An unknown agent: refused, said in the message area.
+    t.send(b"N");
+    t.wait_text("agent [branch]:", LONG);
+    t.type_text("nope");
+    t.send(b"\r");
+    t.wait_text("no agent profile \"nope\"", LONG);
+    // Esc cancels.
+    t.send(b"N");
+    t.wait_text("agent [branch]:", LONG);
+    t.send(b"\x1b");
+    t.wait_for("the box closed", LONG, |s| !s.contains("agent [branch]:"));
+}

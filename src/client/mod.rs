@@ -740,6 +740,9 @@ async fn ui_loop(
                 Effect::Explain(slot) => {
                     let _ = link.send(&ClientMsg::Explain { slot });
                 }
+                Effect::NewSlot { agent, branch } => {
+                    let _ = link.send(&ClientMsg::NewSlot { agent, branch });
+                }
             }
         }
         if ended.is_some() {
@@ -865,6 +868,10 @@ async fn ui_loop(
                             }
                         }
                         LinkEvent::Msg(ServerMsg::Bye { reason }) => bye = Some(reason),
+                        LinkEvent::Msg(ServerMsg::Refused { why }) => {
+                            other = true;
+                            app.flash(why, true, now);
+                        }
                         // Taken by the link itself.
                         LinkEvent::Msg(ServerMsg::Input { .. }) => {}
                         LinkEvent::Msg(ServerMsg::Stale { slot }) => {

@@ -390,6 +390,46 @@ impl Hub {
         (r, tx, rx)
     }
 
+    /// `N` in a client: a slot running `agent`'s program (its profile's
+    /// program, or the shell for one that names none), id `<agent>-<n>`,
+    /// where the server was started, in a worktree on `branch` if given.
+    ///
+    /// Errors: why not.
+    fn new_slot(
+        &self,
+        mgr: &SessionManager,
+        agent: &str,
+        branch: Option<String>,
+    ) -> Result<SlotIdx, String> {
+        let command = mgr
+            .program_of(agent)
+            .ok_or_else(|| format!("no agent profile {agent:?}"))?;
+        let id = self.with_view(|v| {
+            (1..)
+                .map(|n| format!("{agent}-{n}"))
+                .find(|id| v.slots.iter().all(|s| &s.id != id))
+                .unwrap_or_default()
+        });
+        let cfg = crate::config::SlotConfig {
+            id: toml::Spanned::new(0..0, id),
+            role: String::new(),
+            agent: toml::Spanned::new(0..0, agent.to_string()),
+            command: toml::Spanned::new(0..0, command),
+            args: Vec::new(),
+            cwd: None,
+            env: Default::default(),
+            resume: true,
+            restart: Default::default(),
+            worktree: branch.map(|b| crate::config::WorktreeConfig::Spec {
+                branch: Some(b),
+                base: None,
+            }),
+            setup: Vec::new(),
+        };
+        let size = self.with_view(|v| v.slots.first().map_or((24, 80), |s| s.size));
+        mgr.add_slot(cfg, size)
+    }
+
     /// Bytes slot `slot`'s programs wrote.
     pub(super) fn bytes_read(&self, slot: SlotIdx) -> u64 {
         self.bytes_read
@@ -737,6 +777,15 @@ impl Hub {
                     if let Ok(f) = Frame::json(&ServerMsg::Explained { slot, text }) {
                         conn.push(f.encode());
                     }
+                }
+                return;
+            }
+            ClientMsg::NewSlot { agent, branch } => {
+                let added = self.new_slot(mgr, &agent, branch);
+                if let Err(why) = added
+                    && let Ok(f) = Frame::json(&ServerMsg::Refused { why })
+                {
+                    conn.push(f.encode());
                 }
                 return;
             }

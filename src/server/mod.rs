@@ -370,6 +370,8 @@ pub struct SessionManager {
     inflight: Arc<AtomicUsize>,
     slots: Arc<SlotList>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// The agent profiles (for slots a person adds).
+    profiles: Profiles,
 }
 
 impl SessionManager {
@@ -419,6 +421,7 @@ impl SessionManager {
             }
             None => None,
         };
+        let profiles_copy = opts.profiles.clone();
         let mut mgr = Manager {
             hook_exe: opts.hook.as_ref().map(|h| h.exe.clone()),
             socket,
@@ -456,6 +459,7 @@ impl SessionManager {
             inflight,
             slots: shared,
             thread: Mutex::new(Some(thread)),
+            profiles: profiles_copy,
         })
     }
 
@@ -586,6 +590,19 @@ impl SessionManager {
             .map_err(|_| "the session manager is gone".to_string())?;
         rx.recv_timeout(Duration::from_secs(60))
             .map_err(|_| "the session manager did not answer".to_string())?
+    }
+
+    /// The program a slot of agent `agent` runs when the person adds one:
+    /// its profile's first program, or the shell (`$SHELL`, else `sh`) for
+    /// a profile that names none. `None` for an unknown agent.
+    pub fn program_of(&self, agent: &str) -> Option<String> {
+        let p = self.profiles.get(agent)?;
+        Some(
+            p.programs
+                .first()
+                .cloned()
+                .unwrap_or_else(|| std::env::var("SHELL").unwrap_or_else(|_| "sh".into())),
+        )
     }
 
     /// Number of slots.

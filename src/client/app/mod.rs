@@ -170,6 +170,8 @@ pub enum Modal {
     ConfirmQuit,
     /// The full dialog of the prompt with this id; digits choose an option.
     Details(PromptId),
+    /// "New slot": the agent and branch typed so far.
+    NewSlot(String),
 }
 
 /// How long between two desktop notifications (bell, OSC 9/777).
@@ -269,6 +271,14 @@ pub enum Effect {
     /// Ring the outer terminal's bell and post a desktop notification
     /// (OSC 9 / OSC 777) with this text.
     Notify(String),
+    /// Ask the server for a slot running `agent`, in a worktree on
+    /// `branch` if given.
+    NewSlot {
+        /// The agent profile.
+        agent: String,
+        /// The worktree's branch.
+        branch: Option<String>,
+    },
 }
 
 /// The whole UI state.
@@ -814,7 +824,8 @@ impl App {
         fx.push(Effect::Notify(text));
     }
 
-    fn flash(&mut self, text: impl Into<String>, error: bool, now: Instant) {
+    /// Shows `text` in the message area for a while (`error`: in red).
+    pub fn flash(&mut self, text: impl Into<String>, error: bool, now: Instant) {
         self.flash = Some(Flash {
             text: text.into(),
             error,
@@ -1170,6 +1181,31 @@ impl App {
                 }
                 return;
             }
+            Modal::NewSlot(mut text) => {
+                match k.code {
+                    KeyCode::Esc => self.modal = Modal::None,
+                    KeyCode::Enter => {
+                        self.modal = Modal::None;
+                        let mut words = text.split_whitespace();
+                        if let Some(agent) = words.next() {
+                            fx.push(Effect::NewSlot {
+                                agent: agent.to_string(),
+                                branch: words.next().map(str::to_string),
+                            });
+                        }
+                    }
+                    KeyCode::Backspace => {
+                        text.pop();
+                        self.modal = Modal::NewSlot(text);
+                    }
+                    KeyCode::Char(c) if !k.mods.ctrl && !k.mods.alt && text.len() < 200 => {
+                        text.push(c);
+                        self.modal = Modal::NewSlot(text);
+                    }
+                    _ => {}
+                }
+                return;
+            }
             Modal::ConfirmQuit => {
                 self.modal = Modal::None;
                 if matches!(
@@ -1344,6 +1380,8 @@ impl App {
                 None => self.flash("no prompt is waiting", true, now),
             },
             Action::Decisions => self.show_decisions = !self.show_decisions,
+            Action::NewSlot if !self.attach => self.modal = Modal::NewSlot(String::new()),
+            Action::NewSlot => {}
             Action::PauseAuto => {
                 self.auto_paused = !self.auto_paused;
                 fx.push(Effect::Session(Command::SetAutoAnswers {

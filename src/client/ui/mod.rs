@@ -384,8 +384,31 @@ pub fn draw(
         Modal::ConfirmQuit => confirm_quit(frame, app),
         Modal::Explain(text) => explain(frame, app, text),
         Modal::Details(id) => details(frame, app, *id),
+        Modal::NewSlot(text) => new_slot(frame, text),
         Modal::None => {}
     }
+}
+
+/// The "new slot" box: the agent and branch typed so far.
+fn new_slot(frame: &mut Frame, text: &str) {
+    let lines = vec![
+        Line::from(format!("agent [branch]: {text}_")),
+        Line::raw(""),
+        Line::from("claude, codex, gemini, aider, generic or yours;"),
+        Line::from("a branch puts it in a git worktree of its own."),
+        Line::from("Enter adds it · Esc cancels"),
+    ];
+    let area = centered(frame.area(), 56, 7);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .title(" new slot ")
+                .borders(Borders::ALL)
+                .border_style(Style::default().fg(Color::Yellow)),
+        ),
+        area,
+    );
 }
 
 /// `typed`: the last frame's [`TypedPane`], for reuse of its rows; it goes
