@@ -452,6 +452,14 @@ fn a_server_started_again_brings_its_slots_back() {
     wait_until("extra running", LONG, || {
         slot(h, "extra")["pid"].as_u64().is_some()
     });
+    // Rules paused by the person stay paused.
+    t.wait_mode("NORMAL", LONG);
+    t.send(b"P");
+    t.wait_text("AUTO PAUSED", LONG);
+    wait_until("the pause in the state file", LONG, || {
+        std::fs::read_to_string(h.join("data/state/default.json"))
+            .is_ok_and(|s| s.contains("\"auto_answers\": false"))
+    });
     let pid = server_pid(h);
     // SAFETY: a signal to the test's own server process.
     unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -477,6 +485,7 @@ fn a_server_started_again_brings_its_slots_back() {
         "{:?}",
         slots(h)
     );
+    t2.wait_text("AUTO PAUSED", LONG);
     // The decisions panel in the sidebar says so.
     t2.wait_text("NORMAL", LONG);
     t2.send(b"D");

@@ -1078,6 +1078,13 @@ impl ScreenSink for Hub {
         }
     }
 
+    fn auto_answers(&self, enabled: bool) {
+        let mut st = self.lock_state();
+        st.view.auto = enabled;
+        self.broadcast(&ServerMsg::AutoAnswers { enabled });
+        drop(st);
+    }
+
     fn added(&self, slot: SlotIdx, info: &proto::SlotInfo) {
         self.event(Event::SlotAdded {
             slot,

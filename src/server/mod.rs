@@ -165,6 +165,12 @@ pub trait ScreenSink: Send + Sync {
     /// [`Engine::replay`].
     fn rebuilt(&self, slot: SlotIdx, engine: &Engine);
 
+    /// Automatic answers are on or off as a server before left them (at
+    /// start, before any client).
+    fn auto_answers(&self, enabled: bool) {
+        let _ = enabled;
+    }
+
     /// Slot `slot` was added (`corral ctl new`), before it starts: called
     /// on the manager thread, so whoever shows slots knows it before any
     /// of its output or events.
@@ -1443,7 +1449,16 @@ impl Manager {
     /// first slot says so.
     fn restore(&mut self, restored: state::Loaded) {
         let (old, bad) = match restored {
-            state::Loaded::State(s) => (s.slots, None),
+            state::Loaded::State(s) => {
+                // Rules paused by a person stay paused.
+                if !s.auto_answers {
+                    self.auto = false;
+                    if let Some(sink) = &self.screens {
+                        sink.auto_answers(false);
+                    }
+                }
+                (s.slots, None)
+            }
             state::Loaded::Bad { why, moved } => {
                 let to = moved.map_or("left in place".into(), |m| {
                     format!("moved to {}", m.display())
@@ -1527,6 +1542,7 @@ impl Manager {
         };
         let st = state::State {
             v: state::STATE_VERSION,
+            auto_answers: self.auto,
             slots: self
                 .slots
                 .iter()
@@ -1808,6 +1824,7 @@ impl Manager {
             Command::SetAutoAnswers { enabled } => {
                 self.auto = enabled;
                 tracing::info!(enabled, "automatic answers");
+                self.save_state();
             }
             Command::Shutdown => {}
         }

@@ -19,6 +19,13 @@ pub struct State {
     pub v: u32,
     /// Every slot, configured and added, in slot order.
     pub slots: Vec<SlotState>,
+    /// Automatic (policy) answers were on (`P` pauses them).
+    #[serde(default = "yes")]
+    pub auto_answers: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One slot's state.
@@ -130,6 +137,7 @@ mod tests {
         assert!(matches!(load(&p), Loaded::None));
         let s = State {
             v: STATE_VERSION,
+            auto_answers: false,
             slots: vec![SlotState {
                 id: "cc".into(),
                 generation: 3,
