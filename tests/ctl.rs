@@ -428,17 +428,6 @@ fn new_adds_a_slot_every_client_shows() {
     });
 }
 
-/// The server's pid, from `corral ls`.
-fn server_pid(home: &Path) -> i32 {
-    let rt = home.join("run").to_string_lossy().into_owned();
-    let (_, out, _) = support::run_plain(&["--runtime-dir", &rt, "ls"], home);
-    out.split("(pid ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no pid in ls:\n{out}"))
-}
-
 /// A server killed with SIGKILL and started again brings its slots back:
 /// the configured ones in their next session, the one added with `ctl
 /// new` too; the sidebar says so.
@@ -460,7 +449,7 @@ fn a_server_started_again_brings_its_slots_back() {
         std::fs::read_to_string(h.join("data/state/default.json"))
             .is_ok_and(|s| s.contains("\"auto_answers\": false"))
     });
-    let pid = server_pid(h);
+    let pid = support::server_pid(h);
     // SAFETY: a signal to the test's own server process.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let mut t = t;

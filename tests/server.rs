@@ -55,16 +55,6 @@ fn ctl(home: &Path, args: &[&str]) -> (i32, String, String) {
     run_plain(&all, home)
 }
 
-fn server_pid(home: &Path) -> i32 {
-    let (code, out, err) = ctl(home, &["ls"]);
-    assert_eq!(code, 0, "{err}");
-    out.split("(pid ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no pid in ls:\n{out}"))
-}
-
 /// The first scene: a marker typed into a shell; the terminal of
 /// the client closes; the agent lives on; a client of another size shows
 /// the marker with its scrollback; `d` detaches; `kill-server` leaves no
@@ -239,7 +229,7 @@ fn a_dead_server_is_seen_by_its_client_and_its_socket_is_replaced() {
     let cfg = write_config(home.path(), &shell_slot(home.path(), "sh"));
     let mut a = Tui::corral(&["--config", &cfg], 24, 80, home.path());
     a.wait_text("NORMAL", LONG);
-    let server = server_pid(home.path());
+    let server = support::server_pid(home.path());
     // SAFETY: SIGKILL to the server this test started.
     unsafe { libc::kill(server, libc::SIGKILL) };
     let code = a.wait_exit(LONG);
@@ -255,7 +245,7 @@ fn a_dead_server_is_seen_by_its_client_and_its_socket_is_replaced() {
     assert!(ls.contains("no server running"), "{ls}");
     let b = Tui::corral(&["--config", &cfg], 24, 80, home.path());
     b.wait_text("NORMAL", LONG);
-    assert_ne!(server_pid(home.path()), server);
+    assert_ne!(support::server_pid(home.path()), server);
     // The old shell is gone with its server's PTY... or orphaned; the new
     // server started its own.
     let rt = home.path().join("run");

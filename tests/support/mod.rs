@@ -430,6 +430,18 @@ impl Drop for Events {
     }
 }
 
+/// The pid of the server of `home`'s corral (`Tui::corral`'s dirs), from
+/// `corral ls`.
+pub fn server_pid(home: &Path) -> i32 {
+    let rt = home.join("run").to_string_lossy().into_owned();
+    let (_, out, _) = run_plain(&["--runtime-dir", &rt, "ls"], home);
+    out.split("(pid ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in ls:\n{out}"))
+}
+
 /// A fresh temporary directory that is removed on drop.
 pub fn tempdir() -> tempfile::TempDir {
     // CORRAL_KEEP_TMP=1 keeps the directories, to look at after a failure.

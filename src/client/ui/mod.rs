@@ -332,6 +332,24 @@ fn truncate(s: &str, width: usize) -> String {
     out
 }
 
+/// A slot's title as panes and stack bars show it: its state glyph, its
+/// id in bold, its agent and state.
+fn slot_title(
+    slot: &crate::client::app::SlotView,
+    glyph: &'static str,
+    color: Color,
+) -> Vec<Span<'static>> {
+    vec![
+        Span::raw(" "),
+        Span::styled(glyph, Style::default().fg(color)),
+        Span::styled(
+            format!(" {} ", slot.id),
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!("· {} · {} ", slot.agent, slot.state.label())),
+    ]
+}
+
 /// `· ⎇ branch ` for a slot in a worktree, with `*N ` for N files with
 /// uncommitted changes; empty otherwise.
 fn worktree_label(slot: &crate::client::app::SlotView) -> String {
@@ -495,16 +513,9 @@ fn pane(
                 _ => Color::DarkGray,
             })
         };
-        let title = Line::from(vec![
-            Span::raw(" "),
-            Span::styled(glyph, Style::default().fg(color)),
-            Span::styled(
-                format!(" {} ", slot.id),
-                Style::default().add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(format!("· {} · {} ", slot.agent, slot.state.label())),
-            Span::raw(worktree_label(slot)),
-        ]);
+        let mut spans = slot_title(slot, glyph, color);
+        spans.push(Span::raw(worktree_label(slot)));
+        let title = Line::from(spans);
         let mut block = Block::default()
             .borders(Borders::ALL)
             .border_type(if focused {
@@ -976,15 +987,7 @@ fn stack_bar(frame: &mut Frame, app: &App, b: &layout::StackBar) {
             let block = Block::default()
                 .borders(Borders::TOP)
                 .border_style(style)
-                .title(Line::from(vec![
-                    Span::raw(" "),
-                    Span::styled(glyph, Style::default().fg(color)),
-                    Span::styled(
-                        format!(" {} ", slot.id),
-                        Style::default().add_modifier(Modifier::BOLD),
-                    ),
-                    Span::raw(format!("· {} · {} ", slot.agent, slot.state.label())),
-                ]));
+                .title(Line::from(slot_title(slot, glyph, color)));
             frame.render_widget(block, b.area);
             return;
         }
