@@ -483,15 +483,42 @@ pub struct Profile {
     pub hook: Option<HookSpec>,
 }
 
-/// The `[session]` table: arguments that name a conversation by an id corral
-/// gives it (a UUID), `{id}` standing for it.
+/// The `[session]` table: how a slot's conversation is named, found and
+/// resumed, `{id}` standing for its id (a UUID).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionSpec {
-    /// For the conversation's first start (`--session-id {id}`).
+    /// Where the id comes from.
+    #[serde(default)]
+    pub id: SessionIdSource,
+    /// For the conversation's first start (`--session-id {id}`); only with
+    /// `id = "corral"`.
+    #[serde(default)]
     pub start_args: Vec<String>,
     /// For every start after, resuming it (`--resume {id}`).
     pub resume_args: Vec<String>,
+    /// Where the agent keeps a conversation's transcript: a glob with `{id}`
+    /// (or `{id8}`, its first 8 characters) in the file name, `~` for the
+    /// slot's `HOME` and `${NAME:-fallback}` for its environment. A restart
+    /// resumes an id only when its transcript exists (the agents refuse an
+    /// id with no conversation yet); with `id = "open-transcript"` it is
+    /// also how the id is found. None: every known id is resumed.
+    #[serde(default)]
+    pub transcript: Option<String>,
+}
+
+/// Where a conversation's id comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionIdSource {
+    /// corral makes one and gives it in `start_args` (Claude Code's
+    /// `--session-id`, Gemini CLI's `--session-id`).
+    #[default]
+    Corral,
+    /// The agent makes its own; corral reads it from the transcript file
+    /// the agent holds open (Codex CLI's `rollout-<time>-<uuid>.jsonl`),
+    /// whenever the agent goes idle, and from its hook's `session_id`.
+    OpenTranscript,
 }
 
 impl SessionSpec {
@@ -604,6 +631,29 @@ impl Profile {
                     pos,
                     format!("[prompt] needs {what} for this style"),
                 ));
+            }
+        }
+        if let Some(spec) = &p.session {
+            let why = match spec.id {
+                SessionIdSource::Corral if spec.start_args.is_empty() => {
+                    Some("`id = \"corral\"` needs `start_args` that give the agent the id")
+                }
+                SessionIdSource::OpenTranscript
+                    if !spec
+                        .transcript
+                        .as_deref()
+                        .and_then(|t| t.rsplit_once('/'))
+                        .is_some_and(|(_, file)| file.contains("{id}")) =>
+                {
+                    Some(
+                        "`id = \"open-transcript\"` needs a `transcript` whose file name holds `{id}`",
+                    )
+                }
+                _ => None,
+            };
+            if let Some(why) = why {
+                let pos = src.find("[session]").map(|p| p..p + 1);
+                return Err(ConfigError::at(path, src, pos, format!("[session] {why}")));
             }
         }
         // Higher priority first; the sort is stable, so ties keep file order.
@@ -735,6 +785,28 @@ mod tests {
         .err()
         .unwrap_or_else(|| panic!("expected an error"));
         assert_eq!(e.line, Some(2), "{e}");
+        // A conversation corral names needs arguments that name it; one the
+        // agent names needs a file to read it from.
+        for (session, want) in [
+            ("resume_args = [\"--resume\", \"{id}\"]\n", "start_args"),
+            (
+                "id = \"open-transcript\"\nresume_args = [\"resume\", \"{id}\"]\n",
+                "transcript",
+            ),
+            (
+                "id = \"open-transcript\"\nresume_args = []\ntranscript = \"~/{id}/x.jsonl\"\n",
+                "transcript",
+            ),
+        ] {
+            let e = Profile::parse(
+                Path::new("x.toml"),
+                &format!("name = \"x\"\n\n[session]\n{session}"),
+            )
+            .err()
+            .unwrap_or_else(|| panic!("expected an error for {session}"));
+            assert_eq!(e.line, Some(3), "{e}");
+            assert!(e.message.contains(want), "{e}");
+        }
     }
 
     #[test]

@@ -330,3 +330,159 @@ fn ctl_drives_four_real_agents() {
         );
     }
 }
+
+/// The arguments of process `pid`, from `/proc`.
+fn process_args(pid: u64) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .unwrap_or_default()
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
+/// Two Codex and two Gemini slots, each pair in ONE project and one agent
+/// home, so "the latest conversation in this directory" is the other
+/// slot's. Each slot's conversation id is known (Codex: read from the
+/// transcript it holds open; Gemini: given by corral), a restart resumes
+/// exactly it (`codex resume <id>`, `gemini --resume <id>`) and shows its
+/// own earlier messages, and a restart before any message starts afresh
+/// instead of asking the agent for a conversation it never wrote.
+#[test]
+fn codex_and_gemini_restart_into_their_own_conversations() {
+    let dir = support::tempdir();
+    let h = dir.path();
+    let mock = agents::start_mock(h, 100);
+    let codex = agents::setup("codex", &h.join("codex"), mock.port);
+    let gemini = agents::setup("gemini", &h.join("gemini"), mock.port);
+    let config = [
+        codex.slot_toml("cx1"),
+        codex.slot_toml("cx2"),
+        gemini.slot_toml("gm1"),
+        gemini.slot_toml("gm2"),
+    ]
+    .join("\n");
+    let cfg = h.join("config.toml");
+    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
+    let cfg_s = cfg.to_string_lossy().into_owned();
+    let _t = Tui::corral(&["--config", &cfg_s], 50, 200, h);
+    support::wait_until("the server up", LONG, || support::ctl(h, &["list"]).0 == 0);
+    let secs = LONG.as_secs().to_string();
+    let slot = |id: &str, k: &str| {
+        let v: serde_json::Value =
+            serde_json::from_str(&support::ctl(h, &["list", "--json"]).1).unwrap_or_default();
+        v["slots"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["id"] == id))
+            .map(|s| s[k].clone())
+            .unwrap_or_default()
+    };
+    let say = |id: &str, text: &str| {
+        let (code, _, err) = support::ctl(h, &["wait", id, "--state", "idle", "--timeout", &secs]);
+        assert_eq!(code, 0, "{id}: {err}");
+        let (code, out, err) = support::ctl(
+            h,
+            &["prompt", id, text, "--wait", "idle", "--timeout", &secs],
+        );
+        assert_eq!(
+            code,
+            0,
+            "{id}: {out}{err}\n{}",
+            support::ctl(h, &["screen", id]).1
+        );
+    };
+    // A restart before any message: a new conversation, and the agent runs.
+    support::wait_until("gm2 started", LONG, || {
+        slot("gm2", "pid").as_u64().is_some()
+    });
+    let gm2_first = slot("gm2", "session_id")
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(gm2_first.len(), 36, "gemini is given an id at its start");
+    assert_eq!(
+        support::ctl(h, &["wait", "gm2", "--state", "idle", "--timeout", &secs]).0,
+        0
+    );
+    assert_eq!(support::ctl(h, &["restart", "gm2"]).0, 0);
+    support::wait_until("gm2 in session 2", LONG, || {
+        slot("gm2", "generation") == 2 && slot("gm2", "pid").as_u64().is_some()
+    });
+    let args = process_args(slot("gm2", "pid").as_u64().unwrap_or(0));
+    assert!(!args.iter().any(|a| a == "--resume"), "{args:?}");
+    assert!(args.iter().any(|a| a == "--session-id"), "{args:?}");
+
+    // The first of each pair, then the second: the second is the latest.
+    for (a, b) in [("cx1", "cx2"), ("gm1", "gm2")] {
+        say(a, "corral:text remember tangerine");
+        say(b, "corral:text remember pineapple");
+    }
+    for id in ["cx1", "cx2"] {
+        support::wait_until(&format!("{id}: its conversation read"), LONG, || {
+            slot(id, "session_id")
+                .as_str()
+                .is_some_and(|s| s.len() == 36)
+        });
+    }
+    let conv = |id: &str| {
+        slot(id, "session_id")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_ne!(conv("cx1"), conv("cx2"));
+    assert_ne!(conv("gm1"), conv("gm2"));
+    // The ids are the agents' own: Codex's transcript is named by it.
+    let rollouts: Vec<String> = walk(&codex.cwd.join("../home/.codex/sessions"));
+    for id in ["cx1", "cx2"] {
+        assert!(
+            rollouts
+                .iter()
+                .any(|r| r.ends_with(&format!("-{}.jsonl", conv(id)))),
+            "{id} {} in {rollouts:?}",
+            conv(id)
+        );
+    }
+    for (id, resume) in [("cx1", ["resume", ""]), ("gm1", ["--resume", ""])] {
+        let want = conv(id);
+        let before = slot(id, "generation").as_u64().unwrap_or(0);
+        assert_eq!(support::ctl(h, &["restart", id]).0, 0);
+        support::wait_until(&format!("{id} restarted"), LONG, || {
+            slot(id, "generation").as_u64() == Some(before + 1)
+                && slot(id, "pid").as_u64().is_some()
+        });
+        let args = process_args(slot(id, "pid").as_u64().unwrap_or(0));
+        assert!(
+            args.windows(2).any(|w| w[0] == resume[0] && w[1] == want),
+            "{id}: {args:?}"
+        );
+        support::wait_until(
+            &format!("{id}: its own conversation on screen"),
+            LONG,
+            || {
+                support::ctl(h, &["screen", id])
+                    .1
+                    .contains("remember tangerine")
+            },
+        );
+        let screen = support::ctl(h, &["screen", id]).1;
+        assert!(
+            !screen.contains("pineapple"),
+            "{id} shows the other's:\n{screen}"
+        );
+        assert_eq!(conv(id), want, "{id} keeps its id");
+    }
+}
+
+/// Every file under `dir`, as paths.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p.to_string_lossy().into_owned());
+        }
+    }
+    out
+}

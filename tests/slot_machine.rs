@@ -272,16 +272,21 @@ fn keyboard() -> AnsweredBy {
 
 /// A whole life of a slot: a dialog becomes a prompt; the person's answer
 /// sends the profile's key; a rule answers a routine one by itself and
-/// leaves a dangerous one; the program crashes, is restarted with its
-/// conversation resumed by its id after the back-off, and `restart` kills and starts it
-/// again at once.
+/// leaves a dangerous one; the program crashes before its conversation
+/// has a transcript and starts a new one after the back-off; `restart`
+/// kills it and starts it again at once, resuming its conversation by id.
 #[test]
 fn a_slot_lives_through_prompts_answers_a_crash_and_restarts() {
     let dir = support_dir();
     let spawner = Arc::new(FakeSpawner::default());
-    let cfg = "[[policy]]\nname = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n\
-               [[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\nrestart = \"on-failure\"\n";
-    let (mgr, mut rx) = start(cfg, dir.path(), spawner.clone());
+    let claude_dir = dir.path().join("claude");
+    let cfg = format!(
+        "[[policy]]\nname = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n\
+         [[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\nrestart = \"on-failure\"\n\
+         [slot.env]\nCLAUDE_CONFIG_DIR = {:?}\n",
+        claude_dir.to_string_lossy()
+    );
+    let (mgr, mut rx) = start(&cfg, dir.path(), spawner.clone());
     let mut p = spawner.program(0);
     // The first start names the conversation; every start after resumes
     // exactly it (Claude's `[session]`).
@@ -289,7 +294,6 @@ fn a_slot_lives_through_prompts_answers_a_crash_and_restarts() {
     assert_eq!(p.args[0], "--session-id", "{:?}", p.args);
     let id = p.args[1].clone();
     assert_eq!(id.len(), 36, "a UUID: {id}");
-    let resume = vec!["--resume".to_string(), id.clone()];
     next_event(&mut rx, "started", |e| {
         matches!(e, Event::Started { generation: 1, .. })
     });
@@ -372,8 +376,9 @@ fn a_slot_lives_through_prompts_answers_a_crash_and_restarts() {
         matches!(e, Event::PromptClosed { .. })
     });
 
-    // A crash: shown as exited, restarted after the back-off, resuming its
-    // conversation.
+    // A crash: shown as exited, restarted after the back-off. Claude has
+    // not written the conversation (no message yet: `--resume` would exit
+    // "No conversation found"), so it starts a new one.
     p.exit.exit(1);
     match next_event(&mut rx, "the exit", |e| matches!(e, Event::Exited { .. })) {
         Event::Exited {
@@ -385,7 +390,14 @@ fn a_slot_lives_through_prompts_answers_a_crash_and_restarts() {
         _ => unreachable!(),
     }
     let p2 = spawner.program(1);
-    assert_eq!(p2.args, resume);
+    assert_eq!(p2.args[0], "--session-id", "{:?}", p2.args);
+    let id = p2.args[1].clone();
+    assert_ne!(id, p.args[1], "a new conversation");
+    // Once Claude has its transcript, every start resumes exactly it.
+    let project = claude_dir.join("projects/-tmp-project");
+    std::fs::create_dir_all(&project).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(project.join(format!("{id}.jsonl")), "{}\n").unwrap_or_else(|e| panic!("{e}"));
+    let resume = vec!["--resume".to_string(), id.clone()];
     next_event(&mut rx, "second start", |e| {
         matches!(e, Event::Started { generation: 2, .. })
     });

@@ -13,6 +13,7 @@
 //! This module never uses ratatui, crossterm or tui-term (a test enforces it):
 //! a socket server could speak the same commands and events.
 
+mod conversation;
 mod ctl;
 pub mod host;
 mod pty;
@@ -43,7 +44,7 @@ use crate::detect::{self, AgentState, Answer, Prompt, PromptId, PromptSource, Ti
 use crate::engine::Engine;
 use crate::keys::{self, KeyPress};
 use crate::policy::{Policy, Subject, Verdict};
-use crate::profile::{Profile, Profiles};
+use crate::profile::{Profile, Profiles, SessionIdSource, SessionSpec};
 use crate::proto::{self, HookDecision, HookReply, HookRequest, PROTO_VERSION};
 
 /// Debounce between output and detection, in milliseconds.
@@ -743,9 +744,12 @@ struct SlotRt {
     enter_due: Option<EnterDue>,
     /// Its git worktree (repository, path, branch), once made.
     worktree: Option<(PathBuf, PathBuf, String)>,
-    /// The id corral gave its agent's conversation (profiles with
-    /// `[session]`).
+    /// The id of its agent's conversation (profiles with `[session]`):
+    /// given by corral or learned from the agent.
     session_id: Option<String>,
+    /// Restored from a server before: its next start tells the sidebar
+    /// whether it resumed.
+    restored: bool,
 }
 
 /// The Enter of a `ctl send --enter` that follows its text.
@@ -1095,11 +1099,16 @@ impl Manager {
     /// Starts slot `i`'s next session, and keeps the state file up to
     /// date with it.
     fn spawn(&mut self, i: SlotIdx) {
-        self.start_session(i);
+        let notice = self.start_session(i);
+        if let Some(text) = notice {
+            self.emit(Event::Notice { slot: i, text });
+        }
         self.save_state();
     }
 
-    fn start_session(&mut self, i: SlotIdx) {
+    /// Starts slot `i`'s next session; returns what the sidebar says about
+    /// its conversation on the first start after a server restart.
+    fn start_session(&mut self, i: SlotIdx) -> Option<String> {
         // An Enter meant for the session before is not this one's.
         self.drop_enter(i, "the slot restarted before its Enter went");
         let tx = self.tx.clone();
@@ -1140,6 +1149,7 @@ impl Manager {
         // Hook options first: resume arguments may be a subcommand (`codex
         // resume --last`).
         let mut extra: Vec<String> = Vec::new();
+        let mut restore_notice = None;
         s.hook_token.clear();
         if let (Some(spec), Some(path), Some(exe), Some(token)) =
             (&s.profile.hook, socket_path, hook_exe, token)
@@ -1172,20 +1182,30 @@ impl Manager {
         if let Some(spec) = &s.profile.session
             && s.profile.takes_args(s.cfg.command.get_ref())
         {
-            // The slot's own conversation: named at its first start,
-            // resumed by its id after (also after corral itself restarted).
-            let resume = s.session_id.is_some() && s.cfg.resume;
-            let id = match (&s.session_id, resume) {
-                (Some(id), true) => id.clone(),
-                _ => new_uuid().unwrap_or_default(),
+            // The slot's own conversation: resumed by its id when it has
+            // one (also after corral itself restarted), else a new one,
+            // named by corral or learned later from the agent.
+            let (id, resume) = match conversation_to_resume(spec, &s.cfg, s.session_id.as_deref()) {
+                Some(id) => (Some(id), true),
+                None if spec.id == SessionIdSource::Corral => (new_uuid(), false),
+                None => (None, false),
             };
-            if !id.is_empty() {
-                extra.extend(spec.args(&id, resume));
-                *s.shared
-                    .session_id
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
-                s.session_id = Some(id);
+            if let Some(id) = &id {
+                extra.extend(spec.args(id, resume));
+            }
+            *s.shared
+                .session_id
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = id.clone();
+            s.session_id = id;
+            if std::mem::take(&mut s.restored) {
+                restore_notice = Some(match (&s.session_id, resume) {
+                    (Some(id), true) => format!(
+                        "resumed {} (server restart)",
+                        id.chars().take(8).collect::<String>()
+                    ),
+                    _ => "fresh start (server restart)".to_string(),
+                });
             }
         } else if s.generation > 1 && s.cfg.resume && s.profile.takes_args(s.cfg.command.get_ref())
         {
@@ -1339,6 +1359,7 @@ impl Manager {
                 self.exited(i, generation, status, false);
             }
         }
+        restore_notice
     }
 
     fn exited(&mut self, i: SlotIdx, generation: u64, status: String, success: bool) {
@@ -1523,16 +1544,35 @@ impl Manager {
     fn take_old(&mut self, i: SlotIdx, o: &state::SlotState, notices: &mut Vec<(SlotIdx, String)>) {
         let s = &mut self.slots[i];
         s.generation = o.generation;
-        let resumes = o.session_id.is_some() && s.profile.session.is_some() && s.cfg.resume;
-        s.session_id = o.session_id.clone().filter(|_| resumes);
-        let text = match &s.session_id {
-            Some(id) => format!(
-                "resumed {} (server restart)",
-                id.chars().take(8).collect::<String>()
-            ),
-            None => "fresh start (server restart)".to_string(),
+        s.session_id = o.session_id.clone().filter(|id| conversation::is_uuid(id));
+        // Whether it resumes is known when it starts (its transcript).
+        if s.profile.session.is_some() && s.profile.takes_args(s.cfg.command.get_ref()) {
+            s.restored = true;
+        } else {
+            notices.push((i, "fresh start (server restart)".to_string()));
+        }
+    }
+
+    /// Slot `i`'s agent runs conversation `id` (read from its open
+    /// transcript or its hook): kept, shown and written to the state file
+    /// when it is a UUID and new.
+    fn learn_conversation(&mut self, i: SlotIdx, id: String) {
+        let Some(s) = self.slots.get_mut(i) else {
+            return;
         };
-        notices.push((i, text));
+        if s.profile.session.is_none()
+            || !conversation::is_uuid(&id)
+            || s.session_id.as_deref() == Some(id.as_str())
+        {
+            return;
+        }
+        tracing::info!(slot = %s.id, conversation = %id, "conversation learned");
+        *s.shared
+            .session_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
+        s.session_id = Some(id);
+        self.save_state();
     }
 
     /// Writes the state file, if there is one.
@@ -1921,6 +1961,7 @@ impl Manager {
             || held;
 
         let mut events = Vec::new();
+        let mut learned = None;
         if let Some((was, prompt)) = updated {
             events.push(Event::PromptUpdated {
                 slot: i,
@@ -1953,6 +1994,15 @@ impl Manager {
                     changes: c.len(),
                 });
             }
+            // The agent finished a turn: the conversation it has open.
+            if state == AgentState::Idle
+                && let Some(spec) = &s.profile.session
+                && spec.id == SessionIdSource::OpenTranscript
+                && let Some(pid) = s.live.as_ref().and_then(|l| l.pid)
+                && let Some(pattern) = transcript_pattern(spec, &s.cfg)
+            {
+                learned = conversation::open_by(pid, &pattern);
+            }
             s.state = state.clone();
             events.push(Event::StateChanged {
                 slot: i,
@@ -1962,6 +2012,9 @@ impl Manager {
         }
         for e in events {
             self.emit(e);
+        }
+        if let Some(id) = learned {
+            self.learn_conversation(i, id);
         }
         self.correlate_hooks(i);
         if let Some(v) = vanished {
@@ -2139,6 +2192,11 @@ impl Manager {
         let tool = spec
             .and_then(|h| h.rename_tools.get(&call.tool).cloned())
             .unwrap_or(call.tool);
+        // The agent says which conversation it runs (it changes with
+        // Claude Code's `/clear`, Codex's `/new`).
+        if let Some(id) = req.event.get("session_id").and_then(|v| v.as_str()) {
+            self.learn_conversation(i, id.to_string());
+        }
         let s = &mut self.slots[i];
         s.prompt_seq += 1;
         let mut p = Prompt {
@@ -2776,7 +2834,34 @@ fn new_slot(
         enter_due: None,
         worktree: None,
         session_id: None,
+        restored: false,
     })
+}
+
+/// The conversation slot `cfg` resumes: its known `id`, when the slot
+/// resumes at all and the agent has a transcript of it (where the profile
+/// says where to look).
+fn conversation_to_resume(
+    spec: &SessionSpec,
+    cfg: &SlotConfig,
+    id: Option<&str>,
+) -> Option<String> {
+    let id = id.filter(|id| conversation::is_uuid(id))?;
+    if !cfg.resume {
+        return None;
+    }
+    if spec.transcript.is_none() {
+        return Some(id.to_string());
+    }
+    let pattern = transcript_pattern(spec, cfg)?;
+    conversation::exists(&pattern, id).then(|| id.to_string())
+}
+
+/// The profile's transcript pattern with slot `cfg`'s environment (its
+/// `env` table, then the server's) put in.
+fn transcript_pattern(spec: &SessionSpec, cfg: &SlotConfig) -> Option<String> {
+    let env = |k: &str| cfg.env.get(k).cloned().or_else(|| std::env::var(k).ok());
+    conversation::expand(spec.transcript.as_deref()?, &env)
 }
 
 /// A random (version 4) UUID from the OS, as text; `None` when the OS

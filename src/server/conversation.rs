@@ -1,0 +1,268 @@
+//! Where an agent keeps a conversation, and which one a running agent has
+//! open: the profile's `[session] transcript` pattern, checked before a
+//! restart resumes an id (Claude Code 2.1.329 and Gemini CLI 0.61.0 exit
+//! with "No conversation found" / "Invalid session identifier" for an id
+//! that has no conversation yet), and matched against the files an agent
+//! holds open to learn the id it chose (Codex CLI 0.169.0 keeps its
+//! `rollout-<time>-<uuid>.jsonl` open while it runs).
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// Whether `s` is a UUID in its text form (8-4-4-4-12 hex digits): the
+/// only ids corral puts on a command line or looks for in a file name.
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// The profile's transcript pattern with the environment put in: a leading
+/// `~` is `HOME`, `${NAME:-fallback}` is `NAME` when set and not empty, else
+/// the fallback (itself expanded). `env` reads the slot's environment (its
+/// own `env` table before the server's). `{id}` and `{id8}` stay for
+/// [`with_id`]. `None` when `HOME` (or a variable with no fallback) is unset.
+/// What came from the environment is escaped, so a `[` in a home directory
+/// is not a glob class.
+pub fn expand(pattern: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = pattern;
+    if let Some(r) = rest.strip_prefix('~') {
+        out.push_str(&glob::Pattern::escape(
+            &env("HOME").filter(|h| !h.is_empty())?,
+        ));
+        rest = r;
+    }
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let body = &rest[at + 2..];
+        let end = body.find('}')?;
+        let (name, fallback) = match body[..end].split_once(":-") {
+            Some((n, f)) => (n, Some(f)),
+            None => (&body[..end], None),
+        };
+        match env(name).filter(|v| !v.is_empty()) {
+            Some(v) => out.push_str(&glob::Pattern::escape(&v)),
+            None => out.push_str(&expand(fallback?, env)?),
+        }
+        rest = &body[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// `pattern` (expanded) for conversation `id`: `{id}` is the id, `{id8}`
+/// its first 8 characters (Gemini CLI names its file by those).
+pub fn with_id(pattern: &str, id: &str) -> String {
+    let id8: String = id.chars().take(8).collect();
+    pattern
+        .replace("{id}", &glob::Pattern::escape(id))
+        .replace("{id8}", &glob::Pattern::escape(&id8))
+}
+
+/// Whether conversation `id` has a transcript on disk: a file matches the
+/// expanded `pattern`. An id that is not a UUID never does.
+pub fn exists(pattern: &str, id: &str) -> bool {
+    is_uuid(id)
+        && glob::glob(&with_id(pattern, id))
+            .map(|mut paths| paths.any(|p| p.is_ok_and(|p| p.is_file())))
+            .unwrap_or(false)
+}
+
+/// The conversation id in `path` if it matches the expanded `pattern`
+/// (whose file name must end in `{id}` and a fixed suffix: the id is the
+/// 36 characters before the suffix).
+pub fn id_in_path(pattern: &str, path: &Path) -> Option<String> {
+    let (_, file) = pattern.rsplit_once('/')?;
+    let (_, suffix) = file.split_once("{id}")?;
+    if suffix.contains(['*', '?', '[', '{']) {
+        return None;
+    }
+    let glob = glob::Pattern::new(&pattern.replace("{id}", "*")).ok()?;
+    if !glob.matches_path(path) {
+        return None;
+    }
+    let name = path.file_name()?.to_str()?;
+    let stem = name.strip_suffix(suffix)?;
+    let id = stem.get(stem.len().checked_sub(36)?..)?;
+    is_uuid(id).then(|| id.to_ascii_lowercase())
+}
+
+/// The conversation the process `pid` or one of its descendants holds open:
+/// the id in the newest (by modification time) open file that matches
+/// `pattern`. Read from `/proc`; `None` where there is none (or no `/proc`).
+pub fn open_by(pid: u32, pattern: &str) -> Option<String> {
+    let mut best: Option<(SystemTime, String)> = None;
+    for p in process_tree(pid) {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{p}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            if let Some(id) = id_in_path(pattern, &target) {
+                let at = std::fs::metadata(&target)
+                    .and_then(|m| m.modified())
+                    .unwrap_or(SystemTime::UNIX_EPOCH);
+                if best.as_ref().is_none_or(|(t, _)| at > *t) {
+                    best = Some((at, id));
+                }
+            }
+        }
+    }
+    best.map(|(_, id)| id)
+}
+
+/// `pid` and every process descended from it, from the parent ids in
+/// `/proc/<pid>/stat`.
+fn process_tree(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let mut stat = PathBuf::from("/proc");
+            stat.push(p.to_string());
+            stat.push("stat");
+            // `pid (comm) state ppid ...`: comm may hold spaces and `)`.
+            if let Ok(text) = std::fs::read_to_string(stat)
+                && let Some((_, after)) = text.rsplit_once(')')
+                && let Some(ppid) = after.split_whitespace().nth(1)
+                && let Ok(ppid) = ppid.parse::<u32>()
+            {
+                parents.push((p, ppid));
+            }
+        }
+    }
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let at = tree[i];
+        tree.extend(parents.iter().filter(|(_, pp)| *pp == at).map(|(p, _)| *p));
+        i += 1;
+    }
+    tree
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CODEX: &str = "${CODEX_HOME:-~/.codex}/sessions/*/*/*/rollout-*-{id}.jsonl";
+    const ID: &str = "01a235bd-3d62-7870-89e5-967cf6696e2f";
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn uuids_only() {
+        assert!(is_uuid(ID));
+        assert!(!is_uuid("01a235bd-3d62-7870-89e5-967cf6696e2"));
+        assert!(!is_uuid("01a235bd-3d62-7870-89e5-967cf6696e2f0"));
+        assert!(!is_uuid("01a235bd_3d62-7870-89e5-967cf6696e2f"));
+        assert!(!is_uuid("../../../../etc/passwd-aaaaaaaaaaaaa"));
+        assert!(!is_uuid("*1a235bd-3d62-7870-89e5-967cf6696e2f"));
+    }
+
+    #[test]
+    fn the_environment_goes_in_escaped() {
+        let e = env(&[("HOME", "/h[1]")]);
+        assert_eq!(
+            expand(CODEX, &e).as_deref(),
+            Some("/h[[]1[]]/.codex/sessions/*/*/*/rollout-*-{id}.jsonl")
+        );
+        let e = env(&[("HOME", "/h"), ("CODEX_HOME", "/c")]);
+        assert_eq!(
+            expand(CODEX, &e).as_deref(),
+            Some("/c/sessions/*/*/*/rollout-*-{id}.jsonl")
+        );
+        // Set but empty is unset, as in sh's `:-`.
+        let e = env(&[("HOME", "/h"), ("CODEX_HOME", "")]);
+        assert!(expand(CODEX, &e).is_some_and(|p| p.starts_with("/h/.codex/")));
+        assert_eq!(expand(CODEX, &env(&[])), None);
+        assert_eq!(expand("${NOPE}/x", &env(&[("HOME", "/h")])), None);
+    }
+
+    #[test]
+    fn a_conversation_exists_only_with_its_file() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let home = dir.path().to_string_lossy().into_owned();
+        let vars = [("HOME", home.as_str())];
+        let e = env(&vars);
+        let claude =
+            expand("${CLAUDE_CONFIG_DIR:-~/.claude}/projects/*/{id}.jsonl", &e).unwrap_or_default();
+        let gemini = expand("~/.gemini/tmp/*/chats/session-*-{id8}.json*", &e).unwrap_or_default();
+        assert!(!exists(&claude, ID));
+        let proj = dir.path().join(".claude/projects/-tmp-proj");
+        std::fs::create_dir_all(&proj).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(proj.join(format!("{ID}.jsonl")), "{}\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(exists(&claude, ID));
+        assert!(!exists(&claude, "01a235bd-3d62-7870-89e5-000000000000"));
+        // A glob in place of an id matches nothing.
+        assert!(!exists(&claude, "*"));
+        let chats = dir.path().join(".gemini/tmp/proj/chats");
+        std::fs::create_dir_all(&chats).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            chats.join("session-2026-12-02T07-52-01a235bd.jsonl"),
+            "{}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(exists(&gemini, ID));
+    }
+
+    #[test]
+    fn the_id_is_read_from_a_matching_path_only() {
+        let p = expand(CODEX, &env(&[("HOME", "/h")])).unwrap_or_default();
+        let path = format!("/h/.codex/sessions/2026/12/02/rollout-2026-12-02T07-52-04-{ID}.jsonl");
+        assert_eq!(id_in_path(&p, Path::new(&path)).as_deref(), Some(ID));
+        for other in [
+            format!("/x/.codex/sessions/2026/12/02/rollout-2026-12-02T07-52-04-{ID}.jsonl"),
+            format!("/h/.codex/sessions/2026/12/rollout-{ID}.jsonl"),
+            format!("/h/.codex/sessions/2026/12/02/rollout-2026-12-02T07-52-04-{ID}.json"),
+            "/h/.codex/sessions/2026/12/02/rollout-2026-12-02T07-52-04-not-a-uuid.jsonl".into(),
+        ] {
+            assert_eq!(id_in_path(&p, Path::new(&other)), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn an_open_transcript_of_a_child_names_the_conversation() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let day = dir.path().join(".codex/sessions/2026/12/02");
+        std::fs::create_dir_all(&day).unwrap_or_else(|e| panic!("{e}"));
+        let file = day.join(format!("rollout-2026-12-02T07-52-04-{ID}.jsonl"));
+        std::fs::write(&file, "{}\n").unwrap_or_else(|e| panic!("{e}"));
+        let home = dir.path().to_string_lossy().into_owned();
+        let vars = [("HOME", home.as_str())];
+        let p = expand(CODEX, &env(&vars)).unwrap_or_default();
+        // sh holds the file open on fd 3 in a child of its own.
+        let mut sh = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("sh -c 'exec 3<\"$0\"; read x' \"$0\"")
+            .arg(&file)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut seen = None;
+        while seen.is_none() && std::time::Instant::now() < deadline {
+            seen = open_by(sh.id(), &p);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(seen.as_deref(), Some(ID));
+        let elsewhere = expand(CODEX, &env(&[("HOME", "/elsewhere")])).unwrap_or_default();
+        assert_eq!(open_by(sh.id(), &elsewhere), None);
+        drop(sh.stdin.take());
+        let _ = sh.wait();
+    }
+}
