@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod copy;
 pub mod ctl;
 pub mod input;
 pub mod link;

@@ -10,6 +10,7 @@
 //! packed as text plus attribute runs (see [`grid::CompactRow`]).
 
 pub mod grid;
+pub mod history;
 pub mod parser;
 mod replay;
 pub mod scrollback;
@@ -18,6 +19,7 @@ pub mod term;
 use std::time::Duration;
 
 pub use grid::{Attrs, Cell, Color, CompactRow, Row};
+pub use history::History;
 pub use term::Screen;
 
 use crate::keys::InputModes;
@@ -199,6 +201,19 @@ impl Engine {
             + rows(&self.term.other)
             + rows(&self.term.frozen.rows)
             + self.term.scrollback.heap_bytes()
+    }
+
+    /// A frozen copy of every line for copy mode: the scrollback and the
+    /// screen as shown (the last complete frame during a synchronized
+    /// update); on the alternate screen, only that screen.
+    pub fn history(&self) -> History {
+        let screen = self.frozen().unwrap_or(&self.term.live);
+        let scrollback = if self.term.alt_active {
+            scrollback::Scrollback::new(0)
+        } else {
+            self.term.scrollback.clone()
+        };
+        History::new(scrollback, screen.rows.clone(), screen.cols)
     }
 
     /// Rows of scrollback currently stored.

@@ -24,7 +24,7 @@ struct RowEnd {
     wrapped: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Block {
     text: String,
     runs: Vec<(u16, Attrs)>,
@@ -57,7 +57,7 @@ impl Block {
 /// Every block but the last holds exactly [`BLOCK_ROWS`] rows (the first one
 /// counting the rows already dropped from its front), so row `i` is found by
 /// division.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Scrollback {
     blocks: VecDeque<Block>,
     /// Rows already dropped from the front of the first block.
