@@ -200,6 +200,12 @@ pub struct UiConfig {
     /// The smallest PTY a slot gets. Panes that would be smaller stack (see
     /// `app::layout::compute`).
     pub min_pane: PaneSize,
+    /// A shell command that takes copied text on its standard input and
+    /// puts it on the system clipboard (`wl-copy`, `xclip -i -selection
+    /// clipboard`, `pbcopy`), run with `sh -c` besides the OSC 52 sequence
+    /// every copy sends. None: OSC 52 only.
+    #[serde(alias = "copy-command")]
+    pub copy_command: Option<String>,
 }
 
 /// A pane size in cells: `{ cols = 50, rows = 18 }`.
@@ -227,6 +233,7 @@ impl Default for UiConfig {
             sidebar_width: 46,
             scrollback_rows: 5000,
             min_pane: PaneSize::DEFAULT,
+            copy_command: None,
         }
     }
 }

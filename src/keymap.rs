@@ -22,6 +22,9 @@ pub enum Mode {
     Normal,
     /// Keys go to the focused pane.
     Insert,
+    /// A cursor moves over a frozen copy of the focused pane's lines,
+    /// selects and searches them, and copies to the clipboard.
+    Copy,
 }
 
 impl Mode {
@@ -30,6 +33,7 @@ impl Mode {
         match self {
             Mode::Normal => "NORMAL",
             Mode::Insert => "INSERT",
+            Mode::Copy => "COPY",
         }
     }
 }
@@ -52,8 +56,53 @@ pub enum Action {
     FocusPrev,
     /// Enter insert mode: keys go to the focused pane.
     Insert,
-    /// Leave insert mode.
+    /// Back to normal mode, from insert mode or copy mode (which returns
+    /// the pane to its live screen).
     Normal,
+    /// Enter copy mode on the focused pane: its view freezes, a cursor
+    /// moves with vi motions, `v`/`V`/`ctrl-v` select and `y` copies.
+    CopyMode,
+    /// Copy mode: the cursor one cell left.
+    CursorLeft,
+    /// Copy mode: the cursor one line down.
+    CursorDown,
+    /// Copy mode: the cursor one line up.
+    CursorUp,
+    /// Copy mode: the cursor one cell right.
+    CursorRight,
+    /// Copy mode: to the start of the next word.
+    NextWord,
+    /// Copy mode: to the start of this or the previous word.
+    PreviousWord,
+    /// Copy mode: to the end of this or the next word.
+    NextWordEnd,
+    /// Copy mode: to column 0.
+    StartOfLine,
+    /// Copy mode: to the line's first non-blank character.
+    BackToIndentation,
+    /// Copy mode: to the line's last non-blank character.
+    EndOfLine,
+    /// Copy mode: to the oldest line of the scrollback.
+    HistoryTop,
+    /// Copy mode: to the newest line.
+    HistoryBottom,
+    /// Copy mode: select characters from the cursor (again: stop selecting).
+    SelectChars,
+    /// Copy mode: select whole lines.
+    SelectLines,
+    /// Copy mode: select a rectangle.
+    SelectBlock,
+    /// Copy mode: copy the selection to the clipboard (OSC 52, and the
+    /// configured `copy_command`) and leave copy mode.
+    CopySelection,
+    /// Copy mode: type a text and search toward older lines.
+    SearchUp,
+    /// Copy mode: type a text and search toward newer lines.
+    SearchDown,
+    /// Copy mode: the last search again, the same way.
+    SearchAgain,
+    /// Copy mode: the last search again, the other way.
+    SearchReverse,
     /// Approve the selected inbox prompt once.
     ApproveOnce,
     /// Approve the selected inbox prompt and its kind from now on.
@@ -182,12 +231,18 @@ struct RawKeymap {
     normal: Vec<RawBinding>,
     #[serde(default)]
     insert: Vec<RawBinding>,
+    #[serde(default)]
+    copy: Vec<RawBinding>,
 }
 
 fn parse_file(path: &Path, src: &str) -> Result<BTreeMap<Mode, Vec<Binding>>, ConfigError> {
     let raw: RawKeymap = toml::from_str(src).map_err(|e| ConfigError::from_toml(path, src, &e))?;
     let mut out = BTreeMap::new();
-    for (mode, list) in [(Mode::Normal, raw.normal), (Mode::Insert, raw.insert)] {
+    for (mode, list) in [
+        (Mode::Normal, raw.normal),
+        (Mode::Insert, raw.insert),
+        (Mode::Copy, raw.copy),
+    ] {
         let mut bindings: Vec<Binding> = Vec::new();
         for rb in list {
             let span = rb.on.span();
@@ -265,7 +320,7 @@ impl Keymap {
     ///
     /// Errors (with file, line and column): TOML errors, unknown actions, bad
     /// key notation, duplicate or overlapping keys within a mode, and an insert
-    /// mode without a key bound to `normal` (it could never be left).
+    /// or copy mode without a key bound to `normal` (it could never be left).
     pub fn load(user: Option<(&Path, &str)>) -> Result<Keymap, ConfigError> {
         let mut modes = parse_file(Path::new("<default keymap.toml>"), DEFAULT_KEYMAP)?;
         if let Some((path, src)) = user {
@@ -283,17 +338,22 @@ impl Keymap {
                     }
                 }
             }
-            let escapable = modes
-                .get(&Mode::Insert)
-                .is_some_and(|l| l.iter().any(|b| b.action == Action::Normal));
-            if !escapable {
-                let pos = src.find("[[insert]]").map(|p| p..p + 1);
-                return Err(ConfigError::at(
-                    path,
-                    src,
-                    pos,
-                    "insert mode has no key bound to `normal`: it could never be left".into(),
-                ));
+            for (mode, table) in [(Mode::Insert, "[[insert]]"), (Mode::Copy, "[[copy]]")] {
+                let escapable = modes
+                    .get(&mode)
+                    .is_some_and(|l| l.iter().any(|b| b.action == Action::Normal));
+                if !escapable {
+                    let pos = src.find(table).map(|p| p..p + 1);
+                    return Err(ConfigError::at(
+                        path,
+                        src,
+                        pos,
+                        format!(
+                            "{} mode has no key bound to `normal`: it could never be left",
+                            mode.label().to_lowercase()
+                        ),
+                    ));
+                }
             }
         }
         Ok(Keymap { modes })
@@ -350,6 +410,15 @@ impl Keymap {
                 Action::ScrollPageUp | Action::ScrollPageDown => {
                     &[Action::ScrollPageUp, Action::ScrollPageDown]
                 }
+                Action::CursorLeft
+                | Action::CursorDown
+                | Action::CursorUp
+                | Action::CursorRight => &[
+                    Action::CursorLeft,
+                    Action::CursorDown,
+                    Action::CursorUp,
+                    Action::CursorRight,
+                ],
                 _ => &[],
             };
             if !group.is_empty() {
@@ -427,6 +496,34 @@ mod tests {
             Lookup::Action(Action::Normal)
         );
         assert_eq!(km.lookup(Mode::Insert, &[k("y")]), Lookup::Unbound);
+        // Copy mode has a table of its own, where `y` copies.
+        assert_eq!(
+            km.lookup(Mode::Normal, &[k("[")]),
+            Lookup::Action(Action::CopyMode)
+        );
+        for (key, action) in [
+            ("y", Action::CopySelection),
+            ("q", Action::Normal),
+            ("esc", Action::Normal),
+            ("v", Action::SelectChars),
+            ("V", Action::SelectLines),
+            ("ctrl-v", Action::SelectBlock),
+            ("/", Action::SearchUp),
+            ("?", Action::SearchDown),
+            ("n", Action::SearchAgain),
+            ("N", Action::SearchReverse),
+            ("0", Action::StartOfLine),
+            ("^", Action::BackToIndentation),
+            ("$", Action::EndOfLine),
+            ("ctrl-u", Action::ScrollHalfPageUp),
+            ("ctrl-f", Action::ScrollPageDown),
+        ] {
+            assert_eq!(
+                km.lookup(Mode::Copy, &[k(key)]),
+                Lookup::Action(action),
+                "{key}"
+            );
+        }
         let hints = km.hints(Mode::Normal);
         assert_eq!(
             (hints[0].keys.as_str(), hints[0].desc.as_str()),
@@ -471,6 +568,12 @@ mod tests {
             .unwrap_or_else(|| panic!("expected an error"));
         assert_eq!(e.line, Some(1), "{e}");
         assert!(e.message.contains("never be left"));
+
+        let trap = "[[copy]]\non = \"q\"\nrun = \"none\"\n[[copy]]\non = \"esc\"\nrun = \"none\"\n";
+        let e = Keymap::load(Some((Path::new("u.toml"), trap)))
+            .err()
+            .unwrap_or_else(|| panic!("expected an error"));
+        assert!(e.message.contains("copy mode"), "{e}");
 
         let bad = "[[normal]]\non = \"hyper-q\"\nrun = \"quit\"\n";
         let e = Keymap::load(Some((Path::new("u.toml"), bad)))

@@ -485,6 +485,55 @@ fn notify(text: &str) {
     }
 }
 
+/// Puts `text` on the clipboard: an OSC 52 sequence to the outer terminal
+/// (over SSH too; tmux with `set-clipboard on` takes it into its paste
+/// buffer), again wrapped for tmux's passthrough when inside tmux (for an
+/// outer terminal that tmux does not forward it to), and `command`'s
+/// standard input when one is configured (run with `sh -c`, off this
+/// thread: `xclip` stays to serve the selection).
+fn copy_out(text: &str, command: Option<&str>) {
+    use base64::Engine as _;
+    let osc = format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    );
+    let mut out = io::stdout();
+    let _ = out.write_all(osc.as_bytes());
+    if std::env::var_os("TMUX").is_some() {
+        let wrapped = format!("\x1bPtmux;{}\x1b\\", osc.replace('\x1b', "\x1b\x1b"));
+        let _ = out.write_all(wrapped.as_bytes());
+    }
+    let _ = out.flush();
+    if let Some(cmd) = command.filter(|c| !c.trim().is_empty()) {
+        let cmd = cmd.to_string();
+        let text = text.to_string();
+        std::thread::spawn(move || {
+            let child = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&cmd)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+            match child {
+                Ok(mut child) => {
+                    if let Some(mut stdin) = child.stdin.take() {
+                        let _ = stdin.write_all(text.as_bytes());
+                    }
+                    match child.wait() {
+                        Ok(st) if !st.success() => {
+                            tracing::warn!("copy_command `{cmd}` exited with {st}")
+                        }
+                        Err(e) => tracing::warn!("copy_command `{cmd}`: {e}"),
+                        Ok(_) => {}
+                    }
+                }
+                Err(e) => tracing::warn!("copy_command `{cmd}`: {e}"),
+            }
+        });
+    }
+}
+
 async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
@@ -715,6 +764,9 @@ async fn ui_loop(
     let mut ended: Option<Ended> = None;
     let mut bye: Option<String> = None;
     while ended.is_none() {
+        // What carrying out an effect asked for in turn (a copy that copy
+        // mode made as it began).
+        let mut later = Vec::new();
         for fx in pending.drain(..) {
             match fx {
                 Effect::Session(c) => {
@@ -738,6 +790,18 @@ async fn ui_loop(
                 }
                 Effect::Detach => ended = Some(Ended::Detached),
                 Effect::Notify(text) => notify(&text),
+                Effect::EnterCopy { slot } => {
+                    let frozen = mirrors.lock(slot).map(|e| {
+                        let s = e.screen();
+                        let cursor = (!s.hide_cursor()).then(|| s.cursor_position());
+                        (e.history(), e.scroll_offset(), cursor)
+                    });
+                    if let Some((history, offset, cursor)) = frozen {
+                        later.extend(app.start_copy(slot, history, offset, cursor, Instant::now()));
+                        dirty = true;
+                    }
+                }
+                Effect::Copy(text) => copy_out(&text, o.ui.copy_command.as_deref()),
                 Effect::Explain(slot) => {
                     let _ = link.send(&ClientMsg::Explain { slot });
                 }
@@ -748,6 +812,10 @@ async fn ui_loop(
         }
         if ended.is_some() {
             break;
+        }
+        if !later.is_empty() {
+            pending = later;
+            continue;
         }
         route.arm(handled, app.typing_slot());
         let now = Instant::now();
@@ -815,6 +883,11 @@ async fn ui_loop(
                 Some(TermMsg::Input(i)) => {
                     handled += 1;
                     let mode = app.mode;
+                    if matches!(i, Input::Mouse(_)) {
+                        app.focus_wants_mouse = mirrors.lock(app.focus).is_some_and(|e| {
+                            e.input_modes().mouse != crate::keys::MouseMode::None
+                        });
+                    }
                     pending = app.update(msg_from(i), Instant::now());
                     // A key typed into the pane changes nothing on screen
                     // until its echo, which is drawn at once; a frame now

@@ -4,8 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::client::copy::{CopyMode, Direction, Motion, Pos, Shape};
 use crate::config::Config;
 use crate::detect::{AgentState, Answer, Prompt, PromptId};
+use crate::engine::History;
 use crate::keymap::{Action, Keymap, Lookup, Mode};
 use crate::keys::{KeyCode, KeyPress, MouseReport};
 use crate::server::{AnsweredBy, Command, Event, SlotIdx};
@@ -174,6 +176,34 @@ pub enum Modal {
     NewSlot(String),
 }
 
+/// A left-button press in a pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Press {
+    slot: SlotIdx,
+    at: (u16, u16),
+    when: Instant,
+    count: u8,
+}
+
+/// What a mouse gesture wants of copy mode, in the pane's cells (col, row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MouseIntent {
+    /// A drag from one cell to another: select between them.
+    Drag { from: (u16, u16), to: (u16, u16) },
+    /// A double-click: copy the word there.
+    Word((u16, u16)),
+    /// A triple-click: copy the line there.
+    Line((u16, u16)),
+}
+
+/// Presses closer together than this are a double (or triple) click.
+pub const MULTI_CLICK: Duration = Duration::from_millis(500);
+
+/// `n` and the word for it (`1 line`, `2 lines`).
+fn plural_word(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// How long between two desktop notifications (bell, OSC 9/777).
 pub const NOTIFY_EVERY: Duration = Duration::from_secs(2);
 
@@ -271,6 +301,15 @@ pub enum Effect {
     /// Ring the outer terminal's bell and post a desktop notification
     /// (OSC 9 / OSC 777) with this text.
     Notify(String),
+    /// Start copy mode on `slot`: call [`App::start_copy`] with a frozen
+    /// copy of its lines ([`crate::engine::Engine::history`]).
+    EnterCopy {
+        /// The slot.
+        slot: SlotIdx,
+    },
+    /// Put this text on the clipboard: OSC 52 to the outer terminal, and
+    /// the configured `copy_command`.
+    Copy(String),
     /// Ask the server for a slot running `agent`, in a worktree on
     /// `branch` if given.
     NewSlot {
@@ -317,6 +356,22 @@ pub struct App {
     pub show_decisions: bool,
     /// Automatic answers are paused.
     pub auto_paused: bool,
+    /// Copy mode, while [`App::mode`] is [`Mode::Copy`].
+    pub copy: Option<CopyMode>,
+    /// The focused pane's program asked for mouse reports (set by the
+    /// client before each mouse event): in insert mode the mouse is its;
+    /// otherwise a drag there selects, as in every other pane.
+    pub focus_wants_mouse: bool,
+    /// What a mouse gesture asked of copy mode before it began.
+    copy_intent: Option<MouseIntent>,
+    /// The last left-button press: where (col, row), when, how many
+    /// presses in a row (a double or triple click), and the pane's slot.
+    press: Option<Press>,
+    /// A drag in copy mode selects from here.
+    drag_anchor: Option<Pos>,
+    /// The mode copy mode returns to (insert, after a drag in the pane
+    /// being typed in).
+    copy_return: Mode,
     last_notify: Option<Instant>,
     /// Per slot: the person scrolled its pane back (as far as the app knows:
     /// cleared when it returns to the live screen, types, or is resized).
@@ -388,6 +443,12 @@ impl App {
             decisions: Vec::new(),
             show_decisions: false,
             auto_paused: false,
+            copy: None,
+            focus_wants_mouse: true,
+            copy_intent: None,
+            press: None,
+            drag_anchor: None,
+            copy_return: Mode::Normal,
             last_notify: None,
             scrolled: vec![false; n],
             target_id: None,
@@ -594,6 +655,10 @@ impl App {
             .key_for(Mode::Normal, Action::Help)
             .map(|k| match self.mode {
                 Mode::Normal => format!(" {k} help "),
+                Mode::Copy => match &self.copy {
+                    Some(c) => format!(" {} ", c.position_label()),
+                    None => String::new(),
+                },
                 Mode::Insert => {
                     let leave = self
                         .keymap
@@ -640,6 +705,12 @@ impl App {
         // In insert mode the answer keys come after the leave key.
         let lead = |then: &str| match self.mode {
             Mode::Insert => format!("{leave}{then}"),
+            Mode::Copy => format!(
+                "{}{then}",
+                self.keymap
+                    .key_for(Mode::Copy, Action::Normal)
+                    .unwrap_or_default()
+            ),
             Mode::Normal => String::new(),
         };
         let (y, a, n) = (
@@ -852,7 +923,7 @@ impl App {
                     }));
                 }
             }
-            Msg::Mouse(m) => self.mouse(m, &mut fx),
+            Msg::Mouse(m) => self.mouse(m, now, &mut fx),
             Msg::Resize(cols, rows) => {
                 self.size = (cols, rows);
             }
@@ -1219,6 +1290,7 @@ impl App {
             Modal::None => {}
         }
         match self.mode {
+            Mode::Copy => self.copy_key(k, now, fx),
             Mode::Insert => {
                 if App::leaves_insert(&self.keymap, k) {
                     self.mode = Mode::Normal;
@@ -1278,6 +1350,31 @@ impl App {
                 }));
             }
             Action::Normal => self.mode = Mode::Normal,
+            Action::CopyMode => {
+                self.copy_intent = None;
+                fx.push(Effect::EnterCopy { slot: self.focus });
+            }
+            // Copy mode's own keys ([`App::copy_key`]).
+            Action::CursorLeft
+            | Action::CursorDown
+            | Action::CursorUp
+            | Action::CursorRight
+            | Action::NextWord
+            | Action::PreviousWord
+            | Action::NextWordEnd
+            | Action::StartOfLine
+            | Action::BackToIndentation
+            | Action::EndOfLine
+            | Action::HistoryTop
+            | Action::HistoryBottom
+            | Action::SelectChars
+            | Action::SelectLines
+            | Action::SelectBlock
+            | Action::CopySelection
+            | Action::SearchUp
+            | Action::SearchDown
+            | Action::SearchAgain
+            | Action::SearchReverse => {}
             Action::ApproveOnce | Action::ApproveAlways | Action::Deny => {
                 let answer = match a {
                     Action::ApproveOnce => Answer::ApproveOnce,
@@ -1407,7 +1504,348 @@ impl App {
         }
     }
 
-    fn mouse(&mut self, m: MouseMsg, fx: &mut Vec<Effect>) {
+    /// The inner area of `slot`'s pane, if it is on screen.
+    fn pane_inner(&self, slot: SlotIdx) -> Option<Rect> {
+        self.layout()
+            .panes
+            .iter()
+            .find(|p| p.slot == slot)
+            .map(|p| p.inner)
+    }
+
+    /// Starts copy mode on `slot` (the answer to [`Effect::EnterCopy`])
+    /// over `history`, its pane's view `offset` lines back and the
+    /// program's cursor at `cursor` (row, col); carries out the mouse
+    /// gesture that asked for it, if any. Returns what that asks of the
+    /// outside (a copy).
+    pub fn start_copy(
+        &mut self,
+        slot: SlotIdx,
+        history: History,
+        offset: usize,
+        cursor: Option<(u16, u16)>,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        let Some(inner) = self.pane_inner(slot) else {
+            self.copy_intent = None;
+            return fx;
+        };
+        if self.modal != Modal::None {
+            self.copy_intent = None;
+            return fx;
+        }
+        let mut c = CopyMode::new(slot, history, offset, inner.height, cursor);
+        let intent = self.copy_intent.take();
+        self.copy_return = if self.mode == Mode::Insert && slot == self.focus {
+            Mode::Insert
+        } else {
+            Mode::Normal
+        };
+        self.focus = slot;
+        self.mode = Mode::Copy;
+        self.pending.clear();
+        match intent {
+            Some(MouseIntent::Drag { from, to }) => {
+                let a = c.pos_at(from.1, from.0);
+                c.select_range(a, c.pos_at(to.1, to.0));
+                self.drag_anchor = Some(a);
+                self.copy = Some(c);
+            }
+            Some(MouseIntent::Word(at)) => {
+                c.select_word(c.pos_at(at.1, at.0));
+                self.copy = Some(c);
+                self.copy_selection(now, &mut fx);
+            }
+            Some(MouseIntent::Line(at)) => {
+                c.select_line(c.pos_at(at.1, at.0));
+                self.copy = Some(c);
+                self.copy_selection(now, &mut fx);
+            }
+            None => self.copy = Some(c),
+        }
+        fx
+    }
+
+    /// Leaves copy mode: back to normal mode and the pane's live screen.
+    fn leave_copy(&mut self, fx: &mut Vec<Effect>) {
+        if let Some(c) = self.copy.take() {
+            fx.push(Effect::Session(Command::Scroll {
+                slot: c.slot,
+                delta: i32::MIN,
+            }));
+        }
+        self.drag_anchor = None;
+        self.pending.clear();
+        self.mode = std::mem::replace(&mut self.copy_return, Mode::Normal);
+    }
+
+    /// Copies the selection and leaves copy mode; with none, says so.
+    fn copy_selection(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+        match self.copy.as_ref().and_then(CopyMode::selected_text) {
+            Some(text) if !text.is_empty() => {
+                let n = text.chars().count();
+                let lines = text.lines().count();
+                fx.push(Effect::Copy(text));
+                self.flash(
+                    format!(
+                        "copied {} ({})",
+                        plural_word(n, "character", "characters"),
+                        plural_word(lines, "line", "lines")
+                    ),
+                    false,
+                    now,
+                );
+                self.leave_copy(fx);
+            }
+            _ => self.flash("nothing selected: v, V or ctrl-v selects", true, now),
+        }
+    }
+
+    /// A key in copy mode: a search being typed takes it as text;
+    /// otherwise the `[[copy]]` keymap.
+    fn copy_key(&mut self, k: KeyPress, now: Instant, fx: &mut Vec<Effect>) {
+        let height = self.copy.as_ref().and_then(|c| self.pane_inner(c.slot));
+        let Some(c) = self.copy.as_mut() else {
+            self.mode = Mode::Normal;
+            return;
+        };
+        if let Some(h) = height {
+            c.set_height(h.height);
+        }
+        if let Some((dir, mut text)) = c.input.take() {
+            match k.code {
+                KeyCode::Esc => {}
+                KeyCode::Enter => {
+                    // An empty search repeats the last one, as in vi.
+                    let found = if text.is_empty() {
+                        c.search.is_some() && c.search_again(false)
+                    } else {
+                        c.search(&text, dir)
+                    };
+                    if !found {
+                        let what = if text.is_empty() {
+                            c.search
+                                .as_ref()
+                                .map(|s| s.pattern.clone())
+                                .unwrap_or_default()
+                        } else {
+                            text
+                        };
+                        self.flash(format!("not found: {what}"), true, now);
+                    }
+                }
+                KeyCode::Backspace => {
+                    text.pop();
+                    c.input = Some((dir, text));
+                }
+                KeyCode::Char(ch) if !k.mods.ctrl && !k.mods.alt && text.chars().count() < 200 => {
+                    text.push(ch);
+                    c.input = Some((dir, text));
+                }
+                _ => c.input = Some((dir, text)),
+            }
+            return;
+        }
+        self.pending.push(k);
+        match self.keymap.lookup(Mode::Copy, &self.pending) {
+            Lookup::Prefix => {}
+            Lookup::Unbound => self.pending.clear(),
+            Lookup::Action(a) => {
+                self.pending.clear();
+                self.run_copy(a, now, fx);
+            }
+        }
+    }
+
+    /// Runs action `a` in copy mode.
+    fn run_copy(&mut self, a: Action, now: Instant, fx: &mut Vec<Effect>) {
+        let motion = match a {
+            Action::CursorLeft => Some(Motion::Left),
+            Action::CursorDown => Some(Motion::Down),
+            Action::CursorUp => Some(Motion::Up),
+            Action::CursorRight => Some(Motion::Right),
+            Action::NextWord => Some(Motion::NextWord),
+            Action::PreviousWord => Some(Motion::PrevWord),
+            Action::NextWordEnd => Some(Motion::WordEnd),
+            Action::StartOfLine => Some(Motion::LineStart),
+            Action::BackToIndentation => Some(Motion::FirstNonBlank),
+            Action::EndOfLine => Some(Motion::LineEnd),
+            Action::HistoryTop => Some(Motion::Top),
+            Action::HistoryBottom | Action::ScrollBottom => Some(Motion::Bottom),
+            Action::ScrollHalfPageUp => Some(Motion::HalfPageUp),
+            Action::ScrollHalfPageDown => Some(Motion::HalfPageDown),
+            Action::ScrollPageUp => Some(Motion::PageUp),
+            Action::ScrollPageDown => Some(Motion::PageDown),
+            Action::ScrollUp => Some(Motion::Up),
+            Action::ScrollDown => Some(Motion::Down),
+            _ => None,
+        };
+        let Some(c) = self.copy.as_mut() else {
+            return;
+        };
+        if let Some(m) = motion {
+            c.motion(m);
+            return;
+        }
+        match a {
+            Action::SelectChars => c.toggle_selection(Shape::Chars),
+            Action::SelectLines => c.toggle_selection(Shape::Lines),
+            Action::SelectBlock => c.toggle_selection(Shape::Block),
+            Action::SearchUp => c.input = Some((Direction::Up, String::new())),
+            Action::SearchDown => c.input = Some((Direction::Down, String::new())),
+            Action::SearchAgain | Action::SearchReverse => {
+                let Some(what) = c.search.as_ref().map(|s| s.pattern.clone()) else {
+                    self.flash("no search yet: / or ? searches", true, now);
+                    return;
+                };
+                if !c.search_again(a == Action::SearchReverse) {
+                    self.flash(format!("not found: {what}"), true, now);
+                }
+            }
+            Action::CopySelection => self.copy_selection(now, fx),
+            Action::Normal => self.leave_copy(fx),
+            Action::Help => self.modal = Modal::Help,
+            _ => {}
+        }
+    }
+
+    /// A mouse event over a pane outside insert mode: a click focuses it,
+    /// a drag selects (copy mode begins) and the release copies, a double
+    /// click copies a word and a triple click a line; the wheel scrolls.
+    fn pane_mouse(
+        &mut self,
+        m: MouseMsg,
+        p: &layout::PaneArea,
+        now: Instant,
+        fx: &mut Vec<Effect>,
+    ) {
+        let inner = p.inner;
+        let (col, row) = match m {
+            MouseMsg::Click(c, r)
+            | MouseMsg::Release(c, r)
+            | MouseMsg::Drag(c, r)
+            | MouseMsg::WheelUp(c, r)
+            | MouseMsg::WheelDown(c, r) => (c, r),
+        };
+        // In the pane's cells, clamped to it (a drag may leave it).
+        let cell = (
+            col.clamp(inner.x, inner.x + inner.width.max(1) - 1) - inner.x,
+            row.clamp(inner.y, inner.y + inner.height.max(1) - 1) - inner.y,
+        );
+        let copying = self.copy.as_ref().is_some_and(|c| c.slot == p.slot);
+        match m {
+            MouseMsg::Click(..) => {
+                if self.copy.is_some() && !copying {
+                    self.leave_copy(fx);
+                }
+                self.focus = p.slot;
+                let count = match self.press {
+                    Some(q)
+                        if q.slot == p.slot
+                            && q.at == cell
+                            && now.saturating_duration_since(q.when) < MULTI_CLICK =>
+                    {
+                        q.count % 3 + 1
+                    }
+                    _ => 1,
+                };
+                self.press = Some(Press {
+                    slot: p.slot,
+                    at: cell,
+                    when: now,
+                    count,
+                });
+                self.drag_anchor = None;
+                let intent = match count {
+                    2 => Some(MouseIntent::Word(cell)),
+                    3 => Some(MouseIntent::Line(cell)),
+                    _ => None,
+                };
+                match (intent, copying) {
+                    (Some(i), true) => {
+                        if let Some(c) = self.copy.as_mut() {
+                            let at = c.pos_at(cell.1, cell.0);
+                            match i {
+                                MouseIntent::Word(_) => c.select_word(at),
+                                _ => c.select_line(at),
+                            }
+                        }
+                        self.copy_selection(now, fx);
+                    }
+                    (Some(i), false) => {
+                        self.copy_intent = Some(i);
+                        fx.push(Effect::EnterCopy { slot: p.slot });
+                    }
+                    (None, true) => {
+                        if let Some(c) = self.copy.as_mut() {
+                            let at = c.pos_at(cell.1, cell.0);
+                            c.selection = None;
+                            c.select_range(at, at);
+                            c.selection = None;
+                        }
+                    }
+                    (None, false) => {}
+                }
+            }
+            MouseMsg::Drag(..) => {
+                let Some(q) = self.press.filter(|q| q.slot == p.slot) else {
+                    return;
+                };
+                if copying {
+                    let Some(c) = self.copy.as_mut() else {
+                        return;
+                    };
+                    // Past the top or bottom edge: the view scrolls.
+                    if row < inner.y {
+                        c.motion(Motion::Up);
+                    } else if row >= inner.y + inner.height {
+                        c.motion(Motion::Down);
+                    }
+                    let anchor = *self.drag_anchor.get_or_insert(c.pos_at(q.at.1, q.at.0));
+                    c.select_range(anchor, c.pos_at(cell.1, cell.0));
+                } else if cell != q.at && self.copy_intent.is_none() && self.modal == Modal::None {
+                    self.copy_intent = Some(MouseIntent::Drag {
+                        from: q.at,
+                        to: cell,
+                    });
+                    fx.push(Effect::EnterCopy { slot: p.slot });
+                }
+            }
+            MouseMsg::Release(..) => {
+                if copying && self.drag_anchor.is_some() {
+                    if let Some(c) = self.copy.as_mut() {
+                        let anchor = self.drag_anchor.unwrap_or_default();
+                        c.select_range(anchor, c.pos_at(cell.1, cell.0));
+                    }
+                    self.copy_selection(now, fx);
+                }
+                self.drag_anchor = None;
+            }
+            MouseMsg::WheelUp(..) | MouseMsg::WheelDown(..) if copying => {
+                if let Some(c) = self.copy.as_mut() {
+                    let m = if matches!(m, MouseMsg::WheelUp(..)) {
+                        Motion::Up
+                    } else {
+                        Motion::Down
+                    };
+                    for _ in 0..3 {
+                        c.motion(m);
+                    }
+                }
+            }
+            MouseMsg::WheelUp(..) => fx.push(Effect::Session(Command::Scroll {
+                slot: p.slot,
+                delta: 3,
+            })),
+            MouseMsg::WheelDown(..) => fx.push(Effect::Session(Command::Scroll {
+                slot: p.slot,
+                delta: -3,
+            })),
+        }
+    }
+
+    fn mouse(&mut self, m: MouseMsg, now: Instant, fx: &mut Vec<Effect>) {
         if self.modal != Modal::None {
             return;
         }
@@ -1422,8 +1860,9 @@ impl App {
         let hit =
             |r: &Rect| col >= r.x && col < r.x + r.width && row >= r.y && row < r.y + r.height;
         // Insert mode: events inside the focused pane belong to its program
-        // (the session sends them only if it asked for mouse reports).
+        // when it asked for mouse reports; else they select, as elsewhere.
         if self.mode == Mode::Insert
+            && self.focus_wants_mouse
             && let Some(p) = lay
                 .panes
                 .iter()
@@ -1443,19 +1882,19 @@ impl App {
             }));
             return;
         }
-        if let Some(p) = lay.panes.iter().find(|p| hit(&p.area)) {
-            match m {
-                MouseMsg::Click(..) => self.focus = p.slot,
-                MouseMsg::WheelUp(..) => fx.push(Effect::Session(Command::Scroll {
-                    slot: p.slot,
-                    delta: 3,
-                })),
-                MouseMsg::WheelDown(..) => fx.push(Effect::Session(Command::Scroll {
-                    slot: p.slot,
-                    delta: -3,
-                })),
-                MouseMsg::Release(..) | MouseMsg::Drag(..) => {}
-            }
+        // A drag goes on in the pane it began in, wherever the pointer is.
+        let dragging = match m {
+            MouseMsg::Drag(..) | MouseMsg::Release(..) => self.press.map(|q| q.slot),
+            _ => None,
+        };
+        if let Some(p) = lay
+            .panes
+            .iter()
+            .find(|p| Some(p.slot) == dragging)
+            .or_else(|| lay.panes.iter().find(|p| hit(&p.area)))
+        {
+            let p = *p;
+            self.pane_mouse(m, &p, now, fx);
             return;
         }
         if let MouseMsg::Click(..) = m {
@@ -1827,6 +2266,130 @@ mod tests {
             ),
             "{fx:?}"
         );
+    }
+
+    /// A history of `lines` in a terminal as big as slot 0's pane.
+    fn history_of(a: &App, lines: &[&str]) -> (History, Option<(u16, u16)>) {
+        let inner = a.layout().panes[0].inner;
+        let mut e = crate::engine::Engine::new(inner.height, inner.width, 1000);
+        for l in lines {
+            e.process(format!("{l}\r\n").as_bytes());
+        }
+        let cursor = Some(e.screen().cursor_position());
+        (e.history(), cursor)
+    }
+
+    fn copied(fx: &[Effect]) -> Option<String> {
+        fx.iter().find_map(|f| match f {
+            Effect::Copy(t) => Some(t.clone()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn copy_mode_searches_selects_copies_and_returns_to_the_live_screen() {
+        let (mut a, now) = app(1);
+        let fx = key(&mut a, "[", now);
+        assert_eq!(fx, vec![Effect::EnterCopy { slot: 0 }]);
+        let mut lines: Vec<String> = (1..=500).map(|i| format!("line {i}")).collect();
+        lines[41] = "marker-copy-42".into();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let (h, cursor) = history_of(&a, &refs);
+        assert!(a.start_copy(0, h, 0, cursor, now).is_empty());
+        assert_eq!(a.mode, Mode::Copy);
+        // Copy mode's keys are its own: `y` copies, it never answers.
+        assert!(
+            copied(&key(&mut a, "y", now)).is_none(),
+            "nothing selected yet"
+        );
+        assert_eq!(a.mode, Mode::Copy);
+        for k in ["/", "m", "a", "r", "k", "e", "r", "enter"] {
+            key(&mut a, k, now);
+        }
+        let c = a.copy.as_ref().unwrap_or_else(|| panic!("copy mode"));
+        assert_eq!(c.cursor.line, 41);
+        assert_eq!(
+            c.search.as_ref().map(|s| (s.total, s.current)),
+            Some((1, Some(1)))
+        );
+        key(&mut a, "V", now);
+        let fx = key(&mut a, "y", now);
+        assert_eq!(copied(&fx).as_deref(), Some("marker-copy-42"));
+        assert!(
+            fx.contains(&Effect::Session(Command::Scroll {
+                slot: 0,
+                delta: i32::MIN
+            })),
+            "back to the live screen: {fx:?}"
+        );
+        assert_eq!(a.mode, Mode::Normal);
+        assert!(a.copy.is_none());
+        // q leaves too, and Escape; a search being typed takes q as text.
+        key(&mut a, "[", now);
+        let (h, cursor) = history_of(&a, &["one", "two"]);
+        a.start_copy(0, h, 0, cursor, now);
+        key(&mut a, "?", now);
+        key(&mut a, "q", now);
+        assert_eq!(
+            a.copy.as_ref().and_then(|c| c.input.clone()).map(|i| i.1),
+            Some("q".into())
+        );
+        key(&mut a, "esc", now);
+        assert_eq!(a.mode, Mode::Copy, "Escape ends the search being typed");
+        key(&mut a, "esc", now);
+        assert_eq!(a.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn a_drag_selects_and_copies_on_release_and_clicks_take_words_and_lines() {
+        let (mut a, now) = app(1);
+        let inner = a.layout().panes[0].inner;
+        let (x, y) = (inner.x, inner.y);
+        let (h, cursor) = history_of(&a, &["cargo test --release", "next"]);
+        // Press on `test`, drag to the end of `--release`: copy mode begins.
+        a.update(Msg::Mouse(MouseMsg::Click(x + 6, y)), now);
+        let fx = a.update(Msg::Mouse(MouseMsg::Drag(x + 9, y)), now);
+        assert_eq!(fx, vec![Effect::EnterCopy { slot: 0 }]);
+        assert!(a.start_copy(0, h.clone(), 0, cursor, now).is_empty());
+        a.update(Msg::Mouse(MouseMsg::Drag(x + 19, y)), now);
+        let fx = a.update(Msg::Mouse(MouseMsg::Release(x + 19, y)), now);
+        assert_eq!(copied(&fx).as_deref(), Some("test --release"));
+        assert_eq!(a.mode, Mode::Normal);
+        // A double click: the word; a third: the line.
+        let later = now + Duration::from_secs(2);
+        a.update(Msg::Mouse(MouseMsg::Click(x + 1, y)), later);
+        a.update(Msg::Mouse(MouseMsg::Release(x + 1, y)), later);
+        let fx = a.update(Msg::Mouse(MouseMsg::Click(x + 1, y)), later);
+        assert_eq!(fx, vec![Effect::EnterCopy { slot: 0 }]);
+        let fx = a.start_copy(0, h.clone(), 0, cursor, later);
+        assert_eq!(copied(&fx).as_deref(), Some("cargo"));
+        let fx = a.update(Msg::Mouse(MouseMsg::Click(x + 1, y)), later);
+        assert_eq!(fx, vec![Effect::EnterCopy { slot: 0 }]);
+        let fx = a.start_copy(0, h.clone(), 0, cursor, later);
+        assert_eq!(copied(&fx).as_deref(), Some("cargo test --release"));
+        // Clicks apart in time are single clicks.
+        let much_later = later + MULTI_CLICK * 2;
+        assert!(
+            a.update(Msg::Mouse(MouseMsg::Click(x + 1, y)), much_later)
+                .is_empty()
+        );
+        // In insert mode a pane whose program asked for the mouse gets it;
+        // one that did not selects, and insert mode comes back.
+        key(&mut a, "i", much_later);
+        a.focus_wants_mouse = true;
+        let fx = a.update(Msg::Mouse(MouseMsg::Drag(x + 9, y)), much_later);
+        assert!(
+            matches!(fx.as_slice(), [Effect::Session(Command::Mouse { .. })]),
+            "{fx:?}"
+        );
+        a.focus_wants_mouse = false;
+        a.update(Msg::Mouse(MouseMsg::Click(x, y + 1)), much_later);
+        let fx = a.update(Msg::Mouse(MouseMsg::Drag(x + 3, y + 1)), much_later);
+        assert_eq!(fx, vec![Effect::EnterCopy { slot: 0 }]);
+        a.start_copy(0, h, 0, cursor, much_later);
+        let fx = a.update(Msg::Mouse(MouseMsg::Release(x + 3, y + 1)), much_later);
+        assert_eq!(copied(&fx).as_deref(), Some("next"));
+        assert_eq!(a.mode, Mode::Insert);
     }
 
     #[test]

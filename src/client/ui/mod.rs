@@ -447,6 +447,7 @@ fn pane(
     let mut scrolled = 0;
     let mut cursor = None;
     let insert_here = focused && app.mode == Mode::Insert && app.modal == Modal::None;
+    let copying = app.copy.as_ref().filter(|c| c.slot == p.slot);
     let mut draw_term = |frame: &mut Frame,
                          area: Rect,
                          block: Option<Block>,
@@ -461,7 +462,9 @@ fn pane(
             None => area,
         };
         let slot = p.slot;
-        if insert_here && !screens.yields(slot) && !p.clipped() {
+        if let Some(c) = copying {
+            *cursor = render_copy(frame, inner, c);
+        } else if insert_here && !screens.yields(slot) && !p.clipped() {
             // Keep the rows drawn, under the same lock, for an early echo.
             screens.with_engine(slot, &mut |e| {
                 render_engine(frame, inner, e, scrolled, cursor);
@@ -528,6 +531,15 @@ fn pane(
         if insert_here {
             block = block.title_bottom(Line::from(" INSERT ").right_aligned());
         }
+        if let Some(c) = copying {
+            block = block.title_bottom(
+                Line::from(Span::styled(
+                    format!(" COPY {} ", c.position_label()),
+                    Style::default().fg(Color::Black).bg(Color::Yellow),
+                ))
+                .right_aligned(),
+            );
+        }
         draw_term(frame, p.area, Some(block), &mut scrolled, &mut cursor);
         if scrolled > 0 {
             let label = format!(" ↑ {scrolled} rows · G live ");
@@ -547,12 +559,72 @@ fn pane(
             }
         }
     }
-    if insert_here
+    if (insert_here || copying.is_some())
         && let Some((row, col)) = cursor
         && row < p.inner.height
         && col < p.inner.width
     {
         frame.set_cursor_position((p.inner.x + col, p.inner.y + row));
+    }
+}
+
+/// Renders copy mode's frozen lines into `area`: every search match in view
+/// marked, the selection in reverse video, the cursor's cell too. Returns
+/// the cursor as (row, col) in `area` when it is in view.
+fn render_copy(
+    frame: &mut Frame,
+    area: Rect,
+    c: &crate::client::copy::CopyMode,
+) -> Option<(u16, u16)> {
+    let area = area.intersection(frame.area());
+    if area.is_empty() {
+        return None;
+    }
+    let screen = c.history().screen(c.top, area.height);
+    let ps = PaneScreen(&screen, 0);
+    frame.render_widget(
+        PseudoTerminal::new(&ps).cursor(Cursor::default().visibility(false)),
+        area,
+    );
+    let buf = frame.buffer_mut();
+    let mut paint = |row: u16, (a, b): (u16, u16), style: Style| {
+        for col in a..b.min(area.width) {
+            if let Some(cell) = buf.cell_mut((area.x + col, area.y + row)) {
+                cell.set_style(style);
+            }
+        }
+    };
+    let current = c.search.as_ref().and(Some(c.cursor));
+    for row in 0..area.height {
+        let line = c.top + usize::from(row);
+        if line >= c.len() {
+            break;
+        }
+        for m in c.matches_on(line) {
+            let here = current.is_some_and(|p| p.line == line && p.col == m.0);
+            let bg = if here { Color::LightRed } else { Color::Yellow };
+            paint(row, m, Style::default().fg(Color::Black).bg(bg));
+        }
+        if let Some(sel) = c.selected_cols(line) {
+            paint(
+                row,
+                sel,
+                Style::default().fg(Color::Black).bg(Color::LightBlue),
+            );
+        }
+    }
+    let row = c.cursor.line.checked_sub(c.top)?;
+    let row = u16::try_from(row).ok().filter(|r| *r < area.height)?;
+    let col = c.cursor.col;
+    if col < area.width {
+        paint(
+            row,
+            (col, col + 1),
+            Style::default().add_modifier(Modifier::REVERSED),
+        );
+        Some((row, col))
+    } else {
+        None
     }
 }
 
@@ -814,6 +886,7 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect, message_here: bool) {
     let badge_style = match app.mode {
         Mode::Normal => Style::default().fg(Color::Black).bg(Color::Blue),
         Mode::Insert => Style::default().fg(Color::Black).bg(Color::Green),
+        Mode::Copy => Style::default().fg(Color::Black).bg(Color::Yellow),
     };
     let badges = app.status_badges(total);
     for (i, b) in badges.into_iter().enumerate() {
@@ -890,7 +963,35 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect, message_here: bool) {
             left_room -= status::width(&t);
             middle.push(Span::styled(t, style));
         }
+    } else if let Some((dir, text)) = app.copy.as_ref().and_then(|c| c.input.as_ref()) {
+        // A search being typed: the text, and where it is typed.
+        let lead = match dir {
+            crate::client::copy::Direction::Up => "/",
+            crate::client::copy::Direction::Down => "?",
+        };
+        let shown_text = status::cut_left(&crate::model::shown(text), room.saturating_sub(3));
+        middle.push(Span::styled(
+            format!(" {lead}{shown_text}"),
+            Style::default().fg(Color::White),
+        ));
+        middle.push(Span::styled(
+            " ",
+            Style::default().add_modifier(Modifier::REVERSED),
+        ));
     } else {
+        let mut room = room;
+        if let Some(s) = app.copy.as_ref().and_then(|c| c.search.as_ref()) {
+            let found = match s.current {
+                Some(k) => format!(" {}: {k} of {} ", s.pattern, s.total),
+                None => format!(" {}: {} ", s.pattern, plural(s.total, "match", "matches")),
+            };
+            let found = status::cut(&crate::model::shown(&found), room.saturating_sub(1));
+            room = room.saturating_sub(status::width(&found));
+            middle.push(Span::styled(
+                found,
+                Style::default().fg(Color::Black).bg(Color::Yellow),
+            ));
+        }
         let hints = status::fit_hints(&hint_list(app), room.saturating_sub(1), app.inbox.len());
         middle.push(Span::styled(
             format!(" {hints}"),
@@ -1013,15 +1114,18 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-fn help(frame: &mut Frame, app: &App) {
+/// The help overlay's lines: each mode's actions with every key bound to
+/// each, one per line, or (`packed`, for a terminal too short for that)
+/// as many `keys action` items to a line of `width` cells as fit.
+fn help_lines(app: &App, packed: bool, width: usize) -> Vec<Line<'static>> {
     let mut lines: Vec<Line> = Vec::new();
-    for mode in [Mode::Normal, Mode::Insert] {
+    for mode in [Mode::Normal, Mode::Insert, Mode::Copy] {
         lines.push(Line::from(Span::styled(
             format!("{} mode", mode.label()),
             Style::default().add_modifier(Modifier::BOLD),
         )));
-        // One line per action, with every key bound to it.
         let mut seen: Vec<Action> = Vec::new();
+        let mut row = String::new();
         for b in app.keymap.bindings(mode) {
             if seen.contains(&b.action) {
                 continue;
@@ -1034,11 +1138,23 @@ fn help(frame: &mut Frame, app: &App) {
                 .filter(|x| x.action == b.action)
                 .map(|x| x.keys_label())
                 .collect();
-            lines.push(Line::from(format!(
-                " {:<14} {}",
-                keys.join(" "),
-                b.action.name()
-            )));
+            if !packed {
+                lines.push(Line::from(format!(
+                    " {:<14} {}",
+                    keys.join(" "),
+                    b.action.name()
+                )));
+                continue;
+            }
+            let item = format!("{} {}", keys.join(" "), b.action.name());
+            if !row.is_empty() && status::width(&row) + 2 + status::width(&item) > width {
+                lines.push(Line::from(std::mem::take(&mut row)));
+            }
+            row.push_str(if row.is_empty() { " " } else { "  " });
+            row.push_str(&item);
+        }
+        if !row.is_empty() {
+            lines.push(Line::from(row));
         }
         if mode == Mode::Insert {
             lines.push(Line::from(" other keys go to the focused pane"));
@@ -1048,7 +1164,15 @@ fn help(frame: &mut Frame, app: &App) {
         "any key closes this help",
         Style::default().fg(Color::DarkGray),
     )));
+    lines
+}
+
+fn help(frame: &mut Frame, app: &App) {
     let screen = frame.area();
+    let mut lines = help_lines(app, false, 0);
+    if lines.len() as u16 > 2 * screen.height.saturating_sub(2) {
+        lines = help_lines(app, true, 38);
+    }
     let two_cols = lines.len() as u16 + 2 > screen.height;
     let (w, h) = if two_cols {
         (80, (lines.len() as u16).div_ceil(2) + 2)

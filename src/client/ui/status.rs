@@ -182,6 +182,30 @@ pub fn cut(s: &str, width_cells: usize) -> String {
     out
 }
 
+/// `s` cut at its start to at most `width_cells` cells, beginning with `…`
+/// when cut: the end of a text being typed stays in view.
+pub fn cut_left(s: &str, width_cells: usize) -> String {
+    if width(s) <= width_cells {
+        return s.to_string();
+    }
+    let mut kept: Vec<char> = Vec::new();
+    let mut used = 0;
+    for c in s.chars().rev() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width_cells {
+            break;
+        }
+        kept.push(c);
+        used += w;
+    }
+    let mut out = String::new();
+    if width_cells > 0 {
+        out.push('…');
+    }
+    out.extend(kept.iter().rev());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
