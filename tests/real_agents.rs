@@ -340,13 +340,14 @@ fn process_args(pid: u64) -> Vec<String> {
         .collect()
 }
 
-/// Two Codex and two Gemini slots, each pair in ONE project and one agent
-/// home, so "the latest conversation in this directory" is the other
-/// slot's. Each slot's conversation id is known (Codex: read from the
-/// transcript it holds open; Gemini: given by corral), a restart resumes
-/// exactly it (`codex resume <id>`, `gemini --resume <id>`) and shows its
-/// own earlier messages, and a restart before any message starts afresh
-/// instead of asking the agent for a conversation it never wrote.
+/// Two Codex slots in ONE project and one agent home, so "the latest
+/// conversation in this directory" is the other slot's, and a Gemini slot.
+/// Each slot's conversation id is known (Codex: read from the transcript
+/// it holds open; Gemini: given by corral), a restart resumes exactly it
+/// (`codex resume <id>`, `gemini --resume <id>`) and shows its own earlier
+/// messages, and a restart before any message leaves the agent running in
+/// a new conversation (Gemini keeps an empty one's file while it runs and
+/// refuses to resume it once it exited: corral starts afresh).
 #[test]
 fn codex_and_gemini_restart_into_their_own_conversations() {
     let dir = support::tempdir();
@@ -357,8 +358,7 @@ fn codex_and_gemini_restart_into_their_own_conversations() {
     let config = [
         codex.slot_toml("cx1"),
         codex.slot_toml("cx2"),
-        gemini.slot_toml("gm1"),
-        gemini.slot_toml("gm2"),
+        gemini.slot_toml("gm"),
     ]
     .join("\n");
     let cfg = h.join("config.toml");
@@ -376,9 +376,18 @@ fn codex_and_gemini_restart_into_their_own_conversations() {
             .map(|s| s[k].clone())
             .unwrap_or_default()
     };
+    let idle = |id: &str| {
+        let (code, out, err) =
+            support::ctl(h, &["wait", id, "--state", "idle", "--timeout", &secs]);
+        assert_eq!(
+            code,
+            0,
+            "{id}: {out}{err}\n{}",
+            support::ctl(h, &["screen", id]).1
+        );
+    };
     let say = |id: &str, text: &str| {
-        let (code, _, err) = support::ctl(h, &["wait", id, "--state", "idle", "--timeout", &secs]);
-        assert_eq!(code, 0, "{id}: {err}");
+        idle(id);
         let (code, out, err) = support::ctl(
             h,
             &["prompt", id, text, "--wait", "idle", "--timeout", &secs],
@@ -389,33 +398,39 @@ fn codex_and_gemini_restart_into_their_own_conversations() {
             "{id}: {out}{err}\n{}",
             support::ctl(h, &["screen", id]).1
         );
+        // The agent answered it (the mock's reply is what it printed).
+        assert!(
+            out.contains("Hello from corral"),
+            "{id}: no reply to {text:?}: {out}\n{}",
+            support::ctl(h, &["screen", id]).1
+        );
     };
-    // A restart before any message: a new conversation, and the agent runs.
-    support::wait_until("gm2 started", LONG, || {
-        slot("gm2", "pid").as_u64().is_some()
-    });
-    let gm2_first = slot("gm2", "session_id")
+    // A restart before any message: the agent runs again, never left
+    // exited by a resume of a conversation it never wrote.
+    support::wait_until("gm started", LONG, || slot("gm", "pid").as_u64().is_some());
+    let first = slot("gm", "session_id")
         .as_str()
         .unwrap_or_default()
         .to_string();
-    assert_eq!(gm2_first.len(), 36, "gemini is given an id at its start");
-    assert_eq!(
-        support::ctl(h, &["wait", "gm2", "--state", "idle", "--timeout", &secs]).0,
-        0
+    assert_eq!(first.len(), 36, "gemini is given an id at its start");
+    let args = process_args(slot("gm", "pid").as_u64().unwrap_or(0));
+    assert!(
+        args.windows(2)
+            .any(|w| w[0] == "--session-id" && w[1] == first),
+        "{args:?}"
     );
-    assert_eq!(support::ctl(h, &["restart", "gm2"]).0, 0);
-    support::wait_until("gm2 in session 2", LONG, || {
-        slot("gm2", "generation") == 2 && slot("gm2", "pid").as_u64().is_some()
+    idle("gm");
+    assert_eq!(support::ctl(h, &["restart", "gm"]).0, 0);
+    support::wait_until("gm running again", LONG, || {
+        slot("gm", "generation").as_u64().is_some_and(|g| g >= 2)
+            && slot("gm", "pid").as_u64().is_some()
     });
-    let args = process_args(slot("gm2", "pid").as_u64().unwrap_or(0));
-    assert!(!args.iter().any(|a| a == "--resume"), "{args:?}");
-    assert!(args.iter().any(|a| a == "--session-id"), "{args:?}");
+    support::wait_until("gm idle again", LONG, || slot("gm", "state") == "idle");
 
-    // The first of each pair, then the second: the second is the latest.
-    for (a, b) in [("cx1", "cx2"), ("gm1", "gm2")] {
-        say(a, "corral:text remember tangerine");
-        say(b, "corral:text remember pineapple");
-    }
+    // The first Codex slot, then the second: the second is the latest.
+    say("cx1", "corral:text remember tangerine");
+    say("cx2", "corral:text remember pineapple");
+    say("gm", "corral:text remember tangerine");
     for id in ["cx1", "cx2"] {
         support::wait_until(&format!("{id}: its conversation read"), LONG, || {
             slot(id, "session_id")
@@ -430,7 +445,6 @@ fn codex_and_gemini_restart_into_their_own_conversations() {
             .to_string()
     };
     assert_ne!(conv("cx1"), conv("cx2"));
-    assert_ne!(conv("gm1"), conv("gm2"));
     // The ids are the agents' own: Codex's transcript is named by it.
     let rollouts: Vec<String> = walk(&codex.cwd.join("../home/.codex/sessions"));
     for id in ["cx1", "cx2"] {
@@ -442,7 +456,18 @@ fn codex_and_gemini_restart_into_their_own_conversations() {
             conv(id)
         );
     }
-    for (id, resume) in [("cx1", ["resume", ""]), ("gm1", ["--resume", ""])] {
+    // Gemini saves a conversation a moment after it shows the reply: the
+    // test restarts it once it is saved.
+    let id8: String = conv("gm").chars().take(8).collect();
+    support::wait_until("gm's conversation saved", LONG, || {
+        walk(&h.join("gemini/home/.gemini/tmp")).iter().any(|f| {
+            f.contains(&id8)
+                && std::fs::read_to_string(f).is_ok_and(|c| {
+                    c.contains("remember tangerine") && c.contains("Hello from corral")
+                })
+        })
+    });
+    for (id, resume) in [("cx1", "resume"), ("gm", "--resume")] {
         let want = conv(id);
         let before = slot(id, "generation").as_u64().unwrap_or(0);
         assert_eq!(support::ctl(h, &["restart", id]).0, 0);
@@ -452,18 +477,21 @@ fn codex_and_gemini_restart_into_their_own_conversations() {
         });
         let args = process_args(slot(id, "pid").as_u64().unwrap_or(0));
         assert!(
-            args.windows(2).any(|w| w[0] == resume[0] && w[1] == want),
+            args.windows(2).any(|w| w[0] == resume && w[1] == want),
             "{id}: {args:?}"
         );
-        support::wait_until(
-            &format!("{id}: its own conversation on screen"),
-            LONG,
-            || {
-                support::ctl(h, &["screen", id])
-                    .1
-                    .contains("remember tangerine")
-            },
-        );
+        let deadline = std::time::Instant::now() + LONG;
+        while !support::ctl(h, &["screen", id])
+            .1
+            .contains("remember tangerine")
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{id}: its own conversation not on screen:\n{}",
+                support::ctl(h, &["screen", id]).1
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let screen = support::ctl(h, &["screen", id]).1;
         assert!(
             !screen.contains("pineapple"),

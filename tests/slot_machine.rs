@@ -427,6 +427,70 @@ fn a_slot_lives_through_prompts_answers_a_crash_and_restarts() {
     mgr.shutdown();
 }
 
+/// A resume the agent refuses, failing before it was ever ready (Gemini
+/// CLI deletes an empty conversation as it exits, after corral looked;
+/// exit 42), starts a new conversation right away, whatever the restart
+/// policy, and says so.
+#[test]
+fn a_refused_resume_starts_a_new_conversation() {
+    let dir = support_dir();
+    let spawner = Arc::new(FakeSpawner::default());
+    let claude_dir = dir.path().join("claude");
+    let cfg = format!(
+        "[[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\nrestart = \"never\"\n\
+         [slot.env]\nCLAUDE_CONFIG_DIR = {:?}\n",
+        claude_dir.to_string_lossy()
+    );
+    let (mgr, mut rx) = start(&cfg, dir.path(), spawner.clone());
+    let p = spawner.program(0);
+    let id = p.args[1].clone();
+    let project = claude_dir.join("projects/-tmp-project");
+    std::fs::create_dir_all(&project).unwrap_or_else(|e| panic!("{e}"));
+    let transcript = project.join(format!("{id}.jsonl"));
+    std::fs::write(&transcript, "{}\n").unwrap_or_else(|e| panic!("{e}"));
+    mgr.send(Command::Restart { slot: 0 });
+    let p2 = spawner.program(1);
+    assert_eq!(p2.args, ["--resume".to_string(), id.clone()]);
+    // Gone as the old one exits; the resume fails at once.
+    std::fs::remove_file(&transcript).unwrap_or_else(|e| panic!("{e}"));
+    p2.exit.exit(42);
+    match next_event(&mut rx, "the notice", |e| matches!(e, Event::Notice { .. })) {
+        Event::Notice { text, .. } => assert!(text.contains(&id[..8]), "{text}"),
+        _ => unreachable!(),
+    }
+    let p3 = spawner.program(2);
+    assert_eq!(p3.args[0], "--session-id", "{:?}", p3.args);
+    assert_ne!(p3.args[1], id);
+    // A resumed agent that got ready and then failed is an ordinary exit:
+    // the restart policy (never) holds.
+    let id3 = p3.args[1].clone();
+    std::fs::write(project.join(format!("{id3}.jsonl")), "{}\n").unwrap_or_else(|e| panic!("{e}"));
+    mgr.send(Command::Restart { slot: 0 });
+    let mut p4 = spawner.program(3);
+    assert_eq!(p4.args, ["--resume".to_string(), id3]);
+    p4.show(IDLE);
+    next_event(&mut rx, "idle", |e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                state: AgentState::Idle,
+                ..
+            }
+        )
+    });
+    p4.exit.exit(1);
+    next_event(&mut rx, "exited for good", |e| {
+        matches!(
+            e,
+            Event::Exited {
+                restart_in: None,
+                ..
+            }
+        )
+    });
+    mgr.shutdown();
+}
+
 /// An answer to a prompt that is no longer on the screen sends nothing.
 #[test]
 fn an_answer_to_a_gone_prompt_sends_nothing() {

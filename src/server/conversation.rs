@@ -117,10 +117,9 @@ pub fn open_by(pid: u32, pattern: &str) -> Option<String> {
     best.map(|(_, id)| id)
 }
 
-/// `pid` and every process descended from it, from the parent ids in
-/// `/proc/<pid>/stat`.
-fn process_tree(pid: u32) -> Vec<u32> {
-    let mut parents: Vec<(u32, u32)> = Vec::new();
+/// Every process as (pid, parent pid, session id), from `/proc/<pid>/stat`.
+fn processes() -> Vec<(u32, u32, u32)> {
+    let mut out = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for e in dir.flatten() {
             let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
@@ -129,16 +128,45 @@ fn process_tree(pid: u32) -> Vec<u32> {
             let mut stat = PathBuf::from("/proc");
             stat.push(p.to_string());
             stat.push("stat");
-            // `pid (comm) state ppid ...`: comm may hold spaces and `)`.
+            // `pid (comm) state ppid pgrp session ...`: comm may hold
+            // spaces and `)`.
             if let Ok(text) = std::fs::read_to_string(stat)
                 && let Some((_, after)) = text.rsplit_once(')')
-                && let Some(ppid) = after.split_whitespace().nth(1)
-                && let Ok(ppid) = ppid.parse::<u32>()
             {
-                parents.push((p, ppid));
+                let f: Vec<&str> = after.split_whitespace().collect();
+                if let (Some(Ok(ppid)), Some(Ok(sid))) =
+                    (f.get(1).map(|v| v.parse()), f.get(3).map(|v| v.parse()))
+                {
+                    out.push((p, ppid, sid));
+                }
             }
         }
     }
+    out
+}
+
+/// Waits, up to `limit`, until no process is left in session `sid` (an
+/// agent's PTY session, whose leader has exited): an agent whose program
+/// runs in a child (Gemini CLI relaunches itself) may still be writing its
+/// conversation when the leader's exit is seen, and a restart must not
+/// read it half-written. Returns whether the session is empty.
+pub fn wait_session_gone(sid: u32, limit: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if !processes().iter().any(|(_, _, s)| *s == sid) {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// `pid` and every process descended from it, from the parent ids in
+/// `/proc/<pid>/stat`.
+fn process_tree(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = processes().into_iter().map(|(p, pp, _)| (p, pp)).collect();
     let mut tree = vec![pid];
     let mut i = 0;
     while i < tree.len() {

@@ -47,6 +47,14 @@ use crate::policy::{Policy, Subject, Verdict};
 use crate::profile::{Profile, Profiles, SessionIdSource, SessionSpec};
 use crate::proto::{self, HookDecision, HookReply, HookRequest, PROTO_VERSION};
 
+/// How long the exit of a slot's program waits for the rest of its PTY
+/// session to end before it is reported.
+const SESSION_GONE_WAIT: Duration = Duration::from_secs(3);
+
+/// A resumed session that fails this soon, before its agent was ever
+/// ready, was refused by the agent: corral starts a new conversation.
+const RESUME_GRACE: Duration = Duration::from_secs(10);
+
 /// Debounce between output and detection, in milliseconds.
 pub const DETECT_DEBOUNCE_MS: u64 = 100;
 /// How long a prompt must stay unchanged on screen before a policy answers
@@ -750,6 +758,11 @@ struct SlotRt {
     /// Restored from a server before: its next start tells the sidebar
     /// whether it resumed.
     restored: bool,
+    /// This session was started resuming its conversation.
+    resuming: bool,
+    /// This session's agent has been idle, working or asking: it got
+    /// past its start.
+    was_ready: bool,
 }
 
 /// The Enter of a `ctl send --enter` that follows its text.
@@ -1193,6 +1206,8 @@ impl Manager {
             if let Some(id) = &id {
                 extra.extend(spec.args(id, resume));
             }
+            s.resuming = resume;
+            s.was_ready = false;
             *s.shared
                 .session_id
                 .lock()
@@ -1294,7 +1309,13 @@ impl Manager {
                 let _ = thread::Builder::new()
                     .name(format!("wait-{}", s.id))
                     .spawn(move || {
-                        let (status, success) = match child.wait() {
+                        let waited = child.wait();
+                        // What the program left running in its session
+                        // (a relaunched child still saving) ends first.
+                        if let Some(pid) = pid {
+                            conversation::wait_session_gone(pid, SESSION_GONE_WAIT);
+                        }
+                        let (status, success) = match waited {
                             Ok(st) => {
                                 let desc = match st.signal() {
                                     Some(sig) => format!("signal {sig}"),
@@ -1393,6 +1414,35 @@ impl Manager {
         let Some(s) = self.slots.get_mut(i) else {
             return;
         };
+        // A resume the agent refused (it failed before it was ever ready:
+        // Claude Code's "No conversation found", Gemini CLI's exit 42 for
+        // an empty conversation it deleted as it exited, after corral
+        // looked) starts a new conversation right away.
+        let refused = std::mem::take(&mut s.resuming)
+            && !success
+            && !s.restart_now
+            && !s.was_ready
+            && s.started_at.elapsed() < RESUME_GRACE
+            && s.session_id.is_some();
+        if refused {
+            let id: String = s
+                .session_id
+                .take()
+                .unwrap_or_default()
+                .chars()
+                .take(8)
+                .collect();
+            *s.shared
+                .session_id
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = None;
+            s.restart_now = true;
+            tracing::info!(slot = %s.id, %status, "resume refused; a new conversation");
+            let _ = self.events.send(Event::Notice {
+                slot: i,
+                text: format!("{id} could not be resumed ({status}): a new conversation"),
+            });
+        }
         let restart = s.restart_now
             || match s.cfg.restart {
                 RestartPolicy::Never => false,
@@ -2003,6 +2053,10 @@ impl Manager {
             {
                 learned = conversation::open_by(pid, &pattern);
             }
+            s.was_ready |= matches!(
+                state,
+                AgentState::Idle | AgentState::Working | AgentState::NeedsPermission
+            );
             s.state = state.clone();
             events.push(Event::StateChanged {
                 slot: i,
@@ -2835,6 +2889,8 @@ fn new_slot(
         worktree: None,
         session_id: None,
         restored: false,
+        resuming: false,
+        was_ready: false,
     })
 }
 
