@@ -120,6 +120,10 @@ pub struct CopyMode {
     want_col: u16,
 }
 
+/// One line's cells as (class, second cell of a wide character), cached
+/// by line.
+type LineCache = Option<(usize, Vec<(Class, bool)>)>;
+
 /// Word class of a cell, as vi sees words: blanks, word characters
 /// (letters, digits, `_`) and other marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -461,15 +465,48 @@ impl CopyMode {
         }
     }
 
-    /// The class at `p`, reading lines through a one-line cache.
-    fn class_at(&self, cache: &mut Option<(usize, Vec<Class>)>, p: Pos) -> Class {
+    /// The class at `p`, and whether `p` is the second cell of a wide
+    /// character, reading lines through a one-line cache.
+    fn cell_at(&self, cache: &mut LineCache, p: Pos) -> (Class, bool) {
         if cache.as_ref().is_none_or(|(l, _)| *l != p.line) {
-            *cache = Some((p.line, classes(&self.history.row(p.line))));
+            let row = self.history.row(p.line);
+            let k = classes(&row)
+                .into_iter()
+                .zip(row.cells().iter().map(Cell::is_wide_continuation))
+                .collect();
+            *cache = Some((p.line, k));
         }
         cache
             .as_ref()
             .and_then(|(_, k)| k.get(usize::from(p.col)).copied())
-            .unwrap_or(Class::Blank)
+            .unwrap_or((Class::Blank, false))
+    }
+
+    fn class_at(&self, cache: &mut LineCache, p: Pos) -> Class {
+        self.cell_at(cache, p).0
+    }
+
+    /// The next character's position in reading order (over the second
+    /// cells of wide characters), and whether it is on another line.
+    fn next_char(&self, cache: &mut LineCache, p: Pos, cols: usize) -> Option<(Pos, bool)> {
+        let (mut q, mut crossed) = self.step(p, cols)?;
+        while self.cell_at(cache, q).1 {
+            let (n, c) = self.step(q, cols)?;
+            q = n;
+            crossed |= c;
+        }
+        Some((q, crossed))
+    }
+
+    /// The previous character's position (a wide character's first cell).
+    fn prev_char(&self, cache: &mut LineCache, p: Pos, cols: usize) -> Option<(Pos, bool)> {
+        let (mut q, mut crossed) = self.step_back(p, cols)?;
+        while self.cell_at(cache, q).1 {
+            let (n, c) = self.step_back(q, cols)?;
+            q = n;
+            crossed |= c;
+        }
+        Some((q, crossed))
     }
 
     fn next_word(&self, from: Pos) -> Pos {
@@ -481,7 +518,7 @@ impl CopyMode {
         // The rest of this word.
         if start != Class::Blank {
             loop {
-                let Some((n, line)) = self.step(p, cols) else {
+                let Some((n, line)) = self.next_char(&mut cache, p, cols) else {
                     return p;
                 };
                 p = n;
@@ -503,7 +540,7 @@ impl CopyMode {
             if crossed && p.col == 0 && self.history.text(p.line).is_empty() && p != from {
                 return p;
             }
-            let Some((n, line)) = self.step(p, cols) else {
+            let Some((n, line)) = self.next_char(&mut cache, p, cols) else {
                 return p;
             };
             crossed |= line;
@@ -514,17 +551,17 @@ impl CopyMode {
     fn word_end(&self, from: Pos) -> Pos {
         let cols = usize::from(self.history.cols());
         let mut cache = None;
-        let Some((mut p, _)) = self.step(from, cols) else {
+        let Some((mut p, _)) = self.next_char(&mut cache, from, cols) else {
             return from;
         };
         while self.class_at(&mut cache, p) == Class::Blank {
-            match self.step(p, cols) {
+            match self.next_char(&mut cache, p, cols) {
                 Some((n, _)) => p = n,
                 None => return from,
             }
         }
         let k = self.class_at(&mut cache, p);
-        while let Some((n, false)) = self.step(p, cols) {
+        while let Some((n, false)) = self.next_char(&mut cache, p, cols) {
             if self.class_at(&mut cache, n) != k {
                 break;
             }
@@ -536,17 +573,17 @@ impl CopyMode {
     fn prev_word(&self, from: Pos) -> Pos {
         let cols = usize::from(self.history.cols());
         let mut cache = None;
-        let Some((mut p, _)) = self.step_back(from, cols) else {
+        let Some((mut p, _)) = self.prev_char(&mut cache, from, cols) else {
             return from;
         };
         while self.class_at(&mut cache, p) == Class::Blank {
-            match self.step_back(p, cols) {
+            match self.prev_char(&mut cache, p, cols) {
                 Some((n, _)) => p = n,
                 None => return Pos::default(),
             }
         }
         let k = self.class_at(&mut cache, p);
-        while let Some((n, false)) = self.step_back(p, cols) {
+        while let Some((n, false)) = self.prev_char(&mut cache, p, cols) {
             if self.class_at(&mut cache, n) != k {
                 break;
             }
@@ -922,6 +959,24 @@ mod tests {
         m.select_range(at(0, 2), at(0, 4));
         assert_eq!(m.selected_text().as_deref(), Some("漢字"));
         assert_eq!(m.selected_cols(0), Some((2, 5)));
+        // Word motions step over second cells: `e` twice reaches the next
+        // word, never sticking on a wide character.
+        let mut m = copy(3, 30, "héllo 漢字 wörld x");
+        m.cursor = at(0, 0);
+        m.motion(Motion::NextWord);
+        assert_eq!(m.cursor, at(0, 6));
+        m.toggle_selection(Shape::Chars);
+        m.motion(Motion::WordEnd);
+        assert_eq!(m.cursor, at(0, 8));
+        m.motion(Motion::WordEnd);
+        assert_eq!(m.cursor, at(0, 15));
+        assert_eq!(m.selected_text().as_deref(), Some("漢字 wörld"));
+        m.motion(Motion::PrevWord);
+        assert_eq!(m.cursor, at(0, 11));
+        m.motion(Motion::PrevWord);
+        assert_eq!(m.cursor, at(0, 6));
+        m.motion(Motion::NextWord);
+        assert_eq!(m.cursor, at(0, 11));
     }
 
     #[test]
