@@ -253,8 +253,14 @@ impl CopyMode {
     ) -> CopyMode {
         let len = history.len();
         let bottom = len.saturating_sub(offset).max(1.min(len));
-        let top = bottom.saturating_sub(usize::from(height.max(1)));
         let screen_top = history.scrollback_len();
+        // As the pane showed it: a screen shorter than the pane at its top
+        // (another client sized it), a taller one by its last rows.
+        let top = if len - screen_top < usize::from(height.max(1)) {
+            screen_top.saturating_sub(offset)
+        } else {
+            bottom.saturating_sub(usize::from(height.max(1)))
+        };
         let at = match cursor {
             Some((r, c)) if offset == 0 => Pos {
                 line: (screen_top + usize::from(r)).min(len.saturating_sub(1)),
@@ -311,8 +317,13 @@ impl CopyMode {
         self.len().saturating_sub(1)
     }
 
+    /// The last top line: the newest lines fill the view, or, for a screen
+    /// shorter than the view, its first row is at the view's top (as the
+    /// pane shows it).
     fn max_top(&self) -> usize {
-        self.len().saturating_sub(usize::from(self.height))
+        self.len()
+            .saturating_sub(usize::from(self.height))
+            .max(self.history.scrollback_len().min(self.last_line()))
     }
 
     /// Scrolls the view so the cursor is in it.
@@ -977,6 +988,36 @@ mod tests {
         assert_eq!(m.cursor, at(0, 6));
         m.motion(Motion::NextWord);
         assert_eq!(m.cursor, at(0, 11));
+    }
+
+    #[test]
+    fn lines_kept_from_a_wider_pane_are_whole() {
+        let mut e = Engine::new(3, 40, 100);
+        let long = "0123456789abcdefghijklmnopqrstuvwxyzABCD";
+        for _ in 0..5 {
+            e.process(format!("{long}\r\n").as_bytes());
+        }
+        e.resize(3, 20);
+        let h = e.history();
+        assert_eq!(h.cols(), 40);
+        let mut m = CopyMode::new(0, h, 0, 3, None);
+        m.select_line(at(0, 0));
+        assert_eq!(m.selected_text().as_deref(), Some(long));
+        assert!(m.search("ABCD", Direction::Up));
+        assert_eq!(m.cursor.col, 36);
+    }
+
+    #[test]
+    fn a_screen_shorter_than_its_pane_is_shown_from_the_top() {
+        let mut e = Engine::new(4, 20, 100);
+        for i in 0..10 {
+            e.process(format!("row {i}\r\n").as_bytes());
+        }
+        // The pane is 8 rows; the PTY (another client's size) 4.
+        let m = CopyMode::new(0, e.history(), 0, 8, None);
+        assert_eq!(m.top, m.history().scrollback_len());
+        let m = CopyMode::new(0, e.history(), 2, 8, None);
+        assert_eq!(m.top, m.history().scrollback_len() - 2);
     }
 
     #[test]

@@ -796,9 +796,18 @@ async fn ui_loop(
                         let cursor = (!s.hide_cursor()).then(|| s.cursor_position());
                         (e.history(), e.scroll_offset(), cursor)
                     });
-                    if let Some((history, offset, cursor)) = frozen {
-                        later.extend(app.start_copy(slot, history, offset, cursor, Instant::now()));
-                        dirty = true;
+                    match frozen {
+                        Some((history, offset, cursor)) => {
+                            later.extend(app.start_copy(
+                                slot,
+                                history,
+                                offset,
+                                cursor,
+                                Instant::now(),
+                            ));
+                            dirty = true;
+                        }
+                        None => app.cancel_copy_intent(),
                     }
                 }
                 Effect::Copy(text) => copy_out(&text, o.ui.copy_command.as_deref()),

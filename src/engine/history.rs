@@ -19,11 +19,18 @@ pub struct History {
 }
 
 impl History {
+    /// `cols` is the screen's width; a scrollback row stored when the
+    /// terminal was wider widens the history to it, so no line is cut.
     pub(crate) fn new(scrollback: Scrollback, screen: Vec<Row>, cols: u16) -> History {
+        let widest = scrollback
+            .iter()
+            .map(|r| unicode_width::UnicodeWidthStr::width(r.text()))
+            .max()
+            .unwrap_or(0);
         History {
             scrollback,
             screen,
-            cols,
+            cols: cols.max(u16::try_from(widest).unwrap_or(u16::MAX)),
         }
     }
 
@@ -37,7 +44,7 @@ impl History {
         self.len() == 0
     }
 
-    /// Width in cells.
+    /// Width in cells: the screen's, or the widest scrollback row's.
     pub fn cols(&self) -> u16 {
         self.cols
     }
@@ -86,7 +93,13 @@ impl History {
     pub fn screen(&self, top: usize, rows: u16) -> Screen {
         Screen {
             rows: (0..usize::from(rows))
-                .map(|k| self.row(top + k).into_owned())
+                .map(|k| {
+                    let mut r = self.row(top + k).into_owned();
+                    if r.cells().len() < usize::from(self.cols) {
+                        r.resize(self.cols);
+                    }
+                    r
+                })
                 .collect(),
             cols: self.cols,
             cursor: (0, 0),

@@ -82,7 +82,11 @@ pub fn id_in_path(pattern: &str, path: &Path) -> Option<String> {
         return None;
     }
     let glob = glob::Pattern::new(&pattern.replace("{id}", "*")).ok()?;
-    if !glob.matches_path(path) {
+    let each_dir = glob::MatchOptions {
+        require_literal_separator: true,
+        ..glob::MatchOptions::new()
+    };
+    if !glob.matches_path_with(path, each_dir) {
         return None;
     }
     let name = path.file_name()?.to_str()?;
@@ -159,7 +163,7 @@ pub fn wait_session_gone(sid: u32, limit: std::time::Duration) -> bool {
         if std::time::Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
@@ -168,10 +172,16 @@ pub fn wait_session_gone(sid: u32, limit: std::time::Duration) -> bool {
 fn process_tree(pid: u32) -> Vec<u32> {
     let parents: Vec<(u32, u32)> = processes().into_iter().map(|(p, pp, _)| (p, pp)).collect();
     let mut tree = vec![pid];
+    let mut seen: std::collections::HashSet<u32> = tree.iter().copied().collect();
     let mut i = 0;
+    // A pid reused during the scan can make a cycle: each process once.
     while i < tree.len() {
         let at = tree[i];
-        tree.extend(parents.iter().filter(|(_, pp)| *pp == at).map(|(p, _)| *p));
+        for (p, pp) in &parents {
+            if *pp == at && seen.insert(*p) {
+                tree.push(*p);
+            }
+        }
         i += 1;
     }
     tree

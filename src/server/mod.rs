@@ -1418,10 +1418,13 @@ impl Manager {
         // Claude Code's "No conversation found", Gemini CLI's exit 42 for
         // an empty conversation it deleted as it exited, after corral
         // looked) starts a new conversation right away.
+        // Only a program that ran and exited with a status of its own (not
+        // a signal: a kill; not a start that failed) refused.
         let refused = std::mem::take(&mut s.resuming)
             && !success
             && !s.restart_now
             && !s.was_ready
+            && status.parse::<i32>().is_ok()
             && s.started_at.elapsed() < RESUME_GRACE
             && s.session_id.is_some();
         if refused {
@@ -1610,6 +1613,8 @@ impl Manager {
         let Some(s) = self.slots.get_mut(i) else {
             return;
         };
+        // Agents write UUIDs in lower case; transcripts are named so.
+        let id = id.to_ascii_lowercase();
         if s.profile.session.is_none()
             || !conversation::is_uuid(&id)
             || s.session_id.as_deref() == Some(id.as_str())

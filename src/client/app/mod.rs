@@ -369,6 +369,13 @@ pub struct App {
     press: Option<Press>,
     /// A drag in copy mode selects from here.
     drag_anchor: Option<Pos>,
+    /// The left button went down in this slot's pane at this cell (col,
+    /// row) and is not up yet: a drag selects there.
+    held: Option<(SlotIdx, (u16, u16))>,
+    /// Copy mode was just left by a key: keys until then do nothing (a
+    /// key pressed again or held, `y y`, `enter enter`, `q q`, would
+    /// otherwise answer a prompt, type into the pane or quit unseen).
+    copy_guard_until: Option<Instant>,
     /// The mode copy mode returns to (insert, after a drag in the pane
     /// being typed in).
     copy_return: Mode,
@@ -449,6 +456,8 @@ impl App {
             press: None,
             drag_anchor: None,
             copy_return: Mode::Normal,
+            held: None,
+            copy_guard_until: None,
             last_notify: None,
             scrolled: vec![false; n],
             target_id: None,
@@ -530,8 +539,17 @@ impl App {
     /// leaves insert mode, [`App::leaves_insert`]). The client's input
     /// thread types such keys itself ([`crate::client::input::Route`]).
     pub fn typing_slot(&self) -> Option<SlotIdx> {
-        (self.mode == Mode::Insert && self.modal == Modal::None && self.focus < self.slots.len())
-            .then_some(self.focus)
+        (self.mode == Mode::Insert
+            && self.modal == Modal::None
+            && self.copy_guard_until.is_none()
+            && self.focus < self.slots.len())
+        .then_some(self.focus)
+    }
+
+    /// Forgets a mouse gesture's wish for copy mode that could not be
+    /// carried out (no copy of the slot's screen yet).
+    pub fn cancel_copy_intent(&mut self) {
+        self.copy_intent = None;
     }
 
     /// Whether `k` leaves insert mode under `keymap` rather than going to
@@ -932,6 +950,9 @@ impl App {
                 if self.flash.as_ref().is_some_and(|f| f.until <= now) {
                     self.flash = None;
                 }
+                if self.copy_guard_until.is_some_and(|g| g <= now) {
+                    self.copy_guard_until = None;
+                }
             }
             Msg::PtySize { slot, rows, cols } => {
                 if let Some(s) = self.pty_sizes.get_mut(slot) {
@@ -1206,6 +1227,37 @@ impl App {
     }
 
     fn key(&mut self, k: KeyPress, now: Instant, fx: &mut Vec<Effect>) {
+        if let Some(until) = self.copy_guard_until {
+            // Keys that act on an agent or on corral wait; moving about
+            // does not.
+            let acts = self.mode == Mode::Insert
+                || matches!(
+                    self.keymap.lookup(Mode::Normal, &[k]),
+                    Lookup::Action(
+                        Action::ApproveOnce
+                            | Action::ApproveAlways
+                            | Action::Deny
+                            | Action::Insert
+                            | Action::Quit
+                            | Action::Detach
+                            | Action::Restart
+                            | Action::PauseAuto
+                            | Action::Details
+                    )
+                );
+            if now < until && self.mode != Mode::Copy && acts {
+                self.copy_guard_until = Some(now + RESELECT_GUARD);
+                self.flash(
+                    format!("copy mode just ended: {k} did nothing; press it again"),
+                    true,
+                    now,
+                );
+                return;
+            }
+            if now >= until {
+                self.copy_guard_until = None;
+            }
+        }
         match self.modal.clone() {
             Modal::Help | Modal::Explain(_) => {
                 self.modal = Modal::None;
@@ -1537,11 +1589,13 @@ impl App {
         }
         let mut c = CopyMode::new(slot, history, offset, inner.height, cursor);
         let intent = self.copy_intent.take();
-        self.copy_return = if self.mode == Mode::Insert && slot == self.focus {
-            Mode::Insert
-        } else {
-            Mode::Normal
-        };
+        if self.mode != Mode::Copy {
+            self.copy_return = if self.mode == Mode::Insert && slot == self.focus {
+                Mode::Insert
+            } else {
+                Mode::Normal
+            };
+        }
         self.focus = slot;
         self.mode = Mode::Copy;
         self.pending.clear();
@@ -1654,6 +1708,9 @@ impl App {
             Lookup::Action(a) => {
                 self.pending.clear();
                 self.run_copy(a, now, fx);
+                if self.mode != Mode::Copy {
+                    self.copy_guard_until = Some(now + RESELECT_GUARD);
+                }
             }
         }
     }
@@ -1756,6 +1813,7 @@ impl App {
                     when: now,
                     count,
                 });
+                self.held = Some((p.slot, cell));
                 self.drag_anchor = None;
                 let intent = match count {
                     2 => Some(MouseIntent::Word(cell)),
@@ -1789,7 +1847,7 @@ impl App {
                 }
             }
             MouseMsg::Drag(..) => {
-                let Some(q) = self.press.filter(|q| q.slot == p.slot) else {
+                let Some((_, at)) = self.held.filter(|(s, _)| *s == p.slot) else {
                     return;
                 };
                 if copying {
@@ -1802,13 +1860,10 @@ impl App {
                     } else if row >= inner.y + inner.height {
                         c.motion(Motion::Down);
                     }
-                    let anchor = *self.drag_anchor.get_or_insert(c.pos_at(q.at.1, q.at.0));
+                    let anchor = *self.drag_anchor.get_or_insert(c.pos_at(at.1, at.0));
                     c.select_range(anchor, c.pos_at(cell.1, cell.0));
-                } else if cell != q.at && self.copy_intent.is_none() && self.modal == Modal::None {
-                    self.copy_intent = Some(MouseIntent::Drag {
-                        from: q.at,
-                        to: cell,
-                    });
+                } else if cell != at && self.copy_intent.is_none() && self.modal == Modal::None {
+                    self.copy_intent = Some(MouseIntent::Drag { from: at, to: cell });
                     fx.push(Effect::EnterCopy { slot: p.slot });
                 }
             }
@@ -1821,6 +1876,7 @@ impl App {
                     self.copy_selection(now, fx);
                 }
                 self.drag_anchor = None;
+                self.held = None;
             }
             MouseMsg::WheelUp(..) | MouseMsg::WheelDown(..) if copying => {
                 if let Some(c) = self.copy.as_mut() {
@@ -1880,11 +1936,15 @@ impl App {
                 slot: p.slot,
                 event,
             }));
+            // The program has the button: no selection of corral's.
+            if matches!(m, MouseMsg::Click(..) | MouseMsg::Release(..)) {
+                self.held = None;
+            }
             return;
         }
         // A drag goes on in the pane it began in, wherever the pointer is.
         let dragging = match m {
-            MouseMsg::Drag(..) | MouseMsg::Release(..) => self.press.map(|q| q.slot),
+            MouseMsg::Drag(..) | MouseMsg::Release(..) => self.held.map(|(s, _)| s),
             _ => None,
         };
         if let Some(p) = lay
@@ -1896,6 +1956,9 @@ impl App {
             let p = *p;
             self.pane_mouse(m, &p, now, fx);
             return;
+        }
+        if matches!(m, MouseMsg::Click(..) | MouseMsg::Release(..)) {
+            self.held = None;
         }
         if let MouseMsg::Click(..) = m {
             if let Some(slot) = lay.bars.iter().find(|b| hit(&b.area)).and_then(|b| b.slot) {
@@ -2337,6 +2400,52 @@ mod tests {
         key(&mut a, "esc", now);
         assert_eq!(a.mode, Mode::Copy, "Escape ends the search being typed");
         key(&mut a, "esc", now);
+        assert_eq!(a.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn keys_right_after_copy_mode_answer_nothing() {
+        let (mut a, now) = app(1);
+        open(&mut a, 0, prompt(1, "Bash"), now);
+        key(&mut a, "[", now);
+        let (h, cursor) = history_of(&a, &["one", "two"]);
+        a.start_copy(0, h, 0, cursor, now);
+        key(&mut a, "k", now);
+        key(&mut a, "V", now);
+        // `y y`: the first copies, the second (or a held key) answers nothing.
+        let fx = key(&mut a, "y", now);
+        assert!(copied(&fx).is_some());
+        assert!(sent(&key(&mut a, "y", now + Duration::from_millis(100))).is_empty());
+        assert!(
+            sent(&key(&mut a, "y", now + Duration::from_millis(450))).is_empty(),
+            "held"
+        );
+        assert!(
+            key(&mut a, "q", now + Duration::from_millis(500)).is_empty(),
+            "no quit"
+        );
+        assert_eq!(a.modal, Modal::None);
+        assert!(a.typing_slot().is_none());
+        // Moving about is not held back, and does not end the wait.
+        key(&mut a, "j", now + Duration::from_millis(600));
+        assert!(sent(&key(&mut a, "y", now + Duration::from_millis(700))).is_empty());
+        // After a pause the key works.
+        let later = now + Duration::from_secs(2);
+        assert_eq!(sent(&key(&mut a, "y", later)).len(), 1);
+    }
+
+    #[test]
+    fn a_press_elsewhere_ends_what_a_drag_would_select() {
+        let (mut a, now) = app(2);
+        let lay = a.layout();
+        let p = lay.panes[0].inner;
+        a.update(Msg::Mouse(MouseMsg::Click(p.x + 1, p.y)), now);
+        a.update(Msg::Mouse(MouseMsg::Release(p.x + 1, p.y)), now);
+        // A press on the sidebar, then a move: nothing selects in pane 0.
+        let later = now + Duration::from_secs(1);
+        a.update(Msg::Mouse(MouseMsg::Click(1, 3)), later);
+        let fx = a.update(Msg::Mouse(MouseMsg::Drag(p.x + 5, p.y)), later);
+        assert!(fx.is_empty(), "{fx:?}");
         assert_eq!(a.mode, Mode::Normal);
     }
 
