@@ -427,6 +427,12 @@ fn mouse(cb: u32, x: u32, y: u32, release: bool) -> Option<Piece> {
     let col = u16::try_from(x.saturating_sub(1)).unwrap_or(u16::MAX);
     let row = u16::try_from(y.saturating_sub(1)).unwrap_or(u16::MAX);
     let button = cb & 3;
+    // Shift with the left button is the outer terminal's own selection (as
+    // in tmux and zellij): one that still reports it gets nothing from
+    // corral either.
+    if cb & 4 != 0 && cb & 64 == 0 {
+        return None;
+    }
     let m = if cb & 64 != 0 {
         match button {
             0 => MouseMsg::WheelUp(col, row),
@@ -881,6 +887,8 @@ mod tests {
         );
         // Right button: nothing corral acts on.
         assert_eq!(dec(b"\x1b[<2;5;5M"), []);
+        // Shift with the left button: the terminal's own selection.
+        assert_eq!(dec(b"\x1b[<4;5;5M\x1b[<36;6;5M\x1b[<4;6;5m"), []);
         // X10: 32 + value bytes; urxvt: decimal with 32 added to the button.
         assert_eq!(
             dec(&[
