@@ -918,7 +918,22 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect, message_here: bool) {
             status::cut(&f.text, room.saturating_sub(1)),
             style,
         ));
-    } else if app.attach {
+    } else if let Some((dir, text)) = app.copy.as_ref().and_then(|c| c.input.as_ref()) {
+        // A search being typed: the text, and where it is typed.
+        let lead = match dir {
+            crate::client::copy::Direction::Up => "/",
+            crate::client::copy::Direction::Down => "?",
+        };
+        let shown_text = status::cut_left(&crate::model::shown(text), room.saturating_sub(3));
+        middle.push(Span::styled(
+            format!(" {lead}{shown_text}"),
+            Style::default().fg(Color::White),
+        ));
+        middle.push(Span::styled(
+            " ",
+            Style::default().add_modifier(Modifier::REVERSED),
+        ));
+    } else if app.attach && app.mode != Mode::Copy {
         // Answer keys first: they matter most.
         let mut parts: Vec<(String, Style)> = Vec::new();
         let (glyph, color, id, label) = app.slots.get(app.focus).map_or(
@@ -963,21 +978,6 @@ fn status_line(frame: &mut Frame, app: &App, area: Rect, message_here: bool) {
             left_room -= status::width(&t);
             middle.push(Span::styled(t, style));
         }
-    } else if let Some((dir, text)) = app.copy.as_ref().and_then(|c| c.input.as_ref()) {
-        // A search being typed: the text, and where it is typed.
-        let lead = match dir {
-            crate::client::copy::Direction::Up => "/",
-            crate::client::copy::Direction::Down => "?",
-        };
-        let shown_text = status::cut_left(&crate::model::shown(text), room.saturating_sub(3));
-        middle.push(Span::styled(
-            format!(" {lead}{shown_text}"),
-            Style::default().fg(Color::White),
-        ));
-        middle.push(Span::styled(
-            " ",
-            Style::default().add_modifier(Modifier::REVERSED),
-        ));
     } else {
         let mut room = room;
         if let Some(s) = app.copy.as_ref().and_then(|c| c.search.as_ref()) {
