@@ -238,3 +238,58 @@ fn a_drag_copies_the_words_it_covers() {
     wait_clipboard(&t, "alpha beta gamma delta");
     t.wait_mode("NORMAL", LONG);
 }
+
+/// Inside tmux (`TMUX` set) the copy goes out twice: as OSC 52 (tmux with
+/// `set-clipboard on` takes it) and wrapped for tmux's passthrough (for an
+/// outer terminal tmux does not forward it to), every ESC inside doubled.
+#[test]
+fn inside_tmux_the_copy_is_also_wrapped_for_passthrough() {
+    let home = tempdir();
+    let h = home.path();
+    let cfg = write_config(h, "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n");
+    let dirs: Vec<String> = ["config", "data", "run"]
+        .iter()
+        .map(|d| h.join(d).to_string_lossy().into_owned())
+        .collect();
+    let home_s = h.to_string_lossy().into_owned();
+    let t = Tui::spawn(
+        &support::corral_bin(),
+        &[
+            "--config-dir",
+            &dirs[0],
+            "--data-dir",
+            &dirs[1],
+            "--runtime-dir",
+            &dirs[2],
+            "--config",
+            &cfg,
+        ],
+        40,
+        160,
+        &[
+            ("HOME", &home_s),
+            ("SHELL", "/bin/sh"),
+            ("TMUX", "/tmp/tmux-test/default,1,0"),
+        ],
+        h,
+    );
+    t.wait_mode("NORMAL", LONG);
+    run_in_shell(&t, "echo marker-$((6*7))-tmux");
+    t.wait_text("marker-42-tmux", LONG);
+    t.send(b"\x1c");
+    t.wait_mode("NORMAL", LONG);
+    t.send(b"[");
+    t.wait_mode("COPY", LONG);
+    t.type_text("?marker-42");
+    t.send(b"\r");
+    t.send(b"V");
+    t.send(b"y");
+    wait_clipboard(&t, "marker-42-tmux");
+    let b64 = base64::engine::general_purpose::STANDARD.encode("marker-42-tmux");
+    let wrapped = format!("\x1bPtmux;\x1b\x1b]52;c;{b64}\x07\x1b\\");
+    let raw = t.raw();
+    assert!(
+        raw.windows(wrapped.len()).any(|w| w == wrapped.as_bytes()),
+        "no passthrough copy in the output"
+    );
+}
