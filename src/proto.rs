@@ -475,6 +475,10 @@ pub enum ClientMsg {
         agent: String,
         /// The worktree's branch.
         branch: Option<String>,
+        /// The slot it goes beside (the focused one): it works where that
+        /// one does (its worktree, else its directory).
+        #[serde(default)]
+        near: Option<SlotIdx>,
     },
 }
 

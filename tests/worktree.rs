@@ -189,16 +189,26 @@ fn a_worktree_outside_a_repository_is_a_config_error() {
 }
 
 /// `N` asks for an agent and a branch and adds that slot, in a worktree of
-/// the repository corral was started in; an unknown agent is refused.
+/// the focused slot's repository (not the one corral was started in); an
+/// unknown agent is refused.
 #[test]
 fn the_new_slot_key_adds_an_agent_in_a_worktree() {
     let home = tempdir();
     let h = home.path();
-    git(h, &["init", "-q", "-b", "main"]);
-    std::fs::write(h.join("README"), "hi\n").unwrap_or_else(|e| panic!("{e}"));
-    git(h, &["add", "README"]);
-    git(h, &["commit", "-q", "-m", "first"]);
-    let cfg = write_config(h, "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n");
+    // The repository is the focused slot's directory, not corral's.
+    let repo = h.join("repo");
+    std::fs::create_dir_all(&repo).unwrap_or_else(|e| panic!("{e}"));
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("README"), "hi\n").unwrap_or_else(|e| panic!("{e}"));
+    git(&repo, &["add", "README"]);
+    git(&repo, &["commit", "-q", "-m", "first"]);
+    let cfg = write_config(
+        h,
+        &format!(
+            "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\ncwd = {:?}\n",
+            repo.to_string_lossy()
+        ),
+    );
     let t = Tui::corral(&["--config", &cfg], 40, 160, h);
     t.wait_mode("NORMAL", LONG);
     t.send(b"N");

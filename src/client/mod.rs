@@ -814,8 +814,16 @@ async fn ui_loop(
                 Effect::Explain(slot) => {
                     let _ = link.send(&ClientMsg::Explain { slot });
                 }
-                Effect::NewSlot { agent, branch } => {
-                    let _ = link.send(&ClientMsg::NewSlot { agent, branch });
+                Effect::NewSlot {
+                    agent,
+                    branch,
+                    near,
+                } => {
+                    let _ = link.send(&ClientMsg::NewSlot {
+                        agent,
+                        branch,
+                        near: Some(near),
+                    });
                 }
             }
         }

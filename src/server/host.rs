@@ -400,6 +400,7 @@ impl Hub {
         mgr: &SessionManager,
         agent: &str,
         branch: Option<String>,
+        near: Option<SlotIdx>,
     ) -> Result<SlotIdx, String> {
         let command = mgr
             .program_of(agent)
@@ -427,7 +428,7 @@ impl Hub {
             setup: Vec::new(),
         };
         let size = self.with_view(|v| v.slots.first().map_or((24, 80), |s| s.size));
-        mgr.add_slot(cfg, size)
+        mgr.add_slot_near(cfg, size, near)
     }
 
     /// Bytes slot `slot`'s programs wrote.
@@ -780,8 +781,12 @@ impl Hub {
                 }
                 return;
             }
-            ClientMsg::NewSlot { agent, branch } => {
-                let added = self.new_slot(mgr, &agent, branch);
+            ClientMsg::NewSlot {
+                agent,
+                branch,
+                near,
+            } => {
+                let added = self.new_slot(mgr, &agent, branch, near);
                 if let Err(why) = added
                     && let Ok(f) = Frame::json(&ServerMsg::Refused { why })
                 {

@@ -327,6 +327,8 @@ enum Msg {
     AddSlot {
         cfg: Box<SlotConfig>,
         size: (u16, u16),
+        /// With no `cwd` of its own, the slot works where this one does.
+        near: Option<SlotIdx>,
         reply: std::sync::mpsc::Sender<Result<SlotIdx, String>>,
     },
     /// `corral ctl send` and `prompt`: type unless a prompt is open.
@@ -581,11 +583,26 @@ impl SessionManager {
     /// session holds [`MAX_ADDED_SLOTS`] added slots already, the manager is
     /// gone.
     pub fn add_slot(&self, cfg: SlotConfig, size: (u16, u16)) -> Result<SlotIdx, String> {
+        self.add_slot_near(cfg, size, None)
+    }
+
+    /// [`SessionManager::add_slot`], the slot working where slot `near`
+    /// works (its worktree, else its directory) when `cfg` names no `cwd`:
+    /// the `N` key adds an agent beside the focused one.
+    ///
+    /// Errors: as [`SessionManager::add_slot`].
+    pub fn add_slot_near(
+        &self,
+        cfg: SlotConfig,
+        size: (u16, u16),
+        near: Option<SlotIdx>,
+    ) -> Result<SlotIdx, String> {
         let (reply, rx) = std::sync::mpsc::channel();
         self.tx
             .send(Msg::AddSlot {
                 cfg: Box::new(cfg),
                 size,
+                near,
                 reply,
             })
             .map_err(|_| "the session manager is gone".to_string())?;
@@ -984,7 +1001,17 @@ impl Manager {
                 Some(Msg::RemoveWorktree { slot, force, reply }) => {
                     let _ = reply.send(self.remove_worktree(slot, force));
                 }
-                Some(Msg::AddSlot { cfg, size, reply }) => {
+                Some(Msg::AddSlot {
+                    mut cfg,
+                    size,
+                    near,
+                    reply,
+                }) => {
+                    if cfg.cwd.is_none()
+                        && let Some(s) = near.and_then(|i| self.slots.get(i))
+                    {
+                        cfg.cwd = s.cwd.clone().or_else(|| s.cfg.cwd.clone());
+                    }
                     let _ = reply.send(self.add_slot(*cfg, size));
                 }
                 Some(Msg::CtlSend {

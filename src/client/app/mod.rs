@@ -317,6 +317,8 @@ pub enum Effect {
         agent: String,
         /// The worktree's branch.
         branch: Option<String>,
+        /// The focused slot, whose directory (or worktree) it works in.
+        near: SlotIdx,
     },
 }
 
@@ -1314,6 +1316,7 @@ impl App {
                             fx.push(Effect::NewSlot {
                                 agent: agent.to_string(),
                                 branch: words.next().map(str::to_string),
+                                near: self.focus,
                             });
                         }
                     }
