@@ -97,10 +97,20 @@ pub fn id_in_path(pattern: &str, path: &Path) -> Option<String> {
 
 /// The conversation the process `pid` or one of its descendants holds open:
 /// the id in the newest (by modification time) open file that matches
-/// `pattern`. Read from `/proc`; `None` where there is none (or no `/proc`).
-pub fn open_by(pid: u32, pattern: &str) -> Option<String> {
+/// `pattern`. Only processes named one of `names` (their `comm`, as the
+/// profile's `programs`) count when `names` is not empty: a command the
+/// agent runs (model-written) could hold another conversation's file open
+/// to make a restart resume that one. Read from `/proc`; `None` where there
+/// is none (or no `/proc`).
+pub fn open_by(pid: u32, pattern: &str, names: &[String]) -> Option<String> {
     let mut best: Option<(SystemTime, String)> = None;
     for p in process_tree(pid) {
+        if !names.is_empty() {
+            let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+            if !names.iter().any(|n| n == comm.trim_end()) {
+                continue;
+            }
+        }
         let Ok(fds) = std::fs::read_dir(format!("/proc/{p}/fd")) else {
             continue;
         };
@@ -294,12 +304,18 @@ mod tests {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let mut seen = None;
         while seen.is_none() && std::time::Instant::now() < deadline {
-            seen = open_by(sh.id(), &p);
+            seen = open_by(sh.id(), &p, &[]);
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert_eq!(seen.as_deref(), Some(ID));
         let elsewhere = expand(CODEX, &env(&[("HOME", "/elsewhere")])).unwrap_or_default();
-        assert_eq!(open_by(sh.id(), &elsewhere), None);
+        assert_eq!(open_by(sh.id(), &elsewhere, &[]), None);
+        // Only a process with the agent's name counts.
+        assert_eq!(open_by(sh.id(), &p, &["codex".to_string()]), None);
+        assert_eq!(
+            open_by(sh.id(), &p, &["sh".to_string()]).as_deref(),
+            Some(ID)
+        );
         drop(sh.stdin.take());
         let _ = sh.wait();
     }

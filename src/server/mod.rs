@@ -2083,7 +2083,7 @@ impl Manager {
                 && let Some(pid) = s.live.as_ref().and_then(|l| l.pid)
                 && let Some(pattern) = transcript_pattern(spec, &s.cfg)
             {
-                learned = conversation::open_by(pid, &pattern);
+                learned = conversation::open_by(pid, &pattern, &s.profile.programs);
             }
             s.was_ready |= matches!(
                 state,
