@@ -265,6 +265,10 @@ pub struct Config {
     /// Transcript settings.
     #[serde(default)]
     pub transcripts: TranscriptConfig,
+    /// `copy_command` (or `copy-command`) at the top level: the same as
+    /// `[ui] copy_command`, which it fills when that is not set.
+    #[serde(default, alias = "copy-command")]
+    pub copy_command: Option<String>,
     /// The slots, in display order.
     #[serde(rename = "slot", default)]
     pub slots: Vec<SlotConfig>,
@@ -305,6 +309,9 @@ impl Config {
         let mut cfg: Config =
             toml::from_str(source).map_err(|e| ConfigError::from_toml(path, source, &e))?;
         cfg.origin = Some((path.to_path_buf(), source.to_string()));
+        if cfg.ui.copy_command.is_none() {
+            cfg.ui.copy_command = cfg.copy_command.clone();
+        }
         let known: Vec<String> = crate::policy::dangerous::builtin_names()
             .map(String::from)
             .chain(cfg.dangerous.iter().map(|d| d.name.clone()))
@@ -442,6 +449,24 @@ mod tests {
 
     fn parse(src: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("c.toml"), src)
+    }
+
+    #[test]
+    fn copy_command_is_taken_in_ui_or_at_the_top_either_spelling() {
+        let slot = "[[slot]]\nid = \"a\"\ncommand = \"sh\"\n";
+        for (src, want) in [
+            ("[ui]\ncopy_command = \"wl-copy\"\n", Some("wl-copy")),
+            ("[ui]\ncopy-command = \"pbcopy\"\n", Some("pbcopy")),
+            ("copy-command = \"xclip -i\"\n", Some("xclip -i")),
+            (
+                "copy_command = \"a\"\n[ui]\ncopy_command = \"b\"\n",
+                Some("b"),
+            ),
+            ("", None),
+        ] {
+            let c = parse(&format!("{src}{slot}")).unwrap_or_else(|e| panic!("{src}: {e}"));
+            assert_eq!(c.ui.copy_command.as_deref(), want, "{src}");
+        }
     }
 
     #[test]
