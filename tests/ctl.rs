@@ -292,7 +292,13 @@ fn answer_is_the_only_way_and_events_follow_it() {
     wait_until("the Bash prompt closed", LONG, || {
         slot(h, "web")["prompt"]["tool"] != "Bash"
     });
-    // The event stream so far, in order.
+    // The event stream so far, in order, once its follower has written
+    // the Bash prompt's close too (it may trail the view a moment).
+    wait_until("the close in the event stream", LONG, || {
+        let evs = events.events();
+        let deny = evs.iter().position(|e| e["answer"] == "deny");
+        deny.is_some_and(|d| evs[d..].iter().any(|e| e["event"] == "prompt-closed"))
+    });
     let evs = events.events();
     assert!(evs.iter().all(|e| e["slot_id"] == "web"));
     let seqs: Vec<u64> = evs.iter().filter_map(|e| e["seq"].as_u64()).collect();
