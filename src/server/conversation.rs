@@ -95,14 +95,14 @@ pub fn id_in_path(pattern: &str, path: &Path) -> Option<String> {
     is_uuid(id).then(|| id.to_ascii_lowercase())
 }
 
-/// The conversation the process `pid` or one of its descendants holds open:
-/// the id in the newest (by modification time) open file that matches
-/// `pattern`. Only processes named one of `names` (their `comm`, as the
+/// The conversation the process `pid` or one of its descendants holds open
+/// for writing: `known` if that one is among them, else the id in the
+/// newest (by modification time) such file that matches `pattern`. Only processes named one of `names` (their `comm`, as the
 /// profile's `programs`) count when `names` is not empty: a command the
 /// agent runs (model-written) could hold another conversation's file open
 /// to make a restart resume that one. Read from `/proc`; `None` where there
 /// is none (or no `/proc`).
-pub fn open_by(pid: u32, pattern: &str, names: &[String]) -> Option<String> {
+pub fn open_by(pid: u32, pattern: &str, names: &[String], known: Option<&str>) -> Option<String> {
     let mut best: Option<(SystemTime, String)> = None;
     for p in process_tree(pid) {
         if !names.is_empty() {
@@ -118,7 +118,27 @@ pub fn open_by(pid: u32, pattern: &str, names: &[String]) -> Option<String> {
             let Ok(target) = std::fs::read_link(fd.path()) else {
                 continue;
             };
+            // Written, not only read: Codex reads other conversations'
+            // files too (listing them), and appends to its own.
+            let writes = std::fs::read_to_string(format!(
+                "/proc/{p}/fdinfo/{}",
+                fd.file_name().to_string_lossy()
+            ))
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix("flags:"))
+                    .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+            })
+            .is_some_and(|flags| flags & 3 != 0);
+            if !writes {
+                continue;
+            }
             if let Some(id) = id_in_path(pattern, &target) {
+                // The conversation corral knows is still open: it stays.
+                if known == Some(id.as_str()) {
+                    return Some(id);
+                }
                 let at = std::fs::metadata(&target)
                     .and_then(|m| m.modified())
                     .unwrap_or(SystemTime::UNIX_EPOCH);
@@ -293,29 +313,38 @@ mod tests {
         let home = dir.path().to_string_lossy().into_owned();
         let vars = [("HOME", home.as_str())];
         let p = expand(CODEX, &env(&vars)).unwrap_or_default();
-        // sh holds the file open on fd 3 in a child of its own.
+        // sh holds the file open (appending) on fd 3 in a child of its own,
+        // and another conversation's file open for reading only.
+        let other =
+            day.join("rollout-2026-12-02T07-52-05-01a235bd-3d62-7870-89e5-000000000001.jsonl");
+        std::fs::write(&other, "{}\n").unwrap_or_else(|e| panic!("{e}"));
         let mut sh = std::process::Command::new("sh")
             .arg("-c")
-            .arg("sh -c 'exec 3<\"$0\"; read x' \"$0\"")
+            .arg("sh -c 'exec 3>>\"$0\" 4<\"$1\"; read x' \"$0\" \"$1\"")
             .arg(&file)
+            .arg(&other)
             .stdin(std::process::Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("{e}"));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let mut seen = None;
         while seen.is_none() && std::time::Instant::now() < deadline {
-            seen = open_by(sh.id(), &p, &[]);
+            seen = open_by(sh.id(), &p, &[], None);
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert_eq!(seen.as_deref(), Some(ID));
         let elsewhere = expand(CODEX, &env(&[("HOME", "/elsewhere")])).unwrap_or_default();
-        assert_eq!(open_by(sh.id(), &elsewhere, &[]), None);
+        assert_eq!(open_by(sh.id(), &elsewhere, &[], None), None);
         // Only a process with the agent's name counts.
-        assert_eq!(open_by(sh.id(), &p, &["codex".to_string()]), None);
+        assert_eq!(open_by(sh.id(), &p, &["codex".to_string()], None), None);
         assert_eq!(
-            open_by(sh.id(), &p, &["sh".to_string()]).as_deref(),
+            open_by(sh.id(), &p, &["sh".to_string()], None).as_deref(),
             Some(ID)
         );
+        // A known id still open stays; one no longer open is replaced.
+        assert_eq!(open_by(sh.id(), &p, &[], Some(ID)).as_deref(), Some(ID));
+        let gone = "01a235bd-3d62-7870-89e5-00000000dead";
+        assert_eq!(open_by(sh.id(), &p, &[], Some(gone)).as_deref(), Some(ID));
         drop(sh.stdin.take());
         let _ = sh.wait();
     }

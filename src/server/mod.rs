@@ -2083,7 +2083,12 @@ impl Manager {
                 && let Some(pid) = s.live.as_ref().and_then(|l| l.pid)
                 && let Some(pattern) = transcript_pattern(spec, &s.cfg)
             {
-                learned = conversation::open_by(pid, &pattern, &s.profile.programs);
+                learned = conversation::open_by(
+                    pid,
+                    &pattern,
+                    &s.profile.programs,
+                    s.session_id.as_deref(),
+                );
             }
             s.was_ready |= matches!(
                 state,
