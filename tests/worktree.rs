@@ -233,3 +233,107 @@ fn the_new_slot_key_adds_an_agent_in_a_worktree() {
     t.send(b"\x1b");
     t.wait_for("the box closed", LONG, |s| !s.contains("agent [branch]:"));
 }
+
+/// `git worktree add` (a large repository's checkout can take seconds)
+/// runs off the session manager's thread: while it has not finished, the
+/// other slots start and answer, and the slot's pane says what it waits
+/// for. Here `git` is a wrapper that holds `worktree add` until the test
+/// lets it go.
+#[test]
+fn a_slow_worktree_holds_up_no_other_slot() {
+    let home = tempdir();
+    let h = home.path();
+    let r = repo(h);
+    let real_git = String::from_utf8_lossy(
+        &Command::new("sh")
+            .arg("-c")
+            .arg("command -v git")
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let bin = h.join("bin");
+    std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{e}"));
+    let gate = h.join("go");
+    let wrapper = bin.join("git");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = add ] && while [ ! -e '{}' ]; do sleep 0.05; done; done\nexec '{real_git}' \"$@\"\n",
+            gate.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let cfg = write_config(
+        h,
+        &format!(
+            "[[slot]]\nid = \"a\"\ncommand = \"/bin/sh\"\ncwd = {r:?}\nworktree = true\nsetup = [\"echo setup-ran > setup.txt\"]\n\n\
+             [[slot]]\nid = \"b\"\ncommand = \"/bin/sh\"\n"
+        ),
+    );
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let dirs: Vec<String> = ["config", "data", "run"]
+        .iter()
+        .map(|d| h.join(d).to_string_lossy().into_owned())
+        .collect();
+    let home_s = h.to_string_lossy().into_owned();
+    let t = Tui::spawn(
+        &support::corral_bin(),
+        &[
+            "--config-dir",
+            &dirs[0],
+            "--data-dir",
+            &dirs[1],
+            "--runtime-dir",
+            &dirs[2],
+            "--config",
+            &cfg,
+        ],
+        40,
+        160,
+        &[("HOME", &home_s), ("SHELL", "/bin/sh"), ("PATH", &path)],
+        h,
+    );
+    // b runs and answers while a's worktree is held.
+    wait_until("the server up", LONG, || ctl(h, &["list"]).0 == 0);
+    assert_eq!(ctl(h, &["send", "b", "--enter", "echo", "b-$((6*7))"]).0, 0);
+    wait_until("b's echo", LONG, || {
+        ctl(h, &["screen", "b"]).1.lines().any(|l| l == "b-42")
+    });
+    let slots: serde_json::Value =
+        serde_json::from_str(&ctl(h, &["list", "--json"]).1).unwrap_or_default();
+    assert!(
+        slots["slots"][0]["pid"].is_null(),
+        "a started early: {slots}"
+    );
+    assert!(
+        ctl(h, &["screen", "a"])
+            .1
+            .contains("making a git worktree on corral/a"),
+        "{}",
+        ctl(h, &["screen", "a"]).1
+    );
+    // Let git go: a starts in its new worktree, its setup run.
+    std::fs::write(&gate, "").unwrap_or_else(|e| panic!("{e}"));
+    let wa = h.join("data/worktrees/default/a");
+    wait_until("a's worktree and setup", LONG, || {
+        wa.join("setup.txt").exists()
+    });
+    wait_until("a running", LONG, || {
+        let v: serde_json::Value =
+            serde_json::from_str(&ctl(h, &["list", "--json"]).1).unwrap_or_default();
+        v["slots"][0]["pid"].as_u64().is_some() && v["slots"][0]["generation"] == 1
+    });
+    t.wait_text("⎇ corral/a", LONG);
+}

@@ -323,6 +323,12 @@ enum Msg {
         force: bool,
         reply: std::sync::mpsc::Sender<Result<String, String>>,
     },
+    /// A worktree made off the manager thread for slot `slot` (`Ok`), or
+    /// why not: the slot starts now (or says why it cannot).
+    WorktreeMade {
+        slot: SlotIdx,
+        made: Result<(), String>,
+    },
     /// `corral ctl new`.
     AddSlot {
         cfg: Box<SlotConfig>,
@@ -780,6 +786,12 @@ struct SlotRt {
     /// This session's agent has been idle, working or asking: it got
     /// past its start.
     was_ready: bool,
+    /// Its worktree is being made off the manager thread.
+    making: bool,
+    /// ... and then it is not to start (killed meanwhile).
+    making_cancelled: bool,
+    /// Its worktree was just made: the setup commands run.
+    made_now: bool,
 }
 
 /// The Enter of a `ctl send --enter` that follows its text.
@@ -998,6 +1010,20 @@ impl Manager {
                     stream,
                 })) => self.hook_opened(conn, request, stream),
                 Some(Msg::Socket(socket::SocketMsg::Gone { conn })) => self.hook_gone(conn),
+                Some(Msg::WorktreeMade { slot, made }) => {
+                    if let Some(s) = self.slots.get_mut(slot) {
+                        s.making = false;
+                        s.made_now = made.is_ok();
+                        if std::mem::take(&mut s.making_cancelled) {
+                            s.made_now = false;
+                            let generation = s.generation;
+                            self.exited(slot, generation, "killed".into(), false);
+                        } else {
+                            // An error is found again, and said, as it starts.
+                            self.spawn(slot);
+                        }
+                    }
+                }
                 Some(Msg::RemoveWorktree { slot, force, reply }) => {
                     let _ = reply.send(self.remove_worktree(slot, force));
                 }
@@ -1139,11 +1165,69 @@ impl Manager {
     /// Starts slot `i`'s next session, and keeps the state file up to
     /// date with it.
     fn spawn(&mut self, i: SlotIdx) {
+        // A worktree still to be made is made off this thread (a large
+        // repository's checkout takes seconds): the slot starts when it is.
+        if self.slots.get(i).is_some_and(|s| s.making) || self.make_worktree_first(i) {
+            return;
+        }
         let notice = self.start_session(i);
         if let Some(text) = notice {
             self.emit(Event::Notice { slot: i, text });
         }
         self.save_state();
+    }
+
+    /// Whether slot `i` wants a worktree that does not exist yet: then
+    /// `git worktree add` runs on a thread of its own, which sends
+    /// [`Msg::WorktreeMade`], and the pane says so meanwhile.
+    fn make_worktree_first(&mut self, i: SlotIdx) -> bool {
+        let Some(s) = self.slots.get_mut(i) else {
+            return false;
+        };
+        let Some((branch, base)) = s
+            .cfg
+            .worktree
+            .as_ref()
+            .and_then(|w| w.branch_and_base(&s.id))
+        else {
+            return false;
+        };
+        let dir = self
+            .worktree_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir)
+            .join(&s.id);
+        if dir.exists() {
+            return false;
+        }
+        let from = match &s.cfg.cwd {
+            Some(c) => expand_home(c),
+            None => std::env::current_dir().unwrap_or_default(),
+        };
+        s.making = true;
+        let note = format!("[corral] making a git worktree on {branch}…\r\n");
+        {
+            let mut e = s.shared.lock();
+            e.process(note.as_bytes());
+            if let Some(sink) = &self.screens {
+                sink.output(i, note.as_bytes(), &e);
+            }
+        }
+        s.shared.ui_dirty.store(true, Ordering::Release);
+        let tx = self.tx.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("worktree-{}", s.id))
+            .spawn(move || {
+                let made = crate::worktree::repo_root(&from)
+                    .and_then(|repo| crate::worktree::ensure(&repo, &dir, &branch, base.as_deref()))
+                    .map(|_| ());
+                let _ = tx.send(Msg::WorktreeMade { slot: i, made });
+            });
+        if spawned.is_err() {
+            s.making = false;
+            return false;
+        }
+        true
     }
 
     /// Starts slot `i`'s next session; returns what the sidebar says about
@@ -1286,7 +1370,10 @@ impl Manager {
                     });
                     s.worktree = Some((repo, dir.clone(), branch));
                     cwd = Some(dir);
-                    if ensured == crate::worktree::Ensured::Created && !s.cfg.setup.is_empty() {
+                    let made_now = std::mem::take(&mut s.made_now);
+                    if (made_now || ensured == crate::worktree::Ensured::Created)
+                        && !s.cfg.setup.is_empty()
+                    {
                         let mut script = String::from("set -e\n");
                         for c in &s.cfg.setup {
                             script.push_str(c);
@@ -1925,6 +2012,7 @@ impl Manager {
                 if let Some(s) = self.slots.get_mut(slot) {
                     s.restart_due = None;
                     s.restart_now = false;
+                    s.making_cancelled = s.making;
                     if let Some(live) = &s.live {
                         kill_later(live);
                     }
@@ -2928,6 +3016,9 @@ fn new_slot(
         restored: false,
         resuming: false,
         was_ready: false,
+        making: false,
+        making_cancelled: false,
+        made_now: false,
     })
 }
 
