@@ -1611,7 +1611,7 @@ impl Manager {
         let Some((repo, path, _)) = s.worktree.clone() else {
             return Err(format!("slot {} has no worktree", s.id));
         };
-        if s.live.is_some() {
+        if s.live.is_some() || s.making {
             return Err(format!(
                 "slot {} runs in its worktree: stop it first (`corral ctl kill {}`)",
                 s.id, s.id
