@@ -247,31 +247,12 @@ fn inside_tmux_the_copy_is_also_wrapped_for_passthrough() {
     let home = tempdir();
     let h = home.path();
     let cfg = write_config(h, "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\n");
-    let dirs: Vec<String> = ["config", "data", "run"]
-        .iter()
-        .map(|d| h.join(d).to_string_lossy().into_owned())
-        .collect();
-    let home_s = h.to_string_lossy().into_owned();
-    let t = Tui::spawn(
-        &support::corral_bin(),
-        &[
-            "--config-dir",
-            &dirs[0],
-            "--data-dir",
-            &dirs[1],
-            "--runtime-dir",
-            &dirs[2],
-            "--config",
-            &cfg,
-        ],
+    let t = Tui::corral_env(
+        &["--config", &cfg],
         40,
         160,
-        &[
-            ("HOME", &home_s),
-            ("SHELL", "/bin/sh"),
-            ("TMUX", "/tmp/tmux-test/default,1,0"),
-        ],
         h,
+        &[("TMUX", "/tmp/tmux-test/default,1,0")],
     );
     t.wait_mode("NORMAL", LONG);
     run_in_shell(&t, "echo marker-$((6*7))-tmux");

@@ -283,28 +283,7 @@ fn a_slow_worktree_holds_up_no_other_slot() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let dirs: Vec<String> = ["config", "data", "run"]
-        .iter()
-        .map(|d| h.join(d).to_string_lossy().into_owned())
-        .collect();
-    let home_s = h.to_string_lossy().into_owned();
-    let t = Tui::spawn(
-        &support::corral_bin(),
-        &[
-            "--config-dir",
-            &dirs[0],
-            "--data-dir",
-            &dirs[1],
-            "--runtime-dir",
-            &dirs[2],
-            "--config",
-            &cfg,
-        ],
-        40,
-        160,
-        &[("HOME", &home_s), ("SHELL", "/bin/sh"), ("PATH", &path)],
-        h,
-    );
+    let t = Tui::corral_env(&["--config", &cfg], 40, 160, h, &[("PATH", &path)]);
     // b runs and answers while a's worktree is held.
     wait_until("the server up", LONG, || ctl(h, &["list"]).0 == 0);
     assert_eq!(ctl(h, &["send", "b", "--enter", "echo", "b-$((6*7))"]).0, 0);

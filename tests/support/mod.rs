@@ -148,6 +148,18 @@ impl Tui {
     /// Starts the corral binary with `args` and a private config, data and
     /// runtime dir (`config/`, `data/`, `run/` under `home`).
     pub fn corral(args: &[&str], rows: u16, cols: u16, home: &Path) -> Tui {
+        Tui::corral_env(args, rows, cols, home, &[])
+    }
+
+    /// [`Tui::corral`] with `env` added to the client's environment (and
+    /// so the server's it starts): `TMUX`, a `PATH` with a wrapper first.
+    pub fn corral_env(
+        args: &[&str],
+        rows: u16,
+        cols: u16,
+        home: &Path,
+        env: &[(&str, &str)],
+    ) -> Tui {
         let cfg = home.join("config");
         let data = home.join("data");
         let rt = home.join("run");
@@ -164,14 +176,9 @@ impl Tui {
         ];
         all.extend_from_slice(args);
         let home_s = home.to_string_lossy().into_owned();
-        Tui::spawn(
-            &corral_bin(),
-            &all,
-            rows,
-            cols,
-            &[("HOME", &home_s), ("SHELL", "/bin/sh")],
-            home,
-        )
+        let mut vars = vec![("HOME", home_s.as_str()), ("SHELL", "/bin/sh")];
+        vars.extend_from_slice(env);
+        Tui::spawn(&corral_bin(), &all, rows, cols, &vars, home)
     }
 
     /// The screen as text, rows joined by newlines.

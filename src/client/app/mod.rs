@@ -1370,14 +1370,8 @@ impl App {
                     }));
                     return;
                 }
-                self.pending.push(k);
-                match self.keymap.lookup(Mode::Normal, &self.pending) {
-                    Lookup::Prefix => {}
-                    Lookup::Unbound => self.pending.clear(),
-                    Lookup::Action(a) => {
-                        let keys = std::mem::take(&mut self.pending);
-                        self.run(a, &keys, now, fx);
-                    }
+                if let Some((a, keys)) = self.pending_action(Mode::Normal, k) {
+                    self.run(a, &keys, now, fx);
                 }
             }
         }
@@ -1704,17 +1698,26 @@ impl App {
             }
             return;
         }
-        self.pending.push(k);
-        match self.keymap.lookup(Mode::Copy, &self.pending) {
-            Lookup::Prefix => {}
-            Lookup::Unbound => self.pending.clear(),
-            Lookup::Action(a) => {
-                self.pending.clear();
-                self.run_copy(a, now, fx);
-                if self.mode != Mode::Copy {
-                    self.copy_guard_until = Some(now + RESELECT_GUARD);
-                }
+        if let Some((a, _)) = self.pending_action(Mode::Copy, k) {
+            self.run_copy(a, now, fx);
+            if self.mode != Mode::Copy {
+                self.copy_guard_until = Some(now + RESELECT_GUARD);
             }
+        }
+    }
+
+    /// `k` after the keys pressed so far, looked up in `mode`: the action
+    /// they complete, with the keys; `None` while they are a prefix or
+    /// when nothing is bound to them (then they are forgotten).
+    fn pending_action(&mut self, mode: Mode, k: KeyPress) -> Option<(Action, Vec<KeyPress>)> {
+        self.pending.push(k);
+        match self.keymap.lookup(mode, &self.pending) {
+            Lookup::Prefix => None,
+            Lookup::Unbound => {
+                self.pending.clear();
+                None
+            }
+            Lookup::Action(a) => Some((a, std::mem::take(&mut self.pending))),
         }
     }
 
