@@ -453,6 +453,11 @@ fn msg_from(i: Input) -> Msg {
     }
 }
 
+/// `seq` wrapped for tmux's DCS passthrough: every ESC inside is doubled.
+fn tmux_passthrough(seq: &str) -> String {
+    format!("\x1bPtmux;{}\x1b\\", seq.replace('\x1b', "\x1b\x1b"))
+}
+
 /// Rings the outer terminal's bell and posts a desktop notification with
 /// OSC 9 (iTerm2, Windows Terminal, kitty, ...) and OSC 777 (rxvt, foot,
 /// VTE). Inside tmux they are wrapped for passthrough; both travel over SSH.
@@ -460,8 +465,7 @@ fn notify(text: &str) {
     let clean: String = text.chars().filter(|c| !c.is_control()).collect();
     let osc = format!("\x1b]9;corral: {clean}\x07\x1b]777;notify;corral;{clean}\x07");
     let seq = if std::env::var_os("TMUX").is_some() {
-        // DCS passthrough: every ESC inside is doubled.
-        format!("\x1bPtmux;{}\x1b\\", osc.replace('\x1b', "\x1b\x1b"))
+        tmux_passthrough(&osc)
     } else {
         osc
     };
@@ -500,8 +504,7 @@ fn copy_out(text: &str, command: Option<&str>) {
     let mut out = io::stdout();
     let _ = out.write_all(osc.as_bytes());
     if std::env::var_os("TMUX").is_some() {
-        let wrapped = format!("\x1bPtmux;{}\x1b\\", osc.replace('\x1b', "\x1b\x1b"));
-        let _ = out.write_all(wrapped.as_bytes());
+        let _ = out.write_all(tmux_passthrough(&osc).as_bytes());
     }
     let _ = out.flush();
     if let Some(cmd) = command.filter(|c| !c.trim().is_empty()) {

@@ -1205,15 +1205,12 @@ impl Manager {
             None => std::env::current_dir().unwrap_or_default(),
         };
         s.making = true;
-        let note = format!("[corral] making a git worktree on {branch}…\r\n");
-        {
-            let mut e = s.shared.lock();
-            e.process(note.as_bytes());
-            if let Some(sink) = &self.screens {
-                sink.output(i, note.as_bytes(), &e);
-            }
-        }
-        s.shared.ui_dirty.store(true, Ordering::Release);
+        pane_note(
+            &s.shared,
+            self.screens.as_deref(),
+            i,
+            &format!("[corral] making a git worktree on {branch}…\r\n"),
+        );
         let tx = self.tx.clone();
         let spawned = thread::Builder::new()
             .name(format!("worktree-{}", s.id))
@@ -1474,16 +1471,12 @@ impl Manager {
                     .join(" ");
                 let msg = format!("cannot start `{}`: {why}", s.cfg.command.get_ref());
                 tracing::warn!(slot = %s.id, "{msg}");
-                {
-                    let note = format!("\r\n[corral] {msg}\r\n");
-                    let mut e = s.shared.lock();
-                    e.process(note.as_bytes());
-                    // Clients see it as output of the slot.
-                    if let Some(sink) = &self.screens {
-                        sink.output(i, note.as_bytes(), &e);
-                    }
-                }
-                s.shared.ui_dirty.store(true, Ordering::Release);
+                pane_note(
+                    &s.shared,
+                    self.screens.as_deref(),
+                    i,
+                    &format!("\r\n[corral] {msg}\r\n"),
+                );
                 let status = "failed to start".to_string();
                 self.emit(Event::SpawnFailed {
                     slot: i,
@@ -3020,6 +3013,19 @@ fn new_slot(
         making_cancelled: false,
         made_now: false,
     })
+}
+
+/// Writes corral's own `note` into slot `i`'s pane, as output of the slot
+/// (clients see it too).
+fn pane_note(shared: &SlotShared, screens: Option<&dyn ScreenSink>, i: SlotIdx, note: &str) {
+    {
+        let mut e = shared.lock();
+        e.process(note.as_bytes());
+        if let Some(sink) = screens {
+            sink.output(i, note.as_bytes(), &e);
+        }
+    }
+    shared.ui_dirty.store(true, Ordering::Release);
 }
 
 /// The conversation slot `cfg` resumes: its known `id`, when the slot
