@@ -39,15 +39,18 @@ pub struct Cli {
     /// (starting the server if none runs).
     #[arg(long, value_name = "SLOT")]
     attach: Option<String>,
-    /// The session: each has its own server, agents and socket.
+    /// The session: each has its own server, agents and socket (default:
+    /// `default`; `ls` and `audit` without it show every session).
     #[arg(
         short = 's',
         long = "session",
         value_name = "NAME",
         env = "CORRAL_SESSION",
-        default_value = "default",
         global = true
     )]
+    session_arg: Option<String>,
+    /// The session's name: the one given, else `default`.
+    #[arg(skip = String::from("default"))]
     session: String,
     /// Log level for the log file: error, warn, info, debug, trace.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
@@ -323,17 +326,9 @@ enum CtlCmd {
     Schema,
 }
 
-/// A prompt id: 16 hex digits (as text output prints it), else a decimal
-/// number (as JSON gives it).
+/// A prompt id: 16 hex digits (as corral prints it), else a decimal number.
 fn prompt_id(s: &str) -> Result<crate::detect::PromptId, String> {
-    let hex = s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    let n = if hex {
-        u64::from_str_radix(s, 16).ok()
-    } else {
-        s.parse().ok()
-    };
-    n.map(crate::detect::PromptId)
-        .ok_or_else(|| format!("`{s}` is not a prompt id"))
+    crate::detect::PromptId::parse(s)
 }
 
 /// `corral ctl worktree SLOT ...` subcommands.
@@ -349,9 +344,17 @@ enum WorktreeCmd {
 }
 
 /// A kebab-case name (`any-stop`) as the protocol spells it.
+///
+/// Errors: another name; the message lists the names there are.
 fn kebab<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
-    serde_json::from_value(serde_json::Value::String(s.to_string()))
-        .map_err(|_| format!("unknown value `{s}`"))
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|e| {
+        // serde's "unknown variant `x`, expected one of `a`, `b`".
+        let e = e.to_string();
+        match e.split_once("expected one of ") {
+            Some((_, names)) => format!("unknown value `{s}`; one of {names}"),
+            None => format!("unknown value `{s}`"),
+        }
+    })
 }
 
 /// The request of a `corral ctl` command line.
@@ -566,7 +569,10 @@ fn hook(
 
 /// Runs what the command line asks for; the exit status: 0 ok, 1 runtime
 /// failure, 2 usage or config error.
-pub fn dispatch(cli: Cli) -> ExitCode {
+pub fn dispatch(mut cli: Cli) -> ExitCode {
+    if let Some(s) = &cli.session_arg {
+        cli.session = s.clone();
+    }
     if let Some(Sub::DemoAgent { script, pace_ms }) = &cli.command {
         return match crate::demo::run(script, *pace_ms) {
             Ok(()) => ExitCode::SUCCESS,
@@ -590,7 +596,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(Sub::Audit { json, since, slot }) = &cli.command {
-        return match audit(&cli, *json, since.as_deref(), slot.as_deref()) {
+        let session = cli.session_arg.as_deref();
+        return match audit(&cli, *json, since.as_deref(), slot.as_deref(), session) {
             Ok(text) => {
                 print!("{text}");
                 ExitCode::SUCCESS
@@ -667,7 +674,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         };
     }
     if let Some(Sub::Ls) = &cli.command {
-        return match paths_of(&cli).and_then(|p| crate::client::admin::list(&p.runtime_dir)) {
+        let only = cli.session_arg.as_deref();
+        return match paths_of(&cli).and_then(|p| crate::client::admin::list(&p.runtime_dir, only)) {
             Ok(text) => {
                 print!("{text}");
                 ExitCode::SUCCESS
@@ -854,8 +862,16 @@ fn since_cutoff(s: &str) -> anyhow::Result<time::OffsetDateTime> {
     Ok(time::OffsetDateTime::now_utc() - time::Duration::seconds(secs))
 }
 
-/// `corral audit`: the audit log as a table or JSON lines.
-fn audit(cli: &Cli, json: bool, since: Option<&str>, slot: Option<&str>) -> anyhow::Result<String> {
+/// `corral audit`: the audit log as a table or JSON lines; `session`: only
+/// that session's entries (`-s`), else every session's with a SESSION
+/// column (entries of a corral before sessions were recorded have none).
+fn audit(
+    cli: &Cli,
+    json: bool,
+    since: Option<&str>,
+    slot: Option<&str>,
+    session: Option<&str>,
+) -> anyhow::Result<String> {
     use time::format_description::well_known::Rfc3339;
     let paths = paths_of(cli)?;
     let file = paths.audit_file();
@@ -867,6 +883,9 @@ fn audit(cli: &Cli, json: bool, since: Option<&str>, slot: Option<&str>) -> anyh
     let cutoff = since.map(since_cutoff).transpose()?;
     let mut out = String::new();
     if !json {
+        if session.is_none() {
+            out.push_str(&format!("{:<12} ", "SESSION"));
+        }
         out.push_str(&format!(
             "{:<20} {:<10} {:<8} {:<8} {:<36} {:<15} {:<22} {}\n",
             "TIME", "SLOT", "AGENT", "TOOL", "SUBJECT", "ANSWER", "BY", "RESULT"
@@ -878,6 +897,9 @@ fn audit(cli: &Cli, json: bool, since: Option<&str>, slot: Option<&str>) -> anyh
         };
         let field = |k: &str| v[k].as_str().unwrap_or("").to_string();
         if slot.is_some_and(|s| field("slot") != s) {
+            continue;
+        }
+        if session.is_some_and(|s| v["session"].as_str() != Some(s)) {
             continue;
         }
         if let Some(c) = cutoff {
@@ -905,6 +927,9 @@ fn audit(cli: &Cli, json: bool, since: Option<&str>, slot: Option<&str>) -> anyh
             Some(r) => format!("{} ({r})", field("result")),
             None => field("result"),
         };
+        if session.is_none() {
+            out.push_str(&format!("{:<12} ", field("session")));
+        }
         out.push_str(&format!(
             "{:<20} {:<10} {:<8} {:<8} {:<36} {:<15} {:<22} {}\n",
             field("time")
@@ -1154,6 +1179,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .map(|s| s.id.get_ref().clone())
             .collect(),
         is_demo,
+        config: config
+            .origin
+            .as_ref()
+            .map(|(p, t)| crate::proto::ConfigId::of(p, t)),
+        config_given: cli.config.is_some(),
         server_args,
     })
     .map_err(

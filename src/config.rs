@@ -239,7 +239,7 @@ impl Default for UiConfig {
 }
 
 /// `[transcripts]` settings: every slot's raw output is kept in
-/// `transcripts/<slot>.raw` in the data directory.
+/// `transcripts/<session>/<slot>.raw` in the data directory.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TranscriptConfig {

@@ -39,20 +39,69 @@ pub struct PromptOption {
 
 /// Identifies a prompt as the user saw it: a hash of the slot, the session
 /// generation, the prompt's occurrence number and its normalized dialog text.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
+///
+/// On the wire (ctl's JSON, the audit log) it is a string of 16 hex digits,
+/// as the text output prints it: a 64-bit number does not survive JSON tools
+/// that read numbers as doubles (jq, JavaScript). Reading also takes a JSON
+/// number or a decimal string, as corral before 0.2 wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PromptId(pub u64);
+
+impl PromptId {
+    /// Reads a prompt id: 16 hex digits (as corral prints it), else a
+    /// decimal number.
+    ///
+    /// Errors: neither.
+    pub fn parse(s: &str) -> Result<PromptId, String> {
+        let hex = s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let n = if hex {
+            u64::from_str_radix(s, 16).ok()
+        } else {
+            s.parse().ok()
+        };
+        n.map(PromptId)
+            .ok_or_else(|| format!("`{s}` is not a prompt id (16 hex digits)"))
+    }
+}
+
+impl Serialize for PromptId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PromptId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PromptId, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = PromptId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a prompt id: 16 hex digits")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<PromptId, E> {
+                Ok(PromptId(n))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<PromptId, E> {
+                PromptId::parse(s).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl schemars::JsonSchema for PromptId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PromptId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A prompt id: 16 lower-case hex digits, as a string.",
+            "type": "string",
+            "pattern": "^[0-9a-f]{16}$"
+        })
+    }
+}
 
 impl fmt::Display for PromptId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -390,6 +390,43 @@ pub struct Welcome {
     pub clients: usize,
     /// Rows of scrollback each slot keeps (a client's copies keep as many).
     pub scrollback_rows: usize,
+    /// The config the server runs (`None` from a server that does not say).
+    #[serde(default)]
+    pub config: Option<ConfigId>,
+}
+
+/// Which config a server runs: the file, and a digest of its text as the
+/// server read it, so that a client can tell another file, or the same file
+/// edited since, from the one that runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigId {
+    /// The file's absolute path as given (`<embedded demo config>` for the
+    /// built-in demo).
+    pub path: String,
+    /// SHA-256 of the text, 64 lower-case hex digits.
+    pub sha256: String,
+}
+
+impl ConfigId {
+    /// The id of config text `text` read from `path`.
+    pub fn of(path: &std::path::Path, text: &str) -> ConfigId {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(text.as_bytes());
+        let path = if path.to_string_lossy().starts_with('<') {
+            path.to_path_buf()
+        } else {
+            std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+        };
+        ConfigId {
+            path: path.to_string_lossy().into_owned(),
+            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+
+    /// Whether this is the built-in demo's config.
+    pub fn is_demo(&self) -> bool {
+        self.path.starts_with('<')
+    }
 }
 
 /// A slot as a [`Welcome`] shows it.

@@ -192,6 +192,15 @@ fn wait_ends_with_an_error_when_the_slot_restarts() {
     assert!(err.contains("slot \"sh\""), "{err}");
     wait_until("sh in session 2", LONG, || slot(h, "sh")["generation"] == 2);
     wait_until("the old shell gone", LONG, || !alive(pid));
+    // Issue 22.3: a restarted plain program reaches idle (it stayed
+    // `starting`: the old session's last wake-up was dropped, holding off
+    // the new one's), and `ctl restart` returns once the new session runs,
+    // so the wait after it is on that session.
+    assert_eq!(ctl(h, &["restart", "sh"]).0, 0);
+    assert_eq!(slot(h, "sh")["generation"], 3);
+    let (code, out, err) = ctl(h, &["wait", "sh", "--state", "idle", "--timeout", "20"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("sh: idle (session 3)"), "{out}");
     // kill: the process goes and is not restarted.
     let pid = slot(h, "sh")["pid"].as_u64().unwrap_or(0);
     assert!(pid > 0 && alive(pid));
@@ -233,7 +242,32 @@ fn answer_is_the_only_way_and_events_follow_it() {
     let reached: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(reached["prompt"]["tool"], "Edit", "{out}");
     assert_eq!(reached["prompt"]["subject"], "web/src/header.css");
-    let first = reached["prompt"]["id"].as_u64().unwrap_or(0);
+    // Issue 22.6: ids are strings of 16 hex digits, which JSON tools that
+    // read numbers as doubles (jq, JavaScript) keep whole.
+    let first = reached["prompt"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the id is not a string: {out}"))
+        .to_string();
+    assert!(
+        first.len() == 16 && first.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{first}"
+    );
+    // As a double would carry it, it is another id: refused, never rounded
+    // onto the open one.
+    let rounded = (u64::from_str_radix(&first, 16).unwrap_or(0) as f64) as u64;
+    if format!("{rounded:016x}") != first {
+        let (code, _, err) = ctl(
+            h,
+            &[
+                "answer",
+                "web",
+                "approve-once",
+                "--prompt",
+                &rounded.to_string(),
+            ],
+        );
+        assert_eq!(code, 1, "{err}");
+    }
     // Text, keys or Enter never land in the dialog.
     for args in [
         &["send", "web", "y"][..],
@@ -245,7 +279,10 @@ fn answer_is_the_only_way_and_events_follow_it() {
         assert_eq!(code, 1, "{args:?}");
         assert!(err.contains("a prompt is open in slot web"), "{err}");
     }
-    assert_eq!(slot(h, "web")["prompt"]["id"].as_u64(), Some(first));
+    assert_eq!(
+        slot(h, "web")["prompt"]["id"].as_str(),
+        Some(first.as_str())
+    );
     // Another prompt's id is refused.
     let (code, _, err) = ctl(
         h,
@@ -259,16 +296,7 @@ fn answer_is_the_only_way_and_events_follow_it() {
     );
     assert_eq!(code, 1);
     assert!(err.contains("is not open"), "{err}");
-    let (code, out, err) = ctl(
-        h,
-        &[
-            "answer",
-            "web",
-            "approve-once",
-            "--prompt",
-            &first.to_string(),
-        ],
-    );
+    let (code, out, err) = ctl(h, &["answer", "web", "approve-once", "--prompt", &first]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("answered prompt"), "{out}");
     // The next prompt (Bash) is answered by key in the outer client.

@@ -317,7 +317,7 @@ fn crashing_agent_is_shown_exited_and_restarted() {
     t.wait_text("exited (5)", LONG);
     // corral itself keeps running and the crashing slot comes back.
     wait_until("a second session of crashy", LONG, || {
-        std::fs::read_to_string(home.path().join("data/transcripts/crashy.raw"))
+        std::fs::read_to_string(home.path().join("data/transcripts/default/crashy.raw"))
             .is_ok_and(|s| s.matches("started").count() >= 2)
     });
     t.wait_text("NORMAL", LONG);
@@ -770,7 +770,7 @@ fn transcripts_rotate_at_their_limit() {
     );
     let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
     t.wait_text("big-done", LONG);
-    let dir = home.path().join("data/transcripts");
+    let dir = home.path().join("data/transcripts/default");
     let cur = dir.join("big.raw");
     let old = dir.join("big.raw.1");
     wait_until("the transcript's end", LONG, || {
@@ -800,7 +800,12 @@ fn transcripts_can_be_turned_off() {
     );
     let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
     t.wait_text("quiet-done", LONG);
-    assert!(!home.path().join("data/transcripts/quiet.raw").exists());
+    assert!(
+        !home
+            .path()
+            .join("data/transcripts/default/quiet.raw")
+            .exists()
+    );
 }
 
 /// Keys that come while corral redraws after a resize (ratatui then asks

@@ -188,7 +188,7 @@ fn killed_and_hung_up_clients_leave_the_agents_running() {
     // SAFETY: SIGKILL to a child we started.
     unsafe { libc::kill(a.pid() as i32, libc::SIGKILL) };
     a.wait_exit(LONG);
-    let transcript = home.path().join("data/transcripts/tick.raw");
+    let transcript = home.path().join("data/transcripts/default/tick.raw");
     let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     let before = len(&transcript);
     wait_until("output while no client is attached", LONG, || {

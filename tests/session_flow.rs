@@ -23,6 +23,7 @@ fn start(cfg: &str, dir: &Path) -> (SessionManager, UnboundedReceiver<Event>) {
             transcript_dir: Some(dir.join("transcripts")),
             worktree_dir: None,
             state_file: None,
+            session: "test".into(),
             transcript_max_bytes: 1 << 30,
             audit_path: Some(dir.join("audit.jsonl")),
             sizes: vec![(30, 100); config.slots.len()],

@@ -214,6 +214,7 @@ fn start(
             transcript_dir: None,
             worktree_dir: None,
             state_file: None,
+            session: "test".into(),
             transcript_max_bytes: 0,
             audit_path: Some(dir.join("audit.jsonl")),
             sizes: vec![(30, 100); config.slots.len()],

@@ -269,8 +269,8 @@ fn restart_runs_the_demo_script_again() {
         inbox_row(s, "api").is_some_and(|r| r.contains("api Bash echo hello"))
     });
     check_status(&s, "NORMAL");
-    let raw =
-        std::fs::read_to_string(home.path().join("data/transcripts/api.raw")).unwrap_or_default();
+    let raw = std::fs::read_to_string(home.path().join("data/transcripts/default/api.raw"))
+        .unwrap_or_default();
     // Each run of the demo agent switches to the alternate screen once.
     assert_eq!(
         raw.matches("\x1b[?1049h").count(),

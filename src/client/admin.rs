@@ -13,11 +13,11 @@ const KILL_WAIT: Duration = Duration::from_secs(15);
 
 /// The running servers in `runtime_dir`, one block each: the session, its
 /// pid, uptime and clients, then one row per slot with its agent, state and
-/// the prompt it waits on. "no server running" when there is none. Stale
-/// sockets (their server died) are skipped.
+/// the prompt it waits on; `only`: that session alone. "no server running"
+/// when there is none. Stale sockets (their server died) are skipped.
 ///
 /// Errors: the runtime directory cannot be read (other than missing).
-pub fn list(runtime_dir: &Path) -> anyhow::Result<String> {
+pub fn list(runtime_dir: &Path, only: Option<&str>) -> anyhow::Result<String> {
     let mut names: Vec<String> = match std::fs::read_dir(runtime_dir) {
         Ok(d) => d
             .filter_map(|e| e.ok())
@@ -34,7 +34,9 @@ pub fn list(runtime_dir: &Path) -> anyhow::Result<String> {
     names.sort();
     let mut out = String::new();
     for name in names {
-        if crate::server::host::check_session_name(&name).is_err() {
+        if crate::server::host::check_session_name(&name).is_err()
+            || only.is_some_and(|o| o != name)
+        {
             continue;
         }
         let sock = crate::server::host::socket_path(runtime_dir, &name);
@@ -45,7 +47,10 @@ pub fn list(runtime_dir: &Path) -> anyhow::Result<String> {
         }
     }
     if out.is_empty() {
-        out.push_str("no server running\n");
+        match only {
+            Some(name) => out.push_str(&format!("no server running for session {name}\n")),
+            None => out.push_str("no server running\n"),
+        }
     }
     Ok(out)
 }

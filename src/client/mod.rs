@@ -61,6 +61,11 @@ pub struct Options {
     pub config_slots: Vec<String>,
     /// The embedded demo runs (no config file): say so.
     pub is_demo: bool,
+    /// The config this client read (its path and digest).
+    pub config: Option<crate::proto::ConfigId>,
+    /// The person named that config (`--config`): a server running another
+    /// one is worth a word.
+    pub config_given: bool,
     /// The flags a server started by this client gets (paths, config, log
     /// level), before `server`.
     pub server_args: Vec<std::ffi::OsString>,
@@ -93,6 +98,10 @@ pub fn run(o: Options) -> anyhow::Result<Ended> {
         rows: size.1,
         slot: o.attach.clone(),
     };
+    // Without a terminal there is nothing to show: say so before any server
+    // is started (it would run on, unseen, at a guessed size).
+    check_terminal()?;
+    let mut started = false;
     let (welcome, stream, reader) = match link::connect(&socket, &o.session, hello.clone()) {
         Ok(c) => c,
         Err(ConnectError::NoServer(_)) => {
@@ -113,7 +122,10 @@ pub fn run(o: Options) -> anyhow::Result<Ended> {
             // panes, so none has to draw again at once.
             let sizes = first_pane_sizes(&o, size);
             match link::start_server(&exe, &o.session, &o.server_args, &sizes) {
-                Ok(()) => link::connect(&socket, &o.session, hello)?,
+                Ok(()) => {
+                    started = true;
+                    link::connect(&socket, &o.session, hello)?
+                }
                 // Another client started it at the same moment: attach to
                 // that one once its socket is up.
                 Err(e) if e.to_string().contains("already running") => {
@@ -128,11 +140,110 @@ pub fn run(o: Options) -> anyhow::Result<Ended> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let note = if started {
+        None
+    } else {
+        config_mismatch(
+            &o.session,
+            o.config.as_ref(),
+            o.config_given,
+            welcome.config.as_ref(),
+        )
+    };
+    if let Some((_, whole)) = &note {
+        tracing::warn!("{whole}");
+    }
     install_panic_hook();
     let guard = TermGuard::enter().context("setting up the terminal")?;
-    let result = runtime.block_on(ui_loop(o, welcome, stream, reader, socket));
+    let short = note.as_ref().map(|(s, _)| s.clone());
+    let result = runtime.block_on(ui_loop(o, welcome, stream, reader, socket, short));
     drop(guard);
+    // Said again where it stays: the screen it was shown on is gone.
+    if let Some((_, whole)) = note {
+        eprintln!("corral: {whole}");
+    }
     result
+}
+
+/// Checks that corral has a terminal to draw on: standard output is one,
+/// and the terminal its keys come from (standard input, else `/dev/tty`)
+/// opens.
+///
+/// Errors: either is missing, with what to use instead.
+fn check_terminal() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let ok = std::io::stdout().is_terminal() && TtyFd::open().is_ok();
+    if !ok {
+        anyhow::bail!(
+            "corral shows its agents in a terminal, and this has none (standard input and output \
+             are not one); scripts drive a session with `corral ctl`"
+        );
+    }
+    Ok(())
+}
+
+/// What to tell a person whose client read config `mine` (named by them
+/// when `given`) about the server of session `session`, which runs
+/// `theirs`: another file, or the same file since changed. `None`: nothing;
+/// else a short text for the screen (file names) and a whole one for the
+/// log and the terminal once corral ends (paths).
+pub fn config_mismatch(
+    session: &str,
+    mine: Option<&crate::proto::ConfigId>,
+    given: bool,
+    theirs: Option<&crate::proto::ConfigId>,
+) -> Option<(String, String)> {
+    let (mine, theirs) = (mine?, theirs?);
+    let flag = if session == "default" {
+        String::new()
+    } else {
+        format!(" -s {session}")
+    };
+    let name = |c: &crate::proto::ConfigId, whole: bool| {
+        if c.is_demo() {
+            "the built-in demo".to_string()
+        } else if whole {
+            c.path.clone()
+        } else {
+            std::path::Path::new(&c.path)
+                .file_name()
+                .map_or(c.path.clone(), |f| f.to_string_lossy().into_owned())
+        }
+    };
+    if mine.path == theirs.path {
+        if mine.sha256 == theirs.sha256 || mine.is_demo() {
+            return None;
+        }
+        return Some((
+            format!(
+                "{} changed since this server started; to load it: corral{flag} kill-server",
+                name(mine, false)
+            ),
+            format!(
+                "{} changed since session {session}'s server started: it runs the config as it \
+                 was. To load it: `corral{flag} kill-server` (its agents stop), then corral again",
+                name(mine, true)
+            ),
+        ));
+    }
+    if !given {
+        return None;
+    }
+    Some((
+        format!(
+            "session {session} runs {}, not {}; to load yours: corral{flag} kill-server, or -s NAME",
+            name(theirs, false),
+            name(mine, false)
+        ),
+        format!(
+            "session {session} runs {}, not {}: this client shows it as it is. To load yours: \
+             `corral{flag} kill-server` (its agents stop) and run corral again, or run both side \
+             by side with `corral -s NAME --config {}`",
+            name(theirs, true),
+            name(mine, true),
+            mine.path
+        ),
+    ))
 }
 
 /// Connects to a server another client is starting: its socket appears
@@ -191,6 +302,7 @@ fn first_pane_sizes(o: &Options, size: (u16, u16)) -> String {
         auto_answers: true,
         clients: 1,
         scrollback_rows: 0,
+        config: None,
     };
     let mut app = App::from_welcome(&w, &o.ui, o.keymap.clone(), size, Instant::now());
     if let Some(i) = o
@@ -660,6 +772,7 @@ async fn ui_loop(
     stream: std::os::unix::net::UnixStream,
     reader: std::io::BufReader<std::os::unix::net::UnixStream>,
     socket: std::path::PathBuf,
+    note: Option<String>,
 ) -> anyhow::Result<Ended> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -687,6 +800,10 @@ async fn ui_loop(
             error: false,
             until: now + Duration::from_secs(20),
         });
+    }
+    // The server runs another config than this client read: said first.
+    if let Some(n) = note {
+        app.notice(n, now);
     }
     // A prompt that came while no client was attached: ring once.
     if !welcome.inbox.is_empty() {

@@ -238,6 +238,13 @@ pub struct CtlSlot {
     /// Code's `--session-id`/`--resume`).
     #[serde(default)]
     pub session_id: Option<String>,
+    /// What its last session ran: the program, then its arguments (those
+    /// corral adds, such as hook settings and `--resume`, included).
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// The directory it ran in (its worktree, if it has one).
+    #[serde(default)]
+    pub cwd: Option<String>,
 }
 
 /// Counters of one slot, for `ctl stats`.

@@ -19,6 +19,10 @@ use crate::proto::ctl::{
 /// Longest wait taken, in milliseconds (30 days); longer ones are cut to it.
 const MAX_WAIT_MS: u64 = 30 * 24 * 3600 * 1000;
 
+/// Longest a `ctl restart` waits for the slot's new session to start (its
+/// old program has up to a few seconds to end first).
+const RESTART_WAIT: Duration = Duration::from_secs(30);
+
 /// Longest a `ctl answer` waits for the session manager to send (or
 /// refuse) the answer: it waits for the agent's dialog to settle first.
 const ANSWER_WAIT: Duration = Duration::from_secs(15);
@@ -76,6 +80,39 @@ pub(super) fn serve(
             }
             Ok(reached)
         }),
+        CtlRequest::Restart { slot } => slot_of(hub, &slot).and_then(|i| {
+            // The reply comes once the new session runs, so that a script's
+            // next `ctl wait` waits on it, not on the session it replaced.
+            let (gen_now, tx, rx) = hub.follow(None, |v, _| v.slots[i].generation);
+            watch_hangup(reader, tx);
+            mgr.send(Command::Restart { slot: i });
+            let deadline = Instant::now() + RESTART_WAIT;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(Feed::Event { event, .. }) => match *event {
+                        Event::Started {
+                            slot: s,
+                            generation,
+                        } if s == i && generation > gen_now => {
+                            return Ok(CtlReply::Done { slot });
+                        }
+                        Event::SpawnFailed { slot: s, error } if s == i => return fail(error),
+                        _ => {}
+                    },
+                    Ok(Feed::Gone) => return fail("the client hung up"),
+                    Err(RecvTimeoutError::Timeout) => {
+                        return fail(format!(
+                            "slot {slot:?} was asked to restart and has not started again in {} s",
+                            RESTART_WAIT.as_secs()
+                        ));
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        return fail("the server is stopping");
+                    }
+                }
+            }
+        }),
         other => handle(hub, mgr, other),
     };
     let reply = reply.unwrap_or_else(|(error, usage)| CtlReply::Error { error, usage });
@@ -115,26 +152,33 @@ fn open_prompt(v: &View, i: SlotIdx) -> Option<Prompt> {
 /// Requests answered at once.
 fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlReply, Failure> {
     match request {
-        CtlRequest::List => Ok(CtlReply::Slots {
-            slots: hub.with_view(|v| {
-                let now = Instant::now();
-                v.slots
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| CtlSlot {
-                        id: s.id.clone(),
-                        role: s.role.clone(),
-                        agent: s.agent.clone(),
-                        state: s.state.clone(),
-                        state_age_ms: now.saturating_duration_since(s.since).as_millis() as u64,
-                        prompt: open_prompt(v, i),
-                        pid: mgr.slot(i).and_then(|s| s.pid()),
-                        session_id: mgr.slot(i).and_then(|s| s.session_id()),
-                        generation: s.generation,
-                    })
-                    .collect()
-            }),
-        }),
+        CtlRequest::List => {
+            let launch = |i: SlotIdx| mgr.slot(i).and_then(|s| s.launch());
+            Ok(CtlReply::Slots {
+                slots: hub.with_view(|v| {
+                    let now = Instant::now();
+                    v.slots
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| CtlSlot {
+                            id: s.id.clone(),
+                            role: s.role.clone(),
+                            agent: s.agent.clone(),
+                            state: s.state.clone(),
+                            state_age_ms: now.saturating_duration_since(s.since).as_millis() as u64,
+                            prompt: open_prompt(v, i),
+                            pid: mgr.slot(i).and_then(|s| s.pid()),
+                            session_id: mgr.slot(i).and_then(|s| s.session_id()),
+                            generation: s.generation,
+                            command: launch(i).map(|l| l.argv).unwrap_or_default(),
+                            cwd: launch(i)
+                                .and_then(|l| l.cwd)
+                                .map(|c| c.to_string_lossy().into_owned()),
+                        })
+                        .collect()
+                }),
+            })
+        }
         CtlRequest::Screen {
             slot,
             ansi,
@@ -169,11 +213,6 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
             answer,
             prompt,
         } => answer_prompt(hub, mgr, &slot, answer, prompt),
-        CtlRequest::Restart { slot } => {
-            let i = slot_of(hub, &slot)?;
-            mgr.send(Command::Restart { slot: i });
-            Ok(CtlReply::Done { slot })
-        }
         CtlRequest::Kill { slot } => {
             let i = slot_of(hub, &slot)?;
             mgr.send(Command::Kill { slot: i });
@@ -264,9 +303,10 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
             Ok(CtlReply::Explained { slot, text })
         }
         // Served by `serve` itself.
-        CtlRequest::Events { .. } | CtlRequest::Wait { .. } | CtlRequest::Prompt { .. } => {
-            Err(("not a one-shot request".into(), true))
-        }
+        CtlRequest::Events { .. }
+        | CtlRequest::Wait { .. }
+        | CtlRequest::Prompt { .. }
+        | CtlRequest::Restart { .. } => Err(("not a one-shot request".into(), true)),
     }
 }
 

@@ -215,10 +215,15 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
     }
     let (quit_tx, quit_rx) = tokio::sync::mpsc::unbounded_channel();
     let config = &o.config;
+    let config_id = config
+        .origin
+        .as_ref()
+        .map(|(p, t)| crate::proto::ConfigId::of(p, t));
     let hub = Arc::new(Hub {
         session: o.session.clone(),
         started: Instant::now(),
         scrollback_rows: config.ui.scrollback_rows,
+        config_id: config_id.clone(),
         mgr: OnceLock::new(),
         clients: Mutex::new(Vec::new()),
         next_id: AtomicU64::new(1),
@@ -255,7 +260,8 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
     let mgr = Arc::new(SessionManager::start(
         config,
         ManagerOptions {
-            transcript_dir: (config.transcripts.max_mib > 0).then(|| o.paths.transcript_dir()),
+            transcript_dir: (config.transcripts.max_mib > 0)
+                .then(|| o.paths.transcript_dir().join(&o.session)),
             worktree_dir: Some(o.paths.data_dir.join("worktrees").join(&o.session)),
             state_file: Some(
                 o.paths
@@ -263,6 +269,7 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
                     .join("state")
                     .join(format!("{}.json", o.session)),
             ),
+            session: o.session.clone(),
             transcript_max_bytes: config.transcripts.max_mib.saturating_mul(1 << 20),
             audit_path: Some(o.paths.audit_file()),
             sizes: sizes.clone(),
@@ -299,6 +306,8 @@ pub(super) struct Hub {
     session: String,
     started: Instant,
     scrollback_rows: usize,
+    /// The config this server runs.
+    config_id: Option<crate::proto::ConfigId>,
     mgr: OnceLock<Arc<SessionManager>>,
     clients: Mutex<Vec<Arc<Conn>>>,
     next_id: AtomicU64,
@@ -583,6 +592,7 @@ impl Hub {
             auto_answers: st.view.auto,
             clients,
             scrollback_rows: self.scrollback_rows,
+            config: self.config_id.clone(),
         }
     }
 

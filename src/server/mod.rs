@@ -137,7 +137,11 @@ pub struct ManagerOptions {
     pub worktree_dir: Option<PathBuf>,
     /// The state file ([`state`]): read at start to bring the slots back
     /// as a server before left them, and kept up to date. `None`: none.
+    /// It keeps each config's slots apart (by the config's path, from
+    /// [`Config::origin`]).
     pub state_file: Option<PathBuf>,
+    /// The session's name, written in every audit record.
+    pub session: String,
     /// Bytes a transcript file holds before it becomes `<slot>.raw.1`
     /// (replacing the one before) and a new one starts.
     pub transcript_max_bytes: u64,
@@ -227,6 +231,18 @@ pub struct SlotShared {
     pid: AtomicU32,
     /// The id of its agent's conversation, for profiles with `[session]`.
     session_id: Mutex<Option<String>>,
+    /// What its last session ran: the program and its arguments, and the
+    /// directory it ran in.
+    launch: Mutex<Option<Launch>>,
+}
+
+/// A session's command line and directory, as started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launch {
+    /// The program, then its arguments (corral's own included).
+    pub argv: Vec<String>,
+    /// The directory it runs in.
+    pub cwd: Option<PathBuf>,
 }
 
 impl SlotShared {
@@ -242,6 +258,14 @@ impl SlotShared {
     /// a restart), for profiles with `[session]`.
     pub fn session_id(&self) -> Option<String> {
         self.session_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// What the slot's last session ran, and where.
+    pub fn launch(&self) -> Option<Launch> {
+        self.launch
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -301,9 +325,10 @@ impl SlotShared {
 
 enum Msg {
     Cmd(Command),
+    /// A slot's reader saw output (of any of its sessions: the flag it
+    /// raised is the slot's, so even a stopped session's last one counts).
     Output {
         slot: SlotIdx,
-        generation: u64,
         urgent: bool,
     },
     Exited {
@@ -466,6 +491,13 @@ impl SessionManager {
             worktree_dir: opts.worktree_dir,
             state_file: opts.state_file.clone(),
             configured: config.slots.len(),
+            session: opts.session.clone(),
+            config_key: config
+                .origin
+                .as_ref()
+                .map(|(p, t)| crate::proto::ConfigId::of(p, t).path)
+                .unwrap_or_default(),
+            other_configs: Vec::new(),
         };
         let restored = opts
             .state_file
@@ -881,12 +913,20 @@ struct Manager {
     state_file: Option<PathBuf>,
     /// How many slots the config has (the rest were added at runtime).
     configured: usize,
+    /// The session's name (audit records carry it).
+    session: String,
+    /// The config's path: the state file keeps each config's slots apart.
+    config_key: String,
+    /// What the state file holds for other configs, written back unchanged.
+    other_configs: Vec<state::ConfigState>,
 }
 
 /// One line of `audit.jsonl`.
 #[derive(Debug, Serialize)]
 struct AuditRecord<'a> {
     time: String,
+    /// The session's name: `corral audit -s NAME` shows one session.
+    session: &'a str,
     slot: &'a str,
     agent: &'a str,
     generation: u64,
@@ -969,13 +1009,13 @@ impl Manager {
                     self.command(c);
                     self.inflight.fetch_sub(1, Ordering::AcqRel);
                 }
-                Some(Msg::Output {
-                    slot,
-                    generation,
-                    urgent,
-                }) => {
+                Some(Msg::Output { slot, urgent }) => {
+                    // One from a session before (its reader's last output
+                    // as it was stopped) still schedules a detection: the
+                    // slot's `detect_pending` flag it raised would else hold
+                    // off the new session's wake-ups, leaving it `starting`.
                     if let Some(s) = self.slots.get_mut(slot)
-                        && s.generation == generation
+                        && s.live.is_some()
                     {
                         let at = Instant::now()
                             + if urgent {
@@ -1256,7 +1296,11 @@ impl Manager {
         s.answer_due = None;
         s.after_hook = None;
         s.idle_since = None;
+        // A detection due for the session before is dropped with it, and so
+        // is its raised flag: else the new session's output never wakes
+        // detection (the reader wakes the manager only when it raises it).
         s.detect_due = None;
+        s.shared.detect_pending.store(false, Ordering::Release);
         s.shared.last_output_ms.store(0, Ordering::Release);
         let (rows, cols) = s.size;
         {
@@ -1391,6 +1435,13 @@ impl Manager {
             }
         }
         s.cwd = cwd.clone();
+        *s.shared.launch.lock().unwrap_or_else(|p| p.into_inner()) = Some(Launch {
+            argv: std::iter::once(run.command.get_ref().clone())
+                .chain(run.args.iter().cloned())
+                .chain(extra.iter().cloned())
+                .collect(),
+            cwd: cwd.clone(),
+        });
         let started = prepared
             .and_then(|()| self.spawner.spawn(&run, &extra, cwd, s.size))
             .and_then(|sp| {
@@ -1631,14 +1682,21 @@ impl Manager {
     fn restore(&mut self, restored: state::Loaded) {
         let (old, bad) = match restored {
             state::Loaded::State(s) => {
+                // This config's part; the others' are kept as they are.
+                let mut configs = s.configs;
+                let mine = configs
+                    .iter()
+                    .position(|c| c.config == self.config_key)
+                    .map(|at| configs.remove(at));
+                self.other_configs = configs;
                 // Rules paused by a person stay paused.
-                if !s.auto_answers {
+                if mine.as_ref().is_some_and(|m| !m.auto_answers) {
                     self.auto = false;
                     if let Some(sink) = &self.screens {
                         sink.auto_answers(false);
                     }
                 }
-                (s.slots, None)
+                (mine.map(|m| m.slots).unwrap_or_default(), None)
             }
             state::Loaded::Bad { why, moved } => {
                 let to = moved.map_or("left in place".into(), |m| {
@@ -1660,7 +1718,26 @@ impl Manager {
                 .iter()
                 .find(|o| o.id == self.slots[i].id && o.added.is_none())
             {
-                self.take_old(i, o, &mut notices);
+                let now = self.identity(i);
+                match o.identity.changed(&now) {
+                    None => self.take_old(i, o, &mut notices),
+                    Some((names, what)) => {
+                        tracing::info!(slot = %o.id, "not the slot before ({what}): fresh start");
+                        notices.push((i, format!("fresh start: its {names} changed")));
+                    }
+                }
+            } else if let Some(c) = self
+                .other_configs
+                .iter()
+                .find(|c| c.slots.iter().any(|o| o.id == self.slots[i].id))
+            {
+                // Its namesake under another config keeps its conversation.
+                tracing::info!(
+                    slot = %self.slots[i].id,
+                    config = %c.config,
+                    "a slot of this id ran under another config: fresh start"
+                );
+                notices.push((i, "fresh start: new in this config".to_string()));
             }
             self.spawn(i);
         }
@@ -1713,6 +1790,28 @@ impl Manager {
         }
     }
 
+    /// What slot `i` is, as the state file records it: a slot of another
+    /// agent, program or workspace under the same id starts fresh.
+    fn identity(&self, i: SlotIdx) -> state::Identity {
+        let s = &self.slots[i];
+        let here = std::env::current_dir().unwrap_or_default();
+        let workspace = match &s.cfg.cwd {
+            Some(c) => here.join(expand_home(c)),
+            None => here,
+        };
+        state::Identity {
+            agent: s.cfg.agent.get_ref().clone(),
+            command: s.cfg.command.get_ref().clone(),
+            workspace: std::path::absolute(&workspace).unwrap_or(workspace),
+            worktree: s
+                .cfg
+                .worktree
+                .as_ref()
+                .and_then(|w| w.branch_and_base(&s.id))
+                .map(|(b, _)| b),
+        }
+    }
+
     /// Slot `i`'s agent runs conversation `id` (read from its open
     /// transcript or its hook): kept, shown and written to the state file
     /// when it is a UUID and new.
@@ -1742,8 +1841,8 @@ impl Manager {
         let Some(path) = &self.state_file else {
             return;
         };
-        let st = state::State {
-            v: state::STATE_VERSION,
+        let mine = state::ConfigState {
+            config: self.config_key.clone(),
             auto_answers: self.auto,
             slots: self
                 .slots
@@ -1751,6 +1850,7 @@ impl Manager {
                 .enumerate()
                 .map(|(i, s)| state::SlotState {
                     id: s.id.clone(),
+                    identity: self.identity(i),
                     generation: s.generation,
                     session_id: s.session_id.clone(),
                     worktree: s.worktree.as_ref().map(|(_, p, b)| (p.clone(), b.clone())),
@@ -1768,6 +1868,13 @@ impl Manager {
                             .map(|(b, _)| b),
                     }),
                 })
+                .collect(),
+        };
+        let st = state::State {
+            v: state::STATE_VERSION,
+            configs: std::iter::once(mine)
+                .chain(self.other_configs.iter().cloned())
+                .take(state::MAX_CONFIGS)
                 .collect(),
         };
         if let Err(e) = state::save(path, &st) {
@@ -2741,6 +2848,7 @@ impl Manager {
         let s = &self.slots[i];
         let rec = AuditRecord {
             time: now_rfc3339(),
+            session: &self.session,
             slot: &s.id,
             agent: &s.profile.name,
             generation: s.generation,
@@ -2968,6 +3076,7 @@ fn new_slot(
         last_output_ms: AtomicU64::new(0),
         pid: AtomicU32::new(0),
         session_id: Mutex::new(None),
+        launch: Mutex::new(None),
         profile: profile.clone(),
         input: Arc::default(),
         epoch,
@@ -3429,11 +3538,7 @@ fn spawn_reader(
                 }
                 let urgent = done.title_changed || done.bells > 0;
                 if !shared.detect_pending.swap(true, Ordering::AcqRel) || urgent {
-                    let _ = mgr.send(Msg::Output {
-                        slot,
-                        generation,
-                        urgent,
-                    });
+                    let _ = mgr.send(Msg::Output { slot, urgent });
                 }
                 // The disk comes last: a write held up by the kernel's
                 // writeback (other sessions flooding) must not delay what

@@ -18,6 +18,9 @@ use layout::{Rect, ScreenLayout};
 /// How long a flash message stays in the status line.
 pub const FLASH_TTL: Duration = Duration::from_secs(4);
 
+/// How long a notice (see [`App::notice`]) stays in the message area.
+pub const NOTICE_TTL: Duration = Duration::from_secs(20);
+
 /// After the prompt answer keys act on changes by itself (the one answered
 /// closed, another arrived), an answer key pressed within this time of an
 /// earlier one answers nothing: it was meant for the prompt before.
@@ -819,7 +822,14 @@ impl App {
             );
             return;
         }
-        match self.visible(&e, answer) {
+        // Denying is always safe (DESIGN.md §4.10): a deny key denies the
+        // prompt the person sees, whether or not they saw all of it.
+        let seen = if answer == Answer::Deny {
+            Ok(())
+        } else {
+            self.visible(&e, answer)
+        };
+        match seen {
             Ok(()) => fx.push(Effect::Session(Command::Answer {
                 slot: e.slot,
                 prompt: e.prompt.id,
@@ -913,6 +923,18 @@ impl App {
         }
         self.last_notify = Some(now);
         fx.push(Effect::Notify(text));
+    }
+
+    /// Shows `text`, which matters more than a flash, in the message area
+    /// for [`NOTICE_TTL`] (in red) and keeps it in the decisions panel.
+    pub fn notice(&mut self, text: impl Into<String>, now: Instant) {
+        let text = text.into();
+        self.decision(text.clone(), now);
+        self.flash = Some(Flash {
+            text,
+            error: true,
+            until: now + NOTICE_TTL,
+        });
     }
 
     /// Shows `text` in the message area for a while (`error`: in red).
@@ -1274,8 +1296,12 @@ impl App {
                     Lookup::Action(Action::Deny) => Some(Answer::Deny),
                     _ => None,
                 };
+                // Deny needs no whole view: it is always safe.
                 if let Some(answer) = answer
-                    && let Some(e) = self.inbox.iter().find(|e| e.prompt.id == id && e.seen)
+                    && let Some(e) = self
+                        .inbox
+                        .iter()
+                        .find(|e| e.prompt.id == id && (e.seen || answer == Answer::Deny))
                 {
                     fx.push(Effect::Session(Command::Answer {
                         slot: e.slot,
@@ -2009,6 +2035,55 @@ mod tests {
         for (slot, (rows, cols)) in a.pane_sizes() {
             a.update(Msg::PtySize { slot, rows, cols }, now);
         }
+    }
+
+    /// Issue 22.7: in the attach view, `n` on a prompt that had just changed
+    /// (its subject too long for the status line, so not seen whole)
+    /// opened the details view instead of denying. A deny key always denies
+    /// the prompt on screen, in the details view too.
+    #[test]
+    fn a_deny_key_always_denies_the_prompt_on_screen() {
+        let now = Instant::now();
+        let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
+        let mut a = App::new(&config(1), km, (100, 30), now);
+        a.attach_to(0);
+        a.update(Msg::Resize(100, 30), now);
+        copies_arrive(&mut a, now);
+        let mut p = prompt(71, "Bash");
+        p.source = crate::detect::PromptSource::Hook;
+        p.subject = format!("echo {}; rm -rf ~/x", "a".repeat(300));
+        open(&mut a, 0, p.clone(), now);
+        let t = now + Duration::from_secs(2);
+        key(&mut a, "ctrl-\\", t);
+        assert_eq!(a.mode, Mode::Normal);
+        // Approving it is refused (not seen whole) and shows it...
+        assert!(sent(&key(&mut a, "y", t)).is_empty());
+        assert_eq!(a.modal, Modal::Details(PromptId(71)));
+        // ...and `n` there denies it, although it is taller than the view.
+        a.size = (100, 3);
+        assert_eq!(
+            sent(&key(&mut a, "n", t)),
+            vec![(0, PromptId(71), Answer::Deny)]
+        );
+        a.size = (100, 30);
+        // The prompt changes under the person's eyes: `n` denies the new
+        // one, never opens anything.
+        a.update(
+            Msg::Session(Event::PromptClosed {
+                slot: 0,
+                prompt: PromptId(71),
+            }),
+            t,
+        );
+        let mut q = p;
+        q.id = PromptId(72);
+        open(&mut a, 0, q, t);
+        let t = t + Duration::from_secs(2);
+        assert_eq!(
+            sent(&key(&mut a, "n", t)),
+            vec![(0, PromptId(72), Answer::Deny)]
+        );
+        assert_eq!(a.modal, Modal::None);
     }
 
     #[test]
