@@ -753,3 +753,106 @@ fn two_claude_slots_in_worktrees_keep_apart_and_resume_their_own() {
         "{args:?}"
     );
 }
+
+/// The sidebar's text, its rows joined by spaces (a message wraps there).
+fn sidebar_text(screen: &str) -> String {
+    screen
+        .lines()
+        .filter_map(|l| l.strip_prefix('│'))
+        .filter_map(|l| l.split('│').next())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Issue 22.1 and 22.2 with real Claude Code: slot `cc` of config A talks
+/// in project A; the server stops; config B's slot `cc`, in project B,
+/// starts a conversation of its own (`--session-id`, never `--resume` of
+/// A's), says so, and shows nothing of A's. A client naming config A while
+/// B runs is told so.
+#[test]
+fn a_slot_of_another_config_never_resumes_the_first_ones_conversation() {
+    let Scene {
+        dir,
+        _mock,
+        project,
+        t,
+    } = scene(0, "", "", 50, 200);
+    let h = dir.path();
+    ask(&t, "remember the word tangerine");
+    t.wait_text("Hello from corral", LONG);
+    let list = || {
+        serde_json::from_str::<serde_json::Value>(&support::ctl(h, &["list", "--json"]).1)
+            .unwrap_or_default()
+    };
+    let id_a = list()["slots"][0]["session_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(id_a.len(), 36, "{id_a}");
+    let rt = h.join("run").to_string_lossy().into_owned();
+    let (code, _, err) = support::run_plain(&["--runtime-dir", &rt, "kill-server"], h);
+    assert_eq!(code, 0, "{err}");
+    drop(t);
+
+    // Project B, trusted by the same Claude home, under config B.
+    let proj_b = h.join("project-b");
+    std::fs::create_dir_all(&proj_b).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(proj_b.join("README.md"), "b\n").unwrap_or_else(|e| panic!("{e}"));
+    let claude_json = h.join("claude/home/.claude.json");
+    let mut cj: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&claude_json).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+    cj["projects"][proj_b.to_string_lossy().as_ref()] =
+        serde_json::json!({"hasTrustDialogAccepted": true});
+    std::fs::write(&claude_json, cj.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let cfg_a = h.join("config.toml");
+    let text_a = std::fs::read_to_string(&cfg_a).unwrap_or_default();
+    let a_path = project.to_string_lossy().into_owned();
+    assert!(text_a.contains(&a_path), "{text_a}");
+    let cfg_b = h.join("config-b.toml");
+    std::fs::write(&cfg_b, text_a.replace(&a_path, &proj_b.to_string_lossy()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = Tui::corral(&["--config", &cfg_b.to_string_lossy()], 50, 200, h);
+    t.wait_for("claude idle in project B", LONG, |s| {
+        sidebar_line(s, "cc").contains("idle")
+    });
+    let cc = list()["slots"][0].clone();
+    assert_eq!(cc["generation"], 1, "{cc}");
+    assert_eq!(cc["cwd"], proj_b.to_string_lossy().as_ref(), "{cc}");
+    let id_b = cc["session_id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(id_b.len(), 36, "{cc}");
+    assert_ne!(id_b, id_a);
+    let argv: Vec<String> = cc["command"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x.as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        argv.windows(2)
+            .any(|w| w[0] == "--session-id" && w[1] == id_b),
+        "{argv:?}"
+    );
+    assert!(
+        !argv.iter().any(|a| a == "--resume" || *a == id_a),
+        "{argv:?}"
+    );
+    t.send(b"D");
+    t.wait_text("fresh start: new in this config", LONG);
+    assert!(!t.text().contains("tangerine"), "{}", t.text());
+
+    // A client naming config A while B runs is told so.
+    let mut other = Tui::corral(&["--config", &cfg_a.to_string_lossy()], 40, 160, h);
+    other.wait_for("the other config named", LONG, |s| {
+        sidebar_text(s).contains("session default runs config-b.toml, not config.toml")
+    });
+    other.send(b"d");
+    other.wait_exit(LONG);
+    assert!(!t.text().contains("tangerine"), "{}", t.text());
+    let (code, _, err) = support::run_plain(&["--runtime-dir", &rt, "kill-server"], h);
+    assert_eq!(code, 0, "{err}");
+}
