@@ -162,6 +162,43 @@ fn help_overlay_80x24() {
     insta::assert_snapshot!(render(&app, &screens, now));
 }
 
+/// Issue 22.9: no column of the help ends with a mode's heading (its keys
+/// in the other column): at 80x24 COPY, at 200x50 INSERT did.
+#[test]
+fn help_keeps_each_heading_with_its_keys() {
+    for (cols, rows) in [(80, 24), (200, 50), (100, 30), (120, 40)] {
+        let (mut app, screens, now) = scene(cols, rows);
+        app.update(Msg::Key(KeyPress::ch('?')), now);
+        let text = render(&app, &screens, now);
+        // The help box's rows: its two columns split at its middle.
+        let rows_in: Vec<&str> = text.lines().filter(|l| l.contains("│")).collect();
+        let heading = |cell: &str| cell.trim().ends_with(" mode");
+        let mut left = Vec::new();
+        let mut right = Vec::new();
+        for r in &rows_in {
+            let Some(start) = r.find("│") else { continue };
+            let Some(end) = r.rfind("│") else { continue };
+            if end <= start {
+                continue;
+            }
+            let inner: Vec<char> = r[start + "│".len()..end].chars().collect();
+            if inner.len() < 70 {
+                continue;
+            }
+            let half = inner.len() / 2;
+            left.push(inner[..half].iter().collect::<String>());
+            right.push(inner[half..].iter().collect::<String>());
+        }
+        for col in [&left, &right] {
+            let last = col.iter().rev().find(|c| !c.trim().is_empty());
+            assert!(
+                !last.is_some_and(|c| heading(c)),
+                "{cols}x{rows}: a column ends with a heading:\n{text}"
+            );
+        }
+    }
+}
+
 #[test]
 fn attach_view_80x24() {
     let config = Config::parse(

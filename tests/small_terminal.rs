@@ -354,3 +354,23 @@ fn a_missing_command_says_so_on_one_row() {
         "{s}"
     );
 }
+
+/// Issue 22.8: in a terminal smaller than the smallest pane, a shell whose
+/// prompt sits at the top of its (taller) screen is shown there, not by
+/// its blank bottom rows: what is typed shows as it is typed.
+#[test]
+fn a_pane_smaller_than_its_screen_shows_the_rows_down_to_the_cursor() {
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\nenv = { PS1 = \"top-prompt$ \" }\n",
+    );
+    let t = Tui::corral(&["--config", &cfg], 14, 80, home.path());
+    t.wait_for("the shell idle", LONG, |s| s.contains("○ sh"));
+    t.wait_text("top-prompt$", LONG);
+    t.send(b"\r");
+    t.wait_mode("INSERT", LONG);
+    t.type_text("echo typed-here\r");
+    let s = t.wait_text("typed-here", LONG);
+    assert!(s.matches("top-prompt$").count() >= 2, "{s}");
+}

@@ -462,12 +462,13 @@ fn pane(
             None => area,
         };
         let slot = p.slot;
+        let dialog = app.inbox.iter().any(|e| e.slot == slot);
         if let Some(c) = copying {
             *cursor = render_copy(frame, inner, c);
         } else if insert_here && !screens.yields(slot) && !p.clipped() {
             // Keep the rows drawn, under the same lock, for an early echo.
             screens.with_engine(slot, &mut |e| {
-                render_engine(frame, inner, e, scrolled, cursor);
+                render_engine(frame, inner, e, dialog, scrolled, cursor);
                 if *scrolled == 0 {
                     let mut t = typed.take().unwrap_or(TypedPane {
                         slot,
@@ -490,17 +491,17 @@ fn pane(
             });
         } else if !screens.yields(slot) {
             screens.with_engine(slot, &mut |e| {
-                render_engine(frame, inner, e, scrolled, cursor)
+                render_engine(frame, inner, e, dialog, scrolled, cursor)
             });
         } else if screens.try_with_engine(slot, &mut |e| {
-            render_engine(frame, inner, e, scrolled, cursor)
+            render_engine(frame, inner, e, dialog, scrolled, cursor)
         }) {
             cache.store(slot, frame, inner, *scrolled, *cursor);
         } else if let Some((s, c)) = cache.restore(slot, frame, inner) {
             (*scrolled, *cursor) = (s, c);
         } else {
             screens.with_engine(slot, &mut |e| {
-                render_engine(frame, inner, e, scrolled, cursor)
+                render_engine(frame, inner, e, dialog, scrolled, cursor)
             });
             cache.store(slot, frame, inner, *scrolled, *cursor);
         }
@@ -629,11 +630,15 @@ fn render_copy(
 }
 
 /// Renders the engine's screen (the scrolled-back view if any) into `area`;
-/// sets the scroll offset and, when the cursor shows, its position.
+/// sets the scroll offset and, when the cursor shows, its position. A
+/// screen taller than `area` shows the rows that matter: its bottom while
+/// `dialog` (a prompt of the slot is open: agents draw dialogs there), else
+/// the rows down to its cursor.
 fn render_engine(
     frame: &mut Frame,
     area: Rect,
     e: &Engine,
+    dialog: bool,
     scrolled: &mut usize,
     cursor: &mut Option<(u16, u16)>,
 ) {
@@ -646,15 +651,28 @@ fn render_engine(
     if area.is_empty() {
         return;
     }
-    // A screen taller than its pane shows its bottom rows: where agents
-    // draw their dialogs and shells their prompt.
-    let top = screen.size().0.saturating_sub(full.height);
+    let top = clipped_top(screen, full.height, dialog);
     let ps = PaneScreen(screen, top);
     let term = PseudoTerminal::new(&ps).cursor(Cursor::default().visibility(false));
     frame.render_widget(term, area);
     if !tui_term::widget::Screen::hide_cursor(&ps) && *scrolled == 0 {
         *cursor = Some(tui_term::widget::Screen::cursor_position(&ps));
     }
+}
+
+/// The first row of `screen` a pane `height` rows tall shows: 0 when it
+/// fits. Else the bottom rows, where agents draw their dialogs and input
+/// (always while `dialog`), unless the cursor shows above them: then the
+/// rows down to the cursor's (a shell whose prompt is at the top is not
+/// typed into blind).
+pub fn clipped_top(screen: &crate::engine::Screen, height: u16, dialog: bool) -> u16 {
+    let rows = screen.size().0;
+    let bottom = rows.saturating_sub(height);
+    let (cursor_row, _) = screen.cursor_position();
+    if dialog || screen.hide_cursor() || cursor_row >= bottom {
+        return bottom;
+    }
+    (cursor_row + 1).saturating_sub(height)
 }
 
 fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
@@ -1167,6 +1185,21 @@ fn help_lines(app: &App, packed: bool, width: usize) -> Vec<Line<'static>> {
     lines
 }
 
+/// Where the help's lines go on into its right column: half way, but
+/// never right after a mode's heading (the heading goes with its keys).
+fn help_split(lines: &[Line]) -> usize {
+    let heading = |l: &Line| {
+        l.spans
+            .first()
+            .is_some_and(|s| s.style.add_modifier.contains(Modifier::BOLD))
+    };
+    let mut half = lines.len().div_ceil(2);
+    while half > 1 && lines.get(half - 1).is_some_and(heading) {
+        half -= 1;
+    }
+    half
+}
+
 fn help(frame: &mut Frame, app: &App) {
     let screen = frame.area();
     let mut lines = help_lines(app, false, 0);
@@ -1175,7 +1208,8 @@ fn help(frame: &mut Frame, app: &App) {
     }
     let two_cols = lines.len() as u16 + 2 > screen.height;
     let (w, h) = if two_cols {
-        (80, (lines.len() as u16).div_ceil(2) + 2)
+        let split = help_split(&lines);
+        (80, split.max(lines.len() - split) as u16 + 2)
     } else {
         (44, lines.len() as u16 + 2)
     };
@@ -1185,8 +1219,7 @@ fn help(frame: &mut Frame, app: &App) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if two_cols {
-        let half = lines.len().div_ceil(2);
-        let right = lines.split_off(half);
+        let right = lines.split_off(help_split(&lines));
         let lw = inner.width / 2;
         frame.render_widget(
             Paragraph::new(lines),
