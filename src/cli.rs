@@ -1137,8 +1137,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let paths = paths_of(&cli).map_err(|e| UsageError(e.to_string()))?;
     let (config, is_demo) = load_config(&cli, &paths)?;
     let keymap = load_keymap(&cli, &paths)?;
-    // The agent profiles are the server's: it loads them, and a server this
-    // client starts says why it cannot (an unknown agent exits 2 here).
+    // What the server would refuse, said here as well: with no terminal
+    // (a script, a typo'd command) the config's error comes first.
+    let profiles = load_profiles(&paths)?;
+    config
+        .check_agents(&profiles.names())
+        .map_err(UsageError::from)?;
+    config.check_worktrees().map_err(UsageError)?;
+    drop(profiles);
     let _log_guard = init_logging(&paths, &cli.log_level, "corral.log")?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

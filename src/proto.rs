@@ -310,6 +310,12 @@ pub enum Event {
         /// Files with uncommitted changes (`git status --porcelain` lines).
         changes: usize,
     },
+    /// A slot's git worktree was removed (`ctl worktree SLOT remove`): it
+    /// has none now.
+    WorktreeRemoved {
+        /// The slot.
+        slot: SlotIdx,
+    },
     /// Something about a slot a person should know (a server started again
     /// resumed its conversation, or could not read its state file); shown
     /// with the decisions.

@@ -1,4 +1,4 @@
-//! Bypasses found by the security hunt (an earlier security hunt): every case
+//! Bypasses found by an earlier security hunt: every case
 //! here is currently ALLOWED and must come out `ask` (or `deny`). Each test
 //! lists its cases and fails with all the ones still allowed.
 

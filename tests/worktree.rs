@@ -100,6 +100,10 @@ fn each_slot_works_in_its_own_worktree() {
     let (code, _, err) = ctl(h, &["worktree", "a", "remove", "--force"]);
     assert_eq!(code, 0, "{err}");
     assert!(!wa.exists());
+    // Issue 22.11: its title no longer names the worktree.
+    t.wait_for("a's title without its worktree", LONG, |s| {
+        !s.contains("⎇ corral/a") && s.contains("⎇ feature-b")
+    });
     // Its branch stays; b's worktree is untouched.
     assert_eq!(git(&r, &["rev-parse", "--verify", "corral/a"]).len(), 40);
     assert!(wb.join("README").exists());

@@ -619,6 +619,7 @@ fn event_slot(e: &Event) -> SlotIdx {
         | Event::SpawnFailed { slot, .. }
         | Event::Notice { slot, .. }
         | Event::Worktree { slot, .. }
+        | Event::WorktreeRemoved { slot }
         | Event::SlotAdded { slot, .. } => *slot,
     }
 }

@@ -1422,6 +1422,11 @@ impl View {
                     s.worktree = Some((branch.clone(), *changes));
                 }
             }
+            Event::WorktreeRemoved { slot } => {
+                if let Some(s) = self.slots.get_mut(*slot) {
+                    s.worktree = None;
+                }
+            }
             _ => {}
         }
     }

@@ -1663,6 +1663,7 @@ impl Manager {
         }
         crate::worktree::remove(&repo, &path, force)?;
         s.worktree = None;
+        self.emit(Event::WorktreeRemoved { slot: i });
         self.save_state();
         Ok(path.to_string_lossy().into_owned())
     }

@@ -864,11 +864,12 @@ impl App {
         self.running_count() > 0
     }
 
-    /// How many slots' children are running.
+    /// How many slots' children are running (one waiting to restart runs
+    /// none).
     pub fn running_count(&self) -> usize {
         self.slots
             .iter()
-            .filter(|s| !matches!(s.state, AgentState::Exited(_)))
+            .filter(|s| !matches!(s.state, AgentState::Exited(_) | AgentState::Restarting))
             .count()
     }
 
@@ -1207,6 +1208,11 @@ impl App {
             } => {
                 if let Some(s) = self.slots.get_mut(slot) {
                     s.worktree = Some((branch, changes));
+                }
+            }
+            Event::WorktreeRemoved { slot } => {
+                if let Some(s) = self.slots.get_mut(slot) {
+                    s.worktree = None;
                 }
             }
             Event::Notice { .. } => {
@@ -2035,6 +2041,31 @@ mod tests {
         for (slot, (rows, cols)) in a.pane_sizes() {
             a.update(Msg::PtySize { slot, rows, cols }, now);
         }
+    }
+
+    /// Issue 22.11: a slot waiting to restart runs no program: quitting
+    /// stops none of it.
+    #[test]
+    fn a_slot_waiting_to_restart_is_not_counted_as_running() {
+        let now = Instant::now();
+        let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
+        let mut a = App::new(&config(2), km, (100, 30), now);
+        assert_eq!(a.running_count(), 2);
+        for (slot, state) in [
+            (0, AgentState::Restarting),
+            (1, AgentState::Exited("1".into())),
+        ] {
+            a.update(
+                Msg::Session(Event::StateChanged {
+                    slot,
+                    state,
+                    rule: "t".into(),
+                }),
+                now,
+            );
+        }
+        assert_eq!(a.running_count(), 0);
+        assert!(!a.agents_running());
     }
 
     /// Issue 22.7: in the attach view, `n` on a prompt that had just changed
