@@ -99,8 +99,24 @@ pub fn run(o: Options) -> anyhow::Result<Ended> {
         slot: o.attach.clone(),
     };
     // Without a terminal there is nothing to show: say so before any server
-    // is started (it would run on, unseen, at a guessed size).
-    check_terminal()?;
+    // is started (it would run on, unseen, at a guessed size), after what
+    // is wrong with the request itself (an unknown slot).
+    if let Err(e) = check_terminal() {
+        if let Some(slot) = &o.attach {
+            let known = match link::connect(&socket, &o.session, HelloKind::List) {
+                Ok((w, _, _)) => w.slots.into_iter().map(|s| s.id).collect(),
+                Err(_) => o.config_slots.clone(),
+            };
+            if !known.contains(slot) {
+                return Err(ConnectError::Refused {
+                    why: format!("--attach: no slot {slot:?}; slots: {}", known.join(", ")),
+                    usage: true,
+                }
+                .into());
+            }
+        }
+        return Err(e);
+    }
     let mut started = false;
     let (welcome, stream, reader) = match link::connect(&socket, &o.session, hello.clone()) {
         Ok(c) => c,
