@@ -13,6 +13,14 @@
 #          tests/fixtures/<agent>/; ground truth in
 #          tests/fixtures/expected-long.tsv, layouts in
 #          tests/fixtures/LONG-DIALOGS.md)
+#        scripts/capture-fixtures.sh --moments [AGENT ...]
+#          [--sizes COLSxROWS[,COLSxROWS]] [--out DIR]
+#          (passing moments, by default at 40x30, 80x24, 120x40, 200x50:
+#          Codex streaming its answer with no status line, Codex idle after
+#          an answer quoting its status line, Aider's "Add command output to
+#          the chat?"; named <agent>-<moment>@<cols>x<rows>, the text of
+#          one told by its title -<cols>x<rows>.txt with the title in
+#          tests/fixtures/<agent>/<agent>-titles.tsv)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-agents.sh

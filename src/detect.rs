@@ -307,7 +307,14 @@ pub fn detect(profile: &Profile, snap: &ScreenSnapshot, timing: Timing) -> Detec
             for r in &profile.rules {
                 let lines = region(&r.region, snap);
                 let mut ev = Vec::new();
-                if matches(&r.matcher, &lines, timing, &mut ev, &mut thresholds) {
+                if matches(
+                    &r.matcher,
+                    &lines,
+                    &snap.title,
+                    timing,
+                    &mut ev,
+                    &mut thresholds,
+                ) {
                     found = Some(Detection {
                         state: r.state.clone(),
                         prompt: None,
@@ -446,11 +453,13 @@ pub fn region(r: &Region, snap: &ScreenSnapshot) -> Vec<String> {
     }
 }
 
-/// Whether `m` holds on `lines`; matching lines are added to `ev`, time
-/// thresholds that could change the answer to `thresholds`.
+/// Whether `m` holds on `lines` (and the window `title`); matching lines
+/// are added to `ev`, time thresholds that could change the answer to
+/// `thresholds`.
 fn matches(
     m: &Matcher,
     lines: &[String],
+    title: &str,
     t: Timing,
     ev: &mut Vec<String>,
     thresholds: &mut Vec<u64>,
@@ -467,6 +476,13 @@ fn matches(
             None => return false,
         }
     }
+    if let Some(re) = &m.title {
+        if re.0.is_match(title) {
+            ev.push(format!("title: {}", title.trim()));
+        } else {
+            return false;
+        }
+    }
     if let Some(ms) = m.output_within_ms {
         thresholds.push(ms);
         match t.since_output_ms {
@@ -480,7 +496,7 @@ fn matches(
         return false;
     }
     for sub in &m.all {
-        if !matches(sub, lines, t, ev, thresholds) {
+        if !matches(sub, lines, title, t, ev, thresholds) {
             return false;
         }
     }
@@ -488,13 +504,13 @@ fn matches(
         && !m
             .any
             .iter()
-            .any(|sub| matches(sub, lines, t, ev, thresholds))
+            .any(|sub| matches(sub, lines, title, t, ev, thresholds))
     {
         return false;
     }
     if let Some(not) = &m.not {
         let mut scratch = Vec::new();
-        if matches(not, lines, t, &mut scratch, thresholds) {
+        if matches(not, lines, title, t, &mut scratch, thresholds) {
             return false;
         }
     }
@@ -576,6 +592,9 @@ struct Extracted {
     subject: String,
     needs_input: bool,
     incomplete: Option<Incomplete>,
+    /// The first row the subject was read from, when it is above the
+    /// dialog (`{ ran = … }`): the dialog shown starts there.
+    top: Option<usize>,
 }
 
 /// Display width of `s` in cells.
@@ -736,6 +755,7 @@ fn tool_and_subject(
             .collect(),
     };
     for t in &spec.tools {
+        let mut top = None;
         let Some((src, caps)): Option<(&str, Captures)> = sources
             .iter()
             .find_map(|s| t.matches.0.captures(s).map(|c| (*s, c)))
@@ -841,6 +861,28 @@ fn tool_and_subject(
                     logical_lines_above(rows, q_index, snap, *above_question)
                 }
             }
+            SubjectSpec::Ran {
+                ran,
+                echo,
+                most,
+                reverse_video,
+            } => {
+                let r = ran_subject(
+                    spec,
+                    rows,
+                    q_index,
+                    snap,
+                    inverse,
+                    RanSpec {
+                        ran,
+                        echo,
+                        most: *most,
+                        reverse_video: *reverse_video,
+                    },
+                );
+                top = r.2;
+                (r.0, r.1)
+            }
         };
         let incomplete = incomplete.or_else(|| subject.is_empty().then_some(Incomplete::Empty));
         return Some(Extracted {
@@ -848,6 +890,7 @@ fn tool_and_subject(
             subject,
             needs_input: t.needs_input,
             incomplete,
+            top,
         });
     }
     None
@@ -913,6 +956,113 @@ fn above_question_subject(
         None
     };
     (text.trim().to_string(), incomplete)
+}
+
+/// The `{ ran = …, echo = … }` subject spec.
+struct RanSpec<'a> {
+    ran: &'a crate::profile::Pattern,
+    echo: &'a crate::profile::Pattern,
+    most: usize,
+    reverse_video: bool,
+}
+
+/// The subject of the answered prompt that ran what the question at
+/// `q_index` is about (see [`SubjectSpec::Ran`]), whether it is exact, and
+/// the first row it was read from.
+fn ran_subject(
+    spec: &PromptSpec,
+    rows: &[String],
+    q_index: usize,
+    snap: &ScreenSnapshot,
+    inverse: &[bool],
+    r: RanSpec<'_>,
+) -> (String, Option<Incomplete>, Option<usize>) {
+    let width = usize::from(snap.cols);
+    // The answered prompt may wrap in a narrow pane: a row alone, then
+    // joined with the rows after it (soft-wrapped rows fill the width).
+    let found = (0..q_index).rev().find_map(|i| {
+        (0..3usize).filter(|k| i + k < q_index).find_map(|k| {
+            let mut joined = String::new();
+            for (j, row) in rows[i..=i + k].iter().enumerate() {
+                joined.push_str(row);
+                if j < k {
+                    let n = cells(row);
+                    joined.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
+                }
+            }
+            r.ran.0.is_match(joined.trim_end()).then_some((i, i + k))
+        })
+    });
+    let echoes = |from: usize| -> Vec<(usize, String)> {
+        (from..q_index)
+            .filter_map(|i| {
+                let c = r.echo.0.captures(rows[i].trim_end())?;
+                Some((i, c.name("subject")?.as_str().trim().to_string()))
+            })
+            .collect()
+    };
+    let Some((first, last)) = found else {
+        // Scrolled away (or never shown): the last echoed command is a
+        // guess, never exact.
+        let guess = echoes(0).pop().map(|(_, s)| s).unwrap_or_default();
+        return (guess, Some(Incomplete::CutOff), None);
+    };
+    let (subject, incomplete) = if r.reverse_video {
+        above_question_subject(spec, rows, first, snap, inverse, r.most)
+    } else {
+        logical_lines_above(rows, first, snap, r.most)
+    };
+    let block_top = (0..first)
+        .rev()
+        .take_while(|i| inverse.get(*i).copied().unwrap_or(false))
+        .last();
+    // Between the answered prompt and the question: only the echoes of its
+    // commands and their output. A row in reverse video there is output
+    // imitating a subject; an echo too many or one that differs is output
+    // imitating an echo (or another prompt's run).
+    let between = last + 1..q_index;
+    let marked = between
+        .clone()
+        .any(|i| inverse.get(i).copied().unwrap_or(false));
+    let commands: Vec<&str> = subject
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let echoed = echoes(between.start);
+    let agree = !marked && echoes_agree(rows, &echoed, q_index, &commands);
+    let incomplete = incomplete.or((!agree).then_some(Incomplete::Ambiguous));
+    (subject, incomplete, Some(block_top.unwrap_or(first)))
+}
+
+/// Whether the echo rows `echoed` (row, echoed text) name `commands`, one
+/// each and in order. An echo may wrap into the rows after it (up to the
+/// next echo or `end`), so the text is compared without whitespace.
+fn echoes_agree(
+    rows: &[String],
+    echoed: &[(usize, String)],
+    end: usize,
+    commands: &[&str],
+) -> bool {
+    let squeeze = |s: &str| -> String { s.chars().filter(|c| !c.is_whitespace()).collect() };
+    if echoed.len() != commands.len() || commands.is_empty() {
+        return false;
+    }
+    echoed
+        .iter()
+        .zip(commands)
+        .enumerate()
+        .all(|(k, ((row, text), cmd))| {
+            let want = squeeze(cmd);
+            let next = echoed.get(k + 1).map_or(end, |e| e.0);
+            let mut got = squeeze(text);
+            let mut i = row + 1;
+            while got.len() < want.len() && i < next {
+                got.push_str(&squeeze(&rows[i]));
+                i += 1;
+            }
+            got == want
+        })
 }
 
 /// The `most` lines right above an inline question, each rejoined from the
@@ -1160,6 +1310,7 @@ fn inline_prompt(spec: &PromptSpec, snap: &ScreenSnapshot) -> Option<Found> {
         .take_while(|i| snap.inverse.get(*i).copied().unwrap_or(false))
         .last()
         .unwrap_or(q_index.saturating_sub(1));
+    let top = x.top.map_or(top, |t| t.min(top));
     let dialog: Vec<String> = snap.rows[top.min(q_index)..=last].to_vec();
     if x.needs_input {
         return Some(question_only(x.tool, question));
@@ -1290,6 +1441,7 @@ fn numbered_prompt(
             subject: CUT_OFF_SUBJECT.to_string(),
             needs_input: false,
             incomplete: Some(Incomplete::CutOff),
+            top: None,
         }
     } else {
         tool_and_subject(spec, rows, &question, q_start, snap, inverse)?

@@ -108,6 +108,12 @@ pub struct Matcher {
     /// The program has produced output at all (`true`) or not yet (`false`).
     #[serde(default)]
     pub output_seen: Option<bool>,
+    /// The window title matches this regex, whatever the rule's region. The
+    /// program sets its title with OSC 0/2; the text it shows cannot (Codex
+    /// CLI 0.169.0 drops the escape from a model's answer), so it can
+    /// overrule a screen row that model text may imitate.
+    #[serde(default)]
+    pub title: Option<Pattern>,
 }
 
 /// One state rule. (Unknown keys are caught by the flattened [`Matcher`].)
@@ -197,8 +203,38 @@ pub enum SubjectSpec {
         #[serde(default)]
         reverse_video: bool,
     },
+    /// `{ ran = REGEX, echo = REGEX }`: a question about what an earlier,
+    /// answered prompt ran, which names nothing itself (Aider's `Add command
+    /// output to the chat?`). The subject is that prompt's: the nearest line
+    /// above the question matching `ran` (the answered prompt, its rows
+    /// rejoined as an inline prompt's; the regex says which answers ran
+    /// it), its subject read as `above_question` reads one. Exact only when
+    /// that is, and the rows between it and the question echo each of its
+    /// commands (its lines but blank and `#` ones) once, in order (rows
+    /// matching `echo`, whose `subject` group is the command, rows it wraps
+    /// into after it), with none of those rows in reverse video: command
+    /// output imitating a prompt, an echo or a subject makes it ambiguous.
+    /// No `ran` line on screen: the last echoed command, cut off.
+    Ran {
+        /// The answered prompt line that ran the commands.
+        ran: Pattern,
+        /// A row echoing a command as it runs, its `subject` group the
+        /// command (`^Running (?P<subject>.+)$`).
+        echo: Pattern,
+        /// Most rows of that prompt's subject.
+        #[serde(default = "default_ran_rows")]
+        most: usize,
+        /// As for `above_question`: the agent marks the subject in reverse
+        /// video.
+        #[serde(default)]
+        reverse_video: bool,
+    },
     /// `"match"`: the `subject` group of the tool entry's own `match` regex.
     FromMatch(FromMatch),
+}
+
+fn default_ran_rows() -> usize {
+    16
 }
 
 /// The `"match"` subject spec.

@@ -1,6 +1,9 @@
 //! Detection on real screens of Claude Code 2.1.329 (captured at 120x40 by
 //! tmux, see tests/fixtures/claude/): every text capture, and the raw PTY byte
-//! stream of a whole session replayed through corral's terminal engine.
+//! stream of a whole session replayed through corral's terminal engine. And
+//! the passing moments of Codex CLI 0.169.0 and Aider 0.86.2 that
+//! `scripts/capture-fixtures.sh --moments` catches, at 40x30, 80x24, 120x40
+//! and 200x50: their raw bytes replayed, and their text with its title.
 
 use std::path::PathBuf;
 
@@ -214,4 +217,174 @@ fn claude() -> std::sync::Arc<Profile> {
         .unwrap_or_else(|e| panic!("{e}"))
         .get("claude")
         .unwrap_or_else(|| panic!("no claude profile"))
+}
+
+/// The sizes the moments are captured at (`@<cols>x<rows>` in their names).
+const MOMENT_SIZES: [(u16, u16); 4] = [(40, 30), (80, 24), (120, 40), (200, 50)];
+
+/// A moment's capture: its text with the title it had (from
+/// `<agent>-titles.tsv`, for a text named `-<cols>x<rows>`), and its raw
+/// bytes (`@<cols>x<rows>.raw`) replayed at its size.
+fn moment(
+    agent: &str,
+    name: &str,
+    (cols, rows): (u16, u16),
+) -> [(&'static str, ScreenSnapshot); 2] {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(agent);
+    let file = format!("{agent}-{name}@{cols}x{rows}");
+    // A moment told by its title has its text named so that
+    // tests/agent_fixtures.rs reads it with its title.
+    let titled = dir.join(format!("{agent}-{name}-{cols}x{rows}.txt"));
+    let text_path = if titled.exists() {
+        titled
+    } else {
+        dir.join(format!("{file}.txt"))
+    };
+    let text = std::fs::read_to_string(&text_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", text_path.display()));
+    let raw = std::fs::read(dir.join(format!("{file}.raw")))
+        .unwrap_or_else(|e| panic!("{file}.raw: {e}"));
+    let key = format!("{name}-{cols}x{rows}");
+    let title = std::fs::read_to_string(dir.join(format!("{agent}-titles.tsv")))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.split('\t').next() == Some(key.as_str()))
+        .and_then(|l| l.split('\t').nth(1))
+        .unwrap_or("")
+        .to_string();
+    let mut e = Engine::new(rows, cols, 0);
+    e.process(&raw);
+    let replayed = e.snapshot();
+    assert_eq!(
+        replayed.title, title,
+        "{file}: the title file disagrees with the raw"
+    );
+    [
+        ("text", ScreenSnapshot::from_text(&text, cols, &title)),
+        ("raw", replayed),
+    ]
+}
+
+fn builtin(agent: &str) -> std::sync::Arc<Profile> {
+    Profiles::builtin()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .get(agent)
+        .unwrap_or_else(|| panic!("no {agent} profile"))
+}
+
+/// Codex streaming its answer hides its status line, and its footer reads
+/// as idle; the title's spinner says it works (issue 22).
+#[test]
+fn codex_streaming_its_answer_without_a_status_line_is_working() {
+    let codex = builtin("codex");
+    for size in MOMENT_SIZES {
+        for (how, snap) in moment("codex", "working-streaming", size) {
+            assert!(
+                !snap.rows.iter().any(|r| r.contains("esc to interrupt")),
+                "{size:?} ({how}): the capture shows the status line"
+            );
+            let d = detect(&codex, &snap, Timing::default());
+            assert_eq!(
+                (d.state.clone(), d.rule.as_str()),
+                (AgentState::Working, "working-title"),
+                "{size:?} ({how}): {:?} {:?}\n{}",
+                snap.title,
+                d.evidence,
+                snap.rows.join("\n")
+            );
+            // The screen alone says idle: the title is the only sign.
+            let mut untitled = snap.clone();
+            untitled.title.clear();
+            assert_eq!(
+                detect(&codex, &untitled, Timing::default()).state,
+                AgentState::Idle,
+                "{size:?} ({how})"
+            );
+        }
+    }
+}
+
+/// An idle Codex whose answer quotes its status line, a spinner and the
+/// escape that sets a title: the plain title says it is idle.
+#[test]
+fn codex_answer_quoting_its_working_signs_is_idle() {
+    let codex = builtin("codex");
+    for size in MOMENT_SIZES {
+        for (how, snap) in moment("codex", "idle-quoted-status", size) {
+            assert_eq!(snap.title, "Mock session | project", "{size:?} ({how})");
+            assert!(
+                snap.rows
+                    .iter()
+                    .any(|r| r.contains("• Working (3s • esc to interrupt)")),
+                "{size:?} ({how}): no quote on screen"
+            );
+            let d = detect(&codex, &snap, Timing::default());
+            assert_eq!(
+                d.state,
+                AgentState::Idle,
+                "{size:?} ({how}): rule {} {:?}",
+                d.rule,
+                d.evidence
+            );
+        }
+    }
+}
+
+/// The output of a command Aider ran stands between the command and `Add
+/// command output to the chat?`: the subject is the command, exact only
+/// with the reverse video that marks it (issue 22).
+#[test]
+fn aider_add_output_names_the_command_that_ran() {
+    let aider = builtin("aider");
+    let cmd = "echo hi > hi.txt && cat hi.txt";
+    let mut screens: Vec<(String, ScreenSnapshot)> = Vec::new();
+    for size in MOMENT_SIZES {
+        for (how, snap) in moment("aider", "permission-add-output", size) {
+            screens.push((format!("{size:?} ({how})"), snap));
+        }
+    }
+    // The tmux capture of tests/fixtures/aider (120x40), with its escapes.
+    let ansi = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/aider/aider-08-prompt-add-output.ansi"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut e = Engine::new(40, 120, 0);
+    e.process(ansi.trim_end_matches('\n').replace('\n', "\r\n").as_bytes());
+    screens.push(("aider-08 (ansi)".into(), e.snapshot()));
+    for (name, snap) in screens {
+        let d = detect(&aider, &snap, Timing::default());
+        let p = d
+            .prompt
+            .unwrap_or_else(|| panic!("{name}: no prompt ({})", d.rule));
+        let attributes = !snap.inverse.is_empty();
+        assert_eq!(
+            (p.tool.as_str(), p.subject.as_str()),
+            ("AddOutput", cmd),
+            "{name}"
+        );
+        // A text capture has no reverse video: never exact.
+        let want = if attributes {
+            None
+        } else {
+            Some(corral::detect::Incomplete::Ambiguous)
+        };
+        assert_eq!(p.incomplete, want, "{name}");
+        assert!(p.question.starts_with("Add command output to the chat?"));
+        // The details view shows the command with its output.
+        assert!(
+            p.dialog.iter().any(|r| r.contains(cmd)),
+            "{name}: {:?}",
+            p.dialog
+        );
+        assert_eq!(
+            p.keys_for(Answer::Deny),
+            Ok(vec![
+                KeyPress::ch('n'),
+                KeyPress::plain(corral::keys::KeyCode::Enter)
+            ])
+        );
+    }
 }

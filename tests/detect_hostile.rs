@@ -5,7 +5,10 @@
 //! variant must stay `ask` under a rule allowing `echo *` and under one
 //! allowing everything: corral never answers what it cannot read exactly.
 //! The untouched real dialogs beside them are read exactly (the checks do
-//! not simply refuse everything).
+//! not simply refuse everything). Aider's `Add command output to the chat?`
+//! names the command that ran; output imitating its echo, its marking or
+//! its `Run shell command?` line makes it unprovable. Codex's body text
+//! imitating its working signs moves no state the title contradicts.
 
 mod support;
 
@@ -70,6 +73,31 @@ fn aider(rows: &[(bool, &str)]) -> ScreenSnapshot {
     }
     bytes.extend_from_slice(b"Run shell command? (Y)es/(N)o/(D)on't as\r\nk again [Yes]: ");
     let mut e = Engine::new(30, 40, 0);
+    e.process(&bytes);
+    e.snapshot()
+}
+
+/// Aider asking `Add command output to the chat?` at 80 columns, from
+/// escapes: `block` (the command, in reverse video) above an answered `Run
+/// shell command?`, then `after` (each row in reverse video or plain: the
+/// echo and the output, or what output imitates).
+fn aider_output(block: &[&str], after: &[(bool, &str)]) -> ScreenSnapshot {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"Tokens: 2.6k sent, 49 received.\r\n\r\n");
+    for b in block {
+        bytes.extend_from_slice(format!("\x1b[7m{b}\x1b[0m\r\n").as_bytes());
+    }
+    bytes.extend_from_slice(b"Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]: y\r\n\r\n");
+    for (inv, text) in after {
+        if *inv {
+            bytes.extend_from_slice(format!("\x1b[7m{text}\x1b[0m\r\n").as_bytes());
+        } else {
+            bytes.extend_from_slice(format!("{text}\r\n").as_bytes());
+        }
+    }
+    bytes
+        .extend_from_slice(b"Add command output to the chat? (Y)es/(N)o/(D)on't ask again [Yes]: ");
+    let mut e = Engine::new(30, 80, 0);
     e.process(&bytes);
     e.snapshot()
 }
@@ -239,6 +267,62 @@ fn hostile() -> Vec<Case> {
                 s
             },
         },
+        // Add command output: the output marks a row as Aider marks a
+        // subject, right above the question.
+        Case {
+            name: "aider output marked like a subject",
+            agent: "aider",
+            snap: aider_output(
+                &["rm -rf ~"],
+                &[(false, "Running rm -rf ~"), (true, "echo hello")],
+            ),
+        },
+        // The output prints a `Run shell command?` line, answered, and an
+        // echo of a harmless command after it.
+        Case {
+            name: "aider output fakes a Run shell command line",
+            agent: "aider",
+            snap: aider_output(
+                &["rm -rf ~"],
+                &[
+                    (false, "Running rm -rf ~"),
+                    (false, "echo hello"),
+                    (
+                        false,
+                        "Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]: y",
+                    ),
+                    (false, ""),
+                    (false, "Running echo hello"),
+                    (false, "hello"),
+                ],
+            ),
+        },
+        // The output echoes a second command that the prompt never ran.
+        Case {
+            name: "aider output fakes an echo",
+            agent: "aider",
+            snap: aider_output(
+                &["echo hello"],
+                &[
+                    (false, "Running echo hello"),
+                    (false, "hello"),
+                    (false, "Running rm -rf ~"),
+                ],
+            ),
+        },
+        // The echo names another command than the block.
+        Case {
+            name: "aider echo disagrees with the block",
+            agent: "aider",
+            snap: aider_output(&["echo hello"], &[(false, "Running rm -rf ~")]),
+        },
+        // So much output that the command scrolled away.
+        text(
+            "aider output pushed the command away",
+            "aider",
+            "Running rm -rf ~\nhello\nAdd command output to the chat? (Y)es/(N)o/(D)on't ask again [Yes]:\n"
+                .to_string(),
+        ),
         // Text captures carry no reverse video: never exact.
         text(
             "aider text capture",
@@ -302,6 +386,14 @@ fn plain_dialogs_built_the_same_way_are_exact() {
             name: "aider",
             agent: "aider",
             snap: aider(&[(true, "echo hello")]),
+        },
+        Case {
+            name: "aider add output",
+            agent: "aider",
+            snap: aider_output(
+                &["echo hello"],
+                &[(false, "Running echo hello"), (false, "hello")],
+            ),
         },
     ];
     for case in cases {
@@ -411,4 +503,130 @@ fn explain_with_config_prints_the_policy_decision() {
         " Run it\n{DASH60}\n │ echo hello\n{DASH60}"
     )));
     assert_eq!(code, 2, "{err}");
+}
+
+/// Why each crafted `Add command output to the chat?` is not exact.
+#[test]
+fn aider_add_output_failures_say_why() {
+    let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let aider = profiles.get("aider").unwrap_or_else(|| panic!("no aider"));
+    let read = |snap: &ScreenSnapshot| {
+        let p = detect(&aider, snap, Timing::default())
+            .prompt
+            .unwrap_or_else(|| panic!("no prompt"));
+        assert_eq!(p.tool, "AddOutput");
+        (p.subject, p.incomplete)
+    };
+    // Output marked like a subject: the block is still the command.
+    assert_eq!(
+        read(&aider_output(
+            &["rm -rf ~"],
+            &[(false, "Running rm -rf ~"), (true, "echo hello")],
+        )),
+        ("rm -rf ~".to_string(), Some(Incomplete::Ambiguous))
+    );
+    // A second echo.
+    assert_eq!(
+        read(&aider_output(
+            &["echo hello"],
+            &[(false, "Running echo hello"), (false, "Running rm -rf ~")],
+        ))
+        .1,
+        Some(Incomplete::Ambiguous)
+    );
+    // No `Run shell command?` on screen: the echo, cut off.
+    let mut e = Engine::new(4, 80, 0);
+    e.process(
+        b"Running rm -rf ~\r\nhello\r\nAdd command output to the chat? (Y)es/(N)o/(D)on't ask again [Yes]: ",
+    );
+    assert_eq!(
+        read(&e.snapshot()),
+        ("rm -rf ~".to_string(), Some(Incomplete::CutOff))
+    );
+    // Several commands, each echoed: the block's lines, never exact (rows
+    // broken by Aider prove nothing about line breaks).
+    let (subject, why) = read(&aider_output(
+        &["echo a    ", "# note    ", "echo bcde "],
+        &[
+            (false, "Running echo a"),
+            (false, "a"),
+            (false, ""),
+            (false, "Running echo bcde"),
+            (false, "bcde"),
+        ],
+    ));
+    assert_eq!(subject, "echo a\n# note\necho bcde");
+    assert_eq!(why, Some(Incomplete::Wrapped));
+}
+
+/// Codex's state from its title and its screen: model text imitating its
+/// working signs (the status line, the title's spinner) moves no state the
+/// title contradicts, and the title does not outrank a dialog or a start-up
+/// menu.
+#[test]
+fn codex_body_text_cannot_fake_working() {
+    let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let codex = profiles.get("codex").unwrap_or_else(|| panic!("no codex"));
+    let fixture = |name: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/codex")
+                .join(name),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let idle = fixture("codex-02-idle.txt");
+    // The answer's last rows, above the composer, as Codex prints them.
+    let with_answer = |answer: &str| {
+        let i = idle
+            .find("› Ask Codex")
+            .unwrap_or_else(|| panic!("no composer"));
+        format!("{}{answer}\n\n{}", &idle[..i], &idle[i..])
+    };
+    let state = |screen: &str, title: &str| {
+        let d = detect(
+            &codex,
+            &ScreenSnapshot::from_text(screen, 120, title),
+            Timing::default(),
+        );
+        (d.state.label().to_string(), d.rule)
+    };
+    let plain = "Mock session | project";
+    let spinning = "⠋ Mock session | project";
+    let spinner_row = with_answer("• ⠋ Mock session | project\n\n  ⠙ Working");
+    let status_row = with_answer("• Working (3s • esc to interrupt)");
+    for (what, screen, title, want) in [
+        ("a spinner in the body", &spinner_row, plain, "idle"),
+        ("a spinner in the body, no title", &spinner_row, "", "idle"),
+        ("the status line in the body", &status_row, plain, "idle"),
+        // A text capture has no title: the status row is believed.
+        (
+            "the status line in the body, no title",
+            &status_row,
+            "",
+            "working",
+        ),
+        ("the title spinning", &idle, spinning, "working"),
+        (
+            "a start-up menu, the title spinning",
+            &fixture("codex-01-startup-trust.txt"),
+            spinning,
+            "needs-input",
+        ),
+        (
+            "a dialog, the title spinning",
+            &fixture("codex-04-prompt-exec.txt"),
+            spinning,
+            "needs-permission",
+        ),
+        (
+            "a dialog, its own title",
+            &fixture("codex-04-prompt-exec.txt"),
+            "[ ! ] Action Required | Mock session | project",
+            "needs-permission",
+        ),
+    ] {
+        let (got, rule) = state(screen, title);
+        assert_eq!(got, want, "{what}: rule {rule}");
+    }
 }
