@@ -206,8 +206,10 @@ impl Bench {
                 // Transcripts never rotate here: the flood run compares them whole.
                 // The panes are shells, not agents: a small minimum pane keeps
                 // all eight tiled and drawn, as tmux's `tiled` layout does.
+                // Each multiplexer keeps its default scrollback (corral 5,000
+                // rows, tmux 2,000), as a user who sets nothing gets.
                 let mut cfg = String::from(
-                    "[ui]\nscrollback_rows = 10000\nmin_pane = { cols = 20, rows = 5 }\n[transcripts]\nmax_mib = 1048576\n",
+                    "[ui]\nmin_pane = { cols = 20, rows = 5 }\n[transcripts]\nmax_mib = 1048576\n",
                 );
                 for (i, p) in panes.iter().enumerate() {
                     cfg.push_str(&format!(
@@ -227,7 +229,7 @@ impl Bench {
             }
             Mux::Tmux => {
                 let sock = format!("corral-bench-{}-{}", std::process::id(), self.seq);
-                let mut conf = String::from("set -g history-limit 10000\nset -g status off\n");
+                let mut conf = String::from("set -g status off\n");
                 for (i, p) in panes.iter().enumerate() {
                     let cmd = format!("/bin/sh -c {}", shell_quote(p));
                     if i == 0 {
@@ -386,16 +388,45 @@ fn throughput(b: &mut Bench, mux: Mux, file: &Path, n: usize) -> f64 {
     (end - start) as f64 / 1e9
 }
 
-/// CPU milliseconds used over 10 s by the multiplexer with 8 idle panes.
-fn idle_cpu(b: &mut Bench, mux: Mux) -> f64 {
+/// Wake-ups (context switches) of a process's threads so far, from
+/// /proc/PID/task/*/schedstat (its third field: timeslices run).
+fn wakeups(pid: u32) -> u64 {
+    let mut n: u64 = 0;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.filter_map(Result::ok) {
+            let s = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+            n += s
+                .split_whitespace()
+                .nth(2)
+                .and_then(|x| x.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    n
+}
+
+/// Over 10 s with 8 idle panes: CPU milliseconds the multiplexer used,
+/// times its threads ran (wake-ups), bytes it drew, and its PSS (MiB) with
+/// nothing printed yet.
+fn idle(b: &mut Bench, mux: Mux) -> (f64, f64, f64, f64) {
     let panes = vec!["sleep 600".to_string(); 8];
     let (outer, pids) = b.start(mux, &panes);
     std::thread::sleep(Duration::from_secs(3));
     let before: f64 = pids.iter().map(|p| cpu_ms(*p)).sum();
+    let woke: u64 = pids.iter().map(|p| wakeups(*p)).sum();
+    let drawn = outer.bytes.load(Ordering::Relaxed);
     std::thread::sleep(Duration::from_secs(10));
     let after: f64 = pids.iter().map(|p| cpu_ms(*p)).sum();
+    let woke = pids.iter().map(|p| wakeups(*p)).sum::<u64>() - woke;
+    let drawn = outer.bytes.load(Ordering::Relaxed) - drawn;
+    let pss: u64 = pids.iter().map(|p| memory_kib(*p).1).sum();
     outer.stop();
-    after - before
+    (
+        after - before,
+        woke as f64,
+        drawn as f64,
+        pss as f64 / 1024.0,
+    )
 }
 
 /// RSS and PSS (MiB) after 8 panes printed 10,000 lines each.
@@ -665,6 +696,8 @@ fn main() {
     }
     type Row = (&'static str, &'static str, Vec<f64>, Vec<f64>);
     let mut rows: Vec<Row> = Vec::new();
+    // Figures measured by another figure's runs, listed after the rest.
+    let mut extra: Vec<Row> = Vec::new();
     let muxes = [Mux::Corral, Mux::Tmux];
     let mut run_fig =
         |name: &'static str, unit: &'static str, f: &mut dyn FnMut(&mut Bench, Mux) -> Vec<f64>| {
@@ -693,12 +726,45 @@ fn main() {
     run_fig("8 panes x 5 MiB at once", "s", &mut |b, m| {
         vec![throughput(b, m, &five, 8)]
     });
+    // One idle run gives four figures; the table gets a row for each.
+    let mut idle_runs: [Vec<(f64, f64, f64, f64)>; 2] = [Vec::new(), Vec::new()];
     run_fig("CPU over 10 s, 8 idle panes", "ms", &mut |b, m| {
-        vec![idle_cpu(b, m)]
+        let r = idle(b, m);
+        idle_runs[usize::from(m == Mux::Tmux)].push(r);
+        vec![r.0]
     });
+    for (name, unit, pick) in [
+        (
+            "wake-ups over 10 s, 8 idle panes",
+            "",
+            (|r: &(f64, f64, f64, f64)| r.1) as fn(&(f64, f64, f64, f64)) -> f64,
+        ),
+        ("bytes drawn over 10 s, 8 idle panes", "B", |r| r.2),
+        ("PSS with 8 idle panes, nothing printed", "MiB", |r| r.3),
+    ] {
+        if !idle_runs[0].is_empty() {
+            extra.push((
+                name,
+                unit,
+                idle_runs[0].iter().map(pick).collect(),
+                idle_runs[1].iter().map(pick).collect(),
+            ));
+        }
+    }
+    let mut mem_runs: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     run_fig("RSS after 8 panes x 10,000 lines", "MiB", &mut |b, m| {
-        vec![memory(b, m).0]
+        let (rss, pss) = memory(b, m);
+        mem_runs[usize::from(m == Mux::Tmux)].push(pss);
+        vec![rss]
     });
+    if !mem_runs[0].is_empty() {
+        extra.push((
+            "PSS after 8 panes x 10,000 lines",
+            "MiB",
+            mem_runs[0].clone(),
+            mem_runs[1].clone(),
+        ));
+    }
     run_fig("key to echo (cat in raw mode)", "ms", &mut |b, m| {
         key_echo(b, m, 30)
     });
@@ -710,6 +776,7 @@ fn main() {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
+    rows.append(&mut extra);
     println!("| figure | corral median (min-max) | {tmux_v} median (min-max) | corral / tmux |");
     println!("| --- | --- | --- | --- |");
     for (name, unit, c, t) in rows {

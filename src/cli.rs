@@ -741,6 +741,9 @@ impl From<ConfigError> for UsageError {
     }
 }
 
+/// Log lines a process may have waiting for its log file.
+const LOG_QUEUE_LINES: usize = 1024;
+
 fn init_logging(
     paths: &Paths,
     level: &str,
@@ -754,7 +757,13 @@ fn init_logging(
         ))
     })?;
     let appender = tracing_appender::rolling::daily(&paths.log_dir, file);
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    // A short queue: the default (128,000 lines) preallocates 4 MiB in every
+    // corral process; a log this far behind drops lines (counted) rather
+    // than hold up the session.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .lossy(true)
+        .finish(appender);
     tracing_subscriber::fmt()
         .with_max_level(filter)
         .with_writer(writer)

@@ -18,6 +18,9 @@ use layout::{Rect, ScreenLayout};
 /// How long a flash message stays in the status line.
 pub const FLASH_TTL: Duration = Duration::from_secs(4);
 
+/// Slot ages in the sidebar are read on this tick (see [`App::ages_at`]).
+pub const AGE_TICK: Duration = Duration::from_secs(60);
+
 /// How long a notice (see [`App::notice`]) stays in the message area.
 pub const NOTICE_TTL: Duration = Duration::from_secs(20);
 
@@ -355,6 +358,9 @@ pub struct App {
     pub attach: bool,
     /// Status-line message.
     pub flash: Option<Flash>,
+    /// Whole minutes from here are when the sidebar reads slot ages (see
+    /// [`App::ages_at`]): every label changes on the same tick.
+    pub ages_from: Instant,
     /// Recent decisions, newest last.
     pub decisions: Vec<DecisionLine>,
     /// The decisions panel is shown.
@@ -431,9 +437,9 @@ impl App {
         size: (u16, u16),
         now: Instant,
     ) -> Self {
-        let _ = now;
         let n = slots.len();
         App {
+            ages_from: now,
             slots,
             inbox: Vec::new(),
             inbox_sel: 0,
@@ -873,27 +879,51 @@ impl App {
             .count()
     }
 
+    /// The moment the sidebar reads slot ages at, for a frame drawn at
+    /// `now`: the last whole minute since [`App::ages_from`]. Slot ages show
+    /// minutes (`<1m`, `4m`, `2h`), so they may wait for the minute: every
+    /// label changes on one tick, and an idle corral wakes at most once a
+    /// minute for all of them (and not at all while none would change).
+    pub fn ages_at(&self, now: Instant) -> Instant {
+        let into = now.saturating_duration_since(self.ages_from).as_secs();
+        self.ages_from + Duration::from_secs(into - into % AGE_TICK.as_secs())
+    }
+
     /// When the app next needs a [`Msg::Tick`] without any other input: a
     /// flash expiring, or an age label in the sidebar changing.
     pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
         let mut next = self.flash.as_ref().map(|f| f.until);
+        // `step` zero: at `since` itself; else the next whole `step` of
+        // age since it.
         let mut at_boundary = |since: Instant, step: Duration| {
-            let age = now.saturating_duration_since(since);
-            let into = Duration::from_millis((age.as_millis() % step.as_millis()) as u64);
-            let at = now + (step - into);
+            let at = if step.is_zero() {
+                since
+            } else {
+                let age = now.saturating_duration_since(since);
+                let into = Duration::from_millis((age.as_millis() % step.as_millis()) as u64);
+                now + (step - into)
+            };
             next = Some(next.map_or(at, |n: Instant| n.min(at)));
         };
         if !self.attach && self.sidebar_width > 0 {
-            // Slot ages show minutes ("<1m", "4m", "2h"): an idle corral
-            // wakes at most once a minute for them.
+            // Each slot's label changes on the first age tick after its age
+            // crosses its next step (a minute, past an hour an hour).
+            let tick = self.ages_at(now);
             for s in &self.slots {
-                let age = now.saturating_duration_since(s.since);
+                let age = tick.saturating_duration_since(s.since);
                 let step = if age < Duration::from_secs(3600) {
                     Duration::from_secs(60)
                 } else {
                     Duration::from_secs(3600)
                 };
-                at_boundary(s.since, step);
+                let crosses = s.since
+                    + Duration::from_secs((age.as_secs() / step.as_secs() + 1) * step.as_secs());
+                let after = crosses
+                    .saturating_duration_since(self.ages_from)
+                    .as_secs()
+                    .div_ceil(AGE_TICK.as_secs());
+                let at = (self.ages_from + AGE_TICK * after as u32).max(tick + AGE_TICK);
+                at_boundary(at, Duration::ZERO);
             }
             // A waiting prompt's age counts seconds for its first minute.
             for e in &self.inbox {
@@ -2041,6 +2071,45 @@ mod tests {
         for (slot, (rows, cols)) in a.pane_sizes() {
             a.update(Msg::PtySize { slot, rows, cols }, now);
         }
+    }
+
+    /// Issue 22 (idle): slots whose states changed at different moments
+    /// relabel their ages on one shared minute tick, so an idle client wakes
+    /// at most once a minute for them, and past an hour once an hour.
+    #[test]
+    fn slot_ages_wait_for_one_shared_minute_tick() {
+        let t0 = Instant::now();
+        let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
+        let mut a = App::new(&config(8), km, (200, 50), t0);
+        a.flash = None;
+        for (i, s) in a.slots.iter_mut().enumerate() {
+            s.since = t0 + Duration::from_secs(7 * i as u64 + 1);
+        }
+        let mut wakes = Vec::new();
+        let mut now = t0 + Duration::from_secs(1);
+        while now < t0 + Duration::from_secs(600) {
+            let Some(at) = a.next_deadline(now) else {
+                break;
+            };
+            assert!(at > now);
+            wakes.push(at.duration_since(t0).as_secs());
+            now = at;
+        }
+        // One wake a minute, on the minute, for all eight (the first at
+        // two minutes: at one, every age read is still under a minute).
+        assert_eq!(wakes, (2..=10).map(|m| m * 60).collect::<Vec<_>>());
+        // Read on the tick: 1m59s is still shown as of 1m00s.
+        let at = t0 + Duration::from_secs(119);
+        assert_eq!(a.ages_at(at), t0 + Duration::from_secs(60));
+        // Past an hour: the next change of `1h` is at two hours.
+        for s in a.slots.iter_mut() {
+            s.since = t0;
+        }
+        let now = t0 + Duration::from_secs(3700);
+        let at = a
+            .next_deadline(now)
+            .map(|at| at.duration_since(t0).as_secs());
+        assert_eq!(at, Some(7200));
     }
 
     /// Issue 22.11: a slot waiting to restart runs no program: quitting

@@ -722,7 +722,7 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
             AgentState::NeedsInput => "INPUT".to_string(),
             other => other.label(),
         };
-        let age = slot_age(now.saturating_duration_since(s.since));
+        let age = slot_age(app.ages_at(now).saturating_duration_since(s.since));
         let text = if w >= 40 {
             format!(
                 "{:<10} {:<7} {:<12} {:>4}",
