@@ -25,7 +25,7 @@ use crate::detect::{AgentState, Answer, Prompt, PromptId};
 use crate::keys::{self, KeyPress};
 
 /// The version of the frames below. A peer with another version is refused.
-pub const PROTO_VERSION: u32 = 1;
+pub const PROTO_VERSION: u32 = 2;
 
 /// Largest frame accepted, in bytes (a hook request carries a whole tool
 /// input, such as a file's new content).
@@ -510,6 +510,16 @@ pub enum ClientMsg {
         /// The slot.
         slot: SlotIdx,
     },
+    /// This client's copy of `slot` keeps its scrollback (`on`: the person
+    /// scrolls back or copies; the server sends the whole terminal with it)
+    /// or the screen only (`off`, the default: a copy no one scrolls needs
+    /// no history, and the server keeps it).
+    History {
+        /// The slot.
+        slot: SlotIdx,
+        /// With scrollback.
+        on: bool,
+    },
     /// Add a slot running `agent`'s program (`N`), in a git worktree on
     /// `branch` if one is given; answered with its `SlotAdded` event, or
     /// [`ServerMsg::Refused`].
@@ -589,9 +599,11 @@ pub enum Frame {
         /// The bytes.
         bytes: Vec<u8>,
     },
-    /// Tag 3: a slot's whole terminal, to rebuild the mirror from: a fresh
-    /// engine of `rows` x `cols` cells fed `replay` ([`crate::engine::Engine::replay`])
-    /// (payload: slot u32, rows u16, cols u16, all LE, then the bytes).
+    /// Tag 3 (screen only) or 4 (with scrollback): a slot's whole terminal,
+    /// to rebuild the mirror from: a fresh engine of `rows` x `cols` cells
+    /// fed `replay` ([`crate::engine::Engine::replay`], or
+    /// [`crate::engine::Engine::replay_live`] without history) (payload:
+    /// slot u32, rows u16, cols u16, all LE, then the bytes).
     Screen {
         /// The slot.
         slot: SlotIdx,
@@ -599,6 +611,9 @@ pub enum Frame {
         rows: u16,
         /// Columns in cells.
         cols: u16,
+        /// The replay holds the scrollback (the client asked for its
+        /// history, [`ClientMsg::History`]): the mirror keeps as much.
+        history: bool,
         /// The bytes that rebuild it.
         replay: Vec<u8>,
     },
@@ -627,12 +642,13 @@ impl Frame {
                 slot,
                 rows,
                 cols,
+                history,
                 replay,
             } => {
                 let mut h = (*slot as u32).to_le_bytes().to_vec();
                 h.extend_from_slice(&rows.to_le_bytes());
                 h.extend_from_slice(&cols.to_le_bytes());
-                (3, h, replay)
+                (if *history { 4 } else { 3 }, h, replay)
             }
         };
         let len = (head.len() + body.len()) as u32;
@@ -677,13 +693,14 @@ impl Frame {
                 slot: u32_at(&body, 0) as SlotIdx,
                 bytes: body.split_off(4),
             })),
-            3 if len >= 8 => Ok(Some(Frame::Screen {
+            tag @ (3 | 4) if len >= 8 => Ok(Some(Frame::Screen {
                 slot: u32_at(&body, 0) as SlotIdx,
                 rows: u16::from_le_bytes([body[4], body[5]]),
                 cols: u16::from_le_bytes([body[6], body[7]]),
+                history: tag == 4,
                 replay: body.split_off(8),
             })),
-            2 | 3 => Err(bad("frame too short for its header")),
+            2..=4 => Err(bad("frame too short for its header")),
             t => Err(bad(&format!("unknown frame tag {t}"))),
         }
     }
@@ -1006,7 +1023,15 @@ mod tests {
                 slot: 0,
                 rows: 24,
                 cols: 80,
+                history: false,
                 replay: vec![0; 100_000],
+            },
+            Frame::Screen {
+                slot: 2,
+                rows: 5,
+                cols: 9,
+                history: true,
+                replay: b"old\r\nnew".to_vec(),
             },
             Frame::Output {
                 slot: 1,
@@ -1028,7 +1053,7 @@ mod tests {
         wire.truncate(wire.len() - 1);
         let mut r = io::Cursor::new(wire);
         let mut last = Ok(None);
-        for _ in 0..4 {
+        for _ in 0..frames.len() {
             last = Frame::read(&mut r);
         }
         assert!(last.is_err());

@@ -382,7 +382,10 @@ fn a_hostile_client_harms_nothing() {
     let s = a.wait_for("the prompt", LONG, |s| s.contains("INBOX (1)"));
     assert!(s.contains("echo hello > hello.txt"), "{s}");
     let sock = home.path().join("run/default.sock");
-    let hello = "{\"v\":1,\"hello\":{\"kind\":\"attach\",\"cols\":80,\"rows\":24,\"slot\":null}}\n";
+    let hello = format!(
+        "{{\"v\":{},\"hello\":{{\"kind\":\"attach\",\"cols\":80,\"rows\":24,\"slot\":null}}}}\n",
+        corral::proto::PROTO_VERSION
+    );
     let frame = |json: &str| {
         let mut f = vec![1u8];
         f.extend_from_slice(&(json.len() as u32).to_le_bytes());
@@ -435,4 +438,79 @@ fn a_hostile_client_harms_nothing() {
         assert_ne!(line["by"]["source"], "policy", "{line}");
     }
     assert!(a.text().contains("INBOX (1)") || a.text().contains("echo hello"));
+}
+
+/// Issue 22 (memory): a client's copy of a slot holds the screen only; the
+/// server sends the scrollback when the client asks for it (a scroll back,
+/// copy mode) and the screen only again once it says it is done.
+#[test]
+fn a_client_gets_a_slots_scrollback_only_when_it_asks() {
+    use corral::proto::{ClientMsg, Frame, PROTO_VERSION};
+    use std::io::Write as _;
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        "[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo old-row-$i; done; echo rows-done; exec /bin/sh\"]\n",
+    );
+    let a = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    a.wait_text("rows-done", LONG);
+    let sock = home.path().join("run/default.sock");
+    let mut c = UnixStream::connect(&sock).unwrap_or_else(|e| panic!("{e}"));
+    let hello = format!(
+        "{{\"v\":{PROTO_VERSION},\"hello\":{{\"kind\":\"attach\",\"cols\":80,\"rows\":24,\"slot\":null}}}}\n"
+    );
+    c.write_all(hello.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.set_read_timeout(Some(LONG))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut r = BufReader::new(c.try_clone().unwrap_or_else(|e| panic!("{e}")));
+    let mut welcome = String::new();
+    r.read_line(&mut welcome).unwrap_or_else(|e| panic!("{e}"));
+    assert!(welcome.contains("\"scrollback_rows\""), "{welcome}");
+    // The next whole terminal of slot 0, and whether it came with history.
+    let next_screen = |r: &mut BufReader<UnixStream>| -> (bool, String) {
+        loop {
+            match Frame::read(r) {
+                Ok(Some(Frame::Screen {
+                    slot: 0,
+                    history,
+                    replay,
+                    ..
+                })) => return (history, String::from_utf8_lossy(&replay).into_owned()),
+                Ok(Some(_)) => {}
+                other => panic!("no screen frame: {other:?}"),
+            }
+        }
+    };
+    let (history, replay) = next_screen(&mut r);
+    assert!(!history);
+    assert!(
+        replay.contains("rows-done") && !replay.contains("old-row-1\r"),
+        "{replay}"
+    );
+    let send = |c: &mut UnixStream, m: &ClientMsg| {
+        let f = Frame::json(m).unwrap_or_else(|e| panic!("{e}")).encode();
+        c.write_all(&f).unwrap_or_else(|e| panic!("{e}"));
+    };
+    send(&mut c, &ClientMsg::History { slot: 0, on: true });
+    let (history, replay) = next_screen(&mut r);
+    assert!(history);
+    assert!(
+        replay.contains("old-row-1\r") && replay.contains("old-row-250"),
+        "{replay}"
+    );
+    // Done with it: a whole terminal sent again (a resize) is the screen.
+    send(&mut c, &ClientMsg::History { slot: 0, on: false });
+    send(
+        &mut c,
+        &ClientMsg::Command {
+            command: corral::proto::Command::Resize {
+                slot: 0,
+                rows: 20,
+                cols: 70,
+            },
+        },
+    );
+    let (history, replay) = next_screen(&mut r);
+    assert!(!history && !replay.contains("old-row-1\r"), "{replay}");
 }

@@ -158,11 +158,19 @@ pub fn start_server(
 /// This client's copies of the slots' terminals: a fixed row of cells, each
 /// set once (a slot added later, `corral ctl new`, takes the next), read
 /// from any thread without a lock on the row.
+///
+/// A copy keeps the screen only (the server holds the scrollback) until the
+/// person scrolls it back or copies from it: then [`Link::ensure_history`]
+/// fetches the whole terminal with its scrollback, and the copy keeps it
+/// until the view is live again ([`Link::drop_history`]).
 pub struct Mirrors {
     engines: Vec<std::sync::OnceLock<Mutex<Engine>>>,
     dirty: Vec<AtomicBool>,
     len: std::sync::atomic::AtomicUsize,
-    scrollback: usize,
+    /// Per slot: the history was asked for, and how many whole terminals
+    /// with it arrived so far (a wait for one watches the count).
+    history: Mutex<Vec<(bool, u64)>>,
+    arrived: std::sync::Condvar,
 }
 
 impl Mirrors {
@@ -172,7 +180,8 @@ impl Mirrors {
             engines: (0..cap).map(|_| std::sync::OnceLock::new()).collect(),
             dirty: (0..cap).map(|_| AtomicBool::new(false)).collect(),
             len: std::sync::atomic::AtomicUsize::new(0),
-            scrollback: w.scrollback_rows,
+            history: Mutex::new(vec![(false, 0); cap]),
+            arrived: std::sync::Condvar::new(),
         };
         for (i, s) in w.slots.iter().enumerate() {
             m.add(i, s.rows, s.cols);
@@ -189,11 +198,8 @@ impl Mirrors {
         let Some(cell) = self.engines.get(slot) else {
             return;
         };
-        let _ = cell.set(Mutex::new(Engine::new(
-            rows.max(1),
-            cols.max(1),
-            self.scrollback,
-        )));
+        // No history until it is asked for.
+        let _ = cell.set(Mutex::new(Engine::new(rows.max(1), cols.max(1), 0)));
         self.len.store(slot + 1, Ordering::Release);
     }
 
@@ -231,6 +237,20 @@ impl Mirrors {
         self.dirty
             .get(slot)
             .is_some_and(|d| !d.swap(true, Ordering::AcqRel))
+    }
+
+    fn history(&self) -> MutexGuard<'_, Vec<(bool, u64)>> {
+        self.history.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The slots whose copies keep their history now.
+    pub fn with_history(&self) -> Vec<SlotIdx> {
+        self.history()
+            .iter()
+            .enumerate()
+            .filter(|(_, (on, _))| *on)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// Number of slots.
@@ -396,12 +416,24 @@ impl Link {
                                 slot,
                                 rows,
                                 cols,
+                                history,
                                 replay,
                             } => {
-                                let mut fresh = Engine::new(rows.max(1), cols.max(1), scrollback);
+                                // The scrollback only when it came (and is
+                                // still wanted): else the screen alone.
+                                let keep = history
+                                    && mirrors.history().get(slot).is_some_and(|h| h.0);
+                                let limit = if keep { scrollback } else { 0 };
+                                let mut fresh = Engine::new(rows.max(1), cols.max(1), limit);
                                 let _ = fresh.process(&replay);
                                 if let Some(mut e) = mirrors.lock(slot) {
                                     *e = fresh;
+                                }
+                                if keep {
+                                    if let Some(h) = mirrors.history().get_mut(slot) {
+                                        h.1 += 1;
+                                    }
+                                    mirrors.arrived.notify_all();
                                 }
                                 mirrors.mark(slot);
                                 if events.send(LinkEvent::Screen { slot, rows, cols }).is_err() {
@@ -532,6 +564,61 @@ impl Link {
         let frame = Frame::json(msg)?.encode();
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
         out.write_all(&frame)
+    }
+
+    /// Makes slot `slot`'s copy keep its scrollback, fetching it from the
+    /// server if it does not yet, and waits up to `wait` for it (a local
+    /// socket: milliseconds). Keys meanwhile wait in their queue, so a
+    /// scroll or copy mode acts on the whole history. Returns whether the
+    /// copy has it (if not, it goes on with what it has).
+    pub fn ensure_history(&self, slot: SlotIdx, wait: std::time::Duration) -> bool {
+        let mut h = self.mirrors.history();
+        let Some(&(on, seen)) = h.get(slot) else {
+            return false;
+        };
+        if on && seen > 0 {
+            return true;
+        }
+        if !on {
+            h[slot] = (true, 0);
+            drop(h);
+            if self.send(&ClientMsg::History { slot, on: true }).is_err() {
+                return false;
+            }
+            h = self.mirrors.history();
+        }
+        let deadline = std::time::Instant::now() + wait;
+        while h.get(slot).is_some_and(|x| x.0 && x.1 == 0) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                tracing::info!(slot, "the scrollback did not come in time");
+                return false;
+            }
+            h = self
+                .mirrors
+                .arrived
+                .wait_timeout(h, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+        h.get(slot).is_some_and(|x| x.0 && x.1 > 0)
+    }
+
+    /// Slot `slot`'s copy shows the live screen again and is not copied
+    /// from: it drops its scrollback (the server keeps it) and is sent the
+    /// screen only from now on.
+    pub fn drop_history(&self, slot: SlotIdx) {
+        {
+            let mut h = self.mirrors.history();
+            match h.get_mut(slot) {
+                Some(x) if x.0 => *x = (false, 0),
+                _ => return,
+            }
+        }
+        let _ = self.send(&ClientMsg::History { slot, on: false });
+        if let Some(mut e) = self.mirrors.lock(slot) {
+            e.set_scrollback_limit(0);
+        }
     }
 
     /// Closes the connection (the server forgets this client).

@@ -723,6 +723,10 @@ fn command(link: &Link, c: Command) -> io::Result<bool> {
         link.wanted(*slot, (*rows, *cols));
     }
     if let Some((slot, delta)) = scroll {
+        // Back in time: the copy needs the history the server keeps.
+        if delta > 0 {
+            link.ensure_history(slot, HISTORY_WAIT);
+        }
         if let Some(mut e) = link.mirrors.lock(slot) {
             e.scroll_by(delta);
         }
@@ -778,6 +782,11 @@ fn type_bytes(link: &Link, slot: SlotIdx, encode: impl FnOnce(InputModes) -> Vec
 /// How long a frame that shows no keystroke's echo waits after a key typed
 /// into a pane.
 const ECHO_FIRST: Duration = Duration::from_millis(3);
+
+/// How long a scroll back or copy mode waits for a slot's scrollback from
+/// the server (it comes in milliseconds over the local socket); after it,
+/// they go on with the screen the copy has.
+const HISTORY_WAIT: Duration = Duration::from_secs(2);
 
 /// How long a quitting client waits for the server to stop its agents.
 const QUIT_WAIT: Duration = Duration::from_secs(10);
@@ -927,6 +936,7 @@ async fn ui_loop(
                 Effect::Detach => ended = Some(Ended::Detached),
                 Effect::Notify(text) => notify(&text),
                 Effect::EnterCopy { slot } => {
+                    link.ensure_history(slot, HISTORY_WAIT);
                     let frozen = mirrors.lock(slot).map(|e| {
                         let s = e.screen();
                         let cursor = (!s.hide_cursor()).then(|| s.cursor_position());
@@ -1013,6 +1023,14 @@ async fn ui_loop(
             dirty = false;
             echo_frame = false;
             last_draw = Some(now);
+        }
+        // A copy back at its live screen and not copied from lets go of its
+        // history (the server keeps it).
+        for slot in mirrors.with_history() {
+            let copying = app.copy.as_ref().is_some_and(|c| c.slot == slot);
+            if !copying && mirrors.lock(slot).is_some_and(|e| e.scroll_offset() == 0) {
+                link.drop_history(slot);
+            }
         }
         let draw_at = dirty.then_some(frame_at);
         let tick_at = app.next_deadline(now);

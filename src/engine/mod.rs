@@ -156,6 +156,27 @@ impl Engine {
         self.term.replay()
     }
 
+    /// [`Engine::replay`] without the scrollback: rebuilds the screens,
+    /// cursor, pen and modes in an engine that keeps no history (a client's
+    /// copy of a pane no one scrolls).
+    pub fn replay_live(&self) -> Vec<u8> {
+        self.term.replay_with(false)
+    }
+
+    /// Keeps at most `rows` rows of scrollback from now on, dropping the
+    /// oldest beyond it at once (0: none, and its memory is freed). The view
+    /// stays within what is kept.
+    pub fn set_scrollback_limit(&mut self, rows: usize) {
+        self.term.scrollback.set_max(rows);
+        let offset = self.term.scroll_offset;
+        self.set_scroll_offset(offset);
+    }
+
+    /// The most rows of scrollback kept.
+    pub fn scrollback_limit(&self) -> usize {
+        self.term.scrollback.max()
+    }
+
     /// Whether the stream fed so far ends between sequences and characters:
     /// a [`Engine::replay`] taken now, followed by the rest of the stream,
     /// rebuilds this engine. (Inside a sequence the rest would start with
@@ -497,6 +518,42 @@ mod tests {
         }
         assert_eq!(e.scrollback_len(), 5);
         assert_eq!(e.scrollback().next().map(|r| r.text()), Some("93"));
+    }
+
+    /// A copy with no history (a client's, [`Engine::replay_live`]) shows
+    /// what the full one shows, and letting go of history frees it.
+    #[test]
+    fn a_live_replay_rebuilds_the_screen_without_history() {
+        let mut e = Engine::new(5, 20, 100);
+        for i in 0..40 {
+            e.process(format!("\x1b[3{}mrow-{i}\x1b[0m\r\n", i % 8).as_bytes());
+        }
+        e.process(b"tail \x1b[1mbold");
+        let mut live = Engine::new(5, 20, 0);
+        live.process(&e.replay_live());
+        let mut full = Engine::new(5, 20, 100);
+        full.process(&e.replay());
+        assert_eq!(live.lines(0, true), full.lines(0, true));
+        assert_eq!(
+            live.screen().cursor_position(),
+            e.screen().cursor_position()
+        );
+        assert_eq!(live.scrollback_len(), 0);
+        assert_eq!(full.scrollback_len(), e.scrollback_len());
+        // Both go on alike.
+        for x in [&mut live, &mut full] {
+            x.process(b"\r\nmore\r\nand more");
+        }
+        assert_eq!(live.lines(0, true), full.lines(0, true));
+        full.set_scroll_offset(10);
+        full.set_scrollback_limit(3);
+        assert_eq!(full.scrollback_len(), 3);
+        assert_eq!(full.scroll_offset(), 3);
+        full.set_scrollback_limit(0);
+        assert_eq!((full.scrollback_len(), full.scroll_offset()), (0, 0));
+        assert_eq!(full.heap_bytes(), live.heap_bytes());
+        full.process(b"\r\n\r\n\r\n\r\n\r\n\r\n");
+        assert_eq!(full.scrollback_len(), 0);
     }
 
     #[test]

@@ -156,6 +156,12 @@ impl Term {
     /// last column that ends in an empty cell, and a synchronized update in
     /// progress (the live screen is replayed).
     pub fn replay(&self) -> Vec<u8> {
+        self.replay_with(true)
+    }
+
+    /// [`Term::replay`], with the scrollback left out when not
+    /// `scrollback`: a copy that shows the screen only needs no history.
+    pub fn replay_with(&self, scrollback: bool) -> Vec<u8> {
         let mut out = String::new();
         let (rows, cols) = self.live.size();
         let primary: &[Row] = if self.alt_active {
@@ -166,7 +172,8 @@ impl Term {
         // Scrollback and the primary screen, top to bottom: the rows above
         // the screen scroll into the scrollback as they are written.
         let mut pen = None;
-        let sb: Vec<Row> = (0..self.scrollback.len())
+        let kept = if scrollback { self.scrollback.len() } else { 0 };
+        let sb: Vec<Row> = (0..kept)
             .filter_map(|i| self.scrollback.get(i).map(|r| r.expand(cols)))
             .collect();
         let all: Vec<&Row> = sb.iter().chain(primary.iter()).collect();

@@ -193,6 +193,20 @@ impl Scrollback {
         (0..self.len).filter_map(|i| self.get(i))
     }
 
+    /// Keeps at most `max` rows from now on, dropping the oldest beyond it
+    /// (0: every row, and the blocks' memory).
+    pub fn set_max(&mut self, max: usize) {
+        self.max = max;
+        if max == 0 {
+            self.clear();
+            self.spare = None;
+            return;
+        }
+        while self.len > max {
+            self.pop_front();
+        }
+    }
+
     /// Drops every row (ED 3).
     pub fn clear(&mut self) {
         self.blocks.clear();

@@ -465,6 +465,7 @@ impl Hub {
                 if o.resync.len() <= *slot {
                     o.resync.resize(*slot + 1, None);
                     o.again.resize(*slot + 1, false);
+                    o.history.resize(*slot + 1, false);
                 }
             }
         }
@@ -693,6 +694,7 @@ impl Hub {
                     .map(|i| attach.is_none_or(|a| a == i).then(Instant::now))
                     .collect(),
                 again: vec![false; n],
+                history: vec![false; n],
                 writing: false,
                 closed: false,
             }),
@@ -764,6 +766,24 @@ impl Hub {
                 let n = mgr.len();
                 for slot in (0..n).filter(|s| conn.shows(*s)) {
                     self.send_input(conn, mgr, slot);
+                }
+                return;
+            }
+            ClientMsg::History { slot, on } => {
+                if !conn.shows(slot) {
+                    return;
+                }
+                let mut o = lock(&conn.out);
+                if o.closed || o.history.len() <= slot || o.resync.len() <= slot {
+                    return;
+                }
+                o.history[slot] = on;
+                // With it on, the whole terminal again, with its history;
+                // off, the client drops what it kept.
+                if on {
+                    o.resync[slot] = Some(Instant::now());
+                    drop(o);
+                    conn.cv.notify_all();
                 }
                 return;
             }
@@ -982,12 +1002,13 @@ impl Hub {
                             }
                             continue;
                         };
+                        let history = lock(&conn.out).history.get(slot).copied().unwrap_or(false);
                         let e = s.lock();
                         if !e.at_rest() && since.elapsed() < RESYNC_WAIT {
                             waiting = true;
                             continue;
                         }
-                        let frame = screen_frame(slot, &e);
+                        let frame = screen_frame(slot, &e, history);
                         let mut o = lock(&conn.out);
                         if o.resync.len() <= slot || o.again.len() <= slot {
                             continue;
@@ -1007,13 +1028,16 @@ impl Hub {
     }
 }
 
-fn screen_frame(slot: SlotIdx, e: &Engine) -> Vec<u8> {
+/// The frame of slot `slot`'s whole terminal `e`, with its scrollback when
+/// the client keeps it (`history`).
+fn screen_frame(slot: SlotIdx, e: &Engine, history: bool) -> Vec<u8> {
     let (rows, cols) = e.size();
     Frame::Screen {
         slot,
         rows,
         cols,
-        replay: e.replay(),
+        history,
+        replay: if history { e.replay() } else { e.replay_live() },
     }
     .encode()
 }
@@ -1044,7 +1068,7 @@ impl ScreenSink for Hub {
                 // again now that the parser is between sequences.
                 o.again[slot] = false;
                 if o.resync[slot].is_none() {
-                    let f = screen_frame(slot, engine);
+                    let f = screen_frame(slot, engine, o.history[slot]);
                     o.bytes += f.len();
                     o.queue.push_back(Item::Bytes(f));
                     drop(o);
@@ -1054,7 +1078,7 @@ impl ScreenSink for Hub {
             }
             match o.resync[slot] {
                 Some(_) if o.bytes <= QUEUE_LOW_BYTES && engine.at_rest() => {
-                    let f = screen_frame(slot, engine);
+                    let f = screen_frame(slot, engine, o.history[slot]);
                     o.resync[slot] = None;
                     o.bytes += f.len();
                     o.queue.push_back(Item::Bytes(f));
@@ -1125,7 +1149,7 @@ impl ScreenSink for Hub {
             if o.bytes > QUEUE_HIGH_BYTES || !engine.at_rest() {
                 o.resync[slot] = Some(Instant::now());
             } else {
-                let f = screen_frame(slot, engine);
+                let f = screen_frame(slot, engine, o.history.get(slot).copied().unwrap_or(false));
                 o.bytes += f.len();
                 o.queue.push_back(Item::Bytes(f));
             }
@@ -1184,6 +1208,9 @@ struct Out {
     /// Per slot: the last whole terminal was taken inside an escape
     /// sequence; send it again at the next point between sequences.
     again: Vec<bool>,
+    /// Per slot: the client's copy keeps the scrollback (it asked, with
+    /// [`ClientMsg::History`]): whole terminals sent go with it.
+    history: Vec<bool>,
     /// The writer thread is writing frames it took from the queue: nothing
     /// may be written past it.
     writing: bool,
