@@ -947,8 +947,10 @@ fn above_question_subject(
     let width = usize::from(snap.cols.saturating_sub(spec.wrap.width_offset)).max(1);
     let (text, exact) = rejoin(&texts, width, true);
     let top = block.last().copied().unwrap_or(0);
-    let incomplete = if top == 0 {
-        // The block may begin above the screen.
+    let incomplete = if rows[..top].iter().all(|r| r.trim().is_empty()) {
+        // The block may begin above the screen: at its top row, or past
+        // blank rows up to it (a subject's empty lines are blank rows, so
+        // `rm -rf ~`, 30 empty lines and `echo hi` shows only `echo hi`).
         Some(Incomplete::CutOff)
     } else if !exact {
         Some(Incomplete::Wrapped)

@@ -102,6 +102,26 @@ fn aider_output(block: &[&str], after: &[(bool, &str)]) -> ScreenSnapshot {
     e.snapshot()
 }
 
+/// An Aider screen of `rows` x `cols` from raw bytes (after a `Tokens:`
+/// line), as the program and the commands it runs write them: escapes in
+/// a model's command or a command's output reach the terminal as they are.
+fn aider_raw(rows: u16, cols: u16, bytes: &str) -> ScreenSnapshot {
+    let mut e = Engine::new(rows, cols, 100);
+    e.process(format!("Tokens: 2.6k sent, 49 received.\r\n\r\n{bytes}").as_bytes());
+    e.snapshot()
+}
+
+/// Aider's answered `Run shell command?` line (singular) and its question.
+const RAN: &str = "Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]: y\r\n\r\n";
+const RAN_PLURAL: &str = "Run shell commands? (Y)es/(N)o/(D)on't ask again [Yes]: ";
+const ADD_OUTPUT: &str = "Add command output to the chat? (Y)es/(N)o/(D)on't ask again [Yes]: ";
+
+/// `n` empty lines of a multi-line subject as Aider prints them: padded to
+/// the longest line, in reverse video.
+fn blank_subject_lines(n: usize) -> String {
+    "\x1b[7m          \x1b[0m\r\n".repeat(n)
+}
+
 struct Case {
     name: &'static str,
     agent: &'static str,
@@ -323,6 +343,125 @@ fn hostile() -> Vec<Case> {
             "Running rm -rf ~\nhello\nAdd command output to the chat? (Y)es/(N)o/(D)on't ask again [Yes]:\n"
                 .to_string(),
         ),
+        // A multi-line command whose first line is pushed off the screen by
+        // empty lines: only `echo hello` shows, all of it runs.
+        Case {
+            name: "aider empty lines push a command off the screen",
+            agent: "aider",
+            snap: aider_raw(
+                12,
+                80,
+                &format!(
+                    "\x1b[7mrm -rf ~  \x1b[0m\r\n{}\x1b[7mecho hello\x1b[0m\r\n{RAN_PLURAL}",
+                    blank_subject_lines(30)
+                ),
+            ),
+        },
+        // The same with a `#` line left on screen (one command: singular).
+        Case {
+            name: "aider empty lines push a command off, a comment shows",
+            agent: "aider",
+            snap: aider_raw(
+                12,
+                80,
+                &format!(
+                    "\x1b[7mrm -rf ~    \x1b[0m\r\n{}\x1b[7m# echo hello\x1b[0m\r\nRun shell command? (Y)es/(N)o/(D)on't ask again [Yes]: ",
+                    blank_subject_lines(30)
+                ),
+            ),
+        },
+        // The model's command erases its own row with an escape (Aider
+        // prints the command as it is): two commands, one row shown.
+        Case {
+            name: "aider escape erases a command's row",
+            agent: "aider",
+            snap: aider_raw(
+                12,
+                80,
+                &format!("\x1b[7mrm -rf ~  \x1b[2K\x1b[0m\r\n\x1b[7mecho hello\x1b[0m\r\n{RAN_PLURAL}"),
+            ),
+        },
+        // The same command ran: its echo is erased too, so the echoes agree
+        // with what shows.
+        Case {
+            name: "aider add output, an escape erases a command and its echo",
+            agent: "aider",
+            snap: aider_raw(
+                14,
+                80,
+                &format!(
+                    "\x1b[7mrm -rf ~  \x1b[2K\x1b[0m\r\n\x1b[7mecho hello\x1b[0m\r\n{RAN_PLURAL}y\r\n\r\nRunning rm -rf ~  \x1b[2K\r\n\r\nRunning echo hello\r\nhello\r\n{ADD_OUTPUT}"
+                ),
+            ),
+        },
+        // Add command output: the command's first line scrolled away behind
+        // empty lines; both echoes show.
+        Case {
+            name: "aider add output, empty lines push a command off",
+            agent: "aider",
+            snap: aider_raw(
+                12,
+                80,
+                &format!(
+                    "\x1b[7mrm -rf ~  \x1b[0m\r\n{}\x1b[7mecho hello\x1b[0m\r\n{RAN_PLURAL}y\r\n\r\nRunning rm -rf ~\r\n\r\nRunning echo hello\r\nhello\r\n{ADD_OUTPUT}",
+                    blank_subject_lines(30)
+                ),
+            ),
+        },
+        // A narrow pane scrolled so that only the answered line's second
+        // row shows: what ran is not on screen.
+        Case {
+            name: "aider add output, answered line half scrolled away",
+            agent: "aider",
+            snap: aider_raw(
+                6,
+                40,
+                "\x1b[7mrm -rf ~\x1b[0m\r\nRun shell command? (Y)es/(N)o/(D)on't as\r\nk again [Yes]: y\r\n\r\nRunning rm -rf ~\r\nout\r\nAdd command output to the chat? (Y)es/(N\r\n)o/(D)on't ask again [Yes]: ",
+            ),
+        },
+        // The command's block begins above the screen: its last row,
+        // `echo hello`, is at the top.
+        Case {
+            name: "aider add output, block at the top of the screen",
+            agent: "aider",
+            snap: aider_raw(
+                6,
+                80,
+                &format!(
+                    "\x1b[7mrm -rf ~ ; \x1b[0m\r\n\x1b[7mecho hello\x1b[0m\r\n{RAN}Running rm -rf ~ ; echo hello\r\nhello\r\n{ADD_OUTPUT}"
+                ),
+            ),
+        },
+        // Output imitating an answered line with no marked block above it.
+        Case {
+            name: "aider output fakes a bare Run shell command line",
+            agent: "aider",
+            snap: aider_output(
+                &["rm -rf ~"],
+                &[
+                    (false, "Running rm -rf ~"),
+                    (
+                        false,
+                        "Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]: y",
+                    ),
+                    (false, ""),
+                    (false, "Running echo hello"),
+                    (false, "hello"),
+                ],
+            ),
+        },
+        // The output echoes the command again (a second run of it).
+        Case {
+            name: "aider output repeats the echo",
+            agent: "aider",
+            snap: aider_output(
+                &["echo hello"],
+                &[
+                    (false, "Running echo hello"),
+                    (false, "Running echo hello"),
+                ],
+            ),
+        },
         // Text captures carry no reverse video: never exact.
         text(
             "aider text capture",
@@ -387,15 +526,24 @@ fn plain_dialogs_built_the_same_way_are_exact() {
             agent: "aider",
             snap: aider(&[(true, "echo hello")]),
         },
-        Case {
-            name: "aider add output",
-            agent: "aider",
-            snap: aider_output(
-                &["echo hello"],
-                &[(false, "Running echo hello"), (false, "hello")],
-            ),
-        },
     ];
+    // Aider's `Add command output` built the same way is never exact (see
+    // `aider_add_output_is_never_exact_whatever_the_output_draws`), but it
+    // names the command that ran.
+    let add = detect(
+        &profiles.get("aider").unwrap_or_else(|| panic!("no aider")),
+        &aider_output(
+            &["echo hello"],
+            &[(false, "Running echo hello"), (false, "hello")],
+        ),
+        Timing::default(),
+    )
+    .prompt
+    .unwrap_or_else(|| panic!("aider add output: no prompt"));
+    assert_eq!(
+        (add.subject.as_str(), add.incomplete),
+        ("echo hello", Some(Incomplete::Ambiguous))
+    );
     for case in cases {
         let profile = profiles
             .get(case.agent)
@@ -628,5 +776,229 @@ fn codex_body_text_cannot_fake_working() {
     ] {
         let (got, rule) = state(screen, title);
         assert_eq!(got, want, "{what}: rule {rule}");
+    }
+}
+
+/// Commands hidden from the rows Aider marks (empty lines pushing the first
+/// off the screen, an escape erasing its row): the subject shown is never
+/// exact, and says why.
+#[test]
+fn aider_hidden_commands_say_why() {
+    let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let aider = profiles.get("aider").unwrap_or_else(|| panic!("no aider"));
+    let names = [
+        (
+            "aider empty lines push a command off the screen",
+            ("Shell", "echo hello", Incomplete::CutOff),
+        ),
+        (
+            "aider empty lines push a command off, a comment shows",
+            ("Shell", "# echo hello", Incomplete::CutOff),
+        ),
+        (
+            "aider escape erases a command's row",
+            ("Shell", "echo hello", Incomplete::Ambiguous),
+        ),
+        (
+            "aider add output, an escape erases a command and its echo",
+            ("AddOutput", "echo hello", Incomplete::Ambiguous),
+        ),
+        (
+            "aider add output, empty lines push a command off",
+            ("AddOutput", "echo hello", Incomplete::CutOff),
+        ),
+        (
+            "aider add output, answered line half scrolled away",
+            ("AddOutput", "rm -rf ~", Incomplete::CutOff),
+        ),
+        (
+            "aider add output, block at the top of the screen",
+            ("AddOutput", "echo hello", Incomplete::CutOff),
+        ),
+        (
+            "aider output fakes a bare Run shell command line",
+            ("AddOutput", "Running rm -rf ~", Incomplete::Ambiguous),
+        ),
+        (
+            "aider output repeats the echo",
+            ("AddOutput", "echo hello", Incomplete::Ambiguous),
+        ),
+    ];
+    let cases = hostile();
+    for (name, (tool, subject, why)) in names {
+        let case = cases
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no case {name}"));
+        let p = detect(&aider, &case.snap, Timing::default())
+            .prompt
+            .unwrap_or_else(|| panic!("{name}: no prompt"));
+        assert_eq!(
+            (p.tool.as_str(), p.subject.as_str(), p.incomplete),
+            (tool, subject, Some(why)),
+            "{name}"
+        );
+    }
+}
+
+/// Random screens of Aider's and Codex's pieces (prompt lines, echoes,
+/// reverse video, escapes moving the cursor or clearing, wide and combining
+/// characters) at sizes down to one cell, and screens of a thousand rows:
+/// detection never panics, and reading a subject from above the question
+/// is bounded by the screen.
+#[test]
+fn random_and_huge_screens_never_panic() {
+    let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let aider = profiles.get("aider").unwrap_or_else(|| panic!("no aider"));
+    let codex = profiles.get("codex").unwrap_or_else(|| panic!("no codex"));
+    let pieces: &[&str] = &[
+        RAN,
+        RAN_PLURAL,
+        ADD_OUTPUT,
+        "Running echo hello\r\n",
+        "Running ",
+        "\x1b[7m",
+        "\x1b[0m",
+        "\x1b[27m",
+        "\r\n",
+        "echo hello",
+        "rm -rf ~",
+        "你好",
+        "e\u{301}",
+        "🦀",
+        "#",
+        "  ",
+        "\x1b[A",
+        "\x1b[2J",
+        "\x1b[H",
+        "\x1b[10D",
+        "\x1b[2K",
+        "\x1b[?7l",
+        "\x1b[?7h",
+        "\x1b]0;⠋ x | project\x07",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "\t",
+        "\x1b[5;1H",
+    ];
+    // xorshift: the same screens every run.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let sizes = [
+        (1u16, 1u16),
+        (2, 5),
+        (3, 1),
+        (5, 20),
+        (10, 40),
+        (24, 80),
+        (4, 200),
+    ];
+    for n in 0..1500 {
+        let (rows, cols) = sizes[n % sizes.len()];
+        let mut bytes = String::new();
+        for _ in 0..next() % 40 {
+            let k = usize::try_from(next() % pieces.len() as u64).unwrap_or(0);
+            bytes.push_str(pieces[k]);
+        }
+        if next() % 2 == 0 {
+            bytes.push_str(ADD_OUTPUT);
+        }
+        let mut e = Engine::new(rows, cols, 50);
+        e.process(bytes.as_bytes());
+        let snap = e.snapshot();
+        detect(&aider, &snap, Timing::default());
+        detect(
+            &codex,
+            &snap,
+            Timing {
+                since_output_ms: Some(5),
+            },
+        );
+    }
+    // A thousand rows of 300 columns: a marked block filling the screen
+    // above the answered line, then a screen of echoes.
+    let mut bytes = String::new();
+    for _ in 0..1000 {
+        bytes.push_str(&format!("\x1b[7m{}\x1b[0m\r\n", "x ".repeat(140)));
+    }
+    bytes.push_str(RAN);
+    bytes.push_str(&"Running x\r\n".repeat(990));
+    bytes.push_str(ADD_OUTPUT);
+    let mut e = Engine::new(1000, 300, 0);
+    e.process(bytes.as_bytes());
+    let p = detect(&aider, &e.snapshot(), Timing::default())
+        .prompt
+        .unwrap_or_else(|| panic!("no prompt"));
+    assert_eq!(p.tool, "AddOutput");
+    assert_eq!(p.incomplete, Some(Incomplete::CutOff));
+    // No answered line at all: every row is tried, nothing is exact.
+    let mut bytes = String::new();
+    for _ in 0..1000 {
+        bytes.push_str(&format!("\x1b[7m{}\x1b[0m\r\n", "x ".repeat(140)));
+        bytes.push_str(&format!("Running {}\r\n", "y".repeat(280)));
+    }
+    bytes.push_str(ADD_OUTPUT);
+    let mut e = Engine::new(1000, 300, 0);
+    e.process(bytes.as_bytes());
+    let p = detect(&aider, &e.snapshot(), Timing::default())
+        .prompt
+        .unwrap_or_else(|| panic!("no prompt"));
+    assert_eq!(p.incomplete, Some(Incomplete::CutOff));
+}
+
+/// Aider writes a command's output to the terminal as it comes (pexpect's
+/// `interact`), escapes included, so the output can draw anything above
+/// `Add command output to the chat?`: a marked block, an answered `Run
+/// shell command?` line and the echo of a harmless command, after the real
+/// ones (or over them). The screen is then the one a harmless run leaves.
+/// No screen check tells them apart: that question is never exact (the
+/// profile's `add-output-drawn-by-output` check), whatever the screen.
+#[test]
+fn aider_add_output_is_never_exact_whatever_the_output_draws() {
+    let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let aider = profiles.get("aider").unwrap_or_else(|| panic!("no aider"));
+    let fake = format!("\x1b[7mecho hello\x1b[0m\r\n{RAN}Running echo hello\r\nhello\r\n");
+    let real = format!("\x1b[7mcat evil.txt\x1b[0m\r\n{RAN}Running cat evil.txt\r\n");
+    let padding = "padding\r\n".repeat(40);
+    let cases = [
+        (
+            "output draws a marked block, its answer and its echo",
+            format!("{real}{fake}{ADD_OUTPUT}"),
+        ),
+        (
+            "the same after enough output to scroll the real run away",
+            format!("{real}{padding}Tokens: 1k\r\n\r\n{fake}{ADD_OUTPUT}"),
+        ),
+        (
+            "output clears the screen and draws a harmless run",
+            format!("{real}\x1b[2J\x1b[HTokens: 1k\r\n\r\n{fake}{ADD_OUTPUT}"),
+        ),
+        (
+            "output rewrites the block and the echo in place",
+            format!(
+                "{real}\x1b[4A\r\x1b[7mecho hello\x1b[0m\x1b[K\x1b[3B\rRunning echo hello\x1b[K\r\nhello\r\n{ADD_OUTPUT}"
+            ),
+        ),
+        (
+            "a real run, as it is",
+            format!("{real}evil\r\n{ADD_OUTPUT}"),
+        ),
+    ];
+    for (name, bytes) in cases {
+        for (rows, cols) in [(30, 80), (24, 40), (50, 200)] {
+            let p = detect(&aider, &aider_raw(rows, cols, &bytes), Timing::default())
+                .prompt
+                .unwrap_or_else(|| panic!("{name}: no prompt"));
+            assert_eq!(p.tool, "AddOutput", "{name}");
+            assert!(
+                p.incomplete.is_some(),
+                "{name} at {cols} columns: exact {:?}",
+                p.subject
+            );
+        }
     }
 }
