@@ -285,7 +285,11 @@ fn codex_streaming_its_answer_without_a_status_line_is_working() {
                 !snap.rows.iter().any(|r| r.contains("esc to interrupt")),
                 "{size:?} ({how}): the capture shows the status line"
             );
-            let d = detect(&codex, &snap, Timing::default());
+            // Captured while it streamed: output had just arrived.
+            let flowing = Timing {
+                since_output_ms: Some(200),
+            };
+            let d = detect(&codex, &snap, flowing);
             assert_eq!(
                 (d.state.clone(), d.rule.as_str()),
                 (AgentState::Working, "working-title"),
@@ -298,9 +302,19 @@ fn codex_streaming_its_answer_without_a_status_line_is_working() {
             let mut untitled = snap.clone();
             untitled.title.clear();
             assert_eq!(
-                detect(&codex, &untitled, Timing::default()).state,
+                detect(&codex, &untitled, flowing).state,
                 AgentState::Idle,
                 "{size:?} ({how})"
+            );
+            // A spinner that no longer turns (a session name the model
+            // chose to start with one, on an idle Codex): not working.
+            let still = Timing {
+                since_output_ms: Some(10_000),
+            };
+            assert_eq!(
+                detect(&codex, &snap, still).state,
+                AgentState::Idle,
+                "{size:?} ({how}): a still spinner"
             );
         }
     }

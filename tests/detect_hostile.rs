@@ -735,7 +735,10 @@ fn codex_body_text_cannot_fake_working() {
         let d = detect(
             &codex,
             &ScreenSnapshot::from_text(screen, 120, title),
-            Timing::default(),
+            // Output just arrived (the spinner turns with it).
+            Timing {
+                since_output_ms: Some(200),
+            },
         );
         (d.state.label().to_string(), d.rule)
     };
