@@ -1075,7 +1075,7 @@ fn server(cli: &Cli) -> anyhow::Result<()> {
         config
             .check_agents(&profiles.names())
             .map_err(UsageError::from)?;
-        config.check_worktrees().map_err(UsageError)?;
+        config.check_worktrees().map_err(UsageError::from)?;
         Ok((paths, config, profiles))
     })();
     let (paths, config, profiles) = match started {
@@ -1152,7 +1152,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     config
         .check_agents(&profiles.names())
         .map_err(UsageError::from)?;
-    config.check_worktrees().map_err(UsageError)?;
+    config.check_worktrees().map_err(UsageError::from)?;
     drop(profiles);
     let _log_guard = init_logging(&paths, &cli.log_level, "corral.log")?;
     tracing::info!(

@@ -414,8 +414,9 @@ impl Config {
     /// Checks that every slot with `worktree` has a working directory in a
     /// git repository (runs `git`).
     ///
-    /// Errors: the first slot whose directory is not, named.
-    pub fn check_worktrees(&self) -> Result<(), String> {
+    /// Errors: the first slot whose directory is not, named, at its id's
+    /// line and column.
+    pub fn check_worktrees(&self) -> Result<(), ConfigError> {
         for s in &self.slots {
             if s.worktree
                 .as_ref()
@@ -431,8 +432,19 @@ impl Config {
                 },
                 None => std::env::current_dir().unwrap_or_default(),
             };
-            crate::worktree::repo_root(&dir)
-                .map_err(|e| format!("slot {:?} has worktree = true, but {e}", s.id.get_ref()))?;
+            if let Err(e) = crate::worktree::repo_root(&dir) {
+                let (path, src) = self
+                    .origin
+                    .clone()
+                    .unwrap_or_else(|| (PathBuf::from("<config>"), String::new()));
+                let span = (!src.is_empty()).then(|| s.id.span());
+                return Err(ConfigError::at(
+                    &path,
+                    &src,
+                    span,
+                    format!("slot {:?} has worktree = true, but {e}", s.id.get_ref()),
+                ));
+            }
         }
         Ok(())
     }

@@ -25,7 +25,7 @@ fn demo_runs_with_no_config_and_y_answers_a_prompt_at_200x50() {
         assert!(screen.contains(id), "slot {id} missing:\n{screen}");
     }
     assert!(
-        screen.contains("demo config: write"),
+        screen.contains("demo: your own agents go in config.toml"),
         "the demo says how to write a config:\n{screen}"
     );
     let line = screen

@@ -293,3 +293,51 @@ fn ls_ctl_wait_and_list_say_what_they_mean() {
     }
     kill_server(h, "default");
 }
+
+/// Issue 22.12: every config error names the config as it was given (a
+/// relative path stays relative), with line and column, and exits 2,
+/// whether the client or the server would find it.
+#[test]
+fn config_errors_name_the_file_as_given() {
+    let home = tempdir();
+    let h = home.path();
+    let outside = tempdir();
+    for (name, body, want) in [
+        (
+            "agent.toml",
+            "[[slot]]\nid = \"a\"\nagent = \"nosuch\"\ncommand = \"sh\"\n".to_string(),
+            "agent.toml:3:9: unknown agent \"nosuch\"",
+        ),
+        (
+            "tree.toml",
+            format!(
+                "[[slot]]\nid = \"lost\"\ncommand = \"sh\"\nworktree = true\ncwd = \"{}\"\n",
+                outside.path().display()
+            ),
+            "tree.toml:2:6: slot \"lost\" has worktree = true",
+        ),
+        (
+            "key.toml",
+            "[[slot]]\nid = \"a\"\ncommand = \"sh\"\nbogus = 1\n".to_string(),
+            "key.toml:4:1: unknown field `bogus`",
+        ),
+    ] {
+        write(&h.join(name), &body);
+        let out = std::process::Command::new(support::corral_bin())
+            .args([
+                "--runtime-dir",
+                "run",
+                "--data-dir",
+                "data",
+                "--config",
+                name,
+            ])
+            .current_dir(h)
+            .env("HOME", h)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.starts_with(&format!("corral: {want}")), "{name}: {err}");
+    }
+}

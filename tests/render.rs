@@ -199,6 +199,36 @@ fn help_keeps_each_heading_with_its_keys() {
     }
 }
 
+/// Issue 22.12: at 80x24 the details view cut option 2's key off (its long
+/// label came first). Every option shows what it sends, and its label
+/// wraps at words.
+#[test]
+fn details_show_every_options_keys_at_80x24() {
+    let (mut app, screens, now) = scene(80, 24);
+    app.update(Msg::Key(KeyPress::ch('v')), now);
+    let text = render(&app, &screens, now);
+    let p = &app.inbox[0].prompt;
+    assert!(p.options.len() >= 3, "{:?}", p.options);
+    for o in &p.options {
+        let keys: Vec<String> = o.keys.iter().map(|k| k.to_string()).collect();
+        let head = format!("{}  {:<15} [{}]", o.number, o.kind.name(), keys.join(" "));
+        assert!(text.contains(&head), "{head} not shown:\n{text}");
+    }
+    // The long label's words are whole in the box.
+    let boxed: String = text
+        .lines()
+        .filter_map(|l| l.split('│').nth(1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let always = p
+        .options
+        .iter()
+        .find(|o| o.label.len() > 40)
+        .unwrap_or_else(|| panic!("no long label: {:?}", p.options));
+    let squeezed = boxed.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(squeezed.contains(&always.label), "{}\n{text}", always.label);
+}
+
 #[test]
 fn attach_view_80x24() {
     let config = Config::parse(

@@ -306,9 +306,19 @@ fn the_status_line_keeps_the_mode_and_help_at_80_columns() {
     let home = tempdir();
     let t = Tui::corral(&[], 24, 80, home.path());
     // The demo's notice is a message: it has its own place.
-    let s = t.wait_text("demo config", LONG);
+    // Issue 22.12: whole at 80x24, `(see README)` included.
+    let s = t.wait_for("the whole demo notice", LONG, |s| {
+        let side: Vec<&str> = s
+            .lines()
+            .filter_map(|l| l.strip_prefix('│')?.split('│').next())
+            .map(str::trim)
+            .collect();
+        side.join(" ")
+            .contains("demo: your own agents go in config.toml (see README)")
+    });
+    assert!(s.contains("demo: your own agents"), "{s}");
     check_status(&s, "NORMAL");
-    assert!(!status(&s).contains("demo config"), "{}", status(&s));
+    assert!(!status(&s).contains("demo:"), "{}", status(&s));
     t.send(b"P");
     let s = t.wait_text("automatic answers", LONG);
     check_status(&s, "NORMAL");

@@ -817,11 +817,10 @@ async fn ui_loop(
     }
     // Not over the attach view's one status line, where the answer keys go.
     if o.is_demo && o.attach.is_none() {
+        // Three rows of the narrowest sidebar (22 cells) hold it whole:
+        // the README says where config.toml goes.
         app.flash = Some(Flash {
-            text: format!(
-                "demo config: write {} to supervise your own agents (see README)",
-                o.paths.config_file().display()
-            ),
+            text: "demo: your own agents go in config.toml (see README)".to_string(),
             error: false,
             until: now + Duration::from_secs(20),
         });

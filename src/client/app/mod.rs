@@ -50,6 +50,9 @@ pub struct SlotView {
     pub restart_asked: bool,
     /// Its git worktree's branch and files with uncommitted changes.
     pub worktree: Option<(String, usize)>,
+    /// When its program, which exited, starts again (its restart policy's
+    /// delay): the sidebar counts down to it.
+    pub restart_at: Option<Instant>,
 }
 
 /// A pending prompt in the inbox.
@@ -120,7 +123,7 @@ pub fn subject_block(p: &Prompt, width: usize, height: usize) -> SubjectBlock {
         .incomplete
         .filter(|_| p.tool != crate::detect::UNKNOWN_TOOL)
     {
-        notes.extend(wrap_cells(&format!("! not exact: {why}"), width));
+        notes.extend(crate::model::wrap_words(&format!("! not exact: {why}"), width, usize::MAX).0);
     }
     let room = height.saturating_sub(notes.len());
     let subject_whole = rows.len() <= room;
@@ -134,7 +137,10 @@ pub fn subject_block(p: &Prompt, width: usize, height: usize) -> SubjectBlock {
         .options
         .iter()
         .find(|o| o.kind == crate::detect::AnswerKind::ApproveAlways)
-        .map(|o| wrap_cells(&format!("a = {}", shown(&o.label)), width));
+        // Words (prose), not cells as the subject: the scope reads whole.
+        .map(|o| {
+            crate::model::wrap_words(&format!("a = {}", shown(&o.label)), width, usize::MAX).0
+        });
     let always_from = rows.len().min(height);
     let always_whole = match always {
         Some(a) if rows.len() + a.len() <= height => {
@@ -423,6 +429,7 @@ impl App {
                 title: String::new(),
                 generation: 0,
                 restart_asked: false,
+                restart_at: None,
                 worktree: None,
             })
             .collect::<Vec<_>>();
@@ -505,6 +512,7 @@ impl App {
                 title: s.title.clone(),
                 generation: s.generation,
                 restart_asked: false,
+                restart_at: None,
                 worktree: s.worktree.clone(),
             })
             .collect::<Vec<_>>();
@@ -672,6 +680,10 @@ impl App {
                 }
                 .to_string(),
             );
+        }
+        // One pane fills the area: the others are still there.
+        if self.zoom && !self.attach {
+            out.push(" ZOOM ".to_string());
         }
         out
     }
@@ -925,6 +937,19 @@ impl App {
                 let at = (self.ages_from + AGE_TICK * after as u32).max(tick + AGE_TICK);
                 at_boundary(at, Duration::ZERO);
             }
+            // A restart counts down by the second.
+            for s in &self.slots {
+                if let Some(at) = s.restart_at.filter(|at| *at > now) {
+                    let left = at.saturating_duration_since(now);
+                    let into = Duration::from_nanos((left.as_nanos() % 1_000_000_000) as u64);
+                    let step = if into.is_zero() {
+                        Duration::from_secs(1)
+                    } else {
+                        into
+                    };
+                    at_boundary(now + step, Duration::ZERO);
+                }
+            }
             // A waiting prompt's age counts seconds for its first minute.
             for e in &self.inbox {
                 if now.saturating_duration_since(e.opened) < Duration::from_secs(60) {
@@ -1117,6 +1142,7 @@ impl App {
                         title: info.title.clone(),
                         generation: info.generation,
                         restart_asked: false,
+                        restart_at: None,
                         worktree: info.worktree.clone(),
                     });
                     self.scrolled.push(false);
@@ -1138,6 +1164,9 @@ impl App {
                     let id = s.id.clone();
                     s.state = state.clone();
                     s.since = now;
+                    if !matches!(state, AgentState::Restarting | AgentState::Exited(_)) {
+                        s.restart_at = None;
+                    }
                     if state == AgentState::NeedsInput {
                         self.notify(slot, format!("{id} needs input"), now, fx);
                     }
@@ -1216,6 +1245,11 @@ impl App {
                     Some(d) => format!("{id} exited ({status}); restarting in {}s", d.as_secs()),
                     None => format!("{id} exited ({status})"),
                 };
+                // The sidebar counts down to the restart for as long as it
+                // is due; the message says why once.
+                if let Some(s) = self.slots.get_mut(slot) {
+                    s.restart_at = restart_in.map(|d| now + d);
+                }
                 self.flash(text, status != "0", now);
             }
             Event::AnswerSent { .. } => {
@@ -2112,6 +2146,48 @@ mod tests {
         assert_eq!(at, Some(7200));
     }
 
+    /// Issue 22.12: a restart its policy delays is counted down in the
+    /// sidebar for as long as it is due (the message said it for 3 s).
+    #[test]
+    fn a_delayed_restart_is_counted_down_until_it_starts() {
+        let t0 = Instant::now();
+        let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
+        let mut a = App::new(&config(1), km, (200, 50), t0);
+        a.flash = None;
+        a.update(
+            Msg::Session(Event::Exited {
+                slot: 0,
+                status: "1".into(),
+                restart_in: Some(Duration::from_secs(30)),
+            }),
+            t0,
+        );
+        a.update(
+            Msg::Session(Event::StateChanged {
+                slot: 0,
+                state: AgentState::Restarting,
+                rule: "t".into(),
+            }),
+            t0,
+        );
+        assert_eq!(a.slots[0].restart_at, Some(t0 + Duration::from_secs(30)));
+        // Woken every second while it counts, not only for the message.
+        let later = t0 + Duration::from_millis(10_300);
+        let next = a
+            .next_deadline(later)
+            .unwrap_or(later + Duration::from_secs(99));
+        assert!(next <= later + Duration::from_secs(1), "{:?}", next - later);
+        a.update(
+            Msg::Session(Event::StateChanged {
+                slot: 0,
+                state: AgentState::Starting,
+                rule: "t".into(),
+            }),
+            t0 + Duration::from_secs(30),
+        );
+        assert_eq!(a.slots[0].restart_at, None);
+    }
+
     /// Issue 22.11: a slot waiting to restart runs no program: quitting
     /// stops none of it.
     #[test]
@@ -2973,6 +3049,38 @@ mod tests {
         assert!(!b.subject_whole);
         let t = now + Duration::from_secs(2);
         assert!(sent(&key(&mut a, "y", t)).is_empty(), "not seen whole");
+    }
+
+    /// Issue 22.12: the approve-always scope (prose) wraps at words, never
+    /// inside one; the subject (a command) still wraps by cells.
+    #[test]
+    fn the_approve_always_scope_wraps_at_words() {
+        let mut p = prompt(81, "Bash");
+        p.options.push(PromptOption {
+            number: 2,
+            label: "Yes, and don't ask again for npm run build commands in /home/me/project".into(),
+            kind: AnswerKind::ApproveAlways,
+            keys: vec![KeyPress::ch('2')],
+            selected: false,
+        });
+        p.subject = "npm run build --workspace=packages/frontend".into();
+        for width in [20, 31, 44] {
+            let b = subject_block(&p, width, 20);
+            assert!(b.always_whole);
+            let scope = &b.rows[b.always_from..];
+            let words: Vec<&str> = scope.iter().flat_map(|r| r.split_whitespace()).collect();
+            assert_eq!(
+                words.join(" "),
+                "a = Yes, and don't ask again for npm run build commands in /home/me/project",
+                "{width}: {scope:?}"
+            );
+            assert!(
+                scope.iter().all(|r| r.chars().count() <= width),
+                "{scope:?}"
+            );
+            // The subject's rows hold it exactly, cut by cells.
+            assert_eq!(b.rows[..b.subject_rows].concat(), p.subject, "{width}");
+        }
     }
 
     #[test]

@@ -323,6 +323,20 @@ pub fn age(d: Duration) -> String {
     }
 }
 
+/// A slot id cut to `width` characters in its middle (`gene…c-1`): ids
+/// that share a start (`generic-1`, `generic-2`) differ at their end.
+pub fn truncate_id(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width || width < 3 {
+        return truncate(s, width);
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let start: String = s.chars().take(head).collect();
+    let end: String = s.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}
+
 fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         return s.to_string();
@@ -720,13 +734,22 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
         let label = match &s.state {
             AgentState::NeedsPermission => "PERMISSION".to_string(),
             AgentState::NeedsInput => "INPUT".to_string(),
+            // Counting down to a restart its policy delays.
+            AgentState::Restarting | AgentState::Exited(_)
+                if s.restart_at.is_some_and(|at| at > now) =>
+            {
+                let left = s.restart_at.map_or(0, |at| {
+                    at.saturating_duration_since(now).as_secs_f64().ceil() as u64
+                });
+                format!("restart {left}s")
+            }
             other => other.label(),
         };
         let age = slot_age(app.ages_at(now).saturating_duration_since(s.since));
         let text = if w >= 40 {
             format!(
                 "{:<10} {:<7} {:<12} {:>4}",
-                truncate(&s.id, 10),
+                truncate_id(&s.id, 10),
                 truncate(&s.agent, 7),
                 truncate(&label, 12),
                 age
@@ -734,12 +757,12 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
         } else if w >= 28 {
             format!(
                 "{:<8} {:<10} {:>4}",
-                truncate(&s.id, 8),
+                truncate_id(&s.id, 8),
                 truncate(&label, 10),
                 age
             )
         } else {
-            format!("{:<8} {}", truncate(&s.id, 8), label)
+            format!("{:<8} {}", truncate_id(&s.id, 8), label)
         };
         let style = if i == app.focus {
             Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
@@ -771,7 +794,7 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
         let mut text = format!(
             "{} {} {}{mark} {}",
             if sel { "▶" } else { " " },
-            truncate(id, 10),
+            truncate_id(id, 10),
             e.prompt.tool,
             crate::client::app::shown(&e.prompt.subject).replace('\n', "⏎")
         );
@@ -1289,6 +1312,40 @@ fn details(frame: &mut Frame, app: &App, id: crate::detect::PromptId) {
                 .add_modifier(Modifier::BOLD),
         )));
     }
+    // The options and what they send come before the dialog's copy (its
+    // pane shows it too): a small screen cuts the dialog, not the keys.
+    lines.push(Line::raw(""));
+    for o in &p.options {
+        // The keys first, then the label wrapped at words under itself: a
+        // long label never cuts off what the option sends.
+        let keys: Vec<String> = o.keys.iter().map(|k| k.to_string()).collect();
+        let sends = if keys.is_empty() {
+            String::new()
+        } else {
+            format!("[{}] ", keys.join(" "))
+        };
+        let head = format!("  {}  {:<15} {sends}", o.number, o.kind.name());
+        let label = crate::client::app::shown(&o.label);
+        // Beside the head when it leaves room, else on rows of their own.
+        let beside = status::width(&head) <= width / 2;
+        let indent = if beside { status::width(&head) } else { 4 };
+        let (rows, _) = status::wrap_words(&label, width.saturating_sub(indent).max(1), usize::MAX);
+        if !beside || rows.is_empty() {
+            lines.push(Line::from(head.clone()));
+        }
+        for (i, r) in rows.iter().enumerate() {
+            let lead = if i == 0 && beside {
+                head.clone()
+            } else {
+                " ".repeat(indent)
+            };
+            lines.push(Line::from(format!("{lead}{r}")));
+        }
+    }
+    lines.push(Line::from(Span::styled(
+        "y/a/n answer · a number chooses that option · any other key closes",
+        Style::default().fg(Color::DarkGray),
+    )));
     lines.push(Line::raw(""));
     for r in &p.dialog {
         lines.extend(
@@ -1297,25 +1354,6 @@ fn details(frame: &mut Frame, app: &App, id: crate::detect::PromptId) {
                 .map(Line::from),
         );
     }
-    lines.push(Line::raw(""));
-    for o in &p.options {
-        let keys: Vec<String> = o.keys.iter().map(|k| k.to_string()).collect();
-        let sends = if keys.is_empty() {
-            String::new()
-        } else {
-            format!("   (sends {})", keys.join(" "))
-        };
-        lines.push(Line::from(format!(
-            "  {}  {:<15} {}{sends}",
-            o.number,
-            o.kind.name(),
-            crate::client::app::shown(&o.label),
-        )));
-    }
-    lines.push(Line::from(Span::styled(
-        "y/a/n answer · a number chooses that option · any other key closes",
-        Style::default().fg(Color::DarkGray),
-    )));
     text_box(frame, " prompt ", lines);
 }
 
@@ -1331,7 +1369,7 @@ pub fn running_text(app: &App) -> String {
     let running = app
         .slots
         .iter()
-        .filter(|s| !matches!(s.state, AgentState::Exited(_)));
+        .filter(|s| !matches!(s.state, AgentState::Exited(_) | AgentState::Restarting));
     let (agents, programs) = running.fold((0, 0), |(a, p), s| {
         if s.agent == "generic" {
             (a, p + 1)
@@ -1376,4 +1414,19 @@ fn confirm_quit(frame: &mut Frame, app: &App) {
         ),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 22.12: `generic-1` and `generic-2` both showed as `generic…`.
+    #[test]
+    fn ids_cut_in_the_middle_stay_apart() {
+        assert_eq!(truncate_id("generic-1", 8), "gene…c-1");
+        assert_ne!(truncate_id("generic-1", 8), truncate_id("generic-2", 8));
+        assert_eq!(truncate_id("api", 8), "api");
+        assert_eq!(truncate_id("claude-code-12", 10), "claud…e-12");
+        assert_eq!(truncate_id("x-日本語-y-z", 6).chars().count(), 6);
+    }
 }

@@ -103,63 +103,7 @@ pub fn fit_hints(hints: &[Hint], width_cells: usize, waiting: usize) -> String {
     }
 }
 
-/// `text` in rows of at most `width_cells` cells, broken at spaces (a word
-/// longer than a row is cut at the row's end), at most `height` rows.
-/// Returns the rows and whether they hold the whole text.
-pub fn wrap_words(text: &str, width_cells: usize, height: usize) -> (Vec<String>, bool) {
-    let w = width_cells.max(1);
-    let mut rows: Vec<String> = Vec::new();
-    let mut row = String::new();
-    for word in text.split_whitespace() {
-        let mut word = word.to_string();
-        loop {
-            let need = if row.is_empty() {
-                width(&word)
-            } else {
-                width(&row) + 1 + width(&word)
-            };
-            if need <= w {
-                if !row.is_empty() {
-                    row.push(' ');
-                }
-                row.push_str(&word);
-                break;
-            }
-            if !row.is_empty() {
-                rows.push(std::mem::take(&mut row));
-                continue;
-            }
-            // A word wider than the row: cut it at the row's end.
-            let mut head = String::new();
-            let mut used = 0;
-            let mut rest = String::new();
-            for c in word.chars() {
-                let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-                if rest.is_empty() && used + cw <= w {
-                    head.push(c);
-                    used += cw;
-                } else {
-                    rest.push(c);
-                }
-            }
-            // A character wider than the row cannot go anywhere.
-            if head.is_empty() {
-                break;
-            }
-            rows.push(head);
-            if rest.is_empty() {
-                break;
-            }
-            word = rest;
-        }
-    }
-    if !row.is_empty() {
-        rows.push(row);
-    }
-    let whole = rows.len() <= height;
-    rows.truncate(height);
-    (rows, whole)
-}
+pub use crate::model::wrap_words;
 
 /// `s` cut to at most `width_cells` cells, ending in `…` when cut.
 pub fn cut(s: &str, width_cells: usize) -> String {
