@@ -520,6 +520,28 @@ mod tests {
         assert_eq!(e.scrollback().next().map(|r| r.text()), Some("93"));
     }
 
+    /// The alternate screen is made when a program first switches to it
+    /// (issue 22: lazy allocation for idle slots), at the size it is then.
+    #[test]
+    fn the_alternate_screen_is_made_on_first_use() {
+        let mut e = Engine::new(24, 80, 0);
+        let one = 24 * 80 * 16;
+        assert!(e.heap_bytes() < 2 * one, "{}", e.heap_bytes());
+        e.process(b"primary");
+        e.resize(30, 100);
+        e.process(b"\x1b[?1049h\x1b[HALT\x1b[5;5Hx");
+        assert_eq!(e.screen().size(), (30, 100));
+        assert!(e.lines(0, false)[0].starts_with("ALT"));
+        e.resize(20, 60);
+        e.process(b"\x1b[?1049l");
+        assert_eq!(e.screen().size(), (20, 60));
+        assert!(e.lines(0, false).iter().any(|l| l.contains("primary")));
+        e.process(b"\x1b[?47h");
+        assert_eq!(e.lines(0, false).len(), 20);
+        e.process(b"\x1b[?47l");
+        assert!(e.lines(0, false).iter().any(|l| l.contains("primary")));
+    }
+
     /// A copy with no history (a client's, [`Engine::replay_live`]) shows
     /// what the full one shows, and letting go of history frees it.
     #[test]

@@ -135,9 +135,8 @@ impl Term {
         let (rows, cols) = (rows.max(1), cols.max(1));
         Term {
             live: Screen::new(rows, cols),
-            other: (0..rows)
-                .map(|_| Row::new(cols, Attrs::default()))
-                .collect(),
+            // Made on the first switch: most shells never use it.
+            other: Vec::new(),
             alt_active: false,
             scrollback: Scrollback::new(scrollback_max),
             scroll_offset: 0,
@@ -215,7 +214,8 @@ impl Term {
             for _ in 0..add {
                 self.live.rows.push(Row::new(cols, Attrs::default()));
             }
-            while self.other.len() < usize::from(rows) {
+            // (Not made before it is first used.)
+            while !self.other.is_empty() && self.other.len() < usize::from(rows) {
                 self.other.push(Row::new(cols, Attrs::default()));
             }
         }
@@ -511,6 +511,12 @@ impl Term {
         }
         if on && mode == 1049 {
             self.save_cursor();
+        }
+        // The other screen, blank, the first time it is used.
+        let (rows, cols) = (usize::from(self.rows()), self.cols());
+        if self.other.len() != rows {
+            self.other
+                .resize_with(rows, || Row::new(cols, Attrs::default()));
         }
         std::mem::swap(&mut self.live.rows, &mut self.other);
         self.alt_active = on;
