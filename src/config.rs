@@ -136,6 +136,17 @@ pub struct SlotConfig {
     pub setup: Vec<String>,
 }
 
+impl SlotConfig {
+    /// The branch of the slot's worktree (`corral/<id>` unless it names
+    /// one), when it has one.
+    pub fn worktree_branch(&self) -> Option<String> {
+        self.worktree
+            .as_ref()
+            .and_then(|w| w.branch_and_base(self.id.get_ref()))
+            .map(|(b, _)| b)
+    }
+}
+
 /// A slot's `worktree` setting.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
@@ -388,6 +399,17 @@ impl Config {
         Config::parse(Path::new("<embedded demo config>"), &src)
     }
 
+    /// An error at byte span `span` of the config's text (found after
+    /// parsing), naming its file as given.
+    fn error_at(&self, span: Range<usize>, message: String) -> ConfigError {
+        let (path, src) = self
+            .origin
+            .clone()
+            .unwrap_or_else(|| (PathBuf::from("<config>"), String::new()));
+        let span = (!src.is_empty()).then_some(span);
+        ConfigError::at(&path, &src, span, message)
+    }
+
     /// Checks that every slot's `agent` names a known profile.
     ///
     /// Errors: an unknown agent, with its position and the known names.
@@ -395,15 +417,8 @@ impl Config {
         for s in &self.slots {
             let a = s.agent.get_ref();
             if !known.contains(&a.as_str()) {
-                let (path, src) = self
-                    .origin
-                    .clone()
-                    .unwrap_or_else(|| (PathBuf::from("<config>"), String::new()));
-                let span = (!src.is_empty()).then(|| s.agent.span());
-                return Err(ConfigError::at(
-                    &path,
-                    &src,
-                    span,
+                return Err(self.error_at(
+                    s.agent.span(),
                     format!("unknown agent {a:?} (known: {})", known.join(", ")),
                 ));
             }
@@ -433,15 +448,8 @@ impl Config {
                 None => std::env::current_dir().unwrap_or_default(),
             };
             if let Err(e) = crate::worktree::repo_root(&dir) {
-                let (path, src) = self
-                    .origin
-                    .clone()
-                    .unwrap_or_else(|| (PathBuf::from("<config>"), String::new()));
-                let span = (!src.is_empty()).then(|| s.id.span());
-                return Err(ConfigError::at(
-                    &path,
-                    &src,
-                    span,
+                return Err(self.error_at(
+                    s.id.span(),
                     format!("slot {:?} has worktree = true, but {e}", s.id.get_ref()),
                 ));
             }

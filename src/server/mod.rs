@@ -1804,12 +1804,7 @@ impl Manager {
             agent: s.cfg.agent.get_ref().clone(),
             command: s.cfg.command.get_ref().clone(),
             workspace: std::path::absolute(&workspace).unwrap_or(workspace),
-            worktree: s
-                .cfg
-                .worktree
-                .as_ref()
-                .and_then(|w| w.branch_and_base(&s.id))
-                .map(|(b, _)| b),
+            worktree: s.cfg.worktree_branch(),
         }
     }
 
@@ -1861,12 +1856,7 @@ impl Manager {
                         cwd: s.cfg.cwd.clone(),
                         command: s.cfg.command.get_ref().clone(),
                         args: s.cfg.args.clone(),
-                        worktree: s
-                            .cfg
-                            .worktree
-                            .as_ref()
-                            .and_then(|w| w.branch_and_base(&s.id))
-                            .map(|(b, _)| b),
+                        worktree: s.cfg.worktree_branch(),
                     }),
                 })
                 .collect(),

@@ -2107,6 +2107,17 @@ mod tests {
         }
     }
 
+    /// The attach view of one slot in a 100x30 terminal, its copy current.
+    fn attached() -> (App, Instant) {
+        let now = Instant::now();
+        let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
+        let mut a = App::new(&config(1), km, (100, 30), now);
+        a.attach_to(0);
+        a.update(Msg::Resize(100, 30), now);
+        copies_arrive(&mut a, now);
+        (a, now)
+    }
+
     /// Issue 22 (idle): slots whose states changed at different moments
     /// relabel their ages on one shared minute tick, so an idle client wakes
     /// at most once a minute for them, and past an hour once an hour.
@@ -2219,12 +2230,7 @@ mod tests {
     /// the prompt on screen, in the details view too.
     #[test]
     fn a_deny_key_always_denies_the_prompt_on_screen() {
-        let now = Instant::now();
-        let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
-        let mut a = App::new(&config(1), km, (100, 30), now);
-        a.attach_to(0);
-        a.update(Msg::Resize(100, 30), now);
-        copies_arrive(&mut a, now);
+        let (mut a, now) = attached();
         let mut p = prompt(71, "Bash");
         p.source = crate::detect::PromptSource::Hook;
         p.subject = format!("echo {}; rm -rf ~/x", "a".repeat(300));
@@ -2264,12 +2270,7 @@ mod tests {
 
     #[test]
     fn the_attach_view_answers_a_hook_prompt_whose_subject_its_status_line_shows() {
-        let now = Instant::now();
-        let km = Keymap::default_keymap().unwrap_or_else(|e| panic!("{e}"));
-        let mut a = App::new(&config(1), km, (100, 30), now);
-        a.attach_to(0);
-        a.update(Msg::Resize(100, 30), now);
-        copies_arrive(&mut a, now);
+        let (mut a, now) = attached();
         let mut p = prompt(61, "Bash");
         p.source = crate::detect::PromptSource::Hook;
         open(&mut a, 0, p.clone(), now);
