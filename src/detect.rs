@@ -154,6 +154,10 @@ pub enum Incomplete {
     SecondDialog,
     /// The subject is empty.
     Empty,
+    /// The subject is model text the agent prints with its escapes (Aider
+    /// 0.86.2 through rich, which passes ESC on): a command can draw a
+    /// harmless one over itself, so no screen proves what runs.
+    Unprovable,
 }
 
 impl fmt::Display for Incomplete {
@@ -165,6 +169,9 @@ impl fmt::Display for Incomplete {
             Incomplete::Ambiguous => "dialog structure ambiguous",
             Incomplete::SecondDialog => "a second dialog-like structure on screen",
             Incomplete::Empty => "empty subject",
+            Incomplete::Unprovable => {
+                "the agent shows the model's text with its escapes: the screen cannot prove what runs"
+            }
         })
     }
 }
@@ -1155,6 +1162,7 @@ fn failed_check(
                 CheckFailure::Ambiguous => Incomplete::Ambiguous,
                 CheckFailure::SecondDialog => Incomplete::SecondDialog,
                 CheckFailure::CutOff => Incomplete::CutOff,
+                CheckFailure::Unprovable => Incomplete::Unprovable,
             };
             (kind, format!("check {} failed: {n} rows", c.name))
         })

@@ -439,6 +439,9 @@ pub enum CheckFailure {
     /// Part of the dialog is out of view (an option list the agent scrolled
     /// because the pane is short).
     CutOff,
+    /// The subject is model text the agent prints as it is, escapes and
+    /// all: what the screen shows cannot prove what runs.
+    Unprovable,
 }
 
 /// One `[[prompt.check]]`: the number of rows matching `regex` in `scope`

@@ -521,15 +521,21 @@ fn plain_dialogs_built_the_same_way_are_exact() {
             "gemini",
             gemini("? Shell  echo hello", &["echo hello"]),
         ),
-        Case {
-            name: "aider",
-            agent: "aider",
-            snap: aider(&[(true, "echo hello")]),
-        },
     ];
-    // Aider's `Add command output` built the same way is never exact (see
-    // `aider_add_output_is_never_exact_whatever_the_output_draws`), but it
-    // names the command that ran.
+    // Aider's subjects built the same way are never exact (see
+    // `aider_commands_drawn_with_escapes_are_never_exact`), but they are
+    // read: the command, and for `Add command output` the command that ran.
+    let shell = detect(
+        &profiles.get("aider").unwrap_or_else(|| panic!("no aider")),
+        &aider(&[(true, "echo hello")]),
+        Timing::default(),
+    )
+    .prompt
+    .unwrap_or_else(|| panic!("aider: no prompt"));
+    assert_eq!(
+        (shell.subject.as_str(), shell.incomplete),
+        ("echo hello", Some(Incomplete::Unprovable))
+    );
     let add = detect(
         &profiles.get("aider").unwrap_or_else(|| panic!("no aider")),
         &aider_output(
@@ -1004,4 +1010,68 @@ fn aider_add_output_is_never_exact_whatever_the_output_draws() {
             );
         }
     }
+}
+
+/// Aider prints the model's command through rich, which passes ESC on: a
+/// command can move the cursor back over itself, erase its row or clear the
+/// screen and draw a harmless block, while the shell runs all of it. No
+/// Aider subject is ever exact (the profile's `model-text-with-escapes`
+/// check), so no rule answers one: the inbox says why.
+#[test]
+fn aider_commands_drawn_with_escapes_are_never_exact() {
+    let profiles = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let aider = profiles.get("aider").unwrap_or_else(|| panic!("no aider"));
+    let q = "Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]: ";
+    let cases = [
+        (
+            "the command moves the cursor back over itself",
+            format!("\x1b[7mrm -rf ~ ;\x1b[10Decho hello\x1b[0m\r\n{q}"),
+        ),
+        (
+            "the command erases its row and starts again",
+            format!("\x1b[7mrm -rf ~ ;\x1b[2K\x1b[Gecho hello\x1b[0m\r\n{q}"),
+        ),
+        (
+            "the command clears the screen and scrolls a fake block in",
+            format!(
+                "\x1b[7mrm -rf ~ ;\x1b[0m\x1b[2J\x1b[H{}\x1b[7mecho hello\x1b[0m\r\n{q}",
+                "\r\n".repeat(60)
+            ),
+        ),
+        (
+            "a plain command",
+            format!("\x1b[7mecho hello\x1b[0m\r\n{q}"),
+        ),
+        (
+            "a file to create",
+            "\x1b[7mnotes.txt\x1b[0m\r\nCreate new file? (Y)es/(N)o [Yes]: ".to_string(),
+        ),
+    ];
+    for (name, bytes) in cases {
+        for (rows, cols) in [(30, 80), (24, 40), (50, 200)] {
+            let p = detect(&aider, &aider_raw(rows, cols, &bytes), Timing::default())
+                .prompt
+                .unwrap_or_else(|| panic!("{name}: no prompt"));
+            assert!(
+                p.incomplete.is_some(),
+                "{name} at {cols} columns: read exactly: {} {:?}",
+                p.tool,
+                p.subject
+            );
+        }
+    }
+    // The inbox says why.
+    let p = detect(
+        &aider,
+        &aider_raw(30, 80, &format!("\x1b[7mecho hello\x1b[0m\r\n{q}")),
+        Timing::default(),
+    )
+    .prompt
+    .unwrap_or_else(|| panic!("no prompt"));
+    assert_eq!(p.incomplete, Some(Incomplete::Unprovable));
+    assert!(
+        Incomplete::Unprovable
+            .to_string()
+            .contains("cannot prove what runs")
+    );
 }
