@@ -406,8 +406,8 @@ pub struct Welcome {
 /// edited since, from the one that runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigId {
-    /// The file's absolute path as given (`<embedded demo config>` for the
-    /// built-in demo).
+    /// The file's canonical path (`<embedded demo config>` for the built-in
+    /// demo).
     pub path: String,
     /// SHA-256 of the text, 64 lower-case hex digits.
     pub sha256: String,
@@ -418,10 +418,15 @@ impl ConfigId {
     pub fn of(path: &std::path::Path, text: &str) -> ConfigId {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(text.as_bytes());
+        // One file, one name: `..`, symlinks and the directory it was
+        // named from make no difference (else a second name would read as
+        // another config, its state kept apart).
         let path = if path.to_string_lossy().starts_with('<') {
             path.to_path_buf()
         } else {
-            std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+            std::fs::canonicalize(path)
+                .or_else(|_| std::path::absolute(path))
+                .unwrap_or_else(|_| path.to_path_buf())
         };
         ConfigId {
             path: path.to_string_lossy().into_owned(),
@@ -998,6 +1003,23 @@ mod tests {
         assert!(read_frame::<_, HookReply>(&mut cut).is_err());
         let mut junk = io::Cursor::new(b"not json\n".to_vec());
         assert!(read_frame::<_, HookReply>(&mut junk).is_err());
+    }
+
+    /// One config file has one id, however it was named (`..`, a symlink).
+    #[test]
+    fn a_config_has_one_id_by_any_name() {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let sub = d.path().join("sub");
+        std::fs::create_dir_all(&sub).unwrap_or_else(|e| panic!("{e}"));
+        let f = d.path().join("c.toml");
+        std::fs::write(&f, "x").unwrap_or_else(|e| panic!("{e}"));
+        let link = d.path().join("link.toml");
+        std::os::unix::fs::symlink(&f, &link).unwrap_or_else(|e| panic!("{e}"));
+        let id = ConfigId::of(&f, "x");
+        assert_eq!(ConfigId::of(&sub.join("../c.toml"), "x"), id);
+        assert_eq!(ConfigId::of(&link, "x"), id);
+        assert!(!id.is_demo());
+        assert!(ConfigId::of(std::path::Path::new("<embedded demo config>"), "x").is_demo());
     }
 
     #[test]

@@ -66,6 +66,24 @@ pub fn ensure(
         let top = git(path, &["rev-parse", "--show-toplevel"]).ok();
         let same = |t: &str| std::fs::canonicalize(t).ok() == std::fs::canonicalize(path).ok();
         if on.as_deref() == Some(branch) && top.as_deref().is_some_and(same) {
+            // Of this repository, not a namesake's of another (a slot of
+            // the same id in another config): its agent would work there.
+            let common = |d: &Path| {
+                git(
+                    d,
+                    &["rev-parse", "--path-format=absolute", "--git-common-dir"],
+                )
+                .ok()
+                .and_then(|c| std::fs::canonicalize(c).ok())
+            };
+            let (theirs, ours) = (common(path), common(repo));
+            if theirs.is_none() || theirs != ours {
+                return Err(format!(
+                    "{} is a worktree of another repository ({}): remove it there, or give this slot another id",
+                    path.display(),
+                    theirs.map_or_else(|| "unknown".into(), |t| t.display().to_string())
+                ));
+            }
             return Ok(Ensured::Reused);
         }
         return Err(format!(
@@ -194,6 +212,24 @@ mod tests {
         // The branch stays: the next worktree of it reuses the branch.
         assert_eq!(ensure(&root, &path, &branch, None), Ok(Ensured::Created));
         assert_eq!(remove(&root, &path, false), Ok(()));
+    }
+
+    /// A worktree left by a namesake slot of another repository (another
+    /// config) is never reused: its agent would work in that project.
+    #[test]
+    fn another_repositorys_worktree_is_never_reused() {
+        let (a, b) = (repo(), repo());
+        let root_a = repo_root(a.path()).unwrap_or_else(|e| panic!("{e}"));
+        let root_b = repo_root(b.path()).unwrap_or_else(|e| panic!("{e}"));
+        let wt = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = wt.path().join("w");
+        let branch = default_branch("w");
+        assert_eq!(ensure(&root_a, &path, &branch, None), Ok(Ensured::Created));
+        let err = ensure(&root_b, &path, &branch, None)
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("another repository"), "{err}");
+        assert_eq!(ensure(&root_a, &path, &branch, None), Ok(Ensured::Reused));
     }
 
     #[test]

@@ -341,3 +341,64 @@ fn config_errors_name_the_file_as_given() {
         assert!(err.starts_with(&format!("corral: {want}")), "{name}: {err}");
     }
 }
+
+/// A slot added at runtime keeps the directory it was added in: a server
+/// started again from another directory brings it back there, in its next
+/// session (not in the new directory, resuming what it ran elsewhere).
+#[test]
+fn a_slot_added_at_runtime_comes_back_where_it_was() {
+    let home = tempdir();
+    let h = home.path();
+    let (a, b) = (h.join("from-a"), h.join("from-b"));
+    for d in [&a, &b] {
+        std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let cfg = write(&h.join("c.toml"), &shell_in("sh", h));
+    let start = |dir: &Path| {
+        let s = |p: &Path| p.to_string_lossy().into_owned();
+        let (c, d, r, k) = (
+            s(&h.join("config")),
+            s(&h.join("data")),
+            s(&h.join("run")),
+            cfg.clone(),
+        );
+        let home_s = s(h);
+        Tui::spawn(
+            &support::corral_bin(),
+            &[
+                "--config-dir",
+                &c,
+                "--data-dir",
+                &d,
+                "--runtime-dir",
+                &r,
+                "--config",
+                &k,
+            ],
+            30,
+            120,
+            &[("HOME", home_s.as_str()), ("SHELL", "/bin/sh")],
+            dir,
+        )
+    };
+    let mut t = start(&a);
+    running(h, 1);
+    let (code, _, err) = ctl(h, &["new", "--id", "extra", "--", "/bin/sh"]);
+    assert_eq!(code, 0, "{err}");
+    running(h, 2);
+    let cwd_of = |id: &str| {
+        slots(h)
+            .iter()
+            .find(|s| s["id"] == id)
+            .and_then(|s| s["cwd"].as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    assert_eq!(cwd_of("extra"), a.to_string_lossy());
+    kill_server(h, "default");
+    t.wait_exit(LONG);
+    let _t = start(&b);
+    running(h, 2);
+    assert_eq!(cwd_of("extra"), a.to_string_lossy());
+    assert_eq!(generation(h, "extra"), 2);
+    kill_server(h, "default");
+}

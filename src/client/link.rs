@@ -420,21 +420,28 @@ impl Link {
                                 replay,
                             } => {
                                 // The scrollback only when it came (and is
-                                // still wanted): else the screen alone.
-                                let keep = history
-                                    && mirrors.history().get(slot).is_some_and(|h| h.0);
-                                let limit = if keep { scrollback } else { 0 };
-                                let mut fresh = Engine::new(rows.max(1), cols.max(1), limit);
+                                // still wanted): else the screen alone. The
+                                // wish is held, then the copy (the order
+                                // `drop_history` takes them in), so a copy
+                                // let go of meanwhile is never rebuilt with
+                                // its history.
+                                let mut fresh = Engine::new(rows.max(1), cols.max(1), scrollback);
                                 let _ = fresh.process(&replay);
+                                let mut h = mirrors.history();
+                                let keep = history && h.get(slot).is_some_and(|x| x.0);
+                                if !keep {
+                                    fresh.set_scrollback_limit(0);
+                                }
                                 if let Some(mut e) = mirrors.lock(slot) {
                                     *e = fresh;
                                 }
                                 if keep {
-                                    if let Some(h) = mirrors.history().get_mut(slot) {
-                                        h.1 += 1;
+                                    if let Some(x) = h.get_mut(slot) {
+                                        x.1 += 1;
                                     }
                                     mirrors.arrived.notify_all();
                                 }
+                                drop(h);
                                 mirrors.mark(slot);
                                 if events.send(LinkEvent::Screen { slot, rows, cols }).is_err() {
                                     break;

@@ -1010,7 +1010,13 @@ impl Hub {
                         }
                         let frame = screen_frame(slot, &e, history);
                         let mut o = lock(&conn.out);
-                        if o.resync.len() <= slot || o.again.len() <= slot {
+                        // The client asked for (or let go of) the history
+                        // meanwhile: this frame is not the one it wants, and
+                        // the resync stays due.
+                        if o.resync.len() <= slot
+                            || o.again.len() <= slot
+                            || o.history.get(slot) != Some(&history)
+                        {
                             continue;
                         }
                         o.resync[slot] = None;

@@ -1764,8 +1764,24 @@ impl Manager {
                 setup: Vec::new(),
             };
             let size = self.slots.first().map_or((24, 80), |s| s.size);
-            if let Err(e) = self.add_slot_as(cfg, size, Some(o), &mut notices) {
-                tracing::warn!(slot = %o.id, "not brought back: {e}");
+            // Brought back as what it was, or fresh: one added in another
+            // directory (a server started elsewhere) never resumes its
+            // conversation here.
+            let changed = o.identity.changed(&identity_of(&cfg));
+            let old = match &changed {
+                None => Some(o),
+                Some((_, what)) => {
+                    tracing::info!(slot = %o.id, "not the slot before ({what}): fresh start");
+                    None
+                }
+            };
+            match self.add_slot_as(cfg, size, old, &mut notices) {
+                Ok(i) => {
+                    if let Some((names, _)) = changed {
+                        notices.push((i, format!("fresh start: its {names} changed")));
+                    }
+                }
+                Err(e) => tracing::warn!(slot = %o.id, "not brought back: {e}"),
             }
         }
         if let Some(text) = bad {
@@ -1794,18 +1810,7 @@ impl Manager {
     /// What slot `i` is, as the state file records it: a slot of another
     /// agent, program or workspace under the same id starts fresh.
     fn identity(&self, i: SlotIdx) -> state::Identity {
-        let s = &self.slots[i];
-        let here = std::env::current_dir().unwrap_or_default();
-        let workspace = match &s.cfg.cwd {
-            Some(c) => here.join(expand_home(c)),
-            None => here,
-        };
-        state::Identity {
-            agent: s.cfg.agent.get_ref().clone(),
-            command: s.cfg.command.get_ref().clone(),
-            workspace: std::path::absolute(&workspace).unwrap_or(workspace),
-            worktree: s.cfg.worktree_branch(),
-        }
+        identity_of(&self.slots[i].cfg)
     }
 
     /// Slot `i`'s agent runs conversation `id` (read from its open
@@ -1874,7 +1879,10 @@ impl Manager {
     }
 
     /// [`SessionManager::add_slot`] on the manager thread.
-    fn add_slot(&mut self, cfg: SlotConfig, size: (u16, u16)) -> Result<SlotIdx, String> {
+    fn add_slot(&mut self, mut cfg: SlotConfig, size: (u16, u16)) -> Result<SlotIdx, String> {
+        // Its directory kept absolute: a server started again elsewhere
+        // brings it back where it was.
+        cfg.cwd = Some(identity_of(&cfg).workspace);
         self.add_slot_as(cfg, size, None, &mut Vec::new())
     }
 
@@ -2175,7 +2183,7 @@ impl Manager {
                 s.after_hook = None;
             }
             s.screen = d.prompt.map(|mut p| {
-                s.prompt_seq += 1;
+                s.prompt_seq = s.prompt_seq.wrapping_add(1);
                 p.identify(&s.id, s.generation, s.prompt_seq);
                 p
             });
@@ -2468,7 +2476,7 @@ impl Manager {
             self.learn_conversation(i, id.to_string());
         }
         let s = &mut self.slots[i];
-        s.prompt_seq += 1;
+        s.prompt_seq = s.prompt_seq.wrapping_add(1);
         let mut p = Prompt {
             source: PromptSource::Hook,
             incomplete: None,
@@ -2944,7 +2952,7 @@ fn carry_through_reflow(
                 || old.tool != new.tool
                 || old.incomplete != new.incomplete;
             if reads_otherwise {
-                s.prompt_seq += 1;
+                s.prompt_seq = s.prompt_seq.wrapping_add(1);
                 new.identify(&s.id, s.generation, s.prompt_seq);
             } else {
                 new.id = old.id;
@@ -3081,7 +3089,10 @@ fn new_slot(
         generation: 0,
         state: AgentState::Starting,
         prompt: None,
-        prompt_seq: 0,
+        // Random start: prompt ids of a slot that starts again at session 1
+        // (a fresh start, another server) are never those of before, so a
+        // stale `ctl answer --prompt ID` cannot answer a new prompt.
+        prompt_seq: random_u64(),
         prompt_opened: None,
         policy_due: None,
         answer_due: None,
@@ -3156,6 +3167,33 @@ fn transcript_pattern(spec: &SessionSpec, cfg: &SlotConfig) -> Option<String> {
 
 /// A random (version 4) UUID from the OS, as text; `None` when the OS
 /// gives no randomness.
+/// A random number from the system (0 when it has none to give).
+fn random_u64() -> u64 {
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    match File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
+        Ok(()) => u64::from_le_bytes(b),
+        Err(_) => 0,
+    }
+}
+
+/// What slot `cfg` is (see [`state::Identity`]): its workspace is its `cwd`
+/// made absolute against the server's directory (that directory when it
+/// has none).
+fn identity_of(cfg: &SlotConfig) -> state::Identity {
+    let here = std::env::current_dir().unwrap_or_default();
+    let workspace = match &cfg.cwd {
+        Some(c) => here.join(expand_home(c)),
+        None => here,
+    };
+    state::Identity {
+        agent: cfg.agent.get_ref().clone(),
+        command: cfg.command.get_ref().clone(),
+        workspace: std::path::absolute(&workspace).unwrap_or(workspace),
+        worktree: cfg.worktree_branch(),
+    }
+}
+
 fn new_uuid() -> Option<String> {
     use std::io::Read;
     let mut b = [0u8; 16];

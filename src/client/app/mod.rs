@@ -159,6 +159,22 @@ pub fn subject_block(p: &Prompt, width: usize, height: usize) -> SubjectBlock {
     }
 }
 
+/// The details view's text width on a terminal `cols` cells wide.
+pub fn details_width(cols: u16) -> usize {
+    usize::from(cols.saturating_sub(4)).max(10)
+}
+
+/// The details view's header for prompt `p` of slot `slot`: where it comes
+/// from and whether it is exact.
+pub fn details_header(slot: &str, p: &Prompt) -> String {
+    let source = match (p.source, p.incomplete) {
+        (crate::detect::PromptSource::Hook, _) => "from the agent's hook: exact".to_string(),
+        (_, None) => "read off the screen: every check passed".to_string(),
+        (_, Some(why)) => format!("read off the screen, not exact: {why}"),
+    };
+    format!("{slot} · {} · {source}", p.tool)
+}
+
 /// Why answer keys may not act on a prompt yet (DESIGN.md §4.10: a person
 /// answers only what they could see).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -788,9 +804,16 @@ impl App {
     /// terminal (it does not scroll: a taller one is cut at the bottom).
     pub fn details_show_subject(&self, p: &Prompt) -> bool {
         let (cols, rows) = self.size;
-        let width = usize::from(cols.saturating_sub(4)).max(10);
-        // Box borders and a header of up to two rows above the subject.
-        wrap_cells(&shown(&p.subject), width).len() + 4 <= usize::from(rows)
+        let width = details_width(cols);
+        let slot = self
+            .inbox
+            .iter()
+            .find(|e| e.prompt.id == p.id)
+            .and_then(|e| self.slots.get(e.slot))
+            .map_or("", |s| s.id.as_str());
+        // Box borders, the header rows as wrapped, then the subject's.
+        let header = wrap_cells(&details_header(slot, p), width).len();
+        wrap_cells(&shown(&p.subject), width).len() + header + 2 <= usize::from(rows)
     }
 
     /// Opens prompt `id` in the details view; marks it seen when the view
@@ -1384,11 +1407,15 @@ impl App {
                     }));
                     return;
                 }
+                // A number chooses its option only on a prompt seen whole
+                // here, unless the option denies.
                 if let KeyCode::Char(c @ '1'..='9') = k.code
                     && let Some(e) = self.inbox.iter().find(|e| e.prompt.id == id)
                 {
                     let n = c as u8 - b'0';
-                    if e.prompt.options.iter().any(|o| o.number == n) {
+                    let option = e.prompt.options.iter().find(|o| o.number == n);
+                    let denies = option.is_some_and(|o| o.kind == crate::detect::AnswerKind::Deny);
+                    if option.is_some() && (e.seen || denies) {
                         fx.push(Effect::Session(Command::Answer {
                             slot: e.slot,
                             prompt: id,
@@ -2116,6 +2143,57 @@ mod tests {
         a.update(Msg::Resize(100, 30), now);
         copies_arrive(&mut a, now);
         (a, now)
+    }
+
+    /// A number in the details view chooses its option only on a prompt
+    /// seen whole there; a deny option's number always denies. The header
+    /// rows, as wrapped, count against what the view shows.
+    #[test]
+    fn numbers_in_details_choose_only_what_was_seen() {
+        let (mut a, now) = attached();
+        let mut p = prompt(91, "Bash");
+        p.options.push(PromptOption {
+            number: 2,
+            label: "No".into(),
+            kind: AnswerKind::Deny,
+            keys: vec![KeyPress::ch('2')],
+            selected: false,
+        });
+        p.subject = (0..40)
+            .map(|i| format!("echo {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        open(&mut a, 0, p.clone(), now);
+        a.modal = Modal::Details(PromptId(91));
+        let t = now + Duration::from_secs(2);
+        assert!(!a.details_show_subject(&p), "taller than the view");
+        assert!(sent(&key(&mut a, "1", t)).is_empty(), "not seen whole");
+        a.modal = Modal::Details(PromptId(91));
+        let fx = key(&mut a, "2", t);
+        assert!(
+            fx.iter().any(|f| matches!(
+                f,
+                Effect::Session(Command::Answer {
+                    answer: Answer::Select(2),
+                    ..
+                })
+            )),
+            "{fx:?}"
+        );
+        // A subject that fits only if the header takes two rows: at 30
+        // columns the header takes more, and the subject does not fit.
+        let mut q = prompt(92, "Bash");
+        q.incomplete = Some(crate::detect::Incomplete::Unprovable);
+        q.subject = (0..20)
+            .map(|i| format!("e{i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        a.size = (30, 24);
+        open(&mut a, 0, q.clone(), t);
+        let width = details_width(30);
+        let header = wrap_cells(&details_header("s0", &q), width).len();
+        assert!(header > 2, "{header}");
+        assert!(!a.details_show_subject(&q));
     }
 
     /// Issue 22 (idle): slots whose states changed at different moments

@@ -1290,15 +1290,9 @@ fn details(frame: &mut Frame, app: &App, id: crate::detect::PromptId) {
     let slot = app.slots.get(e.slot).map_or("", |s| s.id.as_str());
     let p = &e.prompt;
     // Every row wrapped to the screen: nothing of the subject is cut off.
-    let width = usize::from(frame.area().width.saturating_sub(4)).max(10);
-    let source = match (p.source, p.incomplete) {
-        (crate::detect::PromptSource::Hook, _) => "from the agent's hook: exact".to_string(),
-        (_, None) => "read off the screen: every check passed".to_string(),
-        (_, Some(why)) => format!("read off the screen, not exact: {why}"),
-    };
+    let width = crate::client::app::details_width(frame.area().width);
     let mut lines: Vec<Line> = Vec::new();
-    for row in crate::client::app::wrap_cells(&format!("{} · {} · {source}", slot, p.tool), width)
-    {
+    for row in crate::client::app::wrap_cells(&crate::client::app::details_header(slot, p), width) {
         lines.push(Line::from(Span::styled(
             row,
             Style::default().add_modifier(Modifier::BOLD),
