@@ -124,6 +124,10 @@ fn each_config_keeps_its_own_slots_and_a_changed_slot_starts_fresh() {
     other.wait_text("NORMAL", LONG);
     other.send(b"d");
     other.wait_exit(LONG);
+    // The last bytes reach the reader after the exit: wait for them.
+    wait_until("the message after the screen", LONG, || {
+        String::from_utf8_lossy(&other.raw()).contains("kill-server` (its agents stop)")
+    });
     let after = String::from_utf8_lossy(&other.raw()).into_owned();
     assert!(
         after.contains("corral: session default runs")

@@ -14,6 +14,14 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 const LONG: Duration = Duration::from_secs(30);
 
+/// One test of this file at a time: the flood test measures a rate (8 MiB
+/// within a second trips it), which the other tests' programs competing
+/// for the machine's two cores can hold below the threshold.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn start(cfg: &str, dir: &Path) -> (SessionManager, UnboundedReceiver<Event>) {
     let config = Config::parse(Path::new("test.toml"), cfg).unwrap_or_else(|e| panic!("{e}"));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -118,6 +126,7 @@ fn input_of(dir: &Path) -> String {
 /// Safety invariant 1: an answer goes only to the prompt the user saw.
 #[test]
 fn a_stale_prompt_gets_nothing_and_the_current_one_gets_its_keys() {
+    let _serial = serial();
     let dir = support::tempdir();
     let script = two_dialog_program(dir.path());
     let (mgr, mut rx) = start(
@@ -226,6 +235,7 @@ fn a_stale_prompt_gets_nothing_and_the_current_one_gets_its_keys() {
 /// sends `1` and the agent carries on (working again).
 #[test]
 fn demo_agent_prompt_approve_and_carry_on() {
+    let _serial = serial();
     let dir = support::tempdir();
     let (mgr, mut rx) = start(
         &format!(
@@ -302,6 +312,7 @@ fn demo_agent_prompt_approve_and_carry_on() {
 
 #[test]
 fn exit_status_restart_policy_and_spawn_failure() {
+    let _serial = serial();
     let dir = support::tempdir();
     let (mgr, mut rx) = start(
         "[[slot]]\nid = \"crash\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"exit 3\"]\nrestart = \"on-failure\"\n\
@@ -370,6 +381,7 @@ fn exit_status_restart_policy_and_spawn_failure() {
 
 #[test]
 fn keys_are_encoded_for_the_child_and_resize_reaches_it() {
+    let _serial = serial();
     let dir = support::tempdir();
     let out = dir.path().join("keys");
     let (mgr, mut rx) = start(
@@ -422,6 +434,7 @@ fn keys_are_encoded_for_the_child_and_resize_reaches_it() {
 /// same verified path.
 #[test]
 fn dangerous_commands_wait_even_under_allow_everything() {
+    let _serial = serial();
     let dir = support::tempdir();
     let script = two_dialogs(dir.path(), "rm -rf /", "echo safe");
     let (mgr, mut rx) = start(
@@ -490,6 +503,7 @@ fn assert_transcript_whole(path: &Path, want: &str) {
 
 #[test]
 fn a_burst_of_output_reaches_screen_scrollback_and_transcript_whole() {
+    let _serial = serial();
     let dir = support::tempdir();
     // About 1.9 MiB in one burst, then the child stays: nothing may wait in
     // a buffer for more output or for the end.
@@ -520,6 +534,7 @@ fn a_burst_of_output_reaches_screen_scrollback_and_transcript_whole() {
 
 #[test]
 fn a_flood_lowers_the_reader_and_loses_no_byte() {
+    let _serial = serial();
     let dir = support::tempdir();
     // 24 MiB as fast as the PTY takes it: past the flood threshold (8 MiB
     // within a second), after which the reader reads 4 KiB at a time at
@@ -578,6 +593,7 @@ fn events_until(rx: &mut UnboundedReceiver<Event>, deadline: Instant) -> Vec<Eve
 /// grace is over, and audited as closed without corral's answer.
 #[test]
 fn a_resize_keeps_the_prompt_and_a_real_close_still_shows() {
+    let _serial = serial();
     let dir = support::tempdir();
     let script = redrawing_program(dir.path());
     let (mgr, mut rx) = start(
