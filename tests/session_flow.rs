@@ -23,6 +23,15 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn start(cfg: &str, dir: &Path) -> (SessionManager, UnboundedReceiver<Event>) {
+    start_with(cfg, dir, corral::server::FLOOD_BYTES)
+}
+
+/// [`start`] with a flood threshold of `flood_bytes` within a second.
+fn start_with(
+    cfg: &str,
+    dir: &Path,
+    flood_bytes: usize,
+) -> (SessionManager, UnboundedReceiver<Event>) {
     let config = Config::parse(Path::new("test.toml"), cfg).unwrap_or_else(|e| panic!("{e}"));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mgr = SessionManager::start(
@@ -32,6 +41,7 @@ fn start(cfg: &str, dir: &Path) -> (SessionManager, UnboundedReceiver<Event>) {
             worktree_dir: None,
             state_file: None,
             session: "test".into(),
+            flood_bytes,
             transcript_max_bytes: 1 << 30,
             audit_path: Some(dir.join("audit.jsonl")),
             sizes: vec![(30, 100); config.slots.len()],
@@ -536,12 +546,15 @@ fn a_burst_of_output_reaches_screen_scrollback_and_transcript_whole() {
 fn a_flood_lowers_the_reader_and_loses_no_byte() {
     let _serial = serial();
     let dir = support::tempdir();
-    // 24 MiB as fast as the PTY takes it: past the flood threshold (8 MiB
-    // within a second), after which the reader reads 4 KiB at a time at
-    // lower priority.
-    let (mgr, _rx) = start(
+    // 24 MiB as fast as the PTY takes it: past the flood threshold, after
+    // which the reader reads 4 KiB at a time at lower priority. The server's
+    // threshold (8 MiB within a second) is about what this machine's PTYs
+    // carry at all under a loaded test run: 2 MiB here trips it surely and
+    // still leaves 22 MiB to read at the lower priority.
+    let (mgr, _rx) = start_with(
         "[[slot]]\nid = \"flood\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 25165824; echo; echo END; sleep 600\"]\n",
         dir.path(),
+        2 << 20,
     );
     let shared = mgr.slot(0).unwrap_or_else(|| panic!("no slot")).clone();
     let line = "0123456789abcdefghijklmnopqrstuvwxyz\r\n";

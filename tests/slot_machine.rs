@@ -215,6 +215,7 @@ fn start(
             worktree_dir: None,
             state_file: None,
             session: "test".into(),
+            flood_bytes: corral::server::FLOOD_BYTES,
             transcript_max_bytes: 0,
             audit_path: Some(dir.join("audit.jsonl")),
             sizes: vec![(30, 100); config.slots.len()],

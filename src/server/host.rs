@@ -270,6 +270,7 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
                     .join(format!("{}.json", o.session)),
             ),
             session: o.session.clone(),
+            flood_bytes: super::FLOOD_BYTES,
             transcript_max_bytes: config.transcripts.max_mib.saturating_mul(1 << 20),
             audit_path: Some(o.paths.audit_file()),
             sizes: sizes.clone(),

@@ -142,6 +142,10 @@ pub struct ManagerOptions {
     pub state_file: Option<PathBuf>,
     /// The session's name, written in every audit record.
     pub session: String,
+    /// Bytes within one second above which a session counts as flooding
+    /// and its reader yields ([`FLOOD_BYTES`] in the server; a test on a
+    /// slow PTY may take less).
+    pub flood_bytes: usize,
     /// Bytes a transcript file holds before it becomes `<slot>.raw.1`
     /// (replacing the one before) and a new one starts.
     pub transcript_max_bytes: u64,
@@ -492,6 +496,7 @@ impl SessionManager {
             state_file: opts.state_file.clone(),
             configured: config.slots.len(),
             session: opts.session.clone(),
+            flood_bytes: opts.flood_bytes,
             config_key: config
                 .origin
                 .as_ref()
@@ -915,6 +920,8 @@ struct Manager {
     configured: usize,
     /// The session's name (audit records carry it).
     session: String,
+    /// See [`ManagerOptions::flood_bytes`].
+    flood_bytes: usize,
     /// The config's path: the state file keeps each config's slots apart.
     config_key: String,
     /// What the state file holds for other configs, written back unchanged.
@@ -1467,6 +1474,7 @@ impl Manager {
                     epoch,
                     transcript,
                     screens,
+                    self.flood_bytes,
                 );
                 let _ = thread::Builder::new()
                     .name(format!("wait-{}", s.id))
@@ -3426,7 +3434,7 @@ fn write_input(s: &SlotShared, slot: SlotIdx, bytes: &[u8]) -> bool {
 
 /// Bytes within one [`FLOOD_WINDOW`] above which a session counts as
 /// flooding (8 MiB/s; agents redrawing their screens stay far below it).
-const FLOOD_BYTES: usize = 8 << 20;
+pub const FLOOD_BYTES: usize = 8 << 20;
 /// The window over which [`FLOOD_BYTES`] is counted.
 const FLOOD_WINDOW: Duration = Duration::from_secs(1);
 /// Most bytes a flooding session's reader hands to the engine under one lock:
@@ -3443,6 +3451,8 @@ struct FloodMeter {
     window_start: Option<Instant>,
     bytes: usize,
     tripped: bool,
+    /// Bytes within the window that trip it.
+    limit: usize,
 }
 
 impl FloodMeter {
@@ -3457,7 +3467,7 @@ impl FloodMeter {
                 self.bytes = n;
             }
         }
-        self.tripped = self.bytes > FLOOD_BYTES;
+        self.tripped = self.bytes > self.limit;
         self.tripped
     }
 }
@@ -3488,12 +3498,16 @@ fn spawn_reader(
     epoch: Instant,
     mut transcript: Option<Transcript>,
     screens: Option<Arc<dyn ScreenSink>>,
+    flood_bytes: usize,
 ) {
     let _ = thread::Builder::new()
         .name(format!("read-{id}"))
         .spawn(move || {
             let mut buf = vec![0u8; READ_CHUNK];
-            let mut flood = FloodMeter::default();
+            let mut flood = FloodMeter {
+                limit: flood_bytes,
+                ..FloodMeter::default()
+            };
             shared.flooding.store(false, Ordering::Relaxed);
             let mut filled = 0;
             let mut batch_max = READ_CHUNK;
@@ -3592,7 +3606,10 @@ mod tests {
     #[test]
     fn flood_meter_trips_once_on_sustained_output() {
         let t0 = Instant::now();
-        let mut m = FloodMeter::default();
+        let mut m = FloodMeter {
+            limit: FLOOD_BYTES,
+            ..FloodMeter::default()
+        };
         // 4 MiB/s for 3 s: an agent redrawing hard, not a flood.
         for i in 0..300u64 {
             assert!(!m.add(40 << 10, t0 + Duration::from_millis(i * 10)));
