@@ -916,4 +916,69 @@ mod tests {
         // Non-shell tools match the whole subject.
         assert_eq!(p.decide(&subj("Edit", "echo x; rm y")).verdict, Allow);
     }
+
+    /// Issue 23: 400 nested `{ …; }` (2 KB, from an agent's hook)
+    /// overflowed the session manager's stack and took the server down.
+    /// Nesting and length are bounded before parsing: such a command is
+    /// `ask`, says why, and deciding it uses next to no stack (here on a
+    /// thread of 256 KiB).
+    #[test]
+    fn deep_or_huge_commands_are_asked_about_and_never_crash() {
+        let cases: Vec<(String, &str)> = vec![
+            (
+                format!("{}echo hi;{}", "{ ".repeat(400), " };".repeat(400)),
+                "nested too deeply",
+            ),
+            (
+                format!("{}echo hi{}", "( ".repeat(400), " )".repeat(400)),
+                "nested too deeply",
+            ),
+            (
+                format!("echo {}x{}", "$(echo ".repeat(300), ")".repeat(300)),
+                "nested too deeply",
+            ),
+            (
+                format!(
+                    "{}echo hi;{}",
+                    "if true; then ".repeat(300),
+                    " fi;".repeat(300)
+                ),
+                "nested too deeply",
+            ),
+            (format!("echo {}", "a".repeat(70_000)), "bytes"),
+        ];
+        let decided = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || {
+                let all = Policy::new(vec![rule("name = \"all\"\ndecision = \"allow\"\n")], vec![]);
+                cases
+                    .iter()
+                    .map(|(cmd, why)| (all.decide(&subj("Bash", cmd)), *why))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_else(|e| panic!("{e}"))
+            .join()
+            .unwrap_or_else(|_| panic!("deciding overflowed a small stack"));
+        for (d, why) in decided {
+            assert_eq!(d.verdict, Verdict::Ask, "{}", d.reason);
+            assert!(
+                d.reason.contains("unparseable") && d.reason.contains(why),
+                "{}",
+                d.reason
+            );
+        }
+        // Ordinary commands with groups and loops stay provable.
+        let p = Policy::new(vec![rule("name = \"all\"\ndecision = \"allow\"\n")], vec![]);
+        for cmd in [
+            "echo '{\"a\":{\"b\":1}}' > out.json",
+            "for f in *.rs; do echo \"$f\"; done",
+            "{ echo a; echo b; } > out.txt",
+        ] {
+            let s = Subject {
+                cwd: Some(std::path::Path::new("/p")),
+                ..subj("Bash", cmd)
+            };
+            assert_eq!(p.decide(&s).verdict, Verdict::Allow, "{cmd}");
+        }
+    }
 }

@@ -29,6 +29,17 @@ impl AsRef<str> for Word {
 /// left unparsed and reported, so hostile nesting cannot exhaust the stack.
 const MAX_DEPTH: usize = 12;
 
+/// Longest command text parsed, in bytes; a longer one is not evaluated
+/// (`ask`).
+pub const MAX_TEXT_BYTES: usize = 64 << 10;
+
+/// Deepest nesting of groups (`(`, `{`, `$(`, `` ` ``) and compound commands
+/// (`if`, `while`, `until`, `for`, `case`, `select`) the text may reach
+/// before it is parsed: the parser and the walk recurse once per level, and
+/// 400 nested `{ …; }` (2 KB) overflowed the session manager's stack.
+/// Counted on the raw text, quotes and all, so it errs towards `ask`.
+pub const MAX_NESTING: usize = 48;
+
 /// A construct whose effect cannot be proven from the words of the command.
 /// An allow rule then answers `ask` unless it names the construct in
 /// `allow_constructs`.
@@ -296,9 +307,61 @@ pub struct ParseError(pub String);
 /// Errors: the text is not valid shell (unbalanced quotes, a missing `fi`,
 /// an unterminated here-document), or it nests deeper than the parser follows.
 pub fn parse(text: &str) -> Result<ParsedCommand, ParseError> {
+    bounded(text)?;
     let mut out = ParsedCommand::default();
     parse_into(text, 0, &mut out)?;
     Ok(out)
+}
+
+/// Checks `text` against [`MAX_TEXT_BYTES`] and [`MAX_NESTING`] before
+/// any parser recursion sees it.
+///
+/// Errors: too long, or nested too deeply.
+fn bounded(text: &str) -> Result<(), ParseError> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(ParseError(format!(
+            "{} bytes, more than the {MAX_TEXT_BYTES} corral evaluates",
+            text.len()
+        )));
+    }
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut backticks = false;
+    let mut word = String::new();
+    let step = |w: &str, depth: &mut usize| match w {
+        "if" | "while" | "until" | "for" | "case" | "select" => *depth += 1,
+        "fi" | "done" | "esac" => *depth = depth.saturating_sub(1),
+        _ => {}
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        step(&word, &mut depth);
+        word.clear();
+        match c {
+            '(' | '{' => depth += 1,
+            ')' | '}' => depth = depth.saturating_sub(1),
+            '`' => {
+                backticks = !backticks;
+                if backticks {
+                    depth += 1;
+                } else {
+                    depth = depth.saturating_sub(1);
+                }
+            }
+            _ => {}
+        }
+        deepest = deepest.max(depth);
+    }
+    step(&word, &mut depth);
+    deepest = deepest.max(depth);
+    if deepest > MAX_NESTING {
+        return Err(ParseError(format!(
+            "nested too deeply ({deepest} levels; corral evaluates {MAX_NESTING})"
+        )));
+    }
+    Ok(())
 }
 
 fn options() -> brush_parser::ParserOptions {

@@ -510,6 +510,10 @@ impl SessionManager {
             .map_or(state::Loaded::None, state::load);
         let thread = thread::Builder::new()
             .name("corral-sessions".into())
+            // Room beyond the default 2 MiB: deciding walks parsed commands
+            // (bounded in depth, see `policy::shell::MAX_NESTING`), and a
+            // deep walk must never take the server down.
+            .stack_size(SESSIONS_STACK_BYTES)
             .spawn(move || {
                 mgr.restore(restored);
                 mgr.run(rx);
@@ -3431,6 +3435,9 @@ fn write_input(s: &SlotShared, slot: SlotIdx, bytes: &[u8]) -> bool {
         Err(InputError::NotRunning) => false,
     }
 }
+
+/// Stack of the session manager's thread, in bytes.
+const SESSIONS_STACK_BYTES: usize = 16 << 20;
 
 /// Bytes within one [`FLOOD_WINDOW`] above which a session counts as
 /// flooding (8 MiB/s; agents redrawing their screens stay far below it).
