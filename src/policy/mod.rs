@@ -147,6 +147,124 @@ pub struct Dangerous {
 /// as one text.
 pub const SHELL_TOOLS: [&str; 5] = ["Bash", "Shell", "run_shell_command", "shell", "bash"];
 
+/// File tools that write their subject (a path): Claude Code's, Codex's and
+/// Gemini CLI's names, as their hooks and dialogs give them.
+pub const FILE_WRITE_TOOLS: [&str; 8] = [
+    "Edit",
+    "Write",
+    "MultiEdit",
+    "NotebookEdit",
+    "apply_patch",
+    "write_file",
+    "replace",
+    "WriteFile",
+];
+
+/// Paths inside a workspace whose change acts by itself or changes an
+/// agent's own rules (DESIGN.md's protected paths): a write there is
+/// always `ask` unless a rule lists `protected-path` in `allow_constructs`.
+/// Each entry is a path component (any level; `.git` also as a file, as in
+/// a worktree) or, with a `/`, a path from any directory; a trailing `*`
+/// matches a prefix. Compared without regard to case (case-insensitive file
+/// systems).
+pub const PROTECTED: [&str; 14] = [
+    ".git",
+    ".claude",
+    ".mcp.json",
+    ".codex",
+    ".gemini",
+    ".aider*",
+    "CLAUDE.md",
+    "AGENTS.md",
+    "GEMINI.md",
+    ".envrc",
+    ".husky",
+    ".vscode/tasks.json",
+    ".vscode/settings.json",
+    ".devcontainer",
+];
+
+/// The entry of [`PROTECTED`] that path `p` (relative to its workspace, `.`
+/// and `..` resolved) falls under, if any.
+pub fn protected(p: &Path) -> Option<&'static str> {
+    let parts: Vec<String> = p
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(n) => Some(n.to_string_lossy().to_lowercase()),
+            _ => None,
+        })
+        .collect();
+    PROTECTED.into_iter().find(|entry| {
+        let want: Vec<String> = entry.split('/').map(str::to_lowercase).collect();
+        let one = |have: &str, want: &str| match want.strip_suffix('*') {
+            Some(prefix) => have.starts_with(prefix),
+            None => have == want,
+        };
+        parts
+            .windows(want.len())
+            .any(|w| w.iter().zip(&want).all(|(h, x)| one(h, x)))
+    })
+}
+
+/// What a file tool's write of `subject` (a path) cannot be shown to keep
+/// to: outside the workspace `cwd` (or unplaceable), or a protected path.
+fn file_write_unprovable(subject: &str, cwd: Option<&Path>) -> Vec<Unprovable> {
+    let mut out = Vec::new();
+    let text = subject.trim();
+    let outside = |why: String| Unprovable {
+        construct: Construct::WriteOutsideWorkspace,
+        text: text.to_string(),
+        why,
+    };
+    // Relative to the workspace, `.` and `..` resolved by text.
+    let relative: Option<PathBuf> = if text.is_empty() || text.starts_with('~') {
+        out.push(outside("not a plain path".into()));
+        None
+    } else if text.starts_with('/') {
+        match (cwd.and_then(lexical), lexical(Path::new(text))) {
+            (Some(base), Some(p)) if p.starts_with(&base) => {
+                p.strip_prefix(&base).ok().map(Path::to_path_buf)
+            }
+            (Some(base), _) => {
+                out.push(outside(format!("outside {}", base.display())));
+                None
+            }
+            (None, _) => {
+                out.push(outside(
+                    "an absolute path, and the workspace is unknown".into(),
+                ));
+                None
+            }
+        }
+    } else {
+        let mut parts: Vec<&str> = Vec::new();
+        let mut escapes = false;
+        for part in text.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => escapes |= parts.pop().is_none(),
+                x => parts.push(x),
+            }
+        }
+        if escapes {
+            out.push(outside("`..` leaves the workspace".into()));
+            None
+        } else {
+            Some(parts.iter().collect())
+        }
+    };
+    if let Some(rel) = relative
+        && let Some(entry) = protected(&rel)
+    {
+        out.push(Unprovable {
+            construct: Construct::ProtectedPath,
+            text: text.to_string(),
+            why: format!("under {entry}"),
+        });
+    }
+    out
+}
+
 /// Whether a tool's subject is a shell command line.
 pub fn is_shell_tool(tool: &str) -> bool {
     SHELL_TOOLS.contains(&tool)
@@ -343,6 +461,19 @@ fn write_escapes(target: &Word, cwd: Option<&Path>, dir_changed: bool) -> Option
     None
 }
 
+/// The [`PROTECTED`] entry a redirection's target (inside the working
+/// directory, see [`write_escapes`]) falls under.
+fn redirect_protected(target: &str, cwd: Option<&Path>) -> Option<&'static str> {
+    let p = Path::new(target);
+    let rel = if p.is_absolute() {
+        let (base, p) = (cwd.and_then(lexical)?, lexical(p)?);
+        p.strip_prefix(base).ok()?.to_path_buf()
+    } else {
+        p.to_path_buf()
+    };
+    protected(&rel)
+}
+
 /// An absolute path with `.` and `..` resolved by text (symbolic links are
 /// not followed: policy does no I/O).
 fn lexical(p: &Path) -> Option<PathBuf> {
@@ -386,6 +517,8 @@ impl Policy {
                 }
                 Err(e) => a.error = Some(e.0),
             }
+        } else if FILE_WRITE_TOOLS.contains(&s.tool) {
+            a.unprovable = file_write_unprovable(s.subject, s.cwd);
         }
         a.dangers = self.dangers_in(s, a.parsed.as_ref());
         a
@@ -593,6 +726,12 @@ fn unprovable(p: &ParsedCommand, cwd: Option<&Path>) -> Vec<Unprovable> {
                     construct: Construct::RedirectOutsideCwd,
                     text: r.canonical(),
                     why,
+                });
+            } else if let Some(entry) = redirect_protected(&r.target.text, cwd) {
+                out.push(Unprovable {
+                    construct: Construct::ProtectedPath,
+                    text: r.canonical(),
+                    why: format!("under {entry}"),
                 });
             }
         }
@@ -980,5 +1119,98 @@ mod tests {
             };
             assert_eq!(p.decide(&s).verdict, Verdict::Allow, "{cmd}");
         }
+    }
+
+    /// Issue 23: the model edits its own permissions. A write to a
+    /// protected path inside the workspace (an agent's settings or
+    /// instructions, VCS internals, files that run by themselves) is `ask`
+    /// under a rule that covers the command or the file, unless the rule
+    /// lists `protected-path`; a file tool's write outside the workspace,
+    /// `..` resolved, is `ask` however broad the rule. Benign controls stay
+    /// allowed.
+    #[test]
+    fn protected_paths_and_writes_outside_the_workspace_ask() {
+        let echo = Policy::new(
+            vec![rule(
+                "name = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n",
+            )],
+            vec![],
+        );
+        let edits = Policy::new(
+            vec![
+                rule(
+                    "name = \"src\"\ndecision = \"allow\"\ntool = \"Write\"\nsubject = \"src/*\"\n",
+                ),
+                rule("name = \"any-edit\"\ndecision = \"allow\"\ntool = \"Edit\"\n"),
+            ],
+            vec![],
+        );
+        let cwd = Some(Path::new("/p"));
+        let at = |tool: &'static str, subject: &'static str| Subject {
+            cwd,
+            ..subj(tool, subject)
+        };
+        for cmd in [
+            "echo '{\"permissions\":{\"allow\":[\"Bash\"]}}' > .claude/settings.local.json",
+            "echo x > .mcp.json",
+            "echo x >> .git/config",
+            "echo x > .git/hooks/pre-commit",
+            "echo x > ./sub/.envrc",
+            "echo x > CLAUDE.md",
+            "echo x > docs/../agents.md",
+            "echo x > .codex/config.toml",
+            "echo x > .gemini/settings.json",
+            "echo x > .vscode/tasks.json",
+            "echo x > .aider.conf.yml",
+            "echo x > .husky/pre-push",
+            "echo x > /p/.claude/settings.json",
+        ] {
+            let d = echo.decide(&at("Bash", cmd));
+            assert_eq!(d.verdict, Verdict::Ask, "{cmd}: {}", d.reason);
+            assert!(d.reason.contains("protected path"), "{cmd}: {}", d.reason);
+        }
+        for (tool, path, why) in [
+            ("Write", "src/../../.ssh/authorized_keys", "workspace"),
+            ("Write", "src/../.claude/settings.json", "protected"),
+            ("Edit", "/home/me/.vimrc", "workspace"),
+            ("Edit", "/etc/cron.d/x", "workspace"),
+            ("Edit", "/p/../q/x", "workspace"),
+            ("Edit", "~/.bashrc", "workspace"),
+            ("Edit", ".claude/settings.json", "protected"),
+            ("Edit", "/p/.git/config", "protected"),
+            ("Edit", "/p/AGENTS.md", "protected"),
+        ] {
+            let d = edits.decide(&at(tool, path));
+            assert_eq!(d.verdict, Verdict::Ask, "{tool} {path}: {}", d.reason);
+            assert!(d.reason.contains(why), "{tool} {path}: {}", d.reason);
+        }
+        // Not knowing the workspace, an absolute path cannot be placed.
+        assert_eq!(
+            edits.decide(&subj("Edit", "/p/src/lib.rs")).verdict,
+            Verdict::Ask
+        );
+        // Benign controls.
+        for (p, s) in [
+            (&echo, at("Bash", "echo hi > out.txt")),
+            (&echo, at("Bash", "echo hi > docs/README.md")),
+            (&echo, at("Bash", "echo hi > /p/notes/.gitignore.md")),
+            (&edits, at("Write", "src/lib.rs")),
+            (&edits, at("Edit", "/p/src/lib.rs")),
+            (&edits, at("Edit", "README.md")),
+        ] {
+            let d = p.decide(&s);
+            assert_eq!(d.verdict, Verdict::Allow, "{}: {}", s.subject, d.reason);
+        }
+        // A rule that names it may allow it.
+        let named = Policy::new(
+            vec![rule(
+                "name = \"notes\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\nallow_constructs = [\"protected-path\"]\n",
+            )],
+            vec![],
+        );
+        assert_eq!(
+            named.decide(&at("Bash", "echo x > CLAUDE.md")).verdict,
+            Verdict::Allow
+        );
     }
 }

@@ -80,11 +80,18 @@ pub enum Construct {
     Evaluation,
     /// Brace expansion (`{a,b}`, `{1..9}`): one word becomes several.
     BraceExpansion,
+    /// A write to a protected path inside the workspace: VCS internals, an
+    /// agent's own settings or instructions, a file that runs by itself
+    /// (see `policy::PROTECTED`).
+    ProtectedPath,
+    /// A file tool's write outside the slot's workspace (or one corral
+    /// cannot place, with the workspace unknown).
+    WriteOutsideWorkspace,
 }
 
 impl Construct {
     /// Every construct, for documentation and reports.
-    pub const ALL: [Construct; 15] = [
+    pub const ALL: [Construct; 17] = [
         Construct::CommandSubstitution,
         Construct::ProcessSubstitution,
         Construct::Eval,
@@ -100,6 +107,8 @@ impl Construct {
         Construct::EnvOverride,
         Construct::Evaluation,
         Construct::BraceExpansion,
+        Construct::ProtectedPath,
+        Construct::WriteOutsideWorkspace,
     ];
 
     /// The kebab-case name used in `allow_constructs`.
@@ -120,6 +129,8 @@ impl Construct {
             Construct::EnvOverride => "env-override",
             Construct::Evaluation => "indirect-evaluation",
             Construct::BraceExpansion => "brace-expansion",
+            Construct::ProtectedPath => "protected-path",
+            Construct::WriteOutsideWorkspace => "write-outside-workspace",
         }
     }
 
@@ -141,6 +152,8 @@ impl Construct {
             Construct::EnvOverride => "an assignment that changes what runs",
             Construct::Evaluation => "a variable's text evaluated as code",
             Construct::BraceExpansion => "brace expansion",
+            Construct::ProtectedPath => "a write to a protected path",
+            Construct::WriteOutsideWorkspace => "a write outside the workspace",
         }
     }
 }
