@@ -351,13 +351,9 @@ fn ctl_drives_four_real_agents() {
     }
 }
 
-/// The arguments of process `pid`, from `/proc`.
+/// The arguments of process `pid` once it runs its own program.
 fn process_args(pid: u64) -> Vec<String> {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .unwrap_or_default()
-        .split(|b| *b == 0)
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect()
+    support::exec_args(pid)
 }
 
 /// Two Codex slots in ONE project and one agent home, so "the latest

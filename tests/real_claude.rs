@@ -612,13 +612,7 @@ fn a_restart_resumes_the_slots_own_conversation() {
     };
     let id = slot("session_id").as_str().unwrap_or_default().to_string();
     assert_eq!(id.len(), 36, "{id}");
-    let args = |pid: u64| {
-        std::fs::read(format!("/proc/{pid}/cmdline"))
-            .unwrap_or_default()
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect::<Vec<_>>()
-    };
+    let args = support::exec_args;
     let first = args(slot("pid").as_u64().unwrap_or(0));
     assert!(
         first
@@ -742,11 +736,7 @@ fn two_claude_slots_in_worktrees_keep_apart_and_resume_their_own() {
         list("generation", 0) == 2 && list("pid", 0).as_u64().is_some()
     });
     let pid = list("pid", 0).as_u64().unwrap_or(0);
-    let args: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))
-        .unwrap_or_default()
-        .split(|b| *b == 0)
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
+    let args = support::exec_args(pid);
     let ida = ida.as_str().unwrap_or_default();
     assert!(
         args.windows(2).any(|w| w[0] == "--resume" && w[1] == ida),

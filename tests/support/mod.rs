@@ -486,3 +486,20 @@ pub fn audit_lines(home: &Path) -> Vec<serde_json::Value> {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
+
+/// The arguments of process `pid` once it runs its own program: right
+/// after a session starts, its process may still be corral's fork, with
+/// the server's arguments, until it has called exec (waits up to 30 s).
+pub fn exec_args(pid: u64) -> Vec<String> {
+    let corral = std::fs::canonicalize(corral_bin()).unwrap_or_else(|_| corral_bin());
+    let exe = || std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while exe().is_some_and(|e| e == corral) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .unwrap_or_default()
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
