@@ -344,7 +344,7 @@ fn harmless_commands_are_allowed() {
         "grep -rn foo .",
         "git status && git diff | head -50",
         "cargo build 2>&1 | tail -20",
-        "FOO=1 cargo test",
+        "RUST_BACKTRACE=1 cargo test",
         "python3 script.py",
         "mkdir -p out && cp a.txt out/",
     ] {

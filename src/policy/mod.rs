@@ -1016,7 +1016,15 @@ mod tests {
             ("(cd /tmp; echo a)", Ask),
             // here-documents and assignments
             ("echo <<EOF\nhi\nEOF\n", Ask),
-            ("FOO=1 echo hi", Allow),
+            // Issue 23: an assignment before a command passes only for the
+            // safe list; a bare one (a shell variable) is not an
+            // environment.
+            ("FOO=1 echo hi", Ask),
+            ("LANG=C echo hi", Allow),
+            ("LC_ALL=C TZ=UTC echo hi", Allow),
+            ("HOME=. echo hi", Ask),
+            ("VISUAL=./x.sh echo hi", Ask),
+            ("export GOFLAGS=-toolexec=./x; echo hi", Ask),
             ("PATH=/tmp echo hi", Ask),
             ("X=1; echo $X", Allow),
             // cd then a relative write
@@ -1118,6 +1126,40 @@ mod tests {
                 ..subj("Bash", cmd)
             };
             assert_eq!(p.decide(&s).verdict, Verdict::Allow, "{cmd}");
+        }
+    }
+
+    /// Issue 23: an environment given to a command, before it or through
+    /// `env` (quoted or not) or `export`, passes only for the safe list,
+    /// under allow-everything too.
+    #[test]
+    fn only_the_safe_environment_passes() {
+        let all = Policy::new(vec![rule("name = \"all\"\ndecision = \"allow\"\n")], vec![]);
+        let cwd = Some(Path::new("/p"));
+        for (cmd, want) in [
+            ("env 'PATH=.:/bin' ls", Verdict::Ask),
+            ("env PATH=.:/bin ls", Verdict::Ask),
+            ("env -i HOME=. git status", Verdict::Ask),
+            ("HOME=. git status", Verdict::Ask),
+            ("XDG_CONFIG_HOME=. ls", Verdict::Ask),
+            ("RUSTC_WRAPPER=./x cargo build", Verdict::Ask),
+            ("npm_config_script_shell=./x npm test", Verdict::Ask),
+            ("GOFLAGS=-toolexec=./x go build", Verdict::Ask),
+            ("export VISUAL=./x.sh; git commit", Verdict::Ask),
+            ("env LANG=C ls", Verdict::Allow),
+            ("LC_ALL=C sort x", Verdict::Allow),
+            ("NO_COLOR=1 CI=true cargo test", Verdict::Allow),
+            ("ls -la", Verdict::Allow),
+        ] {
+            let s = Subject {
+                cwd,
+                ..subj("Bash", cmd)
+            };
+            let d = all.decide(&s);
+            assert_eq!(d.verdict, want, "{cmd}: {}", d.reason);
+            if want == Verdict::Ask {
+                assert!(d.reason.contains("env-override"), "{cmd}: {}", d.reason);
+            }
         }
     }
 

@@ -858,10 +858,33 @@ impl Walker<'_> {
         if !first.literal || first.text.contains(['*', '?', '[']) {
             self.construct(Construct::DynamicCommand, cmd.canonical());
         }
+        // An assignment before a command is its environment: only the safe
+        // list passes (`HOME=. git status` runs the project's fsmonitor).
+        for a in &cmd.assignments {
+            let name = a.split(['=', '[']).next().unwrap_or("");
+            if !safe_env(name) {
+                self.construct(Construct::EnvOverride, a.clone());
+            }
+        }
         for layer in layers(&cmd.argv) {
             let Some(name) = layer.first().map(|w| basename(&w.text)) else {
                 continue;
             };
+            // `env NAME=VALUE cmd`, quoted or not: the same.
+            if name == "env" {
+                for w in &layer[1..] {
+                    if w.text.starts_with('-') {
+                        continue;
+                    }
+                    let Some((var, _)) = w.text.split_once('=') else {
+                        break;
+                    };
+                    // (A value's substitutions are constructs of their own.)
+                    if !safe_env(var) {
+                        self.construct(Construct::EnvOverride, w.text.clone());
+                    }
+                }
+            }
             let text = || {
                 layer
                     .iter()
@@ -887,9 +910,12 @@ impl Walker<'_> {
                 // changes what runs later (`export "PATH=..."`, `read PATH`).
                 "export" | "declare" | "typeset" | "readonly" | "local" | "read" | "printf"
                 | "mapfile" | "readarray" => {
+                    // `export` hands the variable to every later command:
+                    // the safe list, as for an assignment before one.
                     let sets_sensitive = layer[1..].iter().any(|w| {
-                        let name = w.text.split(['=', '[']).next().unwrap_or("");
-                        sensitive_var(name) || !w.literal
+                        let var = w.text.split(['=', '[']).next().unwrap_or("");
+                        let exported = name == "export" && !w.text.starts_with('-');
+                        sensitive_var(var) || !w.literal || (exported && !safe_env(var))
                     });
                     // `-i` (integer) and an array subscript in a name
                     // (`printf -v 'a[$(id)]'`) evaluate text as arithmetic.
@@ -1312,6 +1338,40 @@ fn is_number(s: &str) -> bool {
 
 /// A variable whose value changes what runs (`PATH`, `LD_PRELOAD`,
 /// `BASH_ENV`, `GIT_SSH_COMMAND` ...).
+/// Variables an assignment before a command (or to `env`, or `export`)
+/// may set without a rule opting in to `env-override`: locale, time zone,
+/// terminal and colour switches, CI and log levels. Anything else may
+/// change what a program runs (`GIT_*`, `VISUAL`, `RUSTC_WRAPPER`,
+/// `GOFLAGS`, `npm_config_*`, `HOME`, `XDG_CONFIG_HOME` ...).
+pub const SAFE_ENV: [&str; 21] = [
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TERM",
+    "COLORTERM",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "COLUMNS",
+    "LINES",
+    "CI",
+    "RUST_LOG",
+    "RUST_BACKTRACE",
+    "RUST_LIB_BACKTRACE",
+    "LOG_LEVEL",
+    "PYTHONUNBUFFERED",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONIOENCODING",
+    "CARGO_TERM_COLOR",
+    "NODE_NO_WARNINGS",
+];
+
+/// Whether `name` is on [`SAFE_ENV`] (or a locale category, `LC_*`).
+fn safe_env(name: &str) -> bool {
+    SAFE_ENV.contains(&name) || name.starts_with("LC_") && name.len() > 3
+}
+
 fn sensitive_var(name: &str) -> bool {
     SENSITIVE_VARS.contains(&name)
         || name.starts_with("LD_")
