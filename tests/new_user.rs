@@ -34,18 +34,6 @@ fn generation(home: &Path, id: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The sidebar's text, its rows joined by spaces (a message wraps there).
-fn sidebar(screen: &str) -> String {
-    screen
-        .lines()
-        .filter_map(|l| l.strip_prefix('│'))
-        .filter_map(|l| l.split('│').next())
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Waits until `n` slots run a program.
 fn running(home: &Path, n: usize) {
     wait_until(&format!("{n} slots running"), LONG, || {
@@ -118,7 +106,7 @@ fn each_config_keeps_its_own_slots_and_a_changed_slot_starts_fresh() {
     // A client naming config A while B runs is told so, and how to load it.
     let mut other = Tui::corral(&["--config", &a], 30, 200, h);
     other.wait_for("the other config named", LONG, |s| {
-        sidebar(s)
+        support::sidebar_text(s)
             .contains("session default runs b.toml, not a.toml; to load yours: corral kill-server")
     });
     other.wait_text("NORMAL", LONG);
@@ -160,7 +148,7 @@ fn each_config_keeps_its_own_slots_and_a_changed_slot_starts_fresh() {
     );
     let mut edited = Tui::corral(&["--config", &a], 30, 200, h);
     edited.wait_for("the edit named", LONG, |s| {
-        sidebar(s).contains("a.toml changed since this server started")
+        support::sidebar_text(s).contains("a.toml changed since this server started")
     });
     edited.send(b"d");
     edited.wait_exit(LONG);

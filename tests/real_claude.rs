@@ -744,18 +744,6 @@ fn two_claude_slots_in_worktrees_keep_apart_and_resume_their_own() {
     );
 }
 
-/// The sidebar's text, its rows joined by spaces (a message wraps there).
-fn sidebar_text(screen: &str) -> String {
-    screen
-        .lines()
-        .filter_map(|l| l.strip_prefix('│'))
-        .filter_map(|l| l.split('│').next())
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Issue 22.1 and 22.2 with real Claude Code: slot `cc` of config A talks
 /// in project A; the server stops; config B's slot `cc`, in project B,
 /// starts a conversation of its own (`--session-id`, never `--resume` of
@@ -838,7 +826,7 @@ fn a_slot_of_another_config_never_resumes_the_first_ones_conversation() {
     // A client naming config A while B runs is told so.
     let mut other = Tui::corral(&["--config", &cfg_a.to_string_lossy()], 40, 160, h);
     other.wait_for("the other config named", LONG, |s| {
-        sidebar_text(s).contains("session default runs config-b.toml, not config.toml")
+        support::sidebar_text(s).contains("session default runs config-b.toml, not config.toml")
     });
     other.send(b"d");
     other.wait_exit(LONG);

@@ -308,13 +308,7 @@ fn the_status_line_keeps_the_mode_and_help_at_80_columns() {
     // The demo's notice is a message: it has its own place.
     // Issue 22.12: whole at 80x24, `(see README)` included.
     let s = t.wait_for("the whole demo notice", LONG, |s| {
-        let side: Vec<&str> = s
-            .lines()
-            .filter_map(|l| l.strip_prefix('│')?.split('│').next())
-            .map(str::trim)
-            .collect();
-        side.join(" ")
-            .contains("demo: your own agents go in config.toml (see README)")
+        support::sidebar_text(s).contains("demo: your own agents go in config.toml (see README)")
     });
     assert!(s.contains("demo: your own agents"), "{s}");
     check_status(&s, "NORMAL");

@@ -503,3 +503,16 @@ pub fn exec_args(pid: u64) -> Vec<String> {
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect()
 }
+
+/// The sidebar's text in `screen`, its rows joined by spaces (a message
+/// wraps there).
+pub fn sidebar_text(screen: &str) -> String {
+    screen
+        .lines()
+        .filter_map(|l| l.strip_prefix('│'))
+        .filter_map(|l| l.split('│').next())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
