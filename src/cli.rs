@@ -818,7 +818,11 @@ fn policy_test(cli: &Cli, cmd: &PolicyCmd) -> Result<String, UsageError> {
     let cfg = path.map(|p| Config::load_policy(&p)).transpose()?;
     let policy = cfg
         .as_ref()
-        .map(|c| Policy::new(c.policy.clone(), c.dangerous.clone()))
+        .map(|c| {
+            Policy::with_programs(c.policy.clone(), c.dangerous.clone(), &c.programs)
+                .map_err(|e| UsageError(format!("[[program]]: {e}")))
+        })
+        .transpose()?
         .unwrap_or_default();
     let slot_cfg = cfg
         .as_ref()
@@ -1039,7 +1043,12 @@ fn explain(cli: &Cli) -> anyhow::Result<String> {
     // With a config: what its rules would do with this prompt.
     if let (Some(path), Some(p)) = (&cli.config, &d.prompt) {
         let config = Config::load_policy(path).map_err(|e| UsageError(e.to_string()))?;
-        let policy = Policy::new(config.policy.clone(), config.dangerous.clone());
+        let policy = Policy::with_programs(
+            config.policy.clone(),
+            config.dangerous.clone(),
+            &config.programs,
+        )
+        .map_err(|e| UsageError(format!("[[program]]: {e}")))?;
         let cwd = std::env::current_dir().ok();
         let incomplete = p.incomplete.map(|i| i.to_string());
         let dialog = p.dialog.join("\n");

@@ -289,10 +289,49 @@ pub struct Config {
     /// Dangerous patterns added to the built-in list (`[[dangerous]]`).
     #[serde(default)]
     pub dangerous: Vec<crate::policy::Dangerous>,
+    /// Programs added to (or replacing, by name) the built-in command model
+    /// (`[[program]]`, docs/command-model.md).
+    #[serde(rename = "program", default)]
+    pub programs: Vec<crate::policy::model::ProgramSpec>,
     /// Where the config came from (path and text), for positioned errors
     /// found after parsing.
     #[serde(skip)]
     pub origin: Option<(PathBuf, String)>,
+}
+
+/// Where a rule's pattern (or else its name) is written in `source`, for
+/// positioned errors.
+fn rule_position(source: &str, r: &crate::policy::PolicyRule) -> Option<std::ops::Range<usize>> {
+    let name_at = source.find(&format!("{:?}", r.name))?;
+    let rest = &source[name_at..];
+    let end = rest.find("[[").unwrap_or(rest.len());
+    let table = &rest[..end];
+    [
+        "subject",
+        "subject_regex",
+        "path",
+        "command",
+        "text",
+        "tool",
+    ]
+    .iter()
+    .filter_map(|k| {
+        table
+            .lines()
+            .scan(0usize, |off, l| {
+                let at = *off;
+                *off += l.len() + 1;
+                Some((at, l))
+            })
+            .find(|(_, l)| {
+                l.trim_start().starts_with(&format!("{k} "))
+                    || l.trim_start().starts_with(&format!("{k}="))
+            })
+            .map(|(at, l)| at + (l.len() - l.trim_start().len()))
+    })
+    .min()
+    .map(|off| name_at + off..name_at + off + 1)
+    .or(Some(name_at..name_at + 1))
 }
 
 impl Config {
@@ -327,7 +366,28 @@ impl Config {
             .map(String::from)
             .chain(cfg.dangerous.iter().map(|d| d.name.clone()))
             .collect();
+        if let Err(e) = crate::policy::model::Model::with(&cfg.programs) {
+            let pos = source.find("[[program]]").map(|p| p..p + 1);
+            return Err(ConfigError::at(
+                path,
+                source,
+                pos,
+                format!("[[program]]: {e}"),
+            ));
+        }
         for r in &cfg.policy {
+            if r.decision == crate::policy::Verdict::Allow
+                && let Err(why) = r.allow_kinds()
+            {
+                // Point at the rule's subject if it can be found, else its name.
+                let pos = rule_position(source, r);
+                return Err(ConfigError::at(
+                    path,
+                    source,
+                    pos,
+                    format!("policy {:?}: {why}", r.name),
+                ));
+            }
             if let Some(bad) = r.allow_dangerous.iter().find(|n| !known.contains(n)) {
                 let pos = source.find(&format!("\"{bad}\"")).map(|p| p..p + 1);
                 return Err(ConfigError::at(

@@ -143,7 +143,7 @@ pub const BUILTIN: [Builtin; 28] = [
         text: Some(r"\bgit\s+reset\b[^;&|\n]*--hard\b"),
         ..entry(
             "git-reset-hard",
-            "git reset --hard: discards uncommitted work",
+            "discarding uncommitted work: git reset --hard/--merge, git checkout -- PATH (or . or -f), git restore PATH, git switch -f/--discard-changes, git stash drop/clear",
         )
     },
     Builtin {
@@ -251,7 +251,7 @@ pub const BUILTIN: [Builtin; 28] = [
         text: Some(r"\bkill\s+(?:-\S+\s+)*-1\b"),
         ..entry(
             "kill-all",
-            "killing every process: kill -9 -1, killall, killall5, pkill",
+            "killing every process or a process group: kill -9 -1 (also -01), kill 1 (init), kill 0 or a negative group id, killall, killall5, pkill",
         )
     },
     Builtin {
@@ -653,7 +653,37 @@ fn git_push_force(w: &[&str]) -> bool {
 }
 
 fn git_reset_hard(w: &[&str]) -> bool {
-    matches!(git_sub(w), Some(("reset", args)) if args.iter().any(|a| *a == "--hard" || *a == "--merge"))
+    match git_sub(w) {
+        Some(("reset", args)) => args.iter().any(|a| *a == "--hard" || *a == "--merge"),
+        // `git checkout -- .`, `git checkout .`, `git checkout -f`: working
+        // tree files overwritten from the index. A branch switch alone
+        // (`git checkout main`) keeps local changes or refuses.
+        Some(("checkout", args)) => {
+            let (opts, ops) = split(&args);
+            has_short(&opts, &['f'])
+                || has_long(&opts, &["--force", "--ours", "--theirs"])
+                || args
+                    .iter()
+                    .position(|a| *a == "--")
+                    .is_some_and(|i| i + 1 < args.len())
+                || ops.iter().any(|o| {
+                    matches!(o.as_str(), "." | "*" | "./" | ":/" | "..") || o.starts_with("./")
+                })
+        }
+        Some(("restore", args)) => {
+            let (opts, _) = split(&args);
+            // Only `--staged` alone leaves the working tree.
+            !(has_long(&opts, &["--staged"]) || has_short(&opts, &['S']))
+                || has_long(&opts, &["--worktree"])
+                || has_short(&opts, &['W'])
+        }
+        Some(("switch", args)) => {
+            let (opts, _) = split(&args);
+            has_short(&opts, &['f']) || has_long(&opts, &["--force", "--discard-changes"])
+        }
+        Some(("stash", args)) => matches!(args.first(), Some(&"drop" | &"clear")),
+        _ => false,
+    }
 }
 
 fn git_clean(w: &[&str]) -> bool {
@@ -868,12 +898,37 @@ fn kill_all(w: &[&str]) -> bool {
     match name(w) {
         "killall" | "killall5" | "pkill" => true,
         "kill" => {
-            w.iter().skip(2).any(|a| *a == "-1")
-                || w.get(1..)
-                    .is_some_and(|a| a.contains(&"--") && a.contains(&"-1"))
+            kill_pids(w.get(1..).unwrap_or_default())
+                .iter()
+                .any(|p| match p.parse::<i64>() {
+                    // -1 every process, 0 and negatives a process group, 1 init.
+                    Ok(n) => n <= 1,
+                    Err(_) => !p.starts_with('%'),
+                })
         }
         _ => false,
     }
+}
+
+/// The process ids of `kill`'s arguments: after a leading signal option
+/// (`-9`, `-KILL`, `-s SIG`, `-n NUM`, `--signal SIG`) and `--`.
+fn kill_pids<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut i = 0;
+    let mut first = true;
+    while let Some(a) = args.get(i) {
+        match *a {
+            "--" => {
+                i += 1;
+                break;
+            }
+            "-s" | "-n" | "--signal" => i += 2,
+            "-l" | "-L" | "--list" | "--table" => return Vec::new(),
+            a if first && a.starts_with('-') && a.len() > 1 => i += 1,
+            _ => break,
+        }
+        first = false;
+    }
+    args.get(i..).unwrap_or_default().to_vec()
 }
 
 fn firewall_or_history(w: &[&str]) -> bool {

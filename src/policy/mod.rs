@@ -19,9 +19,14 @@
 //! paths written, and the raw subject and dialog text.
 
 pub mod dangerous;
+pub mod model;
+pub mod place;
 pub mod shell;
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use model::{Model, ModelError, ProgramSpec};
 
 use regex::Regex;
 use serde::Deserialize;
@@ -107,10 +112,26 @@ pub struct PolicyRule {
     /// Tool glob (`Bash`, `Shell`, `Edit`, `Write*`).
     #[serde(default)]
     pub tool: Option<Glob>,
-    /// Subject glob (`echo *`, `src/*.rs`). For shell tools it must match
-    /// every simple command's canonical text (allow) or any one (deny).
+    /// Subject glob (`echo *`, `src/*.rs`). Its kind follows `tool`: for
+    /// shell tools a command (it must match every simple command's
+    /// canonical text (allow) or any one (deny)), for file tools a path (as
+    /// `path`), for the rest the whole text. Without `tool`, an allow rule's
+    /// subject must show its kind (see [`PolicyRule::allow_kinds`]).
     #[serde(default)]
     pub subject: Option<Glob>,
+    /// A command glob: the rule applies to shell tools only.
+    #[serde(default)]
+    pub command: Option<Glob>,
+    /// A path glob (`src/**`, `*.md`, `/etc/*`): the rule applies to file
+    /// tools only and matches the path normalised against the workspace
+    /// (relative to it, or absolute for an absolute pattern); `*` stays
+    /// inside one directory, `**` crosses them.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// A text glob over the whole subject: the rule applies to tools that
+    /// are neither shell nor file tools (`WebFetch` URLs).
+    #[serde(default)]
+    pub text: Option<Glob>,
     /// Tool regex (instead of `tool`).
     #[serde(default)]
     pub tool_regex: Option<Pattern>,
@@ -209,60 +230,32 @@ pub fn protected(p: &Path) -> Option<&'static str> {
 /// What a file tool's write of `subject` (a path) cannot be shown to keep
 /// to: outside the workspace `cwd` (or unplaceable), or a protected path.
 fn file_write_unprovable(subject: &str, cwd: Option<&Path>) -> Vec<Unprovable> {
-    let mut out = Vec::new();
     let text = subject.trim();
-    let outside = |why: String| Unprovable {
-        construct: Construct::WriteOutsideWorkspace,
+    let frame = place::Frame::new(cwd);
+    let word = Word {
         text: text.to_string(),
-        why,
+        literal: true,
     };
-    // Relative to the workspace, `.` and `..` resolved by text.
-    let relative: Option<PathBuf> = if text.is_empty() || text.starts_with('~') {
-        out.push(outside("not a plain path".into()));
-        None
-    } else if text.starts_with('/') {
-        match (cwd.and_then(lexical), lexical(Path::new(text))) {
-            (Some(base), Some(p)) if p.starts_with(&base) => {
-                p.strip_prefix(&base).ok().map(Path::to_path_buf)
-            }
-            (Some(base), _) => {
-                out.push(outside(format!("outside {}", base.display())));
-                None
-            }
-            (None, _) => {
-                out.push(outside(
-                    "an absolute path, and the workspace is unknown".into(),
-                ));
-                None
-            }
-        }
-    } else {
-        let mut parts: Vec<&str> = Vec::new();
-        let mut escapes = false;
-        for part in text.split('/') {
-            match part {
-                "" | "." => {}
-                ".." => escapes |= parts.pop().is_none(),
-                x => parts.push(x),
-            }
-        }
-        if escapes {
-            out.push(outside("`..` leaves the workspace".into()));
-            None
-        } else {
-            Some(parts.iter().collect())
-        }
-    };
-    if let Some(rel) = relative
-        && let Some(entry) = protected(&rel)
-    {
-        out.push(Unprovable {
-            construct: Construct::ProtectedPath,
+    match frame.place(&word, &[]) {
+        place::Place::Inside(rel) => protected(&rel)
+            .map(|entry| Unprovable {
+                construct: Construct::ProtectedPath,
+                text: text.to_string(),
+                why: format!("under {entry}"),
+            })
+            .into_iter()
+            .collect(),
+        place::Place::Device => Vec::new(),
+        place::Place::Outside { why, .. } => vec![Unprovable {
+            construct: Construct::WriteOutsideWorkspace,
             text: text.to_string(),
-            why: format!("under {entry}"),
-        });
+            why: if text.starts_with('~') || text.contains('$') {
+                "not a plain path".into()
+            } else {
+                why
+            },
+        }],
     }
-    out
 }
 
 /// Whether a tool's subject is a shell command line.
@@ -330,14 +323,22 @@ impl<'a> Subject<'a> {
     }
 }
 
-/// All rules and the configured dangerous patterns (the built-in ones are
-/// [`dangerous::BUILTIN`]).
-#[derive(Debug, Clone, Default)]
+/// All rules, the configured dangerous patterns (the built-in ones are
+/// [`dangerous::BUILTIN`]) and the command model.
+#[derive(Debug, Clone)]
 pub struct Policy {
     /// Rules in config order.
     pub rules: Vec<PolicyRule>,
     /// Configured (`[[dangerous]]`) patterns, added to the built-in list.
     pub dangerous: Vec<Dangerous>,
+    /// What programs' options and operands do (built in, plus `[[program]]`).
+    pub model: Arc<Model>,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy::new(Vec::new(), Vec::new())
+    }
 }
 
 /// Something that keeps a shell command from being provably what an allow
@@ -363,6 +364,18 @@ pub struct Analysis {
     pub unprovable: Vec<Unprovable>,
     /// Names of the dangerous patterns hit, built-in first.
     pub dangers: Vec<String>,
+    /// Per simple command, the texts a rule may match: its canonical text,
+    /// each command it runs through wrappers, and the command model's
+    /// canonical spelling of each (`git -C . push` is also `git push`).
+    pub texts: Vec<Vec<String>>,
+    /// Programs the command model does not know, with the index of their
+    /// simple command (into `texts`): an allow rule must name them.
+    pub unknown_programs: Vec<(String, usize)>,
+    /// Every effect found, in words, for `corral policy test`.
+    pub effects: Vec<String>,
+    /// A file tool's path relative to the workspace (inside it), or
+    /// absolute (outside), for path rules.
+    pub path: Option<PathBuf>,
 }
 
 impl Analysis {
@@ -379,29 +392,270 @@ fn glob_text(g: &Option<Glob>) -> String {
     g.as_ref().map(|g| g.1.clone()).unwrap_or_default()
 }
 
+/// What kind of subject a tool has, and so which kind of pattern a rule's
+/// subject is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectKind {
+    /// A shell command line ([`SHELL_TOOLS`]).
+    Command,
+    /// A file path ([`PATH_TOOLS`]).
+    Path,
+    /// Any other text (a URL, a query).
+    Text,
+}
+
+impl SubjectKind {
+    /// `command`, `path` or `text`, as the rule keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            SubjectKind::Command => "command",
+            SubjectKind::Path => "path",
+            SubjectKind::Text => "text",
+        }
+    }
+}
+
+/// Tools whose subject is a file path: the writing ones
+/// ([`FILE_WRITE_TOOLS`]) and Claude Code's, Codex's and Gemini CLI's
+/// readers.
+pub const PATH_TOOLS: [&str; 13] = [
+    "Edit",
+    "Write",
+    "MultiEdit",
+    "NotebookEdit",
+    "apply_patch",
+    "write_file",
+    "replace",
+    "WriteFile",
+    "Read",
+    "NotebookRead",
+    "read_file",
+    "read_many_files",
+    "list_directory",
+];
+
+/// The kind of subject `tool` has.
+pub fn subject_kind(tool: &str) -> SubjectKind {
+    if is_shell_tool(tool) {
+        SubjectKind::Command
+    } else if PATH_TOOLS.contains(&tool) {
+        SubjectKind::Path
+    } else {
+        SubjectKind::Text
+    }
+}
+
+/// Subjects a path tool sends, for telling whether a tool-less pattern
+/// could match one.
+const PATH_SAMPLES: [&str; 8] = [
+    "README.md",
+    "notes.txt",
+    "src/lib.rs",
+    "/etc/passwd",
+    "/home/u/.bashrc",
+    ".claude/settings.local.json",
+    "x",
+    "src/../../.ssh/authorized_keys",
+];
+
+/// Which kinds of subject an allow rule applies to (index by
+/// [`SubjectKind`] order: command, path, text).
+pub type Kinds = [bool; 3];
+
+fn kind_index(k: SubjectKind) -> usize {
+    match k {
+        SubjectKind::Command => 0,
+        SubjectKind::Path => 1,
+        SubjectKind::Text => 2,
+    }
+}
+
 impl PolicyRule {
     /// Whether every field except the subject matches.
     fn matches_meta(&self, s: &Subject) -> bool {
         let g = |g: &Option<Glob>, v: &str| g.as_ref().is_none_or(|g| g.matches(v));
         let r = |p: &Option<Pattern>, v: &str| p.as_ref().is_none_or(|p| p.0.is_match(v));
-        g(&self.slot, s.slot)
+        let kind = subject_kind(s.tool);
+        let kind_ok = match self.decision {
+            // A deny or ask rule may apply more widely than meant: that
+            // errs towards a person.
+            Verdict::Deny | Verdict::Ask => self.explicit_kind().is_none_or(|k| k == kind),
+            Verdict::Allow => self.allow_kinds().is_ok_and(|k| k[kind_index(kind)]),
+        };
+        kind_ok
+            && g(&self.slot, s.slot)
             && g(&self.role, s.role)
             && g(&self.agent, s.agent)
             && g(&self.tool, s.tool)
             && r(&self.tool_regex, s.tool)
     }
 
+    /// The kind named by `command`, `path` or `text`, if one is used.
+    fn explicit_kind(&self) -> Option<SubjectKind> {
+        if self.command.is_some() {
+            Some(SubjectKind::Command)
+        } else if self.path.is_some() {
+            Some(SubjectKind::Path)
+        } else if self.text.is_some() {
+            Some(SubjectKind::Text)
+        } else {
+            None
+        }
+    }
+
+    /// The kinds of subject this rule's pattern applies to.
+    ///
+    /// `command`, `path` and `text` say it. Otherwise `subject` takes its
+    /// kind from `tool`/`tool_regex` (the kinds of the known tools it
+    /// matches; a tool corral does not know is text). Without a tool, a
+    /// glob whose first word is literal and followed by a space
+    /// (`git push*`) is a command, one with `://` text, and `*` anything;
+    /// a regex that matches no path a file tool sends is a command or text.
+    ///
+    /// Errors: the pattern could silently apply to another kind of subject
+    /// (`*.md` with no tool matches `rm -rf src README.md`; `tool = "*"`
+    /// with a subject), or more than one of `subject`, `command`, `path`,
+    /// `text` is given, or the path glob is invalid. Config loading reports
+    /// it with file, line and column; such a rule never allows.
+    pub fn allow_kinds(&self) -> Result<Kinds, String> {
+        let given = [
+            self.subject.is_some() || self.subject_regex.is_some(),
+            self.command.is_some(),
+            self.path.is_some(),
+            self.text.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err("give one of subject (or subject_regex), command, path and text".into());
+        }
+        if let Some(p) = &self.path {
+            path_glob(p)?;
+            return Ok([false, true, false]);
+        }
+        if self.command.is_some() {
+            return Ok([true, false, false]);
+        }
+        if self.text.is_some() {
+            return Ok([false, false, true]);
+        }
+        let everything =
+            self.subject.as_ref().is_none_or(|g| g.1 == "*") && self.subject_regex.is_none();
+        if self.tool.is_some() || self.tool_regex.is_some() {
+            let mut kinds = [false; 3];
+            let known = SHELL_TOOLS.iter().chain(PATH_TOOLS.iter());
+            let mut matched_known = false;
+            for t in known {
+                let m = self.tool.as_ref().is_none_or(|g| g.matches(t))
+                    && self.tool_regex.as_ref().is_none_or(|p| p.0.is_match(t));
+                if m {
+                    matched_known = true;
+                    kinds[kind_index(subject_kind(t))] = true;
+                }
+            }
+            if !matched_known {
+                // A tool corral does not know (`WebFetch`): text.
+                kinds[2] = true;
+            }
+            // A command pattern read as a path (or the other way round) is
+            // what makes `*.md` allow `rm -rf src README.md`; paths and
+            // text mix harmlessly.
+            if !everything && kinds[0] && (kinds[1] || kinds[2]) {
+                return Err(format!(
+                    "its tool matches shell tools and others, so the subject {} could match a command as well as a path or text: use command = \"..\", path = \"..\" or text = \"..\", or name one kind of tool",
+                    self.subject_text()
+                ));
+            }
+            return Ok(kinds);
+        }
+        if everything {
+            return Ok([true, true, true]);
+        }
+        if let Some(g) = &self.subject {
+            let literal: String =
+                g.1.chars()
+                    .take_while(|c| !matches!(c, '*' | '?'))
+                    .collect();
+            if literal.contains("://") {
+                return Ok([false, false, true]);
+            }
+            if literal.contains(' ') && !literal.starts_with(' ') {
+                return Ok([true, false, false]);
+            }
+        }
+        if let Some(r) = &self.subject_regex
+            && self.subject.is_none()
+            && !PATH_SAMPLES.iter().any(|p| r.0.is_match(p))
+        {
+            return Ok([true, false, true]);
+        }
+        Err(format!(
+            "{} has no tool and could match a file path as well as a shell command (`*.md` would allow `rm -rf src README.md`): give tool (tool = \"Edit\", tool = \"Bash\"), or write command = \"..\" or path = \"..\"",
+            self.subject_text()
+        ))
+    }
+
+    /// Whether the rule names `program` in one of a command's `texts` (see
+    /// [`Analysis::texts`]): it matches the text, and would not with the
+    /// program's word replaced by a made-up one. `*` names nothing,
+    /// `mytool *` names `mytool`, `sudo apt-get install *` names `apt-get`,
+    /// `timeout *` does not name what it runs.
+    pub fn names(&self, program: &str, texts: &[String]) -> bool {
+        if !self.has_subject() || self.path.is_some() || self.text.is_some() {
+            return false;
+        }
+        let probe = "\u{1}zz\u{1}";
+        texts.iter().any(|t| {
+            let swapped: Vec<&str> = t
+                .split(' ')
+                .map(|w| {
+                    if w == program || shell::basename(w) == program {
+                        probe
+                    } else {
+                        w
+                    }
+                })
+                .collect();
+            self.subject_matches(t) && !self.subject_matches(&swapped.join(" "))
+        })
+    }
+
     fn has_subject(&self) -> bool {
-        self.subject.is_some() || self.subject_regex.is_some()
+        self.subject.is_some()
+            || self.subject_regex.is_some()
+            || self.command.is_some()
+            || self.path.is_some()
+            || self.text.is_some()
     }
 
     /// Whether the subject fields match one text (glob whole, regex search).
+    /// Path patterns are matched by [`PolicyRule::path_matches`].
     fn subject_matches(&self, text: &str) -> bool {
         self.subject.as_ref().is_none_or(|g| g.matches(text))
+            && self.command.as_ref().is_none_or(|g| g.matches(text))
+            && self.text.as_ref().is_none_or(|g| g.matches(text))
             && self
                 .subject_regex
                 .as_ref()
                 .is_none_or(|p| p.0.is_match(text))
+    }
+
+    /// Whether the subject fields match a file tool's path: `rel` relative
+    /// to the workspace (inside it) or absolute. A relative pattern matches
+    /// only a path inside the workspace; `*` stays in one directory.
+    fn path_matches(&self, path: &Path, raw: &str) -> bool {
+        let text = path.to_string_lossy();
+        let glob_ok = |pat: &str| {
+            let absolute = pat.starts_with('/');
+            if absolute != path.is_absolute() {
+                return false;
+            }
+            path_glob(pat).is_ok_and(|g| g.is_match(path))
+        };
+        self.path.as_deref().is_none_or(glob_ok)
+            && self.subject.as_ref().is_none_or(|g| glob_ok(&g.1))
+            && self
+                .subject_regex
+                .as_ref()
+                .is_none_or(|p| p.0.is_match(&text) && p.0.is_match(raw))
     }
 
     /// The subject fields, for reasons: `subject "echo *"`.
@@ -413,83 +667,29 @@ impl PolicyRule {
         if let Some(r) = &self.subject_regex {
             parts.push(format!("subject_regex {:?}", r.0.as_str()));
         }
+        if self.command.is_some() {
+            parts.push(format!("command {:?}", glob_text(&self.command)));
+        }
+        if let Some(p) = &self.path {
+            parts.push(format!("path {p:?}"));
+        }
+        if self.text.is_some() {
+            parts.push(format!("text {:?}", glob_text(&self.text)));
+        }
         parts.join(", ")
     }
 }
 
-/// Why a write target may lie outside the working directory, if it may.
-fn write_escapes(target: &Word, cwd: Option<&Path>, dir_changed: bool) -> Option<String> {
-    let t = target.text.as_str();
-    // Only the descriptor itself: `/dev/fd/../../etc` is a path.
-    if matches!(t, "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty")
-        || t.strip_prefix("/dev/fd/")
-            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-    {
-        return None;
-    }
-    if !target.literal || t.starts_with('~') {
-        return Some("the target is expanded by the shell".into());
-    }
-    if t.is_empty() || t.contains(['*', '?', '[']) {
-        return Some("the target is not a plain path".into());
-    }
-    if t.starts_with('/') {
-        let Some(cwd) = cwd else {
-            return Some("an absolute path, and the working directory is unknown".into());
-        };
-        let (Some(p), Some(base)) = (lexical(Path::new(t)), lexical(cwd)) else {
-            return Some("the path leaves /".into());
-        };
-        return (!p.starts_with(&base)).then(|| format!("outside {}", base.display()));
-    }
-    if dir_changed {
-        return Some("a relative path after a change of directory".into());
-    }
-    let mut depth = 0i32;
-    for part in t.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                depth -= 1;
-                if depth < 0 {
-                    return Some("`..` leaves the working directory".into());
-                }
-            }
-            _ => depth += 1,
-        }
-    }
-    None
-}
-
-/// The [`PROTECTED`] entry a redirection's target (inside the working
-/// directory, see [`write_escapes`]) falls under.
-fn redirect_protected(target: &str, cwd: Option<&Path>) -> Option<&'static str> {
-    let p = Path::new(target);
-    let rel = if p.is_absolute() {
-        let (base, p) = (cwd.and_then(lexical)?, lexical(p)?);
-        p.strip_prefix(base).ok()?.to_path_buf()
-    } else {
-        p.to_path_buf()
-    };
-    protected(&rel)
-}
-
-/// An absolute path with `.` and `..` resolved by text (symbolic links are
-/// not followed: policy does no I/O).
-fn lexical(p: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::from("/");
-    for c in p.components() {
-        match c {
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
-            Component::Normal(n) => out.push(n),
-        }
-    }
-    Some(out)
+/// A path glob: `*` and `?` within one directory, `**` across them.
+///
+/// Errors: an invalid glob (an unclosed `[`).
+pub fn path_glob(pat: &str) -> Result<globset::GlobMatcher, String> {
+    globset::GlobBuilder::new(pat)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| format!("path {pat:?}: {e}"))
 }
 
 /// Commands that change the directory later relative paths resolve in.
@@ -498,11 +698,32 @@ const CHDIR: [&str; 4] = ["cd", "pushd", "popd", "chdir"];
 impl Policy {
     /// A policy from config rules and extra dangerous patterns (added to the
     /// built-in list).
+    ///
+    /// The command model is the built-in one; should it fail to load (a
+    /// test keeps it well-formed) every program is unknown and every
+    /// command not named by a rule asks.
     pub fn new(rules: Vec<PolicyRule>, extra: Vec<Dangerous>) -> Policy {
         Policy {
             rules,
             dangerous: extra,
+            model: Arc::new(Model::builtin().unwrap_or_default()),
         }
+    }
+
+    /// A policy whose command model is the built-in one extended by the
+    /// config's `[[program]]` tables.
+    ///
+    /// Errors: a `[[program]]` table is malformed.
+    pub fn with_programs(
+        rules: Vec<PolicyRule>,
+        extra: Vec<Dangerous>,
+        programs: &[ProgramSpec],
+    ) -> Result<Policy, ModelError> {
+        Ok(Policy {
+            rules,
+            dangerous: extra,
+            model: Arc::new(Model::with(programs)?),
+        })
     }
 
     /// Parses the subject (shell tools) and finds what cannot be proven and
@@ -512,13 +733,37 @@ impl Policy {
         if is_shell_tool(s.tool) {
             match shell::parse(s.subject) {
                 Ok(p) => {
-                    a.unprovable = unprovable(&p, s.cwd);
+                    shell_findings(&self.model, &p, s.cwd, &mut a);
                     a.parsed = Some(p);
                 }
                 Err(e) => a.error = Some(e.0),
             }
-        } else if FILE_WRITE_TOOLS.contains(&s.tool) {
-            a.unprovable = file_write_unprovable(s.subject, s.cwd);
+        } else if PATH_TOOLS.contains(&s.tool) {
+            let frame = place::Frame::new(s.cwd);
+            let word = Word {
+                text: s.subject.trim().to_string(),
+                literal: !s.subject.trim().starts_with('~') && !s.subject.contains('$'),
+            };
+            a.path = match frame.place(&word, &[]) {
+                place::Place::Inside(rel) => Some(rel),
+                place::Place::Outside { abs, .. } => abs,
+                place::Place::Device => Some(PathBuf::from(s.subject.trim())),
+            };
+            if FILE_WRITE_TOOLS.contains(&s.tool) {
+                a.unprovable = file_write_unprovable(s.subject, s.cwd);
+                for u in &a.unprovable {
+                    a.effects.push(format!(
+                        "write {} ({}: {})",
+                        u.text,
+                        u.construct.name(),
+                        u.why
+                    ));
+                }
+                if a.unprovable.is_empty() {
+                    a.effects
+                        .push(format!("write {} (inside the workspace)", s.subject.trim()));
+                }
+            }
         }
         a.dangers = self.dangers_in(s, a.parsed.as_ref());
         a
@@ -580,9 +825,25 @@ impl Policy {
         if let Some(p) = &a.parsed {
             texts.extend(dangerous::command_texts(p));
         }
+        for t in a.texts.iter().flatten() {
+            if !texts.contains(t) {
+                texts.push(t.clone());
+            }
+        }
+        // A file tool's path also in its normalised form.
+        let path_hit = |r: &PolicyRule| {
+            a.path
+                .as_ref()
+                .is_some_and(|p| r.has_subject() && r.path_matches(p, s.subject))
+        };
         let matching: Vec<&PolicyRule> = self.rules.iter().filter(|r| r.matches_meta(s)).collect();
         for r in matching.iter().filter(|r| r.decision == Verdict::Deny) {
-            if let Some(t) = texts.iter().find(|t| r.subject_matches(t)) {
+            let hit = texts
+                .iter()
+                .find(|t| r.path.is_none() && r.subject_matches(t))
+                .cloned()
+                .or_else(|| path_hit(r).then(|| s.subject.to_string()));
+            if let Some(t) = hit {
                 let detail = if r.has_subject() {
                     format!(": {t:?} matches {}", r.subject_text())
                 } else {
@@ -602,6 +863,9 @@ impl Policy {
             if !r.has_subject() {
                 return Ok(());
             }
+            if subject_kind(s.tool) == SubjectKind::Path {
+                return if path_hit(r) { Ok(()) } else { Err(None) };
+            }
             if commands.is_empty() || a.parsed.is_none() {
                 return if r.subject_matches(s.subject) {
                     Ok(())
@@ -609,10 +873,21 @@ impl Policy {
                     Err(None)
                 };
             }
+            // A command is covered when the rule matches its text, a
+            // command it runs through wrappers, or the model's canonical
+            // spelling of either.
             let misses: Vec<String> = commands
                 .iter()
-                .map(|c| c.canonical())
-                .filter(|c| !r.subject_matches(c))
+                .enumerate()
+                .filter(|(k, c)| {
+                    let own = c.canonical();
+                    !r.subject_matches(&own)
+                        && !a
+                            .texts
+                            .get(*k)
+                            .is_some_and(|ts| ts.iter().any(|t| r.subject_matches(t)))
+                })
+                .map(|(_, c)| c.canonical())
                 .collect();
             match misses.first() {
                 None => Ok(()),
@@ -632,7 +907,11 @@ impl Policy {
             }
         }
         for r in matching.iter().filter(|r| r.decision == Verdict::Ask) {
-            let any = !r.has_subject() || texts.iter().any(|t| r.subject_matches(t));
+            let any = !r.has_subject()
+                || texts
+                    .iter()
+                    .any(|t| r.path.is_none() && r.subject_matches(t))
+                || path_hit(r);
             if any {
                 return ask(Some(&r.name), format!("rule {} says ask", r.name));
             }
@@ -653,7 +932,26 @@ impl Policy {
                     r.subject_text()
                 ),
             ),
-            None => ask(None, "no rule matches".into()),
+            None => {
+                // Say what a rule would also have to accept.
+                let also = a
+                    .unprovable
+                    .first()
+                    .map(|u| {
+                        let why = if u.why.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", u.why)
+                        };
+                        format!(
+                            "; and {} {} is not provable{why}",
+                            u.construct.describe(),
+                            u.text
+                        )
+                    })
+                    .unwrap_or_default();
+                ask(None, format!("no rule matches{also}"))
+            }
         }
     }
 
@@ -677,6 +975,23 @@ impl Policy {
                 s.subject,
                 r.name,
                 u.construct.name()
+            ));
+        }
+        if !r.allow_constructs.contains(&Construct::UnknownProgram)
+            && let Some((prog, k)) = a
+                .unknown_programs
+                .iter()
+                .find(|(p, k)| !r.names(p, a.texts.get(*k).map(Vec::as_slice).unwrap_or_default()))
+        {
+            let text = a
+                .texts
+                .get(*k)
+                .and_then(|t| t.first())
+                .cloned()
+                .unwrap_or_default();
+            return ask(format!(
+                "{prog:?} in {text:?} is not in corral's command model, and rule {} does not name it (name it in the rule's pattern, add a [[program]] table, or list \"unknown-program\" in allow_constructs)",
+                r.name
             ));
         }
         let blocked: Vec<&str> = a
@@ -707,9 +1022,12 @@ fn unallowed<'a>(r: &PolicyRule, a: &'a Analysis) -> Option<&'a Unprovable> {
         .find(|u| !r.allow_constructs.contains(&u.construct))
 }
 
-/// The constructs of a parsed line plus its writes outside `cwd`.
-fn unprovable(p: &ParsedCommand, cwd: Option<&Path>) -> Vec<Unprovable> {
-    let mut out: Vec<Unprovable> = p
+/// Fills `a` with what a parsed line does: its constructs, every write
+/// (redirections and the command model's) placed against the workspace
+/// `cwd` as `cd` and `-C` options move, code it runs, network use, options
+/// and programs the model does not know, and the texts rules match.
+fn shell_findings(model: &Model, p: &ParsedCommand, cwd: Option<&Path>, a: &mut Analysis) {
+    a.unprovable = p
         .constructs
         .iter()
         .map(|(c, t)| Unprovable {
@@ -718,39 +1036,244 @@ fn unprovable(p: &ParsedCommand, cwd: Option<&Path>) -> Vec<Unprovable> {
             why: String::new(),
         })
         .collect();
-    let mut dir_changed = false;
+    let mut frame = place::Frame::new(cwd);
+    let mut push = |a: &mut Analysis, construct: Construct, text: String, why: String| {
+        let u = Unprovable {
+            construct,
+            text,
+            why,
+        };
+        if !a.unprovable.contains(&u) {
+            a.unprovable.push(u);
+        }
+    };
     for c in &p.simple {
         for r in c.redirects.iter().filter(|r| r.writes_file()) {
-            if let Some(why) = write_escapes(&r.target, cwd, dir_changed) {
-                out.push(Unprovable {
-                    construct: Construct::RedirectOutsideCwd,
-                    text: r.canonical(),
-                    why,
-                });
-            } else if let Some(entry) = redirect_protected(&r.target.text, cwd) {
-                out.push(Unprovable {
-                    construct: Construct::ProtectedPath,
-                    text: r.canonical(),
-                    why: format!("under {entry}"),
-                });
+            match frame.place(&r.target, &[]) {
+                place::Place::Outside { why, .. } => {
+                    a.effects
+                        .push(format!("write {} (outside: {why})", r.target.text));
+                    push(a, Construct::RedirectOutsideCwd, r.canonical(), why);
+                }
+                place::Place::Inside(rel) => match protected(&rel) {
+                    Some(entry) => {
+                        a.effects
+                            .push(format!("write {} (protected: {entry})", r.target.text));
+                        push(
+                            a,
+                            Construct::ProtectedPath,
+                            r.canonical(),
+                            format!("under {entry}"),
+                        );
+                    }
+                    None => a.effects.push(format!("write {} (inside)", r.target.text)),
+                },
+                place::Place::Device => {}
             }
         }
-        let words = c.words();
-        if shell::layers(&words).iter().any(|l| {
-            l.first()
-                .is_some_and(|n| CHDIR.contains(&shell::basename(n)))
-        }) {
-            dir_changed = true;
+        let mut texts = vec![c.canonical()];
+        if c.argv.is_empty() {
+            a.texts.push(texts);
+            continue;
+        }
+        for l in shell::layers(&c.argv) {
+            let t = l
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !texts.contains(&t) {
+                texts.push(t);
+            }
+        }
+        let layers = model.layers(&c.argv);
+        for l in &layers {
+            let canon = l.canonical.join(" ");
+            if !texts.contains(&canon) {
+                texts.push(canon);
+            }
+            layer_findings(l, &frame, a, &mut push);
+        }
+        a.texts.push(texts);
+        // `cd DIR` (also through a wrapper: `command cd x`) moves later
+        // relative paths.
+        if let Some(l) = layers.iter().find(|l| CHDIR.contains(&l.program.as_str())) {
+            let dir = l.canonical.iter().skip(1).find(|w| !w.starts_with('-'));
+            let word = dir.and_then(|d| c.argv.iter().rev().find(|w| &w.text == d).cloned());
+            if l.program == "popd" {
+                frame.here = place::Here::Unknown("after `popd`".into());
+            } else {
+                frame.change_dir(word.as_ref(), &l.dirs);
+            }
         }
     }
-    out
+}
+
+/// One layer's effects into `a`.
+fn layer_findings(
+    l: &model::Effects,
+    frame: &place::Frame,
+    a: &mut Analysis,
+    push: &mut impl FnMut(&mut Analysis, Construct, String, String),
+) {
+    if !l.known {
+        a.effects.push(format!("unknown program: {}", l.program));
+        a.unknown_programs.push((l.program.clone(), a.texts.len()));
+    }
+    for u in &l.unknown {
+        a.effects.push(format!("unknown option: {u}"));
+        push(
+            a,
+            Construct::UnknownOption,
+            u.clone(),
+            "not in corral's command model".into(),
+        );
+    }
+    for c in &l.code {
+        a.effects.push(format!("runs code: {c}"));
+        push(a, Construct::RunsCode, c.clone(), String::new());
+    }
+    for n in &l.network {
+        a.effects.push(format!("network: {n}"));
+        push(a, Construct::Network, n.clone(), String::new());
+    }
+    if l.project {
+        a.effects.push(format!(
+            "runs the workspace's own code: {}",
+            l.canonical.join(" ")
+        ));
+    }
+    // git in another repository runs that repository's config
+    // (core.fsmonitor, core.pager, aliases): `git -C /tmp/evil status`,
+    // `cd /tmp/evil && git log`.
+    if l.known && l.program == "git" {
+        let elsewhere = match frame.dir_of(&l.dirs) {
+            Ok(d) => !d.starts_with(frame.root()),
+            Err(_) => true,
+        };
+        if elsewhere {
+            let text = format!(
+                "git in {}",
+                l.dirs
+                    .last()
+                    .map_or("another directory", |d| d.text.as_str())
+            );
+            a.effects.push(format!(
+                "runs code: {text} (another repository's config runs)"
+            ));
+            push(
+                a,
+                Construct::RunsCode,
+                text,
+                "outside the workspace, another repository's config runs".into(),
+            );
+        }
+    }
+    for w in &l.writes {
+        match frame.place(&w.path, &w.dirs) {
+            place::Place::Outside { why, abs } => {
+                let to = abs
+                    .map(|p| format!(" -> {}", p.display()))
+                    .unwrap_or_default();
+                a.effects
+                    .push(format!("write {}{to} (outside: {why})", w.path.text));
+                push(
+                    a,
+                    Construct::WriteOutsideWorkspace,
+                    format!("{} writes {}", l.program, w.path.text),
+                    why,
+                );
+            }
+            place::Place::Inside(rel) => match protected(&rel) {
+                Some(entry) => {
+                    a.effects
+                        .push(format!("write {} (protected: {entry})", w.path.text));
+                    push(
+                        a,
+                        Construct::ProtectedPath,
+                        format!("{} writes {}", l.program, w.path.text),
+                        format!("under {entry}"),
+                    );
+                }
+                None => {
+                    a.effects
+                        .push(format!("write {} (inside: {})", w.path.text, rel.display()))
+                }
+            },
+            place::Place::Device => {}
+        }
+    }
+    for w in &l.extracts {
+        match frame.place(&w.path, &w.dirs) {
+            place::Place::Outside { why, .. } => {
+                a.effects
+                    .push(format!("extracts an archive outside the workspace ({why})"));
+                push(
+                    a,
+                    Construct::WriteOutsideWorkspace,
+                    format!(
+                        "{} extracts into {}",
+                        l.program,
+                        w.dirs.last().map_or(".", |d| d.text.as_str())
+                    ),
+                    why,
+                );
+            }
+            _ => {
+                a.effects.push("extracts an archive into the workspace: its members are not on the command line".into());
+                push(
+                    a,
+                    Construct::ProtectedPath,
+                    format!("{} extracts an archive", l.program),
+                    "its members may include protected paths (.git/hooks, .claude/ ...)".into(),
+                );
+            }
+        }
+    }
+    for w in &l.links {
+        if let place::Place::Outside { why, .. } = frame.place(&w.path, &w.dirs) {
+            a.effects
+                .push(format!("link to {} (outside: {why})", w.path.text));
+            push(
+                a,
+                Construct::WriteOutsideWorkspace,
+                format!("a link to {}", w.path.text),
+                why,
+            );
+        }
+    }
+    for w in &l.runs {
+        match frame.place(&w.path, &w.dirs) {
+            place::Place::Inside(_) => {
+                a.effects
+                    .push(format!("runs the workspace's file {}", w.path.text));
+            }
+            place::Place::Outside { why, .. } => {
+                a.effects.push(format!(
+                    "runs {} (outside the workspace: {why})",
+                    w.path.text
+                ));
+                push(a, Construct::RunsCode, format!("runs {}", w.path.text), why);
+            }
+            place::Place::Device => {
+                push(
+                    a,
+                    Construct::RunsCode,
+                    format!("runs {}", w.path.text),
+                    "a device".into(),
+                );
+            }
+        }
+    }
 }
 
 /// `corral policy test`: the decision on one subject and how it was
 /// reached, as text. The first word of the first line is the verdict
 /// (`allow`, `deny` or `ask`), followed by the reason; then the simple
-/// commands parsed (one per line), the unprovable constructs and the
-/// dangerous patterns hit.
+/// commands parsed (one per line), the effects the command model found
+/// (`effect: write ../.bashrc -> /home/u/.bashrc (outside: ...)`,
+/// `effect: runs code: ...`), the unprovable constructs and the dangerous
+/// patterns hit.
 pub fn report(policy: &Policy, s: &Subject) -> String {
     let a = policy.analyze(s);
     let d = policy.decide_with(s, &a);
@@ -767,6 +1290,9 @@ pub fn report(policy: &Policy, s: &Subject) -> String {
                 }
             }
         }
+    }
+    for e in &a.effects {
+        out.push_str(&format!("effect: {e}\n"));
     }
     for u in &a.unprovable {
         let why = if u.why.is_empty() {
@@ -875,12 +1401,22 @@ mod tests {
                 Verdict::Ask,
                 Some("all"),
             ),
+            // apt is not in the command model: a rule must name it.
             (
                 vec![allow_sudo.clone()],
                 "Bash",
                 "sudo apt install x",
-                Verdict::Allow,
+                Verdict::Ask,
                 Some("sudo-ok"),
+            ),
+            (
+                vec![rule(
+                    "name = \"apt\"\ndecision = \"allow\"\nsubject = \"sudo apt install *\"\nallow_dangerous = [\"sudo\"]\n",
+                )],
+                "Bash",
+                "sudo apt install x",
+                Verdict::Allow,
+                Some("apt"),
             ),
             (
                 vec![allow_sudo.clone()],
@@ -1053,15 +1589,22 @@ mod tests {
         };
         assert_eq!(p.decide(&s).verdict, Ask, "absolute write, cwd unknown");
         let all = Policy::new(vec![rule("name = \"all\"\ndecision = \"allow\"\n")], vec![]);
-        for (cmd, want) in [("echo hi > x; cd sub", Allow), ("cd sub; echo hi > x", Ask)] {
+        for (cmd, want) in [
+            ("echo hi > x; cd sub", Allow),
+            ("cd sub; echo hi > x", Allow),
+            ("cd /tmp; echo hi > x", Ask),
+            ("cd ~ && echo hi > x", Ask),
+            ("cd $D; echo hi > x", Ask),
+            ("cd sub/../..; echo hi > x", Ask),
+        ] {
             let s = Subject {
                 cwd: Some(cwd),
                 ..subj("Bash", cmd)
             };
             assert_eq!(all.decide(&s).verdict, want, "{cmd}");
         }
-        // Non-shell tools match the whole subject.
-        assert_eq!(p.decide(&subj("Edit", "echo x; rm y")).verdict, Allow);
+        // A command rule does not apply to a file tool.
+        assert_eq!(p.decide(&subj("Edit", "echo x; rm y")).verdict, Ask);
     }
 
     /// Issue 23: 400 nested `{ …; }` (2 KB, from an agent's hook)

@@ -84,14 +84,28 @@ pub enum Construct {
     /// agent's own settings or instructions, a file that runs by itself
     /// (see `policy::PROTECTED`).
     ProtectedPath,
-    /// A file tool's write outside the slot's workspace (or one corral
-    /// cannot place, with the workspace unknown).
+    /// A write outside the slot's workspace, by a file tool or a program's
+    /// option or operand (or one corral cannot place).
     WriteOutsideWorkspace,
+    /// An option or operand that runs code or a program the command line
+    /// carries (`find -exec`, `sed 1e`, `sort --compress-program`, `git -c`),
+    /// a script from outside the workspace, or a program that runs code it
+    /// does not show (`docker run`).
+    RunsCode,
+    /// Sends data to, or acts on, another host (`git push`, `ssh host`,
+    /// `curl -d @file`).
+    Network,
+    /// An option or subcommand the command model does not list for a
+    /// program it knows.
+    UnknownOption,
+    /// A program the command model does not know, under a rule that does
+    /// not name it.
+    UnknownProgram,
 }
 
 impl Construct {
     /// Every construct, for documentation and reports.
-    pub const ALL: [Construct; 17] = [
+    pub const ALL: [Construct; 21] = [
         Construct::CommandSubstitution,
         Construct::ProcessSubstitution,
         Construct::Eval,
@@ -109,6 +123,10 @@ impl Construct {
         Construct::BraceExpansion,
         Construct::ProtectedPath,
         Construct::WriteOutsideWorkspace,
+        Construct::RunsCode,
+        Construct::Network,
+        Construct::UnknownOption,
+        Construct::UnknownProgram,
     ];
 
     /// The kebab-case name used in `allow_constructs`.
@@ -131,6 +149,10 @@ impl Construct {
             Construct::BraceExpansion => "brace-expansion",
             Construct::ProtectedPath => "protected-path",
             Construct::WriteOutsideWorkspace => "write-outside-workspace",
+            Construct::RunsCode => "runs-code",
+            Construct::Network => "network",
+            Construct::UnknownOption => "unknown-option",
+            Construct::UnknownProgram => "unknown-program",
         }
     }
 
@@ -154,6 +176,10 @@ impl Construct {
             Construct::BraceExpansion => "brace expansion",
             Construct::ProtectedPath => "a write to a protected path",
             Construct::WriteOutsideWorkspace => "a write outside the workspace",
+            Construct::RunsCode => "code it runs",
+            Construct::Network => "network use",
+            Construct::UnknownOption => "an option the command model does not know",
+            Construct::UnknownProgram => "a program the command model does not know",
         }
     }
 }
@@ -523,6 +549,19 @@ impl Walker<'_> {
         Ok(())
     }
 
+    /// An array subscript bash evaluates as arithmetic: its substitutions
+    /// run (and are walked, so deny rules see them); names are evaluated.
+    fn subscript(&mut self, text: &str) -> R {
+        if text.contains("$(") || text.contains('`') {
+            self.construct(Construct::CommandSubstitution, format!("[{text}]"));
+            self.word(text)?;
+        }
+        if !is_number(text) && !matches!(text, "@" | "*") {
+            self.construct(Construct::Evaluation, format!("[{text}]"));
+        }
+        Ok(())
+    }
+
     fn arith(&mut self, text: &str) -> R {
         // Arithmetic may hold `$(..)`; anything that looks like it is
         // reported rather than parsed.
@@ -670,7 +709,12 @@ impl Walker<'_> {
     fn assignment(&mut self, a: &ast::Assignment, raw: &ast::Word) -> Result<String, ParseError> {
         let name = match &a.name {
             ast::AssignmentName::VariableName(n) => n.clone(),
-            ast::AssignmentName::ArrayElementName(n, i) => format!("{n}[{i}]"),
+            ast::AssignmentName::ArrayElementName(n, i) => {
+                // `a[$(cmd)]=1`: bash evaluates the subscript as arithmetic,
+                // running its substitutions.
+                self.subscript(i)?;
+                format!("{n}[{i}]")
+            }
         };
         if sensitive_var(&name) {
             self.construct(Construct::EnvOverride, raw.value.clone());
@@ -855,7 +899,7 @@ impl Walker<'_> {
         let Some(first) = cmd.argv.first() else {
             return Ok(());
         };
-        if !first.literal || first.text.contains(['*', '?', '[']) {
+        if !first.literal || first.text != "[" && first.text.contains(['*', '?', '[']) {
             self.construct(Construct::DynamicCommand, cmd.canonical());
         }
         // An assignment before a command is its environment: only the safe
@@ -902,10 +946,54 @@ impl Walker<'_> {
                     self.nested_shell(&code.join(" "))?;
                 }
                 "source" | "." => self.construct(Construct::Source, text()),
+                // Builtins that run a command or load code by option.
+                "mapfile" | "readarray" | "compgen" | "complete" | "bind" | "enable" | "fc"
+                    if layer[1..].iter().any(|w| {
+                        let t = w.text.as_str();
+                        t.starts_with('-')
+                            && !t.starts_with("--")
+                            && t[1..].contains(match name {
+                                "mapfile" | "readarray" => &['C'][..],
+                                "compgen" | "complete" => &['C', 'F'][..],
+                                "bind" => &['x'][..],
+                                "enable" => &['f'][..],
+                                _ => &['e', 's'][..],
+                            })
+                    }) || name == "fc" =>
+                {
+                    self.construct(Construct::Eval, text());
+                }
                 "exec" => self.construct(Construct::Exec, text()),
                 "xargs" => self.construct(Construct::Xargs, text()),
                 "alias" => self.construct(Construct::Alias, text()),
                 "let" => self.construct(Construct::Evaluation, text()),
+                // `unset 'a[$(cmd)]'`, `test -v 'a[$(cmd)]'`: the subscript
+                // of a name is evaluated, its substitutions run.
+                "unset" | "test" | "[" | "wait" | "getopts"
+                    if layer[1..]
+                        .iter()
+                        .any(|w| w.text.contains('[') && w.text.contains(']')) =>
+                {
+                    let looks_like_name = layer[1..].iter().any(|w| {
+                        w.text.split_once('[').is_some_and(|(n, rest)| {
+                            !n.is_empty()
+                                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                                && !is_number(
+                                    rest.trim_end_matches([']', '='])
+                                        .split(']')
+                                        .next()
+                                        .unwrap_or(""),
+                                )
+                        })
+                    });
+                    if looks_like_name || name == "unset" {
+                        self.construct(Construct::Evaluation, text());
+                    }
+                    if name == "test" || name == "[" {
+                        self.test_words(layer);
+                    }
+                }
+                "test" | "[" => self.test_words(layer),
                 // Builtins that set variables by name: a sensitive one
                 // changes what runs later (`export "PATH=..."`, `read PATH`).
                 "export" | "declare" | "typeset" | "readonly" | "local" | "read" | "printf"
@@ -952,6 +1040,18 @@ impl Walker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// `test`/`[` operands: `-v NAME` and `-R NAME` evaluate a subscript;
+    /// arithmetic comparisons do not in `test` (integers only).
+    fn test_words(&mut self, layer: &[Word]) {
+        if layer[1..]
+            .iter()
+            .any(|w| matches!(w.text.as_str(), "-v" | "-R"))
+        {
+            let t: Vec<&str> = layer.iter().map(|w| w.text.as_str()).collect();
+            self.construct(Construct::Evaluation, t.join(" "));
+        }
     }
 
     fn nested_shell(&mut self, code: &str) -> R {

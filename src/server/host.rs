@@ -276,7 +276,12 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
             sizes: sizes.clone(),
             scrollback_rows: config.ui.scrollback_rows,
             profiles: o.profiles,
-            policy: Policy::new(config.policy.clone(), config.dangerous.clone()),
+            policy: Policy::with_programs(
+                config.policy.clone(),
+                config.dangerous.clone(),
+                &config.programs,
+            )
+            .unwrap_or_else(|_| Policy::new(config.policy.clone(), config.dangerous.clone())),
             screens: Some(hub.clone()),
             spawner: None,
             hook: Some(HookOptions {

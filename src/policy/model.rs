@@ -1,0 +1,1060 @@
+//! The command model: what each option and operand of the programs agents
+//! run does (docs/command-model.md).
+//!
+//! Data, not code: `src/policy/programs/*.toml` (built in) and `[[program]]`
+//! tables of the config say, per program, which options are harmless, which
+//! write a path, run code, talk to another host or change directory, and
+//! what the operands are. [`Model::effects`] reads one command's words
+//! against it and returns every effect it can see, including what it cannot
+//! account for (an unknown option, an unknown subcommand). Pure: no I/O.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use serde::Deserialize;
+
+use super::shell::{Word, basename};
+
+/// The built-in model files, by name (for errors).
+const BUILTIN: [(&str, &str); 4] = [
+    ("shells.toml", include_str!("programs/shells.toml")),
+    ("core.toml", include_str!("programs/core.toml")),
+    ("git.toml", include_str!("programs/git.toml")),
+    ("build.toml", include_str!("programs/build.toml")),
+];
+
+/// How many wrappers deep inner commands are followed; deeper is
+/// unprovable.
+const MAX_LAYERS: usize = 16;
+
+/// What a program's operands are (docs/command-model.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operands {
+    /// Paths read, or plain text.
+    #[default]
+    Paths,
+    /// Every operand is a path written (`rm`, `touch`).
+    Writes,
+    /// The last operand is written (`cp`, `ln`); none when a `writes` option
+    /// (`-t DIR`) was given.
+    LastWrites,
+    /// Every operand is written (`mv`).
+    AllWrites,
+    /// From the first operand on, a command run in turn (wrappers).
+    Command,
+    /// The operands run as code (`watch`, `ssh host CMD`).
+    Code,
+    /// The first operand is a script file that runs (`bash x.sh`,
+    /// `python3 x.py`): the workspace's own code when it lies inside, code
+    /// from elsewhere when not.
+    Script,
+    /// No operands.
+    None,
+}
+
+/// How a program's words split into options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Style {
+    /// `--long[=v]`, grouped short options `-abc`, `-n5`.
+    #[default]
+    Gnu,
+    /// One word per option with one dash (`find -name`, `go -run=x`).
+    SingleDash,
+    /// Every word is an operand (`echo`).
+    None,
+}
+
+/// An effect of running a program (or subcommand) at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProgramEffect {
+    /// Runs the workspace's own code (`cargo test`, `make`): accepted by a
+    /// rule that covers it.
+    Project,
+    /// Runs code the command line does not show (`docker run`, `git config`).
+    RunsCode,
+    /// Sends data to, or acts on, another host (`git push`).
+    Network,
+}
+
+/// One `[[program]]` table, as written (docs/command-model.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramSpec {
+    /// Command names (basenames).
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Where the facts come from (manual, version).
+    #[serde(default)]
+    pub source: String,
+    /// Options with no effect beyond the command's own output.
+    #[serde(default)]
+    pub harmless: Vec<String>,
+    /// Options whose value is a path read.
+    #[serde(default)]
+    pub reads: Vec<String>,
+    /// Options whose value is a path written.
+    #[serde(default)]
+    pub writes: Vec<String>,
+    /// Options that run code or a program.
+    #[serde(default)]
+    pub code: Vec<String>,
+    /// Options that send data to or act on another host.
+    #[serde(default)]
+    pub network: Vec<String>,
+    /// Options whose value is the directory later paths resolve in.
+    #[serde(default)]
+    pub chdir: Vec<String>,
+    /// Options whose presence makes every path operand written.
+    #[serde(default)]
+    pub in_place: Vec<String>,
+    /// What the operands are.
+    #[serde(default)]
+    pub operands: Operands,
+    /// With `operands = "command"`: operands before the command.
+    #[serde(default)]
+    pub skip: usize,
+    /// How words split into options.
+    #[serde(default)]
+    pub style: Style,
+    /// Whether options may follow operands.
+    #[serde(default = "yes")]
+    pub permute: bool,
+    /// An effect of running it at all.
+    #[serde(default)]
+    pub effect: Option<ProgramEffect>,
+    /// Subcommands, by name.
+    #[serde(default)]
+    pub sub: HashMap<String, ProgramSpec>,
+    /// For a subcommand: the subcommand it is a spelling of.
+    #[serde(default)]
+    pub same_as: Option<String>,
+    /// For a subcommand: the program's options are valid after it too.
+    #[serde(default)]
+    pub inherit: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The effect class of an option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Harmless,
+    Reads,
+    Writes,
+    Code,
+    Network,
+    Chdir,
+    InPlace,
+}
+
+/// Whether an option takes a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    No,
+    Required,
+    Optional,
+    /// Every word up to `;` or `+` (find's `-exec`).
+    UntilSemicolon,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Opt {
+    class: Class,
+    value: Value,
+}
+
+/// A compiled [`ProgramSpec`].
+#[derive(Debug, Clone, Default)]
+struct Program {
+    name: String,
+    opts: HashMap<String, Opt>,
+    numeric: bool,
+    operands: Operands,
+    skip: usize,
+    style: Style,
+    permute: bool,
+    effect: Option<ProgramEffect>,
+    sub: HashMap<String, Program>,
+    same_as: Option<String>,
+    inherit: bool,
+}
+
+/// Why a model file or table is malformed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct ModelError(pub String);
+
+impl Program {
+    fn compile(name: &str, s: &ProgramSpec) -> Result<Program, ModelError> {
+        let mut p = Program {
+            name: name.to_string(),
+            operands: s.operands,
+            skip: s.skip,
+            style: s.style,
+            permute: s.permute,
+            effect: s.effect,
+            same_as: s.same_as.clone(),
+            inherit: s.inherit,
+            ..Program::default()
+        };
+        let lists = [
+            (&s.harmless, Class::Harmless),
+            (&s.reads, Class::Reads),
+            (&s.writes, Class::Writes),
+            (&s.code, Class::Code),
+            (&s.network, Class::Network),
+            (&s.chdir, Class::Chdir),
+            (&s.in_place, Class::InPlace),
+        ];
+        for (list, class) in lists {
+            for entry in list {
+                if entry == "-#" {
+                    p.numeric = true;
+                    continue;
+                }
+                let (opt, value) = if let Some(o) = entry.strip_suffix("=;") {
+                    (o, Value::UntilSemicolon)
+                } else if let Some(o) = entry.strip_suffix("=?") {
+                    (o, Value::Optional)
+                } else if let Some(o) = entry.strip_suffix('=') {
+                    (o, Value::Required)
+                } else {
+                    (entry.as_str(), Value::No)
+                };
+                if !opt.starts_with('-') && !opt.starts_with('+') || opt.len() < 2 {
+                    return Err(ModelError(format!(
+                        "{name}: option {entry:?} does not start with - or +"
+                    )));
+                }
+                let key = match s.style {
+                    Style::SingleDash => single_dash_key(opt),
+                    _ => opt.to_string(),
+                };
+                // The most cautious reading wins when an option is listed
+                // twice.
+                let new = Opt { class, value };
+                let keep = p
+                    .opts
+                    .get(&key)
+                    .is_some_and(|old| rank(old.class) > rank(class));
+                if !keep {
+                    p.opts.insert(key, new);
+                }
+            }
+        }
+        for (sub, spec) in &s.sub {
+            p.sub.insert(
+                sub.clone(),
+                Program::compile(&format!("{name} {sub}"), spec)?,
+            );
+        }
+        Ok(p)
+    }
+}
+
+/// How much an option class must be looked at; the higher wins a conflict.
+fn rank(c: Class) -> u8 {
+    match c {
+        Class::Harmless | Class::Reads => 0,
+        Class::Chdir => 1,
+        Class::InPlace | Class::Writes => 2,
+        Class::Network => 3,
+        Class::Code => 4,
+    }
+}
+
+fn single_dash_key(opt: &str) -> String {
+    format!("-{}", opt.trim_start_matches('-'))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    #[serde(default)]
+    program: Vec<ProgramSpec>,
+}
+
+/// The model: programs by name.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    programs: HashMap<String, Arc<Program>>,
+}
+
+/// A path a command writes, as written, with the directory it resolves in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WritePath {
+    /// The path word.
+    pub path: Word,
+    /// `chdir` values in force (`git -C DIR`, `tar -C DIR`), outermost
+    /// first; the path resolves in the last one, each relative to the one
+    /// before it.
+    pub dirs: Vec<Word>,
+}
+
+/// Everything one command does that the model can see (one layer: a
+/// wrapper's inner command is another layer).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// The program's name (basename), or the command word when unknown.
+    pub program: String,
+    /// Whether the model knows the program.
+    pub known: bool,
+    /// The canonical words: program, subcommands (as their canonical
+    /// spelling), then every word after them; global options dropped.
+    pub canonical: Vec<String>,
+    /// Paths written.
+    pub writes: Vec<WritePath>,
+    /// Code it runs that the line shows or hides (option text).
+    pub code: Vec<String>,
+    /// Acts on or sends to another host (option text).
+    pub network: Vec<String>,
+    /// Options or subcommands not in the model.
+    pub unknown: Vec<String>,
+    /// Runs the workspace's own code.
+    pub project: bool,
+    /// Files it runs as code (a script operand, a `./tool` command word):
+    /// the workspace's own code when inside it.
+    pub runs: Vec<WritePath>,
+    /// Directories an archive is extracted into (`tar -x`, `unzip`): the
+    /// members' names are in the archive, not on the command line, so what
+    /// lands there cannot be accounted for.
+    pub extracts: Vec<WritePath>,
+    /// Targets of symbolic links it makes (`ln -s TARGET NAME`): a link
+    /// leading outside lets a later write leave the workspace.
+    pub links: Vec<WritePath>,
+    /// Directories in force for the inner command.
+    pub dirs: Vec<Word>,
+}
+
+fn builtin() -> &'static Result<Model, ModelError> {
+    static MODEL: OnceLock<Result<Model, ModelError>> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let mut m = Model::default();
+        for (file, text) in BUILTIN {
+            let f: ModelFile =
+                toml::from_str(text).map_err(|e| ModelError(format!("{file}: {e}")))?;
+            m.add(&f.program)
+                .map_err(|e| ModelError(format!("{file}: {e}")))?;
+        }
+        Ok(m)
+    })
+}
+
+impl Model {
+    /// The built-in model (`src/policy/programs/*.toml`).
+    ///
+    /// Errors: a built-in file is malformed (a test keeps them well-formed).
+    pub fn builtin() -> Result<Model, ModelError> {
+        builtin().clone()
+    }
+
+    /// The built-in model extended (or overridden, by name) with config
+    /// tables.
+    ///
+    /// Errors: a table is malformed (an option not starting with `-`).
+    pub fn with(extra: &[ProgramSpec]) -> Result<Model, ModelError> {
+        let mut m = Model::builtin()?;
+        m.add(extra)?;
+        Ok(m)
+    }
+
+    fn add(&mut self, specs: &[ProgramSpec]) -> Result<(), ModelError> {
+        for s in specs {
+            let first = s
+                .names
+                .first()
+                .ok_or_else(|| ModelError("a [[program]] table without names".into()))?;
+            let p = Arc::new(Program::compile(first, s)?);
+            for n in &s.names {
+                self.programs.insert(n.clone(), p.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the model knows a program by name.
+    pub fn knows(&self, name: &str) -> bool {
+        self.programs.contains_key(name)
+    }
+
+    /// Every program the model knows, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.programs.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The effects of one command and of every command it runs through
+    /// wrappers, outermost first. `argv` is the command's words, assignment
+    /// prefixes removed.
+    pub fn layers(&self, argv: &[Word]) -> Vec<Effects> {
+        let mut out = Vec::new();
+        let mut cur: Vec<Word> = argv.to_vec();
+        let mut dirs: Vec<Word> = Vec::new();
+        while !cur.is_empty() {
+            if out.len() >= MAX_LAYERS {
+                let mut e = Effects {
+                    program: cur[0].text.clone(),
+                    ..Effects::default()
+                };
+                e.unknown
+                    .push(format!("more than {MAX_LAYERS} wrappers deep"));
+                out.push(e);
+                break;
+            }
+            let (mut e, inner) = self.one(&cur, &dirs);
+            dirs = e.dirs.clone();
+            e.dirs.clone_from(&dirs);
+            out.push(e);
+            match inner {
+                Some(next) => cur = next,
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// One layer: its effects and the inner command, if it runs one.
+    fn one(&self, argv: &[Word], dirs: &[Word]) -> (Effects, Option<Vec<Word>>) {
+        let mut e = Effects {
+            dirs: dirs.to_vec(),
+            ..Effects::default()
+        };
+        let Some(first) = argv.first() else {
+            return (e, None);
+        };
+        let name = program_name(&first.text);
+        e.program = name.unwrap_or(&first.text).to_string();
+        let Some(prog) = name.and_then(|n| self.programs.get(n)) else {
+            e.canonical = argv.iter().map(|w| w.text.clone()).collect();
+            if name.is_none() {
+                // `./build.sh`, `scripts/x`: a file that runs.
+                e.known = true;
+                e.runs.push(WritePath {
+                    path: first.clone(),
+                    dirs: dirs.to_vec(),
+                });
+            }
+            return (e, None);
+        };
+        e.known = true;
+        e.canonical.push(e.program.clone());
+        let mut inner = None;
+        let rest: Vec<Word> = argv[1..].to_vec();
+        walk(prog, None, &rest, &mut e, &mut inner);
+        (e, inner)
+    }
+}
+
+/// The name a command word is looked up by: the basename of a word that is
+/// a bare name or a path in a system bin directory. Another path (`./x`,
+/// `/tmp/git`) runs that file: `None`.
+fn program_name(word: &str) -> Option<&str> {
+    if !word.contains('/') {
+        return Some(word);
+    }
+    let dir = word.rsplit_once('/').map_or("", |(d, _)| d);
+    const SYSTEM_BINS: [&str; 6] = [
+        "/bin",
+        "/usr/bin",
+        "/usr/local/bin",
+        "/sbin",
+        "/usr/sbin",
+        "/usr/local/sbin",
+    ];
+    SYSTEM_BINS.contains(&dir).then(|| basename(word))
+}
+
+/// Whether a word is a shell assignment (`NAME=value`).
+fn is_assignment(w: &str) -> bool {
+    match w.split_once('=') {
+        Some((n, _)) => {
+            !n.is_empty()
+                && !n.starts_with(|c: char| c.is_ascii_digit())
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
+        None => false,
+    }
+}
+
+/// What reading one program's options has found so far.
+#[derive(Default)]
+struct State {
+    in_place: bool,
+    wrote_by_option: bool,
+    sed_scripts: Vec<String>,
+    symbolic: bool,
+    /// Every option seen, by its name.
+    seen: Vec<String>,
+    /// The directories in force when the program started (tar opens its
+    /// `-f` archive there, whatever `-C` says).
+    start_dirs: Vec<Word>,
+}
+
+/// Reads `words` (the arguments after the program or subcommand name)
+/// against `p`, recording effects in `e`; a wrapper's inner command goes to
+/// `inner`.
+fn walk(
+    p: &Program,
+    parent: Option<&Program>,
+    words: &[Word],
+    e: &mut Effects,
+    inner: &mut Option<Vec<Word>>,
+) {
+    if let Some(effect) = p.effect {
+        match effect {
+            ProgramEffect::Project => e.project = true,
+            ProgramEffect::RunsCode => e.code.push(e.canonical.join(" ")),
+            ProgramEffect::Network => e.network.push(e.canonical.join(" ")),
+        }
+    }
+    let lookup = |key: &str| -> Option<Opt> {
+        p.opts.get(key).copied().or_else(|| {
+            parent
+                .filter(|_| p.inherit)
+                .and_then(|q| q.opts.get(key).copied())
+        })
+    };
+    // (operand, directories in force when it was read)
+    let mut operands: Vec<(Word, Vec<Word>)> = Vec::new();
+    let mut st = State {
+        start_dirs: e.dirs.clone(),
+        ..State::default()
+    };
+    let mut options_done = p.style == Style::None;
+    let is_tar = p.name == "tar";
+    let is_sed = p.name == "sed";
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        let t = w.text.as_str();
+        i += 1;
+        if options_done || !t.starts_with('-') || t == "-" {
+            // tar's old style: a first word of bundled letters (`xzf`).
+            if is_tar && i == 1 && !t.starts_with('-') && !t.is_empty() {
+                let bundled = Word {
+                    text: format!("-{t}"),
+                    literal: w.literal,
+                };
+                i += read_option(p, &lookup, &bundled, &words[i..], e, &mut st);
+                continue;
+            }
+            if !p.sub.is_empty() && operands.is_empty() && !options_done {
+                // The first operand names a subcommand.
+                if t.starts_with('+') && p.name == "cargo" {
+                    continue; // `cargo +nightly build`: a toolchain.
+                }
+                match p.sub.get(t) {
+                    Some(sub) => {
+                        let canon = sub.same_as.clone().unwrap_or_else(|| t.to_string());
+                        e.canonical.push(canon);
+                        walk(sub, Some(p), &words[i..], e, inner);
+                    }
+                    None => {
+                        e.unknown.push(format!("{} {t} (a subcommand)", p.name));
+                        e.canonical
+                            .extend(words[i - 1..].iter().map(|w| w.text.clone()));
+                    }
+                }
+                return;
+            }
+            if p.operands == Operands::Command && operands.len() >= p.skip {
+                // env's NAME=VALUE words come before the command.
+                if p.name == "env" && is_assignment(t) {
+                    continue;
+                }
+                *inner = Some(words[i - 1..].to_vec());
+                e.canonical
+                    .extend(words[i - 1..].iter().map(|w| w.text.clone()));
+                return;
+            }
+            operands.push((w.clone(), e.dirs.clone()));
+            if !p.permute {
+                options_done = true;
+            }
+            continue;
+        }
+        if t == "--" {
+            options_done = true;
+            continue;
+        }
+        i += read_option(p, &lookup, w, &words[i..], e, &mut st);
+    }
+    e.canonical.extend(words.iter().map(|w| w.text.clone()));
+    // sed: without -e/-f the first operand is the script.
+    if is_sed {
+        if st.sed_scripts.is_empty() && !operands.is_empty() {
+            st.sed_scripts.push(operands.remove(0).0.text);
+        }
+        for s in &st.sed_scripts {
+            sed_script(s, e);
+        }
+    }
+    if st.symbolic && operands.len() > 1 {
+        for (w, dirs) in &operands[..operands.len() - 1] {
+            e.links.push(WritePath {
+                path: w.clone(),
+                dirs: dirs.clone(),
+            });
+        }
+    } else if st.symbolic
+        && let Some((w, dirs)) = operands.first()
+    {
+        e.links.push(WritePath {
+            path: w.clone(),
+            dirs: dirs.clone(),
+        });
+    }
+    let here = Word {
+        text: ".".into(),
+        literal: true,
+    };
+    if is_tar && st.in_place {
+        // Extraction writes the archive's members into the directory in
+        // force.
+        e.extracts.push(WritePath {
+            path: here.clone(),
+            dirs: e.dirs.clone(),
+        });
+    }
+    if p.name == "unzip" {
+        let lists = ["-l", "-t", "-v", "-Z", "-p", "-c", "-z", "-h", "--help"];
+        if !st.seen.iter().any(|o| lists.contains(&o.as_str())) && !operands.is_empty() {
+            let dirs = match e
+                .writes
+                .iter()
+                .rev()
+                .find(|_| st.seen.iter().any(|o| o == "-d"))
+            {
+                Some(w) => {
+                    let mut d = w.dirs.clone();
+                    d.push(w.path.clone());
+                    d
+                }
+                None => e.dirs.clone(),
+            };
+            e.extracts.push(WritePath {
+                path: here.clone(),
+                dirs,
+            });
+        }
+    }
+    let write = |e: &mut Effects, (w, dirs): &(Word, Vec<Word>)| {
+        e.writes.push(WritePath {
+            path: w.clone(),
+            dirs: dirs.clone(),
+        });
+    };
+    if st.in_place {
+        for o in &operands {
+            write(e, o);
+        }
+        return;
+    }
+    match p.operands {
+        Operands::Paths => {}
+        Operands::Writes | Operands::AllWrites => {
+            for o in &operands {
+                write(e, o);
+            }
+        }
+        Operands::LastWrites => {
+            if !st.wrote_by_option
+                && let Some(last) = operands.last()
+            {
+                write(e, last);
+            }
+        }
+        Operands::Command => {
+            // Fewer operands than `skip`: no command (`timeout --help`).
+        }
+        Operands::Script => {
+            if let Some((w, dirs)) = operands.first() {
+                e.runs.push(WritePath {
+                    path: w.clone(),
+                    dirs: dirs.clone(),
+                });
+            }
+        }
+        Operands::Code => {
+            if !operands.is_empty() {
+                let text: Vec<&str> = operands.iter().map(|(w, _)| w.text.as_str()).collect();
+                e.code.push(format!("{} {}", p.name, text.join(" ")));
+            }
+        }
+        Operands::None => {
+            if let Some((w, _)) = operands.first() {
+                e.unknown
+                    .push(format!("{} takes no operands ({})", p.name, w.text));
+            }
+        }
+    }
+}
+
+/// Reads one option word (and its value from `next`, if it takes one);
+/// returns how many of `next` it used.
+fn read_option(
+    p: &Program,
+    lookup: &dyn Fn(&str) -> Option<Opt>,
+    w: &Word,
+    next: &[Word],
+    e: &mut Effects,
+    st: &mut State,
+) -> usize {
+    let t = w.text.as_str();
+    let mut used = 0;
+    let mut apply = |opt: Opt, name: &str, value: Option<Word>, e: &mut Effects| {
+        let shown = match &value {
+            Some(v) => format!("{name} {}", v.text),
+            None => name.to_string(),
+        };
+        if p.name == "sed"
+            && matches!(name, "-e" | "--expression")
+            && let Some(v) = &value
+        {
+            st.sed_scripts.push(v.text.clone());
+        }
+        st.seen.push(name.to_string());
+        if p.name == "ln" && matches!(name, "-s" | "--symbolic") {
+            st.symbolic = true;
+        }
+        match opt.class {
+            Class::Harmless | Class::Reads => {}
+            Class::Writes => {
+                st.wrote_by_option = true;
+                if let Some(v) = value {
+                    let dirs = if p.name == "tar" && matches!(name, "-f" | "--file") {
+                        st.start_dirs.clone()
+                    } else {
+                        e.dirs.clone()
+                    };
+                    e.writes.push(WritePath { path: v, dirs });
+                }
+            }
+            Class::Code => e.code.push(format!("{} {shown}", p.name)),
+            Class::Network => e.network.push(format!("{} {shown}", p.name)),
+            Class::Chdir => {
+                if let Some(v) = value {
+                    e.dirs.push(v);
+                }
+            }
+            Class::InPlace => st.in_place = true,
+        }
+    };
+    let unknown = |e: &mut Effects, what: &str| e.unknown.push(format!("{} {what}", p.name));
+    if p.style == Style::SingleDash || t.starts_with("--") {
+        let (key, attached) = match t.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (t, None),
+        };
+        let key = if p.style == Style::SingleDash {
+            single_dash_key(key)
+        } else {
+            key.to_string()
+        };
+        let Some(opt) = lookup(&key) else {
+            unknown(e, t);
+            return 0;
+        };
+        let value = match (opt.value, attached) {
+            (Value::No, Some(_)) => {
+                unknown(e, t);
+                return 0;
+            }
+            (Value::No, None) | (Value::Optional, None) => None,
+            (_, Some(v)) => Some(Word {
+                text: v.to_string(),
+                literal: w.literal,
+            }),
+            (Value::Required, None) => {
+                used = 1;
+                next.first().cloned()
+            }
+            (Value::UntilSemicolon, None) => {
+                let end = next
+                    .iter()
+                    .position(|x| x.text == ";" || x.text == "+")
+                    .map_or(next.len(), |n| n + 1);
+                used = end;
+                let text: Vec<&str> = next[..end].iter().map(|x| x.text.as_str()).collect();
+                Some(Word {
+                    text: text.join(" "),
+                    literal: next[..end].iter().all(|x| x.literal),
+                })
+            }
+        };
+        apply(opt, &key, value, e);
+        return used;
+    }
+    // GNU short options, grouped.
+    let body = &t[1..];
+    if p.numeric && body.chars().all(|c| c.is_ascii_digit()) {
+        return 0;
+    }
+    let chars: Vec<(usize, char)> = body.char_indices().collect();
+    for (idx, (off, c)) in chars.iter().enumerate() {
+        let key = format!("-{c}");
+        let Some(opt) = lookup(&key) else {
+            unknown(e, &key);
+            return used;
+        };
+        let rest = &body[off + c.len_utf8()..];
+        match opt.value {
+            Value::No => {
+                apply(opt, &key, None, e);
+                let _ = idx;
+            }
+            Value::Optional => {
+                let v = (!rest.is_empty()).then(|| Word {
+                    text: rest.to_string(),
+                    literal: w.literal,
+                });
+                apply(opt, &key, v, e);
+                return used;
+            }
+            Value::Required | Value::UntilSemicolon => {
+                let v = if rest.is_empty() {
+                    used = 1;
+                    next.first().cloned()
+                } else {
+                    Some(Word {
+                        text: rest.trim_start_matches('=').to_string(),
+                        literal: w.literal,
+                    })
+                };
+                apply(opt, &key, v, e);
+                return used;
+            }
+        }
+    }
+    used
+}
+
+/// Reads a sed script for commands that run code (`e`, `s///e`) or write
+/// files (`w FILE`, `s///w FILE`); a script it cannot read is code.
+fn sed_script(script: &str, e: &mut Effects) {
+    match sed_effects(script) {
+        Ok(files) => {
+            for f in files {
+                e.writes.push(WritePath {
+                    path: Word {
+                        text: f,
+                        literal: true,
+                    },
+                    dirs: e.dirs.clone(),
+                });
+            }
+        }
+        Err(why) => e.code.push(format!("sed {script:?}: {why}")),
+    }
+}
+
+/// The files a sed script writes, or why it cannot be accounted for (it
+/// runs a command, or corral cannot read it). GNU sed 4.9's commands.
+fn sed_effects(script: &str) -> Result<Vec<String>, String> {
+    let s: Vec<char> = script.chars().collect();
+    let mut i = 0;
+    let mut files = Vec::new();
+    let to_eol = |i: &mut usize| -> String {
+        let start = *i;
+        while *i < s.len() && s[*i] != '\n' {
+            *i += 1;
+        }
+        s[start..*i].iter().collect::<String>().trim().to_string()
+    };
+    // A regex or replacement ended by `delim`, with backslash escapes.
+    let delimited = |i: &mut usize, delim: char| -> Result<(), String> {
+        while *i < s.len() {
+            if s[*i] == '\\' {
+                *i += 2;
+                continue;
+            }
+            if s[*i] == delim {
+                *i += 1;
+                return Ok(());
+            }
+            if s[*i] == '\n' && delim != '\n' {
+                return Err("a newline inside a regex".into());
+            }
+            *i += 1;
+        }
+        Err("an unterminated regex".into())
+    };
+    let mut steps = 0;
+    while i < s.len() {
+        steps += 1;
+        if steps > 10_000 {
+            return Err("too long".into());
+        }
+        let c = s[i];
+        if c.is_whitespace() || c == ';' || c == '}' {
+            i += 1;
+            continue;
+        }
+        if c == '#' {
+            to_eol(&mut i);
+            continue;
+        }
+        // Addresses: number, $, /re/, \cREc, first~step, addr,addr, !
+        loop {
+            while i < s.len()
+                && (s[i].is_ascii_digit() || s[i] == '$' || s[i] == '~' || s[i] == '+')
+            {
+                i += 1;
+            }
+            if i < s.len() && s[i] == '/' {
+                i += 1;
+                delimited(&mut i, '/')?;
+                while i < s.len() && matches!(s[i], 'I' | 'M') {
+                    i += 1;
+                }
+            } else if i + 1 < s.len() && s[i] == '\\' {
+                let d = s[i + 1];
+                i += 2;
+                delimited(&mut i, d)?;
+                while i < s.len() && matches!(s[i], 'I' | 'M') {
+                    i += 1;
+                }
+            }
+            while i < s.len() && s[i] == ' ' {
+                i += 1;
+            }
+            if i < s.len() && s[i] == ',' {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        while i < s.len() && (s[i] == '!' || s[i] == ' ') {
+            i += 1;
+        }
+        let Some(&cmd) = s.get(i) else {
+            break;
+        };
+        i += 1;
+        match cmd {
+            '{' | '}' | '=' | 'd' | 'D' | 'g' | 'G' | 'h' | 'H' | 'n' | 'N' | 'p' | 'P' | 'x'
+            | 'z' | 'F' => {}
+            'l' | 'L' | 'q' | 'Q' => {
+                while i < s.len() && (s[i].is_ascii_digit() || s[i] == ' ') {
+                    i += 1;
+                }
+            }
+            'b' | 't' | 'T' | ':' | 'v' => {
+                // A label runs to `;` or the line's end (`:` to the end).
+                while i < s.len() && s[i] != '\n' && (cmd == ':' || s[i] != ';') {
+                    i += 1;
+                }
+            }
+            'a' | 'i' | 'c' => {
+                // Text to the end of the line (continued by a backslash).
+                while i < s.len() && s[i] != '\n' {
+                    if s[i] == '\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            'r' | 'R' => {
+                to_eol(&mut i);
+            }
+            'w' | 'W' => {
+                let f = to_eol(&mut i);
+                files.push(f);
+            }
+            'e' => return Err("its `e` command runs a shell command".into()),
+            'y' => {
+                let d = *s.get(i).ok_or("an unterminated y command")?;
+                i += 1;
+                delimited(&mut i, d)?;
+                delimited(&mut i, d)?;
+            }
+            's' => {
+                let d = *s.get(i).ok_or("an unterminated s command")?;
+                if d == '\n' || d == '\\' {
+                    return Err("an s command corral cannot read".into());
+                }
+                i += 1;
+                delimited(&mut i, d)?;
+                delimited(&mut i, d)?;
+                // Flags.
+                while i < s.len() {
+                    match s[i] {
+                        'g' | 'p' | 'i' | 'I' | 'm' | 'M' | '0'..='9' => i += 1,
+                        'e' => return Err("its s///e flag runs the result as a command".into()),
+                        'w' => {
+                            i += 1;
+                            files.push(to_eol(&mut i));
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            other => return Err(format!("a command corral cannot read ({other:?})")),
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &[&str]) -> Vec<Word> {
+        s.iter()
+            .map(|t| Word {
+                text: t.to_string(),
+                literal: true,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn builtin_model_loads() {
+        let m = Model::builtin().unwrap_or_else(|e| panic!("{e}"));
+        for p in ["ls", "git", "cargo", "find", "sed", "sort", "env", "cd"] {
+            assert!(m.knows(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn sed_scripts() {
+        assert_eq!(sed_effects("1,10p"), Ok(vec![]));
+        assert_eq!(sed_effects("s/hello/help/g"), Ok(vec![]));
+        assert_eq!(sed_effects("s|a|b|;s/x/y/"), Ok(vec![]));
+        assert!(sed_effects("1e rm -rf ~/src").is_err());
+        assert!(sed_effects("s/x/id/e").is_err());
+        assert_eq!(sed_effects("w /etc/x"), Ok(vec!["/etc/x".to_string()]));
+        assert_eq!(
+            sed_effects("s/a/b/w ../out"),
+            Ok(vec!["../out".to_string()])
+        );
+        assert!(sed_effects("/x/ e id").is_err());
+        assert!(sed_effects("$!N;e id").is_err());
+        assert_eq!(sed_effects("/start/,/end/d"), Ok(vec![]));
+        assert!(sed_effects("s/unterminated").is_err());
+    }
+
+    #[test]
+    fn options_and_values() {
+        let m = Model::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let l = m.layers(&words(&["sort", "-o", "../.bashrc", "x"]));
+        assert_eq!(l[0].writes[0].path.text, "../.bashrc");
+        let l = m.layers(&words(&["sort", "--compress-program=./x.sh", "x"]));
+        assert!(!l[0].code.is_empty());
+        let l = m.layers(&words(&["sort", "--compress-prog=./x.sh", "x"]));
+        assert!(!l[0].unknown.is_empty(), "{l:?}");
+        let l = m.layers(&words(&["ls", "-la"]));
+        assert!(l[0].unknown.is_empty() && l[0].writes.is_empty(), "{l:?}");
+        let l = m.layers(&words(&["timeout", "5", "rm", "-rf", "x"]));
+        assert_eq!(l.len(), 2, "{l:?}");
+        assert_eq!(l[1].writes[0].path.text, "x");
+        let l = m.layers(&words(&["git", "-C", ".", "push", "origin"]));
+        assert_eq!(l[0].canonical, ["git", "push", "origin"]);
+    }
+}

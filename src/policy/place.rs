@@ -1,0 +1,313 @@
+//! One path model for every write: where a path a command or a file tool
+//! writes lands, relative to the slot's workspace.
+//!
+//! A path is resolved against the directory in force (the workspace, or
+//! where `cd`, `env -C`, `git -C` ... moved to), `.` and `..` taken in
+//! order, and symbolic links in the part of the path that exists followed
+//! on the file system at decision time (so `link/../x` is where the kernel
+//! would put it). The one I/O of the policy: `symlink_metadata` and
+//! `read_link` on the path's existing components.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::shell::Word;
+
+/// Symbolic links followed for one path before it counts as unplaceable
+/// (Linux's own limit is 40).
+const MAX_LINKS: usize = 40;
+
+/// The directory relative paths resolve in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Here {
+    /// A known absolute directory.
+    Dir(PathBuf),
+    /// Unknown (after `cd ~`, `cd $X`): why.
+    Unknown(String),
+}
+
+/// The workspace and the directory in force, for placing paths.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The workspace, symbolic links resolved; `None` when unknown.
+    pub workspace: Option<PathBuf>,
+    /// Where relative paths resolve now.
+    pub here: Here,
+}
+
+/// Stands for an unknown workspace: a path no file system call can reach
+/// (it holds a NUL), so relative paths resolve by text alone.
+const UNKNOWN_ROOT: &str = "/\0workspace";
+
+/// Where a written path lands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// Inside the workspace: the path relative to it (empty: the workspace
+    /// itself).
+    Inside(PathBuf),
+    /// A terminal or descriptor (`/dev/null`, `/dev/fd/2`): not a file.
+    Device,
+    /// Outside, or not placeable: why, and the absolute path when known.
+    Outside {
+        /// Why, in words (`outside /work/p`, `the shell expands it`).
+        why: String,
+        /// The resolved absolute path, when there is one.
+        abs: Option<PathBuf>,
+    },
+}
+
+impl Frame {
+    /// A frame at the workspace `cwd` (`None`: unknown, relative paths that
+    /// stay below it count as inside).
+    pub fn new(cwd: Option<&Path>) -> Frame {
+        match cwd {
+            Some(c) => {
+                let ws = std::fs::canonicalize(c)
+                    .ok()
+                    .or_else(|| lexical(c))
+                    .unwrap_or_else(|| c.to_path_buf());
+                Frame {
+                    here: Here::Dir(ws.clone()),
+                    workspace: Some(ws),
+                }
+            }
+            None => Frame {
+                workspace: None,
+                here: Here::Dir(PathBuf::from(UNKNOWN_ROOT)),
+            },
+        }
+    }
+
+    /// The workspace, or the stand-in for an unknown one.
+    pub fn root(&self) -> PathBuf {
+        self.workspace
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(UNKNOWN_ROOT))
+    }
+
+    /// The directory `dirs` (each relative to the one before, starting
+    /// here) lead to.
+    ///
+    /// Errors: why it cannot be placed (an expanded word, an unknown start).
+    pub fn dir_of(&self, dirs: &[Word]) -> Result<PathBuf, String> {
+        let mut base = match &self.here {
+            Here::Dir(d) => d.clone(),
+            Here::Unknown(why) => return Err(why.clone()),
+        };
+        for d in dirs {
+            if !d.literal || d.text.starts_with('~') {
+                return Err(format!("in directory {}, which the shell expands", d.text));
+            }
+            if d.text.is_empty() {
+                return Err("in an empty directory name".into());
+            }
+            base = resolve(&base, &d.text);
+        }
+        Ok(base)
+    }
+
+    /// Moves to a directory (`cd DIR`): `None` for `cd` alone, `cd -`, or a
+    /// word the shell expands, after which relative paths are unplaceable.
+    pub fn change_dir(&mut self, dir: Option<&Word>, dirs: &[Word]) {
+        self.here = match dir {
+            Some(d)
+                if d.literal && !d.text.starts_with('~') && d.text != "-" && !d.text.is_empty() =>
+            {
+                match self.dir_of(dirs) {
+                    Ok(base) => Here::Dir(resolve(&base, &d.text)),
+                    Err(why) => Here::Unknown(why),
+                }
+            }
+            Some(d) => Here::Unknown(format!(
+                "after `cd {}`, a directory corral cannot place",
+                d.text
+            )),
+            None => Here::Unknown("after `cd` to the home directory".into()),
+        };
+    }
+
+    /// Where `path` lands when written in `dirs` (see [`Frame::dir_of`]).
+    pub fn place(&self, path: &Word, dirs: &[Word]) -> Place {
+        let t = path.text.as_str();
+        let outside = |why: String| Place::Outside { why, abs: None };
+        if matches!(t, "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty")
+            || t.strip_prefix("/dev/fd/")
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Place::Device;
+        }
+        if !path.literal || t.starts_with('~') {
+            return outside("the shell expands it".into());
+        }
+        if t.is_empty() {
+            return outside("not a plain path".into());
+        }
+        // A glob stays where its directory is unless a component could
+        // match `..` (one that starts with `.` or a bracket).
+        if t.split('/')
+            .any(|c| c.contains(['*', '?', '[']) && (c.starts_with('.') || c.starts_with('[')))
+        {
+            return outside("a glob that may match `..`".into());
+        }
+        let base = if t.starts_with('/') {
+            PathBuf::from("/")
+        } else {
+            match self.dir_of(dirs) {
+                Ok(b) => b,
+                Err(why) => return outside(format!("a relative path {why}")),
+            }
+        };
+        let abs = resolve(&base, t);
+        let root = self.root();
+        match abs.strip_prefix(&root) {
+            // The workspace itself (`cd .. && rm -rf project`): it holds
+            // every protected path.
+            // `.` stays the plain destination directory it is (`cp x .`).
+            Ok(rel)
+                if rel.as_os_str().is_empty()
+                    && self.workspace.is_some()
+                    && !matches!(t.trim_end_matches('/'), "." | "") =>
+            {
+                Place::Outside {
+                    why: "the workspace itself".into(),
+                    abs: Some(abs),
+                }
+            }
+            Ok(rel) => Place::Inside(rel.to_path_buf()),
+            Err(_) if self.workspace.is_none() => Place::Outside {
+                why: if abs.starts_with(UNKNOWN_ROOT) || !t.starts_with('/') {
+                    "`..` leaves the working directory".into()
+                } else {
+                    "an absolute path, and the working directory is unknown".into()
+                },
+                abs: Some(abs).filter(|a| !a.starts_with(UNKNOWN_ROOT)),
+            },
+            Err(_) => Place::Outside {
+                why: if abs == lexical(&base.join(t)).unwrap_or_default() {
+                    format!("outside {}", root.display())
+                } else {
+                    format!(
+                        "{} (links followed), outside {}",
+                        abs.display(),
+                        root.display()
+                    )
+                },
+                abs: Some(abs),
+            },
+        }
+    }
+}
+
+/// `rel` resolved in the absolute directory `base`: `.` and `..` in order,
+/// symbolic links in the existing part followed.
+pub fn resolve(base: &Path, rel: &str) -> PathBuf {
+    let mut links = 0;
+    let start = if rel.starts_with('/') {
+        PathBuf::from("/")
+    } else {
+        base.to_path_buf()
+    };
+    walk(start, Path::new(rel), &mut links)
+}
+
+fn walk(mut cur: PathBuf, rel: &Path, links: &mut usize) -> PathBuf {
+    for c in rel.components() {
+        match c {
+            Component::RootDir => cur = PathBuf::from("/"),
+            Component::CurDir | Component::Prefix(_) => {}
+            Component::ParentDir => {
+                cur.pop();
+            }
+            Component::Normal(n) => {
+                cur.push(n);
+                let is_link = std::fs::symlink_metadata(&cur)
+                    .map(|m| m.file_type().is_symlink())
+                    .unwrap_or(false);
+                if is_link {
+                    *links += 1;
+                    if *links > MAX_LINKS {
+                        // Unplaceable: a path no workspace contains.
+                        return PathBuf::from("/\0loop");
+                    }
+                    let Ok(target) = std::fs::read_link(&cur) else {
+                        continue;
+                    };
+                    cur.pop();
+                    let from = if target.is_absolute() {
+                        PathBuf::from("/")
+                    } else {
+                        cur.clone()
+                    };
+                    cur = walk(from, &target, links);
+                }
+            }
+        }
+    }
+    cur
+}
+
+/// An absolute path with `.` and `..` resolved by text; `None` when `..`
+/// climbs above `/`.
+pub fn lexical(p: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::Normal(n) => out.push(n),
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(t: &str) -> Word {
+        Word {
+            text: t.into(),
+            literal: true,
+        }
+    }
+
+    #[test]
+    fn places_paths() {
+        let f = Frame::new(Some(Path::new("/nonexistent-corral/p")));
+        assert_eq!(f.place(&w("src/x"), &[]), Place::Inside("src/x".into()));
+        assert!(matches!(f.place(&w("../x"), &[]), Place::Outside { .. }));
+        assert!(matches!(
+            f.place(&w("src/../../x"), &[]),
+            Place::Outside { .. }
+        ));
+        assert_eq!(f.place(&w("/dev/null"), &[]), Place::Device);
+        assert!(matches!(
+            f.place(&w("x"), &[w("..")]),
+            Place::Outside { .. }
+        ));
+        assert_eq!(f.place(&w("x"), &[w("src")]), Place::Inside("src/x".into()));
+        let u = Frame::new(None);
+        assert_eq!(u.place(&w("a/b"), &[]), Place::Inside("a/b".into()));
+        assert!(matches!(u.place(&w("../b"), &[]), Place::Outside { .. }));
+        assert!(matches!(u.place(&w("/etc/x"), &[]), Place::Outside { .. }));
+    }
+
+    #[test]
+    fn follows_links_in_the_existing_part() {
+        let dir = std::env::temp_dir().join(format!("corral-place-{}", std::process::id()));
+        let ws = dir.join("ws");
+        let _ = std::fs::create_dir_all(ws.join("src"));
+        let _ = std::os::unix::fs::symlink(&dir, ws.join("up"));
+        let f = Frame::new(Some(&ws));
+        assert!(
+            matches!(f.place(&w("up/x"), &[]), Place::Outside { .. }),
+            "{:?}",
+            f.place(&w("up/x"), &[])
+        );
+        assert_eq!(f.place(&w("src/x"), &[]), Place::Inside("src/x".into()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

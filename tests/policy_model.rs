@@ -1,0 +1,219 @@
+//! The command model against hostile and benign commands
+//! (`tests/fixtures/policy/model-*.toml`): under the one allow rule each
+//! case names (a rule a careful user would write, or allow-everything), a
+//! hostile command is never approved automatically and a benign one is;
+//! under a deny rule every spelling of the command is denied.
+
+use std::path::{Path, PathBuf};
+
+use corral::policy::{Policy, PolicyRule, Subject, Verdict};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Cases {
+    #[serde(default)]
+    case: Vec<Case>,
+    #[serde(default)]
+    deny: Vec<DenyCase>,
+    #[serde(default)]
+    file: Vec<FileCase>,
+}
+
+#[derive(Deserialize)]
+struct FileCase {
+    tool: String,
+    path: String,
+    rule: String,
+    expect: String,
+    #[serde(default)]
+    why: String,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    command: String,
+    rule: String,
+    expect: String,
+    #[serde(default)]
+    why: String,
+}
+
+#[derive(Deserialize)]
+struct DenyCase {
+    command: String,
+    rule: String,
+    expect: String,
+}
+
+fn rule(toml_src: &str) -> PolicyRule {
+    toml::from_str(toml_src).unwrap_or_else(|e| panic!("{toml_src}: {e}"))
+}
+
+fn allow_rule(subject: &str) -> PolicyRule {
+    if subject == "*" {
+        rule("name = \"all\"\ndecision = \"allow\"\n")
+    } else {
+        rule(&format!(
+            "name = \"case\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = {subject:?}\n"
+        ))
+    }
+}
+
+/// A fresh workspace like the cases assume: `src/lib.rs`, `README.md`,
+/// `notes.txt`, `Cargo.toml`, `package.json`.
+fn workspace(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("corral-model-{}-{name}", std::process::id()))
+        .join("project");
+    std::fs::create_dir_all(dir.join("src")).unwrap_or_else(|e| panic!("{e}"));
+    for f in [
+        "src/lib.rs",
+        "README.md",
+        "notes.txt",
+        "Cargo.toml",
+        "package.json",
+    ] {
+        std::fs::write(dir.join(f), "x\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+    // A link out of the workspace, for the path model to follow.
+    let _ = std::os::unix::fs::symlink("..", dir.join("link"));
+    dir
+}
+
+fn decide(p: &Policy, cmd: &str, cwd: &Path) -> (Verdict, String) {
+    let s = Subject {
+        cwd: Some(cwd),
+        ..Subject::new("s", "r", "claude", "Bash", cmd)
+    };
+    let d = p.decide(&s);
+    (d.verdict, d.reason)
+}
+
+fn run(file: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/policy")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let cases: Cases = toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let ws = workspace(file);
+    let mut wrong = Vec::new();
+    let (mut benign, mut hostile) = (0, 0);
+    for c in &cases.case {
+        let p = Policy::new(vec![allow_rule(&c.rule)], vec![]);
+        let (v, reason) = decide(&p, &c.command, &ws);
+        let want = match c.expect.as_str() {
+            "allow" => {
+                benign += 1;
+                Verdict::Allow
+            }
+            "ask" => {
+                hostile += 1;
+                Verdict::Ask
+            }
+            other => panic!("{file}: expect {other:?}"),
+        };
+        // A hostile case must never be allowed; a deny is as good as an ask.
+        let ok = match want {
+            Verdict::Allow => v == Verdict::Allow,
+            _ => v != Verdict::Allow,
+        };
+        if !ok {
+            wrong.push(format!(
+                "  [{}] {:?} under {:?}: {} ({reason}){}",
+                c.expect,
+                c.command,
+                c.rule,
+                v.name(),
+                if c.why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" -- case says: {}", c.why)
+                }
+            ));
+        }
+    }
+    for c in &cases.deny {
+        let p = Policy::new(
+            vec![rule(&format!(
+                "name = \"deny\"\ndecision = \"deny\"\nsubject = {:?}\n",
+                c.rule
+            ))],
+            vec![],
+        );
+        let (v, reason) = decide(&p, &c.command, &ws);
+        let ok = match c.expect.as_str() {
+            "deny" => v == Verdict::Deny,
+            "not-deny" => v != Verdict::Deny,
+            other => panic!("{file}: expect {other:?}"),
+        };
+        if !ok {
+            wrong.push(format!(
+                "  [deny:{}] {:?} under {:?}: {} ({reason})",
+                c.expect,
+                c.command,
+                c.rule,
+                v.name()
+            ));
+        }
+    }
+    for c in &cases.file {
+        let p = Policy::new(
+            vec![rule(&format!(
+                "name = \"case\"\ndecision = \"allow\"\ntool = {:?}\nsubject = {:?}\n",
+                c.tool, c.rule
+            ))],
+            vec![],
+        );
+        let path = c.path.replace("@WS@", &ws.to_string_lossy());
+        let s = Subject {
+            cwd: Some(&ws),
+            ..Subject::new("s", "r", "claude", &c.tool, &path)
+        };
+        let d = p.decide(&s);
+        let ok = match c.expect.as_str() {
+            "allow" => d.verdict == Verdict::Allow,
+            "ask" => d.verdict != Verdict::Allow,
+            other => panic!("{file}: expect {other:?}"),
+        };
+        if !ok {
+            wrong.push(format!(
+                "  [file:{}] {} {path:?} under {:?}: {} ({}) {}",
+                c.expect,
+                c.tool,
+                c.rule,
+                d.verdict.name(),
+                d.reason,
+                c.why
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(ws.parent().unwrap_or(&ws));
+    assert!(
+        wrong.is_empty(),
+        "{file}: {} of {} cases ({benign} benign, {hostile} hostile, {} deny) decided wrongly:\n{}",
+        wrong.len(),
+        cases.case.len() + cases.deny.len(),
+        cases.deny.len(),
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn core_utilities() {
+    run("model-core.toml");
+}
+
+#[test]
+fn git() {
+    run("model-git.toml");
+}
+
+#[test]
+fn build_tools_network_and_runners() {
+    run("model-build.toml");
+}
+
+#[test]
+fn shell_constructs_and_paths() {
+    run("model-shell.toml");
+}
