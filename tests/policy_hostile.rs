@@ -334,10 +334,8 @@ fn harmless_commands_are_allowed() {
         "rm -rf ./target",
         "npx prettier --write .",
         "npx rimraf dist",
-        "tar -xf deps.tar -C vendor",
         "tar -cf home.tar -C ~ notes",
         "python -m pytest -x",
-        "git push origin main",
         "git reset HEAD file",
         "chmod 644 a",
         "cat ~/notes.txt",
@@ -351,6 +349,16 @@ fn harmless_commands_are_allowed() {
         let (v, reason) = decide(&all, cmd, dir.path());
         assert_eq!(v, Verdict::Allow, "{cmd}: {reason}");
     }
+    // An archive's members are not on the command line: extraction is left
+    // to a person even into the workspace (a member may be .git/hooks/x or
+    // .claude/settings.json).
+    // Sending to another host is left to a person too.
+    let (v, reason) = decide(&all, "git push origin main", dir.path());
+    assert_eq!(v, Verdict::Ask, "{reason}");
+    assert!(reason.contains("network"), "{reason}");
+    let (v, reason) = decide(&all, "tar -xf deps.tar -C vendor", dir.path());
+    assert_eq!(v, Verdict::Ask, "{reason}");
+    assert!(reason.contains("protected"), "{reason}");
 }
 
 #[test]

@@ -919,7 +919,7 @@ impl Policy {
         match near_miss {
             // A construct explains the miss better than the command it hides
             // (`echo $(rm -rf ~)`: the substitution, not `rm -rf ~`).
-            Some((r, _)) if unallowed(r, a).is_some() => {
+            Some((r, _)) if unallowed(r, a).is_some_and(|u| u.construct.is_syntax()) => {
                 let mut d = self.allow_checks(r, s, a);
                 d.verdict = Verdict::Ask;
                 d
@@ -1145,8 +1145,9 @@ fn layer_findings(
     }
     // git in another repository runs that repository's config
     // (core.fsmonitor, core.pager, aliases): `git -C /tmp/evil status`,
-    // `cd /tmp/evil && git log`.
-    if l.known && l.program == "git" {
+    // `cd /tmp/evil && git log`; a build or test runner there runs that
+    // directory's code (`make -C ~`, `cd /tmp/x && cargo test`).
+    if l.known && (l.program == "git" || l.project) {
         let elsewhere = match frame.dir_of(&l.dirs) {
             Ok(d) => !d.starts_with(frame.root()),
             Err(_) => true,

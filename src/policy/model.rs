@@ -116,9 +116,10 @@ pub struct ProgramSpec {
     /// With `operands = "command"`: operands before the command.
     #[serde(default)]
     pub skip: usize,
-    /// How words split into options.
+    /// How words split into options (a subcommand without one takes its
+    /// program's).
     #[serde(default)]
-    pub style: Style,
+    pub style: Option<Style>,
     /// Whether options may follow operands.
     #[serde(default = "yes")]
     pub permute: bool,
@@ -190,12 +191,13 @@ struct Program {
 pub struct ModelError(pub String);
 
 impl Program {
-    fn compile(name: &str, s: &ProgramSpec) -> Result<Program, ModelError> {
+    fn compile(name: &str, s: &ProgramSpec, parent_style: Style) -> Result<Program, ModelError> {
+        let style = s.style.unwrap_or(parent_style);
         let mut p = Program {
             name: name.to_string(),
             operands: s.operands,
             skip: s.skip,
-            style: s.style,
+            style,
             permute: s.permute,
             effect: s.effect,
             same_as: s.same_as.clone(),
@@ -231,7 +233,7 @@ impl Program {
                         "{name}: option {entry:?} does not start with - or +"
                     )));
                 }
-                let key = match s.style {
+                let key = match style {
                     Style::SingleDash => single_dash_key(opt),
                     _ => opt.to_string(),
                 };
@@ -250,7 +252,7 @@ impl Program {
         for (sub, spec) in &s.sub {
             p.sub.insert(
                 sub.clone(),
-                Program::compile(&format!("{name} {sub}"), spec)?,
+                Program::compile(&format!("{name} {sub}"), spec, style)?,
             );
         }
         Ok(p)
@@ -369,7 +371,7 @@ impl Model {
                 .names
                 .first()
                 .ok_or_else(|| ModelError("a [[program]] table without names".into()))?;
-            let p = Arc::new(Program::compile(first, s)?);
+            let p = Arc::new(Program::compile(first, s, Style::Gnu)?);
             for n in &s.names {
                 self.programs.insert(n.clone(), p.clone());
             }
@@ -430,16 +432,18 @@ impl Model {
         };
         let name = program_name(&first.text);
         e.program = name.unwrap_or(&first.text).to_string();
-        let Some(prog) = name.and_then(|n| self.programs.get(n)) else {
+        if name.is_none() {
+            // `./build.sh`, `./gradlew`: a file that runs (the workspace's
+            // code when inside it); its options are read by the model of
+            // its name when there is one.
+            e.known = true;
+            e.runs.push(WritePath {
+                path: first.clone(),
+                dirs: dirs.to_vec(),
+            });
+        }
+        let Some(prog) = self.programs.get(name.unwrap_or(basename(&first.text))) else {
             e.canonical = argv.iter().map(|w| w.text.clone()).collect();
-            if name.is_none() {
-                // `./build.sh`, `scripts/x`: a file that runs.
-                e.known = true;
-                e.runs.push(WritePath {
-                    path: first.clone(),
-                    dirs: dirs.to_vec(),
-                });
-            }
             return (e, None);
         };
         e.known = true;
@@ -481,6 +485,23 @@ fn is_assignment(w: &str) -> bool {
         None => false,
     }
 }
+
+/// Python modules `python -m` runs as the workspace's own code (test and
+/// lint runners reading the workspace).
+const PYTHON_PROJECT_MODULES: [&str; 12] = [
+    "pytest",
+    "unittest",
+    "doctest",
+    "mypy",
+    "pyflakes",
+    "flake8",
+    "pylint",
+    "ruff",
+    "black",
+    "isort",
+    "coverage",
+    "compileall",
+];
 
 /// What reading one program's options has found so far.
 #[derive(Default)]
@@ -584,6 +605,11 @@ fn walk(
             continue;
         }
         i += read_option(p, &lookup, w, &words[i..], e, &mut st);
+        // `python -m MODULE ARGS`: the rest are the module's.
+        if p.name.starts_with("python") && st.seen.iter().any(|o| o == "-m") {
+            e.canonical.extend(words.iter().map(|w| w.text.clone()));
+            return;
+        }
     }
     e.canonical.extend(words.iter().map(|w| w.text.clone()));
     // sed: without -e/-f the first operand is the script.
@@ -735,6 +761,17 @@ fn read_option(
                     };
                     e.writes.push(WritePath { path: v, dirs });
                 }
+            }
+            // `python -m pytest`: a test or lint runner runs the workspace's
+            // code; any other module is code corral does not read.
+            Class::Code
+                if p.name.starts_with("python")
+                    && name == "-m"
+                    && value
+                        .as_ref()
+                        .is_some_and(|v| PYTHON_PROJECT_MODULES.contains(&v.text.as_str())) =>
+            {
+                e.project = true;
             }
             Class::Code => e.code.push(format!("{} {shown}", p.name)),
             Class::Network => e.network.push(format!("{} {shown}", p.name)),

@@ -104,6 +104,21 @@ pub enum Construct {
 }
 
 impl Construct {
+    /// Whether it is a construct of the shell's syntax (found by the
+    /// parser) rather than an effect the command model or path model found.
+    pub fn is_syntax(self) -> bool {
+        !matches!(
+            self,
+            Construct::RedirectOutsideCwd
+                | Construct::ProtectedPath
+                | Construct::WriteOutsideWorkspace
+                | Construct::RunsCode
+                | Construct::Network
+                | Construct::UnknownOption
+                | Construct::UnknownProgram
+        )
+    }
+
     /// Every construct, for documentation and reports.
     pub const ALL: [Construct; 21] = [
         Construct::CommandSubstitution,
