@@ -484,3 +484,130 @@ fn policy_test_cli() {
     assert_eq!(code, Some(2));
     assert!(err.contains("bad.toml:3:12"), "{err}");
 }
+
+/// Issue 23: `policy test --cwd DIR` lists every effect the model found,
+/// each write with its resolved path and whether it is inside, outside or
+/// protected, code it runs, network use, and decides as a slot in DIR.
+#[test]
+fn policy_test_lists_effects_for_a_directory() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let ws = dir.path().join("ws");
+    std::fs::create_dir_all(ws.join("src")).unwrap_or_else(|e| panic!("{e}"));
+    let all = dir.path().join("all.toml");
+    std::fs::write(&all, "[[policy]]\nname = \"all\"\ndecision = \"allow\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = run_cli(
+        &all,
+        &ws,
+        &[
+            "cp evil ../.bashrc; sort -o src/x README.md; echo x > .claude/settings.local.json; sort --compress-program=./x.sh y; git push; cargo test",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("ask "), "{out}");
+    let outside = format!(
+        "effect: write ../.bashrc -> {}/.bashrc (outside",
+        dir.path().canonicalize().unwrap_or_default().display()
+    );
+    for want in [
+        outside.as_str(),
+        "effect: write src/x (inside: src/x)",
+        "effect: write .claude/settings.local.json (protected: .claude)",
+        "effect: runs code: sort --compress-program ./x.sh",
+        "effect: network: git push",
+        "effect: runs the workspace's own code: cargo test",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    // The same command decided for another directory: `..` is then inside.
+    let (_, out, _) = run_cli(&all, &ws.join("src"), &["cp README.md ../x.md"]);
+    assert!(out.starts_with("ask "), "{out}");
+    let (_, out, _) = run_cli(&all, &ws, &["cp README.md src/x.md"]);
+    assert!(out.starts_with("allow "), "{out}");
+}
+
+/// Issue 23: a rule's pattern says which kind of subject it matches; one
+/// that could silently apply to another kind is a config error with
+/// file:line:column, and an unknown program needs a rule naming it.
+#[test]
+fn rule_kinds_are_checked_when_the_config_loads() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (text, at, what) in [
+        (
+            "[[policy]]\nname = \"docs\"\ndecision = \"allow\"\nsubject = \"*.md\"\n",
+            "bad.toml:4:1",
+            "could match a file path as well as a shell command",
+        ),
+        (
+            "[[policy]]\nname = \"any\"\ndecision = \"allow\"\ntool = \"*\"\nsubject = \"src/*\"\n",
+            "bad.toml:4:1",
+            "matches shell tools and others",
+        ),
+        (
+            "[[policy]]\nname = \"two\"\ndecision = \"allow\"\ncommand = \"ls*\"\npath = \"src/**\"\n",
+            "bad.toml:4:1",
+            "give one of",
+        ),
+    ] {
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, text).unwrap_or_else(|e| panic!("{e}"));
+        let (code, _, err) = run_cli(&bad, dir.path(), &["ls"]);
+        assert_eq!(code, Some(2), "{text}: {err}");
+        assert!(err.contains(at) && err.contains(what), "{text}: {err}");
+    }
+    // The same intent, said plainly, loads and decides.
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "[[policy]]\nname = \"docs\"\ndecision = \"allow\"\npath = \"*.md\"\n\n\
+         [[policy]]\nname = \"mytool\"\ndecision = \"allow\"\ncommand = \"mytool *\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = run_cli(&good, dir.path(), &["rm -rf src README.md"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.starts_with("ask "),
+        "a path rule never covers a command: {out}"
+    );
+    let (_, out, _) = run_cli(&good, dir.path(), &["mytool --anything"]);
+    assert!(out.starts_with("allow "), "{out}");
+    let (_, out, _) = run_cli(&good, dir.path(), &["othertool --anything"]);
+    assert!(out.starts_with("ask "), "{out}");
+}
+
+/// Issue 23: the command model is extensible in config: a `[[program]]`
+/// table teaches corral a program, and its options are then checked like
+/// the built-in ones (an unknown one asks).
+#[test]
+fn config_programs_extend_the_model() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        "[[policy]]\nname = \"all\"\ndecision = \"allow\"\n\n\
+         [[program]]\nnames = [\"mytool\"]\nsource = \"mytool --help, 1.0\"\n\
+         harmless = [\"-v\", \"--level=\"]\nwrites = [\"-o=\"]\ncode = [\"--exec=\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for (cmd, want) in [
+        ("mytool -v --level 3 input.txt", "allow"),
+        ("mytool -o out.txt input.txt", "allow"),
+        ("mytool -o ../out.txt input.txt", "ask"),
+        ("mytool --exec 'rm -rf ~' input.txt", "ask"),
+        ("mytool --unknown input.txt", "ask"),
+        ("othertool input.txt", "ask"),
+    ] {
+        let (code, out, err) = run_cli(&cfg, dir.path(), &[cmd]);
+        assert_eq!(code, Some(0), "{cmd}: {err}");
+        assert_eq!(out.split_whitespace().next(), Some(want), "{cmd}: {out}");
+    }
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[program]]\nnames = [\"x\"]\nharmless = [\"v\"]\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = run_cli(&bad, dir.path(), &["ls"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("bad.toml:1:1") && err.contains("does not start with -"),
+        "{err}"
+    );
+}
