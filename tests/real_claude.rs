@@ -834,3 +834,121 @@ fn a_slot_of_another_config_never_resumes_the_first_ones_conversation() {
     let (code, _, err) = support::run_plain(&["--runtime-dir", &rt, "kill-server"], h);
     assert_eq!(code, 0, "{err}");
 }
+
+/// Issue 23 against real Claude Code through its hook: under `echo *` and a
+/// Write rule for `src/**`, a subscript that runs a command, a write of
+/// Claude's own settings and a Write that climbs out of `src/` all wait in
+/// the inbox and change nothing, while a Write inside `src/` is approved by
+/// the rule; 400 nested braces sent through the hook are asked about and
+/// the server, Claude and a shell slot stay up.
+#[test]
+fn real_claude_code_approvals_prove_what_they_allow() {
+    let shell_dir = support::tempdir();
+    let write_rule = "[[policy]]\nname = \"src\"\ndecision = \"allow\"\ntool = \"Write\"\nsubject = \"src/**\"\n";
+    let after = format!(
+        "{ECHO_RULE}\n{write_rule}\n[[slot]]\nid = \"sh\"\ncommand = \"/bin/sh\"\ncwd = {:?}\n",
+        shell_dir.path().display().to_string()
+    );
+    let Scene {
+        dir,
+        _mock,
+        project,
+        t,
+    } = scene(300, "", &after, 50, 200);
+    std::fs::create_dir_all(project.join("src")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(project.join("canary")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(project.join("canary/bird"), "alive").unwrap_or_else(|e| panic!("{e}"));
+    let settings = project.join(".claude/settings.local.json");
+    let settings_before = std::fs::read(&settings).ok();
+    let outside = project
+        .parent()
+        .unwrap_or_else(|| panic!("{project:?}"))
+        .join("outside.txt");
+
+    let denied_in_inbox = |ask_text: &str, tool: &str, what: &str| {
+        ask_long(&t, ask_text);
+        let s = t.wait_for(what, LONG, |s| {
+            s.contains("INBOX (1)") && s.contains(&format!("▶ cc {tool}"))
+        });
+        assert!(project.join("canary/bird").exists(), "the canary died: {s}");
+        t.send(b"n");
+        t.wait_for("claude idle after the deny", LONG, |s| {
+            s.contains("INBOX (0)") && sidebar_line(s, "cc").contains("idle")
+        });
+        let lines = audit_lines(dir.path());
+        let last = lines
+            .iter()
+            .rev()
+            .find(|l| l["result"] == "sent")
+            .unwrap_or_else(|| panic!("no answer in the audit: {lines:?}"));
+        assert_eq!(
+            (
+                last["source"].as_str(),
+                last["answer"].as_str(),
+                last["by"]["source"].as_str()
+            ),
+            (Some("hook"), Some("deny"), Some("keyboard")),
+            "{what}: {last}"
+        );
+    };
+    // bash runs the subscript's substitution before `echo`.
+    denied_in_inbox(
+        "corral:cmd a[$(rm -rf ./canary)]=1; echo hi",
+        "Bash",
+        "the subscript in the inbox",
+    );
+    assert!(project.join("canary/bird").exists(), "the canary died");
+    // The model writing its own permissions.
+    denied_in_inbox(
+        "corral:cmd echo '{\"permissions\":{\"allow\":[\"Bash\"]}}' > .claude/settings.local.json",
+        "Bash",
+        "the settings write in the inbox",
+    );
+    assert_eq!(
+        std::fs::read(&settings).ok(),
+        settings_before,
+        "settings changed"
+    );
+    // A Write that climbs out of src/ and the project.
+    denied_in_inbox(
+        "corral:writeto src/../../outside.txt",
+        "Write",
+        "the outside Write in the inbox",
+    );
+    assert!(!outside.exists(), "written outside the project");
+    // The benign control: a Write inside src/ is the rule's.
+    ask_long(&t, "corral:writeto src/new.rs");
+    wait_until("src/new.rs written by rule", LONG, || {
+        project.join("src/new.rs").exists()
+    });
+    t.wait_for("claude idle after the write", LONG, |s| {
+        s.contains("INBOX (0)") && sidebar_line(s, "cc").contains("idle")
+    });
+    let lines = audit_lines(dir.path());
+    assert!(
+        lines.iter().any(|l| l["by"]["source"] == "policy"
+            && l["answer"] == "approve-once"
+            && l["tool"] == "Write"
+            && l["subject"]
+                .as_str()
+                .is_some_and(|s| s.ends_with("src/new.rs"))),
+        "{lines:?}"
+    );
+
+    // 400 nested braces through Claude's hook, as a model would send them.
+    // Every simple command in it is `echo deep`, which `echo *` covers: in
+    // the inbox, it was the nesting limit that asked (before, the server's
+    // stack overflowed and every agent died).
+    ask_long(&t, "corral:deep 400");
+    let s = t.wait_for("the deep command in the inbox", LONG, |s| {
+        s.contains("INBOX (1)") && s.contains("▶ cc Bash { { {")
+    });
+    assert!(sidebar_line(&s, "sh").contains("idle"), "{s}");
+    let (code, list, err) = support::ctl(dir.path(), &["list"]);
+    assert_eq!(code, 0, "the server answers: {err}");
+    assert!(list.contains("cc") && list.contains("sh"), "{list}");
+    t.send(b"n");
+    t.wait_for("everything still up", LONG, |s| {
+        s.contains("INBOX (0)") && sidebar_line(s, "cc").contains("idle")
+    });
+}

@@ -2606,7 +2606,11 @@ impl Manager {
             Verdict::Allow => Answer::ApproveOnce,
             Verdict::Deny => Answer::Deny,
             Verdict::Ask => {
-                if d.rule.is_some() {
+                // A rule's reason, or why the subject could not be
+                // evaluated at all (`unparseable: nested too deeply`).
+                if d.rule.is_some()
+                    || (!self.policy.rules.is_empty() && d.reason.starts_with("unparseable"))
+                {
                     self.emit(Event::PolicyAsked {
                         slot: i,
                         prompt: p.id,

@@ -22,12 +22,18 @@ What a main-loop request gets is chosen by a marker in the newest user text
                 run CMD: everything after `corral:cmd ` to the end of the text
                 block that holds the marker, trimmed (so it should be the last
                 thing typed); description "Run the requested command"
+  corral:deep N run `{ { ... echo deep; }; }; ...`: N nested brace groups
+                (a command too deep to evaluate)
   corral:cmddesc DESC ||| CMD
                 run CMD with the model-written description DESC (Anthropic's
                 `description`, Gemini's `description`, Codex's
                 `justification`, the text before Aider's ```bash block): to
                 craft hostile descriptions
   corral:write  (Anthropic only) Write a new file notes.txt in the project
+  corral:writeto PATH
+                (Anthropic only) Write a file at the project's directory
+                joined with PATH, as given (`src/../../outside.txt`): to the
+                end of the text block, trimmed
   (none)        a short text reply
 Each API expresses "run this" its own way: a Bash tool_use (Anthropic), an
 escalated exec_command function call (Responses), a ```bash block (Chat, for
@@ -78,6 +84,10 @@ def command_for(text):
     the user wrote the description (corral:cmddesc)."""
     blocks = [text or ""] if not isinstance(text, list) else [b or "" for b in text]
     for block in reversed(blocks):
+        m = re.search(r"corral:deep (\d+)", block)
+        if m:
+            n = min(int(m.group(1)), 10000)
+            return "{ " * n + "echo deep; " + "}; " * n, CMD_DESC, False
         i = block.find("corral:cmddesc ")
         if i >= 0:
             rest = block[i + len("corral:cmddesc "):]
@@ -263,6 +273,17 @@ class Handler(BaseHTTPRequestHandler):
             cmd = command_for(blocks_text)
             if after_tool and "corral:" not in text:
                 blocks = [("text", "Done.")]
+            elif "corral:writeto " in text:
+                m = re.search(r"(?:Primary working directory|Working directory):\s*(\S+)",
+                              system_text(body) + "\n" + "\n".join(
+                                  flat(x.get("content")) for x in body.get("messages") or []))
+                cwd = m.group(1) if m else os.getcwd()
+                block = next(b for b in blocks_text if "corral:writeto " in b)
+                rel = block[block.index("corral:writeto ") + len("corral:writeto "):].strip()
+                rel = rel.splitlines()[0] if rel else rel
+                blocks = [("text", "I will write a file."),
+                          ("tool_use", "Write", {"file_path": cwd.rstrip("/") + "/" + rel,
+                                                 "content": "written by corral's mock\n"})]
             elif "corral:write" in text:
                 m = re.search(r"(?:Primary working directory|Working directory):\s*(\S+)",
                               system_text(body) + "\n" + "\n".join(
