@@ -6,7 +6,16 @@
 //! `_regex` matches by regular expression instead (searched anywhere). A
 //! matching deny beats a matching allow; with no match the answer is `ask`.
 //! Commands on the dangerous list are always `ask` under an allow rule unless
-//! that rule names them in `allow_dangerous`. Pure: no I/O, no clock.
+//! that rule names them in `allow_dangerous`. No clock; the one I/O is the
+//! path model's ([`place`]): symbolic links in the existing part of each
+//! path a command writes are followed on the file system when it decides.
+//!
+//! Every program of a command is read through the command model
+//! ([`model`], `src/policy/programs/*.toml`, docs/command-model.md): an
+//! allow rule approves only what the model can account for (each write
+//! placed inside the workspace and off the protected paths, no code run by
+//! an option, no network send, no option or program the model does not
+//! know unless the rule names the program).
 //!
 //! For shell tools ([`SHELL_TOOLS`]) the subject is parsed
 //! ([`shell`], with the `brush-parser` crate) into simple commands: an allow

@@ -156,6 +156,24 @@ impl Frame {
                 Err(why) => return outside(format!("a relative path {why}")),
             }
         };
+        // A glob is placed by what it matches now, too: `*/x` through a
+        // link in the workspace that leads out is outside.
+        if t.contains(['*', '?', '[']) {
+            if let Some(bad) = self.glob_matches(&base, t).into_iter().find_map(|m| {
+                let w = Word {
+                    text: m.to_string_lossy().into_owned(),
+                    literal: true,
+                };
+                match self.place(&w, &[]) {
+                    Place::Outside { why, .. } => {
+                        Some(format!("{} matches {}: {why}", t, m.display()))
+                    }
+                    _ => None,
+                }
+            }) {
+                return outside(bad);
+            }
+        }
         let abs = resolve(&base, t);
         let root = self.root();
         match abs.strip_prefix(&root) {
@@ -193,6 +211,34 @@ impl Frame {
                 },
                 abs: Some(abs),
             },
+        }
+    }
+}
+
+impl Frame {
+    /// The paths glob `t` stands for now in `base` (at most 256, as bash
+    /// would expand them: a leading dot only matched literally): each
+    /// match of its part up to the last component with a wildcard, joined
+    /// with the rest (`*/.bashrc` through `link` is `link/.bashrc`, which
+    /// need not exist yet).
+    fn glob_matches(&self, base: &Path, t: &str) -> Vec<PathBuf> {
+        if base.as_os_str().to_string_lossy().contains('\0') {
+            return Vec::new();
+        }
+        let parts: Vec<&str> = t.split('/').collect();
+        let Some(last) = parts.iter().rposition(|c| c.contains(['*', '?', '['])) else {
+            return Vec::new();
+        };
+        let rest: PathBuf = parts[last + 1..].iter().collect();
+        let pattern = base.join(parts[..=last].join("/"));
+        let opts = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: true,
+        };
+        match glob::glob_with(&pattern.to_string_lossy(), opts) {
+            Ok(paths) => paths.flatten().take(256).map(|m| m.join(&rest)).collect(),
+            Err(_) => Vec::new(),
         }
     }
 }
