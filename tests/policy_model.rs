@@ -36,6 +36,9 @@ struct Case {
     expect: String,
     #[serde(default)]
     why: String,
+    /// The tool (default `Bash`).
+    #[serde(default)]
+    tool: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -100,7 +103,17 @@ fn run(file: &str) {
     let (mut benign, mut hostile) = (0, 0);
     for c in &cases.case {
         let p = Policy::new(vec![allow_rule(&c.rule)], vec![]);
-        let (v, reason) = decide(&p, &c.command, &ws);
+        let command = c.command.replace("@WS@", &ws.to_string_lossy());
+        let (v, reason) = match &c.tool {
+            None => decide(&p, &command, &ws),
+            Some(tool) => {
+                let d = p.decide(&Subject {
+                    cwd: Some(&ws),
+                    ..Subject::new("s", "r", "claude", tool, &command)
+                });
+                (d.verdict, d.reason)
+            }
+        };
         let want = match c.expect.as_str() {
             "allow" => {
                 benign += 1;
@@ -216,4 +229,9 @@ fn build_tools_network_and_runners() {
 #[test]
 fn shell_constructs_and_paths() {
     run("model-shell.toml");
+}
+
+#[test]
+fn red_team_findings() {
+    run("model-redteam.toml");
 }

@@ -195,23 +195,46 @@ pub const FILE_WRITE_TOOLS: [&str; 8] = [
 /// always `ask` unless a rule lists `protected-path` in `allow_constructs`.
 /// Each entry is a path component (any level; `.git` also as a file, as in
 /// a worktree) or, with a `/`, a path from any directory; a trailing `*`
-/// matches a prefix. Compared without regard to case (case-insensitive file
+/// matches a prefix, a leading one a suffix. Compared without regard to case (case-insensitive file
 /// systems).
-pub const PROTECTED: [&str; 14] = [
+pub const PROTECTED: [&str; 34] = [
+    // VCS internals (hooks, config: core.fsmonitor runs code).
     ".git",
+    ".gitmodules",
+    // Agents' own settings, permissions and instructions.
     ".claude",
     ".mcp.json",
     ".codex",
     ".gemini",
     ".aider*",
+    ".cursor",
+    ".cursorrules",
+    ".windsurfrules",
+    ".clinerules",
+    ".opencode",
+    "opencode.json",
+    ".github/copilot-instructions.md",
     "CLAUDE.md",
+    "CLAUDE.local.md",
     "AGENTS.md",
+    "AGENTS.override.md",
     "GEMINI.md",
+    // Files that run by themselves, or name a program that runs.
     ".envrc",
     ".husky",
+    ".pre-commit-config.yaml",
     ".vscode/tasks.json",
     ".vscode/settings.json",
+    ".vscode/launch.json",
+    "*.code-workspace",
     ".devcontainer",
+    ".mise.toml",
+    "mise.toml",
+    ".tool-versions",
+    "rust-toolchain",
+    "rust-toolchain.toml",
+    ".cargo/config*",
+    ".npmrc",
 ];
 
 /// The entry of [`PROTECTED`] that path `p` (relative to its workspace, `.`
@@ -226,9 +249,10 @@ pub fn protected(p: &Path) -> Option<&'static str> {
         .collect();
     PROTECTED.into_iter().find(|entry| {
         let want: Vec<String> = entry.split('/').map(str::to_lowercase).collect();
-        let one = |have: &str, want: &str| match want.strip_suffix('*') {
-            Some(prefix) => have.starts_with(prefix),
-            None => have == want,
+        let one = |have: &str, want: &str| match (want.strip_suffix('*'), want.strip_prefix('*')) {
+            (Some(prefix), _) => have.starts_with(prefix),
+            (_, Some(suffix)) => have.ends_with(suffix),
+            _ => have == want,
         };
         parts
             .windows(want.len())
@@ -441,6 +465,32 @@ pub const PATH_TOOLS: [&str; 13] = [
     "read_file",
     "read_many_files",
     "list_directory",
+];
+
+/// Tools of the agents whose subject is text and whose effect corral
+/// knows (reading, searching, fetching, planning): any other tool (an MCP
+/// server's `mcp__fs__write_file`) is allowed only by a rule that names it.
+pub const KNOWN_TEXT_TOOLS: [&str; 20] = [
+    "WebFetch",
+    "WebSearch",
+    "Glob",
+    "Grep",
+    "LS",
+    "TodoWrite",
+    "Task",
+    "ExitPlanMode",
+    "BashOutput",
+    "KillShell",
+    "KillBash",
+    "web_fetch",
+    "google_web_search",
+    "glob",
+    "search_file_content",
+    "list_directory",
+    "update_plan",
+    "view_image",
+    "web_search",
+    "Agent",
 ];
 
 /// The kind of subject `tool` has.
@@ -700,6 +750,30 @@ pub fn path_glob(pat: &str) -> Result<globset::GlobMatcher, String> {
         .map(|g| g.compile_matcher())
         .map_err(|e| format!("path {pat:?}: {e}"))
 }
+
+/// Programs whose output a command substitution may use: they read local
+/// state and print (their options are still checked by the model).
+const PURE_PRINTERS: [&str; 28] = [
+    "cat", "date", "echo", "printf", "pwd", "basename", "dirname", "realpath", "readlink",
+    "whoami", "id", "uname", "hostname", "head", "tail", "wc", "cut", "tr", "sort", "uniq", "ls",
+    "grep", "jq", "seq", "nproc", "true", "false", "sed",
+];
+
+/// git subcommands a command substitution may use (they read the
+/// repository and print).
+const PURE_GIT: [&str; 11] = [
+    "rev-parse",
+    "describe",
+    "log",
+    "show",
+    "branch",
+    "status",
+    "diff",
+    "ls-files",
+    "symbolic-ref",
+    "rev-list",
+    "merge-base",
+];
 
 /// Commands that change the directory later relative paths resolve in.
 const CHDIR: [&str; 4] = ["cd", "pushd", "popd", "chdir"];
@@ -986,6 +1060,23 @@ impl Policy {
                 u.construct.name()
             ));
         }
+        // A tool corral does not know (an MCP server's) may write or run
+        // anything: only a rule that names it approves it.
+        let names_tool = r.tool.as_ref().is_some_and(|g| !g.1.contains(['*', '?']))
+            || r.tool_regex
+                .as_ref()
+                .is_some_and(|p| !p.0.is_match("\u{1}zz\u{1}"))
+            || r.tool.as_ref().is_some_and(|g| !g.matches("\u{1}zz\u{1}"));
+        if subject_kind(s.tool) == SubjectKind::Text
+            && !KNOWN_TEXT_TOOLS.contains(&s.tool)
+            && !names_tool
+            && !r.allow_constructs.contains(&Construct::UnknownProgram)
+        {
+            return ask(format!(
+                "tool {:?} is not one corral knows, and rule {} does not name it in `tool`",
+                s.tool, r.name
+            ));
+        }
         if !r.allow_constructs.contains(&Construct::UnknownProgram)
             && let Some((prog, k)) = a
                 .unknown_programs
@@ -1046,6 +1137,24 @@ fn shell_findings(model: &Model, p: &ParsedCommand, cwd: Option<&Path>, a: &mut 
         })
         .collect();
     let mut frame = place::Frame::new(cwd);
+    // `/dev/fd/N` and `/dev/stdout` reopen what the descriptor is: on a line
+    // that opens a file by redirection, that may be the file, with write
+    // access (`echo x < /elsewhere/f > /dev/fd/0`).
+    let reopen = |t: &str| {
+        matches!(t, "/dev/stdout" | "/dev/stderr" | "/dev/stdin") || t.starts_with("/dev/fd/")
+    };
+    let opens_files = p.simple.iter().any(|c| {
+        c.redirects.iter().any(|r| {
+            !matches!(
+                r.op,
+                shell::RedirectOp::DupInput
+                    | shell::RedirectOp::DupOutput
+                    | shell::RedirectOp::HereDoc
+                    | shell::RedirectOp::HereString
+            ) && !reopen(&r.target.text)
+                && r.target.text != "/dev/null"
+        })
+    });
     let mut push = |a: &mut Analysis, construct: Construct, text: String, why: String| {
         let u = Unprovable {
             construct,
@@ -1056,8 +1165,36 @@ fn shell_findings(model: &Model, p: &ParsedCommand, cwd: Option<&Path>, a: &mut 
             a.unprovable.push(u);
         }
     };
+    // A command substitution is provable when every command inside it
+    // only reads local state and prints (`$(date)`, `$(cat <<'EOF' ..)`,
+    // `$(git rev-parse HEAD)`); its output then is words the model reads as
+    // expanded. Anything else there (`$(curl ..)`) is left to a person.
+    if !p.substitutions.is_empty() {
+        let impure = p.simple.iter().filter(|c| c.depth > 0).find(|c| {
+            let words = c.words();
+            let layers = shell::layers(&words);
+            let inner = layers.last().copied().unwrap_or(&words[..]);
+            let name = inner.first().map_or("", |n| shell::basename(n));
+            let sub = inner.get(1).copied().unwrap_or("");
+            !(PURE_PRINTERS.contains(&name) || name == "git" && PURE_GIT.contains(&sub))
+        });
+        if let Some(c) = impure {
+            a.unprovable.push(Unprovable {
+                construct: Construct::CommandSubstitution,
+                text: p.substitutions.first().cloned().unwrap_or_default(),
+                why: format!("{:?} in it is not a plain local read", c.canonical()),
+            });
+        }
+    }
     for c in &p.simple {
         for r in c.redirects.iter().filter(|r| r.writes_file()) {
+            if opens_files && reopen(&r.target.text) {
+                let why = "it reopens a descriptor that a redirection on this line may have opened on a file".to_string();
+                a.effects
+                    .push(format!("write {} (outside: {why})", r.target.text));
+                push(a, Construct::RedirectOutsideCwd, r.canonical(), why);
+                continue;
+            }
             match frame.place(&r.target, &[]) {
                 place::Place::Outside { why, .. } => {
                     a.effects
@@ -1241,13 +1378,48 @@ fn layer_findings(
         }
     }
     for w in &l.links {
-        if let place::Place::Outside { why, .. } = frame.place(&w.path, &w.dirs) {
-            a.effects
-                .push(format!("link to {} (outside: {why})", w.path.text));
+        match frame.place(&w.path, &w.dirs) {
+            place::Place::Outside { why, .. } => {
+                a.effects
+                    .push(format!("link to {} (outside: {why})", w.path.text));
+                push(
+                    a,
+                    Construct::WriteOutsideWorkspace,
+                    format!("a link to {}", w.path.text),
+                    why,
+                );
+            }
+            // A link to a protected path is a door to it (`ln -s .claude c`).
+            place::Place::Inside(rel) => {
+                if let Some(entry) = protected(&rel) {
+                    a.effects
+                        .push(format!("link to {} (protected: {entry})", w.path.text));
+                    push(
+                        a,
+                        Construct::ProtectedPath,
+                        format!("a link to {}", w.path.text),
+                        format!("under {entry}"),
+                    );
+                }
+            }
+            place::Place::Device => {}
+        }
+    }
+    for w in &l.project_paths {
+        if let place::Place::Outside { why, .. } = frame.place(&w.path, &w.dirs)
+            && (w.path.text.starts_with('/')
+                || w.path.text.contains("..")
+                || !w.path.literal
+                || w.path.text.starts_with('~'))
+        {
+            a.effects.push(format!(
+                "runs code from {} (outside the workspace: {why})",
+                w.path.text
+            ));
             push(
                 a,
-                Construct::WriteOutsideWorkspace,
-                format!("a link to {}", w.path.text),
+                Construct::RunsCode,
+                format!("{} {}", l.program, w.path.text),
                 why,
             );
         }

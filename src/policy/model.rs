@@ -107,6 +107,10 @@ pub struct ProgramSpec {
     /// Options whose value is the directory later paths resolve in.
     #[serde(default)]
     pub chdir: Vec<String>,
+    /// Options whose value is a file or directory of code that runs
+    /// (`java -jar X`, `-cp DIR`): the workspace's own when inside it.
+    #[serde(default)]
+    pub runs: Vec<String>,
     /// Options whose presence makes every path operand written.
     #[serde(default)]
     pub in_place: Vec<String>,
@@ -116,6 +120,10 @@ pub struct ProgramSpec {
     /// With `operands = "command"`: operands before the command.
     #[serde(default)]
     pub skip: usize,
+    /// It writes files of its own naming in the directory in force
+    /// (`csplit`'s `xx00`, `gcc`'s `a.out`, `cargo init`).
+    #[serde(default)]
+    pub writes_here: bool,
     /// How words split into options (a subcommand without one takes its
     /// program's).
     #[serde(default)]
@@ -151,6 +159,7 @@ enum Class {
     Network,
     Chdir,
     InPlace,
+    Runs,
 }
 
 /// Whether an option takes a value.
@@ -177,6 +186,7 @@ struct Program {
     numeric: bool,
     operands: Operands,
     skip: usize,
+    writes_here: bool,
     style: Style,
     permute: bool,
     effect: Option<ProgramEffect>,
@@ -197,6 +207,7 @@ impl Program {
             name: name.to_string(),
             operands: s.operands,
             skip: s.skip,
+            writes_here: s.writes_here,
             style,
             permute: s.permute,
             effect: s.effect,
@@ -211,6 +222,7 @@ impl Program {
             (&s.code, Class::Code),
             (&s.network, Class::Network),
             (&s.chdir, Class::Chdir),
+            (&s.runs, Class::Runs),
             (&s.in_place, Class::InPlace),
         ];
         for (list, class) in lists {
@@ -263,7 +275,7 @@ impl Program {
 fn rank(c: Class) -> u8 {
     match c {
         Class::Harmless | Class::Reads => 0,
-        Class::Chdir => 1,
+        Class::Chdir | Class::Runs => 1,
         Class::InPlace | Class::Writes => 2,
         Class::Network => 3,
         Class::Code => 4,
@@ -322,6 +334,10 @@ pub struct Effects {
     /// Files it runs as code (a script operand, a `./tool` command word):
     /// the workspace's own code when inside it.
     pub runs: Vec<WritePath>,
+    /// Operands of a program that runs the workspace's own code (test
+    /// files, scripts, targets): one outside the workspace runs code from
+    /// elsewhere (`pytest /tmp/x/test_a.py`).
+    pub project_paths: Vec<WritePath>,
     /// Directories an archive is extracted into (`tar -x`, `unzip`): the
     /// members' names are in the archive, not on the command line, so what
     /// lands there cannot be accounted for.
@@ -486,22 +502,244 @@ fn is_assignment(w: &str) -> bool {
     }
 }
 
-/// Python modules `python -m` runs as the workspace's own code (test and
-/// lint runners reading the workspace).
-const PYTHON_PROJECT_MODULES: [&str; 12] = [
-    "pytest",
-    "unittest",
-    "doctest",
-    "mypy",
-    "pyflakes",
-    "flake8",
-    "pylint",
-    "ruff",
-    "black",
-    "isort",
-    "coverage",
-    "compileall",
+/// `set -o` options that only make the shell stricter or louder.
+const SAFE_SET: [&str; 10] = [
+    "errexit",
+    "nounset",
+    "pipefail",
+    "xtrace",
+    "verbose",
+    "noclobber",
+    "noglob",
+    "errtrace",
+    "functrace",
+    "notify",
 ];
+
+/// `shopt` options that only change how globs match.
+const SAFE_SHOPT: [&str; 7] = [
+    "nullglob",
+    "failglob",
+    "globstar",
+    "extglob",
+    "nocaseglob",
+    "nocasematch",
+    "dotglob",
+];
+
+/// Programs that read more arguments from an `@FILE` operand.
+const RESPONSE_FILES: [&str; 12] = [
+    "gcc", "cc", "g++", "c++", "clang", "clang++", "javac", "java", "ld", "rustc", "ar", "nvcc",
+];
+
+/// Whether `t` names a file on another host (`host:path`, `user@host:x`),
+/// as tar, rsync and scp read it.
+fn remote(t: &str) -> bool {
+    match t.find(':') {
+        Some(i) => !t[..i].contains('/') && i > 0,
+        None => false,
+    }
+}
+
+/// What some programs do that their option table cannot say.
+fn program_specials(p: &Program, operands: &[(Word, Vec<Word>)], st: &State, e: &mut Effects) {
+    let seen = |names: &[&str]| st.seen.iter().any(|o| names.contains(&o.as_str()));
+    // A subcommand by its full name (`git pull`), a program as invoked
+    // (entries group names: `shopt` is among the shell's builtins).
+    let invoked = e.program.clone();
+    let name = if p.name.contains(' ') {
+        p.name.as_str()
+    } else {
+        invoked.as_str()
+    };
+    if p.effect == Some(ProgramEffect::Project) {
+        for (w, dirs) in operands {
+            e.project_paths.push(WritePath {
+                path: w.clone(),
+                dirs: dirs.clone(),
+            });
+        }
+    }
+    if RESPONSE_FILES.contains(&name)
+        && let Some((w, _)) = operands.iter().find(|(w, _)| w.text.starts_with('@'))
+    {
+        e.code
+            .push(format!("{name} {} (arguments read from a file)", w.text));
+    }
+    match name {
+        "curl" | "wget" => {
+            for (w, dirs) in operands {
+                if !w.literal {
+                    e.network
+                        .push(format!("{name} {} (a URL the shell expands)", w.text));
+                }
+                if let Some((scheme, _)) = w.text.split_once("://")
+                    && !matches!(
+                        scheme.to_ascii_lowercase().as_str(),
+                        "http" | "https" | "ftp" | "ftps"
+                    )
+                {
+                    e.network
+                        .push(format!("{name} {} (a {scheme}:// URL)", w.text));
+                }
+                // The file named by the URL, in the directory in force.
+                let named = name == "wget" && !seen(&["-O", "--output-document", "--spider"])
+                    || name == "curl" && seen(&["-O", "--remote-name", "--remote-name-all"]);
+                if named {
+                    let path = w.text.split(['?', '#']).next().unwrap_or("");
+                    let file = path.rsplit('/').next().unwrap_or("");
+                    let file = if file.is_empty() || !path.contains('/') {
+                        "index.html"
+                    } else {
+                        file
+                    };
+                    e.writes.push(WritePath {
+                        path: Word {
+                            text: file.to_string(),
+                            literal: w.literal,
+                        },
+                        dirs: dirs.clone(),
+                    });
+                }
+            }
+            let server_names = name == "curl" && seen(&["-J", "--remote-header-name"])
+                || name == "wget"
+                    && seen(&[
+                        "-r",
+                        "--recursive",
+                        "-m",
+                        "--mirror",
+                        "-p",
+                        "--page-requisites",
+                        "--content-disposition",
+                        "--trust-server-names",
+                    ]);
+            if server_names {
+                e.extracts.push(WritePath {
+                    path: dot(),
+                    dirs: e.dirs.clone(),
+                });
+            }
+        }
+        "csplit" | "split" => {
+            // Output files are PREFIX + SUFFIX, both of which may hold `/`.
+            let value = |names: &[&str]| {
+                st.values
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| names.contains(&n.as_str()))
+                    .map(|(_, v)| v.clone())
+            };
+            let prefix = if name == "csplit" {
+                value(&["-f", "--prefix"]).unwrap_or_else(|| "xx".into())
+            } else if operands.len() > 1 {
+                operands[operands.len() - 1].0.text.clone()
+            } else {
+                "x".into()
+            };
+            let suffix = if name == "csplit" {
+                value(&["-b", "--suffix-format"]).unwrap_or_else(|| "00".into())
+            } else {
+                format!("aa{}", value(&["--additional-suffix"]).unwrap_or_default())
+            };
+            e.writes.push(WritePath {
+                path: Word {
+                    text: format!("{prefix}{}", suffix.replace('%', "")),
+                    literal: true,
+                },
+                dirs: e.dirs.clone(),
+            });
+        }
+        "rsync" => {
+            if let Some((w, _)) = operands.iter().find(|(w, _)| remote(&w.text)) {
+                e.network.push(format!("rsync {} (another host)", w.text));
+            }
+        }
+        "make" => {
+            for (w, _) in operands {
+                if let Some((var, value)) = w.text.split_once('=') {
+                    let steer = matches!(
+                        var.trim_end_matches([':', '+', '?']),
+                        "SHELL"
+                            | ".SHELLFLAGS"
+                            | "MAKEFLAGS"
+                            | "MAKEFILES"
+                            | "MAKE"
+                            | "MFLAGS"
+                            | "GNUMAKEFLAGS"
+                    );
+                    if steer || value.contains('/') || !w.literal {
+                        e.code.push(format!(
+                            "make {} (a variable that may name a program)",
+                            w.text
+                        ));
+                    }
+                }
+            }
+        }
+        "go run" | "go test" | "go build" | "go install" | "go vet" | "go generate" | "go get" => {
+            // `example.com/x/cmd@latest`: a module from the network.
+            if let Some((w, _)) = operands.iter().find(|(w, _)| {
+                !w.text.starts_with(['.', '/', '-'])
+                    && (w.text.contains('@')
+                        || w.text
+                            .split('/')
+                            .next()
+                            .is_some_and(|h| h.contains('.') && w.text.contains('/')))
+            }) {
+                e.code
+                    .push(format!("{name} {} (a module from the network)", w.text));
+            }
+        }
+        "node" if operands.first().is_some_and(|(w, _)| w.text == "inspect") => {
+            e.code
+                .push("node inspect (a debugger that runs what it reads)".into());
+        }
+        "git pull" => {
+            if let Some((w, _)) = operands.first().filter(|(w, _)| {
+                w.text.contains("://")
+                    || remote(&w.text)
+                    || w.text.starts_with('/')
+                    || w.text.starts_with('.')
+            }) {
+                e.extracts.push(WritePath {
+                    path: Word {
+                        text: ".".into(),
+                        literal: true,
+                    },
+                    dirs: e.dirs.clone(),
+                });
+                e.network.push(format!(
+                    "git pull {} (history from a repository that is not a remote)",
+                    w.text
+                ));
+            }
+        }
+        "shopt" => {
+            let sets = operands
+                .iter()
+                .any(|(w, _)| matches!(w.text.as_str(), "-s" | "-u"));
+            if sets
+                && let Some((w, _)) = operands.iter().find(|(w, _)| {
+                    !w.text.starts_with('-') && !SAFE_SHOPT.contains(&w.text.as_str())
+                })
+            {
+                e.code.push(format!(
+                    "shopt {} (changes how the shell reads later commands)",
+                    w.text
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn dot() -> Word {
+    Word {
+        text: ".".into(),
+        literal: true,
+    }
+}
 
 /// What reading one program's options has found so far.
 #[derive(Default)]
@@ -512,6 +750,12 @@ struct State {
     symbolic: bool,
     /// Every option seen, by its name.
     seen: Vec<String>,
+    /// Options' values, by option name, in order.
+    values: Vec<(String, String)>,
+    /// `python -m MODULE`: the module, run as a program in turn.
+    module: Option<Word>,
+    /// sed's `-i SUFFIX` when it names another directory (`/` or `*`).
+    sed_backup: Option<String>,
     /// The directories in force when the program started (tar opens its
     /// `-f` archive there, whatever `-C` says).
     start_dirs: Vec<Word>,
@@ -541,6 +785,35 @@ fn walk(
                 .and_then(|q| q.opts.get(key).copied())
         })
     };
+    if p.name == "systemd-run" {
+        // A transient unit starts in the home directory (or `/`), not here.
+        e.dirs.push(Word {
+            text: "~".into(),
+            literal: false,
+        });
+    }
+    if p.writes_here {
+        e.writes.push(WritePath {
+            path: dot(),
+            dirs: e.dirs.clone(),
+        });
+    }
+    // Patches and foreign history name their own paths (`.claude/x`,
+    // `.git/hooks/y` among them).
+    if matches!(p.name.as_str(), "git apply" | "git am" | "patch") {
+        e.extracts.push(WritePath {
+            path: dot(),
+            dirs: e.dirs.clone(),
+        });
+    }
+    // An option that writes, runs code, talks to a host or moves: a word
+    // the shell expands, in an option's place, may be one of them.
+    let risky = |q: &Program| {
+        q.opts
+            .values()
+            .any(|o| !matches!(o.class, Class::Harmless | Class::Reads))
+    };
+    let risky = risky(p) || (p.inherit && parent.is_some_and(risky));
     // (operand, directories in force when it was read)
     let mut operands: Vec<(Word, Vec<Word>)> = Vec::new();
     let mut st = State {
@@ -555,6 +828,17 @@ fn walk(
         let w = &words[i];
         let t = w.text.as_str();
         i += 1;
+        if !options_done
+            && !w.literal
+            && risky
+            && !t.starts_with('-')
+            && (p.name != "env" || !is_assignment(t))
+        {
+            e.unknown.push(format!(
+                "{} {t} (the shell expands it: it may be an option that writes or runs code)",
+                p.name
+            ));
+        }
         if options_done || !t.starts_with('-') || t == "-" {
             // tar's old style: a first word of bundled letters (`xzf`).
             if is_tar && i == 1 && !t.starts_with('-') && !t.is_empty() {
@@ -568,7 +852,12 @@ fn walk(
             if !p.sub.is_empty() && operands.is_empty() && !options_done {
                 // The first operand names a subcommand.
                 if t.starts_with('+') && p.name == "cargo" {
-                    continue; // `cargo +nightly build`: a toolchain.
+                    // `cargo +nightly build`: a toolchain by name; a path
+                    // (`+/tmp/x`) is code from there.
+                    if t.contains('/') || t.starts_with("+.") {
+                        e.code.push(format!("cargo {t} (a toolchain from a path)"));
+                    }
+                    continue;
                 }
                 match p.sub.get(t) {
                     Some(sub) => {
@@ -605,9 +894,12 @@ fn walk(
             continue;
         }
         i += read_option(p, &lookup, w, &words[i..], e, &mut st);
-        // `python -m MODULE ARGS`: the rest are the module's.
-        if p.name.starts_with("python") && st.seen.iter().any(|o| o == "-m") {
+        // `python -m MODULE ARGS`: the module runs with the rest.
+        if let Some(m) = st.module.take() {
+            let mut argv = vec![m];
+            argv.extend(words[i.min(words.len())..].iter().cloned());
             e.canonical.extend(words.iter().map(|w| w.text.clone()));
+            *inner = Some(argv);
             return;
         }
     }
@@ -621,21 +913,69 @@ fn walk(
             sed_script(s, e);
         }
     }
-    if st.symbolic && operands.len() > 1 {
-        for (w, dirs) in &operands[..operands.len() - 1] {
+    // Links: a symbolic link's target resolves in the link's directory; a
+    // hard link (`ln`, `cp -l`) shares the file, so writing it writes the
+    // target.
+    let links = p.name == "ln"
+        || (p.name == "cp"
+            && st
+                .seen
+                .iter()
+                .any(|o| matches!(o.as_str(), "-l" | "-s" | "--link" | "--symbolic-link")));
+    if links && !operands.is_empty() {
+        let (targets, link_dir) = if operands.len() > 1 {
+            let (last, dirs) = &operands[operands.len() - 1];
+            let dir = if last.text.ends_with('/') {
+                Some(last.text.clone())
+            } else {
+                last.text.rsplit_once('/').map(|(d, _)| format!("{d}/"))
+            };
+            let mut dirs = dirs.clone();
+            if let Some(d) = dir {
+                dirs.push(Word {
+                    text: d,
+                    literal: last.literal,
+                });
+            }
+            (&operands[..operands.len() - 1], dirs)
+        } else {
+            (&operands[..], e.dirs.clone())
+        };
+        for (w, dirs) in targets {
+            let dirs = if st.symbolic && !w.text.starts_with('/') {
+                link_dir.clone()
+            } else {
+                dirs.clone()
+            };
             e.links.push(WritePath {
                 path: w.clone(),
+                dirs,
+            });
+        }
+    }
+    // sed -i with a backup elsewhere: `-i'/dir/*'` copies each file there.
+    if let Some(b) = &st.sed_backup {
+        for (w, dirs) in &operands {
+            let base = w.text.rsplit('/').next().unwrap_or(&w.text);
+            let path = if b.contains('*') {
+                let named = b.replace('*', base);
+                match (named.contains('/'), w.text.rsplit_once('/')) {
+                    (false, Some((d, _))) => format!("{d}/{named}"),
+                    _ => named,
+                }
+            } else {
+                format!("{}{b}", w.text)
+            };
+            e.writes.push(WritePath {
+                path: Word {
+                    text: path,
+                    literal: w.literal,
+                },
                 dirs: dirs.clone(),
             });
         }
-    } else if st.symbolic
-        && let Some((w, dirs)) = operands.first()
-    {
-        e.links.push(WritePath {
-            path: w.clone(),
-            dirs: dirs.clone(),
-        });
     }
+    program_specials(p, &operands, &st, e);
     let here = Word {
         text: ".".into(),
         literal: true,
@@ -746,6 +1086,51 @@ fn read_option(
             st.sed_scripts.push(v.text.clone());
         }
         st.seen.push(name.to_string());
+        if let Some(v) = &value {
+            st.values.push((name.to_string(), v.text.clone()));
+            // pytest-cov's `--cov-report=html:DIR` writes DIR.
+            if matches!(p.name.as_str(), "pytest" | "coverage")
+                && name == "--cov-report"
+                && let Some((_, dir)) = v.text.split_once(':')
+            {
+                e.writes.push(WritePath {
+                    path: Word {
+                        text: dir.to_string(),
+                        literal: v.literal,
+                    },
+                    dirs: e.dirs.clone(),
+                });
+            }
+            let special = match (p.name.as_str(), name) {
+                // A value the shell expands (`-u "ci:$TOKEN"`) may carry a
+                // secret to the host.
+                ("curl" | "wget", _) if !v.literal => {
+                    Some((Class::Network, "a value the shell expands"))
+                }
+                ("sed", "-i" | "--in-place") if v.text.contains(['/', '*']) => {
+                    st.sed_backup = Some(v.text.clone());
+                    None
+                }
+                ("tar", "-f" | "--file") if remote(&v.text) => {
+                    Some((Class::Network, "an archive on another host"))
+                }
+                ("set", "-o" | "+o") if !SAFE_SET.contains(&v.text.as_str()) => Some((
+                    Class::Code,
+                    "a shell option that changes how later commands run",
+                )),
+                ("cmake", "--target" | "-t") if v.text == "install" => {
+                    Some((Class::Code, "installs"))
+                }
+                _ => None,
+            };
+            if let Some((class, why)) = special {
+                let text = format!("{} {name} {} ({why})", p.name, v.text);
+                match class {
+                    Class::Network => e.network.push(text),
+                    _ => e.code.push(text),
+                }
+            }
+        }
         if p.name == "ln" && matches!(name, "-s" | "--symbolic") {
             st.symbolic = true;
         }
@@ -762,16 +1147,10 @@ fn read_option(
                     e.writes.push(WritePath { path: v, dirs });
                 }
             }
-            // `python -m pytest`: a test or lint runner runs the workspace's
-            // code; any other module is code corral does not read.
-            Class::Code
-                if p.name.starts_with("python")
-                    && name == "-m"
-                    && value
-                        .as_ref()
-                        .is_some_and(|v| PYTHON_PROJECT_MODULES.contains(&v.text.as_str())) =>
-            {
-                e.project = true;
+            // `python -m MODULE`: the module runs as a program, read in
+            // turn by the model (`python -m pytest -p evil` is pytest's).
+            Class::Code if p.name.starts_with("python") && name == "-m" => {
+                st.module.clone_from(&value);
             }
             Class::Code => e.code.push(format!("{} {shown}", p.name)),
             Class::Network => e.network.push(format!("{} {shown}", p.name)),
@@ -781,6 +1160,14 @@ fn read_option(
                 }
             }
             Class::InPlace => st.in_place = true,
+            Class::Runs => {
+                if let Some(v) = value {
+                    e.runs.push(WritePath {
+                        path: v,
+                        dirs: e.dirs.clone(),
+                    });
+                }
+            }
         }
     };
     let unknown = |e: &mut Effects, what: &str| e.unknown.push(format!("{} {what}", p.name));

@@ -108,9 +108,15 @@ impl Frame {
     /// Moves to a directory (`cd DIR`): `None` for `cd` alone, `cd -`, or a
     /// word the shell expands, after which relative paths are unplaceable.
     pub fn change_dir(&mut self, dir: Option<&Word>, dirs: &[Word]) {
+        // With CDPATH set, `cd name` may go to a directory elsewhere.
+        let cdpath = std::env::var_os("CDPATH").is_some_and(|v| !v.is_empty());
         self.here = match dir {
             Some(d)
-                if d.literal && !d.text.starts_with('~') && d.text != "-" && !d.text.is_empty() =>
+                if d.literal
+                    && !d.text.starts_with(['~', '-', '+'])
+                    && !d.text.contains(['*', '?', '['])
+                    && !d.text.is_empty()
+                    && (!cdpath || d.text.starts_with(['.', '/'])) =>
             {
                 match self.dir_of(dirs) {
                     Ok(base) => Here::Dir(resolve(&base, &d.text)),
@@ -121,7 +127,9 @@ impl Frame {
                 "after `cd {}`, a directory corral cannot place",
                 d.text
             )),
-            None => Here::Unknown("after `cd` to the home directory".into()),
+            None => Here::Unknown(
+                "after `cd` to the home directory (or `pushd`, `popd` with no directory)".into(),
+            ),
         };
     }
 
@@ -158,8 +166,8 @@ impl Frame {
         };
         // A glob is placed by what it matches now, too: `*/x` through a
         // link in the workspace that leads out is outside.
-        if t.contains(['*', '?', '[']) {
-            if let Some(bad) = self.glob_matches(&base, t).into_iter().find_map(|m| {
+        if t.contains(['*', '?', '['])
+            && let Some(bad) = self.glob_matches(&base, t).into_iter().find_map(|m| {
                 let w = Word {
                     text: m.to_string_lossy().into_owned(),
                     literal: true,
@@ -170,9 +178,9 @@ impl Frame {
                     }
                     _ => None,
                 }
-            }) {
-                return outside(bad);
-            }
+            })
+        {
+            return outside(bad);
         }
         let abs = resolve(&base, t);
         let root = self.root();

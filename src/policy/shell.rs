@@ -349,6 +349,11 @@ pub struct ParsedCommand {
     /// Code strings given to interpreters (`python3 -c CODE`), searched by
     /// the dangerous list.
     pub inline_code: Vec<String>,
+    /// Command substitutions (`$(..)`, backticks) whose commands were
+    /// walked: each inner command is one of `simple` and is judged like any
+    /// other, and the words it fills are not literal. Not a construct: a
+    /// substitution is as provable as the commands in it.
+    pub substitutions: Vec<String>,
 }
 
 /// Why a text could not be parsed.
@@ -712,6 +717,37 @@ impl Walker<'_> {
                 }
             }
         }
+        if cmd.argv.is_empty() {
+            // A bare assignment changes the environment of every later
+            // command when the variable is exported (`HOME=/x; git status`:
+            // HOME is; `set -a` is code); and some names steer the shell
+            // itself (`CDPATH`, zsh's `path` and `cdpath`).
+            for a in &cmd.assignments {
+                let name = a.split(['=', '[', '+']).next().unwrap_or("");
+                // Exported already (in the environment the agent inherits,
+                // as the server's own), a shell variable that steers the
+                // shell, or one of zsh's arrays tied to them.
+                let exported = std::env::var_os(name).is_some() && !safe_env(name);
+                let steers = sensitive_var(name)
+                    || matches!(
+                        name,
+                        "CDPATH"
+                            | "HOME"
+                            | "path"
+                            | "cdpath"
+                            | "fpath"
+                            | "manpath"
+                            | "module_path"
+                            | "mailpath"
+                            | "GLOBIGNORE"
+                            | "BASH_XTRACEFD"
+                            | "HISTFILE"
+                    );
+                if exported || steers {
+                    self.construct(Construct::EnvOverride, a.clone());
+                }
+            }
+        }
         self.classify(&cmd)?;
         // A bare assignment runs nothing; it is kept only when it has
         // redirections (`X=1 > f` creates f).
@@ -786,11 +822,14 @@ impl Walker<'_> {
                 }
             }
             ast::IoRedirect::HereDocument(fd, doc) => {
-                self.construct(
-                    Construct::Heredoc,
-                    format!("<<{}", doc.here_end.value.trim_end()),
-                );
+                // A quoted delimiter (`<<'EOF'`) feeds the text as it is:
+                // data, like a file (an interpreter reading it is
+                // inline-code). An unquoted one expands the body.
                 if doc.requires_expansion {
+                    self.construct(
+                        Construct::Heredoc,
+                        format!("<<{}", doc.here_end.value.trim_end()),
+                    );
                     self.heredoc_body(&doc.doc.value)?;
                 }
                 Redirect {
@@ -834,8 +873,27 @@ impl Walker<'_> {
         let mut acc = Acc {
             text: String::new(),
             literal: true,
+            expandable: String::new(),
         };
         self.pieces(raw, &pieces, false, &mut acc)?;
+        // An expansion the parser left as text (zsh's `${~x}` and
+        // `${(e)x}`, bash 5.3's `${ cmd; }`): the shell expands it in ways
+        // corral does not read.
+        if ["${", "$(", "`"].iter().any(|p| acc.expandable.contains(p)) {
+            self.construct(Construct::Evaluation, raw.to_string());
+            acc.literal = false;
+        }
+        // `{build,"/home"}`: a quoted part does not stop the expansion.
+        let skeleton: String = pieces
+            .iter()
+            .map(|p| match &p.piece {
+                WordPiece::Text(t) => t.clone(),
+                _ => "Q".into(),
+            })
+            .collect();
+        if pieces.len() > 1 && looks_like_brace_expansion(&skeleton) {
+            self.construct(Construct::BraceExpansion, raw.to_string());
+        }
         Ok(Word {
             text: acc.text,
             literal: acc.literal,
@@ -856,6 +914,12 @@ impl Walker<'_> {
                     if !quoted && looks_like_brace_expansion(t) {
                         self.construct(Construct::BraceExpansion, raw.to_string());
                     }
+                    // zsh's glob qualifiers run code (`*(e:cmd:)`, `*(+fn)`)
+                    // and bash's extended globs change what a word matches.
+                    if !quoted && t.contains('(') {
+                        self.construct(Construct::Evaluation, raw.to_string());
+                    }
+                    acc.expandable.push_str(t);
                     acc.text.push_str(t);
                 }
                 WordPiece::SingleQuotedText(t) => acc.text.push_str(t),
@@ -870,8 +934,15 @@ impl Walker<'_> {
                 }
                 WordPiece::ParameterExpansion(_) => {
                     // The words inside `${..}` are not walked: anything that
-                    // can run or evaluate code there is reported instead.
-                    if src.contains("$(") || src.contains('`') || src.contains("<(") {
+                    // can run or evaluate code there is reported instead
+                    // (also bash 5.3's `${ cmd; }` and `${| cmd; }`).
+                    if src.contains("$(")
+                        || src.contains('`')
+                        || src.contains("<(")
+                        || ["${ ", "${\t", "${\n", "${|"]
+                            .iter()
+                            .any(|p| src.starts_with(p))
+                    {
                         self.construct(Construct::CommandSubstitution, src.to_string());
                     }
                     if evaluating_expansion(src) {
@@ -882,7 +953,7 @@ impl Walker<'_> {
                 }
                 WordPiece::CommandSubstitution(inner)
                 | WordPiece::BackquotedCommandSubstitution(inner) => {
-                    self.construct(Construct::CommandSubstitution, src.to_string());
+                    self.out.substitutions.push(src.to_string());
                     parse_into(inner, self.depth + 1, self.out)?;
                     acc.text.push_str(src);
                     acc.literal = false;
@@ -960,6 +1031,8 @@ impl Walker<'_> {
                     };
                     self.nested_shell(&code.join(" "))?;
                 }
+                // `source FILE` runs FILE in this shell: what it defines
+                // (aliases, functions, traps) changes every later command.
                 "source" | "." => self.construct(Construct::Source, text()),
                 // Builtins that run a command or load code by option.
                 "mapfile" | "readarray" | "compgen" | "complete" | "bind" | "enable" | "fc"
@@ -980,7 +1053,10 @@ impl Walker<'_> {
                 }
                 "exec" => self.construct(Construct::Exec, text()),
                 "xargs" => self.construct(Construct::Xargs, text()),
-                "alias" => self.construct(Construct::Alias, text()),
+                // `alias` or `alias -p` only lists.
+                "alias" if layer[1..].iter().any(|w| w.text != "-p") => {
+                    self.construct(Construct::Alias, text())
+                }
                 "let" => self.construct(Construct::Evaluation, text()),
                 // `unset 'a[$(cmd)]'`, `test -v 'a[$(cmd)]'`: the subscript
                 // of a name is evaluated, its substitutions run.
@@ -1022,16 +1098,26 @@ impl Walker<'_> {
                     });
                     // `-i` (integer) and an array subscript in a name
                     // (`printf -v 'a[$(id)]'`) evaluate text as arithmetic.
-                    let integer = name != "printf"
-                        && layer[1..]
+                    let subscript = |w: &Word| {
+                        w.text
+                            .split('=')
+                            .next()
+                            .is_some_and(|n| n.contains('[') && !n.starts_with('-'))
+                    };
+                    let integer = if name == "printf" {
+                        // Only `-v NAME` names a variable; the format and
+                        // arguments are text (`printf '[server]\n'`).
+                        layer
+                            .iter()
+                            .position(|w| w.text == "-v")
+                            .and_then(|i| layer.get(i + 1))
+                            .is_some_and(subscript)
+                    } else {
+                        layer[1..]
                             .iter()
                             .any(|w| w.text.starts_with('-') && w.text.contains('i'))
-                        || layer[1..].iter().any(|w| {
-                            w.text
-                                .split('=')
-                                .next()
-                                .is_some_and(|n| n.contains('[') && !n.starts_with('-'))
-                        });
+                            || layer[1..].iter().any(subscript)
+                    };
                     if sets_sensitive {
                         self.construct(Construct::EnvOverride, text());
                     }
@@ -1084,6 +1170,8 @@ impl Walker<'_> {
 struct Acc {
     text: String,
     literal: bool,
+    /// The unquoted and double-quoted text pieces: where the shell expands.
+    expandable: String,
 }
 
 /// Variables that change which program runs or what a shell runs first.
@@ -1225,7 +1313,11 @@ pub fn inline_code(argv: &[Word]) -> Option<Option<String>> {
         if !a.starts_with('-') || a == "-" {
             break;
         }
-        if matches!(a, "--version" | "-V" | "--help" | "-h") {
+        // Version and help: `node -v`, `perl -v` (python's `-v` is
+        // verbose, and it then reads a program from its input).
+        if matches!(a, "--version" | "-V" | "-VV" | "--help" | "-h")
+            || (a == "-v" && !name.starts_with("python") && !is_shell(name))
+        {
             return None;
         }
         // `python -m pytest`: a named module is a program, not inline code.
@@ -1424,6 +1516,11 @@ fn evaluating_expansion(src: &str) -> bool {
     if inner.starts_with('!') || inner.contains('@') && !inner.ends_with("[@]") {
         return true;
     }
+    // zsh's flags (`${(e)x}` evaluates), `${~x}` (globs, with qualifiers
+    // that run code), `${=x}` and `${^x}`.
+    if inner.starts_with(['(', '~', '=', '^']) {
+        return true;
+    }
     let name_end = inner
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(inner.len());
@@ -1458,7 +1555,7 @@ fn is_number(s: &str) -> bool {
 /// terminal and colour switches, CI and log levels. Anything else may
 /// change what a program runs (`GIT_*`, `VISUAL`, `RUSTC_WRAPPER`,
 /// `GOFLAGS`, `npm_config_*`, `HOME`, `XDG_CONFIG_HOME` ...).
-pub const SAFE_ENV: [&str; 21] = [
+pub const SAFE_ENV: [&str; 24] = [
     "LANG",
     "LANGUAGE",
     "TZ",
@@ -1480,6 +1577,9 @@ pub const SAFE_ENV: [&str; 21] = [
     "PYTHONIOENCODING",
     "CARGO_TERM_COLOR",
     "NODE_NO_WARNINGS",
+    "NODE_ENV",
+    "RUST_TEST_THREADS",
+    "RUST_TEST_NOCAPTURE",
 ];
 
 /// Whether `name` is on [`SAFE_ENV`] (or a locale category, `LC_*`).
@@ -1537,7 +1637,7 @@ mod tests {
             let p = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             p.constructs.iter().any(|(x, _)| *x == c)
         };
-        assert!(has("echo `id`", Construct::CommandSubstitution));
+        assert!(parse("echo `id`").is_ok_and(|p| p.substitutions == ["`id`"]));
         assert!(has("cat <(curl x)", Construct::ProcessSubstitution));
         assert!(has("eval \"$X\"", Construct::Eval));
         assert!(has(". ./env.sh", Construct::Source));
