@@ -17,6 +17,24 @@ struct Cases {
     deny: Vec<DenyCase>,
     #[serde(default)]
     file: Vec<FileCase>,
+    #[serde(default)]
+    setup: Setup,
+}
+
+/// What a fixture's workspace holds beyond the default (paths relative to
+/// it).
+#[derive(Deserialize, Default)]
+struct Setup {
+    #[serde(default)]
+    dirs: Vec<String>,
+    #[serde(default)]
+    files: Vec<String>,
+    /// `[name, target]` symbolic links.
+    #[serde(default)]
+    links: Vec<[String; 2]>,
+    /// The text of `n.txt`.
+    #[serde(default)]
+    n_txt: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +117,19 @@ fn run(file: &str) {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
     let cases: Cases = toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
     let ws = workspace(file);
+    let ok = |r: std::io::Result<()>| r.unwrap_or_else(|e| panic!("{file}: setup: {e}"));
+    for d in &cases.setup.dirs {
+        ok(std::fs::create_dir_all(ws.join(d)));
+    }
+    for f in &cases.setup.files {
+        ok(std::fs::write(ws.join(f), "x\n"));
+    }
+    for [name, target] in &cases.setup.links {
+        ok(std::os::unix::fs::symlink(target, ws.join(name)));
+    }
+    if let Some(t) = &cases.setup.n_txt {
+        ok(std::fs::write(ws.join("n.txt"), t));
+    }
     let mut wrong = Vec::new();
     let (mut benign, mut hostile) = (0, 0);
     for c in &cases.case {

@@ -197,7 +197,7 @@ pub const FILE_WRITE_TOOLS: [&str; 8] = [
 /// a worktree) or, with a `/`, a path from any directory; a trailing `*`
 /// matches a prefix, a leading one a suffix. Compared without regard to case (case-insensitive file
 /// systems).
-pub const PROTECTED: [&str; 34] = [
+pub const PROTECTED: [&str; 55] = [
     // VCS internals (hooks, config: core.fsmonitor runs code).
     ".git",
     ".gitmodules",
@@ -235,6 +235,28 @@ pub const PROTECTED: [&str; 34] = [
     "rust-toolchain.toml",
     ".cargo/config*",
     ".npmrc",
+    // Files other tools read to run code or steer an agent.
+    ".env",
+    ".devcontainer.json",
+    ".vscode/mcp.json",
+    "lefthook.yml",
+    "lefthook.yaml",
+    ".lefthook.yml",
+    ".lefthook",
+    ".yarnrc",
+    ".yarnrc.yml",
+    ".hg",
+    ".svn",
+    "AGENT.md",
+    "QWEN.md",
+    ".qwen",
+    ".windsurf",
+    ".github/instructions",
+    ".continue",
+    ".roo",
+    ".kiro",
+    ".amazonq",
+    ".goosehints",
 ];
 
 /// The entry of [`PROTECTED`] that path `p` (relative to its workspace, `.`
@@ -269,6 +291,28 @@ fn file_write_unprovable(subject: &str, cwd: Option<&Path>) -> Vec<Unprovable> {
         text: text.to_string(),
         literal: true,
     };
+    // A file tool may resolve `..` by text before the kernel follows links
+    // (Node's `path.resolve`): outside by text is outside too.
+    if let Some(ws) = cwd
+        && !text.starts_with('~')
+        && let Some(by_text) = place::lexical(&ws.join(text))
+        && let Some(ws_text) = place::lexical(ws)
+        && !by_text.starts_with(&ws_text)
+        && frame
+            .workspace
+            .as_ref()
+            .is_none_or(|w| !by_text.starts_with(w))
+    {
+        return vec![Unprovable {
+            construct: Construct::WriteOutsideWorkspace,
+            text: text.to_string(),
+            why: format!(
+                "{} by text, outside {}",
+                by_text.display(),
+                ws_text.display()
+            ),
+        }];
+    }
     match frame.place(&word, &[]) {
         place::Place::Inside(rel) => protected(&rel)
             .map(|entry| Unprovable {
@@ -751,6 +795,22 @@ pub fn path_glob(pat: &str) -> Result<globset::GlobMatcher, String> {
         .map_err(|e| format!("path {pat:?}: {e}"))
 }
 
+/// Whether git started in `dir` (inside the workspace `root`) would find
+/// a repository other than the workspace's own: a bare repository (a
+/// directory with `HEAD`, `config` and `objects`) between `dir` and
+/// `root`, whose config git would run (`cp -r .git y && git -C y log`).
+fn foreign_repository(dir: &Path, root: &Path) -> bool {
+    let mut d = dir.to_path_buf();
+    loop {
+        if d.join("HEAD").is_file() && d.join("config").is_file() && d.join("objects").is_dir() {
+            return true;
+        }
+        if d == root || !d.pop() || !d.starts_with(root) {
+            return false;
+        }
+    }
+}
+
 /// Programs whose output a command substitution may use: they read local
 /// state and print (their options are still checked by the model).
 const PURE_PRINTERS: [&str; 28] = [
@@ -1045,14 +1105,26 @@ impl Policy {
             rule: Some(r.name.clone()),
             reason,
         };
+        let blocked: Vec<&str> = a
+            .dangers
+            .iter()
+            .filter(|d| !r.allow_dangerous.contains(d))
+            .map(String::as_str)
+            .collect();
         if let Some(u) = unallowed(r, a) {
             let why = if u.why.is_empty() {
                 String::new()
             } else {
                 format!(" ({})", u.why)
             };
+            // The dangerous pattern's name says it plainest, when there is one.
+            let also = if blocked.is_empty() {
+                String::new()
+            } else {
+                format!("; and dangerous ({})", blocked.join(", "))
+            };
             return ask(format!(
-                "{} {} in {:?} is not provable{why}: rule {} does not list {:?} in allow_constructs",
+                "{} {} in {:?} is not provable{why}: rule {} does not list {:?} in allow_constructs{also}",
                 u.construct.describe(),
                 u.text,
                 s.subject,
@@ -1094,12 +1166,6 @@ impl Policy {
                 r.name
             ));
         }
-        let blocked: Vec<&str> = a
-            .dangers
-            .iter()
-            .filter(|d| !r.allow_dangerous.contains(d))
-            .map(String::as_str)
-            .collect();
         if !blocked.is_empty() {
             return ask(format!(
                 "dangerous ({}): rule {} does not allow it by name",
@@ -1294,8 +1360,11 @@ fn layer_findings(
     // `cd /tmp/evil && git log`; a build or test runner there runs that
     // directory's code (`make -C ~`, `cd /tmp/x && cargo test`).
     if l.known && (l.program == "git" || l.project) {
-        let elsewhere = match frame.dir_of(&l.dirs) {
-            Ok(d) => !d.starts_with(frame.root()),
+        let elsewhere = match frame.dir_of_all(&l.dirs) {
+            Ok(d) => {
+                !d.starts_with(frame.root())
+                    || (l.program == "git" && foreign_repository(&d, &frame.root()))
+            }
             Err(_) => true,
         };
         if elsewhere {
@@ -1403,6 +1472,69 @@ fn layer_findings(
                 }
             }
             place::Place::Device => {}
+        }
+    }
+    for t in &l.climbing_links {
+        let why =
+            "a relative symbolic link that climbs with `..` points elsewhere once moved or copied"
+                .to_string();
+        a.effects.push(format!("link to {t} ({why})"));
+        push(
+            a,
+            Construct::WriteOutsideWorkspace,
+            format!("a link to {t}"),
+            why,
+        );
+    }
+    for w in &l.moved {
+        // A copy of a repository's internals is a repository whose config
+        // git runs there (`cp -r .git y && git -C y log`).
+        if let place::Place::Inside(rel) = frame.place(&w.path, &w.dirs)
+            && protected(&rel) == Some(".git")
+        {
+            let why = "a copy of a repository's internals".to_string();
+            a.effects.push(format!("copies {} ({why})", w.path.text));
+            push(
+                a,
+                Construct::ProtectedPath,
+                format!("{} {}", l.program, w.path.text),
+                why,
+            );
+        }
+        if let place::Place::Inside(rel) = frame.place(&w.path, &w.dirs)
+            && let Some(root) = frame.workspace.as_ref()
+            && let Ok(target) = std::fs::read_link(root.join(&rel))
+            && target.is_relative()
+            && target
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+        {
+            let why = format!(
+                "a link to {} moves with it and then points elsewhere",
+                target.display()
+            );
+            a.effects.push(format!("moves {} ({why})", w.path.text));
+            push(
+                a,
+                Construct::WriteOutsideWorkspace,
+                format!("{} {}", l.program, w.path.text),
+                why,
+            );
+        }
+    }
+    for w in &l.option_globs {
+        if let Some(name) = frame.glob_option_names(&w.path, &w.dirs).into_iter().next() {
+            let text = format!(
+                "{} {} (matches {name:?}, which it would read as an option)",
+                l.program, w.path.text
+            );
+            a.effects.push(format!("unknown option: {text}"));
+            push(
+                a,
+                Construct::UnknownOption,
+                text,
+                "a file name that starts with -".into(),
+            );
         }
     }
     for w in &l.project_paths {

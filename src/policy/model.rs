@@ -338,6 +338,15 @@ pub struct Effects {
     /// files, scripts, targets): one outside the workspace runs code from
     /// elsewhere (`pytest /tmp/x/test_a.py`).
     pub project_paths: Vec<WritePath>,
+    /// Relative symbolic link targets that climb with `..`.
+    pub climbing_links: Vec<String>,
+    /// Sources of `cp` and `mv`: a relative symbolic link among them means
+    /// something else where it lands.
+    pub moved: Vec<WritePath>,
+    /// Glob words in the place of an option of a program with options that
+    /// write or run code: a file whose name starts with `-` would become
+    /// one (`tar -cf a.tar *` with a file `--checkpoint-action=exec=sh x`).
+    pub option_globs: Vec<WritePath>,
     /// Directories an archive is extracted into (`tar -x`, `unzip`): the
     /// members' names are in the archive, not on the command line, so what
     /// lands there cannot be accounted for.
@@ -516,16 +525,10 @@ const SAFE_SET: [&str; 10] = [
     "notify",
 ];
 
-/// `shopt` options that only change how globs match.
-const SAFE_SHOPT: [&str; 7] = [
-    "nullglob",
-    "failglob",
-    "globstar",
-    "extglob",
-    "nocaseglob",
-    "nocasematch",
-    "dotglob",
-];
+/// `shopt` options that change nothing corral reads (`nullglob` makes an
+/// unmatched glob vanish, so the next word takes its place; `dotglob`,
+/// `nocaseglob` and `globstar` change what a glob reaches).
+const SAFE_SHOPT: [&str; 2] = ["failglob", "nocasematch"];
 
 /// Programs that read more arguments from an `@FILE` operand.
 const RESPONSE_FILES: [&str; 12] = [
@@ -828,16 +831,18 @@ fn walk(
         let w = &words[i];
         let t = w.text.as_str();
         i += 1;
-        if !options_done
-            && !w.literal
-            && risky
-            && !t.starts_with('-')
-            && (p.name != "env" || !is_assignment(t))
-        {
+        if !options_done && !w.literal && risky && (p.name != "env" || !is_assignment(t)) {
+            // `$X` may be an option; `-n$(cat f)` may split into several.
             e.unknown.push(format!(
                 "{} {t} (the shell expands it: it may be an option that writes or runs code)",
                 p.name
             ));
+        }
+        if !options_done && w.literal && risky && t.contains(['*', '?', '[']) {
+            e.option_globs.push(WritePath {
+                path: w.clone(),
+                dirs: e.dirs.clone(),
+            });
         }
         if options_done || !t.starts_with('-') || t == "-" {
             // tar's old style: a first word of bundled letters (`xzf`).
@@ -941,6 +946,16 @@ fn walk(
         } else {
             (&operands[..], e.dirs.clone())
         };
+        let symbolic = st.symbolic
+            || st
+                .seen
+                .iter()
+                .any(|o| matches!(o.as_str(), "-s" | "--symbolic-link"));
+        for (w, _) in targets {
+            if symbolic && !w.text.starts_with('/') && w.text.split('/').any(|c| c == "..") {
+                e.climbing_links.push(w.text.clone());
+            }
+        }
         for (w, dirs) in targets {
             let dirs = if st.symbolic && !w.text.starts_with('/') {
                 link_dir.clone()
@@ -971,6 +986,14 @@ fn walk(
                     text: path,
                     literal: w.literal,
                 },
+                dirs: dirs.clone(),
+            });
+        }
+    }
+    if matches!(e.program.as_str(), "cp" | "mv") && operands.len() > 1 {
+        for (w, dirs) in &operands[..operands.len() - 1] {
+            e.moved.push(WritePath {
+                path: w.clone(),
                 dirs: dirs.clone(),
             });
         }
@@ -1370,8 +1393,9 @@ fn sed_effects(script: &str) -> Result<Vec<String>, String> {
                 }
             }
             'b' | 't' | 'T' | ':' | 'v' => {
-                // A label runs to `;` or the line's end (`:` to the end).
-                while i < s.len() && s[i] != '\n' && (cmd == ':' || s[i] != ';') {
+                // A label runs to `;` or the line's end (GNU sed 4.9 ends
+                // `:label` at `;` too).
+                while i < s.len() && s[i] != '\n' && s[i] != ';' {
                     i += 1;
                 }
             }

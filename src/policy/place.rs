@@ -32,6 +32,11 @@ pub struct Frame {
     pub workspace: Option<PathBuf>,
     /// Where relative paths resolve now.
     pub here: Here,
+    /// Where they may resolve instead: the directory before a `cd` that
+    /// may have failed, not run (`false && cd x`), or run in a subshell
+    /// (`(cd x); ...`), and `cd`'s logical reading of `..` beside the
+    /// physical one. A path must land inside from every one of them.
+    pub others: Vec<Here>,
 }
 
 /// Stands for an unknown workspace: a path no file system call can reach
@@ -68,11 +73,13 @@ impl Frame {
                 Frame {
                     here: Here::Dir(ws.clone()),
                     workspace: Some(ws),
+                    others: Vec::new(),
                 }
             }
             None => Frame {
                 workspace: None,
                 here: Here::Dir(PathBuf::from(UNKNOWN_ROOT)),
+                others: Vec::new(),
             },
         }
     }
@@ -107,10 +114,15 @@ impl Frame {
 
     /// Moves to a directory (`cd DIR`): `None` for `cd` alone, `cd -`, or a
     /// word the shell expands, after which relative paths are unplaceable.
+    /// The directory before stays possible (the `cd` may fail, not run, or
+    /// run in a subshell), and so does `cd`'s logical reading of `..`
+    /// (`cd link/..` is the link's directory to the shell, not its
+    /// target's parent).
     pub fn change_dir(&mut self, dir: Option<&Word>, dirs: &[Word]) {
         // With CDPATH set, `cd name` may go to a directory elsewhere.
         let cdpath = std::env::var_os("CDPATH").is_some_and(|v| !v.is_empty());
-        self.here = match dir {
+        let mut logical = None;
+        let new = match dir {
             Some(d)
                 if d.literal
                     && !d.text.starts_with(['~', '-', '+'])
@@ -119,7 +131,11 @@ impl Frame {
                     && (!cdpath || d.text.starts_with(['.', '/'])) =>
             {
                 match self.dir_of(dirs) {
-                    Ok(base) => Here::Dir(resolve(&base, &d.text)),
+                    Ok(base) => {
+                        logical = lexical(&base.join(&d.text))
+                            .map(|l| Here::Dir(resolve(Path::new("/"), &l.to_string_lossy())));
+                        Here::Dir(resolve(&base, &d.text))
+                    }
                     Err(why) => Here::Unknown(why),
                 }
             }
@@ -131,10 +147,63 @@ impl Frame {
                 "after `cd` to the home directory (or `pushd`, `popd` with no directory)".into(),
             ),
         };
+        let old = std::mem::replace(&mut self.here, new);
+        for h in [Some(old), logical].into_iter().flatten() {
+            if h != self.here && !self.others.contains(&h) {
+                self.others.push(h);
+            }
+        }
+        if self.others.len() > 8 {
+            self.others = vec![Here::Unknown(
+                "after more directory changes than corral follows".into(),
+            )];
+        }
     }
 
-    /// Where `path` lands when written in `dirs` (see [`Frame::dir_of`]).
+    /// This frame at each directory the line may be in.
+    fn each(&self) -> Vec<Frame> {
+        std::iter::once(self.here.clone())
+            .chain(self.others.iter().cloned())
+            .map(|here| Frame {
+                workspace: self.workspace.clone(),
+                here,
+                others: Vec::new(),
+            })
+            .collect()
+    }
+
+    /// [`Frame::dir_of`] from every directory the line may be in: the
+    /// first that is unplaceable or, with `inside`, not inside the
+    /// workspace wins.
+    pub fn dir_of_all(&self, dirs: &[Word]) -> Result<PathBuf, String> {
+        let root = self.root();
+        let mut first = None;
+        for f in self.each() {
+            let d = f.dir_of(dirs)?;
+            if !d.starts_with(&root) {
+                return Ok(d);
+            }
+            first.get_or_insert(d);
+        }
+        first.ok_or_else(|| "no directory".into())
+    }
+
+    /// Where `path` lands when written in `dirs` (see [`Frame::dir_of`]),
+    /// from every directory the line may be in: outside from any is
+    /// outside.
     pub fn place(&self, path: &Word, dirs: &[Word]) -> Place {
+        let mut first = None;
+        for f in self.each() {
+            let p = f.place_here(path, dirs);
+            if matches!(p, Place::Outside { .. }) {
+                return p;
+            }
+            first.get_or_insert(p);
+        }
+        first.unwrap_or(Place::Device)
+    }
+
+    fn place_here(&self, path: &Word, dirs: &[Word]) -> Place {
         let t = path.text.as_str();
         let outside = |why: String| Place::Outside { why, abs: None };
         if matches!(t, "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty")
@@ -224,6 +293,29 @@ impl Frame {
 }
 
 impl Frame {
+    /// The names a glob word expands to now that start with `-` (a file
+    /// named like an option), from every directory the line may be in.
+    pub fn glob_option_names(&self, word: &Word, dirs: &[Word]) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in self.each() {
+            let Ok(base) = f.dir_of(dirs) else {
+                continue;
+            };
+            for m in f.glob_matches(&base, &word.text) {
+                let rel = m
+                    .strip_prefix(&base)
+                    .unwrap_or(&m)
+                    .to_string_lossy()
+                    .into_owned();
+                let rel = rel.trim_end_matches('/').to_string();
+                if rel.starts_with('-') {
+                    out.push(rel);
+                }
+            }
+        }
+        out
+    }
+
     /// The paths glob `t` stands for now in `base` (at most 256, as bash
     /// would expand them: a leading dot only matched literally): each
     /// match of its part up to the last component with a wildcard, joined

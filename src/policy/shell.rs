@@ -697,15 +697,12 @@ impl Walker<'_> {
                     }
                 }
                 Some(ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w)) => {
-                    let text = self.assignment(a, w)?;
+                    let (text, literal) = self.assignment(a, w)?;
                     if cmd.argv.is_empty() {
                         cmd.assignments.push(text);
                     } else {
                         // `declare X=1`, `export X=$(..)`: an argument.
-                        cmd.argv.push(Word {
-                            text,
-                            literal: false,
-                        });
+                        cmd.argv.push(Word { text, literal });
                     }
                 }
                 Some(ast::CommandPrefixOrSuffixItem::ProcessSubstitution(kind, sub)) => {
@@ -757,13 +754,21 @@ impl Walker<'_> {
         Ok(())
     }
 
-    fn assignment(&mut self, a: &ast::Assignment, raw: &ast::Word) -> Result<String, ParseError> {
+    /// An assignment's text (`NAME=value`, unquoted) and whether its value
+    /// is literal.
+    fn assignment(
+        &mut self,
+        a: &ast::Assignment,
+        raw: &ast::Word,
+    ) -> Result<(String, bool), ParseError> {
+        let mut literal = true;
         let name = match &a.name {
             ast::AssignmentName::VariableName(n) => n.clone(),
             ast::AssignmentName::ArrayElementName(n, i) => {
                 // `a[$(cmd)]=1`: bash evaluates the subscript as arithmetic,
                 // running its substitutions.
                 self.subscript(i)?;
+                literal = false;
                 format!("{n}[{i}]")
             }
         };
@@ -771,8 +776,13 @@ impl Walker<'_> {
             self.construct(Construct::EnvOverride, raw.value.clone());
         }
         let value = match &a.value {
-            ast::AssignmentValue::Scalar(w) => self.word(&w.value)?.text,
+            ast::AssignmentValue::Scalar(w) => {
+                let w = self.word(&w.value)?;
+                literal &= w.literal;
+                w.text
+            }
             ast::AssignmentValue::Array(items) => {
+                literal = false;
                 let mut parts = Vec::new();
                 for (k, v) in items {
                     if let Some(k) = k {
@@ -784,7 +794,7 @@ impl Walker<'_> {
             }
         };
         let op = if a.append { "+=" } else { "=" };
-        Ok(format!("{name}{op}{value}"))
+        Ok((format!("{name}{op}{value}"), literal))
     }
 
     fn redirect(&mut self, io: &ast::IoRedirect) -> Result<Option<Redirect>, ParseError> {
