@@ -46,7 +46,7 @@ PY
   fi
   echo "== $t: ${secs}s"
   log="corpus/$t.log"
-  if cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -max_len=4096 -timeout=10 >"$log" 2>&1; then
+  if cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -max_len=4096 -timeout=25 >"$log" 2>&1; then
     tail -n 3 "$log"
     echo "== $t: no crash ($(ls "corpus/$t" | wc -l) inputs in the corpus)"
   else

@@ -367,9 +367,13 @@ pub struct ParseError(pub String);
 /// an unterminated here-document), or it nests deeper than the parser follows.
 pub fn parse(text: &str) -> Result<ParsedCommand, ParseError> {
     bounded(text)?;
-    let mut out = ParsedCommand::default();
-    parse_into(text, 0, &mut out)?;
-    Ok(out)
+    // A panic in the parser (a bug of brush-parser's, like the tilde index
+    // above) must not take the server with it: it is unparseable text.
+    std::panic::catch_unwind(|| {
+        let mut out = ParsedCommand::default();
+        parse_into(text, 0, &mut out).map(|()| out)
+    })
+    .unwrap_or_else(|_| Err(ParseError("the shell parser failed on this text".into())))
 }
 
 /// Checks `text` against [`MAX_TEXT_BYTES`] and [`MAX_NESTING`] before
@@ -382,6 +386,23 @@ fn bounded(text: &str) -> Result<(), ParseError> {
             "{} bytes, more than the {MAX_TEXT_BYTES} corral evaluates",
             text.len()
         )));
+    }
+    // brush-parser 0.4 panics on a directory-stack tilde whose index does
+    // not fit its integer (`~99999999999999999999`, found by fuzzing).
+    let chars: Vec<char> = text.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        if *c == '~' {
+            let digits = chars[i + 1..]
+                .iter()
+                .skip_while(|c| matches!(c, '+' | '-'))
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            if digits > 9 {
+                return Err(ParseError(
+                    "a directory-stack index (`~N`) longer than corral evaluates".into(),
+                ));
+            }
+        }
     }
     let (mut depth, mut deepest) = (0usize, 0usize);
     let mut backticks = false;
@@ -1607,6 +1628,21 @@ fn sensitive_var(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by `fuzz/run.sh` (shell_parse): brush-parser 0.4 panicked on a
+    /// tilde with a 20-digit directory-stack index.
+    #[test]
+    fn fuzz_findings_are_errors_not_panics() {
+        for text in [
+            "find111[13111111111111111111  ~1111311111111111111111112 \\;",
+            "echo ~99999999999999999999",
+            "cd ~+123456789012",
+            "x=~-98765432109876543210",
+        ] {
+            assert!(parse(text).is_err(), "{text}");
+        }
+        assert!(parse("echo ~1 ~+2 ~-3").is_ok());
+    }
 
     fn canon(text: &str) -> Vec<String> {
         parse(text)
