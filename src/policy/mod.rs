@@ -811,6 +811,14 @@ fn foreign_repository(dir: &Path, root: &Path) -> bool {
     }
 }
 
+/// Programs that read config from the directory they run in, which can
+/// name a program to run (git's `core.fsmonitor`, cargo's
+/// `.cargo/config.toml` wrapper, `.npmrc`'s `script-shell`, eslint's and
+/// prettier's JavaScript configs): run elsewhere, they run its code.
+const READS_DIRECTORY_CONFIG: [&str; 8] = [
+    "git", "cargo", "npm", "npx", "pnpm", "yarn", "eslint", "prettier",
+];
+
 /// Programs whose output a command substitution may use: they read local
 /// state and print (their options are still checked by the model).
 const PURE_PRINTERS: [&str; 28] = [
@@ -1299,6 +1307,22 @@ fn shell_findings(model: &Model, p: &ParsedCommand, cwd: Option<&Path>, a: &mut 
             }
         }
         let layers = model.layers(&c.argv);
+        // `git log --format $(cat f)`: unquoted, the value splits, and its
+        // rest becomes options (`--output=../x`).
+        if let Some(w) = c
+            .argv
+            .iter()
+            .skip(1)
+            .find(|w| p.split_words.contains(&w.text))
+            && layers.iter().any(|l| model.risky(&l.program))
+        {
+            let text = format!(
+                "{} (unquoted: the shell splits it into words that may be options)",
+                w.text
+            );
+            a.effects.push(format!("unknown option: {text}"));
+            push(a, Construct::UnknownOption, text, "quote it".into());
+        }
         for l in &layers {
             let canon = l.canonical.join(" ");
             if !texts.contains(&canon) {
@@ -1359,7 +1383,7 @@ fn layer_findings(
     // (core.fsmonitor, core.pager, aliases): `git -C /tmp/evil status`,
     // `cd /tmp/evil && git log`; a build or test runner there runs that
     // directory's code (`make -C ~`, `cd /tmp/x && cargo test`).
-    if l.known && (l.program == "git" || l.project) {
+    if l.known && (READS_DIRECTORY_CONFIG.contains(&l.program.as_str()) || l.project) {
         let elsewhere = match frame.dir_of_all(&l.dirs) {
             Ok(d) => {
                 !d.starts_with(frame.root())

@@ -404,6 +404,19 @@ impl Model {
         Ok(())
     }
 
+    /// Whether a program (or any of its subcommands) has options that
+    /// write, run code, talk to a host or change directory: a word that
+    /// splits into several may become one of them.
+    pub fn risky(&self, name: &str) -> bool {
+        fn any(p: &Program) -> bool {
+            p.opts
+                .values()
+                .any(|o| !matches!(o.class, Class::Harmless | Class::Reads))
+                || p.sub.values().any(any)
+        }
+        self.programs.get(name).is_some_and(|p| any(p))
+    }
+
     /// Whether the model knows a program by name.
     pub fn knows(&self, name: &str) -> bool {
         self.programs.contains_key(name)
@@ -692,6 +705,20 @@ fn program_specials(p: &Program, operands: &[(Word, Vec<Word>)], st: &State, e: 
             }) {
                 e.code
                     .push(format!("{name} {} (a module from the network)", w.text));
+            }
+        }
+        // less's `+CMD` operands run at start (`+!cmd` runs a shell
+        // command); `+G`, `+F`, `+N` and `+/pattern` only move.
+        "less" | "more" => {
+            if let Some((w, _)) = operands.iter().find(|(w, _)| {
+                w.text.strip_prefix('+').is_some_and(|c| {
+                    !(matches!(c, "G" | "F" | "")
+                        || c.chars().all(|d| d.is_ascii_digit())
+                        || c.starts_with('/') && !c.contains('!'))
+                })
+            }) {
+                e.code
+                    .push(format!("{name} {} (a command run at start)", w.text));
             }
         }
         "node" if operands.first().is_some_and(|(w, _)| w.text == "inspect") => {

@@ -354,6 +354,10 @@ pub struct ParsedCommand {
     /// other, and the words it fills are not literal. Not a construct: a
     /// substitution is as provable as the commands in it.
     pub substitutions: Vec<String>,
+    /// Words (their unquoted text) holding an expansion outside quotes
+    /// (`$X`, `$(..)`): the shell splits its result into several words, so
+    /// an option's value may become more options.
+    pub split_words: Vec<String>,
 }
 
 /// Why a text could not be parsed.
@@ -905,6 +909,7 @@ impl Walker<'_> {
             text: String::new(),
             literal: true,
             expandable: String::new(),
+            splits: false,
         };
         self.pieces(raw, &pieces, false, &mut acc)?;
         // An expansion the parser left as text (zsh's `${~x}` and
@@ -913,6 +918,9 @@ impl Walker<'_> {
         if ["${", "$(", "`"].iter().any(|p| acc.expandable.contains(p)) {
             self.construct(Construct::Evaluation, raw.to_string());
             acc.literal = false;
+        }
+        if acc.splits {
+            self.out.split_words.push(acc.text.clone());
         }
         // `{build,"/home"}`: a quoted part does not stop the expansion.
         let skeleton: String = pieces
@@ -964,6 +972,7 @@ impl Walker<'_> {
                     acc.literal = false;
                 }
                 WordPiece::ParameterExpansion(_) => {
+                    acc.splits |= !quoted;
                     // The words inside `${..}` are not walked: anything that
                     // can run or evaluate code there is reported instead
                     // (also bash 5.3's `${ cmd; }` and `${| cmd; }`).
@@ -984,6 +993,7 @@ impl Walker<'_> {
                 }
                 WordPiece::CommandSubstitution(inner)
                 | WordPiece::BackquotedCommandSubstitution(inner) => {
+                    acc.splits |= !quoted;
                     self.out.substitutions.push(src.to_string());
                     parse_into(inner, self.depth + 1, self.out)?;
                     acc.text.push_str(src);
@@ -1203,6 +1213,8 @@ struct Acc {
     literal: bool,
     /// The unquoted and double-quoted text pieces: where the shell expands.
     expandable: String,
+    /// An expansion outside double quotes: its result is split into words.
+    splits: bool,
 }
 
 /// Variables that change which program runs or what a shell runs first.
