@@ -233,6 +233,15 @@ impl Frame {
                 Err(why) => return outside(format!("a relative path {why}")),
             }
         };
+        // A glob is expanded here only so deep (a broad one could make the
+        // decision walk a whole tree); `**` is `*` to bash without globstar
+        // but recursive to the matcher.
+        let wild = t.split('/').filter(|c| c.contains(['*', '?', '['])).count();
+        if wild > 2 || t.contains("**") {
+            return outside(
+                "a glob broader than corral expands (more than two levels, or **)".into(),
+            );
+        }
         // A glob is placed by what it matches now, too: `*/x` through a
         // link in the workspace that leads out is outside.
         if t.contains(['*', '?', '['])
@@ -297,6 +306,15 @@ impl Frame {
     /// named like an option), from every directory the line may be in.
     pub fn glob_option_names(&self, word: &Word, dirs: &[Word]) -> Vec<String> {
         let mut out = Vec::new();
+        let wild = word
+            .text
+            .split('/')
+            .filter(|c| c.contains(['*', '?', '[']))
+            .count();
+        if wild > 2 || word.text.contains("**") {
+            // Too broad to expand: it may name anything.
+            return vec![format!("{} (not expanded)", word.text)];
+        }
         for f in self.each() {
             let Ok(base) = f.dir_of(dirs) else {
                 continue;
