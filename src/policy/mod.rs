@@ -445,6 +445,12 @@ pub struct Analysis {
     /// each command it runs through wrappers, and the command model's
     /// canonical spelling of each (`git -C . push` is also `git push`).
     pub texts: Vec<Vec<String>>,
+    /// Per simple command: whether a wrapper in it runs code of its own
+    /// (then a rule must match the whole command, not only what it wraps).
+    pub wrapped: Vec<bool>,
+    /// The model's canonical spelling of each simple command as a whole
+    /// (its index into `texts`, the text): `git -C . push` is `git push`.
+    pub own_texts: Vec<(usize, String)>,
     /// Programs the command model does not know, with the index of their
     /// simple command (into `texts`): an allow rule must name them.
     pub unknown_programs: Vec<(String, usize)>,
@@ -684,11 +690,22 @@ impl PolicyRule {
                 return Ok([true, false, false]);
             }
         }
+        // A tool-less regex is a command pattern only when it is anchored
+        // on a program's name (`^(echo|date)( |$)`, `^git (log|status)`)
+        // and matches no path a file tool sends; `\.py$` is not.
         if let Some(r) = &self.subject_regex
             && self.subject.is_none()
-            && !PATH_SAMPLES.iter().any(|p| r.0.is_match(p))
         {
-            return Ok([true, false, true]);
+            let src = r.0.as_str();
+            let anchored = src
+                .strip_prefix('^')
+                .map(|rest| rest.trim_start_matches('('))
+                .is_some_and(|rest| {
+                    rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                });
+            if anchored && !PATH_SAMPLES.iter().any(|p| r.0.is_match(p)) {
+                return Ok([true, false, true]);
+            }
         }
         Err(format!(
             "{} has no tool and could match a file path as well as a shell command (`*.md` would allow `rm -rf src README.md`): give tool (tool = \"Edit\", tool = \"Bash\"), or write command = \"..\" or path = \"..\"",
@@ -891,9 +908,17 @@ impl Policy {
             }
         } else if PATH_TOOLS.contains(&s.tool) {
             let frame = place::Frame::new(s.cwd);
+            // `~/x` and `$HOME/x` as the tool will read them, for deny and
+            // ask rules; an allow still asks (not a plain path).
+            let home = std::env::var("HOME").unwrap_or_default();
+            let subject = s.subject.trim();
+            let expanded = match (subject.strip_prefix("~/"), subject.strip_prefix("$HOME/")) {
+                (Some(rest), _) | (_, Some(rest)) if !home.is_empty() => format!("{home}/{rest}"),
+                _ => subject.to_string(),
+            };
             let word = Word {
-                text: s.subject.trim().to_string(),
-                literal: !s.subject.trim().starts_with('~') && !s.subject.contains('$'),
+                literal: !expanded.starts_with('~') && !expanded.contains('$'),
+                text: expanded,
             };
             a.path = match frame.place(&word, &[]) {
                 place::Place::Inside(rel) => Some(rel),
@@ -1032,11 +1057,15 @@ impl Policy {
                 .enumerate()
                 .filter(|(k, c)| {
                     let own = c.canonical();
-                    !r.subject_matches(&own)
-                        && !a
-                            .texts
+                    let whole = r.subject_matches(&own)
+                        || a.own_texts
+                            .iter()
+                            .any(|(i, t)| i == k && r.subject_matches(t));
+                    let inner = !a.wrapped.get(*k).copied().unwrap_or(true)
+                        && a.texts
                             .get(*k)
-                            .is_some_and(|ts| ts.iter().any(|t| r.subject_matches(t)))
+                            .is_some_and(|ts| ts.iter().any(|t| r.subject_matches(t)));
+                    !whole && !inner
                 })
                 .map(|(_, c)| c.canonical())
                 .collect();
@@ -1229,6 +1258,20 @@ fn shell_findings(model: &Model, p: &ParsedCommand, cwd: Option<&Path>, a: &mut 
                 && r.target.text != "/dev/null"
         })
     });
+    frame.reopens_files = opens_files;
+    // A loop whose body changes directory runs its later rounds elsewhere
+    // (`for i in 1 2; do touch x; cd ..; done`).
+    if p.loops
+        && p.simple.iter().any(|c| {
+            c.argv
+                .first()
+                .is_some_and(|w| CHDIR.contains(&shell::basename(&w.text)))
+        })
+    {
+        frame
+            .others
+            .push(place::Here::Unknown("a loop that changes directory".into()));
+    }
     let mut push = |a: &mut Analysis, construct: Construct, text: String, why: String| {
         let u = Unprovable {
             construct,
@@ -1294,6 +1337,7 @@ fn shell_findings(model: &Model, p: &ParsedCommand, cwd: Option<&Path>, a: &mut 
         let mut texts = vec![c.canonical()];
         if c.argv.is_empty() {
             a.texts.push(texts);
+            a.wrapped.push(false);
             continue;
         }
         for l in shell::layers(&c.argv) {
@@ -1307,6 +1351,19 @@ fn shell_findings(model: &Model, p: &ParsedCommand, cwd: Option<&Path>, a: &mut 
             }
         }
         let layers = model.layers(&c.argv);
+        // A wrapper that runs code of its own (`uv run` syncs and builds the
+        // project, `python3 -m ls` runs ./ls.py): a rule that names only
+        // the inner command does not cover it.
+        a.wrapped.push(
+            layers.len() > 1
+                && layers[..layers.len() - 1]
+                    .iter()
+                    .any(|l| l.project || !l.runs.is_empty() || !l.code.is_empty() || !l.known),
+        );
+        if let Some(first) = layers.first() {
+            let own = first.canonical.join(" ");
+            a.own_texts.push((a.texts.len(), own));
+        }
         // `git log --format $(cat f)`: unquoted, the value splits, and its
         // rest becomes options (`--output=../x`).
         if let Some(w) = c
@@ -1388,6 +1445,9 @@ fn layer_findings(
             Ok(d) => {
                 !d.starts_with(frame.root())
                     || (l.program == "git" && foreign_repository(&d, &frame.root()))
+                    // A directory this line makes first (`git init --bare y &&
+                    // ... y/config && git -C y status`): nothing to check yet.
+                    || (l.program == "git" && d != frame.root() && !d.exists())
             }
             Err(_) => true,
         };
@@ -1511,6 +1571,23 @@ fn layer_findings(
         );
     }
     for w in &l.moved {
+        // `cp -r .gi? y`: a glob that may name `.git` (or another
+        // protected dot-name).
+        if w.path.text.contains(['*', '?', '['])
+            && w.path
+                .text
+                .split('/')
+                .any(|c| c.starts_with('.') || c.starts_with('['))
+        {
+            let why = "a glob that may name .git or another protected path".to_string();
+            a.effects.push(format!("copies {} ({why})", w.path.text));
+            push(
+                a,
+                Construct::ProtectedPath,
+                format!("{} {}", l.program, w.path.text),
+                why,
+            );
+        }
         // A copy of a repository's internals is a repository whose config
         // git runs there (`cp -r .git y && git -C y log`).
         if let place::Place::Inside(rel) = frame.place(&w.path, &w.dirs)

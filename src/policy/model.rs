@@ -637,6 +637,14 @@ fn program_specials(p: &Program, operands: &[(Word, Vec<Word>)], st: &State, e: 
                 });
             }
         }
+        // awk's first operand is its program (unless -f names a file).
+        "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" => {
+            if !seen(&["-f", "--file", "-e", "--source", "-i", "--include"])
+                && let Some((w, _)) = operands.first()
+            {
+                e.code.push(format!("{name} program {:?}", w.text));
+            }
+        }
         "csplit" | "split" => {
             // Output files are PREFIX + SUFFIX, both of which may hold `/`.
             let value = |names: &[&str]| {
@@ -871,7 +879,10 @@ fn walk(
                 dirs: e.dirs.clone(),
             });
         }
-        if options_done || !t.starts_with('-') || t == "-" {
+        // `+x` is an option for the programs that list `+` options (bash's
+        // `+O shopt`, `set +o`).
+        let plus = t.starts_with('+') && t.len() > 1 && p.opts.keys().any(|k| k.starts_with('+'));
+        if options_done || (!t.starts_with('-') && !plus) || t == "-" {
             // tar's old style: a first word of bundled letters (`xzf`).
             if is_tar && i == 1 && !t.starts_with('-') && !t.is_empty() {
                 let bundled = Word {
@@ -909,6 +920,15 @@ fn walk(
                 // env's NAME=VALUE words come before the command.
                 if p.name == "env" && is_assignment(t) {
                     continue;
+                }
+                // flock creates its lock file.
+                if e.program == "flock"
+                    && let Some((w, dirs)) = operands.first()
+                {
+                    e.writes.push(WritePath {
+                        path: w.clone(),
+                        dirs: dirs.clone(),
+                    });
                 }
                 *inner = Some(words[i - 1..].to_vec());
                 e.canonical
@@ -1090,6 +1110,37 @@ fn walk(
             // Fewer operands than `skip`: no command (`timeout --help`).
         }
         Operands::Script => {
+            // No script (or `-`): the program comes from the input.
+            let asks_version = st.seen.iter().any(|o| {
+                matches!(
+                    o.as_str(),
+                    "--version"
+                        | "-V"
+                        | "--help"
+                        | "-h"
+                        | "-VV"
+                        | "-c"
+                        | "-e"
+                        | "-E"
+                        | "-p"
+                        | "--eval"
+                        | "--print"
+                        | "-r"
+                )
+            }) || (st.seen.iter().any(|o| o == "-v")
+                && !e.program.starts_with("python")
+                && !matches!(
+                    e.program.as_str(),
+                    "bash" | "sh" | "dash" | "zsh" | "ksh" | "mksh" | "ash" | "yash"
+                ));
+            if !asks_version
+                && operands
+                    .first()
+                    .is_none_or(|(w, _)| matches!(w.text.as_str(), "-" | "/dev/stdin"))
+            {
+                e.code
+                    .push(format!("{} (reads its program from its input)", e.program));
+            }
             if let Some((w, dirs)) = operands.first() {
                 e.runs.push(WritePath {
                     path: w.clone(),
@@ -1187,7 +1238,11 @@ fn read_option(
         match opt.class {
             Class::Harmless | Class::Reads => {}
             Class::Writes => {
-                st.wrote_by_option = true;
+                // Only a target directory (`cp -t DIR`) takes the place of
+                // the last operand.
+                if matches!(name, "-t" | "--target-directory") {
+                    st.wrote_by_option = true;
+                }
                 if let Some(v) = value {
                     let dirs = if p.name == "tar" && matches!(name, "-f" | "--file") {
                         st.start_dirs.clone()
@@ -1199,8 +1254,11 @@ fn read_option(
             }
             // `python -m MODULE`: the module runs as a program, read in
             // turn by the model (`python -m pytest -p evil` is pytest's).
+            // (A module may be the workspace's own file: `-m ls` runs
+            // ./ls.py.)
             Class::Code if p.name.starts_with("python") && name == "-m" => {
                 st.module.clone_from(&value);
+                e.project = true;
             }
             Class::Code => e.code.push(format!("{} {shown}", p.name)),
             Class::Network => e.network.push(format!("{} {shown}", p.name)),
@@ -1265,14 +1323,15 @@ fn read_option(
         apply(opt, &key, value, e);
         return used;
     }
-    // GNU short options, grouped.
+    // GNU short options, grouped (`+x` for programs with `+` options).
+    let sign = if t.starts_with('+') { '+' } else { '-' };
     let body = &t[1..];
     if p.numeric && body.chars().all(|c| c.is_ascii_digit()) {
         return 0;
     }
     let chars: Vec<(usize, char)> = body.char_indices().collect();
     for (idx, (off, c)) in chars.iter().enumerate() {
-        let key = format!("-{c}");
+        let key = format!("{sign}{c}");
         let Some(opt) = lookup(&key) else {
             unknown(e, &key);
             return used;
@@ -1342,10 +1401,43 @@ fn sed_effects(script: &str) -> Result<Vec<String>, String> {
         s[start..*i].iter().collect::<String>().trim().to_string()
     };
     // A regex or replacement ended by `delim`, with backslash escapes.
-    let delimited = |i: &mut usize, delim: char| -> Result<(), String> {
+    // A regex (`regex`: bracket expressions hold the delimiter literally,
+    // `/[/b]/` is one regex to GNU sed) or a replacement ended by `delim`,
+    // with backslash escapes.
+    let delimited = |i: &mut usize, delim: char, regex: bool| -> Result<(), String> {
         while *i < s.len() {
             if s[*i] == '\\' {
                 *i += 2;
+                continue;
+            }
+            if regex && s[*i] == '[' {
+                *i += 1;
+                if s.get(*i) == Some(&'^') {
+                    *i += 1;
+                }
+                if s.get(*i) == Some(&']') {
+                    *i += 1;
+                }
+                loop {
+                    match s.get(*i) {
+                        None | Some('\n') => {
+                            return Err("an unterminated bracket expression".into());
+                        }
+                        Some('[') if matches!(s.get(*i + 1), Some(':' | '.' | '=')) => {
+                            let close = s[*i + 1];
+                            *i += 2;
+                            while *i + 1 < s.len() && !(s[*i] == close && s[*i + 1] == ']') {
+                                *i += 1;
+                            }
+                            *i += 2;
+                        }
+                        Some(']') => {
+                            *i += 1;
+                            break;
+                        }
+                        Some(_) => *i += 1,
+                    }
+                }
                 continue;
             }
             if s[*i] == delim {
@@ -1383,14 +1475,14 @@ fn sed_effects(script: &str) -> Result<Vec<String>, String> {
             }
             if i < s.len() && s[i] == '/' {
                 i += 1;
-                delimited(&mut i, '/')?;
+                delimited(&mut i, '/', true)?;
                 while i < s.len() && matches!(s[i], 'I' | 'M') {
                     i += 1;
                 }
             } else if i + 1 < s.len() && s[i] == '\\' {
                 let d = s[i + 1];
                 i += 2;
-                delimited(&mut i, d)?;
+                delimited(&mut i, d, true)?;
                 while i < s.len() && matches!(s[i], 'I' | 'M') {
                     i += 1;
                 }
@@ -1446,8 +1538,8 @@ fn sed_effects(script: &str) -> Result<Vec<String>, String> {
             'y' => {
                 let d = *s.get(i).ok_or("an unterminated y command")?;
                 i += 1;
-                delimited(&mut i, d)?;
-                delimited(&mut i, d)?;
+                delimited(&mut i, d, false)?;
+                delimited(&mut i, d, false)?;
             }
             's' => {
                 let d = *s.get(i).ok_or("an unterminated s command")?;
@@ -1455,8 +1547,8 @@ fn sed_effects(script: &str) -> Result<Vec<String>, String> {
                     return Err("an s command corral cannot read".into());
                 }
                 i += 1;
-                delimited(&mut i, d)?;
-                delimited(&mut i, d)?;
+                delimited(&mut i, d, true)?;
+                delimited(&mut i, d, false)?;
                 // Flags.
                 while i < s.len() {
                     match s[i] {
@@ -1513,6 +1605,11 @@ mod tests {
         assert!(sed_effects("$!N;e id").is_err());
         assert_eq!(sed_effects("/start/,/end/d"), Ok(vec![]));
         assert!(sed_effects("s/unterminated").is_err());
+        // GNU sed reads `/` inside a bracket expression literally.
+        assert!(sed_effects("/[/b]/e touch x").is_err());
+        assert_eq!(sed_effects("/[/b]/w ../x"), Ok(vec!["../x".to_string()]));
+        assert_eq!(sed_effects("s/[a-z]/X/g;s/[[:digit:]]\\+/N/"), Ok(vec![]));
+        assert!(sed_effects(":a;$e id").is_err());
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct Frame {
     /// (`(cd x); ...`), and `cd`'s logical reading of `..` beside the
     /// physical one. A path must land inside from every one of them.
     pub others: Vec<Here>,
+    /// The line opens a file by redirection: `/dev/fd/N` and `/dev/stdout`
+    /// may then reopen that file, with write access.
+    pub reopens_files: bool,
 }
 
 /// Stands for an unknown workspace: a path no file system call can reach
@@ -74,12 +77,14 @@ impl Frame {
                     here: Here::Dir(ws.clone()),
                     workspace: Some(ws),
                     others: Vec::new(),
+                    reopens_files: false,
                 }
             }
             None => Frame {
                 workspace: None,
                 here: Here::Dir(PathBuf::from(UNKNOWN_ROOT)),
                 others: Vec::new(),
+                reopens_files: false,
             },
         }
     }
@@ -168,6 +173,7 @@ impl Frame {
                 workspace: self.workspace.clone(),
                 here,
                 others: Vec::new(),
+                reopens_files: self.reopens_files,
             })
             .collect()
     }
@@ -206,10 +212,16 @@ impl Frame {
     fn place_here(&self, path: &Word, dirs: &[Word]) -> Place {
         let t = path.text.as_str();
         let outside = |why: String| Place::Outside { why, abs: None };
-        if matches!(t, "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty")
+        let descriptor = matches!(t, "/dev/stdout" | "/dev/stderr" | "/dev/stdin")
             || t.strip_prefix("/dev/fd/")
-                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-        {
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        if descriptor && self.reopens_files {
+            return outside(
+                "it reopens a descriptor that a redirection on this line may have opened on a file"
+                    .into(),
+            );
+        }
+        if descriptor || matches!(t, "/dev/null" | "/dev/tty") {
             return Place::Device;
         }
         if !path.literal || t.starts_with('~') {

@@ -354,6 +354,8 @@ pub struct ParsedCommand {
     /// other, and the words it fills are not literal. Not a construct: a
     /// substitution is as provable as the commands in it.
     pub substitutions: Vec<String>,
+    /// Whether the line holds a loop (`for`, `while`, `until`, `select`).
+    pub loops: bool,
     /// Words (their unquoted text) holding an expansion outside quotes
     /// (`$X`, `$(..)`): the shell splits its result into several words, so
     /// an option's value may become more options.
@@ -627,6 +629,7 @@ impl Walker<'_> {
         match c {
             ast::CompoundCommand::Arithmetic(a) => self.arith(&a.expr.value),
             ast::CompoundCommand::ArithmeticForClause(f) => {
+                self.out.loops = true;
                 for e in [&f.initializer, &f.condition, &f.updater]
                     .into_iter()
                     .flatten()
@@ -638,6 +641,7 @@ impl Walker<'_> {
             ast::CompoundCommand::BraceGroup(b) => self.list(&b.list),
             ast::CompoundCommand::Subshell(s) => self.list(&s.list),
             ast::CompoundCommand::ForClause(f) => {
+                self.out.loops = true;
                 for v in f.values.iter().flatten() {
                     self.word(&v.value)?;
                 }
@@ -667,6 +671,7 @@ impl Walker<'_> {
                 Ok(())
             }
             ast::CompoundCommand::WhileClause(w) | ast::CompoundCommand::UntilClause(w) => {
+                self.out.loops = true;
                 self.list(&w.0)?;
                 self.list(&w.1.list)
             }
@@ -1353,7 +1358,8 @@ pub fn inline_code(argv: &[Word]) -> Option<Option<String>> {
             i += 1;
             break;
         }
-        if !a.starts_with('-') || a == "-" {
+        // `+x` options (`bash +x -c CODE`) are options too.
+        if !(a.starts_with('-') || a.starts_with('+')) || a == "-" || a == "+" {
             break;
         }
         // Version and help: `node -v`, `perl -v` (python's `-v` is
