@@ -40,6 +40,11 @@ pub const MAX_TEXT_BYTES: usize = 64 << 10;
 /// Counted on the raw text, quotes and all, so it errs towards `ask`.
 pub const MAX_NESTING: usize = 48;
 
+/// Most `(` in a row (spaces, `$`, `<`, `>` between them allowed) before
+/// the text is not parsed: the parser's backtracking grows exponentially
+/// with the run on text that does not parse.
+pub const MAX_PAREN_RUN: usize = 10;
+
 /// A construct whose effect cannot be proven from the words of the command.
 /// An allow rule then answers `ask` unless it names the construct in
 /// `allow_constructs`.
@@ -408,6 +413,24 @@ fn bounded(text: &str) -> Result<(), ParseError> {
                     "a directory-stack index (`~N`) longer than corral evaluates".into(),
                 ));
             }
+        }
+    }
+    // brush-parser backtracks on runs of `(` (a subshell, or `((`
+    // arithmetic?) in time exponential in the run when the text does not
+    // parse: 31 of them took 29 seconds (found by fuzzing).
+    let mut run = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' => {
+                run += 1;
+                if run > MAX_PAREN_RUN {
+                    return Err(ParseError(format!(
+                        "more than {MAX_PAREN_RUN} opening parentheses in a row"
+                    )));
+                }
+            }
+            ' ' | '\t' | '$' | '<' | '>' | '\n' => {}
+            _ => run = 0,
         }
     }
     let (mut depth, mut deepest) = (0usize, 0usize);
@@ -1660,6 +1683,12 @@ mod tests {
             assert!(parse(text).is_err(), "{text}");
         }
         assert!(parse("echo ~1 ~+2 ~-3").is_ok());
+        // A timeout of 29 s in brush-parser's backtracking: a long run of
+        // `(` in text that does not parse.
+        let slow = "(((((((((((((((((((((((((((((((a+[$semsh\0sh.c";
+        assert!(parse(slow).is_err_and(|e| e.0.contains("parentheses")));
+        assert!(parse("((((((((((x))))))))))").is_ok() || parse("((((((((((x))))))))))").is_err());
+        assert!(parse("( ( echo hi ) )").is_ok());
     }
 
     fn canon(text: &str) -> Vec<String> {
