@@ -433,6 +433,21 @@ fn bounded(text: &str) -> Result<(), ParseError> {
             _ => run = 0,
         }
     }
+    // ... and on a redirection's descriptor number that does not fit
+    // (`66666666666>x`, found by fuzzing).
+    let mut digits = 0usize;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits += 1;
+        } else {
+            if digits > 9 && matches!(c, '<' | '>') {
+                return Err(ParseError(
+                    "a descriptor number longer than corral evaluates".into(),
+                ));
+            }
+            digits = 0;
+        }
+    }
     let (mut depth, mut deepest) = (0usize, 0usize);
     let mut backticks = false;
     let mut word = String::new();
@@ -1688,6 +1703,9 @@ mod tests {
         let slow = "(((((((((((((((((((((((((((((((a+[$semsh\0sh.c";
         assert!(parse(slow).is_err_and(|e| e.0.contains("parentheses")));
         assert!(parse("( ( echo hi ) )").is_ok());
+        // brush-parser 0.4 panicked on a descriptor that overflows its i32.
+        assert!(parse("echo 666666666667>x").is_err());
+        assert!(parse("echo 2>x 12>&1").is_ok());
     }
 
     fn canon(text: &str) -> Vec<String> {
