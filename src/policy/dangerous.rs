@@ -832,8 +832,10 @@ fn system_path(p: &str) -> bool {
 const DESTRUCTIVE_CODE: &str = r"(?i)rmtree|rmSync|rmdirSync|unlinkSync|rm_r\b|rm_rf|FileUtils\.rm|os\.remove|os\.unlink|os\.rmdir|os\.system|subprocess|child_process|execSync|spawnSync|\bspawn\b|\bsystem\s*\(|\bsystem\s+['\x22]|\bexec\s*\(|`|popen|shell_exec|passthru|proc_open|do shell script|File\.delete|Remove-Item|rimraf|\bunlink\b|Dir\.rmdir|rm\s+-|fs\.rm|\.truncate|Path\(.*\)\.unlink|\bkill\b";
 
 fn interpreter_destructive(p: &ParsedCommand) -> bool {
-    let Ok(re) = regex::Regex::new(DESTRUCTIVE_CODE) else {
-        return false;
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(re) = RE.get_or_init(|| regex::Regex::new(DESTRUCTIVE_CODE).ok()) else {
+        // Fail closed: a pattern that does not compile flags any inline code.
+        return !p.inline_code.is_empty();
     };
     p.inline_code.iter().any(|c| re.is_match(c))
 }

@@ -957,8 +957,16 @@ impl Policy {
             names.extend(dangerous::builtin_hits(p).into_iter().map(String::from));
             texts.extend(dangerous::command_texts(p));
         }
-        for b in &dangerous::BUILTIN {
-            let Some(re) = b.text.and_then(|t| Regex::new(t).ok()) else {
+        // Compiled once: a decision used to compile every pattern again.
+        static BUILTIN_RES: std::sync::OnceLock<Vec<Option<Regex>>> = std::sync::OnceLock::new();
+        let res = BUILTIN_RES.get_or_init(|| {
+            dangerous::BUILTIN
+                .iter()
+                .map(|b| b.text.and_then(|t| Regex::new(t).ok()))
+                .collect()
+        });
+        for (b, re) in dangerous::BUILTIN.iter().zip(res) {
+            let Some(re) = re else {
                 continue;
             };
             if texts.iter().any(|t| re.is_match(t)) && !names.iter().any(|n| n == b.name) {

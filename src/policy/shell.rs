@@ -40,9 +40,10 @@ pub const MAX_TEXT_BYTES: usize = 64 << 10;
 /// Counted on the raw text, quotes and all, so it errs towards `ask`.
 pub const MAX_NESTING: usize = 48;
 
-/// Most `(` in a row (spaces, `$`, `<`, `>` between them allowed) before
-/// the text is not parsed: the parser's backtracking grows exponentially
-/// with the run on text that does not parse.
+/// Most `(` in a row (spaces, `$`, `<`, `>` between them allowed), and
+/// deepest parenthesis nesting (closed or not), before the text is not
+/// parsed: the parser's backtracking grows exponentially with them on text
+/// that does not parse.
 pub const MAX_PAREN_RUN: usize = 10;
 
 /// A construct whose effect cannot be proven from the words of the command.
@@ -425,12 +426,30 @@ fn bounded(text: &str) -> Result<(), ParseError> {
                 run += 1;
                 if run > MAX_PAREN_RUN {
                     return Err(ParseError(format!(
-                        "more than {MAX_PAREN_RUN} opening parentheses in a row"
+                        "nested too deeply: more than {MAX_PAREN_RUN} opening parentheses in a row"
                     )));
                 }
             }
             ' ' | '\t' | '$' | '<' | '>' | '\n' => {}
             _ => run = 0,
+        }
+    }
+    // The same backtracking on many `(` left open with words between them
+    // (`( x>( ( (( y ...`, found by fuzzing): parentheses are held to a
+    // depth of MAX_PAREN_RUN, closed or not.
+    let mut parens = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' => {
+                parens += 1;
+                if parens > MAX_PAREN_RUN {
+                    return Err(ParseError(format!(
+                        "nested too deeply: parentheses more than {MAX_PAREN_RUN} deep"
+                    )));
+                }
+            }
+            ')' => parens = parens.saturating_sub(1),
+            _ => {}
         }
     }
     // ... and on a redirection's descriptor number that does not fit
@@ -1703,6 +1722,14 @@ mod tests {
         let slow = "(((((((((((((((((((((((((((((((a+[$semsh\0sh.c";
         assert!(parse(slow).is_err_and(|e| e.0.contains("parentheses")));
         assert!(parse("( ( echo hi ) )").is_ok());
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/policy/fuzz-timeout-parens.bin"
+        );
+        let bytes = std::fs::read(file).unwrap_or_default();
+        assert!(!bytes.is_empty(), "{file}");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(parse(&text).is_err());
         // brush-parser 0.4 panicked on a descriptor that overflows its i32.
         assert!(parse("echo 666666666667>x").is_err());
         assert!(parse("echo 2>x 12>&1").is_ok());
