@@ -452,6 +452,35 @@ fn bounded(text: &str) -> Result<(), ParseError> {
             _ => {}
         }
     }
+    // A here-document operator with no delimiter word (`$(<< ;`) made
+    // brush-parser 0.4 allocate without bound (12 GB in a minute, found by
+    // fuzzing).
+    let cs: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i + 1 < cs.len() {
+        if cs[i] == '<'
+            && cs[i + 1] == '<'
+            && cs.get(i + 2) != Some(&'<')
+            && (i == 0 || cs[i - 1] != '<')
+        {
+            let mut j = i + 2;
+            if cs.get(j) == Some(&'-') {
+                j += 1;
+            }
+            while matches!(cs.get(j), Some(' ' | '\t')) {
+                j += 1;
+            }
+            match cs.get(j) {
+                None | Some(';' | '|' | '&' | '(' | ')' | '<' | '>' | '\n' | '\r') => {
+                    return Err(ParseError("a here-document without a delimiter".into()));
+                }
+                _ => {}
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
     // ... and on a redirection's descriptor number that does not fit
     // (`66666666666>x`, found by fuzzing).
     let mut digits = 0usize;
@@ -1730,6 +1759,17 @@ mod tests {
         assert!(!bytes.is_empty(), "{file}");
         let text = String::from_utf8_lossy(&bytes);
         assert!(parse(&text).is_err());
+        // brush-parser 0.4 allocated without bound on a here-document
+        // operator with no delimiter.
+        for text in ["$(<< ;  ", "echo $(cat << | x", "cat <<", "cat <<- ;"] {
+            assert!(
+                parse(text).is_err_and(|e| e.0.contains("here-document")),
+                "{text}"
+            );
+        }
+        assert!(parse("cat <<EOF\nhi\nEOF\n").is_ok());
+        assert!(parse("cat <<- 'EOF'\nhi\nEOF\n").is_ok());
+        assert!(parse("cat <<< hi").is_ok());
         // brush-parser 0.4 panicked on a descriptor that overflows its i32.
         assert!(parse("echo 666666666667>x").is_err());
         assert!(parse("echo 2>x 12>&1").is_ok());
