@@ -120,6 +120,21 @@ enum Sub {
         #[arg(long, value_parser = parse_protocol)]
         protocol: crate::proto::HookProtocol,
     },
+    /// Run a command as a sandboxed slot runs its agent: it, and everything
+    /// it starts, may write only beneath the `--write` paths, ttys and
+    /// `/dev/null` (Linux Landlock; reading and the network stay open).
+    /// Exits 126 when it cannot confine, else as the command does.
+    Sandbox {
+        /// A directory (everything beneath it) or file it may write; repeat.
+        #[arg(long, value_name = "PATH")]
+        write: Vec<PathBuf>,
+        /// Run the command unconfined (saying so) where Landlock is missing.
+        #[arg(long)]
+        if_available: bool,
+        /// The command and its arguments.
+        #[arg(required = true, last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// Print the audit log: every answer (manual and automatic), every refusal
     /// and every prompt that vanished unanswered.
     Audit {
@@ -567,6 +582,34 @@ fn hook(
     crate::agent_hook::render(protocol, reply.decision, reply.message.as_deref())
 }
 
+/// `corral sandbox`: confines this process to `write` (and ttys), then
+/// becomes `command`. Exits 126 when it cannot confine (unless
+/// `if_available`), 127 when the command cannot be run.
+fn sandbox_exec(write: &[PathBuf], if_available: bool, command: &[String]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let Some((program, args)) = command.split_first() else {
+        eprintln!("corral sandbox: no command");
+        return ExitCode::from(2);
+    };
+    let write: Vec<PathBuf> = write
+        .iter()
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+        .collect();
+    match crate::sandbox::confine(&write) {
+        Ok(_) => {}
+        Err(crate::sandbox::SandboxError::Unavailable(why)) if if_available => {
+            eprintln!("corral sandbox: NOT confined: {why}");
+        }
+        Err(e) => {
+            eprintln!("corral sandbox: cannot confine: {e}");
+            return ExitCode::from(126);
+        }
+    }
+    let err = std::process::Command::new(program).args(args).exec();
+    eprintln!("corral sandbox: cannot run {program}: {err}");
+    ExitCode::from(127)
+}
+
 /// Runs what the command line asks for; the exit status: 0 ok, 1 runtime
 /// failure, 2 usage or config error.
 pub fn dispatch(mut cli: Cli) -> ExitCode {
@@ -594,6 +637,15 @@ pub fn dispatch(mut cli: Cli) -> ExitCode {
             println!("{out}");
         }
         return ExitCode::SUCCESS;
+    }
+    if let Some(Sub::Sandbox {
+        write,
+        if_available,
+        command,
+    }) = &cli.command
+    {
+        // Before logging: no thread, no file, until the rules hold.
+        return sandbox_exec(write, *if_available, command);
     }
     if let Some(Sub::Audit { json, since, slot }) = &cli.command {
         let session = cli.session_arg.as_deref();
@@ -756,7 +808,11 @@ fn init_logging(
             "--log-level {level:?}: use off, error, warn, info, debug or trace"
         ))
     })?;
-    let appender = tracing_appender::rolling::daily(&paths.log_dir, file);
+    let appender = tracing_appender::rolling::RollingFileAppender::builder()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(file)
+        .build(&paths.log_dir)
+        .with_context(|| format!("creating log file {}", paths.log_dir.join(file).display()))?;
     // A short queue: the default (128,000 lines) preallocates 4 MiB in every
     // corral process; a log this far behind drops lines (counted) rather
     // than hold up the session.
@@ -1163,7 +1219,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .map_err(UsageError::from)?;
     config.check_worktrees().map_err(UsageError::from)?;
     drop(profiles);
-    let _log_guard = init_logging(&paths, &cli.log_level, "corral.log")?;
+    // A client that cannot write its log (a read-only home, a sandbox)
+    // still runs; a bad --log-level is the user's to fix.
+    let _log_guard = match init_logging(&paths, &cli.log_level, "corral.log") {
+        Ok(g) => Some(g),
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => return Err(e),
+        Err(e) => {
+            eprintln!("corral: no log file: {e:#}");
+            None
+        }
+    };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         demo = is_demo,

@@ -134,6 +134,17 @@ pub struct SlotConfig {
     /// output shows in the pane.
     #[serde(default)]
     pub setup: Vec<String>,
+    /// Confine the slot's agent, and everything it starts, to writing in
+    /// its workspace (`true`, `false` or `"if-available"`; default: the
+    /// `[sandbox]` table's `default`). See [`crate::sandbox`].
+    #[serde(default)]
+    pub sandbox: Option<crate::sandbox::SandboxMode>,
+    /// More places a sandboxed slot may write (directories and everything
+    /// beneath them, or files; `~/` is the home directory), beyond its
+    /// workspace, its agent's state, a private temporary directory and the
+    /// `[sandbox]` table's `write`.
+    #[serde(default)]
+    pub write: Vec<PathBuf>,
 }
 
 impl SlotConfig {
@@ -266,6 +277,16 @@ impl Default for TranscriptConfig {
     }
 }
 
+/// `[sandbox]` settings: the default for every slot that does not say.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// `sandbox` for slots that do not set it (`false` unless given).
+    pub default: crate::sandbox::SandboxMode,
+    /// Places every sandboxed slot may also write (`~/.cargo/registry`).
+    pub write: Vec<PathBuf>,
+}
+
 /// The whole `config.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -280,6 +301,9 @@ pub struct Config {
     /// `[ui] copy_command`, which it fills when that is not set.
     #[serde(default, alias = "copy-command")]
     pub copy_command: Option<String>,
+    /// Sandbox defaults.
+    #[serde(default)]
+    pub sandbox: SandboxConfig,
     /// The slots, in display order.
     #[serde(rename = "slot", default)]
     pub slots: Vec<SlotConfig>,

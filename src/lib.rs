@@ -20,5 +20,6 @@ pub mod pattern;
 pub mod policy;
 pub mod profile;
 pub mod proto;
+pub mod sandbox;
 pub mod server;
 pub mod worktree;

@@ -121,3 +121,38 @@ impl Paths {
         self.data_dir.join("transcripts")
     }
 }
+
+/// `pattern` with the environment put in: a leading `~` is `HOME`,
+/// `${NAME:-fallback}` is `NAME` when set and not empty, else the fallback
+/// (itself expanded). `env` reads the slot's environment; `escape` is
+/// applied to every value put in (a glob's escape, or none). `None` when
+/// `HOME` (or a variable with no fallback) is unset, or a `${` is not
+/// closed.
+pub fn expand_vars(
+    pattern: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    escape: &dyn Fn(&str) -> String,
+) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = pattern;
+    if let Some(r) = rest.strip_prefix('~') {
+        out.push_str(&escape(&env("HOME").filter(|h| !h.is_empty())?));
+        rest = r;
+    }
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let body = &rest[at + 2..];
+        let end = body.find('}')?;
+        let (name, fallback) = match body[..end].split_once(":-") {
+            Some((n, f)) => (n, Some(f)),
+            None => (&body[..end], None),
+        };
+        match env(name).filter(|v| !v.is_empty()) {
+            Some(v) => out.push_str(&escape(&v)),
+            None => out.push_str(&expand_vars(fallback?, env, escape)?),
+        }
+        rest = &body[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}

@@ -520,6 +520,26 @@ pub struct Profile {
     /// session, if the agent has such a hook.
     #[serde(default)]
     pub hook: Option<HookSpec>,
+    /// What the agent itself writes outside its workspace, which a
+    /// sandboxed slot must allow (`[sandbox]`).
+    #[serde(default)]
+    pub sandbox: SandboxSpec,
+}
+
+/// The `[sandbox]` table of a profile: the agent's own state, which a
+/// sandboxed slot may write besides its workspace.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSpec {
+    /// Paths: `~` is the slot's `HOME`, `${NAME:-fallback}` its
+    /// environment. One ending in `/` is a directory (everything beneath
+    /// it), made before the agent starts if missing; any other is a file,
+    /// writable only if it exists (Landlock grants existing files).
+    #[serde(default)]
+    pub write: Vec<String>,
+    /// Where the list comes from ("written by Codex 0.169.0 at start: ...").
+    #[serde(default)]
+    pub source: String,
 }
 
 /// The `[session]` table: how a slot's conversation is named, found and

@@ -310,6 +310,14 @@ pub enum Event {
         /// Files with uncommitted changes (`git status --porcelain` lines).
         changes: usize,
     },
+    /// How a slot's new session is confined (`None`: it asks for no
+    /// sandbox), sent as each session starts.
+    Sandbox {
+        /// The slot.
+        slot: SlotIdx,
+        /// Its sandbox (boxed: events stay small).
+        status: Option<Box<crate::sandbox::SandboxStatus>>,
+    },
     /// A slot's git worktree was removed (`ctl worktree SLOT remove`): it
     /// has none now.
     WorktreeRemoved {
@@ -464,6 +472,10 @@ pub struct SlotInfo {
     /// Its worktree's branch and files with uncommitted changes.
     #[serde(default)]
     pub worktree: Option<(String, usize)>,
+    /// How its session is confined, when it asks for a sandbox (boxed:
+    /// events that carry a slot stay small).
+    #[serde(default)]
+    pub sandbox: Option<Box<crate::sandbox::SandboxStatus>>,
 }
 
 /// A pending prompt as a [`Welcome`] shows it.

@@ -62,6 +62,12 @@ pub fn ensure(
     base: Option<&str>,
 ) -> Result<Ensured, String> {
     if path.exists() {
+        // An agent of the session before may have rewritten the links.
+        if let Ok(w) = find_git(repo, path) {
+            for f in repair_links(&w, path)? {
+                tracing::warn!(worktree = %path.display(), "put back {f}: it had been changed");
+            }
+        }
         let on = git(path, &["rev-parse", "--abbrev-ref", "HEAD"]).ok();
         let top = git(path, &["rev-parse", "--show-toplevel"]).ok();
         let same = |t: &str| std::fs::canonicalize(t).ok() == std::fs::canonicalize(path).ok();
@@ -123,12 +129,179 @@ pub fn ensure(
     Ok(Ensured::Created)
 }
 
-/// The uncommitted changes in worktree `path`, as `git status --porcelain`
-/// lists them (`M src/main.rs`, `?? notes.txt`); empty when clean.
+/// A worktree's place in its repository's git directory, found from the
+/// main repository's side ([`find_git`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorktreeGit {
+    /// The repository's common git directory (`<repo>/.git`).
+    pub common: PathBuf,
+    /// The worktree's own administrative directory in it
+    /// (`<common>/worktrees/<name>`).
+    pub admin: PathBuf,
+}
+
+impl WorktreeGit {
+    /// What a commit in the worktree writes in the repository's git
+    /// directory: the shared objects, refs and logs, and the worktree's own
+    /// administrative directory (its HEAD, index, reflog); never the hooks,
+    /// the config, `info/` or `packed-refs`.
+    pub fn commit_dirs(&self) -> Vec<PathBuf> {
+        vec![
+            self.common.join("objects"),
+            self.common.join("refs"),
+            self.common.join("logs"),
+            self.admin.clone(),
+        ]
+    }
+}
+
+/// Finds worktree `path`'s administrative directory from repository
+/// `repo`'s side, never from files in the worktree (its agent may have
+/// rewritten its `.git` file to lead anywhere): the one directory of
+/// `<common>/worktrees/` whose `gitdir` names `<path>/.git`.
 ///
-/// Errors: git failed.
-pub fn changes(path: &Path) -> Result<Vec<String>, String> {
-    Ok(git(path, &["status", "--porcelain"])?
+/// Errors: git failed on `repo`, or not exactly one such directory exists.
+pub fn find_git(repo: &Path, path: &Path) -> Result<WorktreeGit, String> {
+    let common = git(
+        repo,
+        &["rev-parse", "--path-format=absolute", "--git-common-dir"],
+    )?;
+    let common = std::fs::canonicalize(&common).map_err(|e| format!("{common}: {e}"))?;
+    let want = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let dir = common.join("worktrees");
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut found = Vec::new();
+    for e in entries.filter_map(Result::ok) {
+        let admin = e.path();
+        let real_dir = std::fs::symlink_metadata(&admin).is_ok_and(|m| m.is_dir());
+        let Ok(text) = std::fs::read_to_string(admin.join("gitdir")) else {
+            continue;
+        };
+        let named = PathBuf::from(text.trim_end_matches(['\n', '\r']));
+        let names_us = named.file_name().is_some_and(|n| n == ".git")
+            && named
+                .parent()
+                .and_then(|p| std::fs::canonicalize(p).ok())
+                .is_some_and(|p| p == want);
+        if real_dir && names_us {
+            found.push(admin);
+        }
+    }
+    match found.len() {
+        1 => Ok(WorktreeGit {
+            common,
+            admin: found.remove(0),
+        }),
+        0 => Err(format!(
+            "no entry of {} names the worktree {}",
+            dir.display(),
+            path.display()
+        )),
+        _ => Err(format!(
+            "{} entries of {} name the worktree {}: run `git worktree repair` there",
+            found.len(),
+            dir.display(),
+            path.display()
+        )),
+    }
+}
+
+/// Writes `text` to `path` by a new file renamed over it, so a symbolic
+/// link put at `path` is replaced, never followed.
+fn replace_file(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.corral-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: {e}", path.display())
+    })
+}
+
+/// Puts back the links between worktree `path` and its repository where
+/// they were changed (a sandboxed agent may write both ends): `<path>/.git`
+/// reads `gitdir: <admin>`, and `<admin>/commondir` leads to the common
+/// directory. Else every git command later run in the worktree (by corral
+/// or by you) would read a git directory, config and hooks of the agent's
+/// choosing. Returns what it put back.
+///
+/// Errors: `<path>/.git` is not a file (a directory or a link was put
+/// there), or a write failed.
+pub fn repair_links(w: &WorktreeGit, path: &Path) -> Result<Vec<String>, String> {
+    let mut fixed = Vec::new();
+    let dotgit = path.join(".git");
+    let meta = std::fs::symlink_metadata(&dotgit).ok();
+    if !meta.as_ref().is_some_and(|m| m.is_file()) {
+        return Err(format!(
+            "{} is not the file git made (it was replaced): remove it and run `git worktree repair {}` in the repository",
+            dotgit.display(),
+            path.display()
+        ));
+    }
+    let want = format!("gitdir: {}\n", w.admin.display());
+    let have = std::fs::read_to_string(&dotgit).unwrap_or_default();
+    if have.trim_end() != want.trim_end() {
+        replace_file(&dotgit, &want)?;
+        fixed.push(format!("{}", dotgit.display()));
+    }
+    let commondir = w.admin.join("commondir");
+    let leads = std::fs::symlink_metadata(&commondir).is_ok_and(|m| m.is_file())
+        && std::fs::read_to_string(&commondir)
+            .ok()
+            .and_then(|t| std::fs::canonicalize(w.admin.join(t.trim_end())).ok())
+            .is_some_and(|c| c == w.common);
+    if !leads {
+        replace_file(&commondir, "../..\n")?;
+        fixed.push(format!("{}", commondir.display()));
+    }
+    Ok(fixed)
+}
+
+/// The uncommitted changes in worktree `path` of repository `repo`, as
+/// `git status --porcelain` lists them (`M src/main.rs`, `?? notes.txt`);
+/// empty when clean. git runs pinned to the worktree's real git
+/// directories ([`find_git`]), with no file-system monitor and no look
+/// into submodules, so nothing an agent wrote in the worktree chooses what
+/// git reads or runs.
+///
+/// Errors: the worktree's git directory is not found, or git failed.
+pub fn changes(repo: &Path, path: &Path) -> Result<Vec<String>, String> {
+    let w = find_git(repo, path)?;
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(path)
+        .args([
+            "-c",
+            "core.fsmonitor=false",
+            "status",
+            "--porcelain",
+            "--ignore-submodules=all",
+        ])
+        .env("GIT_DIR", &w.admin)
+        .env("GIT_COMMON_DIR", &w.common)
+        .env("GIT_WORK_TREE", path)
+        .output()
+        .map_err(|e| format!("running git: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "git status: {}",
+            err.trim().lines().last().unwrap_or("failed")
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| l.trim().to_string())
         .filter(|l| !l.is_empty())
@@ -140,8 +313,13 @@ pub fn changes(path: &Path) -> Result<Vec<String>, String> {
 ///
 /// Errors: the changes, or git failed.
 pub fn remove(repo: &Path, path: &Path, force: bool) -> Result<(), String> {
+    // `git worktree remove` runs git in the worktree: through its real
+    // links only.
+    if let Ok(w) = find_git(repo, path) {
+        repair_links(&w, path)?;
+    }
     if !force {
-        let changed = changes(path)?;
+        let changed = changes(repo, path)?;
         if !changed.is_empty() {
             return Err(format!(
                 "{} has uncommitted changes ({}); commit them, or remove it with --force",

@@ -315,6 +315,7 @@ fn first_pane_sizes(o: &Options, size: (u16, u16)) -> String {
                 rows: 24,
                 cols: 80,
                 worktree: None,
+                sandbox: None,
             })
             .collect(),
         inbox: Vec::new(),

@@ -45,6 +45,9 @@ pub const MAX_NESTING: usize = 48;
 /// parsed: the parser's backtracking grows exponentially with them on text
 /// that does not parse.
 pub const MAX_PAREN_RUN: usize = 10;
+/// Most parameter expansions with an array subscript (`${a[...]}`) nested
+/// in one another that corral parses (see `bounded`).
+pub const MAX_SUBSCRIPT_DEPTH: usize = 2;
 
 /// A construct whose effect cannot be proven from the words of the command.
 /// An allow rule then answers `ask` unless it names the construct in
@@ -480,6 +483,36 @@ fn bounded(text: &str) -> Result<(), ParseError> {
         } else {
             i += 1;
         }
+    }
+    // brush-parser 0.4 backtracks on array subscripts inside parameter
+    // expansions inside subscripts (`${a[${a[${a[${a[1]}]}]}]}`) in time
+    // and memory exponential in their depth: 5 took 30 s and 2 GB (found
+    // by fuzzing). `${` frames are counted without regard to quoting
+    // (more text is refused, never less), and those with a `[` in them
+    // are held to a depth of MAX_SUBSCRIPT_DEPTH.
+    // A frame: `Some(subscripted)` for `${`, `None` for another `{`.
+    let mut frames: Vec<Option<bool>> = Vec::new();
+    let mut prev = '\0';
+    for c in text.chars() {
+        match c {
+            '{' if prev == '$' => frames.push(Some(false)),
+            '{' => frames.push(None),
+            '[' => {
+                if let Some(Some(top)) = frames.last_mut() {
+                    *top = true;
+                }
+                if frames.iter().filter(|f| **f == Some(true)).count() > MAX_SUBSCRIPT_DEPTH {
+                    return Err(ParseError(format!(
+                        "nested too deeply: array subscripts in parameter expansions more than {MAX_SUBSCRIPT_DEPTH} deep"
+                    )));
+                }
+            }
+            '}' => {
+                frames.pop();
+            }
+            _ => {}
+        }
+        prev = c;
     }
     // ... and on a redirection's descriptor number that does not fit
     // (`66666666666>x`, found by fuzzing).
@@ -1759,6 +1792,26 @@ mod tests {
         assert!(!bytes.is_empty(), "{file}");
         let text = String::from_utf8_lossy(&bytes);
         assert!(parse(&text).is_err());
+        // Exponential backtracking on array subscripts nested in
+        // parameter expansions (30 s and 2 GB at depth 5).
+        for text in [
+            "echo ${a[${a[${a[${a[1]}]}]}]}",
+            "rm ${H[a${H[a${H[a${H[a${H[a}}}}}",
+            "rm \"${H[WO\"${H[WO\"${H[WOME:?x}\"}\"}\"",
+        ] {
+            assert!(
+                parse(text).is_err_and(|e| e.0.contains("nested too deeply")),
+                "{text}"
+            );
+        }
+        assert!(parse("echo ${a[${b[1]}]} ${x:-${y:-${z:-w}}}").is_ok());
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/policy/fuzz-oom-subscripts.bin"
+        );
+        let bytes = std::fs::read(file).unwrap_or_default();
+        assert!(!bytes.is_empty(), "{file}");
+        assert!(parse(&String::from_utf8_lossy(&bytes)).is_err());
         // brush-parser 0.4 allocated without bound on a here-document
         // operator with no delimiter.
         for text in ["$(<< ;  ", "echo $(cat << | x", "cat <<", "cat <<- ;"] {

@@ -245,6 +245,11 @@ pub struct CtlSlot {
     /// The directory it ran in (its worktree, if it has one).
     #[serde(default)]
     pub cwd: Option<String>,
+    /// How its session is confined (`confined`, `partial`, `unconfined`,
+    /// `refused`), where it may write, and why; absent when the slot asks
+    /// for no sandbox.
+    #[serde(default)]
+    pub sandbox: Option<crate::sandbox::SandboxStatus>,
 }
 
 /// Counters of one slot, for `ctl stats`.

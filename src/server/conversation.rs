@@ -28,30 +28,7 @@ pub fn is_uuid(s: &str) -> bool {
 /// What came from the environment is escaped, so a `[` in a home directory
 /// is not a glob class.
 pub fn expand(pattern: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = pattern;
-    if let Some(r) = rest.strip_prefix('~') {
-        out.push_str(&glob::Pattern::escape(
-            &env("HOME").filter(|h| !h.is_empty())?,
-        ));
-        rest = r;
-    }
-    while let Some(at) = rest.find("${") {
-        out.push_str(&rest[..at]);
-        let body = &rest[at + 2..];
-        let end = body.find('}')?;
-        let (name, fallback) = match body[..end].split_once(":-") {
-            Some((n, f)) => (n, Some(f)),
-            None => (&body[..end], None),
-        };
-        match env(name).filter(|v| !v.is_empty()) {
-            Some(v) => out.push_str(&glob::Pattern::escape(&v)),
-            None => out.push_str(&expand(fallback?, env)?),
-        }
-        rest = &body[end + 1..];
-    }
-    out.push_str(rest);
-    Some(out)
+    crate::paths::expand_vars(pattern, env, &|v| glob::Pattern::escape(v))
 }
 
 /// `pattern` (expanded) for conversation `id`: `{id}` is the id, `{id8}`

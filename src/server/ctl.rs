@@ -174,6 +174,7 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
                             cwd: launch(i)
                                 .and_then(|l| l.cwd)
                                 .map(|c| c.to_string_lossy().into_owned()),
+                            sandbox: s.sandbox.clone(),
                         })
                         .collect()
                 }),
@@ -291,6 +292,8 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
                     base: None,
                 }),
                 setup: Vec::new(),
+                sandbox: None,
+                write: Vec::new(),
             };
             // As big as the session's first pane until a client sizes it.
             let size = hub.with_view(|v| v.slots.first().map_or((24, 80), |s| s.size));
@@ -620,6 +623,7 @@ fn event_slot(e: &Event) -> SlotIdx {
         | Event::Notice { slot, .. }
         | Event::Worktree { slot, .. }
         | Event::WorktreeRemoved { slot }
+        | Event::Sandbox { slot, .. }
         | Event::SlotAdded { slot, .. } => *slot,
     }
 }

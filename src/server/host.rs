@@ -441,6 +441,8 @@ impl Hub {
                 base: None,
             }),
             setup: Vec::new(),
+            sandbox: None,
+            write: Vec::new(),
         };
         let size = self.with_view(|v| v.slots.first().map_or((24, 80), |s| s.size));
         mgr.add_slot_near(cfg, size, near)
@@ -575,6 +577,7 @@ impl Hub {
                     rows: s.size.0,
                     cols: s.size.1,
                     worktree: s.worktree.clone(),
+                    sandbox: s.sandbox.clone().map(Box::new),
                 })
                 .collect(),
             inbox: st
@@ -1336,6 +1339,8 @@ pub struct SlotRow {
     pub by_ctl: u64,
     /// Its worktree's branch and files with uncommitted changes.
     pub worktree: Option<(String, usize)>,
+    /// How its session is confined, when it asks for a sandbox.
+    pub sandbox: Option<crate::sandbox::SandboxStatus>,
 }
 
 /// How many decisions the server keeps for clients that attach.
@@ -1362,6 +1367,7 @@ impl View {
                     by_rule: 0,
                     by_ctl: 0,
                     worktree: None,
+                    sandbox: None,
                 })
                 .collect(),
             inbox: Vec::new(),
@@ -1450,6 +1456,7 @@ impl View {
                     by_rule: 0,
                     by_ctl: 0,
                     worktree: None,
+                    sandbox: None,
                 });
             }
             Event::Worktree {
@@ -1464,6 +1471,11 @@ impl View {
             Event::WorktreeRemoved { slot } => {
                 if let Some(s) = self.slots.get_mut(*slot) {
                     s.worktree = None;
+                }
+            }
+            Event::Sandbox { slot, status } => {
+                if let Some(s) = self.slots.get_mut(*slot) {
+                    s.sandbox = status.as_deref().cloned();
                 }
             }
             _ => {}

@@ -13,6 +13,7 @@
 //! This module never uses ratatui, crossterm or tui-term (a test enforces it):
 //! a socket server could speak the same commands and events.
 
+mod confine;
 mod conversation;
 mod ctl;
 pub mod host;
@@ -25,7 +26,7 @@ use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -247,6 +248,8 @@ pub struct Launch {
     pub argv: Vec<String>,
     /// The directory it runs in.
     pub cwd: Option<PathBuf>,
+    /// How it is confined, when its slot asks for a sandbox.
+    pub sandbox: Option<crate::sandbox::SandboxStatus>,
 }
 
 impl SlotShared {
@@ -474,6 +477,20 @@ impl SessionManager {
             None => None,
         };
         let profiles_copy = opts.profiles.clone();
+        let protected: Vec<PathBuf> = [
+            opts.audit_path.as_deref().and_then(Path::parent),
+            opts.state_file.as_deref().and_then(Path::parent),
+            opts.hook.as_ref().map(|h| h.runtime_dir.as_path()),
+            config
+                .origin
+                .as_ref()
+                .and_then(|(p, _)| p.parent())
+                .filter(|p| !p.as_os_str().is_empty()),
+        ]
+        .into_iter()
+        .flatten()
+        .map(Path::to_path_buf)
+        .collect();
         let mut mgr = Manager {
             hook_exe: opts.hook.as_ref().map(|h| h.exe.clone()),
             socket,
@@ -503,6 +520,9 @@ impl SessionManager {
                 .map(|(p, t)| crate::proto::ConfigId::of(p, t).path)
                 .unwrap_or_default(),
             other_configs: Vec::new(),
+            sandbox: config.sandbox.clone(),
+            exe: std::env::current_exe().ok(),
+            protected,
         };
         let restored = opts
             .state_file
@@ -816,6 +836,8 @@ struct SlotRt {
     enter_due: Option<EnterDue>,
     /// Its git worktree (repository, path, branch), once made.
     worktree: Option<(PathBuf, PathBuf, String)>,
+    /// How its current session is confined, when it asks for a sandbox.
+    sandbox: Option<crate::sandbox::SandboxStatus>,
     /// The id of its agent's conversation (profiles with `[session]`):
     /// given by corral or learned from the agent.
     session_id: Option<String>,
@@ -930,6 +952,13 @@ struct Manager {
     config_key: String,
     /// What the state file holds for other configs, written back unchanged.
     other_configs: Vec<state::ConfigState>,
+    /// The `[sandbox]` table.
+    sandbox: crate::config::SandboxConfig,
+    /// corral's own executable: a sandboxed slot starts through its
+    /// `sandbox` command.
+    exe: Option<PathBuf>,
+    /// Directories no sandbox grant may contain (see [`confine::Context`]).
+    protected: Vec<PathBuf>,
 }
 
 /// One line of `audit.jsonl`.
@@ -959,6 +988,9 @@ struct AuditRecord<'a> {
     /// Milliseconds from the prompt's detection to this record.
     #[serde(skip_serializing_if = "Option::is_none")]
     waited_ms: Option<u64>,
+    /// How the slot's session was confined, when it asks for a sandbox.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sandbox: Option<&'a crate::sandbox::SandboxStatus>,
 }
 
 fn now_rfc3339() -> String {
@@ -1414,7 +1446,7 @@ impl Manager {
             }) {
                 Ok((repo, ensured)) => {
                     tracing::info!(slot = %s.id, ?ensured, path = %dir.display(), %branch, "worktree");
-                    let changes = crate::worktree::changes(&dir).map_or(0, |c| c.len());
+                    let changes = crate::worktree::changes(&repo, &dir).map_or(0, |c| c.len());
                     let _ = self.events.send(Event::Worktree {
                         slot: i,
                         branch: branch.clone(),
@@ -1446,12 +1478,62 @@ impl Manager {
             }
         }
         s.cwd = cwd.clone();
+        let argv: Vec<String> = std::iter::once(run.command.get_ref().clone())
+            .chain(run.args.iter().cloned())
+            .chain(extra.iter().cloned())
+            .collect();
+        // The sandbox: around the setup script too, so it runs confined.
+        let ctx = confine::Context {
+            defaults: &self.sandbox,
+            exe: self.exe.as_deref(),
+            temp_base: &sandbox_temp_base(&self.session),
+            protected: &self.protected,
+            support: sandbox_support(),
+        };
+        let worktree = s
+            .worktree
+            .as_ref()
+            .map(|(r, d, _)| (r.as_path(), d.as_path()));
+        s.sandbox = None;
+        match confine::plan(&ctx, &s.cfg, &s.profile, &run, cwd.as_deref(), worktree) {
+            confine::Plan::Off => {}
+            confine::Plan::Confined {
+                run: r,
+                status,
+                notes,
+            } => {
+                for n in notes {
+                    pane_note(
+                        &s.shared,
+                        self.screens.as_deref(),
+                        i,
+                        &format!("[corral] {n}\r\n"),
+                    );
+                }
+                tracing::info!(slot = %s.id, write = ?status.write, "sandboxed");
+                run = std::borrow::Cow::Owned(*r);
+                s.sandbox = Some(status);
+            }
+            confine::Plan::Unconfined { status } => {
+                tracing::warn!(slot = %s.id, why = ?status.why, "not confined");
+                s.sandbox = Some(status);
+            }
+            confine::Plan::Refused { status } => {
+                let why = status.why.clone().unwrap_or_default();
+                if prepared.is_ok() {
+                    prepared = Err(anyhow::anyhow!("{why}"));
+                }
+                s.sandbox = Some(status);
+            }
+        }
+        let _ = self.events.send(Event::Sandbox {
+            slot: i,
+            status: s.sandbox.clone().map(Box::new),
+        });
         *s.shared.launch.lock().unwrap_or_else(|p| p.into_inner()) = Some(Launch {
-            argv: std::iter::once(run.command.get_ref().clone())
-                .chain(run.args.iter().cloned())
-                .chain(extra.iter().cloned())
-                .collect(),
+            argv,
             cwd: cwd.clone(),
+            sandbox: s.sandbox.clone(),
         });
         let started = prepared
             .and_then(|()| self.spawner.spawn(&run, &extra, cwd, s.size))
@@ -1774,6 +1856,8 @@ impl Manager {
                         base: None,
                     }),
                 setup: Vec::new(),
+                sandbox: None,
+                write: Vec::new(),
             };
             let size = self.slots.first().map_or((24, 80), |s| s.size);
             // Brought back as what it was, or fresh: one added in another
@@ -1930,6 +2014,7 @@ impl Manager {
             rows: rt.size.0,
             cols: rt.size.1,
             worktree: None,
+            sandbox: None,
         };
         let Some(i) = self.shared.push(rt.shared.clone()) else {
             return Err(format!(
@@ -2266,8 +2351,8 @@ impl Manager {
             tracing::debug!(slot = %s.id, state = %state.label(), rule, "state");
             // The agent finished a turn: what it changed in its worktree.
             if state == AgentState::Idle
-                && let Some((_, path, branch)) = &s.worktree
-                && let Ok(c) = crate::worktree::changes(path)
+                && let Some((repo, path, branch)) = &s.worktree
+                && let Ok(c) = crate::worktree::changes(repo, path)
             {
                 events.push(Event::Worktree {
                     slot: i,
@@ -2881,6 +2966,7 @@ impl Manager {
                 .prompt_opened
                 .filter(|_| s.prompt.as_ref().is_some_and(|p| p.id == id))
                 .map(|t| t.elapsed().as_millis() as u64),
+            sandbox: s.sandbox.as_ref(),
         };
         let line = match serde_json::to_string(&rec) {
             Ok(l) => l,
@@ -3132,6 +3218,7 @@ fn new_slot(
         idle_since: None,
         enter_due: None,
         worktree: None,
+        sandbox: None,
         session_id: None,
         restored: false,
         resuming: false,
@@ -3373,16 +3460,7 @@ impl Spawner for PtySpawner {
             pixel_height: 0,
         })?;
         let program = slot.command.get_ref();
-        // The PATH the child gets: the slot's own, else corral's.
-        let path = slot
-            .env
-            .get("PATH")
-            .map(std::ffi::OsString::from)
-            .or_else(|| std::env::var_os("PATH"));
-        let cwd_now = std::env::current_dir().unwrap_or_default();
-        if !program.contains('/') && which::which_in(program, path, cwd_now).is_err() {
-            anyhow::bail!("no such command in PATH");
-        }
+        find_program(slot)?;
         let mut cmd = CommandBuilder::new(program);
         cmd.args(&slot.args);
         cmd.args(extra_args);
@@ -3414,6 +3492,48 @@ impl Spawner for PtySpawner {
             master: pair.master,
             child,
         })
+    }
+}
+
+/// Checks that slot `slot`'s program can be found: a bare name in the
+/// `PATH` the child gets (the slot's own, else corral's).
+///
+/// Errors: "no such command in PATH".
+fn find_program(slot: &SlotConfig) -> anyhow::Result<()> {
+    let program = slot.command.get_ref();
+    let path = slot
+        .env
+        .get("PATH")
+        .map(std::ffi::OsString::from)
+        .or_else(|| std::env::var_os("PATH"));
+    let cwd_now = std::env::current_dir().unwrap_or_default();
+    if !program.contains('/') && which::which_in(program, path, cwd_now).is_err() {
+        anyhow::bail!("no such command in PATH");
+    }
+    Ok(())
+}
+
+/// Where sandboxed slots of session `session` get their private temporary
+/// directories: `<tmp>/corral-<uid>-sandbox/<session>/<slot>`.
+fn sandbox_temp_base(session: &str) -> PathBuf {
+    // SAFETY: getuid(2) has no failure modes and no memory effects.
+    let uid = unsafe { libc::getuid() };
+    std::env::temp_dir()
+        .join(format!("corral-{uid}-sandbox"))
+        .join(session)
+}
+
+/// Landlock here, and whether the server can keep a sandbox's promise: a
+/// server that itself runs with `no_new_privs` cannot tell a sandboxed
+/// agent's connections from a person's.
+fn sandbox_support() -> crate::sandbox::Support {
+    match crate::sandbox::support() {
+        crate::sandbox::Support::Available { .. } if crate::sandbox::server_has_no_new_privs() => {
+            crate::sandbox::Support::Missing {
+                why: "corral's server runs with no_new_privs set (a container or service manager set it), so it cannot tell a sandboxed agent's connections from yours".into(),
+            }
+        }
+        other => other,
     }
 }
 

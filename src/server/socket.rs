@@ -1,5 +1,8 @@
 //! The server's Unix socket: 0600 in a 0700 directory of the user's runtime
-//! directory (DESIGN.md §4.7). A connection from another uid is refused.
+//! directory (DESIGN.md §4.7). A connection from another uid is refused, and
+//! so is a client (ctl, attach) from inside a sandboxed slot: such a process
+//! may send its own agent's hook requests, nothing else (see
+//! [`crate::sandbox::peer_is_confined`]).
 //!
 //! One thread accepts; each connection gets a thread that reads its first
 //! frame. A client's [`proto::Hello`] hands the connection to the server's
@@ -126,6 +129,9 @@ fn accept_loop(
 ) {
     // SAFETY: getuid(2) has no failure modes and no memory effects.
     let me = unsafe { libc::getuid() };
+    // A server that has no_new_privs itself cannot tell sandboxed peers
+    // from others (and then starts no sandboxed slot).
+    let check_confined = !crate::sandbox::server_has_no_new_privs();
     let mut next_conn: u64 = 0;
     for stream in listener.incoming() {
         if stop.load(Ordering::Acquire) {
@@ -149,7 +155,7 @@ fn accept_loop(
         let clients = clients.clone();
         let _ = thread::Builder::new()
             .name(format!("corral-conn-{conn}"))
-            .spawn(move || serve(conn, stream, &*to_manager, clients));
+            .spawn(move || serve(conn, stream, &*to_manager, clients, check_confined));
     }
 }
 
@@ -158,6 +164,7 @@ fn serve(
     stream: UnixStream,
     to_manager: &(dyn Fn(SocketMsg) -> bool + Send + Sync),
     clients: Option<super::ClientHandler>,
+    check_confined: bool,
 ) {
     let refuse = |mut s: &UnixStream, why: String| {
         tracing::info!(conn, "socket: {why}");
@@ -189,6 +196,12 @@ fn serve(
         let Some(handler) = clients else {
             return refuse(&stream, "this socket takes no clients".into());
         };
+        if check_confined && crate::sandbox::peer_is_confined(stream.as_raw_fd()) {
+            return refuse(
+                &stream,
+                "this client runs inside a sandbox (no_new_privs is set); a sandboxed agent may not drive corral".into(),
+            );
+        }
         let _ = stream.set_read_timeout(None);
         drop(stream);
         return handler(hello, reader);

@@ -50,6 +50,8 @@ pub struct SlotView {
     pub restart_asked: bool,
     /// Its git worktree's branch and files with uncommitted changes.
     pub worktree: Option<(String, usize)>,
+    /// How its session is confined, when it asks for a sandbox.
+    pub sandbox: Option<crate::sandbox::SandboxStatus>,
     /// When its program, which exited, starts again (its restart policy's
     /// delay): the sidebar counts down to it.
     pub restart_at: Option<Instant>,
@@ -447,6 +449,7 @@ impl App {
                 restart_asked: false,
                 restart_at: None,
                 worktree: None,
+                sandbox: None,
             })
             .collect::<Vec<_>>();
         Self::with_ui(slots, &config.ui, keymap, size, now)
@@ -530,6 +533,7 @@ impl App {
                 restart_asked: false,
                 restart_at: None,
                 worktree: s.worktree.clone(),
+                sandbox: s.sandbox.as_deref().cloned(),
             })
             .collect::<Vec<_>>();
         let n = slots.len();
@@ -1167,6 +1171,7 @@ impl App {
                         restart_asked: false,
                         restart_at: None,
                         worktree: info.worktree.clone(),
+                        sandbox: info.sandbox.as_deref().cloned(),
                     });
                     self.scrolled.push(false);
                     self.sent_sizes.push(None);
@@ -1300,6 +1305,11 @@ impl App {
             Event::WorktreeRemoved { slot } => {
                 if let Some(s) = self.slots.get_mut(slot) {
                     s.worktree = None;
+                }
+            }
+            Event::Sandbox { slot, status } => {
+                if let Some(s) = self.slots.get_mut(slot) {
+                    s.sandbox = status.map(|b| *b);
                 }
             }
             Event::Notice { .. } => {

@@ -374,6 +374,22 @@ fn worktree_label(slot: &crate::client::app::SlotView) -> String {
     }
 }
 
+/// `· sandboxed ` (or `· sandboxed (partly) `, `· NOT confined `, `· no
+/// sandbox: not started `) for a slot that asks for a sandbox, styled red
+/// when it is not confined; `None` for one that does not ask.
+fn sandbox_label(slot: &crate::client::app::SlotView) -> Option<Span<'static>> {
+    use crate::sandbox::SandboxState;
+    let st = slot.sandbox.as_ref()?;
+    let text = format!("· {} ", st.label());
+    Some(match st.state {
+        SandboxState::Confined | SandboxState::Partial => Span::raw(text),
+        SandboxState::Unconfined | SandboxState::Refused => Span::styled(
+            text,
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ),
+    })
+}
+
 /// Draws the whole UI.
 pub fn draw(
     frame: &mut Frame,
@@ -533,6 +549,7 @@ fn pane(
         };
         let mut spans = slot_title(slot, glyph, color);
         spans.push(Span::raw(worktree_label(slot)));
+        spans.extend(sandbox_label(slot));
         let title = Line::from(spans);
         let mut block = Block::default()
             .borders(Borders::ALL)
@@ -719,17 +736,28 @@ fn sidebar(frame: &mut Frame, app: &App, area: Rect, now: Instant) {
     )));
     for (i, s) in app.slots.iter().enumerate() {
         let (glyph, color) = state_style(&s.state);
-        // A worktree with uncommitted changes: its id ends in `*`.
+        // A worktree with uncommitted changes: its id ends in `*`; a
+        // sandboxed slot's in `⊡`, one that asked for a sandbox and runs
+        // without in `!`.
         let marked;
-        let s = match &s.worktree {
-            Some((_, n)) if *n > 0 => {
-                marked = crate::client::app::SlotView {
-                    id: format!("{}*", s.id),
-                    ..s.clone()
-                };
-                &marked
-            }
-            _ => s,
+        let dirty = matches!(&s.worktree, Some((_, n)) if *n > 0);
+        let boxed = s.sandbox.as_ref().map(|b| match b.state {
+            crate::sandbox::SandboxState::Confined | crate::sandbox::SandboxState::Partial => "⊡",
+            _ => "!",
+        });
+        let s = if dirty || boxed.is_some() {
+            marked = crate::client::app::SlotView {
+                id: format!(
+                    "{}{}{}",
+                    s.id,
+                    if dirty { "*" } else { "" },
+                    boxed.unwrap_or("")
+                ),
+                ..s.clone()
+            };
+            &marked
+        } else {
+            s
         };
         let label = match &s.state {
             AgentState::NeedsPermission => "PERMISSION".to_string(),
