@@ -296,6 +296,9 @@ impl SlotShared {
         if let Some(id) = self.session_id() {
             text.push_str(&format!("\nconversation: {id} (a restart resumes it)\n"));
         }
+        if let Some(sb) = self.launch().and_then(|l| l.sandbox) {
+            text.push_str(&explain_sandbox(&sb));
+        }
         text
     }
 
@@ -3493,6 +3496,26 @@ impl Spawner for PtySpawner {
             child,
         })
     }
+}
+
+/// The sandbox part of `ctl explain`: its state, where the session may
+/// write, and what it does not cover.
+fn explain_sandbox(sb: &crate::sandbox::SandboxStatus) -> String {
+    let mut t = format!("\nsandbox: {}", sb.label());
+    if let Some(abi) = sb.abi {
+        t.push_str(&format!(" (Landlock ABI {abi})"));
+    }
+    t.push('\n');
+    if let Some(why) = &sb.why {
+        t.push_str(&format!("  {why}\n"));
+    }
+    if !sb.write.is_empty() {
+        t.push_str("  may write: ");
+        t.push_str(&sb.write.join(", "));
+        t.push_str(", ttys and /dev/null\n");
+        t.push_str("  not covered: reading, the network, permissions and times of files, services outside it\n");
+    }
+    t
 }
 
 /// Checks that slot `slot`'s program can be found: a bare name in the
