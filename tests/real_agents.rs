@@ -23,8 +23,10 @@ fn sidebar_state(screen: &str, slot: &str) -> String {
         .lines()
         .find_map(|l| {
             let inner: String = l.chars().skip(3).collect();
+            // A sandboxed slot's id ends in `⊡`.
             inner
                 .strip_prefix(slot)
+                .map(|r| r.strip_prefix('⊡').unwrap_or(r))
                 .filter(|r| r.starts_with(' '))
                 .map(|r| r.to_string())
         })
@@ -252,6 +254,66 @@ fn four_real_agents_in_one_corral() {
         "{audit:?}"
     );
     let _ = Path::new("");
+}
+
+/// Codex, Gemini CLI and Aider each complete a turn that writes a file, in
+/// sandboxed slots (`[sandbox] default = true`): their own state, temporary
+/// files and hooks work inside the sandbox, and the slot says it is
+/// confined.
+#[test]
+fn three_real_agents_work_in_a_sandbox() {
+    let dir = support::tempdir();
+    let mock = agents::start_mock(dir.path(), 800);
+    let names = ["codex", "gemini", "aider"];
+    let runs: Vec<AgentRun> = names
+        .iter()
+        .map(|a| agents::setup(a, &dir.path().join(a), mock.port))
+        .collect();
+    let config: String = std::iter::once("[sandbox]\ndefault = true\n".to_string())
+        .chain(runs.iter().map(|r| r.slot_toml(&r.agent)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
+    let cfg_s = cfg.to_string_lossy().into_owned();
+    let t = Tui::corral(&["--config", &cfg_s], 64, 200, dir.path());
+    let mut s = Suite {
+        t,
+        focus: 0,
+        dir: dir.path().to_path_buf(),
+    };
+    let only = std::env::var("CORRAL_SUITE_ONLY").unwrap_or_default();
+    for (i, run) in runs.iter().enumerate() {
+        let slot = run.agent.as_str();
+        if !only.is_empty() && only != slot {
+            continue;
+        }
+        s.wait_state(slot, "idle");
+        let listed = support::ctl(dir.path(), &["--json", "list"]).1;
+        let v: serde_json::Value = serde_json::from_str(listed.trim()).unwrap_or_default();
+        let me = v["slots"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["id"] == slot).cloned())
+            .unwrap_or_default();
+        assert_eq!(me["sandbox"]["state"], "confined", "{slot}: {me}");
+        s.ask(i, "corral:bash please");
+        s.wait_prompt(slot, "Shell", "echo hello > hello.txt");
+        s.t.send(b"y");
+        s.t.wait_for(&format!("{slot}: hello.txt"), LONG, |_| {
+            exists(run, "hello.txt")
+        });
+        s.wait_state(slot, "idle");
+        let screen = s.t.text();
+        assert!(!sidebar_state(&screen, slot).contains("exited"), "{screen}");
+    }
+    let audit = s.audit();
+    assert!(
+        audit
+            .iter()
+            .filter(|a| a["result"] == "sent")
+            .all(|a| a["sandbox"]["state"] == "confined"),
+        "{audit:#?}"
+    );
 }
 
 /// `corral ctl` drives each real agent: `ctl prompt` returns with its

@@ -952,3 +952,69 @@ fn real_claude_code_approvals_prove_what_they_allow() {
         s.contains("INBOX (0)") && sidebar_line(s, "cc").contains("idle")
     });
 }
+
+/// Real Claude Code in a sandboxed slot: a person approves a Bash command
+/// that writes outside the project; the file does not appear, the agent
+/// gets the error and goes on. A write inside, approved by rule through
+/// the hook, lands; the audit says the slot was confined.
+#[test]
+fn real_claude_code_in_a_sandbox_cannot_write_outside() {
+    let Scene {
+        dir,
+        _mock,
+        project,
+        t,
+    } = scene(300, "[sandbox]\ndefault = true\n\n", ECHO_RULE, 50, 200);
+    let outside = project
+        .parent()
+        .unwrap_or_else(|| panic!("{project:?}"))
+        .join("outside.txt");
+    t.wait_text("· sandboxed", LONG);
+    // Policy leaves a write outside the workspace to the person; the
+    // person approves it, and the sandbox refuses it.
+    ask_long(&t, "corral:cmd echo escaped > ../outside.txt");
+    t.wait_for("the outside write in the inbox", LONG, |s| {
+        s.contains("INBOX (1)") && s.contains("▶ cc Bash")
+    });
+    t.send(b"y");
+    t.wait_for("claude idle after the refused write", LONG, |s| {
+        s.contains("INBOX (0)") && sidebar_line(s, "cc").contains("idle")
+    });
+    assert!(!outside.exists(), "written outside the sandbox");
+    // The refusal reached the agent as its tool's error (its transcript).
+    let projects = dir.path().join("claude/home/.claude/projects");
+    let transcript: String = std::fs::read_dir(&projects)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+        .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+        .collect();
+    assert!(
+        transcript
+            .to_lowercase()
+            .contains("permission denied: ../outside.txt"),
+        "the agent never saw the refusal"
+    );
+    // Inside, by rule, through the hook.
+    ask(&t, "corral:bash please");
+    wait_until("hello.txt written by rule", LONG, || {
+        project.join("hello.txt").exists()
+    });
+    t.wait_for("claude idle after the write", LONG, |s| {
+        s.contains("INBOX (0)") && sidebar_line(s, "cc").contains("idle")
+    });
+    let lines = audit_lines(dir.path());
+    let by_rule = lines
+        .iter()
+        .rev()
+        .find(|l| l["by"]["source"] == "policy")
+        .unwrap_or_else(|| panic!("no rule answer: {lines:?}"));
+    assert_eq!(by_rule["source"], "hook", "{by_rule}");
+    assert_eq!(by_rule["sandbox"]["state"], "confined", "{by_rule}");
+    let by_key = lines
+        .iter()
+        .find(|l| l["by"]["source"] == "keyboard")
+        .unwrap_or_else(|| panic!("no key answer: {lines:?}"));
+    assert_eq!(by_key["sandbox"]["state"], "confined", "{by_key}");
+}
