@@ -1017,4 +1017,26 @@ fn real_claude_code_in_a_sandbox_cannot_write_outside() {
         .find(|l| l["by"]["source"] == "keyboard")
         .unwrap_or_else(|| panic!("no key answer: {lines:?}"));
     assert_eq!(by_key["sandbox"]["state"], "confined", "{by_key}");
+    // A restart resumes the conversation, confined again.
+    let h = dir.path();
+    let slot = |k: &str| {
+        let v: serde_json::Value =
+            serde_json::from_str(&support::ctl(h, &["list", "--json"]).1).unwrap_or_default();
+        v["slots"][0][k].clone()
+    };
+    let id = slot("session_id").as_str().unwrap_or_default().to_string();
+    assert_eq!(support::ctl(h, &["restart", "cc"]).0, 0);
+    wait_until("session 2 running", LONG, || {
+        slot("generation") == 2 && slot("pid").as_u64().is_some()
+    });
+    let again = support::exec_args(slot("pid").as_u64().unwrap_or(0));
+    assert!(
+        again.windows(2).any(|w| w[0] == "--resume" && w[1] == id),
+        "{again:?}"
+    );
+    assert_eq!(slot("sandbox")["state"], "confined");
+    t.wait_for("claude idle again", LONG, |s| {
+        sidebar_line(s, "cc").contains("idle")
+    });
+    t.wait_text("corral:bash please", LONG);
 }

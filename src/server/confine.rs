@@ -254,3 +254,190 @@ pub(super) fn plan(
         notes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        root: PathBuf,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = std::fs::canonicalize(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        for d in ["home/.claude", "ws", "data", "run", "cargo"] {
+            std::fs::create_dir_all(root.join(d)).unwrap_or_else(|e| panic!("{e}"));
+        }
+        Fixture { _dir: dir, root }
+    }
+
+    fn slot(f: &Fixture, extra: &str) -> (Config, SlotConfig) {
+        let src = format!(
+            "{extra}\n[[slot]]\nid = \"s\"\nagent = \"claude\"\ncommand = \"/bin/sh\"\ncwd = {:?}\nsandbox = true\n[slot.env]\nHOME = {:?}\n",
+            f.root.join("ws"),
+            f.root.join("home")
+        );
+        let c = Config::parse(Path::new("t.toml"), &src).unwrap_or_else(|e| panic!("{e}"));
+        let s = c.slots[0].clone();
+        (c, s)
+    }
+
+    fn plan_for(f: &Fixture, extra: &str, cwd: &Path, support: Support) -> Plan {
+        let (c, s) = slot(f, extra);
+        let profiles = crate::profile::Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let profile = profiles.get("claude").unwrap_or_else(|| panic!("claude"));
+        let temp = f.root.join("tmp");
+        let protected = vec![f.root.join("data"), f.root.join("run")];
+        let ctx = Context {
+            defaults: &c.sandbox,
+            exe: Some(Path::new("/usr/bin/corral")),
+            temp_base: &temp,
+            protected: &protected,
+            support,
+        };
+        plan(&ctx, &s, &profile, &s, Some(cwd), None)
+    }
+
+    const HERE: Support = Support::Available { abi: 7 };
+
+    fn refused_why(p: Plan) -> String {
+        match p {
+            Plan::Refused { status } => status.why.unwrap_or_default(),
+            _ => panic!("not refused"),
+        }
+    }
+
+    #[test]
+    fn a_confined_slot_gets_its_workspace_state_temp_and_lists() {
+        let f = fixture();
+        let extra = format!("[sandbox]\nwrite = [{:?}]\n", f.root.join("cargo"));
+        let Plan::Confined { run, status, notes } = plan_for(&f, &extra, &f.root.join("ws"), HERE)
+        else {
+            panic!("not confined")
+        };
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(status.state, SandboxState::Confined);
+        assert_eq!(run.command.get_ref(), "/usr/bin/corral");
+        let args = run.args.join(" ");
+        for want in ["ws", "home/.claude", "home/.claude.json", "tmp/s", "cargo"] {
+            if want == "home/.claude.json" {
+                // A file that does not exist is not granted.
+                assert!(!args.contains(want), "{args}");
+                continue;
+            }
+            assert!(
+                args.contains(&format!("{}", f.root.join(want).display())),
+                "{want}: {args}"
+            );
+        }
+        assert!(args.ends_with("-- /bin/sh"), "{args}");
+        assert_eq!(
+            run.env.get("TMPDIR").map(String::as_str),
+            Some(f.root.join("tmp/s").to_string_lossy().as_ref())
+        );
+        assert!(
+            status.write.iter().any(|w| w == "~/.claude"),
+            "{:?}",
+            status.write
+        );
+    }
+
+    #[test]
+    fn grants_that_hold_everything_or_corrals_own_files_are_refused() {
+        let f = fixture();
+        // The home directory, through a listed path or a link to it.
+        let w = refused_why(plan_for(
+            &f,
+            "[sandbox]\nwrite = [\"~\"]\n",
+            &f.root.join("ws"),
+            HERE,
+        ));
+        assert!(w.contains("everything"), "{w}");
+        std::os::unix::fs::symlink(f.root.join("home"), f.root.join("ws/h"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let w = refused_why(plan_for(
+            &f,
+            "[sandbox]\nwrite = [\"h\"]\n",
+            &f.root.join("ws"),
+            HERE,
+        ));
+        assert!(w.contains("everything"), "{w}");
+        let w = refused_why(plan_for(
+            &f,
+            "[sandbox]\nwrite = [\"/\"]\n",
+            &f.root.join("ws"),
+            HERE,
+        ));
+        assert!(w.contains("everything"), "{w}");
+        // A workspace holding corral's data or runtime directory.
+        let w = refused_why(plan_for(&f, "", &f.root, HERE));
+        assert!(w.contains("corral's own"), "{w}");
+        // Through `..` in a listed path.
+        let w = refused_why(plan_for(
+            &f,
+            "[sandbox]\nwrite = [\"../data/..\"]\n",
+            &f.root.join("ws"),
+            HERE,
+        ));
+        assert!(w.contains("corral's own"), "{w}");
+    }
+
+    #[test]
+    fn without_landlock_strict_slots_are_refused_and_if_available_ones_run() {
+        let f = fixture();
+        let missing = || Support::Missing {
+            why: "no Landlock here".into(),
+        };
+        let w = refused_why(plan_for(&f, "", &f.root.join("ws"), missing()));
+        assert!(
+            w.contains("no Landlock here") && w.contains("if-available"),
+            "{w}"
+        );
+        let (c, mut s) = slot(&f, "");
+        s.sandbox = Some(SandboxMode::IfAvailable);
+        let profiles = crate::profile::Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let profile = profiles.get("claude").unwrap_or_else(|| panic!("claude"));
+        let temp = f.root.join("tmp");
+        let ctx = Context {
+            defaults: &c.sandbox,
+            exe: Some(Path::new("/usr/bin/corral")),
+            temp_base: &temp,
+            protected: &[],
+            support: missing(),
+        };
+        assert!(matches!(
+            plan(&ctx, &s, &profile, &s, Some(&f.root.join("ws")), None),
+            Plan::Unconfined { status } if status.state == SandboxState::Unconfined
+        ));
+        s.sandbox = Some(SandboxMode::Off);
+        assert!(matches!(
+            plan(&ctx, &s, &profile, &s, Some(&f.root.join("ws")), None),
+            Plan::Off
+        ));
+    }
+
+    #[test]
+    fn a_missing_listed_path_is_said_and_one_ending_in_a_slash_is_made() {
+        let f = fixture();
+        let extra = format!(
+            "[sandbox]\nwrite = [{:?}, \"{}/\"]\n",
+            f.root.join("nope"),
+            f.root.join("made").display()
+        );
+        let Plan::Confined { notes, run, .. } = plan_for(&f, &extra, &f.root.join("ws"), HERE)
+        else {
+            panic!("not confined")
+        };
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("nope") && n.contains("does not exist")),
+            "{notes:?}"
+        );
+        assert!(f.root.join("made").is_dir());
+        assert!(run.args.join(" ").contains("made"));
+    }
+}
