@@ -47,7 +47,7 @@ pub const MAX_NESTING: usize = 48;
 pub const MAX_PAREN_RUN: usize = 10;
 /// Most parameter expansions with an array subscript (`${a[...]}`) nested
 /// in one another that corral parses (see `bounded`).
-pub const MAX_SUBSCRIPT_DEPTH: usize = 2;
+pub const MAX_SUBSCRIPT_DEPTH: usize = 1;
 
 /// A construct whose effect cannot be proven from the words of the command.
 /// An allow rule then answers `ask` unless it names the construct in
@@ -486,8 +486,9 @@ fn bounded(text: &str) -> Result<(), ParseError> {
     }
     // brush-parser 0.4 backtracks on array subscripts inside parameter
     // expansions inside subscripts (`${a[${a[${a[${a[1]}]}]}]}`) in time
-    // and memory exponential in their depth: 5 took 30 s and 2 GB (found
-    // by fuzzing). `${` frames are counted without regard to quoting
+    // and memory exponential in their depth: 5 took 30 s and 2 GB, and two
+    // left open with quotes around them (`"${H["${H[}"}"${H["${}"}`) half a
+    // second, multiplied by every such group after (found by fuzzing). `${` frames are counted without regard to quoting
     // (more text is refused, never less), and those with a `[` in them
     // are held to a depth of MAX_SUBSCRIPT_DEPTH.
     // A frame: `Some(subscripted)` for `${`, `None` for another `{`.
@@ -1804,7 +1805,11 @@ mod tests {
                 "{text}"
             );
         }
-        assert!(parse("echo ${a[${b[1]}]} ${x:-${y:-${z:-w}}}").is_ok());
+        assert!(
+            parse("\"${H[\"${H[}\"}\"${H[\"${}\"}\\")
+                .is_err_and(|e| e.0.contains("nested too deeply"))
+        );
+        assert!(parse("echo ${a[1]} ${b[@]} ${x:-${y:-${z:-w}}}").is_ok());
         let file = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/policy/fuzz-oom-subscripts.bin"
@@ -1812,6 +1817,15 @@ mod tests {
         let bytes = std::fs::read(file).unwrap_or_default();
         assert!(!bytes.is_empty(), "{file}");
         assert!(parse(&String::from_utf8_lossy(&bytes)).is_err());
+        for name in ["fuzz-oom-subscripts2.bin", "fuzz-slow-subscripts.bin"] {
+            let file = format!(
+                "{}/tests/fixtures/policy/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            assert!(!bytes.is_empty(), "{file}");
+            assert!(parse(&String::from_utf8_lossy(&bytes)).is_err(), "{name}");
+        }
         // brush-parser 0.4 allocated without bound on a here-document
         // operator with no delimiter.
         for text in ["$(<< ;  ", "echo $(cat << | x", "cat <<", "cat <<- ;"] {
