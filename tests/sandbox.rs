@@ -168,8 +168,8 @@ fn without_landlock_a_sandboxed_slot_does_not_start_and_says_why() {
         h,
         &format!(
             "[sandbox]\ndefault = true\n\n\
-             [[slot]]\nid = \"strict\"\ncommand = \"/bin/sh\"\ncwd = {ws:?}\n\n\
              [[slot]]\nid = \"loose\"\ncommand = \"/bin/sh\"\ncwd = {ws:?}\nsandbox = \"if-available\"\n\n\
+             [[slot]]\nid = \"strict\"\ncommand = \"/bin/sh\"\ncwd = {ws:?}\n\n\
              [[slot]]\nid = \"plain\"\ncommand = \"/bin/sh\"\ncwd = {ws:?}\nsandbox = false\n"
         ),
     );
@@ -191,13 +191,29 @@ fn without_landlock_a_sandboxed_slot_does_not_start_and_says_why() {
         why.contains("Landlock is not available") && why.contains("if-available"),
         "{why}"
     );
+    // So does the text table.
+    let table = ctl(h, &["list"]).1;
+    assert!(
+        table.lines().next().unwrap_or("").contains("SANDBOX"),
+        "{table}"
+    );
+    assert!(
+        table.contains("# strict: no sandbox: not started: sandbox: Landlock is not available"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("loose") && l.contains("unconfined")),
+        "{table}"
+    );
     // The pane says why too.
     let pane = ctl(h, &["screen", "strict"]).1;
     assert!(pane.contains("Landlock is not available"), "{pane}");
     assert_eq!(slot_json(h, "loose")["sandbox"]["state"], "unconfined");
     assert!(slot_json(h, "plain")["sandbox"].is_null());
-    // The refused slot's title says so; the sidebar marks both.
-    let screen = t.wait_text("no sandbox: not started", LONG);
+    // The focused pane's title says so; the sidebar marks both.
+    let screen = t.wait_text("· NOT confined", LONG);
     let side = sidebar_text(&screen);
     assert!(
         side.contains("loose!") && side.contains("strict!"),

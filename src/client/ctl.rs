@@ -147,9 +147,16 @@ fn slots_table(slots: &[CtlSlot]) -> String {
         "PID".into(),
         "GEN".into(),
         "CONVERSATION".into(),
+        "SANDBOX".into(),
         "PROMPT".into(),
     ]];
+    let mut notes = String::new();
     for s in slots {
+        if let Some(sb) = &s.sandbox
+            && let Some(why) = &sb.why
+        {
+            notes.push_str(&format!("# {}: {}: {why}\n", s.id, sb.label()));
+        }
         rows.push([
             s.id.clone(),
             s.agent.clone(),
@@ -161,12 +168,18 @@ fn slots_table(slots: &[CtlSlot]) -> String {
             s.session_id
                 .as_deref()
                 .map_or("-".into(), |id| id.chars().take(8).collect()),
+            s.sandbox.as_ref().map_or("-".into(), |sb| {
+                serde_json::to_value(sb.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            }),
             s.prompt.as_ref().map_or("-".into(), |p| {
                 format!("{} {} {}", p.id, shown(&p.tool), shown(&p.subject))
             }),
         ]);
     }
-    table(&rows)
+    table(&rows) + &notes
 }
 
 fn stats_table(slots: &[CtlStats]) -> String {
