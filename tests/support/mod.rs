@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod agents;
+pub mod fake;
 pub mod rules;
 
 use std::io::{Read, Write};

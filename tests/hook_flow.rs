@@ -1,0 +1,208 @@
+//! The hook path, in process and fast: a session manager with its socket
+//! and a fake Claude Code (a PTY with no process) whose "hook" is this test
+//! speaking corral's hook protocol, as `corral hook` would. What the
+//! real-agent suites check end to end is checked here step by step: a rule
+//! answers a hook request at once; one no rule covers waits in the inbox
+//! and the person's answer goes back on the hook's connection; a wrong
+//! token or generation is refused; a hook that hangs up closes its prompt;
+//! a request too deep to evaluate waits for a person and nothing falls
+//! over; every decision is audited with its source.
+
+mod support;
+
+use std::io::BufReader;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::Arc;
+
+use corral::detect::Answer;
+use corral::proto::{self, HookDecision, HookProtocol, HookReply, HookRequest, PROTO_VERSION};
+use corral::server::{AnsweredBy, Command, Event, HookOptions};
+use support::fake::{FakeSpawner, next_event, start_with};
+
+const RULES: &str =
+    "[[policy]]\nname = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n";
+
+/// The hook token corral put in the program's arguments (in the hook
+/// command inside `--settings`).
+fn token_of(args: &[String]) -> String {
+    let all = args.join(" ");
+    let at = all
+        .find("--token")
+        .unwrap_or_else(|| panic!("no hook in {args:?}"));
+    all[at + "--token".len()..]
+        .trim_start()
+        .trim_start_matches('\'')
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+/// Sends one hook request for a Bash `command`, as `corral hook` does, and
+/// returns the connection to read the reply from.
+fn request(sock: &Path, token: &str, generation: u64, command: &str) -> BufReader<UnixStream> {
+    let mut s = UnixStream::connect(sock).unwrap_or_else(|e| panic!("{e}"));
+    let req = HookRequest {
+        v: PROTO_VERSION,
+        slot: "cc".into(),
+        generation,
+        token: token.into(),
+        protocol: HookProtocol::ClaudePermissionRequest,
+        event: serde_json::json!({
+            "hook_event_name": "PermissionRequest",
+            "tool_name": "Bash",
+            "tool_input": {"command": command, "description": "run it"},
+        }),
+    };
+    proto::write_frame(&mut s, &req).unwrap_or_else(|e| panic!("{e}"));
+    BufReader::new(s)
+}
+
+fn reply(r: &mut BufReader<UnixStream>) -> HookReply {
+    proto::read_frame::<_, HookReply>(r)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no reply"))
+}
+
+fn audit(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The audit's record number `n` (0-based), once it is written.
+fn audit_after(dir: &Path, n: usize) -> serde_json::Value {
+    support::wait_until(
+        &format!("audit record {n}"),
+        std::time::Duration::from_secs(30),
+        || audit(dir).len() > n,
+    );
+    audit(dir).swap_remove(n)
+}
+
+#[test]
+fn hook_requests_are_answered_by_rule_by_the_person_or_refused() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    let spawner = Arc::new(FakeSpawner::default());
+    let cfg = format!(
+        "{RULES}[[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\n[slot.env]\nCLAUDE_CONFIG_DIR = {:?}\n",
+        d.join("claude").to_string_lossy()
+    );
+    let hook = HookOptions {
+        exe: "/usr/bin/corral".into(),
+        runtime_dir: d.join("run"),
+        name: "t".into(),
+        clients: None,
+    };
+    let (mgr, mut rx) = start_with(&cfg, d, spawner.clone(), Some(hook));
+    let p = spawner.program(0);
+    let token = token_of(&p.args);
+    assert!(token.len() >= 16, "{token:?} from {:?}", p.args);
+    let sock = d.join("run/t.sock");
+
+    // 1. A rule covers it: allowed at once, audited as the hook's.
+    let mut c = request(&sock, &token, 1, "echo hi");
+    let r = reply(&mut c);
+    assert_eq!(r.decision, Some(HookDecision::Allow), "{r:?}");
+    let last = audit_after(d, 0);
+    assert_eq!(
+        (&last["source"], &last["by"]["source"], &last["subject"]),
+        (&"hook".into(), &"policy".into(), &"echo hi".into()),
+        "{last}"
+    );
+
+    // 2. No rule: the inbox, then the person's answer on the connection.
+    let mut c = request(&sock, &token, 1, "rm -rf build");
+    let prompt = match next_event(
+        &mut rx,
+        "the hook's prompt",
+        |e| matches!(e, Event::PromptOpened { prompt, .. } if prompt.subject == "rm -rf build"),
+    ) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: prompt.id,
+        answer: Answer::Deny,
+        by: AnsweredBy {
+            source: "keyboard".into(),
+            detail: "n".into(),
+        },
+    });
+    assert_eq!(reply(&mut c).decision, Some(HookDecision::Deny));
+    next_event(
+        &mut rx,
+        "the prompt closed",
+        |e| matches!(e, Event::PromptClosed { prompt: id, .. } if *id == prompt.id),
+    );
+    let last = audit_after(d, 1);
+    assert_eq!(
+        (&last["answer"], &last["by"]["source"], &last["result"]),
+        (&"deny".into(), &"keyboard".into(), &"sent".into()),
+        "{last}"
+    );
+
+    // 3. A wrong token or another session's generation: refused, nothing
+    //    opens.
+    for (tok, generation) in [("not-the-token", 1), (token.as_str(), 7)] {
+        let mut c = request(&sock, tok, generation, "echo hi");
+        let r = reply(&mut c);
+        assert!(r.decision.is_none() && r.error.is_some(), "{r:?}");
+    }
+
+    // 4. The hook hangs up (the person answered in the pane): its prompt
+    //    closes and the audit says it vanished.
+    let c = request(&sock, &token, 1, "rm -rf dist");
+    let prompt = match next_event(
+        &mut rx,
+        "the second prompt",
+        |e| matches!(e, Event::PromptOpened { prompt, .. } if prompt.subject == "rm -rf dist"),
+    ) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    drop(c);
+    next_event(
+        &mut rx,
+        "the hung-up prompt closed",
+        |e| matches!(e, Event::PromptClosed { prompt: id, .. } if *id == prompt.id),
+    );
+    support::wait_until(
+        "the vanished record",
+        std::time::Duration::from_secs(30),
+        || {
+            audit(d)
+                .iter()
+                .any(|l| l["result"] == "vanished" && l["subject"] == "rm -rf dist")
+        },
+    );
+
+    // 5. Too deep to evaluate: a person decides, and the server stays up.
+    let deep = format!("{}echo deep{}", "{ ".repeat(400), "; }".repeat(400));
+    let mut c = request(&sock, &token, 1, &deep);
+    let prompt = match next_event(
+        &mut rx,
+        "the deep prompt",
+        |e| matches!(e, Event::PromptOpened { prompt, .. } if prompt.subject.starts_with("{ { {")),
+    ) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: prompt.id,
+        answer: Answer::ApproveOnce,
+        by: AnsweredBy {
+            source: "keyboard".into(),
+            detail: "y".into(),
+        },
+    });
+    assert_eq!(reply(&mut c).decision, Some(HookDecision::Allow));
+    // Still answering after all of it.
+    let mut c = request(&sock, &token, 1, "echo again");
+    assert_eq!(reply(&mut c).decision, Some(HookDecision::Allow));
+}
