@@ -135,6 +135,11 @@ enum Sub {
         #[arg(required = true, last = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Parses a shell command from standard input as the policy does and
+    /// exits 0 (the server runs it under hard limits first: see
+    /// `server::probe`).
+    #[command(hide = true)]
+    ParseProbe,
     /// Print the audit log: every answer (manual and automatic), every refusal
     /// and every prompt that vanished unanswered.
     Audit {
@@ -646,6 +651,16 @@ pub fn dispatch(mut cli: Cli) -> ExitCode {
     {
         // Before logging: no thread, no file, until the rules hold.
         return sandbox_exec(write, *if_available, command);
+    }
+    if let Some(Sub::ParseProbe) = &cli.command {
+        use std::io::Read;
+        let mut text = String::new();
+        let _ = io::stdin()
+            .lock()
+            .take(crate::policy::shell::MAX_TEXT_BYTES as u64 + 1)
+            .read_to_string(&mut text);
+        let _ = crate::policy::shell::parse(&text);
+        return ExitCode::SUCCESS;
     }
     if let Some(Sub::Audit { json, since, slot }) = &cli.command {
         let session = cli.session_arg.as_deref();

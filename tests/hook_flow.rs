@@ -97,7 +97,10 @@ fn hook_requests_are_answered_by_rule_by_the_person_or_refused() {
         name: "t".into(),
         clients: None,
     };
-    let (mgr, mut rx) = start_with(&cfg, d, spawner.clone(), Some(hook));
+    // The real parse probe: every shell command is parsed in a child
+    // under limits first, as in the server.
+    let probe = Some(std::path::PathBuf::from(env!("CARGO_BIN_EXE_corral")));
+    let (mgr, mut rx) = start_with(&cfg, d, spawner.clone(), Some(hook), probe);
     let p = spawner.program(0);
     let token = token_of(&p.args);
     assert!(token.len() >= 16, "{token:?} from {:?}", p.args);
@@ -205,4 +208,53 @@ fn hook_requests_are_answered_by_rule_by_the_person_or_refused() {
     // Still answering after all of it.
     let mut c = request(&sock, &token, 1, "echo again");
     assert_eq!(reply(&mut c).decision, Some(HookDecision::Allow));
+}
+
+/// A command whose parse outruns the probe's limits (here a probe that
+/// only burns CPU) is never parsed in the server: even a command a rule
+/// covers waits for a person, with the reason, and the server goes on.
+#[test]
+fn a_command_the_parse_probe_cannot_finish_waits_for_a_person() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    let busy = d.join("busy-probe");
+    std::fs::write(&busy, "#!/bin/sh\nwhile :; do :; done\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(&busy, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let spawner = Arc::new(FakeSpawner::default());
+    let cfg = format!(
+        "{RULES}[[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\n[slot.env]\nCLAUDE_CONFIG_DIR = {:?}\n",
+        d.join("claude").to_string_lossy()
+    );
+    let hook = HookOptions {
+        exe: "/usr/bin/corral".into(),
+        runtime_dir: d.join("run"),
+        name: "t".into(),
+        clients: None,
+    };
+    let (mgr, mut rx) = start_with(&cfg, d, spawner.clone(), Some(hook), Some(busy));
+    let token = token_of(&spawner.program(0).args);
+    let mut c = request(&d.join("run/t.sock"), &token, 1, "echo hi");
+    let prompt = match next_event(&mut rx, "the prompt", |e| {
+        matches!(e, Event::PromptOpened { .. })
+    }) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    next_event(
+        &mut rx,
+        "the policy's reason",
+        |e| matches!(e, Event::PolicyAsked { reason, .. } if reason.contains("unparseable") && reason.contains("more than 2 s")),
+    );
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: prompt.id,
+        answer: Answer::Deny,
+        by: AnsweredBy {
+            source: "keyboard".into(),
+            detail: "n".into(),
+        },
+    });
+    assert_eq!(reply(&mut c).decision, Some(HookDecision::Deny));
 }

@@ -50,6 +50,7 @@ fn start_with(
             policy: corral::policy::Policy::new(config.policy.clone(), config.dangerous.clone()),
             screens: None,
             spawner: None,
+            probe_exe: None,
             hook: None,
         },
         tx,

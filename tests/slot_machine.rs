@@ -22,7 +22,7 @@ fn start(
     dir: &Path,
     spawner: Arc<FakeSpawner>,
 ) -> (SessionManager, UnboundedReceiver<Event>) {
-    fake::start_with(cfg, dir, spawner, None)
+    fake::start_with(cfg, dir, spawner, None, None)
 }
 
 const RULE: &str =

@@ -284,6 +284,7 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
             .unwrap_or_else(|_| Policy::new(config.policy.clone(), config.dangerous.clone())),
             screens: Some(hub.clone()),
             spawner: None,
+            probe_exe: std::env::current_exe().ok(),
             hook: Some(HookOptions {
                 exe: o.exe.unwrap_or_default(),
                 runtime_dir: rt.clone(),

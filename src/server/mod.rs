@@ -17,6 +17,7 @@ mod confine;
 mod conversation;
 mod ctl;
 pub mod host;
+mod probe;
 mod pty;
 mod socket;
 pub mod state;
@@ -169,6 +170,10 @@ pub struct ManagerOptions {
     /// What starts the programs; `None` starts real processes
     /// ([`PtySpawner`]).
     pub spawner: Option<Arc<dyn Spawner>>,
+    /// corral's executable, whose `parse-probe` parses each shell command
+    /// under hard limits before the policy does ([`probe`]); `None` parses
+    /// in process only (tests that run no corral binary).
+    pub probe_exe: Option<PathBuf>,
 }
 
 /// Receives every change to the slots' terminal engines, in the order the
@@ -526,6 +531,7 @@ impl SessionManager {
             sandbox: config.sandbox.clone(),
             exe: std::env::current_exe().ok(),
             protected,
+            probe_exe: opts.probe_exe,
         };
         let restored = opts
             .state_file
@@ -962,6 +968,8 @@ struct Manager {
     exe: Option<PathBuf>,
     /// Directories no sandbox grant may contain (see [`confine::Context`]).
     protected: Vec<PathBuf>,
+    /// See [`ManagerOptions::probe_exe`].
+    probe_exe: Option<PathBuf>,
 }
 
 /// One line of `audit.jsonl`.
@@ -2680,16 +2688,32 @@ impl Manager {
             )),
             _ => None,
         };
-        let d = self.policy.decide(&Subject {
-            slot: &s.id,
-            role: &s.cfg.role,
-            agent: &s.profile.name,
-            tool: &p.tool,
-            subject: &p.subject,
-            cwd: s.cwd.as_deref(),
-            dialog: &p.dialog.join("\n"),
-            incomplete: outside.as_deref(),
-        });
+        // A shell command is parsed first in a child under hard limits.
+        let probed = match &self.probe_exe {
+            Some(exe) if crate::policy::is_shell_tool(&p.tool) => {
+                probe::check(exe, &p.subject).err()
+            }
+            _ => None,
+        };
+        let d = if let Some(why) = probed {
+            tracing::warn!(slot = %s.id, "{why}");
+            crate::policy::Decision {
+                verdict: Verdict::Ask,
+                rule: None,
+                reason: format!("unparseable: {why}"),
+            }
+        } else {
+            self.policy.decide(&Subject {
+                slot: &s.id,
+                role: &s.cfg.role,
+                agent: &s.profile.name,
+                tool: &p.tool,
+                subject: &p.subject,
+                cwd: s.cwd.as_deref(),
+                dialog: &p.dialog.join("\n"),
+                incomplete: outside.as_deref(),
+            })
+        };
         let answer = match d.verdict {
             Verdict::Allow => Answer::ApproveOnce,
             Verdict::Deny => Answer::Deny,

@@ -198,12 +198,13 @@ impl FakeSpawner {
 }
 
 /// Starts a session manager over `cfg` with `spawner`, its audit log in
-/// `dir`, and the hook socket `hook` if given.
+/// `dir`, the hook socket `hook` and the parse probe `probe_exe` if given.
 pub fn start_with(
     cfg: &str,
     dir: &Path,
     spawner: Arc<FakeSpawner>,
     hook: Option<HookOptions>,
+    probe_exe: Option<PathBuf>,
 ) -> (SessionManager, UnboundedReceiver<Event>) {
     let config = Config::parse(Path::new("test.toml"), cfg).unwrap_or_else(|e| panic!("{e}"));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -224,6 +225,7 @@ pub fn start_with(
             screens: None,
             hook,
             spawner: Some(spawner),
+            probe_exe,
         },
         tx,
     )
