@@ -131,6 +131,10 @@ enum Sub {
         /// Run the command unconfined (saying so) where Landlock is missing.
         #[arg(long)]
         if_available: bool,
+        /// Let it open terminals of its own (`/dev/pts`, which also holds
+        /// the user's other terminals); else only the one it runs on.
+        #[arg(long)]
+        ptys: bool,
         /// The command and its arguments.
         #[arg(required = true, last = true, value_name = "COMMAND")]
         command: Vec<String>,
@@ -590,7 +594,7 @@ fn hook(
 /// `corral sandbox`: confines this process to `write` (and ttys), then
 /// becomes `command`. Exits 126 when it cannot confine (unless
 /// `if_available`), 127 when the command cannot be run.
-fn sandbox_exec(write: &[PathBuf], if_available: bool, command: &[String]) -> ExitCode {
+fn sandbox_exec(write: &[PathBuf], if_available: bool, ptys: bool, command: &[String]) -> ExitCode {
     use std::os::unix::process::CommandExt;
     let Some((program, args)) = command.split_first() else {
         eprintln!("corral sandbox: no command");
@@ -600,7 +604,7 @@ fn sandbox_exec(write: &[PathBuf], if_available: bool, command: &[String]) -> Ex
         .iter()
         .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
         .collect();
-    match crate::sandbox::confine(&write) {
+    match crate::sandbox::confine(&write, ptys) {
         Ok(_) => {}
         Err(crate::sandbox::SandboxError::Unavailable(why)) if if_available => {
             eprintln!("corral sandbox: NOT confined: {why}");
@@ -646,11 +650,12 @@ pub fn dispatch(mut cli: Cli) -> ExitCode {
     if let Some(Sub::Sandbox {
         write,
         if_available,
+        ptys,
         command,
     }) = &cli.command
     {
         // Before logging: no thread, no file, until the rules hold.
-        return sandbox_exec(write, *if_available, command);
+        return sandbox_exec(write, *if_available, *ptys, command);
     }
     if let Some(Sub::ParseProbe) = &cli.command {
         use std::io::Read;

@@ -540,6 +540,11 @@ pub struct SandboxSpec {
     /// Where the list comes from ("written by Codex 0.169.0 at start: ...").
     #[serde(default)]
     pub source: String,
+    /// The agent opens terminals of its own (node-pty, pexpect, a shell's
+    /// `ssh -t`): it may write every PTY under `/dev/pts`, which also holds
+    /// the user's other terminals. Otherwise only the one it runs on.
+    #[serde(default)]
+    pub ptys: bool,
 }
 
 /// The `[session]` table: how a slot's conversation is named, found and

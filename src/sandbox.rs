@@ -26,9 +26,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub const SIMULATE_ENV: &str = "CORRAL_SANDBOX_SIMULATE";
 
 /// Device files every confined process may open for writing: the null and
-/// zero devices, the terminal (`/dev/tty`, the PTYs under `/dev/pts` and
-/// `/dev/ptmx` for programs that open PTYs of their own), and POSIX shared
+/// zero devices, its own terminal (`/dev/tty`, and the PTY it was started
+/// on, found from its standard streams), `/dev/ptmx`, and POSIX shared
 /// memory (`/dev/shm`, used by Python's multiprocessing and browsers).
+/// Other terminals under `/dev/pts` are not writable unless the agent
+/// opens PTYs of its own ([`PTYS`]).
 pub const DEVICES: &[&str] = &[
     "/dev/null",
     "/dev/zero",
@@ -37,9 +39,23 @@ pub const DEVICES: &[&str] = &[
     "/dev/urandom",
     "/dev/tty",
     "/dev/ptmx",
-    "/dev/pts",
     "/dev/shm",
 ];
+
+/// Granted as a whole only to agents that open PTYs of their own (Gemini
+/// CLI's node-pty, Aider's pexpect, a shell that runs `ssh -t` or `tmux`):
+/// it also holds every other terminal of the user.
+pub const PTYS: &str = "/dev/pts";
+
+/// The PTY the calling process was started on: the `/dev/pts/N` its
+/// standard input, output or error is.
+fn own_pty() -> Option<PathBuf> {
+    (0..3).find_map(|fd| {
+        std::fs::read_link(format!("/proc/self/fd/{fd}"))
+            .ok()
+            .filter(|p| p.starts_with(PTYS) && p != Path::new(PTYS))
+    })
+}
 
 /// How a slot asks to be confined: `sandbox = true`, `false` or
 /// `"if-available"` in a `[[slot]]` (or as the `[sandbox] default`).
@@ -253,8 +269,9 @@ pub enum Confinement {
 }
 
 /// Confines the calling process, and every process it starts afterwards,
-/// to writing only beneath `write` (directories) or to `write` (files) and
-/// the [`DEVICES`]; sets `no_new_privs`. Paths that do not exist are
+/// to writing only beneath `write` (directories) or to `write` (files), the
+/// [`DEVICES`], its own PTY, and with `ptys` every PTY ([`PTYS`]); sets
+/// `no_new_privs`. Paths that do not exist are
 /// skipped (nothing can be created there). Call it single-threaded, right
 /// before `exec`.
 ///
@@ -267,7 +284,7 @@ pub enum Confinement {
 /// Errors: Landlock is missing or not enforced ([`SandboxError::Unavailable`]);
 /// a path exists but cannot be opened ([`SandboxError::Path`]).
 #[cfg(target_os = "linux")]
-pub fn confine(write: &[PathBuf]) -> Result<Confinement, SandboxError> {
+pub fn confine(write: &[PathBuf], ptys: bool) -> Result<Confinement, SandboxError> {
     use landlock::{
         ABI, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset,
         RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
@@ -290,7 +307,11 @@ pub fn confine(write: &[PathBuf]) -> Result<Confinement, SandboxError> {
         ruleset = ruleset.scope(Scope::Signal).map_err(unavailable)?;
     }
     let mut created = ruleset.create().map_err(unavailable)?;
-    let devices = DEVICES.iter().map(PathBuf::from);
+    let devices = DEVICES
+        .iter()
+        .map(PathBuf::from)
+        .chain(own_pty())
+        .chain(ptys.then(|| PathBuf::from(PTYS)));
     for path in write.iter().cloned().chain(devices) {
         let meta = match std::fs::metadata(&path) {
             Ok(m) => m,
@@ -327,7 +348,7 @@ pub fn confine(write: &[PathBuf]) -> Result<Confinement, SandboxError> {
 ///
 /// Errors: always [`SandboxError::Unavailable`].
 #[cfg(not(target_os = "linux"))]
-pub fn confine(_write: &[PathBuf]) -> Result<Confinement, SandboxError> {
+pub fn confine(_write: &[PathBuf], _ptys: bool) -> Result<Confinement, SandboxError> {
     match support() {
         Support::Missing { why } => Err(SandboxError::Unavailable(why)),
         Support::Available { .. } => Err(SandboxError::Unavailable("no Landlock".into())),

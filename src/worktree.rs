@@ -14,16 +14,69 @@ pub enum Ensured {
     Reused,
 }
 
+/// How long one git command may take before it is killed: an agent can
+/// leave a FIFO where git reads (`HEAD`, the index) in a worktree, and the
+/// server must never wait on it forever.
+const GIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Runs `cmd` to its end, or kills it after [`GIT_TIMEOUT`].
+///
+/// Errors: it could not be run, or ran out of time.
+fn bounded(mut cmd: Command) -> Result<std::process::Output, String> {
+    use std::process::Stdio;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("running git: {e}"))?;
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("git".into())
+        .spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        })
+        .map_err(|e| format!("running git: {e}"))?;
+    match rx.recv_timeout(GIT_TIMEOUT) {
+        Ok(out) => out.map_err(|e| format!("running git: {e}")),
+        Err(_) => {
+            if let Ok(pid) = i32::try_from(pid) {
+                // SAFETY: kill(2) of our own child, which has not been
+                // reaped (its waiter thread still holds it).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            Err(format!("git took more than {} s", GIT_TIMEOUT.as_secs()))
+        }
+    }
+}
+
+/// Reads a small file git keeps (`gitdir`, `commondir`, a `.git` file)
+/// where an agent may have put something else: never through a symbolic
+/// link, never from a FIFO or device, at most 4 KiB. `None` otherwise.
+fn read_small(path: &Path) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    f.take(4096).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
 /// Runs `git -C dir ARGS`; its standard output, trimmed.
 ///
-/// Errors: git could not be run, or failed (its message).
+/// Errors: git could not be run, ran out of time, or failed (its message).
 fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|e| format!("running git: {e}"))?;
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(dir).args(args);
+    let out = bounded(cmd)?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(format!(
@@ -126,6 +179,9 @@ pub fn ensure(
             ],
         )?;
     }
+    // Before any agent ran in it: where its administrative directory is.
+    let w = find_git(repo, path)?;
+    replace_file(&marker(path), &format!("{}\n", w.admin.display()))?;
     Ok(Ensured::Created)
 }
 
@@ -169,12 +225,19 @@ pub fn find_git(repo: &Path, path: &Path) -> Result<WorktreeGit, String> {
     let common = std::fs::canonicalize(&common).map_err(|e| format!("{common}: {e}"))?;
     let want = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let dir = common.join("worktrees");
+    // Named when corral made the worktree, before any agent ran in it.
+    if let Some(admin) = read_small(&marker(path)).map(|t| PathBuf::from(t.trim_end()))
+        && admin.parent() == Some(dir.as_path())
+        && std::fs::symlink_metadata(&admin).is_ok_and(|m| m.is_dir())
+    {
+        return Ok(WorktreeGit { common, admin });
+    }
     let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut found = Vec::new();
     for e in entries.filter_map(Result::ok) {
         let admin = e.path();
         let real_dir = std::fs::symlink_metadata(&admin).is_ok_and(|m| m.is_dir());
-        let Ok(text) = std::fs::read_to_string(admin.join("gitdir")) else {
+        let Some(text) = read_small(&admin.join("gitdir")) else {
             continue;
         };
         let named = PathBuf::from(text.trim_end_matches(['\n', '\r']));
@@ -204,6 +267,53 @@ pub fn find_git(repo: &Path, path: &Path) -> Result<WorktreeGit, String> {
             path.display()
         )),
     }
+}
+
+/// Where corral notes a worktree's administrative directory when it makes
+/// the worktree: beside it, in a directory its agent cannot write.
+fn marker(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.gitdir"))
+}
+
+/// Removes every symbolic link under a worktree's share of its
+/// repository's git directory (`refs/`, `logs/`, its admin directory):
+/// git outside the sandbox appends to reflogs through such a link (found
+/// by a red-team pass). Returns the links removed. Walks at most 100,000
+/// entries.
+pub fn sweep_links(w: &WorktreeGit) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let mut stack = vec![
+        w.common.join("refs"),
+        w.common.join("logs"),
+        w.admin.clone(),
+    ];
+    let mut seen = 0usize;
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            seen += 1;
+            if seen > 100_000 {
+                return removed;
+            }
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_symlink() => {
+                    if std::fs::remove_file(&p).is_ok() {
+                        removed.push(p);
+                    }
+                }
+                Ok(t) if t.is_dir() => stack.push(p),
+                _ => {}
+            }
+        }
+    }
+    removed
 }
 
 /// Writes `text` to `path` by a new file renamed over it, so a symbolic
@@ -251,20 +361,24 @@ pub fn repair_links(w: &WorktreeGit, path: &Path) -> Result<Vec<String>, String>
         ));
     }
     let want = format!("gitdir: {}\n", w.admin.display());
-    let have = std::fs::read_to_string(&dotgit).unwrap_or_default();
+    let have = read_small(&dotgit).unwrap_or_default();
     if have.trim_end() != want.trim_end() {
         replace_file(&dotgit, &want)?;
         fixed.push(format!("{}", dotgit.display()));
     }
     let commondir = w.admin.join("commondir");
     let leads = std::fs::symlink_metadata(&commondir).is_ok_and(|m| m.is_file())
-        && std::fs::read_to_string(&commondir)
-            .ok()
+        && read_small(&commondir)
             .and_then(|t| std::fs::canonicalize(w.admin.join(t.trim_end())).ok())
             .is_some_and(|c| c == w.common);
     if !leads {
         replace_file(&commondir, "../..\n")?;
         fixed.push(format!("{}", commondir.display()));
+    }
+    let back = format!("{}\n", dotgit.display());
+    if read_small(&w.admin.join("gitdir")).as_deref() != Some(back.as_str()) {
+        replace_file(&w.admin.join("gitdir"), &back)?;
+        fixed.push(format!("{}", w.admin.join("gitdir").display()));
     }
     Ok(fixed)
 }
@@ -279,8 +393,8 @@ pub fn repair_links(w: &WorktreeGit, path: &Path) -> Result<Vec<String>, String>
 /// Errors: the worktree's git directory is not found, or git failed.
 pub fn changes(repo: &Path, path: &Path) -> Result<Vec<String>, String> {
     let w = find_git(repo, path)?;
-    let out = Command::new("git")
-        .arg("-C")
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
         .arg(path)
         .args([
             "-c",
@@ -291,9 +405,8 @@ pub fn changes(repo: &Path, path: &Path) -> Result<Vec<String>, String> {
         ])
         .env("GIT_DIR", &w.admin)
         .env("GIT_COMMON_DIR", &w.common)
-        .env("GIT_WORK_TREE", path)
-        .output()
-        .map_err(|e| format!("running git: {e}"))?;
+        .env("GIT_WORK_TREE", path);
+    let out = bounded(cmd)?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(format!(
@@ -328,13 +441,13 @@ pub fn remove(repo: &Path, path: &Path, force: bool) -> Result<(), String> {
             ));
         }
     }
+    // Always forced: git's own check runs `git status` in the worktree
+    // through its `.git` file, which an agent (a process left behind)
+    // could point anywhere between our check and git's.
     let path_s = path.to_string_lossy();
-    let mut args = vec!["worktree", "remove"];
-    if force {
-        args.push("--force");
-    }
-    args.push(&path_s);
-    git(repo, &args).map(|_| ())
+    git(repo, &["worktree", "remove", "--force", &path_s])?;
+    let _ = std::fs::remove_file(marker(path));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -408,6 +521,48 @@ mod tests {
             .unwrap_or_default();
         assert!(err.contains("another repository"), "{err}");
         assert_eq!(ensure(&root_a, &path, &branch, None), Ok(Ensured::Reused));
+    }
+
+    /// What a sandboxed agent may do to its worktree's links (a red-team
+    /// pass): a FIFO where corral reads, a `gitdir` that names nothing, a
+    /// `.git` file pointing at a git directory of its own, links in the
+    /// reflogs. None hangs corral, none steers it.
+    #[test]
+    fn a_tampered_worktree_neither_hangs_nor_steers_corral() {
+        let r = repo();
+        let root = repo_root(r.path()).unwrap_or_else(|e| panic!("{e}"));
+        let wt = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = wt.path().join("t");
+        assert_eq!(ensure(&root, &path, "corral/t", None), Ok(Ensured::Created));
+        let w = find_git(&root, &path).unwrap_or_else(|e| panic!("{e}"));
+        // A FIFO in place of `gitdir`, and `.git` pointing elsewhere.
+        let gitdir = w.admin.join("gitdir");
+        std::fs::remove_file(&gitdir).unwrap_or_else(|e| panic!("{e}"));
+        let c = std::ffi::CString::new(gitdir.to_string_lossy().as_bytes().to_vec())
+            .unwrap_or_else(|e| panic!("{e}"));
+        // SAFETY: mkfifo with a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        std::fs::write(path.join(".git"), "gitdir: /nowhere\n").unwrap_or_else(|e| panic!("{e}"));
+        // The marker written at creation finds the admin directory anyway.
+        let again = find_git(&root, &path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again, w);
+        let fixed = repair_links(&w, &path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fixed.len(), 2, "{fixed:?}");
+        assert!(
+            std::fs::read_to_string(path.join(".git"))
+                .unwrap_or_default()
+                .contains("worktrees")
+        );
+        assert!(std::fs::symlink_metadata(&gitdir).is_ok_and(|m| m.is_file()));
+        assert_eq!(changes(&root, &path), Ok(vec![]));
+        // A link in the reflogs is swept.
+        let link = w.common.join("logs/refs/heads/evil");
+        std::fs::create_dir_all(link.parent().unwrap_or(&w.common))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink("/etc/passwd", &link).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sweep_links(&w), vec![link.clone()]);
+        assert!(std::fs::symlink_metadata(&link).is_err());
+        assert_eq!(remove(&root, &path, false), Ok(()));
     }
 
     #[test]

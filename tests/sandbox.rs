@@ -133,6 +133,22 @@ fn a_sandboxed_shell_writes_inside_its_workspace_and_nowhere_else() {
     let server = support::server_pid(h);
     let free_pid = slot_json(h, "free")["pid"].as_u64().unwrap_or(0);
     let rt = h.join("run");
+    // Nor write into another slot's terminal (its own is fine).
+    let other_tty =
+        std::fs::read_link(format!("/proc/{free_pid}/fd/0")).unwrap_or_else(|e| panic!("{e}"));
+    let screen = run_in(
+        h,
+        "box",
+        &format!(
+            "printf x > {other_tty:?}; echo pts=$?; printf '' > /dev/tty; echo tty=$?; echo PTS-DONE"
+        ),
+        "PTS-DONE",
+    );
+    assert!(
+        screen.contains("pts=1") || screen.contains("pts=2"),
+        "{screen}"
+    );
+    assert!(screen.contains("tty=0"), "{screen}");
     let drive = format!(
         "{bin:?} --runtime-dir {rt:?} ctl send free 'touch {h:?}/driven.txt' --enter; \
          echo ctl=$?; {bin:?} --runtime-dir {rt:?} ctl new --id x -- sh; echo new=$?; \

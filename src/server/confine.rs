@@ -59,6 +59,23 @@ fn env_of<'a>(cfg: &'a SlotConfig) -> impl Fn(&str) -> Option<String> + 'a {
     move |k: &str| cfg.env.get(k).cloned().or_else(|| std::env::var(k).ok())
 }
 
+/// `p` made absolute with `.` and `..` taken away as text (no link is
+/// followed).
+fn lexical(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Plans slot `slot`'s next session: `run` is what would start without a
 /// sandbox (the agent, or the worktree setup script around it), `cwd` its
 /// workspace, `worktree` its repository and worktree directory.
@@ -119,10 +136,20 @@ pub(super) fn plan(
     });
     if let Some((repo, dir)) = worktree {
         match crate::worktree::find_git(repo, dir) {
-            Ok(w) => grants.extend(w.commit_dirs().into_iter().map(|path| Grant {
-                path,
-                kind: GrantKind::Git,
-            })),
+            Ok(w) => {
+                // Links an agent of a session before left where git
+                // outside the sandbox would write through them.
+                for l in crate::worktree::sweep_links(&w) {
+                    notes.push(format!(
+                        "sandbox: removed the link {} (git would follow it)",
+                        l.display()
+                    ));
+                }
+                grants.extend(w.commit_dirs().into_iter().map(|path| Grant {
+                    path,
+                    kind: GrantKind::Git,
+                }));
+            }
             Err(e) => return refuse(format!("sandbox: the worktree's git directory: {e}")),
         }
     }
@@ -155,11 +182,15 @@ pub(super) fn plan(
             t
         }
     };
-    let made = match temp.parent() {
-        Some(parent) => crate::paths::ensure_private_dir(parent)
-            .and_then(|()| crate::paths::ensure_private_dir(&temp)),
-        None => crate::paths::ensure_private_dir(&temp),
-    };
+    // Every level private and ours: another user's directory (or link)
+    // placed there first would decide where the grant leads.
+    let made = temp
+        .ancestors()
+        .take(3)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .try_for_each(crate::paths::ensure_private_dir);
     if let Err(e) = made {
         return refuse(format!(
             "sandbox: the temporary directory {}: {e}",
@@ -195,6 +226,37 @@ pub(super) fn plan(
             kind: GrantKind::Listed,
         });
     }
+    // A grant is given as its real path, and never one found through a
+    // place the agent can write: a listed `cache/` inside the workspace
+    // could be replaced by a link to `~/.ssh` before the next start.
+    // (Inside another grant it is writable anyway.)
+    let real: Vec<PathBuf> = grants
+        .iter()
+        .map(|g| std::fs::canonicalize(&g.path).unwrap_or_else(|_| g.path.clone()))
+        .collect();
+    let mut kept: Vec<Grant> = Vec::new();
+    for (i, g) in grants.iter().enumerate() {
+        let lexical = lexical(&g.path);
+        let under = |p: &Path| {
+            real.iter()
+                .enumerate()
+                .any(|(j, r)| j != i && p.starts_with(r) && (p != r.as_path() || j < i))
+        };
+        if under(&lexical) || under(&real[i]) {
+            if !matches!(g.kind, GrantKind::Workspace) {
+                notes.push(format!(
+                    "sandbox: {} is not granted on its own: it is inside another writable place, where a link could lead it anywhere",
+                    display_path(&g.path, home.as_deref())
+                ));
+            }
+            continue;
+        }
+        kept.push(Grant {
+            path: real[i].clone(),
+            kind: g.kind,
+        });
+    }
+    let grants = kept;
     // A grant that holds corral's own files, or the whole home, is no
     // sandbox: the agent could rewrite the config, the audit log or the
     // socket, or everything the person has.
@@ -225,6 +287,9 @@ pub(super) fn plan(
         return refuse(format!("{e:#}"));
     }
     let mut args = vec!["sandbox".to_string()];
+    if profile.sandbox.ptys {
+        args.push("--ptys".into());
+    }
     for g in &grants {
         args.push("--write".into());
         args.push(g.path.to_string_lossy().into_owned());
@@ -247,6 +312,12 @@ pub(super) fn plan(
             write: grants
                 .iter()
                 .map(|g| display_path(&g.path, home.as_deref()))
+                .chain(
+                    profile
+                        .sandbox
+                        .ptys
+                        .then(|| format!("{} (its own terminals)", crate::sandbox::PTYS)),
+                )
                 .collect(),
             why: (!missing.is_empty())
                 .then(|| format!("Landlock ABI {abi} does not cover {}", missing.join(", "))),
@@ -358,13 +429,18 @@ mod tests {
         assert!(w.contains("everything"), "{w}");
         std::os::unix::fs::symlink(f.root.join("home"), f.root.join("ws/h"))
             .unwrap_or_else(|e| panic!("{e}"));
-        let w = refused_why(plan_for(
-            &f,
-            "[sandbox]\nwrite = [\"h\"]\n",
-            &f.root.join("ws"),
-            HERE,
-        ));
-        assert!(w.contains("everything"), "{w}");
+        // Inside the workspace it is not granted at all (a link there is
+        // the agent's to change).
+        let Plan::Confined { run, .. } =
+            plan_for(&f, "[sandbox]\nwrite = [\"h\"]\n", &f.root.join("ws"), HERE)
+        else {
+            panic!("not confined")
+        };
+        assert!(
+            !run.args.iter().any(|a| a.ends_with("/home")),
+            "{:?}",
+            run.args
+        );
         let w = refused_why(plan_for(
             &f,
             "[sandbox]\nwrite = [\"/\"]\n",
@@ -383,6 +459,40 @@ mod tests {
             HERE,
         ));
         assert!(w.contains("corral's own"), "{w}");
+    }
+
+    #[test]
+    fn a_listed_path_inside_the_workspace_is_never_granted_through_a_link() {
+        let f = fixture();
+        let ws = f.root.join("ws");
+        // The agent replaced the listed `cache/` with a link to ~/.ssh.
+        std::fs::create_dir_all(f.root.join("home/.ssh")).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(f.root.join("home/.ssh"), ws.join("cache"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (c, mut s) = slot(&f, "");
+        s.write = vec![PathBuf::from("cache/"), PathBuf::from("sub/../cache")];
+        let profiles = crate::profile::Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let profile = profiles.get("claude").unwrap_or_else(|| panic!("claude"));
+        let temp = f.root.join("tmp");
+        let ctx = Context {
+            defaults: &c.sandbox,
+            exe: Some(Path::new("/usr/bin/corral")),
+            temp_base: &temp,
+            protected: &[],
+            support: HERE,
+        };
+        let Plan::Confined { run, notes, .. } = plan(&ctx, &s, &profile, &s, Some(&ws), None)
+        else {
+            panic!("not confined")
+        };
+        let args = run.args.join(" ");
+        assert!(!args.contains(".ssh"), "{args}");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("inside another writable place")),
+            "{notes:?}"
+        );
     }
 
     #[test]
