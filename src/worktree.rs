@@ -303,11 +303,7 @@ pub fn sweep_links(w: &WorktreeGit) -> Vec<PathBuf> {
             }
             let p = e.path();
             match e.file_type() {
-                Ok(t) if t.is_symlink() => {
-                    if std::fs::remove_file(&p).is_ok() {
-                        removed.push(p);
-                    }
-                }
+                Ok(t) if t.is_symlink() && std::fs::remove_file(&p).is_ok() => removed.push(p),
                 Ok(t) if t.is_dir() => stack.push(p),
                 _ => {}
             }
