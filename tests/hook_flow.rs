@@ -205,6 +205,40 @@ fn hook_requests_are_answered_by_rule_by_the_person_or_refused() {
         },
     });
     assert_eq!(reply(&mut c).decision, Some(HookDecision::Allow));
+    // 6. Text brush-parser takes 19 s (release) to parse, found by fuzzing
+    //    after every limit before parsing: the probe runs out of its 2 s,
+    //    a person decides, and the server never parsed it.
+    let slow = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/policy/fuzz-slow-probe.bin"
+    ))
+    .unwrap_or_default();
+    let slow = String::from_utf8_lossy(&slow).into_owned();
+    assert!(slow.len() > 200);
+    let mut c = request(&sock, &token, 1, &slow);
+    let prompt = match next_event(
+        &mut rx,
+        "the slow prompt",
+        |e| matches!(e, Event::PromptOpened { prompt, .. } if prompt.subject == slow),
+    ) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    next_event(
+        &mut rx,
+        "the probe's reason",
+        |e| matches!(e, Event::PolicyAsked { reason, .. } if reason.contains("more than 2 s")),
+    );
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: prompt.id,
+        answer: Answer::Deny,
+        by: AnsweredBy {
+            source: "keyboard".into(),
+            detail: "n".into(),
+        },
+    });
+    assert_eq!(reply(&mut c).decision, Some(HookDecision::Deny));
     // Still answering after all of it.
     let mut c = request(&sock, &token, 1, "echo again");
     assert_eq!(reply(&mut c).decision, Some(HookDecision::Allow));
