@@ -170,6 +170,30 @@ fn a_sandboxed_shell_writes_inside_its_workspace_and_nowhere_else() {
     assert_eq!(ctl(h, &["list"]).0, 0, "the server is gone");
     // A person outside drives it as ever.
     assert_eq!(ctl(h, &["send", "free", "--enter", "echo hi"]).0, 0);
+    // What the sandboxed agent leaves running ends with its session.
+    let marker = "987654";
+    let (st, _, _) = ctl(
+        h,
+        &[
+            "send",
+            "box",
+            "--enter",
+            &format!("nohup sleep {marker} >/dev/null 2>&1 & exit"),
+        ],
+    );
+    assert_eq!(st, 0);
+    let left = || {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .any(|c| String::from_utf8_lossy(&c).contains(&format!("sleep\0{marker}")))
+    };
+    wait_until("the background sleep started", LONG, left);
+    wait_until("the background sleep killed with the session", LONG, || {
+        !left()
+    });
     drop(t);
     support::kill_servers(&h.join("run"));
 }

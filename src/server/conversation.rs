@@ -174,6 +174,21 @@ pub fn wait_session_gone(sid: u32, limit: std::time::Duration) -> bool {
     }
 }
 
+/// Sends SIGKILL to every process left in session `sid` (a sandboxed
+/// slot's, whose leader has exited). A process that left the session
+/// (`setsid`) is not found.
+pub fn kill_session(sid: u32) {
+    for (pid, _, s) in processes() {
+        if s == sid
+            && let Ok(pid) = i32::try_from(pid)
+            && pid > 1
+        {
+            // SAFETY: kill(2) with a valid signal has no memory effects.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
 /// `pid` and every process descended from it, from the parent ids in
 /// `/proc/<pid>/stat`.
 fn process_tree(pid: u32) -> Vec<u32> {

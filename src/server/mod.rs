@@ -1573,14 +1573,27 @@ impl Manager {
                     screens,
                     self.flood_bytes,
                 );
+                // A sandboxed agent's processes end with its session: one
+                // left behind (`nohup`) could go on changing its worktree's
+                // links after corral has put them back.
+                let confined = s.sandbox.as_ref().is_some_and(|b| {
+                    matches!(
+                        b.state,
+                        crate::sandbox::SandboxState::Confined
+                            | crate::sandbox::SandboxState::Partial
+                    )
+                });
                 let _ = thread::Builder::new()
                     .name(format!("wait-{}", s.id))
                     .spawn(move || {
                         let waited = child.wait();
                         // What the program left running in its session
                         // (a relaunched child still saving) ends first.
-                        if let Some(pid) = pid {
-                            conversation::wait_session_gone(pid, SESSION_GONE_WAIT);
+                        if let Some(pid) = pid
+                            && !conversation::wait_session_gone(pid, SESSION_GONE_WAIT)
+                            && confined
+                        {
+                            conversation::kill_session(pid);
                         }
                         let (status, success) = match waited {
                             Ok(st) => {
