@@ -219,3 +219,70 @@ fn main_only_dispatches() {
         "main.rs dispatches to cli"
     );
 }
+
+/// The files of `src/server/` (but its `mod.rs`, the room that still holds
+/// the manager) depend on one another without a circle: read from their
+/// `super::FILE` paths (plain and grouped `use super::{a, b}`).
+#[test]
+fn the_server_files_have_no_cycle() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server");
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter(|n| n != "mod")
+        .collect();
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut edges = std::collections::BTreeSet::new();
+    for from in &names {
+        let src = source(&format!("src/server/{from}.rs"));
+        for line in code_lines(&src) {
+            for (i, _) in line.match_indices("super::") {
+                let rest = &line[i + "super::".len()..];
+                let targets: Vec<String> = match rest.strip_prefix('{') {
+                    Some(group) => group.split(',').map(|t| ident(t.trim())).collect(),
+                    None => vec![ident(rest)],
+                };
+                for to in targets {
+                    if names.contains(&to) && &to != from {
+                        edges.insert((from.clone(), to));
+                    }
+                }
+            }
+        }
+    }
+    let reaches = |a: &str, b: &str| {
+        let mut seen = vec![a.to_string()];
+        let mut i = 0;
+        while i < seen.len() {
+            let at = seen[i].clone();
+            if at == b {
+                return true;
+            }
+            for (x, y) in &edges {
+                if *x == at && !seen.contains(y) {
+                    seen.push(y.clone());
+                }
+            }
+            i += 1;
+        }
+        false
+    };
+    let cycles: Vec<_> = edges.iter().filter(|(a, b)| reaches(b, a)).collect();
+    assert!(cycles.is_empty(), "server files on a cycle: {cycles:?}");
+    // The seam the ctl/host circle went through (and the reading works).
+    assert!(
+        !edges.contains(&("clients".into(), "ctl".into())),
+        "{edges:?}"
+    );
+    assert!(
+        edges.contains(&("ctl".into(), "clients".into())),
+        "{edges:?}"
+    );
+}

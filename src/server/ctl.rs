@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
-use super::host::{Feed, Hub, View};
+use super::clients::{Feed, Hub};
+use super::view::View;
 use super::{AnsweredBy, Command, Event, SessionManager, SlotIdx};
 use crate::detect::{AgentState, Prompt};
 use crate::proto;

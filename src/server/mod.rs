@@ -13,6 +13,7 @@
 //! This module never uses ratatui, crossterm or tui-term (a test enforces it):
 //! a socket server could speak the same commands and events.
 
+mod clients;
 mod confine;
 mod conversation;
 mod ctl;
@@ -22,6 +23,7 @@ mod pty;
 mod socket;
 pub mod state;
 mod transcript;
+mod view;
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
