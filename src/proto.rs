@@ -333,6 +333,14 @@ pub enum Event {
         /// What happened, one line.
         text: String,
     },
+    /// Input for a slot was not taken (no session runs; its program is not
+    /// reading): said, never dropped silently.
+    InputRefused {
+        /// The slot.
+        slot: SlotIdx,
+        /// Why, one line (`sh: no session is running: input not sent`).
+        reason: String,
+    },
     /// A slot was added to the session (`corral ctl new`), with the next
     /// index; it starts after this.
     SlotAdded {

@@ -165,6 +165,16 @@ fn a_slot_lives_through_prompts_answers_a_crash_and_restarts() {
         }
         _ => unreachable!(),
     }
+    // A key for the exited slot (before its restart) is refused, said.
+    mgr.send(Command::Key {
+        slot: 0,
+        key: corral::keys::KeyPress::plain(corral::keys::KeyCode::Char('x')),
+    });
+    next_event(
+        &mut rx,
+        "the refused key",
+        |e| matches!(e, Event::InputRefused { reason, .. } if reason.contains("no session is running")),
+    );
     let p2 = spawner.program(1);
     assert_eq!(p2.args[0], "--session-id", "{:?}", p2.args);
     let id = p2.args[1].clone();

@@ -625,6 +625,7 @@ fn event_slot(e: &Event) -> SlotIdx {
         | Event::Worktree { slot, .. }
         | Event::WorktreeRemoved { slot }
         | Event::Sandbox { slot, .. }
+        | Event::InputRefused { slot, .. }
         | Event::SlotAdded { slot, .. } => *slot,
     }
 }

@@ -342,6 +342,11 @@ impl SlotShared {
 
 enum Msg {
     Cmd(Command),
+    /// Input written on the caller's thread was not taken: said to clients.
+    InputRefused {
+        slot: SlotIdx,
+        error: InputError,
+    },
     /// A slot's reader saw output (of any of its sessions: the flag it
     /// raised is the slot's, so even a stopped session's last one counts).
     Output {
@@ -621,7 +626,11 @@ impl SessionManager {
             },
             other => return Err(other),
         };
-        write_input(s, slot, &bytes);
+        if let Err(error) = write_input(s, slot, &bytes) {
+            // Said to the person by the manager thread, never dropped
+            // silently.
+            let _ = self.tx.send(Msg::InputRefused { slot, error });
+        }
         Ok(())
     }
 
@@ -847,6 +856,8 @@ struct SlotRt {
     enter_due: Option<EnterDue>,
     /// Its git worktree (repository, path, branch), once made.
     worktree: Option<(PathBuf, PathBuf, String)>,
+    /// When input for it was last refused (said once a second at most).
+    refused_at: Option<Instant>,
     /// How its current session is confined, when it asks for a sandbox.
     sandbox: Option<crate::sandbox::SandboxStatus>,
     /// The id of its agent's conversation (profiles with `[session]`):
@@ -1123,6 +1134,7 @@ impl Manager {
                 Some(Msg::RemoveWorktree { slot, force, reply }) => {
                     let _ = reply.send(self.remove_worktree(slot, force));
                 }
+                Some(Msg::InputRefused { slot, error }) => self.input_refused(slot, error),
                 Some(Msg::AddSlot {
                     mut cfg,
                     size,
@@ -2132,9 +2144,33 @@ impl Manager {
     }
 
     fn write(&mut self, i: SlotIdx, bytes: Vec<u8>) -> bool {
-        self.slots
-            .get(i)
-            .is_some_and(|s| write_input(&s.shared, i, &bytes))
+        let Some(s) = self.slots.get(i) else {
+            return false;
+        };
+        match write_input(&s.shared, i, &bytes) {
+            Ok(()) => true,
+            Err(error) => {
+                self.input_refused(i, error);
+                false
+            }
+        }
+    }
+
+    /// Tells clients that input for slot `i` was not taken, and why; once
+    /// a second at most per slot (a key held down on an exited slot).
+    fn input_refused(&mut self, i: SlotIdx, error: InputError) {
+        let Some(s) = self.slots.get_mut(i) else {
+            return;
+        };
+        let now = Instant::now();
+        if s.refused_at
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            return;
+        }
+        s.refused_at = Some(now);
+        let reason = format!("{}: {error}: input not sent", s.id);
+        self.emit(Event::InputRefused { slot: i, reason });
     }
 
     /// The slot's input modes, for encoding what the user types; a pane
@@ -3260,6 +3296,7 @@ fn new_slot(
         idle_since: None,
         enter_due: None,
         worktree: None,
+        refused_at: None,
         sandbox: None,
         session_id: None,
         restored: false,
@@ -3608,18 +3645,16 @@ fn expand_home(p: &std::path::Path) -> PathBuf {
     }
 }
 
-/// Writes `bytes` to slot `slot`'s PTY through its input lane. Returns
-/// whether they were written or queued; a full queue (the child is not
-/// reading) is logged and the bytes are dropped.
-fn write_input(s: &SlotShared, slot: SlotIdx, bytes: &[u8]) -> bool {
-    match s.input.write(bytes) {
-        Ok(()) => true,
-        Err(InputError::QueueFull) => {
-            tracing::warn!(slot, "{}; input dropped", InputError::QueueFull);
-            false
-        }
-        Err(InputError::NotRunning) => false,
+/// Writes `bytes` to slot `slot`'s PTY through its input lane.
+///
+/// Errors: why they were not written or queued (no session runs; the
+/// child is not reading and its queue is full), for the caller to say.
+fn write_input(s: &SlotShared, slot: SlotIdx, bytes: &[u8]) -> Result<(), InputError> {
+    let r = s.input.write(bytes);
+    if let Err(e) = r {
+        tracing::info!(slot, "{e}; input not sent");
     }
+    r
 }
 
 /// Stack of the session manager's thread, in bytes.
@@ -3758,7 +3793,10 @@ fn spawn_reader(
                     }
                 };
                 if !done.replies.is_empty() {
-                    write_input(&shared, slot, &done.replies);
+                    // Replies to the program's own terminal queries: not a
+                    // person's input, and a program that does not read
+                    // them does not ask again.
+                    let _ = write_input(&shared, slot, &done.replies);
                 }
                 let ms = (epoch.elapsed().as_millis() as u64).max(1);
                 shared.last_output_ms.store(ms, Ordering::Release);

@@ -1293,6 +1293,7 @@ impl App {
                 }
             }
             Event::SpawnFailed { error, .. } => self.flash(error, true, now),
+            Event::InputRefused { reason, .. } => self.flash(reason, true, now),
             Event::Worktree {
                 slot,
                 branch,
