@@ -461,6 +461,19 @@ pub fn tempdir() -> tempfile::TempDir {
         .unwrap_or_else(|e| panic!("tempdir: {e}"))
 }
 
+/// Waits until `pred()` holds, polling, for up to `timeout`; returns
+/// whether it did (the caller asserts what it needs, with its own message).
+pub fn wait_until_or(timeout: Duration, mut pred: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if pred() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    pred()
+}
+
 /// Waits until `pred()` holds, polling; panics with `what` after `timeout`.
 pub fn wait_until(what: &str, timeout: Duration, mut pred: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
