@@ -128,7 +128,10 @@ fn signal_restores_terminal(sig: nix::sys::signal::Signal) {
     assert!(cooked_with_echo(&t), "terminal not restored after {sig}");
     // The reader may still be draining the last bytes the program wrote
     // before it exited (seen once on a loaded machine).
-    let restored = |raw: &str| raw[raw.rfind("\x1b[?1049h").unwrap_or(0)..].contains("\x1b[?25h");
+    let restored = |raw: &str| {
+        let tail = &raw[raw.rfind("\x1b[?1049h").unwrap_or(0)..];
+        tail.contains("\x1b[?1049l") && tail.contains("\x1b[?25h")
+    };
     let _ = support::wait_until_or(LONG, || restored(&String::from_utf8_lossy(&t.raw())));
     let raw = String::from_utf8_lossy(&t.raw()).into_owned();
     let tail = &raw[raw.rfind("\x1b[?1049h").unwrap_or(0)..];
