@@ -375,6 +375,35 @@ pub fn server_has_no_new_privs() -> bool {
     no_new_privs(me).unwrap_or(false)
 }
 
+/// The credentials (pid, uid, gid) of the process at the other end of Unix
+/// socket `fd`, as the kernel recorded them at `connect` (SO_PEERCRED).
+///
+/// Errors: `getsockopt` fails (not a Unix socket).
+#[cfg(target_os = "linux")]
+pub fn peer_credentials(fd: std::os::fd::RawFd) -> std::io::Result<libc::ucred> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for writes of the sizes given, and
+    // the descriptor is the caller's, open for the duration of the call.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(cred)
+}
+
 /// Whether the process at the other end of a Unix socket must be treated as
 /// inside a sandbox: it has `no_new_privs` set, or it cannot be identified
 /// (no credentials, a process in another PID namespace, gone). The server
@@ -386,23 +415,10 @@ pub fn server_has_no_new_privs() -> bool {
 #[cfg(target_os = "linux")]
 pub fn peer_is_confined(fd: std::os::fd::RawFd) -> bool {
     use std::os::fd::{FromRawFd, OwnedFd};
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
+    let Ok(cred) = peer_credentials(fd) else {
+        return true;
     };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: `cred` and `len` are valid for writes of the sizes given.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    };
-    if rc != 0 || cred.pid <= 0 {
+    if cred.pid <= 0 {
         return true;
     }
     const SO_PEERPIDFD: libc::c_int = 77;

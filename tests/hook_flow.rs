@@ -72,6 +72,22 @@ fn audit(dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A config with the `echo *` rule and one Claude Code slot `cc` (its
+/// state under `dir`), and the hook socket `<dir>/run/t.sock`.
+fn claude_slot(dir: &Path) -> (String, HookOptions) {
+    let cfg = format!(
+        "{RULES}[[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\n[slot.env]\nCLAUDE_CONFIG_DIR = {:?}\n",
+        dir.join("claude").to_string_lossy()
+    );
+    let hook = HookOptions {
+        exe: "/usr/bin/corral".into(),
+        runtime_dir: dir.join("run"),
+        name: "t".into(),
+        clients: None,
+    };
+    (cfg, hook)
+}
+
 /// The audit's record number `n` (0-based), once it is written.
 fn audit_after(dir: &Path, n: usize) -> serde_json::Value {
     support::wait_until(
@@ -87,16 +103,7 @@ fn hook_requests_are_answered_by_rule_by_the_person_or_refused() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let d = dir.path();
     let spawner = Arc::new(FakeSpawner::default());
-    let cfg = format!(
-        "{RULES}[[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\n[slot.env]\nCLAUDE_CONFIG_DIR = {:?}\n",
-        d.join("claude").to_string_lossy()
-    );
-    let hook = HookOptions {
-        exe: "/usr/bin/corral".into(),
-        runtime_dir: d.join("run"),
-        name: "t".into(),
-        clients: None,
-    };
+    let (cfg, hook) = claude_slot(d);
     // The real parse probe: every shell command is parsed in a child
     // under limits first, as in the server.
     let probe = Some(std::path::PathBuf::from(env!("CARGO_BIN_EXE_corral")));
@@ -257,16 +264,7 @@ fn a_command_the_parse_probe_cannot_finish_waits_for_a_person() {
     std::fs::set_permissions(&busy, std::fs::Permissions::from_mode(0o755))
         .unwrap_or_else(|e| panic!("{e}"));
     let spawner = Arc::new(FakeSpawner::default());
-    let cfg = format!(
-        "{RULES}[[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\n[slot.env]\nCLAUDE_CONFIG_DIR = {:?}\n",
-        d.join("claude").to_string_lossy()
-    );
-    let hook = HookOptions {
-        exe: "/usr/bin/corral".into(),
-        runtime_dir: d.join("run"),
-        name: "t".into(),
-        clients: None,
-    };
+    let (cfg, hook) = claude_slot(d);
     let (mgr, mut rx) = start_with(&cfg, d, spawner.clone(), Some(hook), Some(busy));
     let token = token_of(&spawner.program(0).args);
     let mut c = request(&d.join("run/t.sock"), &token, 1, "echo hi");

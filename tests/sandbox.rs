@@ -10,10 +10,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use support::{Tui, corral_bin, ctl, sidebar_text, tempdir, wait_until, write_config};
+use support::{Tui, corral_bin, ctl, git, sidebar_text, tempdir, wait_until, write_config};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -270,25 +269,6 @@ fn without_landlock_a_sandboxed_slot_does_not_start_and_says_why() {
     assert!(h.join("loose.txt").exists());
     drop(t);
     support::kill_servers(&h.join("run"));
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@t")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@t")
-        .output()
-        .unwrap_or_else(|e| panic!("git: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]

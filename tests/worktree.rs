@@ -8,28 +8,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Tui, ctl, run_plain, tempdir, wait_until, write_config};
+use support::{Tui, ctl, git, run_plain, tempdir, wait_until, write_config};
 
 const LONG: Duration = Duration::from_secs(30);
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@t")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@t")
-        .output()
-        .unwrap_or_else(|e| panic!("git: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// A repository with one commit.
 fn repo(dir: &Path) -> std::path::PathBuf {

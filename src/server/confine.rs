@@ -358,18 +358,30 @@ mod tests {
 
     fn plan_for(f: &Fixture, extra: &str, cwd: &Path, support: Support) -> Plan {
         let (c, s) = slot(f, extra);
+        let protected = vec![f.root.join("data"), f.root.join("run")];
+        plan_with(f, &c, &s, cwd, support, &protected)
+    }
+
+    /// Plans slot `s` of config `c` as Claude Code in `cwd`.
+    fn plan_with(
+        f: &Fixture,
+        c: &Config,
+        s: &SlotConfig,
+        cwd: &Path,
+        support: Support,
+        protected: &[PathBuf],
+    ) -> Plan {
         let profiles = crate::profile::Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
         let profile = profiles.get("claude").unwrap_or_else(|| panic!("claude"));
         let temp = f.root.join("tmp");
-        let protected = vec![f.root.join("data"), f.root.join("run")];
         let ctx = Context {
             defaults: &c.sandbox,
             exe: Some(Path::new("/usr/bin/corral")),
             temp_base: &temp,
-            protected: &protected,
+            protected,
             support,
         };
-        plan(&ctx, &s, &profile, &s, Some(cwd), None)
+        plan(&ctx, s, &profile, s, Some(cwd), None)
     }
 
     const HERE: Support = Support::Available { abi: 7 };
@@ -471,18 +483,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let (c, mut s) = slot(&f, "");
         s.write = vec![PathBuf::from("cache/"), PathBuf::from("sub/../cache")];
-        let profiles = crate::profile::Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
-        let profile = profiles.get("claude").unwrap_or_else(|| panic!("claude"));
-        let temp = f.root.join("tmp");
-        let ctx = Context {
-            defaults: &c.sandbox,
-            exe: Some(Path::new("/usr/bin/corral")),
-            temp_base: &temp,
-            protected: &[],
-            support: HERE,
-        };
-        let Plan::Confined { run, notes, .. } = plan(&ctx, &s, &profile, &s, Some(&ws), None)
-        else {
+        let Plan::Confined { run, notes, .. } = plan_with(&f, &c, &s, &ws, HERE, &[]) else {
             panic!("not confined")
         };
         let args = run.args.join(" ");
@@ -508,23 +509,14 @@ mod tests {
         );
         let (c, mut s) = slot(&f, "");
         s.sandbox = Some(SandboxMode::IfAvailable);
-        let profiles = crate::profile::Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
-        let profile = profiles.get("claude").unwrap_or_else(|| panic!("claude"));
-        let temp = f.root.join("tmp");
-        let ctx = Context {
-            defaults: &c.sandbox,
-            exe: Some(Path::new("/usr/bin/corral")),
-            temp_base: &temp,
-            protected: &[],
-            support: missing(),
-        };
+        let ws = f.root.join("ws");
         assert!(matches!(
-            plan(&ctx, &s, &profile, &s, Some(&f.root.join("ws")), None),
+            plan_with(&f, &c, &s, &ws, missing(), &[]),
             Plan::Unconfined { status } if status.state == SandboxState::Unconfined
         ));
         s.sandbox = Some(SandboxMode::Off);
         assert!(matches!(
-            plan(&ctx, &s, &profile, &s, Some(&f.root.join("ws")), None),
+            plan_with(&f, &c, &s, &ws, missing(), &[]),
             Plan::Off
         ));
     }

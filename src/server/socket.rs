@@ -65,27 +65,7 @@ impl Drop for Socket {
 
 /// The uid of the process at the other end of `s` (SO_PEERCRED).
 fn peer_uid(s: &UnixStream) -> io::Result<u32> {
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: `cred` and `len` are valid for writes of the sizes given, and
-    // the descriptor is open for the duration of the call.
-    let rc = unsafe {
-        libc::getsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(cred.uid)
+    crate::sandbox::peer_credentials(s.as_raw_fd()).map(|c| c.uid)
 }
 
 /// Binds `<dir>/<name>.sock` (or `<name>-<pid>.sock` when another live
