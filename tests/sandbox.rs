@@ -365,3 +365,56 @@ fn a_sandboxed_worktree_slot_commits_but_cannot_touch_the_main_checkout() {
     drop(t);
     support::kill_servers(&h.join("run"));
 }
+
+/// A second config (another project) with a slot of the same id, run after
+/// the first: nothing the first one's agent left in its temporary
+/// directory or workspace reaches it.
+#[test]
+fn a_slot_of_the_same_id_under_another_config_starts_clean() {
+    let home = tempdir();
+    let h = home.path();
+    let run = |name: &str, script: &str, marker: &str| -> (String, String) {
+        let ws = h.join(name);
+        std::fs::create_dir_all(&ws).unwrap_or_else(|e| panic!("{e}"));
+        let cfg = h.join(format!("{name}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "[[slot]]\nid = \"box\"\ncommand = \"/bin/sh\"\ncwd = {ws:?}\nsandbox = true\n"
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let t = Tui::corral(&["--config", &cfg.to_string_lossy()], 30, 120, h);
+        wait_until("the shell up", LONG, || {
+            slot_json(h, "box")["pid"].as_u64().is_some()
+        });
+        let tmp = slot_json(h, "box")["sandbox"]["write"]
+            .as_array()
+            .and_then(|w| {
+                w.iter().find_map(|p| {
+                    p.as_str()
+                        .filter(|p| p.contains("-sandbox/"))
+                        .map(String::from)
+                })
+            })
+            .unwrap_or_default();
+        let screen = run_in(h, "box", script, marker);
+        drop(t);
+        support::kill_servers(&h.join("run"));
+        (tmp, screen)
+    };
+    let (first_tmp, _) = run(
+        "one",
+        "echo secret > \"$TMPDIR/left.txt\"; echo FIRST-DONE",
+        "FIRST-DONE",
+    );
+    assert!(std::path::Path::new(&first_tmp).join("left.txt").exists());
+    let (second_tmp, screen) = run(
+        "two",
+        "ls \"$TMPDIR\"; pwd; echo SECOND-DONE",
+        "SECOND-DONE",
+    );
+    assert_ne!(first_tmp, second_tmp);
+    assert!(!screen.contains("left.txt"), "{screen}");
+    assert!(screen.contains("/two"), "{screen}");
+}

@@ -1511,7 +1511,7 @@ impl Manager {
         let ctx = confine::Context {
             defaults: &self.sandbox,
             exe: self.exe.as_deref(),
-            temp_base: &sandbox_temp_base(&self.session),
+            temp_base: &sandbox_temp_base(&self.session, &self.config_key),
             protected: &self.protected,
             support: sandbox_support(),
         };
@@ -3612,14 +3612,19 @@ fn find_program(slot: &SlotConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where sandboxed slots of session `session` get their private temporary
-/// directories: `<tmp>/corral-<uid>-sandbox/<session>/<slot>`.
-fn sandbox_temp_base(session: &str) -> PathBuf {
+/// Where sandboxed slots of session `session` under the config `config`
+/// (its path) get their private temporary directories:
+/// `<tmp>/corral-<uid>-sandbox/<session>-<config hash>/<slot>`, so a slot of
+/// the same id under another config never finds the first one's files.
+fn sandbox_temp_base(session: &str, config: &str) -> PathBuf {
+    use sha2::Digest;
     // SAFETY: getuid(2) has no failure modes and no memory effects.
     let uid = unsafe { libc::getuid() };
+    let digest = sha2::Sha256::digest(config.as_bytes());
+    let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
     std::env::temp_dir()
         .join(format!("corral-{uid}-sandbox"))
-        .join(session)
+        .join(format!("{session}-{hash}"))
 }
 
 /// Landlock here, and whether the server can keep a sandbox's promise: a
