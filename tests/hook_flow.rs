@@ -212,9 +212,12 @@ fn hook_requests_are_answered_by_rule_by_the_person_or_refused() {
         },
     });
     assert_eq!(reply(&mut c).decision, Some(HookDecision::Allow));
-    // 6. Text brush-parser takes 19 s (release) to parse, found by fuzzing
-    //    after every limit before parsing: the probe runs out of its 2 s,
-    //    a person decides, and the server never parsed it.
+    // 6. Text brush-parser 0.4 took 19 s (release) to parse, found by
+    //    fuzzing: the vendored, memoized parser reads it at once, no rule
+    //    covers what it runs, so a person decides (the deny below is the
+    //    person's, not a rule's)
+    //    (`a_command_the_parse_probe_cannot_finish_waits_for_a_person`
+    //    covers a probe that runs out).
     let slow = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/policy/fuzz-slow-probe.bin"
@@ -231,11 +234,6 @@ fn hook_requests_are_answered_by_rule_by_the_person_or_refused() {
         Event::PromptOpened { prompt, .. } => prompt,
         _ => unreachable!(),
     };
-    next_event(
-        &mut rx,
-        "the probe's reason",
-        |e| matches!(e, Event::PolicyAsked { reason, .. } if reason.contains("more than 2 s")),
-    );
     mgr.send(Command::Answer {
         slot: 0,
         prompt: prompt.id,

@@ -1889,6 +1889,29 @@ mod tests {
         // brush-parser 0.4 panicked on a descriptor that overflows its i32.
         assert!(parse("echo 666666666667>x").is_err());
         assert!(parse("echo 2>x 12>&1").is_ok());
+        // Its tokenizer unwrapped the end of input inside a nested `${`
+        // after a here-document operator; the vendored copy
+        // (vendor/brush-parser) says "unterminated" instead of panicking.
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/policy/fuzz-panic-nested-construct.bin"
+        );
+        let bytes = std::fs::read(file).unwrap_or_default();
+        assert!(!bytes.is_empty(), "{file}");
+        let err = parse(&String::from_utf8_lossy(&bytes)).err();
+        assert!(
+            err.as_ref().is_some_and(|e| !e.0.contains("parser failed")),
+            "{err:?}"
+        );
+        for text in ["echo ${a:-${b", "echo $(( 1 +", "echo ~+1 ~-2"] {
+            let r = parse(text);
+            assert!(
+                r.as_ref()
+                    .err()
+                    .is_none_or(|e| !e.0.contains("parser failed")),
+                "{text}: {r:?}"
+            );
+        }
     }
 
     fn canon(text: &str) -> Vec<String> {

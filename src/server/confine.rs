@@ -282,7 +282,7 @@ pub(super) fn plan(
         }
     }
     if !run.command.get_ref().contains('/')
-        && let Err(e) = super::find_program(&run)
+        && let Err(e) = super::session::launch::find_program(&run)
     {
         return refuse(format!("{e:#}"));
     }

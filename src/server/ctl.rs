@@ -9,13 +9,14 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use super::clients::{Feed, Hub};
+use super::handle::SessionManager;
 use super::view::View;
-use super::{AnsweredBy, Command, Event, SessionManager, SlotIdx};
 use crate::detect::{AgentState, Prompt};
 use crate::proto;
 use crate::proto::ctl::{
     CtlAnswer, CtlEvent, CtlReply, CtlRequest, CtlSlot, CtlStats, SendInput, WaitFor,
 };
+use crate::proto::{AnsweredBy, Command, Event, SlotIdx};
 
 /// Longest wait taken, in milliseconds (30 days); longer ones are cut to it.
 const MAX_WAIT_MS: u64 = 30 * 24 * 3600 * 1000;

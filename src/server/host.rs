@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use super::{HookOptions, ManagerOptions, SessionManager};
+use super::handle::SessionManager;
+use super::options::{HookOptions, ManagerOptions};
 use crate::config::Config;
 use crate::policy::Policy;
 use crate::profile::Profiles;
@@ -99,7 +100,7 @@ impl SessionLock {
 
 /// Runs the server until `corral kill-server`, a client's quit, SIGTERM or
 /// SIGINT; then stops every agent (SIGHUP, SIGKILL after
-/// [`super::SHUTDOWN_GRACE`]) and returns. `ready` is called once the
+/// [`super::timing::SHUTDOWN_GRACE`]) and returns. `ready` is called once the
 /// socket accepts clients, or with the error that stopped the start.
 ///
 /// Errors: the runtime directory cannot be made private, another server
@@ -198,7 +199,7 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
         serve_ctl,
     );
     let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-    let handler: super::ClientHandler = {
+    let handler: super::socket::ClientHandler = {
         let hub = hub.clone();
         Arc::new(move |hello, reader| hub.clone().client(hello, reader))
     };
@@ -228,7 +229,7 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
                     .join(format!("{}.json", o.session)),
             ),
             session: o.session.clone(),
-            flood_bytes: super::FLOOD_BYTES,
+            flood_bytes: super::session::reader::FLOOD_BYTES,
             transcript_max_bytes: config.transcripts.max_mib.saturating_mul(1 << 20),
             audit_path: Some(o.paths.audit_file()),
             sizes: sizes.clone(),

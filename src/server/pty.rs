@@ -22,7 +22,7 @@ use portable_pty::MasterPty;
 /// master's open file description, so its status flags too.
 ///
 /// Errors: the PTY has no descriptor, or `dup` fails (out of descriptors).
-fn dup_master(master: &dyn MasterPty) -> std::io::Result<File> {
+pub(crate) fn dup_master(master: &dyn MasterPty) -> std::io::Result<File> {
     let fd = master
         .as_raw_fd()
         .ok_or_else(|| std::io::Error::other("the PTY has no file descriptor"))?;
@@ -40,7 +40,7 @@ fn dup_master(master: &dyn MasterPty) -> std::io::Result<File> {
 /// descriptor of it: the reader, the input lane and portable-pty's own).
 ///
 /// Errors: `fcntl` fails.
-fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
+pub(crate) fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
     // SAFETY: plain fcntl calls on an open descriptor we hold.
     unsafe {
         let flags = libc::fcntl(fd, libc::F_GETFL);
@@ -53,7 +53,7 @@ fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
 
 /// Waits until `fd` is ready for `events` (`POLLIN` or `POLLOUT`), or
 /// reports an error or hang-up; a signal ends the wait early.
-fn wait_for(fd: RawFd, events: libc::c_short, timeout_ms: libc::c_int) -> bool {
+pub(crate) fn wait_for(fd: RawFd, events: libc::c_short, timeout_ms: libc::c_int) -> bool {
     let mut p = libc::pollfd {
         fd,
         events,
@@ -68,7 +68,7 @@ fn wait_for(fd: RawFd, events: libc::c_short, timeout_ms: libc::c_int) -> bool {
 /// input lane.
 ///
 /// Errors: the PTY has no descriptor, `dup` or `fcntl` fails.
-pub(super) fn open(master: &dyn MasterPty) -> std::io::Result<(PtyReader, File)> {
+pub(crate) fn open(master: &dyn MasterPty) -> std::io::Result<(PtyReader, File)> {
     let reader = dup_master(master)?;
     set_nonblocking(reader.as_raw_fd())?;
     let input = dup_master(master)?;
@@ -77,7 +77,7 @@ pub(super) fn open(master: &dyn MasterPty) -> std::io::Result<(PtyReader, File)>
 
 /// The reading end of a session's PTY master, owned by the session's reader
 /// thread, which can also ask whether more output is already waiting.
-pub(super) struct PtyReader {
+pub(crate) struct PtyReader {
     file: File,
 }
 
@@ -86,7 +86,7 @@ impl PtyReader {
     /// child side closed (Linux reports that as EIO).
     ///
     /// Errors: the read fails otherwise.
-    pub(super) fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         loop {
             match self.file.read(buf) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -100,7 +100,7 @@ impl PtyReader {
     }
 
     /// True if a read would not block now (more output, or the end).
-    pub(super) fn ready(&self) -> bool {
+    pub(crate) fn ready(&self) -> bool {
         wait_for(self.file.as_raw_fd(), libc::POLLIN, 0)
     }
 }
@@ -127,7 +127,7 @@ pub struct PtyInput {
 }
 
 #[derive(Default)]
-struct Lane {
+pub(crate) struct Lane {
     /// The running session's master (non-blocking); `None` when closed.
     master: Option<File>,
     /// Bumped per session, so the writer thread of an earlier one stops.
@@ -141,11 +141,11 @@ struct Lane {
 
 /// Most bytes waiting for a child that does not read before further writes
 /// are dropped (a long paste fits).
-const PENDING_MAX: usize = 8 << 20;
+pub(crate) const PENDING_MAX: usize = 8 << 20;
 
 /// How long the writer thread waits at most for a child to read before it
 /// checks whether its session ended, in milliseconds.
-const WRITER_POLL_MS: libc::c_int = 1000;
+pub(crate) const WRITER_POLL_MS: libc::c_int = 1000;
 
 impl PtyInput {
     fn lane(&self) -> MutexGuard<'_, Lane> {
@@ -158,7 +158,7 @@ impl PtyInput {
     ///
     /// Errors: the descriptor cannot be duplicated or the writer thread
     /// cannot be started (the lane stays closed).
-    pub(super) fn open(self: &Arc<Self>, id: &str, master: File) -> std::io::Result<()> {
+    pub(crate) fn open(self: &Arc<Self>, id: &str, master: File) -> std::io::Result<()> {
         let writer = master.try_clone()?;
         // The lane is open before the writer thread starts: a writer that
         // found it closed would end at once, and bytes queued later would
@@ -196,7 +196,7 @@ impl PtyInput {
     /// Closes the lane at the end of a session: later writes fail with
     /// [`InputError::NotRunning`], pending bytes are dropped and the writer
     /// thread ends.
-    pub(super) fn close(&self) {
+    pub(crate) fn close(&self) {
         {
             let mut lane = self.lane();
             lane.master = None;

@@ -23,6 +23,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
+/// Takes over a client's connection after its [`proto::Hello`]: the reader
+/// holds whatever the client sent after it.
+pub type ClientHandler = Arc<dyn Fn(proto::Hello, std::io::BufReader<UnixStream>) + Send + Sync>;
+
 use crate::proto::{self, HookReply, HookRequest, PROTO_VERSION};
 
 /// How long a new connection may take to send its request.
@@ -78,7 +82,7 @@ pub(super) fn bind(
     dir: &Path,
     name: &str,
     to_manager: impl Fn(SocketMsg) -> bool + Send + Sync + 'static,
-    clients: Option<super::ClientHandler>,
+    clients: Option<ClientHandler>,
 ) -> io::Result<Socket> {
     crate::paths::ensure_private_dir(dir)?;
     let mut path = dir.join(format!("{name}.sock"));
@@ -105,7 +109,7 @@ fn accept_loop(
     listener: UnixListener,
     stop: Arc<AtomicBool>,
     to_manager: Arc<dyn Fn(SocketMsg) -> bool + Send + Sync>,
-    clients: Option<super::ClientHandler>,
+    clients: Option<ClientHandler>,
 ) {
     // SAFETY: getuid(2) has no failure modes and no memory effects.
     let me = unsafe { libc::getuid() };
@@ -143,7 +147,7 @@ fn serve(
     conn: u64,
     stream: UnixStream,
     to_manager: &(dyn Fn(SocketMsg) -> bool + Send + Sync),
-    clients: Option<super::ClientHandler>,
+    clients: Option<ClientHandler>,
     check_confined: bool,
 ) {
     let refuse = |mut s: &UnixStream, why: String| {

@@ -10,9 +10,9 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::SlotIdx;
 use crate::config::Config;
 use crate::detect::{AgentState, Prompt, PromptId};
+use crate::proto::SlotIdx;
 use crate::proto::{self, Event};
 
 /// The shared view every client starts from: slots, inbox, decisions and

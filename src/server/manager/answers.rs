@@ -1,0 +1,383 @@
+//! Policy, answers (by keys or through a hook), refusals and the audit
+//! log, for every prompt whatever its source.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::detect::{self, Answer, Prompt, PromptId, PromptSource, Timing};
+use crate::keys::{self};
+use crate::policy::{Subject, Verdict};
+use crate::proto::{AnsweredBy, Event, HookDecision, HookReply, PROTO_VERSION, SlotIdx};
+
+use crate::server::approvals::answer::*;
+use crate::server::approvals::audit::*;
+use crate::server::manager::*;
+use crate::server::probe;
+use crate::server::timing::*;
+
+impl Manager {
+    /// Answers a new prompt by policy, through the same verified path as a
+    /// keypress (the answer names the prompt id; it is re-detected first).
+    pub(super) fn apply_policy(&mut self, i: SlotIdx, p: &Prompt) {
+        let s = &self.slots[i];
+        // Never decide on a guess: a rule answers only an exact subject.
+        let inexact = match (p.source, p.incomplete) {
+            (PromptSource::Screen, _) if !s.hook_token.is_empty() => {
+                Some("the agent's hook did not report this dialog".to_string())
+            }
+            (PromptSource::Screen, Some(why)) => Some(why.to_string()),
+            _ => None,
+        };
+        if let Some(why) = inexact {
+            if !self.policy.rules.is_empty() {
+                self.emit(Event::PolicyAsked {
+                    slot: i,
+                    prompt: p.id,
+                    reason: format!("subject not exact: {why}"),
+                });
+            }
+            return;
+        }
+        // A hook says where the agent runs the tool: writes are judged
+        // against the slot's directory only while the agent is inside it.
+        let hook_cwd = s
+            .hooks
+            .iter()
+            .find(|h| h.prompt.id == p.id)
+            .and_then(|h| h.cwd.clone());
+        let outside = match (&hook_cwd, &s.cwd) {
+            (Some(h), Some(c)) if !h.starts_with(c) => Some(format!(
+                "the agent runs in {}, outside the slot's directory {}",
+                h.display(),
+                c.display()
+            )),
+            _ => None,
+        };
+        // A shell command is parsed first in a child under hard limits.
+        let probed = match &self.probe_exe {
+            Some(exe) if crate::policy::is_shell_tool(&p.tool) => {
+                probe::check(exe, &p.subject).err()
+            }
+            _ => None,
+        };
+        let d = if let Some(why) = probed {
+            tracing::warn!(slot = %s.id, "{why}");
+            crate::policy::Decision {
+                verdict: Verdict::Ask,
+                rule: None,
+                reason: format!("unparseable: {why}"),
+            }
+        } else {
+            self.policy.decide(&Subject {
+                slot: &s.id,
+                role: &s.cfg.role,
+                agent: &s.profile.name,
+                tool: &p.tool,
+                subject: &p.subject,
+                cwd: s.cwd.as_deref(),
+                dialog: &p.dialog.join("\n"),
+                incomplete: outside.as_deref(),
+            })
+        };
+        let answer = match d.verdict {
+            Verdict::Allow => Answer::ApproveOnce,
+            Verdict::Deny => Answer::Deny,
+            Verdict::Ask => {
+                // A rule's reason, or why the subject could not be
+                // evaluated at all (`unparseable: nested too deeply`).
+                if d.rule.is_some()
+                    || (!self.policy.rules.is_empty() && d.reason.starts_with("unparseable"))
+                {
+                    self.emit(Event::PolicyAsked {
+                        slot: i,
+                        prompt: p.id,
+                        reason: d.reason,
+                    });
+                }
+                return;
+            }
+        };
+        if !self.auto {
+            self.emit(Event::PolicyAsked {
+                slot: i,
+                prompt: p.id,
+                reason: format!("paused ({})", d.reason),
+            });
+            return;
+        }
+        let by = AnsweredBy {
+            source: "policy".into(),
+            detail: d.rule.unwrap_or_default(),
+        };
+        self.answer(i, p.id, answer, by);
+    }
+
+    /// Answers hook request `pos` of slot `i` through its hook: allow or
+    /// deny, bound to that request. Other answers are refused (they exist
+    /// only as keys in the pane).
+    pub(super) fn answer_hook(&mut self, i: SlotIdx, pos: usize, answer: Answer, by: AnsweredBy) {
+        let s = &mut self.slots[i];
+        let decision = match answer {
+            Answer::ApproveOnce => HookDecision::Allow,
+            Answer::Deny => HookDecision::Deny,
+            Answer::ApproveAlways | Answer::Select(_)
+                if s.profile.hook.as_ref().is_some_and(|h| h.dialog_after_hook) =>
+            {
+                // The agent draws its dialog once the hook decides nothing:
+                // hand the request back and answer that dialog when it shows
+                // this same subject, read exactly.
+                let Some(h) = s.hooks.remove(pos) else { return };
+                tracing::info!(slot = %s.id, %answer, "hook request handed back for the agent's dialog");
+                s.after_hook = Some(AfterHook {
+                    tool: h.prompt.tool.clone(),
+                    subject: h.prompt.subject.clone(),
+                    answer,
+                    by,
+                    until: Instant::now() + Duration::from_millis(AFTER_HOOK_MS),
+                });
+                h.reply(&HookReply::none());
+                let at = Instant::now() + Duration::from_millis(AFTER_HOOK_RECHECK_MS);
+                s.detect_due = Some(s.detect_due.map_or(at, |d| d.min(at)));
+                self.sync_inbox(i);
+                return;
+            }
+            Answer::ApproveAlways | Answer::Select(_) => {
+                let Some(h) = s.hooks.get(pos) else { return };
+                let (prompt, want) = (h.prompt.clone(), h.prompt.id);
+                // The hook only says allow or deny. The agent's own dialog for
+                // this request, seen while it waited and still on screen, has
+                // the other options: answer there, by the verified keys path.
+                let dialog = s
+                    .screen
+                    .as_ref()
+                    .filter(|p| h.screen_hash == Some(p.dialog_hash))
+                    .map(|p| (p.id, p.dialog_hash));
+                // Its dialog may not be read yet: look again shortly.
+                if dialog.is_none() && h.opened.elapsed() < Duration::from_millis(HOOK_GRACE_MS) {
+                    let at = Instant::now() + Duration::from_millis(DETECT_DEBOUNCE_MS * 2);
+                    s.answer_due = Some((at, want, answer, by));
+                    return;
+                }
+                let settled = s
+                    .screen_since
+                    .map(|t| t + Duration::from_millis(POLICY_SETTLE_MS));
+                if dialog.is_some()
+                    && let Some(at) = settled.filter(|at| *at > Instant::now())
+                {
+                    s.answer_due = Some((at, want, answer, by));
+                    return;
+                }
+                if let Some((screen_id, hash)) = dialog {
+                    self.answer(i, screen_id, answer, by);
+                    let s = &mut self.slots[i];
+                    if s.answered == Some(screen_id)
+                        && let Some(at) = s.hooks.iter().position(|h| h.prompt.id == want)
+                        && let Some(h) = s.hooks.remove(at)
+                    {
+                        s.answered_dialog = Some(hash);
+                        h.reply(&HookReply::none());
+                        self.sync_inbox(i);
+                    }
+                    return;
+                }
+                let reason = format!(
+                    "{answer} is not sent through the agent's hook, and its dialog is not on screen"
+                );
+                return self.refuse(i, Some(&prompt), want, answer, &by, reason);
+            }
+        };
+        let Some(h) = s.hooks.remove(pos) else { return };
+        let prompt = h.prompt.clone();
+        let want = prompt.id;
+        // The dialog this request showed is answered: never offer it again.
+        s.answered_dialog = h
+            .screen_hash
+            .or_else(|| s.screen.as_ref().map(|p| p.dialog_hash));
+        s.answered = Some(want);
+        s.answered_at = Some(Instant::now());
+        let message = (decision == HookDecision::Deny).then(|| match by.source.as_str() {
+            "policy" => format!("Denied by corral rule {}", by.detail),
+            _ => "Denied by the person supervising this agent in corral".to_string(),
+        });
+        h.reply(&HookReply {
+            v: PROTO_VERSION,
+            decision: Some(decision),
+            message,
+            error: None,
+        });
+        self.audit(i, Some(&prompt), want, Some(answer), &by, "sent", None);
+        tracing::info!(slot = %self.slots[i].id, %want, %answer, "answer sent through the hook");
+        self.emit(Event::AnswerSent {
+            slot: i,
+            prompt: want,
+            answer,
+            by,
+        });
+        self.sync_inbox(i);
+    }
+
+    pub(super) fn answer(&mut self, i: SlotIdx, want: PromptId, answer: Answer, by: AnsweredBy) {
+        let Some(s) = self.slots.get(i) else { return };
+        if s.answer_due.as_ref().is_some_and(|a| a.1 == want) {
+            let reason =
+                "this prompt was already answered (its keys wait for the dialog to settle)";
+            let prompt = s.screen.clone().filter(|p| p.id == want);
+            return self.refuse(i, prompt.as_ref(), want, answer, &by, reason.into());
+        }
+        if let Some(pos) = s.hooks.iter().position(|h| h.prompt.id == want) {
+            return self.answer_hook(i, pos, answer, by);
+        }
+        // A dialog whose hook request was answered takes no keys too.
+        if let Some(p) = s
+            .screen
+            .as_ref()
+            .filter(|p| p.id == want && s.answered_dialog == Some(p.dialog_hash))
+        {
+            let reason = "this dialog was already answered through the agent's hook";
+            let p = p.clone();
+            return self.refuse(i, Some(&p), want, answer, &by, reason.into());
+        }
+
+        // Re-detect on the screen as it is now: the user's decision applies
+        // only to the dialog they saw.
+        let current = if s.live.is_some() {
+            let snap = s.shared.lock().snapshot();
+            detect::detect(&s.profile, &snap, Timing::default()).prompt
+        } else {
+            None
+        };
+        // Keys an agent missed: the same prompt still on screen long after
+        // its answer may be answered again.
+        let answered = s.answered.filter(|_| {
+            s.answered_at
+                .is_none_or(|t| t.elapsed() < Duration::from_millis(REANSWER_AFTER_MS))
+        });
+        let verdict = check_answer(current.as_ref(), s.screen.as_ref(), answered, want, answer)
+            .map(|(p, keys)| {
+                let modes = s.shared.lock().input_modes();
+                let bytes: Vec<u8> = keys.iter().flat_map(|k| keys::encode(*k, modes)).collect();
+                (p, bytes)
+            });
+        // Keys for a dialog drawn a moment ago wait until the agent listens
+        // (and are checked again then).
+        if verdict.is_ok()
+            && let Some(at) = s
+                .screen_since
+                .map(|t| t + Duration::from_millis(POLICY_SETTLE_MS))
+                .filter(|at| *at > Instant::now())
+        {
+            self.slots[i].answer_due = Some((at, want, answer, by));
+            return;
+        }
+        match verdict {
+            Ok((prompt, bytes)) => {
+                let sent = self.write(i, bytes);
+                let s = &mut self.slots[i];
+                if sent {
+                    s.answered = Some(want);
+                    s.answered_at = Some(Instant::now());
+                    s.detect_due = Some(Instant::now() + Duration::from_millis(DETECT_DEBOUNCE_MS));
+                    self.audit(i, Some(&prompt), want, Some(answer), &by, "sent", None);
+                    tracing::info!(slot = %self.slots[i].id, %want, %answer, "answer sent");
+                    self.emit(Event::AnswerSent {
+                        slot: i,
+                        prompt: want,
+                        answer,
+                        by,
+                    });
+                } else {
+                    let reason = "the session is not accepting input";
+                    self.refuse(i, Some(&prompt), want, answer, &by, reason.into());
+                }
+            }
+            Err(Refusal { reason, prompt }) => {
+                tracing::info!(slot = %self.slots[i].id, %want, %reason, "answer refused");
+                self.refuse(i, prompt.as_deref(), want, answer, &by, reason);
+            }
+        }
+    }
+
+    /// Audits an answer that was not sent, and tells the clients why.
+    pub(super) fn refuse(
+        &self,
+        i: SlotIdx,
+        prompt: Option<&Prompt>,
+        want: PromptId,
+        answer: Answer,
+        by: &AnsweredBy,
+        reason: String,
+    ) {
+        self.audit(i, prompt, want, Some(answer), by, "refused", Some(&reason));
+        self.emit(Event::AnswerRefused {
+            slot: i,
+            prompt: want,
+            reason,
+        });
+    }
+
+    /// Audits a prompt that closed without an answer from corral; `who` is
+    /// `none`, or `pane` when the person answered in the pane.
+    pub(super) fn audit_vanished(&self, i: SlotIdx, p: &Prompt, who: &str, why: &str) {
+        let by = AnsweredBy {
+            source: who.into(),
+            detail: String::new(),
+        };
+        self.audit(i, Some(p), p.id, None, &by, "vanished", Some(why));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn audit(
+        &self,
+        i: SlotIdx,
+        prompt: Option<&Prompt>,
+        id: PromptId,
+        answer: Option<Answer>,
+        by: &AnsweredBy,
+        result: &str,
+        reason: Option<&str>,
+    ) {
+        let Some(path) = &self.audit_path else { return };
+        let s = &self.slots[i];
+        let rec = AuditRecord {
+            time: now_rfc3339(),
+            session: &self.session,
+            slot: &s.id,
+            agent: &s.profile.name,
+            generation: s.generation,
+            prompt_id: id.to_string(),
+            source: prompt.map(|p| p.source),
+            incomplete: prompt.and_then(|p| p.incomplete).map(|i| i.to_string()),
+            tool: prompt.map_or("", |p| p.tool.as_str()),
+            subject: prompt.map_or("", |p| p.subject.as_str()),
+            question: prompt.map_or("", |p| p.question.as_str()),
+            answer: answer.map(|a| a.to_string()).unwrap_or_default(),
+            by,
+            result,
+            reason,
+            waited_ms: s
+                .prompt_opened
+                .filter(|_| s.prompt.as_ref().is_some_and(|p| p.id == id))
+                .map(|t| t.elapsed().as_millis() as u64),
+            sandbox: s.sandbox.as_ref(),
+        };
+        let line = match serde_json::to_string(&rec) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("audit: {e}");
+                return;
+            }
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let res = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| writeln!(f, "{line}"));
+        if let Err(e) = res {
+            tracing::warn!("audit log {}: {e}", path.display());
+        }
+    }
+}

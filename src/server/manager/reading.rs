@@ -1,0 +1,421 @@
+//! One read of a slot's screen: state, the screen's dialog, hook
+//! correlation, reflow carry-over, and what the inbox shows.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::detect::{self, AgentState, Prompt, PromptId, PromptSource, Timing};
+use crate::profile::SessionIdSource;
+use crate::proto::{Event, HookReply, SlotIdx};
+
+use crate::server::approvals::reflow::*;
+use crate::server::approvals::screen::*;
+use crate::server::conversation;
+use crate::server::manager::*;
+use crate::server::session::launch::*;
+use crate::server::timing::*;
+
+impl Manager {
+    pub(super) fn run_detect(&mut self, i: SlotIdx) {
+        let epoch = self.epoch;
+        let s = &mut self.slots[i];
+        s.detect_due = None;
+        s.shared.detect_pending.store(false, Ordering::Release);
+        if s.live.is_none() {
+            return;
+        }
+        let snap = s.shared.lock().snapshot();
+        let last = s.shared.last_output_ms.load(Ordering::Acquire);
+        let now_ms = epoch.elapsed().as_millis() as u64;
+        let timing = Timing {
+            since_output_ms: (last != 0).then(|| now_ms.saturating_sub(last)),
+        };
+        let mut d = detect::detect(&s.profile, &snap, timing);
+        s.idle_since = match d.state {
+            AgentState::Idle => s.idle_since.or(Some(Instant::now())),
+            _ => None,
+        };
+        if let Some(ms) = d.recheck_after_ms {
+            let at = Instant::now() + Duration::from_millis(ms.max(1));
+            s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
+        }
+        // The screen prompt keeps its id while its dialog text is unchanged,
+        // and while corral's resize makes the agent draw it again.
+        let mut vanished = None;
+        let last_output = (last != 0).then(|| epoch + Duration::from_millis(last));
+        let (held, updated) = carry_through_reflow(s, &mut d, last_output);
+        let changed = match (&s.screen, &d.prompt) {
+            (None, None) => false,
+            (Some(old), Some(new)) => old.dialog_hash != new.dialog_hash,
+            _ => true,
+        };
+        if changed {
+            let old = s.screen.take();
+            // An answer handed back for a dialog that came and went without
+            // it is not for the next one.
+            if let (Some(o), Some(a)) = (&old, &s.after_hook)
+                && o.tool == a.tool
+                && o.subject == a.subject
+            {
+                s.after_hook = None;
+            }
+            s.screen = d.prompt.map(|mut p| {
+                s.prompt_seq = s.prompt_seq.wrapping_add(1);
+                p.identify(&s.id, s.generation, s.prompt_seq);
+                p
+            });
+            s.screen_since = s.screen.as_ref().map(|_| Instant::now());
+            if s.screen.as_ref().map(|p| p.dialog_hash) != s.answered_dialog {
+                s.answered_dialog = None;
+            }
+            // Closed without an answer from corral: only a prompt the inbox
+            // showed, and not one a hook request took over.
+            if let Some(o) = old
+                && s.prompt.as_ref().is_some_and(|p| p.id == o.id)
+                && s.answered != Some(o.id)
+            {
+                vanished = Some(o);
+            }
+        }
+        // A screen prompt on a hooked slot waits for the hook's request for
+        // a moment; look again when that moment has passed.
+        if s.screen.is_some()
+            && !s.hook_token.is_empty()
+            && s.hooks.is_empty()
+            && let Some(since) = s.screen_since
+        {
+            let at = since + Duration::from_millis(HOOK_GRACE_MS);
+            if at > Instant::now() {
+                s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
+            }
+        }
+        // A screen no rule recognises (mid-redraw, scrolled dialog) keeps the
+        // last known state instead of falling back to `starting`.
+        // A hook request waits for an answer whatever the screen shows (the
+        // agent may draw its dialog later, or not at all).
+        let (state, rule) = if s.hooks.is_empty() {
+            (d.state, d.rule)
+        } else {
+            (
+                AgentState::NeedsPermission,
+                "hook.permission-request".to_string(),
+            )
+        };
+        let keep = (state == AgentState::Starting
+            && rule == "nothing-recognised"
+            && s.state != AgentState::Starting)
+            || held;
+
+        let mut events = Vec::new();
+        let mut learned = None;
+        if let Some((was, prompt)) = updated {
+            events.push(Event::PromptUpdated {
+                slot: i,
+                was,
+                prompt,
+            });
+        }
+        // A prompt that closes goes before the new state, one that opens
+        // after it (sync_inbox): no frame shows a prompt beside a state that
+        // contradicts it.
+        if s.prompt.as_ref().map(|p| p.id) != inbox_want_ref(s).0.map(|p| p.id)
+            && let Some(o) = s.prompt.take()
+        {
+            s.policy_due = None;
+            events.push(Event::PromptClosed {
+                slot: i,
+                prompt: o.id,
+            });
+        }
+        if s.state != state && !keep {
+            tracing::debug!(slot = %s.id, state = %state.label(), rule, "state");
+            // The agent finished a turn: what it changed in its worktree.
+            if state == AgentState::Idle
+                && let Some((repo, path, branch)) = &s.worktree
+                && let Ok(c) = crate::worktree::changes(repo, path)
+            {
+                events.push(Event::Worktree {
+                    slot: i,
+                    branch: branch.clone(),
+                    changes: c.len(),
+                });
+            }
+            // The agent finished a turn: the conversation it has open.
+            if state == AgentState::Idle
+                && let Some(spec) = &s.profile.session
+                && spec.id == SessionIdSource::OpenTranscript
+                && let Some(pid) = s.live.as_ref().and_then(|l| l.pid)
+                && let Some(pattern) = transcript_pattern(spec, &s.cfg)
+            {
+                learned = conversation::open_by(
+                    pid,
+                    &pattern,
+                    &s.profile.programs,
+                    s.session_id.as_deref(),
+                );
+            }
+            s.was_ready |= matches!(
+                state,
+                AgentState::Idle | AgentState::Working | AgentState::NeedsPermission
+            );
+            s.state = state.clone();
+            events.push(Event::StateChanged {
+                slot: i,
+                state,
+                rule,
+            });
+        }
+        for e in events {
+            self.emit(e);
+        }
+        if let Some(id) = learned {
+            self.learn_conversation(i, id);
+        }
+        self.correlate_hooks(i);
+        if let Some(v) = vanished {
+            self.audit_vanished(i, &v, "none", "closed without an answer from corral");
+        }
+        self.sync_inbox(i);
+        // An answer handed back from the hook, for the dialog it asked for.
+        let s = &mut self.slots[i];
+        if s.after_hook
+            .as_ref()
+            .is_some_and(|a| a.until < Instant::now())
+        {
+            s.after_hook = None;
+        }
+        let ready = s.screen.as_ref().filter(|p| {
+            s.after_hook.as_ref().is_some_and(|a| {
+                p.incomplete.is_none() && p.subject == a.subject && p.tool == a.tool
+            })
+        });
+        if let Some(p) = ready.map(|p| p.id)
+            && let Some(a) = s.after_hook.take()
+        {
+            tracing::info!(slot = %s.id, answer = %a.answer, "answering the dialog a hook request handed back");
+            self.answer(i, p, a.answer, a.by);
+        } else if s.after_hook.is_some() {
+            // Look again while the agent draws: its last frame may come in
+            // the same batch as a half-drawn one.
+            let at = Instant::now() + Duration::from_millis(AFTER_HOOK_RECHECK_MS);
+            s.detect_due = Some(s.detect_due.map_or(at, |d| d.min(at)));
+        }
+    }
+
+    /// The head hook request and the screen: a dialog seen while the request
+    /// waited that closes or changes was answered in the pane, so the request
+    /// is done (the hook is told to print nothing).
+    pub(super) fn correlate_hooks(&mut self, i: SlotIdx) {
+        let epoch = self.epoch;
+        loop {
+            let s = &mut self.slots[i];
+            let last = s.shared.last_output_ms.load(Ordering::Acquire);
+            let last_output = (last != 0).then(|| epoch + Duration::from_millis(last));
+            // A dialog cut off by a small pane says nothing either way.
+            let screen = s
+                .screen
+                .as_ref()
+                .filter(|p| p.incomplete != Some(detect::Incomplete::CutOff))
+                .map(|p| ((p.tool.clone(), p.subject.clone()), p.dialog_hash));
+            if s.screen.is_some() && screen.is_none() {
+                return;
+            }
+            let answered_dialog = s.answered_dialog;
+            let Some(h) = s.hooks.front_mut() else { return };
+            match (&h.screen_key, screen) {
+                // Only the dialog of this very call: the same tool, the same
+                // subject as far as the screen can tell, and not a dialog
+                // whose request was already answered (the screen may be a
+                // read behind).
+                (None, Some((key, hash)))
+                    if Some(hash) != answered_dialog && same_call(&h.prompt, &key) =>
+                {
+                    h.screen_key = Some(key);
+                    h.screen_hash = Some(hash);
+                    return;
+                }
+                (None, Some(_)) => return,
+                // Redrawn (a resize re-wraps it): still this call.
+                (Some(_), Some((b, hash))) if same_call(&h.prompt, &b) => {
+                    h.screen_hash = Some(hash);
+                    return;
+                }
+                // Never seen: the agent that draws its dialog with the hook
+                // is back at its idle prompt, long after the request came.
+                // The dialog was answered in the pane before corral read
+                // it (the hook waits on regardless); the hook decides
+                // nothing, so nothing is answered on a guess.
+                (None, None)
+                    if h.drawn_with_hook
+                        && last_output.is_some_and(|t| t > h.opened)
+                        && s.idle_since.is_some_and(|t| t.elapsed() >= HOOK_IDLE)
+                        && h.opened.elapsed() >= Duration::from_millis(HOOK_GRACE_MS) =>
+                {
+                    let Some(h) = s.hooks.pop_front() else { return };
+                    let prompt = h.prompt.clone();
+                    h.reply(&HookReply::none());
+                    self.audit_vanished(i, &prompt, "pane", "the dialog was answered in the pane");
+                }
+                (None, None) => {
+                    if h.drawn_with_hook
+                        && let Some(t) = s.idle_since
+                    {
+                        let at =
+                            (t + HOOK_IDLE).max(h.opened + Duration::from_millis(HOOK_GRACE_MS));
+                        s.detect_due = Some(s.detect_due.map_or(at, |d| d.min(at)));
+                    }
+                    return;
+                }
+                (Some(_), _) => {
+                    let Some(h) = s.hooks.pop_front() else { return };
+                    let prompt = h.prompt.clone();
+                    h.reply(&HookReply::none());
+                    self.audit_vanished(i, &prompt, "pane", "the dialog was answered in the pane");
+                }
+            }
+        }
+    }
+
+    /// Makes the inbox prompt of slot `i` the oldest hook request, else the
+    /// screen prompt (on a hooked slot only after [`HOOK_GRACE_MS`], and never
+    /// a dialog whose hook request was answered), and announces a change.
+    pub(super) fn sync_inbox(&mut self, i: SlotIdx) {
+        let s = &self.slots[i];
+        if s.prompt.as_ref().map(|p| p.id) == inbox_want_ref(s).0.map(|p| p.id) {
+            return;
+        }
+        let (want, opened_at) = inbox_want(s);
+        let s = &mut self.slots[i];
+        let mut events = Vec::new();
+        if let Some(o) = s.prompt.take() {
+            events.push(Event::PromptClosed {
+                slot: i,
+                prompt: o.id,
+            });
+        }
+        s.prompt = want.clone();
+        s.prompt_opened = opened_at;
+        s.policy_due = None;
+        if let Some(p) = want {
+            // A hook request is exact and bound to its connection: decide at
+            // once. A screen dialog must first settle (agents draw before
+            // they listen).
+            let delay = match p.source {
+                PromptSource::Hook => 0,
+                PromptSource::Screen => POLICY_SETTLE_MS,
+            };
+            s.policy_due = Some((Instant::now() + Duration::from_millis(delay), p.id));
+            if p.source == PromptSource::Hook && s.state != AgentState::NeedsPermission {
+                s.state = AgentState::NeedsPermission;
+                events.push(Event::StateChanged {
+                    slot: i,
+                    state: AgentState::NeedsPermission,
+                    rule: "hook.permission-request".into(),
+                });
+            }
+            events.push(Event::PromptOpened { slot: i, prompt: p });
+        }
+        for e in events {
+            self.emit(e);
+        }
+    }
+}
+
+/// After corral resized slot `s`'s pane, the dialog its agent draws again
+/// is the prompt the inbox shows: a reading with no dialog (mid-redraw) keeps
+/// the old prompt (`held`), and a redraw of the same dialog ([`same_dialog`])
+/// keeps its place and age. Returns whether the prompt was held, and the id
+/// it had with the prompt as read now when the inbox's prompt was redrawn.
+pub(crate) fn carry_through_reflow(
+    s: &mut SlotRt,
+    d: &mut detect::Detection,
+    last_output: Option<Instant>,
+) -> (bool, Option<(PromptId, Prompt)>) {
+    let reflow_end = s
+        .reflowed_at
+        .map(|t| {
+            let quiet = last_output
+                .filter(|o| *o > t)
+                .map(|o| o + Duration::from_millis(REFLOW_QUIET_MS));
+            let end = t + Duration::from_millis(REFLOW_GRACE_MS);
+            quiet
+                .map_or(end, |q| end.max(q))
+                .min(t + Duration::from_millis(REFLOW_MAX_MS))
+        })
+        .filter(|end| *end > Instant::now());
+    // Outside a reflow (nearly always) nothing is copied.
+    let Some(end) = reflow_end else {
+        return (false, None);
+    };
+    let Some(old) = s.screen.clone() else {
+        return (false, None);
+    };
+    if s.answered == Some(old.id) {
+        return (false, None);
+    }
+    match &d.prompt {
+        // Mid-redraw: the dialog is still there for the agent.
+        None => {
+            d.prompt = Some(old);
+            s.detect_due = Some(s.detect_due.map_or(end, |x| x.min(end)));
+            (true, None)
+        }
+        Some(new) if new.dialog_hash != old.dialog_hash && same_dialog(&old, new) => {
+            let mut new = new.clone();
+            // An id names what the person saw: a reading that says
+            // something else (more of a cut subject) gets a new id, so an
+            // answer to the old one is refused; the inbox entry and its age
+            // stay.
+            let reads_otherwise = old.subject != new.subject
+                || old.tool != new.tool
+                || old.incomplete != new.incomplete;
+            if reads_otherwise {
+                s.prompt_seq = s.prompt_seq.wrapping_add(1);
+                new.identify(&s.id, s.generation, s.prompt_seq);
+            } else {
+                new.id = old.id;
+            }
+            if s.answered_dialog == Some(old.dialog_hash) {
+                s.answered_dialog = Some(new.dialog_hash);
+            }
+            s.screen = Some(new.clone());
+            d.prompt = Some(new.clone());
+            if s.prompt.as_ref().is_none_or(|p| p.id != old.id) {
+                return (false, None);
+            }
+            s.prompt = Some(new.clone());
+            if reads_otherwise {
+                // Judge it again as it reads now.
+                let at = Instant::now() + Duration::from_millis(POLICY_SETTLE_MS);
+                s.policy_due = Some((at, new.id));
+            }
+            (false, Some((old.id, new)))
+        }
+        Some(_) => (false, None),
+    }
+}
+
+/// The prompt slot `s`'s inbox should show, and since when: the oldest hook
+/// request, else the screen prompt (on a hooked slot only after
+/// [`HOOK_GRACE_MS`], and never a dialog whose hook request was answered).
+pub(crate) fn inbox_want(s: &SlotRt) -> (Option<Prompt>, Option<Instant>) {
+    let (p, since) = inbox_want_ref(s);
+    (p.cloned(), since)
+}
+
+/// [`inbox_want`] without the copy.
+pub(crate) fn inbox_want_ref(s: &SlotRt) -> (Option<&Prompt>, Option<Instant>) {
+    if let Some(h) = s.hooks.front() {
+        return (Some(&h.prompt), Some(h.opened));
+    }
+    let Some(p) = &s.screen else {
+        return (None, None);
+    };
+    let grace_over = s
+        .screen_since
+        .is_some_and(|t| t.elapsed() >= Duration::from_millis(HOOK_GRACE_MS));
+    if s.answered_dialog == Some(p.dialog_hash) || !(s.hook_token.is_empty() || grace_over) {
+        return (None, None);
+    }
+    (Some(p), s.screen_since)
+}
