@@ -288,3 +288,57 @@ fn a_command_the_parse_probe_cannot_finish_waits_for_a_person() {
     });
     assert_eq!(reply(&mut c).decision, Some(HookDecision::Deny));
 }
+
+/// A hook request still waiting when its session ends: the hook is told
+/// nothing (no decision), and the request is audited as `vanished` by
+/// `none` because the session ended. (Requests queued behind it go through
+/// the same loop in `end_prompts`.)
+#[test]
+fn a_hook_request_open_when_the_session_ends_is_audited_and_released() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    let spawner = Arc::new(FakeSpawner::default());
+    let (cfg, hook) = claude_slot(d);
+    let (mgr, mut rx) = start_with(&cfg, d, spawner.clone(), Some(hook), None);
+    let p = spawner.program(0);
+    let token = token_of(&p.args);
+    let mut c = request(&d.join("run/t.sock"), &token, 1, "rm -rf build");
+    let prompt = match next_event(&mut rx, "the prompt", |e| {
+        matches!(e, Event::PromptOpened { .. })
+    }) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    p.exit.exit(1);
+    next_event(
+        &mut rx,
+        "the prompt closed",
+        |e| matches!(e, Event::PromptClosed { prompt: id, .. } if *id == prompt.id),
+    );
+    assert_eq!(reply(&mut c).decision, None);
+    let r = audit_after(d, 0);
+    assert_eq!(
+        (
+            &r["result"],
+            &r["by"]["source"],
+            &r["source"],
+            &r["subject"]
+        ),
+        (
+            &"vanished".into(),
+            &"none".into(),
+            &"hook".into(),
+            &"rm -rf build".into()
+        ),
+        "{r}"
+    );
+    assert!(
+        r["reason"]
+            .as_str()
+            .is_some_and(|w| w.contains("session ended (1)")),
+        "{r}"
+    );
+    next_event(&mut rx, "the exit", |e| matches!(e, Event::Exited { .. }));
+    assert_eq!(audit(d).len(), 1, "one record: {:?}", audit(d));
+    mgr.shutdown();
+}

@@ -326,6 +326,50 @@ fn an_answer_to_a_gone_prompt_sends_nothing() {
     mgr.shutdown();
 }
 
+/// A prompt still open when its session ends is audited, not forgotten:
+/// `vanished`, by `none`, with the session's exit status as the reason.
+#[test]
+fn a_prompt_open_when_its_session_ends_is_audited() {
+    let dir = support_dir();
+    let spawner = Arc::new(FakeSpawner::default());
+    let cfg = "[[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\n";
+    let (mgr, mut rx) = start(cfg, dir.path(), spawner.clone());
+    let mut p = spawner.program(0);
+    p.show(&dialog("rm -rf build"));
+    let prompt = match next_event(&mut rx, "the prompt", |e| {
+        matches!(e, Event::PromptOpened { .. })
+    }) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    p.exit.exit(3);
+    next_event(
+        &mut rx,
+        "the prompt closed",
+        |e| matches!(e, Event::PromptClosed { prompt: id, .. } if *id == prompt.id),
+    );
+    next_event(&mut rx, "the exit", |e| matches!(e, Event::Exited { .. }));
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap_or_default();
+    let records: Vec<serde_json::Value> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(records.len(), 1, "{audit}");
+    let r = &records[0];
+    assert_eq!(r["prompt_id"], prompt.id.to_string(), "{r}");
+    assert_eq!(r["subject"], "rm -rf build", "{r}");
+    assert_eq!(r["result"], "vanished", "{r}");
+    assert_eq!(r["by"]["source"], "none", "{r}");
+    assert_eq!(r["answer"], "", "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .is_some_and(|w| w.contains("session ended (3)")),
+        "{r}"
+    );
+    mgr.shutdown();
+}
+
 fn support_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("corral-test.")

@@ -1903,6 +1903,17 @@ mod tests {
             err.as_ref().is_some_and(|e| !e.0.contains("parser failed")),
             "{err:?}"
         );
+        // ... and looped without end (2 GB in 11 s) on a here-document
+        // whose tag reads empty at the end of the input.
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/policy/fuzz-oom-empty-heredoc-tag.bin"
+        );
+        let bytes = std::fs::read(file).unwrap_or_default();
+        assert!(!bytes.is_empty(), "{file}");
+        assert!(parse(&String::from_utf8_lossy(&bytes)).is_err());
+        assert!(parse("cat <<''\nhi\n\n").is_ok());
+        assert!(parse("cat <<''").is_err());
         for text in ["echo ${a:-${b", "echo $(( 1 +", "echo ~+1 ~-2"] {
             let r = parse(text);
             assert!(

@@ -42,6 +42,7 @@ mod probe;
 mod pty;
 mod session;
 mod shared;
+mod slot;
 mod socket;
 pub mod state;
 mod timing;

@@ -1,6 +1,10 @@
 //! A dialog drawn again after a resize: the same prompt or another.
 
-use crate::detect::{self, Prompt};
+use std::time::{Duration, Instant};
+
+use crate::detect::{self, Prompt, PromptId};
+
+use super::{POLICY_SETTLE_MS, REFLOW_GRACE_MS, REFLOW_MAX_MS, REFLOW_QUIET_MS};
 
 /// Whether `new`, read after corral resized the pane, is dialog `old` drawn
 /// again at the new size: the same options, the same tool (unless the pane
@@ -48,6 +52,106 @@ pub(crate) fn same_dialog(old: &Prompt, new: &Prompt) -> bool {
         && !a.is_empty()
         && !b.is_empty()
         && (a.starts_with(&b) || b.starts_with(&a))
+}
+
+/// The parts of a slot's prompt tracking that a reflow reads and changes,
+/// borrowed from the slot.
+pub struct Tracking<'a> {
+    /// The slot's id (a prompt id names it).
+    pub slot: &'a str,
+    /// Its session's generation (a prompt id names it).
+    pub generation: u64,
+    /// The prompt the inbox shows.
+    pub prompt: &'a mut Option<Prompt>,
+    /// How many prompts opened in this session (a prompt id names it).
+    pub prompt_seq: &'a mut u64,
+    /// The dialog read off the screen last, with its id.
+    pub screen: &'a mut Option<Prompt>,
+    /// The prompt answered last.
+    pub answered: Option<PromptId>,
+    /// The text hash of a dialog whose hook request was answered.
+    pub answered_dialog: &'a mut Option<u64>,
+    /// When corral last resized the pane.
+    pub reflowed_at: Option<Instant>,
+    /// A policy decision waiting for the prompt to settle.
+    pub policy_due: &'a mut Option<(Instant, PromptId)>,
+    /// The next screen read.
+    pub detect_due: &'a mut Option<Instant>,
+}
+
+/// After corral resized a slot's pane (at `s.reflowed_at`), the dialog its agent draws again
+/// is the prompt the inbox shows: a reading with no dialog (mid-redraw) keeps
+/// the old prompt (`held`), and a redraw of the same dialog ([`same_dialog`])
+/// keeps its place and age. Returns whether the prompt was held, and the id
+/// it had with the prompt as read now when the inbox's prompt was redrawn.
+pub fn carry_through_reflow(
+    s: &mut Tracking<'_>,
+    read: &mut Option<Prompt>,
+    last_output: Option<Instant>,
+    now: Instant,
+) -> (bool, Option<(PromptId, Prompt)>) {
+    let reflow_end = s
+        .reflowed_at
+        .map(|t| {
+            let quiet = last_output
+                .filter(|o| *o > t)
+                .map(|o| o + Duration::from_millis(REFLOW_QUIET_MS));
+            let end = t + Duration::from_millis(REFLOW_GRACE_MS);
+            quiet
+                .map_or(end, |q| end.max(q))
+                .min(t + Duration::from_millis(REFLOW_MAX_MS))
+        })
+        .filter(|end| *end > now);
+    // Outside a reflow (nearly always) nothing is copied.
+    let Some(end) = reflow_end else {
+        return (false, None);
+    };
+    let Some(old) = s.screen.clone() else {
+        return (false, None);
+    };
+    if s.answered == Some(old.id) {
+        return (false, None);
+    }
+    match &*read {
+        // Mid-redraw: the dialog is still there for the agent.
+        None => {
+            *read = Some(old);
+            *s.detect_due = Some(s.detect_due.map_or(end, |x| x.min(end)));
+            (true, None)
+        }
+        Some(new) if new.dialog_hash != old.dialog_hash && same_dialog(&old, new) => {
+            let mut new = new.clone();
+            // An id names what the person saw: a reading that says
+            // something else (more of a cut subject) gets a new id, so an
+            // answer to the old one is refused; the inbox entry and its age
+            // stay.
+            let reads_otherwise = old.subject != new.subject
+                || old.tool != new.tool
+                || old.incomplete != new.incomplete;
+            if reads_otherwise {
+                *s.prompt_seq = s.prompt_seq.wrapping_add(1);
+                new.identify(s.slot, s.generation, *s.prompt_seq);
+            } else {
+                new.id = old.id;
+            }
+            if *s.answered_dialog == Some(old.dialog_hash) {
+                *s.answered_dialog = Some(new.dialog_hash);
+            }
+            *s.screen = Some(new.clone());
+            *read = Some(new.clone());
+            if s.prompt.as_ref().is_none_or(|p| p.id != old.id) {
+                return (false, None);
+            }
+            *s.prompt = Some(new.clone());
+            if reads_otherwise {
+                // Judge it again as it reads now.
+                let at = now + Duration::from_millis(POLICY_SETTLE_MS);
+                *s.policy_due = Some((at, new.id));
+            }
+            (false, Some((old.id, new)))
+        }
+        Some(_) => (false, None),
+    }
 }
 
 #[cfg(test)]
@@ -102,5 +206,123 @@ mod tests {
         let mut fewer = a.clone();
         fewer.options.pop();
         assert!(!same_dialog(&a, &fewer));
+    }
+
+    /// A slot's tracking, owned, for [`carry_through_reflow`].
+    struct Owned {
+        prompt: Option<Prompt>,
+        seq: u64,
+        screen: Option<Prompt>,
+        answered: Option<PromptId>,
+        answered_dialog: Option<u64>,
+        reflowed_at: Option<Instant>,
+        policy_due: Option<(Instant, PromptId)>,
+        detect_due: Option<Instant>,
+    }
+
+    impl Owned {
+        fn carry(
+            &mut self,
+            read: &mut Option<Prompt>,
+            last_output: Option<Instant>,
+            now: Instant,
+        ) -> (bool, Option<(PromptId, Prompt)>) {
+            let mut t = Tracking {
+                slot: "cc",
+                generation: 1,
+                prompt: &mut self.prompt,
+                prompt_seq: &mut self.seq,
+                screen: &mut self.screen,
+                answered: self.answered,
+                answered_dialog: &mut self.answered_dialog,
+                reflowed_at: self.reflowed_at,
+                policy_due: &mut self.policy_due,
+                detect_due: &mut self.detect_due,
+            };
+            carry_through_reflow(&mut t, read, last_output, now)
+        }
+    }
+
+    #[test]
+    fn a_reflow_carries_the_prompt_through_a_redraw_and_only_then() {
+        let t0 = Instant::now();
+        let mut shown = read(&dialog("npm test"), 80);
+        shown.identify("cc", 1, 1);
+        let tracked = || Owned {
+            prompt: Some(shown.clone()),
+            seq: 1,
+            screen: Some(shown.clone()),
+            answered: None,
+            answered_dialog: None,
+            reflowed_at: Some(t0),
+            policy_due: None,
+            detect_due: None,
+        };
+        let grace = Duration::from_millis(REFLOW_GRACE_MS);
+        // Mid-redraw (no dialog read): held, and read again by the end.
+        let mut s = tracked();
+        let mut none = None;
+        assert_eq!(s.carry(&mut none, None, t0), (true, None));
+        assert_eq!(none.as_ref().map(|p| p.id), Some(shown.id));
+        assert_eq!(s.detect_due, Some(t0 + grace));
+        // Output after the resize stretches the window by its quiet time,
+        // never past its maximum.
+        let mut s = tracked();
+        let late = t0 + grace + Duration::from_millis(500);
+        let out = Some(t0 + grace);
+        assert!(s.carry(&mut None, out, late).0);
+        let max = Duration::from_millis(REFLOW_MAX_MS);
+        let mut s = tracked();
+        let out = Some(t0 + max);
+        assert!(!s.carry(&mut None, out, t0 + max).0);
+        // Outside the window: nothing is carried.
+        let mut s = tracked();
+        assert_eq!(s.carry(&mut None, None, t0 + grace), (false, None));
+        // Redrawn at another width: the same prompt keeps its id.
+        let mut s = tracked();
+        // (a re-wrap changes the dialog's rows, so its text hash)
+        let mut again = read(&format!("\n\n{}", dialog("npm test")), 70);
+        again.dialog_hash ^= 1;
+        let mut again = Some(again);
+        let (held, updated) = s.carry(&mut again, None, t0);
+        assert!(!held);
+        assert_eq!(
+            updated.map(|(old, new)| (old, new.id)),
+            Some((shown.id, shown.id))
+        );
+        assert_eq!(s.prompt.as_ref().map(|p| p.id), Some(shown.id));
+        assert_eq!(s.policy_due, None);
+        // A reading that says more (a cut subject read whole) is a new id,
+        // judged again once it settles; the inbox entry stays.
+        let mut cut = shown.clone();
+        cut.subject = "npm t".into();
+        cut.incomplete = Some(detect::Incomplete::Truncated);
+        let mut s = Owned {
+            prompt: Some(cut.clone()),
+            screen: Some(cut.clone()),
+            ..tracked()
+        };
+        let mut whole = read(&format!("\n{}", dialog("npm test")), 70);
+        whole.dialog_hash ^= 2;
+        let mut whole = Some(whole);
+        let (_, updated) = s.carry(&mut whole, None, t0);
+        let (old, new) = updated.unwrap_or_else(|| panic!("not carried"));
+        assert_eq!(old, cut.id);
+        assert_ne!(new.id, cut.id);
+        assert_eq!(s.seq, 2);
+        assert_eq!(
+            s.policy_due,
+            Some((t0 + Duration::from_millis(POLICY_SETTLE_MS), new.id))
+        );
+        // Another command is never the same prompt; an answered one is not
+        // carried.
+        let mut s = tracked();
+        let mut other = Some(read(&dialog("rm -rf build"), 80));
+        assert_eq!(s.carry(&mut other, None, t0), (false, None));
+        let mut s = Owned {
+            answered: Some(shown.id),
+            ..tracked()
+        };
+        assert_eq!(s.carry(&mut None, None, t0), (false, None));
     }
 }

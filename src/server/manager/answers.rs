@@ -1,8 +1,6 @@
 //! Policy, answers (by keys or through a hook), refusals and the audit
 //! log, for every prompt whatever its source.
 
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::detect::{self, Answer, Prompt, PromptId, PromptSource, Timing};
@@ -12,6 +10,7 @@ use crate::proto::{AnsweredBy, Event, HookDecision, HookReply, PROTO_VERSION, Sl
 
 use crate::server::approvals::answer::*;
 use crate::server::approvals::audit::*;
+use crate::server::approvals::inbox::{self, HandBack};
 use crate::server::manager::*;
 use crate::server::probe;
 use crate::server::timing::*;
@@ -129,7 +128,7 @@ impl Manager {
                 // this same subject, read exactly.
                 let Some(h) = s.hooks.remove(pos) else { return };
                 tracing::info!(slot = %s.id, %answer, "hook request handed back for the agent's dialog");
-                s.after_hook = Some(AfterHook {
+                s.after_hook = Some(HandBack {
                     tool: h.prompt.tool.clone(),
                     subject: h.prompt.subject.clone(),
                     answer,
@@ -159,11 +158,8 @@ impl Manager {
                     s.answer_due = Some((at, want, answer, by));
                     return;
                 }
-                let settled = s
-                    .screen_since
-                    .map(|t| t + Duration::from_millis(POLICY_SETTLE_MS));
                 if dialog.is_some()
-                    && let Some(at) = settled.filter(|at| *at > Instant::now())
+                    && let Some(at) = inbox::settle_until(s.screen_since, Instant::now())
                 {
                     s.answer_due = Some((at, want, answer, by));
                     return;
@@ -249,10 +245,7 @@ impl Manager {
         };
         // Keys an agent missed: the same prompt still on screen long after
         // its answer may be answered again.
-        let answered = s.answered.filter(|_| {
-            s.answered_at
-                .is_none_or(|t| t.elapsed() < Duration::from_millis(REANSWER_AFTER_MS))
-        });
+        let answered = inbox::still_answered(s.answered, s.answered_at, Instant::now());
         let verdict = check_answer(current.as_ref(), s.screen.as_ref(), answered, want, answer)
             .map(|(p, keys)| {
                 let modes = s.shared.lock().input_modes();
@@ -262,10 +255,7 @@ impl Manager {
         // Keys for a dialog drawn a moment ago wait until the agent listens
         // (and are checked again then).
         if verdict.is_ok()
-            && let Some(at) = s
-                .screen_since
-                .map(|t| t + Duration::from_millis(POLICY_SETTLE_MS))
-                .filter(|at| *at > Instant::now())
+            && let Some(at) = inbox::settle_until(s.screen_since, Instant::now())
         {
             self.slots[i].answer_due = Some((at, want, answer, by));
             return;
@@ -334,50 +324,28 @@ impl Manager {
         id: PromptId,
         answer: Option<Answer>,
         by: &AnsweredBy,
-        result: &str,
+        result: &'static str,
         reason: Option<&str>,
     ) {
         let Some(path) = &self.audit_path else { return };
         let s = &self.slots[i];
-        let rec = AuditRecord {
-            time: now_rfc3339(),
-            session: &self.session,
-            slot: &s.id,
-            agent: &s.profile.name,
+        let slot = AuditSlot {
+            session: self.session.clone(),
+            slot: s.id.clone(),
+            agent: s.profile.name.clone(),
             generation: s.generation,
-            prompt_id: id.to_string(),
-            source: prompt.map(|p| p.source),
-            incomplete: prompt.and_then(|p| p.incomplete).map(|i| i.to_string()),
-            tool: prompt.map_or("", |p| p.tool.as_str()),
-            subject: prompt.map_or("", |p| p.subject.as_str()),
-            question: prompt.map_or("", |p| p.question.as_str()),
-            answer: answer.map(|a| a.to_string()).unwrap_or_default(),
-            by,
+            sandbox: s.sandbox.clone(),
+        };
+        let outcome = Outcome {
+            answer,
+            by: by.clone(),
             result,
-            reason,
+            reason: reason.map(str::to_string),
             waited_ms: s
                 .prompt_opened
                 .filter(|_| s.prompt.as_ref().is_some_and(|p| p.id == id))
                 .map(|t| t.elapsed().as_millis() as u64),
-            sandbox: s.sandbox.as_ref(),
         };
-        let line = match serde_json::to_string(&rec) {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!("audit: {e}");
-                return;
-            }
-        };
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let res = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .and_then(|mut f| writeln!(f, "{line}"));
-        if let Err(e) = res {
-            tracing::warn!("audit log {}: {e}", path.display());
-        }
+        AuditRecord::new(slot, prompt, id, outcome).append(path);
     }
 }

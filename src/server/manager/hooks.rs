@@ -102,14 +102,30 @@ impl Manager {
         }
     }
 
-    /// Ends every waiting hook request of slot `i` (its session ends): each
-    /// hook prints nothing.
-    pub(super) fn drop_hooks(&mut self, i: SlotIdx) {
-        let Some(s) = self.slots.get_mut(i) else {
+    /// Ends slot `i`'s open prompts because its session ended or is
+    /// replaced: the inbox's prompt and every waiting hook request are
+    /// audited as `vanished` by `none` with `why` (a prompt open when its
+    /// session ends was never answered by corral, and the log says so
+    /// rather than nothing), each hook gets no decision (the agent is gone
+    /// or will ask again), and clients are told the prompt closed.
+    pub(super) fn end_prompts(&mut self, i: SlotIdx, why: &str) {
+        let Some(s) = self.slots.get(i) else {
             return;
         };
-        for h in s.hooks.drain(..) {
+        let hooked: Vec<PromptId> = s.hooks.iter().map(|h| h.prompt.id).collect();
+        if let Some(p) = s.prompt.clone().filter(|p| !hooked.contains(&p.id)) {
+            self.audit_vanished(i, &p, "none", why);
+        }
+        let hooks: Vec<HookPending> = self.slots[i].hooks.drain(..).collect();
+        for h in hooks {
+            self.audit_vanished(i, &h.prompt, "none", why);
             h.reply(&HookReply::none());
+        }
+        if let Some(p) = self.slots[i].prompt.take() {
+            self.emit(Event::PromptClosed {
+                slot: i,
+                prompt: p.id,
+            });
         }
     }
 }

@@ -5,9 +5,9 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::config::{RestartPolicy, SlotConfig};
+use crate::config::SlotConfig;
 use crate::detect::AgentState;
 use crate::engine::Engine;
 use crate::profile::{Profiles, SessionIdSource};
@@ -20,6 +20,7 @@ use crate::server::session::launch::*;
 use crate::server::session::reader::*;
 use crate::server::session::*;
 use crate::server::shared::*;
+use crate::server::slot::restart;
 use crate::server::timing::*;
 use crate::server::transcript::Transcript;
 use crate::server::{confine, conversation};
@@ -107,10 +108,9 @@ impl Manager {
         let token = new_token();
         let socket_path = self.socket.as_ref().map(|k| k.path().to_path_buf());
         let hook_exe = self.hook_exe.clone();
-        self.drop_hooks(i);
+        self.end_prompts(i, "a new session started");
         let s = &mut self.slots[i];
         s.generation += 1;
-        s.prompt = None;
         s.screen = None;
         s.screen_since = None;
         s.answered_dialog = None;
@@ -429,6 +429,7 @@ impl Manager {
     }
 
     pub(super) fn exited(&mut self, i: SlotIdx, generation: u64, status: String, success: bool) {
+        let now = Instant::now();
         let Some(s) = self.slots.get_mut(i) else {
             return;
         };
@@ -449,30 +450,22 @@ impl Manager {
         s.detect_due = None;
         s.screen = None;
         s.hook_token.clear();
-        if let Some(p) = s.prompt.take() {
-            let _ = self.events.send(Event::PromptClosed {
-                slot: i,
-                prompt: p.id,
-            });
-        }
-        self.drop_hooks(i);
+        self.end_prompts(i, &format!("its session ended ({status})"));
         let Some(s) = self.slots.get_mut(i) else {
             return;
         };
-        // A resume the agent refused (it failed before it was ever ready:
-        // Claude Code's "No conversation found", Gemini CLI's exit 42 for
-        // an empty conversation it deleted as it exited, after corral
-        // looked) starts a new conversation right away.
-        // Only a program that ran and exited with a status of its own (not
-        // a signal: a kill; not a start that failed) refused.
-        let refused = std::mem::take(&mut s.resuming)
-            && !success
-            && !s.restart_now
-            && !s.was_ready
-            && status.parse::<i32>().is_ok()
-            && s.started_at.elapsed() < RESUME_GRACE
-            && s.session_id.is_some();
-        if refused {
+        // A resume the agent refused starts a new conversation right away
+        // (see [`restart::resume_refused`]).
+        let mut ended = restart::Ended {
+            success,
+            exit_code: status.parse::<i32>().is_ok(),
+            ran_for: now.saturating_duration_since(s.started_at),
+            resuming: std::mem::take(&mut s.resuming),
+            was_ready: s.was_ready,
+            has_conversation: s.session_id.is_some(),
+            restart_now: s.restart_now,
+        };
+        if restart::resume_refused(&ended) {
             let id: String = s
                 .session_id
                 .take()
@@ -484,32 +477,15 @@ impl Manager {
                 .session_id
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()) = None;
-            s.restart_now = true;
+            ended.restart_now = true;
             tracing::info!(slot = %s.id, %status, "resume refused; a new conversation");
             let _ = self.events.send(Event::Notice {
                 slot: i,
                 text: format!("{id} could not be resumed ({status}): a new conversation"),
             });
         }
-        let restart = s.restart_now
-            || match s.cfg.restart {
-                RestartPolicy::Never => false,
-                RestartPolicy::OnFailure => !success,
-                RestartPolicy::Always => true,
-            };
-        let restart_in = if s.restart_now {
-            s.restart_now = false;
-            Some(Duration::ZERO)
-        } else if restart {
-            if s.started_at.elapsed() >= RESTART_RESET_AFTER {
-                s.backoff = RESTART_MIN;
-            }
-            let d = s.backoff;
-            s.backoff = (s.backoff * 2).min(RESTART_MAX);
-            Some(d)
-        } else {
-            None
-        };
+        s.restart_now = false;
+        let restart_in = s.backoff.after(s.cfg.restart, &ended);
         tracing::info!(slot = %s.id, %status, ?restart_in, "session exited");
         s.state = AgentState::Exited(status.clone());
         let _ = self.events.send(Event::Exited {
@@ -518,7 +494,7 @@ impl Manager {
             restart_in,
         });
         if let Some(d) = restart_in {
-            s.restart_due = Some(Instant::now() + d);
+            s.restart_due = Some(now + d);
             s.state = AgentState::Restarting;
             let _ = self.events.send(Event::StateChanged {
                 slot: i,
@@ -613,7 +589,7 @@ pub(crate) fn new_slot(
         answered_at: None,
         detect_due: None,
         restart_due: None,
-        backoff: RESTART_MIN,
+        backoff: restart::Backoff::default(),
         started_at: epoch,
         size: (rows.max(1), cols.max(1)),
         restart_now: false,

@@ -57,7 +57,7 @@ pub(crate) struct SlotRt {
     answered_at: Option<Instant>,
     detect_due: Option<Instant>,
     restart_due: Option<Instant>,
-    backoff: Duration,
+    backoff: crate::server::slot::restart::Backoff,
     started_at: Instant,
     size: (u16, u16),
     restart_now: bool,
@@ -83,7 +83,7 @@ pub(crate) struct SlotRt {
     cwd: Option<PathBuf>,
     /// An answer the hook could not carry, for the dialog the agent draws
     /// next (see [`crate::profile::HookSpec::dialog_after_hook`]).
-    after_hook: Option<AfterHook>,
+    after_hook: Option<crate::server::approvals::inbox::HandBack>,
     /// Since when the screen has read as idle (the agent at its prompt,
     /// no dialog), whatever a pending hook request makes the state.
     idle_since: Option<Instant>,
@@ -122,17 +122,6 @@ pub(crate) struct EnterDue {
     sent: Instant,
     /// Who waits for it.
     reply: std::sync::mpsc::Sender<Result<(), String>>,
-}
-
-/// An answer waiting for the agent's own dialog of a request handed back
-/// from its hook.
-pub(crate) struct AfterHook {
-    tool: String,
-    subject: String,
-    answer: Answer,
-    by: AnsweredBy,
-    /// Given up after this (the dialog then waits for the person).
-    until: Instant,
 }
 
 /// A hook request waiting for its answer.

@@ -4,11 +4,12 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::detect::{self, AgentState, Prompt, PromptId, PromptSource, Timing};
+use crate::detect::{self, AgentState, Prompt, PromptSource, Timing};
 use crate::profile::SessionIdSource;
 use crate::proto::{Event, HookReply, SlotIdx};
 
-use crate::server::approvals::reflow::*;
+use crate::server::approvals::inbox;
+use crate::server::approvals::reflow::{Tracking, carry_through_reflow};
 use crate::server::approvals::screen::*;
 use crate::server::conversation;
 use crate::server::manager::*;
@@ -43,7 +44,21 @@ impl Manager {
         // and while corral's resize makes the agent draw it again.
         let mut vanished = None;
         let last_output = (last != 0).then(|| epoch + Duration::from_millis(last));
-        let (held, updated) = carry_through_reflow(s, &mut d, last_output);
+        let (held, updated) = {
+            let mut t = Tracking {
+                slot: &s.id,
+                generation: s.generation,
+                prompt: &mut s.prompt,
+                prompt_seq: &mut s.prompt_seq,
+                screen: &mut s.screen,
+                answered: s.answered,
+                answered_dialog: &mut s.answered_dialog,
+                reflowed_at: s.reflowed_at,
+                policy_due: &mut s.policy_due,
+                detect_due: &mut s.detect_due,
+            };
+            carry_through_reflow(&mut t, &mut d.prompt, last_output, Instant::now())
+        };
         let changed = match (&s.screen, &d.prompt) {
             (None, None) => false,
             (Some(old), Some(new)) => old.dialog_hash != new.dialog_hash,
@@ -82,12 +97,9 @@ impl Manager {
         if s.screen.is_some()
             && !s.hook_token.is_empty()
             && s.hooks.is_empty()
-            && let Some(since) = s.screen_since
+            && let Some(at) = inbox::grace_ends(s.screen_since, Instant::now())
         {
-            let at = since + Duration::from_millis(HOOK_GRACE_MS);
-            if at > Instant::now() {
-                s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
-            }
+            s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
         }
         // A screen no rule recognises (mid-redraw, scrolled dialog) keeps the
         // last known state instead of falling back to `starting`.
@@ -178,27 +190,25 @@ impl Manager {
         self.sync_inbox(i);
         // An answer handed back from the hook, for the dialog it asked for.
         let s = &mut self.slots[i];
-        if s.after_hook
+        let recheck = Duration::from_millis(AFTER_HOOK_RECHECK_MS);
+        let step = s
+            .after_hook
             .as_ref()
-            .is_some_and(|a| a.until < Instant::now())
-        {
-            s.after_hook = None;
-        }
-        let ready = s.screen.as_ref().filter(|p| {
-            s.after_hook.as_ref().is_some_and(|a| {
-                p.incomplete.is_none() && p.subject == a.subject && p.tool == a.tool
-            })
-        });
-        if let Some(p) = ready.map(|p| p.id)
-            && let Some(a) = s.after_hook.take()
-        {
-            tracing::info!(slot = %s.id, answer = %a.answer, "answering the dialog a hook request handed back");
-            self.answer(i, p, a.answer, a.by);
-        } else if s.after_hook.is_some() {
+            .map(|a| a.step(s.screen.as_ref(), recheck, Instant::now()));
+        match step {
+            None => {}
+            Some(inbox::HandBackStep::Expired) => s.after_hook = None,
+            Some(inbox::HandBackStep::Answer(p)) => {
+                if let Some(a) = s.after_hook.take() {
+                    tracing::info!(slot = %s.id, answer = %a.answer, "answering the dialog a hook request handed back");
+                    self.answer(i, p, a.answer, a.by);
+                }
+            }
             // Look again while the agent draws: its last frame may come in
             // the same batch as a half-drawn one.
-            let at = Instant::now() + Duration::from_millis(AFTER_HOOK_RECHECK_MS);
-            s.detect_due = Some(s.detect_due.map_or(at, |d| d.min(at)));
+            Some(inbox::HandBackStep::ReadAt(at)) => {
+                s.detect_due = Some(s.detect_due.map_or(at, |d| d.min(at)));
+            }
         }
     }
 
@@ -321,83 +331,8 @@ impl Manager {
     }
 }
 
-/// After corral resized slot `s`'s pane, the dialog its agent draws again
-/// is the prompt the inbox shows: a reading with no dialog (mid-redraw) keeps
-/// the old prompt (`held`), and a redraw of the same dialog ([`same_dialog`])
-/// keeps its place and age. Returns whether the prompt was held, and the id
-/// it had with the prompt as read now when the inbox's prompt was redrawn.
-pub(crate) fn carry_through_reflow(
-    s: &mut SlotRt,
-    d: &mut detect::Detection,
-    last_output: Option<Instant>,
-) -> (bool, Option<(PromptId, Prompt)>) {
-    let reflow_end = s
-        .reflowed_at
-        .map(|t| {
-            let quiet = last_output
-                .filter(|o| *o > t)
-                .map(|o| o + Duration::from_millis(REFLOW_QUIET_MS));
-            let end = t + Duration::from_millis(REFLOW_GRACE_MS);
-            quiet
-                .map_or(end, |q| end.max(q))
-                .min(t + Duration::from_millis(REFLOW_MAX_MS))
-        })
-        .filter(|end| *end > Instant::now());
-    // Outside a reflow (nearly always) nothing is copied.
-    let Some(end) = reflow_end else {
-        return (false, None);
-    };
-    let Some(old) = s.screen.clone() else {
-        return (false, None);
-    };
-    if s.answered == Some(old.id) {
-        return (false, None);
-    }
-    match &d.prompt {
-        // Mid-redraw: the dialog is still there for the agent.
-        None => {
-            d.prompt = Some(old);
-            s.detect_due = Some(s.detect_due.map_or(end, |x| x.min(end)));
-            (true, None)
-        }
-        Some(new) if new.dialog_hash != old.dialog_hash && same_dialog(&old, new) => {
-            let mut new = new.clone();
-            // An id names what the person saw: a reading that says
-            // something else (more of a cut subject) gets a new id, so an
-            // answer to the old one is refused; the inbox entry and its age
-            // stay.
-            let reads_otherwise = old.subject != new.subject
-                || old.tool != new.tool
-                || old.incomplete != new.incomplete;
-            if reads_otherwise {
-                s.prompt_seq = s.prompt_seq.wrapping_add(1);
-                new.identify(&s.id, s.generation, s.prompt_seq);
-            } else {
-                new.id = old.id;
-            }
-            if s.answered_dialog == Some(old.dialog_hash) {
-                s.answered_dialog = Some(new.dialog_hash);
-            }
-            s.screen = Some(new.clone());
-            d.prompt = Some(new.clone());
-            if s.prompt.as_ref().is_none_or(|p| p.id != old.id) {
-                return (false, None);
-            }
-            s.prompt = Some(new.clone());
-            if reads_otherwise {
-                // Judge it again as it reads now.
-                let at = Instant::now() + Duration::from_millis(POLICY_SETTLE_MS);
-                s.policy_due = Some((at, new.id));
-            }
-            (false, Some((old.id, new)))
-        }
-        Some(_) => (false, None),
-    }
-}
-
-/// The prompt slot `s`'s inbox should show, and since when: the oldest hook
-/// request, else the screen prompt (on a hooked slot only after
-/// [`HOOK_GRACE_MS`], and never a dialog whose hook request was answered).
+/// The prompt slot `s`'s inbox should show, and since when (see
+/// [`inbox::shown`]).
 pub(crate) fn inbox_want(s: &SlotRt) -> (Option<Prompt>, Option<Instant>) {
     let (p, since) = inbox_want_ref(s);
     (p.cloned(), since)
@@ -405,17 +340,12 @@ pub(crate) fn inbox_want(s: &SlotRt) -> (Option<Prompt>, Option<Instant>) {
 
 /// [`inbox_want`] without the copy.
 pub(crate) fn inbox_want_ref(s: &SlotRt) -> (Option<&Prompt>, Option<Instant>) {
-    if let Some(h) = s.hooks.front() {
-        return (Some(&h.prompt), Some(h.opened));
-    }
-    let Some(p) = &s.screen else {
-        return (None, None);
-    };
-    let grace_over = s
-        .screen_since
-        .is_some_and(|t| t.elapsed() >= Duration::from_millis(HOOK_GRACE_MS));
-    if s.answered_dialog == Some(p.dialog_hash) || !(s.hook_token.is_empty() || grace_over) {
-        return (None, None);
-    }
-    (Some(p), s.screen_since)
+    inbox::shown(
+        s.hooks.front().map(|h| (&h.prompt, h.opened)),
+        s.screen.as_ref(),
+        s.screen_since,
+        s.answered_dialog,
+        !s.hook_token.is_empty(),
+        Instant::now(),
+    )
 }

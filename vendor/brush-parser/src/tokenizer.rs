@@ -1208,6 +1208,13 @@ impl<'a, R: ?Sized + std::io::BufRead> Tokenizer<'a, R> {
             tag_str.as_ref()
         };
 
+        // corral: an empty tag at the end of input (`<<''` with no body)
+        // matches every token, the empty one it leaves too, and the caller
+        // would loop delimiting empty bodies until memory runs out.
+        if tag_str.is_empty() && !ends_with_newline {
+            return Ok(false);
+        }
+
         if let Some(current_token_without_here_tag) = state.current_token().strip_suffix(tag_str) {
             // Make sure that was either the start of the here document, or there
             // was a newline between the preceding part
