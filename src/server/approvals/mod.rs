@@ -7,6 +7,7 @@ pub(crate) mod answer;
 pub(crate) mod audit;
 pub(crate) mod inbox;
 pub(crate) mod reflow;
+pub(crate) mod request;
 pub(crate) mod screen;
 
 /// How long a prompt must stay unchanged on screen before a policy answers

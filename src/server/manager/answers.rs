@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::detect::{self, Answer, Prompt, PromptId, PromptSource, Timing};
+use crate::detect::{self, Answer, Prompt, PromptId, Timing};
 use crate::keys::{self};
 use crate::policy::{Subject, Verdict};
 use crate::proto::{AnsweredBy, Event, HookDecision, HookReply, PROTO_VERSION, SlotIdx};
@@ -11,6 +11,7 @@ use crate::proto::{AnsweredBy, Event, HookDecision, HookReply, PROTO_VERSION, Sl
 use crate::server::approvals::answer::*;
 use crate::server::approvals::audit::*;
 use crate::server::approvals::inbox::{self, HandBack};
+use crate::server::approvals::request::{self, Via};
 use crate::server::manager::*;
 use crate::server::probe;
 use crate::server::timing::*;
@@ -21,14 +22,7 @@ impl Manager {
     pub(super) fn apply_policy(&mut self, i: SlotIdx, p: &Prompt) {
         let s = &self.slots[i];
         // Never decide on a guess: a rule answers only an exact subject.
-        let inexact = match (p.source, p.incomplete) {
-            (PromptSource::Screen, _) if !s.hook_token.is_empty() => {
-                Some("the agent's hook did not report this dialog".to_string())
-            }
-            (PromptSource::Screen, Some(why)) => Some(why.to_string()),
-            _ => None,
-        };
-        if let Some(why) = inexact {
+        if let Err(why) = request::exactness(p, !s.hook_token.is_empty()) {
             if !self.policy.rules.is_empty() {
                 self.emit(Event::PolicyAsked {
                     slot: i,
@@ -45,14 +39,7 @@ impl Manager {
             .iter()
             .find(|h| h.prompt.id == p.id)
             .and_then(|h| h.cwd.clone());
-        let outside = match (&hook_cwd, &s.cwd) {
-            (Some(h), Some(c)) if !h.starts_with(c) => Some(format!(
-                "the agent runs in {}, outside the slot's directory {}",
-                h.display(),
-                c.display()
-            )),
-            _ => None,
-        };
+        let outside = request::inside(hook_cwd.as_deref(), s.cwd.as_deref()).err();
         // A shell command is parsed first in a child under hard limits.
         let probed = match &self.probe_exe {
             Some(exe) if crate::policy::is_shell_tool(&p.tool) => {
@@ -185,32 +172,49 @@ impl Manager {
         };
         let Some(h) = s.hooks.remove(pos) else { return };
         let prompt = h.prompt.clone();
-        let want = prompt.id;
         // The dialog this request showed is answered: never offer it again.
         s.answered_dialog = h
             .screen_hash
             .or_else(|| s.screen.as_ref().map(|p| p.dialog_hash));
-        s.answered = Some(want);
-        s.answered_at = Some(Instant::now());
         let message = (decision == HookDecision::Deny).then(|| match by.source.as_str() {
             "policy" => format!("Denied by corral rule {}", by.detail),
             _ => "Denied by the person supervising this agent in corral".to_string(),
         });
+        let conn = h.conn;
         h.reply(&HookReply {
             v: PROTO_VERSION,
             decision: Some(decision),
             message,
             error: None,
         });
-        self.audit(i, Some(&prompt), want, Some(answer), &by, "sent", None);
-        tracing::info!(slot = %self.slots[i].id, %want, %answer, "answer sent through the hook");
+        self.sent(i, &prompt, answer, by, Via::Hook { conn });
+    }
+
+    /// The one follow-up after an answer reached the agent `via` keys or
+    /// its hook: the prompt counts as answered from now (the re-answer
+    /// window), the audit says `sent`, clients hear of it, and then, for
+    /// keys, the screen is read again soon (for the dialog to go), for a
+    /// hook, the inbox moves on to the next request.
+    fn sent(&mut self, i: SlotIdx, prompt: &Prompt, answer: Answer, by: AnsweredBy, via: Via) {
+        let now = Instant::now();
+        let want = prompt.id;
+        let s = &mut self.slots[i];
+        s.answered = Some(want);
+        s.answered_at = Some(now);
+        if via == Via::Keys {
+            s.detect_due = Some(now + Duration::from_millis(DETECT_DEBOUNCE_MS));
+        }
+        self.audit(i, Some(prompt), want, Some(answer), &by, "sent", None);
+        tracing::info!(slot = %self.slots[i].id, %want, %answer, via = via.label(), "answer sent");
         self.emit(Event::AnswerSent {
             slot: i,
             prompt: want,
             answer,
             by,
         });
-        self.sync_inbox(i);
+        if let Via::Hook { .. } = via {
+            self.sync_inbox(i);
+        }
     }
 
     pub(super) fn answer(&mut self, i: SlotIdx, want: PromptId, answer: Answer, by: AnsweredBy) {
@@ -262,20 +266,8 @@ impl Manager {
         }
         match verdict {
             Ok((prompt, bytes)) => {
-                let sent = self.write(i, bytes);
-                let s = &mut self.slots[i];
-                if sent {
-                    s.answered = Some(want);
-                    s.answered_at = Some(Instant::now());
-                    s.detect_due = Some(Instant::now() + Duration::from_millis(DETECT_DEBOUNCE_MS));
-                    self.audit(i, Some(&prompt), want, Some(answer), &by, "sent", None);
-                    tracing::info!(slot = %self.slots[i].id, %want, %answer, "answer sent");
-                    self.emit(Event::AnswerSent {
-                        slot: i,
-                        prompt: want,
-                        answer,
-                        by,
-                    });
+                if self.write(i, bytes) {
+                    self.sent(i, &prompt, answer, by, Via::Keys);
                 } else {
                     let reason = "the session is not accepting input";
                     self.refuse(i, Some(&prompt), want, answer, &by, reason.into());
