@@ -128,6 +128,25 @@ impl SlotShared {
         text
     }
 
+    /// Feeds `bytes` (slot `slot`'s output, or corral's own note) into the
+    /// slot's engine and, while the engine is still locked, to `screens`,
+    /// so every mirror sees the bytes in the engine's order: the one way
+    /// into an engine. A panic in the engine is caught and returned (the
+    /// mirrors are then not told: the session is to stop).
+    pub(crate) fn feed(
+        &self,
+        slot: SlotIdx,
+        bytes: &[u8],
+        screens: Option<&dyn ScreenSink>,
+    ) -> std::thread::Result<crate::engine::Processed> {
+        let mut e = self.lock();
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.process(bytes)));
+        if let (Ok(_), Some(sink)) = (&done, screens) {
+            sink.output(slot, bytes, &e);
+        }
+        done
+    }
+
     /// Locks the engine. A panic in another thread while it held the lock
     /// leaves the engine usable (the data is plain cells).
     pub fn lock(&self) -> MutexGuard<'_, Engine> {
@@ -207,13 +226,9 @@ pub(crate) fn pane_note(
     i: SlotIdx,
     note: &str,
 ) {
-    {
-        let mut e = shared.lock();
-        e.process(note.as_bytes());
-        if let Some(sink) = screens {
-            sink.output(i, note.as_bytes(), &e);
-        }
-    }
+    // A note cannot make the engine panic worse than output can: if it
+    // does, the session's own next output reports it.
+    let _ = shared.feed(i, note.as_bytes(), screens);
     shared.ui_dirty.store(true, Ordering::Release);
 }
 

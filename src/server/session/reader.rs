@@ -121,15 +121,7 @@ pub(crate) fn spawn_reader(
                         "output flood: reader thread now runs at lower priority"
                     );
                 }
-                let done = {
-                    let mut e = shared.lock();
-                    let done =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.process(chunk)));
-                    if let (Ok(_), Some(sink)) = (&done, &screens) {
-                        sink.output(slot, chunk, &e);
-                    }
-                    done
-                };
+                let done = shared.feed(slot, chunk, screens.as_deref());
                 // A small batch (a keystroke's echo) just went to the
                 // clients, whose readers the kernel woke to run on this
                 // core: let them, before this thread's own work after it
