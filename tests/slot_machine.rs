@@ -370,6 +370,93 @@ fn a_prompt_open_when_its_session_ends_is_audited() {
     mgr.shutdown();
 }
 
+/// A prompt whose answer went (or was still waiting to go) when its
+/// session ends has one record only: `sent`, or `refused` because the
+/// session ended first, never also `vanished`.
+#[test]
+fn an_answered_prompt_is_not_recorded_again_when_its_session_ends() {
+    let dir = support_dir();
+    let spawner = Arc::new(FakeSpawner::default());
+    let cfg =
+        "[[slot]]\nid = \"cc\"\nagent = \"claude\"\ncommand = \"claude\"\nrestart = \"always\"\n";
+    let (mgr, mut rx) = start(cfg, dir.path(), spawner.clone());
+    let records = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.path().join("audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    // 1. Keys went; the agent exits before redrawing (the dialog is still
+    //    on its screen).
+    let mut p = spawner.program(0);
+    p.show(&dialog("npm test"));
+    let prompt = match next_event(&mut rx, "the prompt", |e| {
+        matches!(e, Event::PromptOpened { .. })
+    }) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: prompt.id,
+        answer: Answer::ApproveOnce,
+        by: keyboard(),
+    });
+    next_event(&mut rx, "the answer", |e| {
+        matches!(e, Event::AnswerSent { .. })
+    });
+    p.exit.exit(0);
+    next_event(&mut rx, "the exit", |e| matches!(e, Event::Exited { .. }));
+    let r = records();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0]["result"], "sent", "{r:?}");
+    // 2. An answer given at once waits for the dialog to settle; the agent
+    //    exits first. (On a machine slow enough that the keys went first,
+    //    it is `sent`: one record either way.)
+    let mut p = spawner.program(1);
+    p.show(&dialog("rm -rf build"));
+    let prompt = match next_event(&mut rx, "the second prompt", |e| {
+        matches!(e, Event::PromptOpened { .. })
+    }) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    mgr.send(Command::Answer {
+        slot: 0,
+        prompt: prompt.id,
+        answer: Answer::Deny,
+        by: keyboard(),
+    });
+    p.exit.exit(1);
+    next_event(&mut rx, "the second exit", |e| {
+        matches!(e, Event::Exited { .. })
+    });
+    support::wait_until("its record", Duration::from_secs(10), || {
+        records().len() >= 2
+    });
+    // Nothing more comes for it after a while: the restart is 1 s away.
+    next_event(&mut rx, "the restart", |e| {
+        matches!(e, Event::Started { generation: 3, .. })
+    });
+    let r = records();
+    assert_eq!(r.len(), 2, "{r:?}");
+    let last = &r[1];
+    assert_eq!(last["prompt_id"], prompt.id.to_string(), "{last}");
+    assert_eq!(last["answer"], "deny", "{last}");
+    match last["result"].as_str() {
+        Some("refused") => assert!(
+            last["reason"]
+                .as_str()
+                .is_some_and(|w| w.contains("session ended (1) before the answer went")),
+            "{last}"
+        ),
+        Some("sent") => {}
+        other => panic!("{other:?}: {last}"),
+    }
+    mgr.shutdown();
+}
+
 fn support_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("corral-test.")

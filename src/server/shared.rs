@@ -226,9 +226,10 @@ pub(crate) fn pane_note(
     i: SlotIdx,
     note: &str,
 ) {
-    // A note cannot make the engine panic worse than output can: if it
-    // does, the session's own next output reports it.
-    let _ = shared.feed(i, note.as_bytes(), screens);
+    if shared.feed(i, note.as_bytes(), screens).is_err() {
+        // The engine is plain cells and stays usable; the note is lost.
+        tracing::error!(slot = i, "terminal engine panicked on corral's own note");
+    }
     shared.ui_dirty.store(true, Ordering::Release);
 }
 

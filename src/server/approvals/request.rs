@@ -1,6 +1,6 @@
 //! What every permission request has, whatever its source: how an answer
 //! reaches the agent ([`Via`]), and whether a rule may answer it at all
-//! ([`exactness`], [`inside`]), decided where the request comes in.
+//! ([`exactness`], [`inside`]), decided before any rule is looked at.
 
 use std::path::Path;
 

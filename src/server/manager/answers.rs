@@ -205,7 +205,11 @@ impl Manager {
             s.detect_due = Some(now + Duration::from_millis(DETECT_DEBOUNCE_MS));
         }
         self.audit(i, Some(prompt), want, Some(answer), &by, "sent", None);
-        tracing::info!(slot = %self.slots[i].id, %want, %answer, via = via.label(), "answer sent");
+        let conn = match via {
+            Via::Hook { conn } => Some(conn),
+            Via::Keys => None,
+        };
+        tracing::info!(slot = %self.slots[i].id, %want, %answer, via = via.label(), ?conn, "answer sent");
         self.emit(Event::AnswerSent {
             slot: i,
             prompt: want,

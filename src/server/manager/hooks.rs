@@ -109,17 +109,39 @@ impl Manager {
     /// rather than nothing), each hook gets no decision (the agent is gone
     /// or will ask again), and clients are told the prompt closed.
     pub(super) fn end_prompts(&mut self, i: SlotIdx, why: &str) {
-        let Some(s) = self.slots.get(i) else {
+        let Some(s) = self.slots.get_mut(i) else {
             return;
         };
+        // An answer still waiting to go (keys for a dialog that had not
+        // settled, an approve-always waiting for the agent's own dialog)
+        // is refused, once, in its own record; a policy decision not yet
+        // made is not made.
+        s.policy_due = None;
+        let mut waiting = s.answer_due.take();
+        let answered = s.answered;
         let hooked: Vec<PromptId> = s.hooks.iter().map(|h| h.prompt.id).collect();
-        if let Some(p) = s.prompt.clone().filter(|p| !hooked.contains(&p.id)) {
-            self.audit_vanished(i, &p, "none", why);
+        let mut ended = Vec::new();
+        // A prompt whose answer went has its record: it is not ended again.
+        if let Some(p) = s
+            .prompt
+            .clone()
+            .filter(|p| !hooked.contains(&p.id) && answered != Some(p.id))
+        {
+            ended.push(p);
         }
-        let hooks: Vec<HookPending> = self.slots[i].hooks.drain(..).collect();
+        let hooks: Vec<HookPending> = s.hooks.drain(..).collect();
         for h in hooks {
-            self.audit_vanished(i, &h.prompt, "none", why);
+            ended.push(h.prompt.clone());
             h.reply(&HookReply::none());
+        }
+        for p in ended {
+            match waiting.take_if(|w| w.1 == p.id) {
+                Some((_, id, answer, by)) => {
+                    let reason = format!("{why} before the answer went");
+                    self.refuse(i, Some(&p), id, answer, &by, reason);
+                }
+                None => self.audit_vanished(i, &p, "none", why),
+            }
         }
         if let Some(p) = self.slots[i].prompt.take() {
             self.emit(Event::PromptClosed {
