@@ -1913,6 +1913,16 @@ mod tests {
         assert!(!bytes.is_empty(), "{file}");
         assert!(parse(&String::from_utf8_lossy(&bytes)).is_err());
         assert!(parse("cat <<''\nhi\n\n").is_ok());
+        // ... and backtracked for 30 s on array subscripts in an
+        // assignment's name whose index holds more of them.
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/policy/fuzz-timeout-array-index.bin"
+        );
+        let bytes = std::fs::read(file).unwrap_or_default();
+        assert!(!bytes.is_empty(), "{file}");
+        let _ = parse(&String::from_utf8_lossy(&bytes));
+        assert!(parse("a[1]=x b[$i+1]=y; echo ${a[1]}").is_ok());
         assert!(parse("cat <<''").is_err());
         for text in ["echo ${a:-${b", "echo $(( 1 +", "echo ~+1 ~-2"] {
             let r = parse(text);

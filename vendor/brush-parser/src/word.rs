@@ -1160,9 +1160,11 @@ peg::parser! {
                 ast::AssignmentName::VariableName(name.to_owned())
             }
 
+        #[cache]
         rule array_element_name() -> (&'input str, &'input str) =
             name:assigned_scalar_name() "[" ai:array_index() "]" { (name, ai) }
 
+        #[cache]
         rule array_index() -> &'input str =
             $(arithmetic_word(<"]">))
 
