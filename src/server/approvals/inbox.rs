@@ -10,6 +10,62 @@ use crate::proto::AnsweredBy;
 
 use super::{HOOK_GRACE_MS, POLICY_SETTLE_MS, REANSWER_AFTER_MS};
 
+/// A slot's prompt tracking: what its inbox shows and what was answered,
+/// the dialog on its screen, and the answers and decisions waiting on the
+/// clock. Held in the manager's slot record; this room's functions read and
+/// change it, with `now` passed in.
+#[derive(Debug)]
+pub struct Inbox {
+    /// The prompt the inbox shows.
+    pub prompt: Option<Prompt>,
+    /// How many prompts this slot has opened (a prompt id names it; it
+    /// starts at random so ids never repeat across servers).
+    pub prompt_seq: u64,
+    /// When the shown prompt was detected.
+    pub prompt_opened: Option<Instant>,
+    /// A policy decision waiting for the prompt to settle.
+    pub policy_due: Option<(Instant, PromptId)>,
+    /// An answer by keys waiting for the agent's dialog to settle (agents
+    /// drop keys that come before they listen).
+    pub answer_due: Option<(Instant, PromptId, Answer, AnsweredBy)>,
+    /// The prompt answered last.
+    pub answered: Option<PromptId>,
+    /// When it was answered (the re-answer window counts from here).
+    pub answered_at: Option<Instant>,
+    /// The prompt read off the screen now (with its id), whether or not the
+    /// inbox shows it.
+    pub screen: Option<Prompt>,
+    /// When the current screen prompt appeared.
+    pub screen_since: Option<Instant>,
+    /// A screen dialog whose hook request was answered: never shown again.
+    pub answered_dialog: Option<u64>,
+    /// When corral last resized the PTY of the running session.
+    pub reflowed_at: Option<Instant>,
+    /// An answer the hook could not carry, for the dialog the agent draws
+    /// next (see [`crate::profile::HookSpec::dialog_after_hook`]).
+    pub after_hook: Option<HandBack>,
+}
+
+impl Inbox {
+    /// An empty inbox whose prompt numbers start after `prompt_seq`.
+    pub fn new(prompt_seq: u64) -> Self {
+        Inbox {
+            prompt: None,
+            prompt_seq,
+            prompt_opened: None,
+            policy_due: None,
+            answer_due: None,
+            answered: None,
+            answered_at: None,
+            screen: None,
+            screen_since: None,
+            answered_dialog: None,
+            reflowed_at: None,
+            after_hook: None,
+        }
+    }
+}
+
 /// The prompt an inbox shows, and since when: the oldest hook request
 /// (`hook`, with when it came), else the dialog read off the screen
 /// (`screen`, drawn at `screen_since`). On a hooked slot (`hooked`) a screen

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::detect::{self, Prompt, PromptId};
 
+use super::inbox::Inbox;
 use super::{POLICY_SETTLE_MS, REFLOW_GRACE_MS, REFLOW_MAX_MS, REFLOW_QUIET_MS};
 
 /// Whether `new`, read after corral resized the pane, is dialog `old` drawn
@@ -54,38 +55,17 @@ pub(crate) fn same_dialog(old: &Prompt, new: &Prompt) -> bool {
         && (a.starts_with(&b) || b.starts_with(&a))
 }
 
-/// The parts of a slot's prompt tracking that a reflow reads and changes,
-/// borrowed from the slot.
-pub struct Tracking<'a> {
-    /// The slot's id (a prompt id names it).
-    pub slot: &'a str,
-    /// Its session's generation (a prompt id names it).
-    pub generation: u64,
-    /// The prompt the inbox shows.
-    pub prompt: &'a mut Option<Prompt>,
-    /// How many prompts opened in this session (a prompt id names it).
-    pub prompt_seq: &'a mut u64,
-    /// The dialog read off the screen last, with its id.
-    pub screen: &'a mut Option<Prompt>,
-    /// The prompt answered last.
-    pub answered: Option<PromptId>,
-    /// The text hash of a dialog whose hook request was answered.
-    pub answered_dialog: &'a mut Option<u64>,
-    /// When corral last resized the pane.
-    pub reflowed_at: Option<Instant>,
-    /// A policy decision waiting for the prompt to settle.
-    pub policy_due: &'a mut Option<(Instant, PromptId)>,
-    /// The next screen read.
-    pub detect_due: &'a mut Option<Instant>,
-}
-
-/// After corral resized a slot's pane (at `s.reflowed_at`), the dialog its agent draws again
+/// After corral resized slot `slot`'s pane (at `s.reflowed_at`; `s` is its
+/// inbox, `generation` its session's, `detect_due` its next screen read), the dialog its agent draws again
 /// is the prompt the inbox shows: a reading with no dialog (mid-redraw) keeps
 /// the old prompt (`held`), and a redraw of the same dialog ([`same_dialog`])
 /// keeps its place and age. Returns whether the prompt was held, and the id
 /// it had with the prompt as read now when the inbox's prompt was redrawn.
 pub fn carry_through_reflow(
-    s: &mut Tracking<'_>,
+    s: &mut Inbox,
+    slot: &str,
+    generation: u64,
+    detect_due: &mut Option<Instant>,
     read: &mut Option<Prompt>,
     last_output: Option<Instant>,
     now: Instant,
@@ -116,7 +96,7 @@ pub fn carry_through_reflow(
         // Mid-redraw: the dialog is still there for the agent.
         None => {
             *read = Some(old);
-            *s.detect_due = Some(s.detect_due.map_or(end, |x| x.min(end)));
+            *detect_due = Some(detect_due.map_or(end, |x| x.min(end)));
             (true, None)
         }
         Some(new) if new.dialog_hash != old.dialog_hash && same_dialog(&old, new) => {
@@ -129,24 +109,24 @@ pub fn carry_through_reflow(
                 || old.tool != new.tool
                 || old.incomplete != new.incomplete;
             if reads_otherwise {
-                *s.prompt_seq = s.prompt_seq.wrapping_add(1);
-                new.identify(s.slot, s.generation, *s.prompt_seq);
+                s.prompt_seq = s.prompt_seq.wrapping_add(1);
+                new.identify(slot, generation, s.prompt_seq);
             } else {
                 new.id = old.id;
             }
-            if *s.answered_dialog == Some(old.dialog_hash) {
-                *s.answered_dialog = Some(new.dialog_hash);
+            if s.answered_dialog == Some(old.dialog_hash) {
+                s.answered_dialog = Some(new.dialog_hash);
             }
-            *s.screen = Some(new.clone());
+            s.screen = Some(new.clone());
             *read = Some(new.clone());
             if s.prompt.as_ref().is_none_or(|p| p.id != old.id) {
                 return (false, None);
             }
-            *s.prompt = Some(new.clone());
+            s.prompt = Some(new.clone());
             if reads_otherwise {
                 // Judge it again as it reads now.
                 let at = now + Duration::from_millis(POLICY_SETTLE_MS);
-                *s.policy_due = Some((at, new.id));
+                s.policy_due = Some((at, new.id));
             }
             (false, Some((old.id, new)))
         }
@@ -208,15 +188,9 @@ mod tests {
         assert!(!same_dialog(&a, &fewer));
     }
 
-    /// A slot's tracking, owned, for [`carry_through_reflow`].
+    /// A slot's inbox and next read, for [`carry_through_reflow`].
     struct Owned {
-        prompt: Option<Prompt>,
-        seq: u64,
-        screen: Option<Prompt>,
-        answered: Option<PromptId>,
-        answered_dialog: Option<u64>,
-        reflowed_at: Option<Instant>,
-        policy_due: Option<(Instant, PromptId)>,
+        inbox: Inbox,
         detect_due: Option<Instant>,
     }
 
@@ -227,19 +201,15 @@ mod tests {
             last_output: Option<Instant>,
             now: Instant,
         ) -> (bool, Option<(PromptId, Prompt)>) {
-            let mut t = Tracking {
-                slot: "cc",
-                generation: 1,
-                prompt: &mut self.prompt,
-                prompt_seq: &mut self.seq,
-                screen: &mut self.screen,
-                answered: self.answered,
-                answered_dialog: &mut self.answered_dialog,
-                reflowed_at: self.reflowed_at,
-                policy_due: &mut self.policy_due,
-                detect_due: &mut self.detect_due,
-            };
-            carry_through_reflow(&mut t, read, last_output, now)
+            carry_through_reflow(
+                &mut self.inbox,
+                "cc",
+                1,
+                &mut self.detect_due,
+                read,
+                last_output,
+                now,
+            )
         }
     }
 
@@ -248,15 +218,15 @@ mod tests {
         let t0 = Instant::now();
         let mut shown = read(&dialog("npm test"), 80);
         shown.identify("cc", 1, 1);
-        let tracked = || Owned {
-            prompt: Some(shown.clone()),
-            seq: 1,
-            screen: Some(shown.clone()),
-            answered: None,
-            answered_dialog: None,
-            reflowed_at: Some(t0),
-            policy_due: None,
-            detect_due: None,
+        let tracked = || {
+            let mut inbox = Inbox::new(1);
+            inbox.prompt = Some(shown.clone());
+            inbox.screen = Some(shown.clone());
+            inbox.reflowed_at = Some(t0);
+            Owned {
+                inbox,
+                detect_due: None,
+            }
         };
         let grace = Duration::from_millis(REFLOW_GRACE_MS);
         // Mid-redraw (no dialog read): held, and read again by the end.
@@ -290,18 +260,16 @@ mod tests {
             updated.map(|(old, new)| (old, new.id)),
             Some((shown.id, shown.id))
         );
-        assert_eq!(s.prompt.as_ref().map(|p| p.id), Some(shown.id));
-        assert_eq!(s.policy_due, None);
+        assert_eq!(s.inbox.prompt.as_ref().map(|p| p.id), Some(shown.id));
+        assert_eq!(s.inbox.policy_due, None);
         // A reading that says more (a cut subject read whole) is a new id,
         // judged again once it settles; the inbox entry stays.
         let mut cut = shown.clone();
         cut.subject = "npm t".into();
         cut.incomplete = Some(detect::Incomplete::Truncated);
-        let mut s = Owned {
-            prompt: Some(cut.clone()),
-            screen: Some(cut.clone()),
-            ..tracked()
-        };
+        let mut s = tracked();
+        s.inbox.prompt = Some(cut.clone());
+        s.inbox.screen = Some(cut.clone());
         let mut whole = read(&format!("\n{}", dialog("npm test")), 70);
         whole.dialog_hash ^= 2;
         let mut whole = Some(whole);
@@ -309,9 +277,9 @@ mod tests {
         let (old, new) = updated.unwrap_or_else(|| panic!("not carried"));
         assert_eq!(old, cut.id);
         assert_ne!(new.id, cut.id);
-        assert_eq!(s.seq, 2);
+        assert_eq!(s.inbox.prompt_seq, 2);
         assert_eq!(
-            s.policy_due,
+            s.inbox.policy_due,
             Some((t0 + Duration::from_millis(POLICY_SETTLE_MS), new.id))
         );
         // Another command is never the same prompt; an answered one is not
@@ -319,10 +287,8 @@ mod tests {
         let mut s = tracked();
         let mut other = Some(read(&dialog("rm -rf build"), 80));
         assert_eq!(s.carry(&mut other, None, t0), (false, None));
-        let mut s = Owned {
-            answered: Some(shown.id),
-            ..tracked()
-        };
+        let mut s = tracked();
+        s.inbox.answered = Some(shown.id);
         assert_eq!(s.carry(&mut None, None, t0), (false, None));
     }
 }

@@ -115,7 +115,7 @@ impl Manager {
                 // this same subject, read exactly.
                 let Some(h) = s.hooks.remove(pos) else { return };
                 tracing::info!(slot = %s.id, %answer, "hook request handed back for the agent's dialog");
-                s.after_hook = Some(HandBack {
+                s.inbox.after_hook = Some(HandBack {
                     tool: h.prompt.tool.clone(),
                     subject: h.prompt.subject.clone(),
                     answer,
@@ -135,6 +135,7 @@ impl Manager {
                 // this request, seen while it waited and still on screen, has
                 // the other options: answer there, by the verified keys path.
                 let dialog = s
+                    .inbox
                     .screen
                     .as_ref()
                     .filter(|p| h.screen_hash == Some(p.dialog_hash))
@@ -142,23 +143,23 @@ impl Manager {
                 // Its dialog may not be read yet: look again shortly.
                 if dialog.is_none() && h.opened.elapsed() < Duration::from_millis(HOOK_GRACE_MS) {
                     let at = Instant::now() + Duration::from_millis(DETECT_DEBOUNCE_MS * 2);
-                    s.answer_due = Some((at, want, answer, by));
+                    s.inbox.answer_due = Some((at, want, answer, by));
                     return;
                 }
                 if dialog.is_some()
-                    && let Some(at) = inbox::settle_until(s.screen_since, Instant::now())
+                    && let Some(at) = inbox::settle_until(s.inbox.screen_since, Instant::now())
                 {
-                    s.answer_due = Some((at, want, answer, by));
+                    s.inbox.answer_due = Some((at, want, answer, by));
                     return;
                 }
                 if let Some((screen_id, hash)) = dialog {
                     self.answer(i, screen_id, answer, by);
                     let s = &mut self.slots[i];
-                    if s.answered == Some(screen_id)
+                    if s.inbox.answered == Some(screen_id)
                         && let Some(at) = s.hooks.iter().position(|h| h.prompt.id == want)
                         && let Some(h) = s.hooks.remove(at)
                     {
-                        s.answered_dialog = Some(hash);
+                        s.inbox.answered_dialog = Some(hash);
                         h.reply(&HookReply::none());
                         self.sync_inbox(i);
                     }
@@ -173,9 +174,9 @@ impl Manager {
         let Some(h) = s.hooks.remove(pos) else { return };
         let prompt = h.prompt.clone();
         // The dialog this request showed is answered: never offer it again.
-        s.answered_dialog = h
+        s.inbox.answered_dialog = h
             .screen_hash
-            .or_else(|| s.screen.as_ref().map(|p| p.dialog_hash));
+            .or_else(|| s.inbox.screen.as_ref().map(|p| p.dialog_hash));
         let message = (decision == HookDecision::Deny).then(|| match by.source.as_str() {
             "policy" => format!("Denied by corral rule {}", by.detail),
             _ => "Denied by the person supervising this agent in corral".to_string(),
@@ -199,8 +200,8 @@ impl Manager {
         let now = Instant::now();
         let want = prompt.id;
         let s = &mut self.slots[i];
-        s.answered = Some(want);
-        s.answered_at = Some(now);
+        s.inbox.answered = Some(want);
+        s.inbox.answered_at = Some(now);
         if via == Via::Keys {
             s.detect_due = Some(now + Duration::from_millis(DETECT_DEBOUNCE_MS));
         }
@@ -223,10 +224,10 @@ impl Manager {
 
     pub(super) fn answer(&mut self, i: SlotIdx, want: PromptId, answer: Answer, by: AnsweredBy) {
         let Some(s) = self.slots.get(i) else { return };
-        if s.answer_due.as_ref().is_some_and(|a| a.1 == want) {
+        if s.inbox.answer_due.as_ref().is_some_and(|a| a.1 == want) {
             let reason =
                 "this prompt was already answered (its keys wait for the dialog to settle)";
-            let prompt = s.screen.clone().filter(|p| p.id == want);
+            let prompt = s.inbox.screen.clone().filter(|p| p.id == want);
             return self.refuse(i, prompt.as_ref(), want, answer, &by, reason.into());
         }
         if let Some(pos) = s.hooks.iter().position(|h| h.prompt.id == want) {
@@ -234,9 +235,10 @@ impl Manager {
         }
         // A dialog whose hook request was answered takes no keys too.
         if let Some(p) = s
+            .inbox
             .screen
             .as_ref()
-            .filter(|p| p.id == want && s.answered_dialog == Some(p.dialog_hash))
+            .filter(|p| p.id == want && s.inbox.answered_dialog == Some(p.dialog_hash))
         {
             let reason = "this dialog was already answered through the agent's hook";
             let p = p.clone();
@@ -253,19 +255,25 @@ impl Manager {
         };
         // Keys an agent missed: the same prompt still on screen long after
         // its answer may be answered again.
-        let answered = inbox::still_answered(s.answered, s.answered_at, Instant::now());
-        let verdict = check_answer(current.as_ref(), s.screen.as_ref(), answered, want, answer)
-            .map(|(p, keys)| {
-                let modes = s.shared.lock().input_modes();
-                let bytes: Vec<u8> = keys.iter().flat_map(|k| keys::encode(*k, modes)).collect();
-                (p, bytes)
-            });
+        let answered = inbox::still_answered(s.inbox.answered, s.inbox.answered_at, Instant::now());
+        let verdict = check_answer(
+            current.as_ref(),
+            s.inbox.screen.as_ref(),
+            answered,
+            want,
+            answer,
+        )
+        .map(|(p, keys)| {
+            let modes = s.shared.lock().input_modes();
+            let bytes: Vec<u8> = keys.iter().flat_map(|k| keys::encode(*k, modes)).collect();
+            (p, bytes)
+        });
         // Keys for a dialog drawn a moment ago wait until the agent listens
         // (and are checked again then).
         if verdict.is_ok()
-            && let Some(at) = inbox::settle_until(s.screen_since, Instant::now())
+            && let Some(at) = inbox::settle_until(s.inbox.screen_since, Instant::now())
         {
-            self.slots[i].answer_due = Some((at, want, answer, by));
+            self.slots[i].inbox.answer_due = Some((at, want, answer, by));
             return;
         }
         match verdict {
@@ -338,8 +346,9 @@ impl Manager {
             result,
             reason: reason.map(str::to_string),
             waited_ms: s
+                .inbox
                 .prompt_opened
-                .filter(|_| s.prompt.as_ref().is_some_and(|p| p.id == id))
+                .filter(|_| s.inbox.prompt.as_ref().is_some_and(|p| p.id == id))
                 .map(|t| t.elapsed().as_millis() as u64),
         };
         AuditRecord::new(slot, prompt, id, outcome).append(path);

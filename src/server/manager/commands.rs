@@ -107,8 +107,8 @@ impl Manager {
             .hooks
             .front()
             .map(|h| &h.prompt)
-            .or(s.screen.as_ref())
-            .or(s.prompt.as_ref());
+            .or(s.inbox.screen.as_ref())
+            .or(s.inbox.prompt.as_ref());
         if let Some(p) = open {
             return Err(format!(
                 "a prompt is open in slot {} ({} {:?}, id {}): text never answers it; `corral ctl answer` does",
@@ -251,7 +251,7 @@ impl Manager {
                     }
                 }
                 if let Some(live) = &s.live {
-                    s.reflowed_at = Some(Instant::now());
+                    s.inbox.reflowed_at = Some(Instant::now());
                     let _ = live.master.resize(PtySize {
                         rows,
                         cols,

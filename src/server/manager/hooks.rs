@@ -46,7 +46,7 @@ impl Manager {
             self.learn_conversation(i, id.to_string());
         }
         let s = &mut self.slots[i];
-        s.prompt_seq = s.prompt_seq.wrapping_add(1);
+        s.inbox.prompt_seq = s.inbox.prompt_seq.wrapping_add(1);
         let mut p = Prompt {
             source: PromptSource::Hook,
             incomplete: None,
@@ -61,7 +61,7 @@ impl Manager {
             unavailable: Default::default(),
         };
         p.dialog_hash = detect::hash_text(&format!("hook\n{conn}\n{}\n{}", p.tool, p.subject));
-        p.identify(&s.id, s.generation, s.prompt_seq);
+        p.identify(&s.id, s.generation, s.inbox.prompt_seq);
         p.options = hook_options();
         tracing::info!(slot = %s.id, conn, tool = %p.tool, "hook request");
         let cwd = req
@@ -116,13 +116,14 @@ impl Manager {
         // settled, an approve-always waiting for the agent's own dialog)
         // is refused, once, in its own record; a policy decision not yet
         // made is not made.
-        s.policy_due = None;
-        let mut waiting = s.answer_due.take();
-        let answered = s.answered;
+        s.inbox.policy_due = None;
+        let mut waiting = s.inbox.answer_due.take();
+        let answered = s.inbox.answered;
         let hooked: Vec<PromptId> = s.hooks.iter().map(|h| h.prompt.id).collect();
         let mut ended = Vec::new();
         // A prompt whose answer went has its record: it is not ended again.
         if let Some(p) = s
+            .inbox
             .prompt
             .clone()
             .filter(|p| !hooked.contains(&p.id) && answered != Some(p.id))
@@ -143,7 +144,7 @@ impl Manager {
                 None => self.audit_vanished(i, &p, "none", why),
             }
         }
-        if let Some(p) = self.slots[i].prompt.take() {
+        if let Some(p) = self.slots[i].inbox.prompt.take() {
             self.emit(Event::PromptClosed {
                 slot: i,
                 prompt: p.id,

@@ -13,6 +13,7 @@ use crate::engine::Engine;
 use crate::profile::{Profiles, SessionIdSource};
 use crate::proto::{Event, SlotIdx};
 
+use crate::server::approvals::inbox::Inbox;
 use crate::server::bus::*;
 use crate::server::manager::*;
 use crate::server::pty;
@@ -111,13 +112,13 @@ impl Manager {
         self.end_prompts(i, "a new session started");
         let s = &mut self.slots[i];
         s.generation += 1;
-        s.screen = None;
-        s.screen_since = None;
-        s.answered_dialog = None;
-        s.answered = None;
-        s.policy_due = None;
-        s.answer_due = None;
-        s.after_hook = None;
+        s.inbox.screen = None;
+        s.inbox.screen_since = None;
+        s.inbox.answered_dialog = None;
+        s.inbox.answered = None;
+        s.inbox.policy_due = None;
+        s.inbox.answer_due = None;
+        s.inbox.after_hook = None;
         s.idle_since = None;
         // A detection due for the session before is dropped with it, and so
         // is its raised flag: else the new session's output never wakes
@@ -448,7 +449,7 @@ impl Manager {
                 .send(Err("the program exited before its Enter went".into()));
         }
         s.detect_due = None;
-        s.screen = None;
+        s.inbox.screen = None;
         s.hook_token.clear();
         self.end_prompts(i, &format!("its session ended ({status})"));
         let Some(s) = self.slots.get_mut(i) else {
@@ -577,16 +578,10 @@ pub(crate) fn new_slot(
         live: None,
         generation: 0,
         state: AgentState::Starting,
-        prompt: None,
         // Random start: prompt ids of a slot that starts again at session 1
         // (a fresh start, another server) are never those of before, so a
         // stale `ctl answer --prompt ID` cannot answer a new prompt.
-        prompt_seq: random_u64(),
-        prompt_opened: None,
-        policy_due: None,
-        answer_due: None,
-        answered: None,
-        answered_at: None,
+        inbox: Inbox::new(random_u64()),
         detect_due: None,
         restart_due: None,
         backoff: restart::Backoff::default(),
@@ -594,14 +589,9 @@ pub(crate) fn new_slot(
         size: (rows.max(1), cols.max(1)),
         restart_now: false,
         failure: None,
-        screen: None,
-        screen_since: None,
-        reflowed_at: None,
-        answered_dialog: None,
         hooks: VecDeque::new(),
         hook_token: String::new(),
         cwd: None,
-        after_hook: None,
         idle_since: None,
         enter_due: None,
         worktree: None,

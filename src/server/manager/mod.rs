@@ -22,12 +22,13 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, SlotConfig};
-use crate::detect::{AgentState, Answer, Prompt, PromptId};
+use crate::detect::{AgentState, Prompt};
 use crate::keys::{self};
 use crate::policy::Policy;
 use crate::profile::{Profile, Profiles};
-use crate::proto::{self, AnsweredBy, Command, Event, HookReply, SlotIdx};
+use crate::proto::{self, Command, Event, HookReply, SlotIdx};
 
+use crate::server::approvals::inbox::Inbox;
 use crate::server::bus::*;
 use crate::server::options::*;
 use crate::server::session::spawn::*;
@@ -44,17 +45,9 @@ pub(crate) struct SlotRt {
     live: Option<Live>,
     generation: u64,
     state: AgentState,
-    prompt: Option<Prompt>,
-    prompt_seq: u64,
-    /// When the current prompt was detected.
-    prompt_opened: Option<Instant>,
-    /// A policy answer waiting for the prompt to settle.
-    policy_due: Option<(Instant, PromptId)>,
-    /// An answer by keys waiting for the agent's dialog to settle (agents
-    /// drop keys that come before they listen).
-    answer_due: Option<(Instant, PromptId, Answer, AnsweredBy)>,
-    answered: Option<PromptId>,
-    answered_at: Option<Instant>,
+    /// Its prompts: what the inbox shows, what was answered, the dialog on
+    /// its screen, and what waits on the clock.
+    inbox: Inbox,
     detect_due: Option<Instant>,
     restart_due: Option<Instant>,
     backoff: crate::server::slot::restart::Backoff,
@@ -63,15 +56,6 @@ pub(crate) struct SlotRt {
     restart_now: bool,
     /// Why the session is being stopped by corral, reported as its status.
     failure: Option<String>,
-    /// The prompt read off the screen now (with its id), whether or not the
-    /// inbox shows it.
-    screen: Option<Prompt>,
-    /// When the current screen prompt appeared.
-    screen_since: Option<Instant>,
-    /// A screen dialog whose hook request was answered: never shown again.
-    answered_dialog: Option<u64>,
-    /// When corral last resized the PTY of the running session.
-    reflowed_at: Option<Instant>,
     /// Hook requests waiting for an answer, oldest first; the first is the
     /// inbox prompt.
     hooks: VecDeque<HookPending>,
@@ -81,9 +65,6 @@ pub(crate) struct SlotRt {
     /// The working directory the session started in (policy judges writes
     /// against it).
     cwd: Option<PathBuf>,
-    /// An answer the hook could not carry, for the dialog the agent draws
-    /// next (see [`crate::profile::HookSpec::dialog_after_hook`]).
-    after_hook: Option<crate::server::approvals::inbox::HandBack>,
     /// Since when the screen has read as idle (the agent at its prompt,
     /// no dialog), whatever a pending hook request makes the state.
     idle_since: Option<Instant>,
@@ -223,8 +204,8 @@ impl Manager {
                     [
                         s.detect_due,
                         s.restart_due,
-                        s.policy_due.map(|p| p.0),
-                        s.answer_due.as_ref().map(|a| a.0),
+                        s.inbox.policy_due.map(|p| p.0),
+                        s.inbox.answer_due.as_ref().map(|a| a.0),
                         s.enter_due.as_ref().map(|e| e.at),
                     ]
                 })
@@ -359,10 +340,11 @@ impl Manager {
                     self.run_detect(i);
                 }
                 if self.slots[i]
+                    .inbox
                     .answer_due
                     .as_ref()
                     .is_some_and(|a| a.0 <= now)
-                    && let Some((_, id, answer, by)) = self.slots[i].answer_due.take()
+                    && let Some((_, id, answer, by)) = self.slots[i].inbox.answer_due.take()
                 {
                     self.answer(i, id, answer, by);
                 }
@@ -390,11 +372,11 @@ impl Manager {
                         let _ = reply.send(typed.map(|_| ()));
                     }
                 }
-                if let Some((at, id)) = self.slots[i].policy_due
+                if let Some((at, id)) = self.slots[i].inbox.policy_due
                     && at <= now
                 {
-                    self.slots[i].policy_due = None;
-                    if let Some(p) = self.slots[i].prompt.clone().filter(|p| p.id == id) {
+                    self.slots[i].inbox.policy_due = None;
+                    if let Some(p) = self.slots[i].inbox.prompt.clone().filter(|p| p.id == id) {
                         self.apply_policy(i, &p);
                     }
                 }

@@ -9,7 +9,7 @@ use crate::profile::SessionIdSource;
 use crate::proto::{Event, HookReply, SlotIdx};
 
 use crate::server::approvals::inbox;
-use crate::server::approvals::reflow::{Tracking, carry_through_reflow};
+use crate::server::approvals::reflow::carry_through_reflow;
 use crate::server::approvals::screen::*;
 use crate::server::conversation;
 use crate::server::manager::*;
@@ -44,60 +44,54 @@ impl Manager {
         // and while corral's resize makes the agent draw it again.
         let mut vanished = None;
         let last_output = (last != 0).then(|| epoch + Duration::from_millis(last));
-        let (held, updated) = {
-            let mut t = Tracking {
-                slot: &s.id,
-                generation: s.generation,
-                prompt: &mut s.prompt,
-                prompt_seq: &mut s.prompt_seq,
-                screen: &mut s.screen,
-                answered: s.answered,
-                answered_dialog: &mut s.answered_dialog,
-                reflowed_at: s.reflowed_at,
-                policy_due: &mut s.policy_due,
-                detect_due: &mut s.detect_due,
-            };
-            carry_through_reflow(&mut t, &mut d.prompt, last_output, Instant::now())
-        };
-        let changed = match (&s.screen, &d.prompt) {
+        let (held, updated) = carry_through_reflow(
+            &mut s.inbox,
+            &s.id,
+            s.generation,
+            &mut s.detect_due,
+            &mut d.prompt,
+            last_output,
+            Instant::now(),
+        );
+        let changed = match (&s.inbox.screen, &d.prompt) {
             (None, None) => false,
             (Some(old), Some(new)) => old.dialog_hash != new.dialog_hash,
             _ => true,
         };
         if changed {
-            let old = s.screen.take();
+            let old = s.inbox.screen.take();
             // An answer handed back for a dialog that came and went without
             // it is not for the next one.
-            if let (Some(o), Some(a)) = (&old, &s.after_hook)
+            if let (Some(o), Some(a)) = (&old, &s.inbox.after_hook)
                 && o.tool == a.tool
                 && o.subject == a.subject
             {
-                s.after_hook = None;
+                s.inbox.after_hook = None;
             }
-            s.screen = d.prompt.map(|mut p| {
-                s.prompt_seq = s.prompt_seq.wrapping_add(1);
-                p.identify(&s.id, s.generation, s.prompt_seq);
+            s.inbox.screen = d.prompt.map(|mut p| {
+                s.inbox.prompt_seq = s.inbox.prompt_seq.wrapping_add(1);
+                p.identify(&s.id, s.generation, s.inbox.prompt_seq);
                 p
             });
-            s.screen_since = s.screen.as_ref().map(|_| Instant::now());
-            if s.screen.as_ref().map(|p| p.dialog_hash) != s.answered_dialog {
-                s.answered_dialog = None;
+            s.inbox.screen_since = s.inbox.screen.as_ref().map(|_| Instant::now());
+            if s.inbox.screen.as_ref().map(|p| p.dialog_hash) != s.inbox.answered_dialog {
+                s.inbox.answered_dialog = None;
             }
             // Closed without an answer from corral: only a prompt the inbox
             // showed, and not one a hook request took over.
             if let Some(o) = old
-                && s.prompt.as_ref().is_some_and(|p| p.id == o.id)
-                && s.answered != Some(o.id)
+                && s.inbox.prompt.as_ref().is_some_and(|p| p.id == o.id)
+                && s.inbox.answered != Some(o.id)
             {
                 vanished = Some(o);
             }
         }
         // A screen prompt on a hooked slot waits for the hook's request for
         // a moment; look again when that moment has passed.
-        if s.screen.is_some()
+        if s.inbox.screen.is_some()
             && !s.hook_token.is_empty()
             && s.hooks.is_empty()
-            && let Some(at) = inbox::grace_ends(s.screen_since, Instant::now())
+            && let Some(at) = inbox::grace_ends(s.inbox.screen_since, Instant::now())
         {
             s.detect_due = Some(s.detect_due.map_or(at, |x| x.min(at)));
         }
@@ -130,10 +124,10 @@ impl Manager {
         // A prompt that closes goes before the new state, one that opens
         // after it (sync_inbox): no frame shows a prompt beside a state that
         // contradicts it.
-        if s.prompt.as_ref().map(|p| p.id) != inbox_want_ref(s).0.map(|p| p.id)
-            && let Some(o) = s.prompt.take()
+        if s.inbox.prompt.as_ref().map(|p| p.id) != inbox_want_ref(s).0.map(|p| p.id)
+            && let Some(o) = s.inbox.prompt.take()
         {
-            s.policy_due = None;
+            s.inbox.policy_due = None;
             events.push(Event::PromptClosed {
                 slot: i,
                 prompt: o.id,
@@ -192,14 +186,15 @@ impl Manager {
         let s = &mut self.slots[i];
         let recheck = Duration::from_millis(AFTER_HOOK_RECHECK_MS);
         let step = s
+            .inbox
             .after_hook
             .as_ref()
-            .map(|a| a.step(s.screen.as_ref(), recheck, Instant::now()));
+            .map(|a| a.step(s.inbox.screen.as_ref(), recheck, Instant::now()));
         match step {
             None => {}
-            Some(inbox::HandBackStep::Expired) => s.after_hook = None,
+            Some(inbox::HandBackStep::Expired) => s.inbox.after_hook = None,
             Some(inbox::HandBackStep::Answer(p)) => {
-                if let Some(a) = s.after_hook.take() {
+                if let Some(a) = s.inbox.after_hook.take() {
                     tracing::info!(slot = %s.id, answer = %a.answer, "answering the dialog a hook request handed back");
                     self.answer(i, p, a.answer, a.by);
                 }
@@ -223,14 +218,15 @@ impl Manager {
             let last_output = (last != 0).then(|| epoch + Duration::from_millis(last));
             // A dialog cut off by a small pane says nothing either way.
             let screen = s
+                .inbox
                 .screen
                 .as_ref()
                 .filter(|p| p.incomplete != Some(detect::Incomplete::CutOff))
                 .map(|p| ((p.tool.clone(), p.subject.clone()), p.dialog_hash));
-            if s.screen.is_some() && screen.is_none() {
+            if s.inbox.screen.is_some() && screen.is_none() {
                 return;
             }
-            let answered_dialog = s.answered_dialog;
+            let answered_dialog = s.inbox.answered_dialog;
             let Some(h) = s.hooks.front_mut() else { return };
             match (&h.screen_key, screen) {
                 // Only the dialog of this very call: the same tool, the same
@@ -291,21 +287,21 @@ impl Manager {
     /// a dialog whose hook request was answered), and announces a change.
     pub(super) fn sync_inbox(&mut self, i: SlotIdx) {
         let s = &self.slots[i];
-        if s.prompt.as_ref().map(|p| p.id) == inbox_want_ref(s).0.map(|p| p.id) {
+        if s.inbox.prompt.as_ref().map(|p| p.id) == inbox_want_ref(s).0.map(|p| p.id) {
             return;
         }
         let (want, opened_at) = inbox_want(s);
         let s = &mut self.slots[i];
         let mut events = Vec::new();
-        if let Some(o) = s.prompt.take() {
+        if let Some(o) = s.inbox.prompt.take() {
             events.push(Event::PromptClosed {
                 slot: i,
                 prompt: o.id,
             });
         }
-        s.prompt = want.clone();
-        s.prompt_opened = opened_at;
-        s.policy_due = None;
+        s.inbox.prompt = want.clone();
+        s.inbox.prompt_opened = opened_at;
+        s.inbox.policy_due = None;
         if let Some(p) = want {
             // A hook request is exact and bound to its connection: decide at
             // once. A screen dialog must first settle (agents draw before
@@ -314,7 +310,7 @@ impl Manager {
                 PromptSource::Hook => 0,
                 PromptSource::Screen => POLICY_SETTLE_MS,
             };
-            s.policy_due = Some((Instant::now() + Duration::from_millis(delay), p.id));
+            s.inbox.policy_due = Some((Instant::now() + Duration::from_millis(delay), p.id));
             if p.source == PromptSource::Hook && s.state != AgentState::NeedsPermission {
                 s.state = AgentState::NeedsPermission;
                 events.push(Event::StateChanged {
@@ -342,9 +338,9 @@ pub(crate) fn inbox_want(s: &SlotRt) -> (Option<Prompt>, Option<Instant>) {
 pub(crate) fn inbox_want_ref(s: &SlotRt) -> (Option<&Prompt>, Option<Instant>) {
     inbox::shown(
         s.hooks.front().map(|h| (&h.prompt, h.opened)),
-        s.screen.as_ref(),
-        s.screen_since,
-        s.answered_dialog,
+        s.inbox.screen.as_ref(),
+        s.inbox.screen_since,
+        s.inbox.answered_dialog,
         !s.hook_token.is_empty(),
         Instant::now(),
     )
