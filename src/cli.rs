@@ -96,6 +96,16 @@ enum Sub {
         /// Length of one scripted time unit, in milliseconds.
         #[arg(long, default_value_t = 1000)]
         pace_ms: u64,
+        /// Speak a structured protocol on stdin and stdout instead of
+        /// drawing a screen: `stream-json` (Claude Code's JSON stream).
+        #[arg(long)]
+        protocol: Option<crate::agent_protocol::Transport>,
+        /// The conversation's id (as Claude Code's `--session-id`).
+        #[arg(long, value_name = "ID")]
+        session_id: Option<String>,
+        /// Resume conversation ID (as Claude Code's `--resume`).
+        #[arg(long, value_name = "ID")]
+        resume: Option<String>,
     },
     /// An agent's permission hook, installed by corral for one session: it
     /// forwards the agent's request on stdin to corral and prints corral's
@@ -625,8 +635,23 @@ pub fn dispatch(mut cli: Cli) -> ExitCode {
     if let Some(s) = &cli.session_arg {
         cli.session = s.clone();
     }
-    if let Some(Sub::DemoAgent { script, pace_ms }) = &cli.command {
-        return match crate::demo::run(script, *pace_ms) {
+    if let Some(Sub::DemoAgent {
+        script,
+        pace_ms,
+        protocol,
+        session_id,
+        resume,
+    }) = &cli.command
+    {
+        let run = match protocol {
+            Some(crate::agent_protocol::Transport::StreamJson) => {
+                crate::demo_stream::run(resume.clone().or_else(|| session_id.clone()))
+            }
+            Some(crate::agent_protocol::Transport::Pty) | None => {
+                crate::demo::run(script, *pace_ms)
+            }
+        };
+        return match run {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("corral demo-agent: {e:#}");

@@ -145,6 +145,11 @@ pub struct SlotConfig {
     /// `[sandbox]` table's `write`.
     #[serde(default)]
     pub write: Vec<PathBuf>,
+    /// How corral talks to the agent: `pty` (a terminal, the default),
+    /// or `stream-json` (Claude Code's JSON stream: a structured slot,
+    /// whose state and prompts come from the protocol, never the screen).
+    #[serde(default)]
+    pub transport: crate::agent_protocol::Transport,
 }
 
 impl SlotConfig {

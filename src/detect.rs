@@ -121,14 +121,18 @@ pub enum PromptSource {
     /// Read off the screen: exact only if every structural check passed
     /// ([`Prompt::incomplete`] is `None`); answered by keys.
     Screen,
+    /// A structured slot's protocol (Claude Code's `can_use_tool` control
+    /// request): exact, answered on the protocol, bound to its request.
+    Protocol,
 }
 
 impl PromptSource {
-    /// `hook` or `screen`, as in the audit log.
+    /// `hook`, `screen` or `protocol`, as in the audit log.
     pub fn name(self) -> &'static str {
         match self {
             PromptSource::Hook => "hook",
             PromptSource::Screen => "screen",
+            PromptSource::Protocol => "protocol",
         }
     }
 }

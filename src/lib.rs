@@ -6,10 +6,12 @@
 //! from the source and fails on a cycle.
 
 pub mod agent_hook;
+pub mod agent_protocol;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod demo_stream;
 pub mod detect;
 pub mod engine;
 pub mod keymap;

@@ -524,6 +524,24 @@ pub struct Profile {
     /// sandboxed slot must allow (`[sandbox]`).
     #[serde(default)]
     pub sandbox: SandboxSpec,
+    /// The structured transports this agent speaks (`[transport.stream-json]`),
+    /// with the arguments each needs.
+    #[serde(default, rename = "transport")]
+    pub transports: std::collections::BTreeMap<crate::agent_protocol::Transport, TransportSpec>,
+}
+
+/// A `[transport.NAME]` table: how the agent is started to speak a
+/// structured protocol.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportSpec {
+    /// Arguments added to the agent's command line (only for the profile's
+    /// [`Profile::programs`]; a wrapper or corral's demo agent is given its
+    /// own in the slot's `args`).
+    pub args: Vec<String>,
+    /// Where the facts come from ("Claude Code 2.1.329, tried 2026-12-07").
+    #[serde(default)]
+    pub source: String,
 }
 
 /// The `[sandbox]` table of a profile: the agent's own state, which a

@@ -341,6 +341,15 @@ pub enum Event {
         /// Why, one line (`sh: no session is running: input not sent`).
         reason: String,
     },
+    /// A structured slot's agent ended a turn: its result, as the protocol
+    /// reported it.
+    TurnEnded {
+        /// The slot.
+        slot: SlotIdx,
+        /// The turn's result (final text, conversation id, duration, cost,
+        /// tokens, tools denied).
+        result: Box<crate::agent_protocol::TurnResult>,
+    },
     /// A slot was added to the session (`corral ctl new`), with the next
     /// index; it starts after this.
     SlotAdded {

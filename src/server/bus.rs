@@ -12,6 +12,17 @@ pub type EventSink = tokio::sync::mpsc::UnboundedSender<Event>;
 
 pub(crate) enum Msg {
     Cmd(Command),
+    /// A line from a structured session's agent (or its stderr).
+    Agent {
+        slot: SlotIdx,
+        generation: u64,
+        line: crate::agent_protocol::AgentLine,
+    },
+    /// Keys a person typed into a structured slot's pane: its composer's.
+    Compose {
+        slot: SlotIdx,
+        bytes: Vec<u8>,
+    },
     /// Input written on the caller's thread was not taken: said to clients.
     InputRefused {
         slot: SlotIdx,

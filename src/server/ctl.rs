@@ -296,6 +296,7 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
                 setup: Vec::new(),
                 sandbox: None,
                 write: Vec::new(),
+                transport: Default::default(),
             };
             // As big as the session's first pane until a client sizes it.
             let size = hub.with_view(|v| v.slots.first().map_or((24, 80), |s| s.size));
@@ -627,6 +628,7 @@ fn event_slot(e: &Event) -> SlotIdx {
         | Event::WorktreeRemoved { slot }
         | Event::Sandbox { slot, .. }
         | Event::InputRefused { slot, .. }
+        | Event::TurnEnded { slot, .. }
         | Event::SlotAdded { slot, .. } => *slot,
     }
 }

@@ -110,6 +110,12 @@ impl SessionManager {
             },
             other => return Err(other),
         };
+        // A structured slot's keys go to its composer, on the manager
+        // thread, in order with everything else it does.
+        if s.transport.is_structured() {
+            let _ = self.tx.send(Msg::Compose { slot, bytes });
+            return Ok(());
+        }
         if let Err(error) = write_input(s, slot, &bytes) {
             // Said to the person by the manager thread, never dropped
             // silently.

@@ -56,6 +56,9 @@ pub struct SlotShared {
     pub profile: Arc<Profile>,
     /// The ordered way into the running session's PTY.
     pub(crate) input: Arc<PtyInput>,
+    /// How corral talks to the slot's agent: a structured slot's keys go
+    /// to its composer, not to a PTY.
+    pub(crate) transport: crate::agent_protocol::Transport,
     pub(crate) epoch: Instant,
     /// The running program's process id; 0 when none runs (or a test's
     /// fake has none).

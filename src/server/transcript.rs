@@ -24,7 +24,14 @@ impl Transcript {
     ///
     /// Errors: the file cannot be opened or its length read.
     pub(super) fn open(dir: &Path, id: &str, max: u64) -> std::io::Result<Transcript> {
-        let path = dir.join(format!("{id}.raw"));
+        Transcript::open_file(dir, &format!("{id}.raw"), max)
+    }
+
+    /// Opens (appending to) `<dir>/<name>`, rotating at `max` bytes.
+    ///
+    /// Errors: the file cannot be opened or its length read.
+    pub(super) fn open_file(dir: &Path, name: &str, max: u64) -> std::io::Result<Transcript> {
+        let path = dir.join(name);
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         let len = file.metadata()?.len();
         Ok(Transcript {

@@ -680,10 +680,24 @@ impl App {
             // A hook request has no approve-always option of its own: `a`
             // goes to the agent's dialog, whose scope shows only there.
             crate::detect::PromptSource::Hook if always && !in_pane => Err(Unseen::PaneHidden),
-            crate::detect::PromptSource::Hook if block.is_some_and(|b| b.subject_whole) => Ok(()),
+            crate::detect::PromptSource::Hook
+                if block.as_ref().is_some_and(|b| b.subject_whole) =>
+            {
+                Ok(())
+            }
             // The attach view's status line shows the exact subject whole.
             crate::detect::PromptSource::Hook if self.attach_shows_subject(e) => Ok(()),
             crate::detect::PromptSource::Hook => Err(Unseen::SubjectCut),
+            // A protocol request is answered on the protocol, every answer
+            // with its own option (approve-always's rule is in its details):
+            // seen when its exact subject was shown whole.
+            crate::detect::PromptSource::Protocol
+                if block.as_ref().is_some_and(|b| b.subject_whole)
+                    || self.attach_shows_subject(e) =>
+            {
+                Ok(())
+            }
+            crate::detect::PromptSource::Protocol => Err(Unseen::SubjectCut),
         }
     }
 
@@ -1157,7 +1171,7 @@ impl App {
             _ => None,
         };
         match ev {
-            Event::Output { .. } | Event::Bell { .. } => {}
+            Event::Output { .. } | Event::Bell { .. } | Event::TurnEnded { .. } => {}
             Event::SlotAdded { slot, info } => {
                 if slot == self.slots.len() {
                     self.slots.push(SlotView {

@@ -18,14 +18,18 @@ pub enum Via {
         /// The hook connection's number.
         conn: u64,
     },
+    /// A structured slot's protocol: an answer line on the agent's stdin,
+    /// bound to the request's own key.
+    Protocol,
 }
 
 impl Via {
-    /// A word for logs: `keys` or `hook`.
+    /// A word for logs: `keys`, `hook` or `protocol`.
     pub fn label(self) -> &'static str {
         match self {
             Via::Keys => "keys",
             Via::Hook { .. } => "hook",
+            Via::Protocol => "protocol",
         }
     }
 }
@@ -40,6 +44,11 @@ impl Via {
 pub fn exactness(p: &Prompt, hooked: bool) -> Result<(), String> {
     match p.source {
         PromptSource::Hook => Ok(()),
+        // Exact unless corral could not read the request's input.
+        PromptSource::Protocol => match p.incomplete {
+            Some(why) => Err(why.to_string()),
+            None => Ok(()),
+        },
         PromptSource::Screen if hooked => Err("the agent's hook did not report this dialog".into()),
         PromptSource::Screen => match p.incomplete {
             Some(why) => Err(why.to_string()),

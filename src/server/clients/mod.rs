@@ -249,6 +249,7 @@ impl Hub {
             setup: Vec::new(),
             sandbox: None,
             write: Vec::new(),
+            transport: Default::default(),
         };
         let size = self.with_view(|v| v.slots.first().map_or((24, 80), |s| s.size));
         mgr.add_slot_near(cfg, size, near)

@@ -104,6 +104,10 @@ impl Manager {
     /// only as keys in the pane).
     pub(super) fn answer_hook(&mut self, i: SlotIdx, pos: usize, answer: Answer, by: AnsweredBy) {
         let s = &mut self.slots[i];
+        // A structured slot's request is answered over its protocol.
+        if s.hooks.get(pos).is_some_and(|h| h.protocol_key().is_some()) {
+            return self.answer_protocol(i, pos, answer, by);
+        }
         let decision = match answer {
             Answer::ApproveOnce => HookDecision::Allow,
             Answer::Deny => HookDecision::Deny,
@@ -181,7 +185,7 @@ impl Manager {
             "policy" => format!("Denied by corral rule {}", by.detail),
             _ => "Denied by the person supervising this agent in corral".to_string(),
         });
-        let conn = h.conn;
+        let conn = h.conn().unwrap_or_default();
         h.reply(&HookReply {
             v: PROTO_VERSION,
             decision: Some(decision),
@@ -196,7 +200,14 @@ impl Manager {
     /// window), the audit says `sent`, clients hear of it, and then, for
     /// keys, the screen is read again soon (for the dialog to go), for a
     /// hook, the inbox moves on to the next request.
-    fn sent(&mut self, i: SlotIdx, prompt: &Prompt, answer: Answer, by: AnsweredBy, via: Via) {
+    pub(super) fn sent(
+        &mut self,
+        i: SlotIdx,
+        prompt: &Prompt,
+        answer: Answer,
+        by: AnsweredBy,
+        via: Via,
+    ) {
         let now = Instant::now();
         let want = prompt.id;
         let s = &mut self.slots[i];
@@ -208,7 +219,7 @@ impl Manager {
         self.audit(i, Some(prompt), want, Some(answer), &by, "sent", None);
         let conn = match via {
             Via::Hook { conn } => Some(conn),
-            Via::Keys => None,
+            Via::Keys | Via::Protocol => None,
         };
         tracing::info!(slot = %self.slots[i].id, %want, %answer, via = via.label(), ?conn, "answer sent");
         self.emit(Event::AnswerSent {
@@ -217,7 +228,7 @@ impl Manager {
             answer,
             by,
         });
-        if let Via::Hook { .. } = via {
+        if let Via::Hook { .. } | Via::Protocol = via {
             self.sync_inbox(i);
         }
     }

@@ -100,6 +100,33 @@ impl Manager {
                 s.state.label()
             ));
         }
+        // A structured slot takes messages, never answers, as text: a
+        // message goes whole with Enter (also mid-turn, and with a request
+        // open: text cannot answer it there).
+        if s.cfg.transport.is_structured() {
+            return match input {
+                proto::ctl::SendInput::Text(t) if enter => self.send_message(i, &t).map(|()| false),
+                proto::ctl::SendInput::Text(t) => {
+                    let pasted = keys::InputModes {
+                        bracketed_paste: true,
+                        ..keys::InputModes::default()
+                    };
+                    self.compose(i, &keys::encode_paste(&t, pasted));
+                    Ok(false)
+                }
+                proto::ctl::SendInput::Keys(ks) => {
+                    let mut bytes: Vec<u8> = ks
+                        .into_iter()
+                        .flat_map(|k| keys::encode(k, keys::InputModes::default()))
+                        .collect();
+                    if enter {
+                        bytes.push(b'\r');
+                    }
+                    self.compose(i, &bytes);
+                    Ok(false)
+                }
+            };
+        }
         // What is on screen now decides, not what was read a moment ago.
         self.run_detect(i);
         let s = &self.slots[i];
@@ -157,6 +184,15 @@ impl Manager {
         let Some(s) = self.slots.get(i) else {
             return false;
         };
+        // A structured slot's keys are its composer's.
+        if s.cfg.transport.is_structured() {
+            if s.live.is_none() {
+                self.input_refused(i, InputError::NotRunning);
+                return false;
+            }
+            self.compose(i, &bytes);
+            return true;
+        }
         match write_input(&s.shared, i, &bytes) {
             Ok(()) => true,
             Err(error) => {
@@ -250,9 +286,13 @@ impl Manager {
                         sink.rebuilt(slot, &e);
                     }
                 }
-                if let Some(live) = &s.live {
+                if let Some(Live {
+                    backend: Backend::Pty { master },
+                    ..
+                }) = &s.live
+                {
                     s.inbox.reflowed_at = Some(Instant::now());
-                    let _ = live.master.resize(PtySize {
+                    let _ = master.resize(PtySize {
                         rows,
                         cols,
                         pixel_width: 0,

@@ -73,8 +73,7 @@ impl Manager {
         // output), before a never-seen dialog counts as answered.
         s.idle_since = None;
         s.hooks.push_back(HookPending {
-            conn,
-            stream,
+            to: Responder::Hook { conn, stream },
             prompt: p,
             opened: Instant::now(),
             screen_hash: None,
@@ -90,7 +89,11 @@ impl Manager {
     /// (the person answered in the pane, or the hook timed out).
     pub(super) fn hook_gone(&mut self, conn: u64) {
         for i in 0..self.slots.len() {
-            let Some(at) = self.slots[i].hooks.iter().position(|h| h.conn == conn) else {
+            let Some(at) = self.slots[i]
+                .hooks
+                .iter()
+                .position(|h| h.conn() == Some(conn))
+            else {
                 continue;
             };
             let Some(h) = self.slots[i].hooks.remove(at) else {

@@ -143,6 +143,7 @@ impl Manager {
         if let (Some(spec), Some(path), Some(exe), Some(token)) =
             (&s.profile.hook, socket_path, hook_exe, token)
             && s.profile.takes_args(s.cfg.command.get_ref())
+            && !s.cfg.transport.is_structured()
         {
             let command = [
                 exe.to_string_lossy().into_owned(),
@@ -202,6 +203,20 @@ impl Manager {
         {
             extra.extend(s.profile.resume_args.iter().cloned());
         }
+        // A structured slot's agent is started to speak its protocol.
+        let mut prepared = Ok(());
+        if s.cfg.transport.is_structured() && s.profile.takes_args(s.cfg.command.get_ref()) {
+            match s.profile.transports.get(&s.cfg.transport) {
+                Some(t) => extra.extend(t.args.iter().cloned()),
+                None => {
+                    prepared = Err(anyhow::anyhow!(
+                        "the {} profile does not speak {}",
+                        s.profile.name,
+                        s.cfg.transport.name()
+                    ))
+                }
+            }
+        }
         let mut cwd = match &s.cfg.cwd {
             Some(c) => Some(expand_home(c)),
             None => std::env::current_dir().ok(),
@@ -209,7 +224,6 @@ impl Manager {
         // A slot with a worktree runs in it; one just made runs its setup
         // commands first, in the pane, then the agent (`exec`).
         let mut run = std::borrow::Cow::Borrowed(&s.cfg);
-        let mut prepared = Ok(());
         if let Some((branch, base)) = s
             .cfg
             .worktree
@@ -316,6 +330,24 @@ impl Manager {
             cwd: cwd.clone(),
             sandbox: s.sandbox.clone(),
         });
+        if s.cfg.transport.is_structured() {
+            let run = run.into_owned();
+            let confined = s.sandbox.as_ref().is_some_and(|b| {
+                matches!(
+                    b.state,
+                    crate::sandbox::SandboxState::Confined | crate::sandbox::SandboxState::Partial
+                )
+            });
+            match prepared.and_then(|()| self.start_structured(i, &run, &extra, cwd, confined)) {
+                Ok(()) => {
+                    self.session_started(i);
+                    // Its agent waits for a message.
+                    self.set_state(i, AgentState::Idle, "protocol.started");
+                }
+                Err(e) => self.start_failed(i, e),
+            }
+            return restore_notice;
+        }
         let started = prepared
             .and_then(|()| self.spawner.spawn(&run, &extra, cwd, s.size))
             .and_then(|sp| {
@@ -353,78 +385,25 @@ impl Manager {
                             | crate::sandbox::SandboxState::Partial
                     )
                 });
-                let _ = thread::Builder::new()
-                    .name(format!("wait-{}", s.id))
-                    .spawn(move || {
-                        let waited = child.wait();
-                        // What the program left running in its session
-                        // (a relaunched child still saving) ends first.
-                        if let Some(pid) = pid
-                            && !conversation::wait_session_gone(pid, SESSION_GONE_WAIT)
-                            && confined
-                        {
-                            conversation::kill_session(pid);
-                        }
-                        let (status, success) = match waited {
-                            Ok(st) => {
-                                let desc = match st.signal() {
-                                    Some(sig) => format!("signal {sig}"),
-                                    None => st.exit_code().to_string(),
-                                };
-                                (desc, st.success())
-                            }
-                            Err(e) => (format!("wait failed: {e}"), false),
+                spawn_waiter(&s.id, i, generation, pid, confined, tx, move || {
+                    child.wait().map(|st| {
+                        let desc = match st.signal() {
+                            Some(sig) => format!("signal {sig}"),
+                            None => st.exit_code().to_string(),
                         };
-                        let _ = tx.send(Msg::Exited {
-                            slot: i,
-                            generation,
-                            status,
-                            success,
-                        });
-                    });
+                        (desc, st.success())
+                    })
+                });
                 s.shared.pid.store(pid.unwrap_or(0), Ordering::Release);
                 s.live = Some(Live {
-                    master,
+                    backend: Backend::Pty { master },
                     input: s.shared.input.clone(),
                     pid,
-                    killer: Mutex::new(killer),
+                    killer: Some(Mutex::new(killer)),
                 });
-                s.started_at = Instant::now();
-                s.state = AgentState::Starting;
-                tracing::info!(slot = %s.id, generation, ?pid, "session started");
-                self.emit(Event::Started {
-                    slot: i,
-                    generation,
-                });
-                self.emit(Event::StateChanged {
-                    slot: i,
-                    state: AgentState::Starting,
-                    rule: "session.started".into(),
-                });
+                self.session_started(i);
             }
-            Err(e) => {
-                // One line: the message goes to the message area too.
-                let why = format!("{e:#}")
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let msg = format!("cannot start `{}`: {why}", s.cfg.command.get_ref());
-                tracing::warn!(slot = %s.id, "{msg}");
-                pane_note(
-                    &s.shared,
-                    self.screens.as_deref(),
-                    i,
-                    &format!("\r\n[corral] {msg}\r\n"),
-                );
-                let status = "failed to start".to_string();
-                self.emit(Event::SpawnFailed {
-                    slot: i,
-                    error: msg,
-                });
-                self.emit(Event::Output { slot: i });
-                let generation = self.slots[i].generation;
-                self.exited(i, generation, status, false);
-            }
+            Err(e) => self.start_failed(i, e),
         }
         restore_notice
     }
@@ -532,6 +511,52 @@ impl Manager {
         Ok(path.to_string_lossy().into_owned())
     }
 
+    /// Slot `i`'s session just started: its clock, state and the events.
+    pub(super) fn session_started(&mut self, i: SlotIdx) {
+        let s = &mut self.slots[i];
+        let generation = s.generation;
+        s.started_at = Instant::now();
+        s.state = AgentState::Starting;
+        let pid = s.live.as_ref().and_then(|l| l.pid);
+        tracing::info!(slot = %s.id, generation, ?pid, "session started");
+        self.emit(Event::Started {
+            slot: i,
+            generation,
+        });
+        self.emit(Event::StateChanged {
+            slot: i,
+            state: AgentState::Starting,
+            rule: "session.started".into(),
+        });
+    }
+
+    /// Slot `i`'s program could not start (`e`, said in the pane and to
+    /// clients): it counts as exited, and its restart policy applies.
+    pub(super) fn start_failed(&mut self, i: SlotIdx, e: anyhow::Error) {
+        let s = &self.slots[i];
+        // One line: the message goes to the message area too.
+        let why = format!("{e:#}")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let msg = format!("cannot start `{}`: {why}", s.cfg.command.get_ref());
+        tracing::warn!(slot = %s.id, "{msg}");
+        pane_note(
+            &s.shared,
+            self.screens.as_deref(),
+            i,
+            &format!("\r\n[corral] {msg}\r\n"),
+        );
+        let status = "failed to start".to_string();
+        self.emit(Event::SpawnFailed {
+            slot: i,
+            error: msg,
+        });
+        self.emit(Event::Output { slot: i });
+        let generation = self.slots[i].generation;
+        self.exited(i, generation, status, false);
+    }
+
     /// Drops slot `i`'s pending `ctl send` Enter, telling who waits why.
     pub(super) fn drop_enter(&mut self, i: SlotIdx, why: &str) {
         if let Some(e) = self.slots.get_mut(i).and_then(|s| s.enter_due.take()) {
@@ -568,6 +593,7 @@ pub(crate) fn new_slot(
         launch: Mutex::new(None),
         profile: profile.clone(),
         input: Arc::default(),
+        transport: cfg.transport,
         epoch,
     });
     Ok(SlotRt {
@@ -604,5 +630,42 @@ pub(crate) fn new_slot(
         making: false,
         making_cancelled: false,
         made_now: false,
+        composer: Default::default(),
+        turn: Default::default(),
     })
+}
+
+/// Waits for a session's child on a thread of its own (`wait` blocks until
+/// it exits, giving its status in words and whether it succeeded), ends
+/// what it left running in its session (`pid`'s; killed when `confined`:
+/// a sandboxed agent's processes end with it), and tells the manager.
+pub(crate) fn spawn_waiter(
+    id: &str,
+    i: SlotIdx,
+    generation: u64,
+    pid: Option<u32>,
+    confined: bool,
+    tx: std::sync::mpsc::Sender<Msg>,
+    wait: impl FnOnce() -> std::io::Result<(String, bool)> + Send + 'static,
+) {
+    let _ = thread::Builder::new()
+        .name(format!("wait-{id}"))
+        .spawn(move || {
+            let waited = wait();
+            // What the program left running in its session (a relaunched
+            // child still saving) ends first.
+            if let Some(pid) = pid
+                && !conversation::wait_session_gone(pid, SESSION_GONE_WAIT)
+                && confined
+            {
+                conversation::kill_session(pid);
+            }
+            let (status, success) = waited.unwrap_or_else(|e| (format!("wait failed: {e}"), false));
+            let _ = tx.send(Msg::Exited {
+                slot: i,
+                generation,
+                status,
+                success,
+            });
+        });
 }

@@ -11,6 +11,7 @@ use persist::identity_of;
 mod hooks;
 mod lifecycle;
 mod persist;
+mod structured;
 
 use std::collections::VecDeque;
 use std::os::unix::net::UnixStream;
@@ -93,6 +94,10 @@ pub(crate) struct SlotRt {
     making_cancelled: bool,
     /// Its worktree was just made: the setup commands run.
     made_now: bool,
+    /// A structured slot's message being typed in its pane.
+    composer: crate::agent_protocol::draw::Composer,
+    /// A structured slot's turn and usage, as its protocol tells them.
+    turn: structured::Turn,
 }
 
 /// The Enter of a `ctl send --enter` that follows its text.
@@ -105,11 +110,22 @@ pub(crate) struct EnterDue {
     reply: std::sync::mpsc::Sender<Result<(), String>>,
 }
 
-/// A hook request waiting for its answer.
+/// Where the answer to an exact request goes.
+pub(crate) enum Responder {
+    /// The agent's permission hook, waiting on connection `conn`.
+    Hook { conn: u64, stream: UnixStream },
+    /// A structured slot's agent, waiting for the protocol's answer to
+    /// `ask`.
+    Protocol {
+        ask: Box<crate::agent_protocol::PermissionAsk>,
+    },
+}
+
+/// An exact request waiting for its answer: from an agent's hook, or from a
+/// structured slot's protocol.
 pub(crate) struct HookPending {
-    conn: u64,
-    /// Where the reply goes.
-    stream: UnixStream,
+    /// Where the answer goes.
+    to: Responder,
     prompt: Prompt,
     opened: Instant,
     /// The screen dialog seen while this request waited (its latest text
@@ -127,9 +143,29 @@ pub(crate) struct HookPending {
 }
 
 impl HookPending {
-    /// Sends the reply and closes the connection (the hook then exits).
+    /// For a hook's request: sends the reply and closes the connection (the
+    /// hook then exits). A protocol request is answered by the manager, on
+    /// the session's input: nothing here.
     fn reply(self, reply: &HookReply) {
-        send_reply(self.conn, &self.stream, reply);
+        if let Responder::Hook { conn, stream } = &self.to {
+            send_reply(*conn, stream, reply);
+        }
+    }
+
+    /// The hook connection it waits on, for a hook's request.
+    fn conn(&self) -> Option<u64> {
+        match &self.to {
+            Responder::Hook { conn, .. } => Some(*conn),
+            Responder::Protocol { .. } => None,
+        }
+    }
+
+    /// The protocol's key of the request, for a structured slot's.
+    fn protocol_key(&self) -> Option<&String> {
+        match &self.to {
+            Responder::Protocol { ask } => Some(&ask.key),
+            Responder::Hook { .. } => None,
+        }
     }
 }
 
@@ -210,6 +246,7 @@ impl Manager {
                     ]
                 })
                 .flatten()
+                .chain((0..self.slots.len()).filter_map(|i| self.stall_due(i)))
                 .min();
             let msg = match deadline {
                 Some(d) => match rx.recv_timeout(d.saturating_duration_since(Instant::now())) {
@@ -230,6 +267,18 @@ impl Manager {
                 Some(Msg::Cmd(c)) => {
                     self.command(c);
                     self.inflight.fetch_sub(1, Ordering::AcqRel);
+                }
+                Some(Msg::Agent {
+                    slot,
+                    generation,
+                    line,
+                }) => self.agent_line(slot, generation, line),
+                Some(Msg::Compose { slot, bytes }) => {
+                    if self.slots.get(slot).is_some_and(|s| s.live.is_some()) {
+                        self.compose(slot, &bytes);
+                    } else {
+                        self.input_refused(slot, crate::server::pty::InputError::NotRunning);
+                    }
                 }
                 Some(Msg::Output { slot, urgent }) => {
                     // One from a session before (its reader's last output
@@ -332,6 +381,7 @@ impl Manager {
             }
             let now = Instant::now();
             for i in 0..self.slots.len() {
+                self.stall_check(i, now);
                 if self.slots[i].restart_due.is_some_and(|d| d <= now) {
                     self.slots[i].restart_due = None;
                     self.spawn(i);

@@ -98,6 +98,7 @@ impl Manager {
                 setup: Vec::new(),
                 sandbox: None,
                 write: Vec::new(),
+                transport: Default::default(),
             };
             let size = self.slots.first().map_or((24, 80), |s| s.size);
             // Brought back as what it was, or fresh: one added in another

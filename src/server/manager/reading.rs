@@ -22,7 +22,9 @@ impl Manager {
         let s = &mut self.slots[i];
         s.detect_due = None;
         s.shared.detect_pending.store(false, Ordering::Release);
-        if s.live.is_none() {
+        // A structured slot's screen is text a model wrote: never read
+        // (invariant 14).
+        if s.live.is_none() || s.cfg.transport.is_structured() {
             return;
         }
         let snap = s.shared.lock().snapshot();
@@ -307,16 +309,24 @@ impl Manager {
             // once. A screen dialog must first settle (agents draw before
             // they listen).
             let delay = match p.source {
-                PromptSource::Hook => 0,
+                PromptSource::Hook | PromptSource::Protocol => 0,
                 PromptSource::Screen => POLICY_SETTLE_MS,
             };
             s.inbox.policy_due = Some((Instant::now() + Duration::from_millis(delay), p.id));
-            if p.source == PromptSource::Hook && s.state != AgentState::NeedsPermission {
+            let rule = match p.source {
+                PromptSource::Hook => Some("hook.permission-request"),
+                PromptSource::Protocol => Some("protocol.permission-request"),
+                PromptSource::Screen => None,
+            };
+            if let Some(rule) = rule
+                && s.state != AgentState::NeedsPermission
+            {
                 s.state = AgentState::NeedsPermission;
+                s.was_ready = true;
                 events.push(Event::StateChanged {
                     slot: i,
                     state: AgentState::NeedsPermission,
-                    rule: "hook.permission-request".into(),
+                    rule: rule.into(),
                 });
             }
             events.push(Event::PromptOpened { slot: i, prompt: p });

@@ -1,11 +1,13 @@
 //! How a session's program runs: its live PTY and process ([`Live`]), the
 //! spawner, the reader thread, and the command line it starts with.
 //!
-//! Only PTY sessions exist today; what is PTY-specific stays here.
+//! A session runs on a PTY (screen, keys, hooks) or, for a structured
+//! slot, on pipes that carry its agent's protocol ([`structured`]).
 
 pub(crate) mod launch;
 pub(crate) mod reader;
 pub(crate) mod spawn;
+pub(crate) mod structured;
 
 use std::sync::{Arc, Mutex};
 use std::thread::{self};
@@ -15,12 +17,20 @@ use portable_pty::MasterPty;
 
 use crate::server::pty::*;
 
+/// What a running session is attached by.
+pub(crate) enum Backend {
+    /// A PTY: its master side (output read, input written, size set).
+    Pty { master: Box<dyn MasterPty + Send> },
+    /// Pipes carrying the agent's protocol: lines for its stdin.
+    Structured { input: structured::ProtocolInput },
+}
+
 pub(crate) struct Live {
-    pub(crate) master: Box<dyn MasterPty + Send>,
+    pub(crate) backend: Backend,
     pub(crate) input: Arc<PtyInput>,
     pub(crate) pid: Option<u32>,
     /// Ends a child that has no process id to signal (a test's fake).
-    pub(crate) killer: Mutex<Box<dyn portable_pty::ChildKiller + Send + Sync>>,
+    pub(crate) killer: Option<Mutex<Box<dyn portable_pty::ChildKiller + Send + Sync>>>,
 }
 
 impl Live {
@@ -29,8 +39,8 @@ impl Live {
     pub(crate) fn signal(&self, sig: libc::c_int) {
         if self.pid.is_some() {
             signal_group(self.pid, sig);
-        } else {
-            let _ = self.killer.lock().unwrap_or_else(|p| p.into_inner()).kill();
+        } else if let Some(k) = &self.killer {
+            let _ = k.lock().unwrap_or_else(|p| p.into_inner()).kill();
         }
     }
 }

@@ -1,0 +1,293 @@
+//! Structured transports: an agent driven over its own protocol instead of a
+//! terminal (DESIGN.md, "transport"). Pure: no I/O, no threads, no clock.
+//!
+//! Each protocol's codec turns the agent's lines into [`AgentMsg`]s, the one
+//! vocabulary the server works with whatever the protocol, and turns what
+//! corral does (a message, an answer, an interrupt) into lines for the
+//! agent's stdin. [`draw`] renders the conversation as terminal output for
+//! the slot's pane. Nothing here reads text a model wrote as a dialog:
+//! requests and states come from the protocol's own fields.
+
+pub mod draw;
+pub mod stream_json;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{Answer, AnswerKind};
+
+/// How corral talks to a slot's agent (a slot's `transport`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// A terminal: screen reading, keys, hooks where the agent has them.
+    #[default]
+    Pty,
+    /// Claude Code's JSON stream and control protocol (`-p --input-format
+    /// stream-json --output-format stream-json`).
+    StreamJson,
+}
+
+impl Transport {
+    /// The name as in config files (`pty`, `stream-json`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Pty => "pty",
+            Transport::StreamJson => "stream-json",
+        }
+    }
+
+    /// A structured transport: the agent speaks a protocol, not a screen.
+    pub fn is_structured(self) -> bool {
+        !matches!(self, Transport::Pty)
+    }
+}
+
+/// Most bytes of one protocol line corral reads (8 MiB); a longer line is
+/// dropped with an error in the pane, never half-parsed.
+pub const MAX_LINE_BYTES: usize = 8 << 20;
+
+/// Most characters of a tool result drawn in the pane (the rest is in the
+/// agent's own transcript and corral's protocol log).
+pub const MAX_RESULT_CHARS: usize = 2000;
+
+/// What a structured agent said, whatever its protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentMsg {
+    /// The agent's conversation id (its first message, and again when it
+    /// changes).
+    Session {
+        /// The id (Claude Code: a UUID).
+        id: String,
+        /// The model, when said.
+        model: Option<String>,
+    },
+    /// A block of the agent's reply text (written by a model: drawn, never
+    /// read as a dialog).
+    Text(String),
+    /// The agent calls a tool (drawn; its permission, if needed, is a
+    /// separate [`AgentMsg::Permission`]).
+    ToolCall {
+        /// The call's id, which its result names.
+        id: String,
+        /// The tool's name.
+        tool: String,
+        /// Its input, as the agent sent it.
+        input: Value,
+    },
+    /// A tool's result.
+    ToolResult {
+        /// The call it answers.
+        id: String,
+        /// The tool failed (or was refused).
+        is_error: bool,
+        /// Its text, whole (the pane draws the start of it).
+        text: String,
+    },
+    /// The agent asks to use a tool and waits for the answer.
+    Permission(PermissionAsk),
+    /// The agent withdrew a request it asked before (an interrupt).
+    Withdrawn {
+        /// The request's key.
+        key: String,
+    },
+    /// A turn ended.
+    TurnEnded(TurnResult),
+    /// The agent answered one of corral's own requests (an interrupt): `Err`
+    /// with its error.
+    Replied {
+        /// corral's request id.
+        key: String,
+        /// What the agent said of it.
+        result: Result<(), String>,
+    },
+    /// Something to show that is neither the model's text nor a request: a
+    /// status the agent reports (an API retry, a compaction).
+    Notice(String),
+}
+
+/// What a structured session's reader got from one line of its agent's
+/// output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentLine {
+    /// A protocol line, read.
+    Msgs(Vec<AgentMsg>),
+    /// A line that is not a protocol message (a setup command's output, a
+    /// crash's text on stdout): shown as it is.
+    Text(String),
+    /// A protocol line corral could not read, and why.
+    Bad(String),
+    /// A line of the agent's stderr.
+    Stderr(String),
+}
+
+/// A permission request as the protocol carries it: exact, bound to its key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PermissionAsk {
+    /// The protocol's id for the request, which the answer names.
+    pub key: String,
+    /// The tool's name as the agent gives it (`Bash`, `Write`).
+    pub tool: String,
+    /// The tool's input, whole.
+    pub input: Value,
+    /// What "approve always" sends back (Claude Code's
+    /// `permission_suggestions`); `None` when the agent offered none, and
+    /// then there is no approve-always.
+    pub always: Option<Value>,
+    /// The tool call this request is for, when the protocol says.
+    pub tool_use_id: Option<String>,
+    /// The path the agent found outside its working directories, when it
+    /// says (Claude Code's `blocked_path`).
+    pub blocked_path: Option<String>,
+}
+
+impl PermissionAsk {
+    /// The answers this request can take, in the order the inbox offers
+    /// them.
+    pub fn kinds(&self) -> Vec<AnswerKind> {
+        let mut k = vec![AnswerKind::ApproveOnce];
+        if self.always.is_some() {
+            k.push(AnswerKind::ApproveAlways);
+        }
+        k.push(AnswerKind::Deny);
+        k
+    }
+}
+
+/// Tokens a turn (or a slot, summed) used, from the protocol's own counts.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub struct Usage {
+    /// Input tokens sent to the model (not read from its cache).
+    pub input_tokens: u64,
+    /// Output tokens the model wrote.
+    pub output_tokens: u64,
+    /// Input tokens read from the model's prompt cache.
+    pub cache_read_tokens: u64,
+    /// Input tokens written to the model's prompt cache.
+    pub cache_write_tokens: u64,
+}
+
+impl Usage {
+    /// Adds `o` to these counts (saturating).
+    pub fn add(&mut self, o: &Usage) {
+        self.input_tokens = self.input_tokens.saturating_add(o.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
+        self.cache_read_tokens = self.cache_read_tokens.saturating_add(o.cache_read_tokens);
+        self.cache_write_tokens = self.cache_write_tokens.saturating_add(o.cache_write_tokens);
+    }
+}
+
+/// How a turn ended, as the agent reported it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TurnResult {
+    /// The final reply text.
+    pub text: String,
+    /// The conversation's id.
+    pub session_id: Option<String>,
+    /// How long the turn took, in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// What the turn cost, in US dollars (the agent's own figure).
+    pub cost_usd: Option<f64>,
+    /// Its tokens.
+    pub usage: Usage,
+    /// Tool calls refused during the turn (their tool names, in order).
+    pub denials: Vec<String>,
+    /// Why the turn failed, when it did (an error, an interrupt, a limit).
+    pub error: Option<String>,
+}
+
+// Equality is total: the one float, a cost read from JSON, is never NaN
+// (JSON has no NaN).
+impl Eq for TurnResult {}
+
+/// What corral sends an agent: the protocol codec turns it into lines.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outgoing {
+    /// A person's (or `ctl`'s) message.
+    Message(String),
+    /// The answer to permission request `ask`.
+    Answer {
+        /// The request.
+        ask: Box<PermissionAsk>,
+        /// The answer (`Select` is not a protocol answer: refused before).
+        answer: Answer,
+        /// The reason a deny gives the agent.
+        message: String,
+    },
+    /// Stop the current turn.
+    Interrupt {
+        /// corral's id for the request.
+        key: String,
+    },
+}
+
+/// Why an [`Outgoing`] cannot be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The request offered no such answer.
+    #[error("this request has no {0} answer")]
+    NoSuchAnswer(&'static str),
+}
+
+/// Removes what a terminal would act on from text a model or a tool wrote
+/// (escape sequences, C0 and C1 controls but newline and tab), so drawing it
+/// can only ever print characters: no title, clipboard, bell or cursor
+/// movement comes from the conversation.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\t' => c,
+            c if c.is_control() => '\u{fffd}',
+            // Bidirectional overrides reorder what is shown.
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
+/// Caps `text` at `max` characters, saying how much was left out.
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => {
+            let rest = text[at..].chars().count();
+            format!("{}… ({rest} more characters)", &text[..at])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_text_has_no_control_sequences() {
+        let hostile = "ok\x1b]0;title\x07\x1b[2J\r\u{9b}31m\u{202e}gnp.exe\nnext\tcol";
+        let p = printable(hostile);
+        assert!(!p.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+        assert!(p.contains("\nnext\tcol"));
+        assert!(!p.contains('\u{202e}'));
+    }
+
+    #[test]
+    fn shortened_text_says_what_is_left_out() {
+        assert_eq!(shorten("abc", 5), "abc");
+        assert_eq!(shorten("abcdef", 3), "abc… (3 more characters)");
+        assert_eq!(shorten("ééééé", 2), "éé… (3 more characters)");
+    }
+}
