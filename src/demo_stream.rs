@@ -117,7 +117,7 @@ impl Agent {
         self.emit(json!({"type":"control_request","request_id":key,"request":{
             "subtype":"can_use_tool","tool_name":tool,"input":input,"tool_use_id":use_id,
             "permission_suggestions":[{"type":"addRules","rules":[{"toolName":tool,"ruleContent":rule}],
-                                        "behavior":"allow","destination":"session"}]}}));
+                                        "behavior":"allow","destination":"localSettings"}]}}));
         let answer = match self.wait_for(&key, None) {
             Waited::Answer(a) => a,
             Waited::Interrupted => {
@@ -146,6 +146,18 @@ impl Agent {
                         }
                     }
                     _ => String::new(),
+                };
+                // Says where an approve-always's rule would be kept.
+                let kept: Vec<&str> = answer["updatedPermissions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["destination"].as_str())
+                    .collect();
+                let out = if kept.is_empty() {
+                    out
+                } else {
+                    format!("{out}(rule kept in: {})", kept.join(", "))
                 };
                 (true, out)
             }

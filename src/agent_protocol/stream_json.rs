@@ -152,7 +152,7 @@ pub fn parse(line: &str) -> Result<Vec<AgentMsg>, LineError> {
                     let always = req
                         .get("permission_suggestions")
                         .filter(|p| p.as_array().is_some_and(|a| !a.is_empty()))
-                        .cloned();
+                        .map(for_this_session);
                     out.push(AgentMsg::Permission(PermissionAsk {
                         key,
                         tool,
@@ -184,6 +184,55 @@ pub fn parse(line: &str) -> Result<Vec<AgentMsg>, LineError> {
         _ => {}
     }
     Ok(out)
+}
+
+/// Claude Code's permission suggestions with every `destination` made
+/// `session`: an approve-always given in corral lasts for the agent's
+/// session and is never written into a settings file (Claude Code 2.1.329
+/// suggests `localSettings`, the project's `.claude/settings.local.json`).
+fn for_this_session(suggestions: &Value) -> Value {
+    let mut v = suggestions.clone();
+    if let Some(items) = v.as_array_mut() {
+        for s in items {
+            if let Some(o) = s.as_object_mut() {
+                o.insert("destination".into(), Value::String("session".into()));
+            }
+        }
+    }
+    v
+}
+
+/// What an approve-always with `suggestions` allows, in words, one entry
+/// per suggestion (`allow Bash(echo hello *)`, `add directory /srv/x`,
+/// `switch to mode acceptEdits`); a suggestion corral does not know is
+/// shown as its JSON.
+pub fn describe_always(suggestions: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in suggestions.as_array().into_iter().flatten() {
+        let behavior = s["behavior"].as_str().unwrap_or("allow");
+        match s["type"].as_str() {
+            Some("addRules" | "replaceRules") => {
+                for r in s["rules"].as_array().into_iter().flatten() {
+                    let tool = r["toolName"].as_str().unwrap_or("?");
+                    match r["ruleContent"].as_str() {
+                        Some(c) => out.push(format!("{behavior} {tool}({c})")),
+                        None => out.push(format!("{behavior} every {tool} call")),
+                    }
+                }
+            }
+            Some("addDirectories") => {
+                for d in s["directories"].as_array().into_iter().flatten() {
+                    out.push(format!("add directory {}", d.as_str().unwrap_or("?")));
+                }
+            }
+            Some("setMode") => out.push(format!(
+                "switch to mode {}",
+                s["mode"].as_str().unwrap_or("?")
+            )),
+            _ => out.push(s.to_string()),
+        }
+    }
+    out
 }
 
 /// A tool result's text: a string, or the text blocks of a list.
@@ -270,7 +319,10 @@ mod tests {
         };
         assert_eq!((ask.key.as_str(), ask.tool.as_str()), ("r1", "Bash"));
         assert_eq!(ask.input["command"], "echo hello > hello.txt");
-        assert!(ask.always.is_some());
+        // Approve-always lasts the session: nothing is written to a file.
+        let always = ask.always.clone().unwrap_or_default();
+        assert_eq!(always[0]["destination"], "session");
+        assert_eq!(describe_always(&always), vec!["allow Bash(echo:*)"]);
         assert_eq!(ask.tool_use_id.as_deref(), Some("toolu_1"));
     }
 
@@ -287,6 +339,29 @@ mod tests {
         assert!(matches!(parse("{"), Err(LineError::NotJson(_))));
         assert_eq!(parse("[1]"), Err(LineError::NoType));
         assert_eq!(parse(r#"{"type":"brand_new"}"#), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn every_suggestion_of_claude_code_is_described_and_kept_to_the_session() {
+        // As Claude Code 2.1.329 sent them for `echo hello > hello.txt`.
+        let line = r#"{"type":"control_request","request_id":"e4f0","request":{"subtype":"can_use_tool","tool_name":"Bash","display_name":"Bash","input":{"command":"echo hello > hello.txt","description":"Write hello.txt"},"description":"Write hello.txt","permission_suggestions":[{"type":"addRules","rules":[{"toolName":"Bash","ruleContent":"echo hello *"}],"behavior":"allow","destination":"localSettings"},{"type":"addDirectories","directories":["/tmp/rc/proj"],"destination":"session"},{"type":"setMode","mode":"acceptEdits","destination":"userSettings"},{"type":"brandNew"}],"blocked_path":"/tmp/rc/proj/hello.txt","tool_use_id":"toolu_8a6d"}}"#;
+        let AgentMsg::Permission(ask) = one(line) else {
+            panic!("not a permission ask")
+        };
+        let always = ask.always.clone().unwrap_or_default();
+        assert!(
+            always
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|s| s["destination"] == "session")
+        );
+        let words = describe_always(&always);
+        assert_eq!(words[0], "allow Bash(echo hello *)");
+        assert_eq!(words[1], "add directory /tmp/rc/proj");
+        assert_eq!(words[2], "switch to mode acceptEdits");
+        assert!(words[3].contains("brandNew"));
+        assert_eq!(ask.blocked_path.as_deref(), Some("/tmp/rc/proj/hello.txt"));
     }
 
     #[test]

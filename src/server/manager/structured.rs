@@ -301,7 +301,16 @@ impl Manager {
             *first = format!("{tool} (from the agent's protocol: exact)");
         }
         if let Some(p) = &ask.blocked_path {
-            dialog.push(format!("outside the working directories: {p}"));
+            dialog.push(format!("the path it asks about: {p}"));
+        }
+        let scope = ask
+            .always
+            .as_ref()
+            .map(stream_json::describe_always)
+            .unwrap_or_default();
+        if !scope.is_empty() {
+            dialog.push("approve always, for this agent session only:".into());
+            dialog.extend(scope.iter().map(|s| format!("  {s}")));
         }
         s.inbox.prompt_seq = s.inbox.prompt_seq.wrapping_add(1);
         let kinds = ask.kinds();
@@ -321,7 +330,7 @@ impl Manager {
                     label: match k {
                         AnswerKind::ApproveOnce => "Yes (through the protocol)".into(),
                         AnswerKind::ApproveAlways => {
-                            "Yes, and don't ask again (the agent's suggested rule)".into()
+                            format!("Yes, and this session: {}", scope.join("; "))
                         }
                         _ => "No (through the protocol)".into(),
                     },
@@ -416,7 +425,7 @@ impl Manager {
         };
         let who = match by.source.as_str() {
             "policy" => format!("rule {}", by.detail),
-            "key" | "ui" => "you".to_string(),
+            "keyboard" => "you".to_string(),
             other => other.to_string(),
         };
         self.draw(i, &draw::answered(&prompt.tool, verb, &who));
