@@ -981,21 +981,27 @@ fn real_claude_code_in_a_sandbox_cannot_write_outside() {
         s.contains("INBOX (0)") && sidebar_line(s, "cc").contains("idle")
     });
     assert!(!outside.exists(), "written outside the sandbox");
-    // The refusal reached the agent as its tool's error (its transcript).
+    // The refusal reached the agent as its tool's error (its transcript,
+    // which Claude Code writes as it goes: read until it is there).
     let projects = dir.path().join("claude/home/.claude/projects");
-    let transcript: String = std::fs::read_dir(&projects)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
-        .filter_map(|f| std::fs::read_to_string(f.path()).ok())
-        .collect();
-    assert!(
-        transcript
-            .to_lowercase()
-            .contains("permission denied: ../outside.txt"),
-        "the agent never saw the refusal"
-    );
+    let transcript = || -> String {
+        std::fs::read_dir(&projects)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+            .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+            .collect()
+    };
+    // In the words of the shell Claude Code runs (zsh: `permission denied:
+    // ../outside.txt`; bash: `../outside.txt: Permission denied`).
+    wait_until("the agent saw the refusal", LONG, || {
+        transcript().to_lowercase().split("\\n").any(|l| {
+            l.contains("permission denied")
+                && l.contains("../outside.txt")
+                && !l.contains("corral:cmd")
+        })
+    });
     // Inside, by rule, through the hook.
     ask(&t, "corral:bash please");
     wait_until("hello.txt written by rule", LONG, || {
