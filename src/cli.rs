@@ -265,6 +265,22 @@ enum CtlCmd {
         #[arg(long, value_name = "S", default_value_t = 600.0)]
         timeout: f64,
     },
+    /// Sends TEXT to a slot's agent as a task. With --wait, prints the
+    /// turn's result when it ends: for a structured slot its final text,
+    /// conversation, duration, cost, tokens and denied tools; for a PTY slot
+    /// what `prompt` prints
+    Task {
+        /// The slot.
+        slot: String,
+        /// The message.
+        text: String,
+        /// Wait for the turn to end.
+        #[arg(long)]
+        wait: bool,
+        /// Longest wait, in seconds.
+        #[arg(long, value_name = "S", default_value_t = 600.0)]
+        timeout: f64,
+    },
     /// Waits until a slot is in a state (at once if it is). Ends with an
     /// error (exit 1) if the slot restarts or exits meanwhile.
     Wait {
@@ -449,6 +465,17 @@ fn ctl_request(cmd: &CtlCmd) -> Result<CtlRequest, String> {
             wait,
             timeout,
         } => CtlRequest::Prompt {
+            slot: slot.clone(),
+            text: text.clone(),
+            wait: *wait,
+            timeout_ms: ms(*timeout)?,
+        },
+        CtlCmd::Task {
+            slot,
+            text,
+            wait,
+            timeout,
+        } => CtlRequest::Task {
             slot: slot.clone(),
             text: text.clone(),
             wait: *wait,

@@ -124,6 +124,36 @@ fn text(reply: &CtlReply) -> String {
             s
         }
         CtlReply::Answered { slot, prompt } => format!("{slot}: answered prompt {prompt}\n"),
+        CtlReply::TaskEnded { slot, result } => {
+            let mut s = String::new();
+            if !result.text.is_empty() {
+                s.push_str(&result.text);
+                s.push('\n');
+            }
+            let mut facts = vec![match &result.error {
+                Some(e) => format!("{slot}: turn ended: {e}"),
+                None => format!("{slot}: done"),
+            }];
+            if let Some(id) = &result.session_id {
+                facts.push(format!("conversation {id}"));
+            }
+            if let Some(ms) = result.duration_ms {
+                facts.push(format!("{:.1} s", ms as f64 / 1000.0));
+            }
+            if let Some(c) = result.cost_usd {
+                facts.push(format!("${c:.4}"));
+            }
+            facts.push(format!(
+                "{} in / {} out tokens",
+                result.usage.input_tokens, result.usage.output_tokens
+            ));
+            if !result.denials.is_empty() {
+                facts.push(format!("denied: {}", result.denials.join(", ")));
+            }
+            s.push_str(&facts.join(" · "));
+            s.push('\n');
+            s
+        }
         CtlReply::Event(e) => event_line(e),
         CtlReply::Following { seq } => format!("# following the session after event #{seq}\n"),
         CtlReply::Stats { slots } => stats_table(slots),

@@ -137,6 +137,20 @@ pub enum CtlRequest {
         /// Longest wait, in milliseconds.
         timeout_ms: u64,
     },
+    /// Sends `text` as a task: a message (and Enter) to the slot's agent;
+    /// with `wait`, the reply comes when its turn ends: a structured slot's
+    /// turn result (text, conversation, duration, cost, tokens, denials), a
+    /// PTY slot's state and output as `Prompt` gives them.
+    Task {
+        /// The slot's id.
+        slot: String,
+        /// The message.
+        text: String,
+        /// Wait for the turn's end.
+        wait: bool,
+        /// Longest wait, in milliseconds.
+        timeout_ms: u64,
+    },
     /// Waits until the slot is in a state `state` matches (at once if it is
     /// now), in the session that runs now: a restart ends the wait with an
     /// error.
@@ -335,6 +349,14 @@ pub enum CtlReply {
         /// screen's and scrollback's rows after those that were there
         /// before).
         output: Option<Vec<String>>,
+    },
+    /// `task --wait` on a structured slot: how its turn ended, as the
+    /// agent's protocol reported it.
+    TaskEnded {
+        /// The slot's id.
+        slot: String,
+        /// The turn's result.
+        result: Box<crate::agent_protocol::TurnResult>,
     },
     /// `answer`: the keys were sent.
     Answered {

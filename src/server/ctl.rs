@@ -82,6 +82,37 @@ pub(super) fn serve(
             }
             Ok(reached)
         }),
+        CtlRequest::Task {
+            slot,
+            text,
+            wait: true,
+            timeout_ms,
+        } if mgr
+            .slot(slot_of(hub, &slot).unwrap_or(usize::MAX))
+            .is_some_and(|s| s.transport.is_structured()) =>
+        {
+            slot_of(hub, &slot).and_then(|i| {
+                let (gen_now, tx, rx) = hub.follow(None, |v, _| v.slots[i].generation);
+                watch_hangup(reader, tx);
+                mgr.ctl_send(i, SendInput::Text(text), true).or_else(fail)?;
+                turn_end(i, &slot, &rx, gen_now, timeout_ms)
+            })
+        }
+        // A PTY slot's task is a prompt that waits for any stop.
+        CtlRequest::Task {
+            slot,
+            text,
+            wait: true,
+            timeout_ms,
+        } => {
+            let req = CtlRequest::Prompt {
+                slot,
+                text,
+                wait: WaitFor::AnyStop,
+                timeout_ms,
+            };
+            return serve(hub, mgr, req, stream, reader);
+        }
         CtlRequest::Restart { slot } => slot_of(hub, &slot).and_then(|i| {
             // The reply comes once the new session runs, so that a script's
             // next `ctl wait` waits on it, not on the session it replaced.
@@ -122,6 +153,56 @@ pub(super) fn serve(
     // The reply is all: the client (and this connection's hang-up watcher,
     // which holds a copy of it) sees the end.
     let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// Waits for structured slot `i`'s (`id`'s) turn to end in session
+/// `generation`, up to `timeout_ms`: the first turn that ends after the
+/// message went (a message sent mid-turn is answered in a turn of its own,
+/// or in the one that runs, as the agent chooses).
+///
+/// Errors: the session ended or restarted first, the wait timed out, the
+/// client hung up, the server is stopping.
+fn turn_end(
+    i: SlotIdx,
+    id: &str,
+    rx: &Receiver<Feed>,
+    generation: u64,
+    timeout_ms: u64,
+) -> Result<CtlReply, Failure> {
+    let deadline = Instant::now() + Duration::from_millis(timeout_ms.min(MAX_WAIT_MS));
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Feed::Event { event, .. }) => match *event {
+                Event::TurnEnded { slot, result } if slot == i => {
+                    return Ok(CtlReply::TaskEnded {
+                        slot: id.to_string(),
+                        result,
+                    });
+                }
+                Event::Exited { slot, status, .. } if slot == i => {
+                    return fail(format!(
+                        "slot {id:?}: its agent exited ({status}) before the turn ended"
+                    ));
+                }
+                Event::Started {
+                    slot,
+                    generation: g,
+                } if slot == i && g > generation => {
+                    return fail(format!("slot {id:?} restarted before the turn ended"));
+                }
+                _ => {}
+            },
+            Ok(Feed::Gone) => return fail("the client hung up"),
+            Err(RecvTimeoutError::Timeout) => {
+                return fail(format!(
+                    "slot {id:?}: the turn did not end in {} s",
+                    timeout_ms / 1000
+                ));
+            }
+            Err(RecvTimeoutError::Disconnected) => return fail("the server is stopping"),
+        }
+    }
 }
 
 /// The index of the slot with id `id`.
@@ -307,6 +388,12 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
             let i = slot_of(hub, &slot)?;
             let text = mgr.slot(i).map(|s| s.explain()).unwrap_or_default();
             Ok(CtlReply::Explained { slot, text })
+        }
+        // Without --wait: the message goes, and that is all.
+        CtlRequest::Task { slot, text, .. } => {
+            let i = slot_of(hub, &slot)?;
+            mgr.ctl_send(i, SendInput::Text(text), true).or_else(fail)?;
+            Ok(CtlReply::Done { slot })
         }
         // Served by `serve` itself.
         CtlRequest::Events { .. }
