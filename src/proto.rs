@@ -493,6 +493,10 @@ pub struct SlotInfo {
     /// events that carry a slot stay small).
     #[serde(default)]
     pub sandbox: Option<Box<crate::sandbox::SandboxStatus>>,
+    /// A structured slot's turns, tokens and cost, from its protocol
+    /// (boxed, as `sandbox`).
+    #[serde(default)]
+    pub usage: Option<Box<crate::agent_protocol::SlotUsage>>,
 }
 
 /// A pending prompt as a [`Welcome`] shows it.

@@ -215,6 +215,36 @@ pub struct TurnResult {
 // (JSON has no NaN).
 impl Eq for TurnResult {}
 
+/// What a slot's turns used in all, from its protocol's turn results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SlotUsage {
+    /// Turns ended.
+    pub turns: u64,
+    /// Their tokens.
+    pub usage: Usage,
+    /// Their cost in US dollars, the agent's own figures summed.
+    pub cost_usd: f64,
+}
+
+// Equality is total: only finite, non-negative costs are ever added.
+impl Eq for SlotUsage {}
+
+impl SlotUsage {
+    /// Counts turn `r` in. A cost that is not a finite, non-negative number
+    /// (a hostile or broken stream) is left out rather than poisoning the
+    /// sum.
+    pub fn add(&mut self, r: &TurnResult) {
+        self.turns = self.turns.saturating_add(1);
+        self.usage.add(&r.usage);
+        if let Some(c) = r.cost_usd.filter(|c| c.is_finite() && *c >= 0.0) {
+            let sum = self.cost_usd + c;
+            if sum.is_finite() {
+                self.cost_usd = sum;
+            }
+        }
+    }
+}
+
 /// What corral sends an agent: the protocol codec turns it into lines.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {
@@ -282,6 +312,30 @@ mod tests {
         assert!(!p.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
         assert!(p.contains("\nnext\tcol"));
         assert!(!p.contains('\u{202e}'));
+    }
+
+    #[test]
+    fn usage_sums_turns_and_leaves_out_costs_that_are_not_numbers() {
+        let mut u = SlotUsage::default();
+        let turn = |cost: Option<f64>, input| TurnResult {
+            cost_usd: cost,
+            usage: Usage {
+                input_tokens: input,
+                output_tokens: 1,
+                ..Usage::default()
+            },
+            ..TurnResult::default()
+        };
+        u.add(&turn(Some(0.5), 10));
+        u.add(&turn(Some(-1.0), u64::MAX));
+        u.add(&turn(Some(f64::MAX), 1));
+        u.add(&turn(Some(f64::MAX), 1));
+        u.add(&turn(None, 1));
+        assert_eq!(u.turns, 5);
+        assert_eq!(u.usage.input_tokens, u64::MAX);
+        assert_eq!(u.usage.output_tokens, 5);
+        assert!(u.cost_usd.is_finite() && u.cost_usd >= 0.5);
+        assert_eq!(u, u);
     }
 
     #[test]

@@ -222,6 +222,8 @@ fn stats_table(slots: &[CtlStats]) -> String {
         "BY KEY".into(),
         "BY RULE".into(),
         "BY CTL".into(),
+        "TOKENS IN/OUT".into(),
+        "COST".into(),
     ]];
     for s in slots {
         rows.push([
@@ -233,6 +235,13 @@ fn stats_table(slots: &[CtlStats]) -> String {
             s.answered_by_key.to_string(),
             s.answered_by_rule.to_string(),
             s.answered_by_ctl.to_string(),
+            // Only a structured slot's protocol says; a PTY slot's `-`.
+            s.usage.map_or_else(
+                || "-".to_string(),
+                |u| format!("{}/{}", u.usage.input_tokens, u.usage.output_tokens),
+            ),
+            s.usage
+                .map_or_else(|| "-".to_string(), |u| format!("${:.4}", u.cost_usd)),
         ]);
     }
     table(&rows)

@@ -316,6 +316,7 @@ fn first_pane_sizes(o: &Options, size: (u16, u16)) -> String {
                 cols: 80,
                 worktree: None,
                 sandbox: None,
+                usage: None,
             })
             .collect(),
         inbox: Vec::new(),

@@ -264,6 +264,9 @@ pub struct CtlSlot {
     /// for no sandbox.
     #[serde(default)]
     pub sandbox: Option<crate::sandbox::SandboxStatus>,
+    /// A structured slot's turns, tokens and cost, from its protocol.
+    #[serde(default)]
+    pub usage: Option<crate::agent_protocol::SlotUsage>,
 }
 
 /// Counters of one slot, for `ctl stats`.
@@ -285,6 +288,9 @@ pub struct CtlStats {
     pub answered_by_rule: u64,
     /// Prompts answered by `ctl answer`.
     pub answered_by_ctl: u64,
+    /// A structured slot's turns, tokens and cost, from its protocol.
+    #[serde(default)]
+    pub usage: Option<crate::agent_protocol::SlotUsage>,
 }
 
 /// One event as `ctl events` prints it.

@@ -258,6 +258,7 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
                                 .and_then(|l| l.cwd)
                                 .map(|c| c.to_string_lossy().into_owned()),
                             sandbox: s.sandbox.clone(),
+                            usage: s.usage,
                         })
                         .collect()
                 }),
@@ -334,6 +335,7 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
                             answered_by_key: s.by_key,
                             answered_by_rule: s.by_rule,
                             answered_by_ctl: s.by_ctl,
+                            usage: s.usage,
                         }
                     })
                     .collect()

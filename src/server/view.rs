@@ -60,6 +60,9 @@ pub struct SlotRow {
     pub worktree: Option<(String, usize)>,
     /// How its session is confined, when it asks for a sandbox.
     pub sandbox: Option<crate::sandbox::SandboxStatus>,
+    /// A structured slot's turns, tokens and cost (`None` before its first
+    /// turn ends, and for a PTY slot).
+    pub usage: Option<crate::agent_protocol::SlotUsage>,
 }
 
 /// How many decisions the server keeps for clients that attach.
@@ -87,6 +90,7 @@ impl View {
                     by_ctl: 0,
                     worktree: None,
                     sandbox: None,
+                    usage: None,
                 })
                 .collect(),
             inbox: Vec::new(),
@@ -125,6 +129,11 @@ impl View {
                     if *generation > 1 {
                         s.restarts += 1;
                     }
+                }
+            }
+            Event::TurnEnded { slot, result } => {
+                if let Some(s) = self.slots.get_mut(*slot) {
+                    s.usage.get_or_insert_default().add(result);
                 }
             }
             Event::AnswerSent { slot, by, .. } => {
@@ -176,6 +185,7 @@ impl View {
                     by_ctl: 0,
                     worktree: None,
                     sandbox: None,
+                    usage: None,
                 });
             }
             Event::Worktree {

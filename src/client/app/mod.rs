@@ -55,6 +55,8 @@ pub struct SlotView {
     /// When its program, which exited, starts again (its restart policy's
     /// delay): the sidebar counts down to it.
     pub restart_at: Option<Instant>,
+    /// A structured slot's turns, tokens and cost, as its protocol said.
+    pub usage: Option<crate::agent_protocol::SlotUsage>,
 }
 
 /// A pending prompt in the inbox.
@@ -450,6 +452,7 @@ impl App {
                 restart_at: None,
                 worktree: None,
                 sandbox: None,
+                usage: None,
             })
             .collect::<Vec<_>>();
         Self::with_ui(slots, &config.ui, keymap, size, now)
@@ -534,6 +537,7 @@ impl App {
                 restart_at: None,
                 worktree: s.worktree.clone(),
                 sandbox: s.sandbox.as_deref().cloned(),
+                usage: s.usage.as_deref().copied(),
             })
             .collect::<Vec<_>>();
         let n = slots.len();
@@ -1171,7 +1175,12 @@ impl App {
             _ => None,
         };
         match ev {
-            Event::Output { .. } | Event::Bell { .. } | Event::TurnEnded { .. } => {}
+            Event::Output { .. } | Event::Bell { .. } => {}
+            Event::TurnEnded { slot, result } => {
+                if let Some(s) = self.slots.get_mut(slot) {
+                    s.usage.get_or_insert_default().add(&result);
+                }
+            }
             Event::SlotAdded { slot, info } => {
                 if slot == self.slots.len() {
                     self.slots.push(SlotView {
@@ -1186,6 +1195,7 @@ impl App {
                         restart_at: None,
                         worktree: info.worktree.clone(),
                         sandbox: info.sandbox.as_deref().cloned(),
+                        usage: info.usage.as_deref().copied(),
                     });
                     self.scrolled.push(false);
                     self.sent_sizes.push(None);

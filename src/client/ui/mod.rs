@@ -374,6 +374,21 @@ fn worktree_label(slot: &crate::client::app::SlotView) -> String {
     }
 }
 
+/// `· 1.2k tok · $0.0016 ` for a structured slot once a turn ended (its
+/// protocol's counts); empty otherwise.
+fn usage_label(slot: &crate::client::app::SlotView) -> String {
+    let Some(u) = slot.usage else {
+        return String::new();
+    };
+    let tokens = u.usage.input_tokens.saturating_add(u.usage.output_tokens);
+    let tokens = if tokens >= 1000 {
+        format!("{:.1}k", tokens as f64 / 1000.0)
+    } else {
+        tokens.to_string()
+    };
+    format!("· {tokens} tok · ${:.4} ", u.cost_usd)
+}
+
 /// `· sandboxed ` (or `· sandboxed (partly) `, `· NOT confined `, `· no
 /// sandbox: not started `) for a slot that asks for a sandbox, styled red
 /// when it is not confined; `None` for one that does not ask.
@@ -550,6 +565,7 @@ fn pane(
         let mut spans = slot_title(slot, glyph, color);
         spans.push(Span::raw(worktree_label(slot)));
         spans.extend(sandbox_label(slot));
+        spans.push(Span::raw(usage_label(slot)));
         let title = Line::from(spans);
         let mut block = Block::default()
             .borders(Borders::ALL)

@@ -385,6 +385,7 @@ impl Hub {
                     cols: s.size.1,
                     worktree: s.worktree.clone(),
                     sandbox: s.sandbox.clone().map(Box::new),
+                    usage: s.usage.map(Box::new),
                 })
                 .collect(),
             inbox: st

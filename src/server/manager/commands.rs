@@ -63,6 +63,7 @@ impl Manager {
             cols: rt.size.1,
             worktree: None,
             sandbox: None,
+            usage: None,
         };
         let Some(i) = self.shared.push(rt.shared.clone()) else {
             return Err(format!(
