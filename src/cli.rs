@@ -97,7 +97,8 @@ enum Sub {
         #[arg(long, default_value_t = 1000)]
         pace_ms: u64,
         /// Speak a structured protocol on stdin and stdout instead of
-        /// drawing a screen: `stream-json` (Claude Code's JSON stream).
+        /// drawing a screen: `stream-json` (Claude Code's JSON stream) or
+        /// `acp` (the Agent Client Protocol).
         #[arg(long)]
         protocol: Option<crate::agent_protocol::Transport>,
         /// The conversation's id (as Claude Code's `--session-id`).
@@ -674,6 +675,7 @@ pub fn dispatch(mut cli: Cli) -> ExitCode {
             Some(crate::agent_protocol::Transport::StreamJson) => {
                 crate::demo_stream::run(resume.clone().or_else(|| session_id.clone()))
             }
+            Some(crate::agent_protocol::Transport::Acp) => crate::demo_acp::run(),
             Some(crate::agent_protocol::Transport::Pty) | None => {
                 crate::demo::run(script, *pace_ms)
             }

@@ -286,7 +286,7 @@ pub fn run(session: Option<String>) -> anyhow::Result<()> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let p = u128::from(std::process::id());
-        let h = n ^ (p << 64) ^ 0x5a5a_5a5a_1234_5678_9abc_def0_0fed_cba9;
+        let h = (n ^ (p << 64)).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
         let x = format!("{h:032x}");
         format!(
             "{}-{}-4{}-a{}-{}",

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod demo_acp;
 pub mod demo_stream;
 pub mod detect;
 pub mod engine;

@@ -1046,3 +1046,120 @@ fn real_claude_code_in_a_sandbox_cannot_write_outside() {
     });
     t.wait_text("corral:bash please", LONG);
 }
+
+/// Real Claude Code over its JSON stream (`transport = "stream-json"`): a
+/// task under an `echo *` rule is approved over the protocol and its result
+/// comes back with conversation, cost and tokens; a request answered by key
+/// from the inbox; a restart and a server killed with SIGKILL each bring the
+/// slot back in its own conversation, its earlier messages in the pane.
+#[test]
+fn real_claude_code_over_stream_json_is_tasked_answered_and_resumed() {
+    let dir = support::tempdir();
+    let h = dir.path();
+    let _mock = agents::start_mock(h, 0);
+    let run = agents::setup("claude", &h.join("claude"), _mock.port);
+    let slot_toml =
+        run.slot_toml("cc")
+            .replacen("[[slot]]\n", "[[slot]]\ntransport = \"stream-json\"\n", 1);
+    let cfg = h.join("config.toml");
+    std::fs::write(&cfg, format!("{ECHO_RULE}\n{slot_toml}")).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = cfg.to_string_lossy().into_owned();
+    let t = Tui::corral(&["--config", &cfg], 50, 200, h);
+    t.wait_for("the structured slot idle", LONG, |s| {
+        s.contains("over stream-json") && sidebar_line(s, "cc").contains("idle")
+    });
+    // A task, approved by rule over the protocol.
+    let (code, out, err) = support::ctl(
+        h,
+        &[
+            "task",
+            "cc",
+            "mock:bash please write hello.txt",
+            "--wait",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    let id = v["result"]["session_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(id.len(), 36, "{out}");
+    assert!(
+        v["result"]["cost_usd"].as_f64().is_some_and(|c| c > 0.0),
+        "{out}"
+    );
+    assert!(
+        v["result"]["usage"]["input_tokens"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{out}"
+    );
+    assert!(
+        run.cwd.join("hello.txt").exists(),
+        "the task's command did not run"
+    );
+    // A request the rule does not cover, answered by key.
+    ask(&t, "corral:cmd touch by-key.txt");
+    t.wait_for("the exact request in the inbox", LONG, |s| {
+        inbox_has(s, "Bash", "touch by-key.txt")
+    });
+    t.send(b"y");
+    wait_until("by-key.txt", LONG, || run.cwd.join("by-key.txt").exists());
+    let audit = audit_lines(h);
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert!(
+        audit
+            .iter()
+            .all(|l| l["source"] == "protocol" && l["result"] == "sent")
+    );
+    assert_eq!(audit[0]["by"]["source"], "policy");
+    assert_eq!(audit[1]["by"]["source"], "keyboard");
+    let slot = |k: &str| {
+        let v: serde_json::Value =
+            serde_json::from_str(&support::ctl(h, &["list", "--json"]).1).unwrap_or_default();
+        v["slots"][0][k].clone()
+    };
+    assert!(slot("usage")["turns"].as_u64().is_some_and(|n| n >= 2));
+    // R: the same conversation, its earlier messages drawn again.
+    assert_eq!(support::ctl(h, &["restart", "cc"]).0, 0);
+    wait_until("session 2 running", LONG, || slot("generation") == 2);
+    let args = support::exec_args(slot("pid").as_u64().unwrap_or(0));
+    assert!(
+        args.windows(2).any(|w| w[0] == "--resume" && w[1] == id),
+        "{args:?}"
+    );
+    t.wait_for("the earlier messages in the pane", LONG, |s| {
+        s.contains("mock:bash please write hello.txt") && s.contains("touch by-key.txt")
+    });
+    let (code, out, _) = support::ctl(h, &["task", "cc", "mock:text again", "--wait", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&id), "another conversation after R: {out}");
+    // The server killed: started again, the same conversation and pane.
+    let server = support::server_pid(h);
+    // SAFETY: kill(2) on the test's own server process.
+    unsafe { libc::kill(server, libc::SIGKILL) };
+    drop(t);
+    let t = Tui::corral(&["--config", &cfg], 50, 200, h);
+    wait_until("cc back in a new server", LONG, || {
+        slot("pid").as_u64().is_some() && support::server_pid(h) != server
+    });
+    let args = support::exec_args(slot("pid").as_u64().unwrap_or(0));
+    assert!(
+        args.windows(2).any(|w| w[0] == "--resume" && w[1] == id),
+        "{args:?}"
+    );
+    t.wait_for("the conversation in the new server's pane", LONG, |s| {
+        s.contains("mock:bash please write hello.txt") && s.contains("mock:text again")
+    });
+    let (code, out, _) = support::ctl(
+        h,
+        &["task", "cc", "mock:text once more", "--wait", "--json"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&id),
+        "another conversation after the server's death: {out}"
+    );
+}

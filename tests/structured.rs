@@ -211,3 +211,71 @@ fn esc_interrupts_a_turn_and_a_message_mid_turn_is_taken() {
         s.contains("You said: second message")
     });
 }
+
+/// An ACP slot (`transport = "acp"`) running corral's scripted ACP agent.
+fn acp_slot(work: &Path) -> String {
+    format!(
+        "[[slot]]\nid = \"gm\"\nagent = \"gemini\"\ntransport = \"acp\"\ncommand = \"{}\"\nargs = [\"demo-agent\", \"--protocol\", \"acp\"]\ncwd = \"{}\"\nrestart = \"never\"\n",
+        support::corral_bin().display(),
+        work.display()
+    )
+}
+
+#[test]
+fn acp_requests_are_exact_only_when_the_protocol_gives_the_call_itself() {
+    let dir = support::tempdir();
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = support::write_config(
+        dir.path(),
+        &format!(
+            "{}\n{ECHO_RULE}\n[[policy]]\nname = \"all\"\ndecision = \"allow\"\ntool = \"fetch\"\nsubject = \"*\"\n",
+            acp_slot(&work)
+        ),
+    );
+    let t = Tui::corral(&["--config", &cfg], 40, 160, dir.path());
+    t.wait_for("the ACP slot idle once its session is open", LONG, |s| {
+        s.contains("gm · gemini · idle") && s.contains("over acp")
+    });
+    // The shell call is titled with its command: exact, approved by rule.
+    let (code, out, err) = ctl(
+        dir.path(),
+        &["task", "gm", "mock:bash please", "--wait", "--json"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(v["result"]["usage"]["input_tokens"], 120, "{out}");
+    assert!(work.join("hello.txt").exists());
+    // A title that is a description: even a rule for every fetch leaves it
+    // to a person, and ctl may not approve it.
+    let (code, _, _) = ctl(dir.path(), &["task", "gm", "mock:fetch it"]);
+    assert_eq!(code, 0);
+    let s = t.wait_for("the fetch request in the inbox", LONG, |s| {
+        s.contains("▶ gm fetch")
+    });
+    assert!(s.contains("gm · gemini · needs-permission"), "{s}");
+    let (code, _, err) = ctl(dir.path(), &["answer", "gm", "approve-once"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("described the call"), "{err}");
+    // Esc in the pane cancels the turn: the request leaves the inbox.
+    t.send(b"\r");
+    t.wait_mode("INSERT", LONG);
+    t.send(b"\x1b");
+    t.wait_for("the cancelled turn", LONG, |s| {
+        s.contains("ended: cancelled")
+            && s.contains("INBOX (0)")
+            && s.contains("gm · gemini · idle")
+    });
+    let audit = audit_lines(dir.path());
+    // ctl refused before anything reached the server: not an answer.
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert_eq!(audit[0]["result"], "sent");
+    assert_eq!(audit[0]["source"], "protocol");
+    assert_eq!(audit[1]["result"], "vanished");
+    assert!(
+        audit[1]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("cancelled"))
+    );
+    assert!(audit[1]["incomplete"].is_string(), "{audit:?}");
+}

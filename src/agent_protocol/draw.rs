@@ -454,6 +454,8 @@ mod tests {
             always: None,
             tool_use_id: None,
             blocked_path: None,
+            options: Vec::new(),
+            exact: true,
         });
         assert!(
             message(&ask)

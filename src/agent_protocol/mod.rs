@@ -8,6 +8,7 @@
 //! the slot's pane. Nothing here reads text a model wrote as a dialog:
 //! requests and states come from the protocol's own fields.
 
+pub mod acp;
 pub mod draw;
 pub mod stream_json;
 
@@ -39,6 +40,8 @@ pub enum Transport {
     /// Claude Code's JSON stream and control protocol (`-p --input-format
     /// stream-json --output-format stream-json`).
     StreamJson,
+    /// The Agent Client Protocol (JSON-RPC over stdio: `gemini --acp`).
+    Acp,
 }
 
 impl Transport {
@@ -47,6 +50,7 @@ impl Transport {
         match self {
             Transport::Pty => "pty",
             Transport::StreamJson => "stream-json",
+            Transport::Acp => "acp",
         }
     }
 
@@ -132,6 +136,9 @@ pub enum AgentLine {
     Bad(String),
     /// A line of the agent's stderr.
     Stderr(String),
+    /// A JSON-RPC message (ACP), read by the slot's [`acp::Client`] on the
+    /// manager thread, which holds the connection's state.
+    Rpc(serde_json::Value),
 }
 
 /// A permission request as the protocol carries it: exact, bound to its key.
@@ -152,12 +159,32 @@ pub struct PermissionAsk {
     /// The path the agent found outside its working directories, when it
     /// says (Claude Code's `blocked_path`).
     pub blocked_path: Option<String>,
+    /// The answers the agent offers, each with the protocol's id for it and
+    /// its name (ACP's options); empty when the protocol has fixed answers
+    /// (stream-json: allow, and deny).
+    pub options: Vec<(AnswerKind, String, String)>,
+    /// Its input is the call's own, whole: otherwise (an ACP title that is
+    /// a description) no rule may answer it.
+    pub exact: bool,
 }
 
 impl PermissionAsk {
     /// The answers this request can take, in the order the inbox offers
     /// them.
     pub fn kinds(&self) -> Vec<AnswerKind> {
+        if !self.options.is_empty() {
+            let mut k = Vec::new();
+            for want in [
+                AnswerKind::ApproveOnce,
+                AnswerKind::ApproveAlways,
+                AnswerKind::Deny,
+            ] {
+                if self.options.iter().any(|(o, _, _)| *o == want) {
+                    k.push(want);
+                }
+            }
+            return k;
+        }
         let mut k = vec![AnswerKind::ApproveOnce];
         if self.always.is_some() {
             k.push(AnswerKind::ApproveAlways);

@@ -160,6 +160,8 @@ pub fn parse(line: &str) -> Result<Vec<AgentMsg>, LineError> {
                         always,
                         tool_use_id: s(req, "tool_use_id"),
                         blocked_path: s(req, "blocked_path"),
+                        options: Vec::new(),
+                        exact: true,
                     }));
                 }
                 other => out.push(AgentMsg::Notice(format!(
@@ -426,6 +428,8 @@ mod tests {
             always: None,
             tool_use_id: None,
             blocked_path: None,
+            options: Vec::new(),
+            exact: true,
         };
         let enc = |answer| {
             encode(&Outgoing::Answer {

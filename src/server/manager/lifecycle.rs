@@ -169,7 +169,13 @@ impl Manager {
             extra.extend(spec.render_args(&command));
             s.hook_token = token;
         }
-        if let Some(spec) = &s.profile.session
+        // An ACP agent resumes over the protocol (`session/load`), not by
+        // its command line.
+        if s.cfg.transport == crate::agent_protocol::Transport::Acp {
+            s.resuming = s.cfg.resume && s.session_id.is_some();
+            s.was_ready = false;
+            s.restored = false;
+        } else if let Some(spec) = &s.profile.session
             && s.profile.takes_args(s.cfg.command.get_ref())
         {
             // The slot's own conversation: resumed by its id when it has
@@ -341,8 +347,11 @@ impl Manager {
             match prepared.and_then(|()| self.start_structured(i, &run, &extra, cwd, confined)) {
                 Ok(()) => {
                     self.session_started(i);
-                    // Its agent waits for a message.
-                    self.set_state(i, AgentState::Idle, "protocol.started");
+                    // Claude Code's stream waits for a message; an ACP agent
+                    // once its session is open.
+                    if self.slots[i].cfg.transport == crate::agent_protocol::Transport::StreamJson {
+                        self.set_state(i, AgentState::Idle, "protocol.started");
+                    }
                 }
                 Err(e) => self.start_failed(i, e),
             }
@@ -632,6 +641,7 @@ pub(crate) fn new_slot(
         made_now: false,
         composer: Default::default(),
         turn: Default::default(),
+        acp: None,
     })
 }
 

@@ -98,6 +98,9 @@ pub(crate) struct SlotRt {
     composer: crate::agent_protocol::draw::Composer,
     /// A structured slot's turn and usage, as its protocol tells them.
     turn: structured::Turn,
+    /// An ACP slot's side of the connection (its requests in flight, its
+    /// session).
+    acp: Option<crate::agent_protocol::acp::Client>,
 }
 
 /// The Enter of a `ctl send --enter` that follows its text.

@@ -12,7 +12,9 @@ use serde_json::json;
 
 use crate::agent_hook;
 use crate::agent_protocol::draw::{self, ComposerAct};
-use crate::agent_protocol::{AgentMsg, Outgoing, PermissionAsk, TurnResult, stream_json};
+use crate::agent_protocol::{
+    AgentMsg, Outgoing, PermissionAsk, Transport, TurnResult, acp, stream_json,
+};
 use crate::detect::{self, AgentState, Answer, AnswerKind, Prompt, PromptId, PromptSource};
 use crate::proto::{AnsweredBy, Event, HookProtocol, SlotIdx};
 
@@ -88,6 +90,20 @@ impl Manager {
                 return Err(e.into());
             }
         };
+        s.acp = None;
+        if s.cfg.transport == Transport::Acp {
+            let cwd = s
+                .cwd
+                .as_ref()
+                .map(|c| c.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let resume = s.resuming.then(|| s.session_id.clone()).flatten();
+            let mut client = acp::Client::new(&cwd, resume);
+            for l in client.start() {
+                let _ = input.send(l);
+            }
+            s.acp = Some(client);
+        }
         let generation = s.generation;
         structured::spawn_readers(
             &s.id,
@@ -127,6 +143,28 @@ impl Manager {
             pid: Some(pid),
             killer: None,
         });
+        Ok(())
+    }
+
+    /// Sends `out` to structured slot `i`'s agent in its protocol.
+    ///
+    /// Errors: the answer is not one the request offered, no session runs,
+    /// or the agent stopped reading.
+    pub(super) fn protocol_send(&mut self, i: SlotIdx, out: &Outgoing) -> Result<(), String> {
+        let s = self.slots.get_mut(i).ok_or("no such slot")?;
+        let lines = match (s.cfg.transport, s.acp.as_mut()) {
+            (Transport::Acp, Some(c)) => c.encode(out).map_err(|e| e.to_string())?,
+            (Transport::Acp, None) => return Err(format!("slot {} runs no program", s.id)),
+            _ => vec![stream_json::encode(out).map_err(|e| e.to_string())?],
+        };
+        let Some(Backend::Structured { input }) = s.live.as_ref().map(|l| &l.backend) else {
+            return Err(format!("slot {} runs no program", s.id));
+        };
+        for l in lines {
+            input
+                .send(l)
+                .map_err(|()| "the agent is not reading its input".to_string())?;
+        }
         Ok(())
     }
 
@@ -204,6 +242,35 @@ impl Manager {
                 i,
                 &format!("\x1b[2m[stderr] {}\x1b[0m\r\n", printable_line(&t)),
             ),
+            AgentLine::Rpc(v) => {
+                let read = self.slots[i].acp.as_mut().map(|c| c.read(&v));
+                match read {
+                    Some(Ok((msgs, replies))) => {
+                        if let Some(Live {
+                            backend: Backend::Structured { input },
+                            ..
+                        }) = &self.slots[i].live
+                        {
+                            for l in replies {
+                                let _ = input.send(l);
+                            }
+                        }
+                        for m in msgs {
+                            self.agent_msg(i, m);
+                        }
+                    }
+                    Some(Err(why)) => {
+                        tracing::warn!(slot = %self.slots[i].id, "unreadable ACP message: {why}");
+                        self.draw(
+                            i,
+                            &draw::note(&format!(
+                                "a message from the agent could not be read ({why}); nothing was decided on it"
+                            )),
+                        );
+                    }
+                    None => {}
+                }
+            }
             AgentLine::Bad(why) => {
                 tracing::warn!(slot = %self.slots[i].id, "unreadable protocol line: {why}");
                 self.draw(
@@ -224,7 +291,12 @@ impl Manager {
             self.draw(i, &text);
         }
         match m {
-            AgentMsg::Session { id, .. } => self.learn_conversation(i, id),
+            AgentMsg::Session { id, .. } => {
+                self.learn_conversation(i, id);
+                if self.slots[i].state == AgentState::Starting {
+                    self.set_state(i, AgentState::Idle, "protocol.session-open");
+                }
+            }
             AgentMsg::Permission(ask) => self.protocol_request(i, ask),
             AgentMsg::Withdrawn { key } => {
                 let s = &mut self.slots[i];
@@ -284,7 +356,7 @@ impl Manager {
             "tool_input": ask.input,
             "cwd": s.cwd.as_ref().map(|c| c.to_string_lossy().into_owned()),
         });
-        let (tool, subject, question, mut dialog, unreadable) =
+        let (tool, subject, question, mut dialog, mut unreadable) =
             match agent_hook::parse(HookProtocol::ClaudePermissionRequest, &event) {
                 Ok(c) => (c.tool, c.subject, c.question, c.dialog, None),
                 // Never an empty or guessed subject: the person sees the
@@ -297,8 +369,14 @@ impl Manager {
                     Some(e.to_string()),
                 ),
             };
+        if !ask.exact {
+            unreadable = Some(detect::Incomplete::Described.to_string());
+        }
         if let Some(first) = dialog.first_mut() {
-            *first = format!("{tool} (from the agent's protocol: exact)");
+            *first = match &unreadable {
+                None => format!("{tool} (from the agent's protocol: exact)"),
+                Some(why) => format!("{tool} (from the agent's protocol: {why})"),
+            };
         }
         if let Some(p) = &ask.blocked_path {
             dialog.push(format!("the path it asks about: {p}"));
@@ -316,7 +394,11 @@ impl Manager {
         let kinds = ask.kinds();
         let mut p = Prompt {
             source: PromptSource::Protocol,
-            incomplete: unreadable.as_ref().map(|_| detect::Incomplete::Unprovable),
+            incomplete: match (&unreadable, ask.exact) {
+                (_, false) => Some(detect::Incomplete::Described),
+                (Some(_), true) => Some(detect::Incomplete::Unprovable),
+                (None, true) => None,
+            },
             id: PromptId(0),
             dialog_hash: 0,
             tool,
@@ -327,9 +409,13 @@ impl Manager {
                 .enumerate()
                 .map(|(n, k)| detect::PromptOption {
                     number: u8::try_from(n + 1).unwrap_or(u8::MAX),
-                    label: match k {
-                        AnswerKind::ApproveOnce => "Yes (through the protocol)".into(),
-                        AnswerKind::ApproveAlways => {
+                    label: match (k, ask.options.iter().find(|(o, _, _)| o == k)) {
+                        // The agent's own words for its options.
+                        (_, Some((_, _, name))) if !name.is_empty() => {
+                            format!("{name} (through the protocol)")
+                        }
+                        (AnswerKind::ApproveOnce, _) => "Yes (through the protocol)".into(),
+                        (AnswerKind::ApproveAlways, _) => {
                             format!("Yes, and this session: {}", scope.join("; "))
                         }
                         _ => "No (through the protocol)".into(),
@@ -401,22 +487,15 @@ impl Manager {
             "policy" => format!("Denied by corral rule {}", by.detail),
             _ => "Denied by the person supervising this agent in corral".to_string(),
         };
-        let line = match stream_json::encode(&Outgoing::Answer {
+        let out = Outgoing::Answer {
             ask: ask.clone(),
             answer,
             message,
-        }) {
-            Ok(l) => l,
-            Err(e) => return self.refuse(i, Some(&prompt), want, answer, &by, e.to_string()),
         };
-        let sent = match s.live.as_ref().map(|l| &l.backend) {
-            Some(Backend::Structured { input }) => input.send(line).is_ok(),
-            _ => false,
-        };
-        if !sent {
-            let reason = "the agent is not reading its input".to_string();
+        if let Err(reason) = self.protocol_send(i, &out) {
             return self.refuse(i, Some(&prompt), want, answer, &by, reason);
         }
+        let s = &mut self.slots[i];
         s.hooks.remove(pos);
         let verb = match answer {
             Answer::ApproveAlways => "approved always",
@@ -462,15 +541,8 @@ impl Manager {
     ///
     /// Errors: no session runs, or the agent stopped reading.
     pub(super) fn send_message(&mut self, i: SlotIdx, text: &str) -> Result<(), String> {
-        let s = self.slots.get_mut(i).ok_or("no such slot")?;
-        let line =
-            stream_json::encode(&Outgoing::Message(text.to_string())).map_err(|e| e.to_string())?;
-        match s.live.as_ref().map(|l| &l.backend) {
-            Some(Backend::Structured { input }) => input
-                .send(line)
-                .map_err(|()| "the agent is not reading its input".to_string())?,
-            _ => return Err(format!("slot {} runs no program", s.id)),
-        }
+        self.protocol_send(i, &Outgoing::Message(text.to_string()))?;
+        let s = &mut self.slots[i];
         s.turn.started.get_or_insert_with(Instant::now);
         s.turn.last_event = Some(Instant::now());
         self.draw(i, &draw::user(text));
@@ -487,14 +559,20 @@ impl Manager {
         let s = self.slots.get_mut(i).ok_or("no such slot")?;
         s.turn.requests_sent += 1;
         let key = format!("corral-{}", s.turn.requests_sent);
-        let line = stream_json::encode(&Outgoing::Interrupt { key }).map_err(|e| e.to_string())?;
-        match s.live.as_ref().map(|l| &l.backend) {
-            Some(Backend::Structured { input }) => input
-                .send(line)
-                .map_err(|()| "the agent is not reading its input".to_string())?,
-            _ => return Err(format!("slot {} runs no program", s.id)),
-        }
+        self.protocol_send(i, &Outgoing::Interrupt { key })?;
         self.draw(i, "\x1b[2m[corral] interrupt sent\x1b[0m\r\n");
+        // ACP: the cancel answered every waiting request `cancelled`; they
+        // leave the inbox now (Claude Code withdraws its own).
+        if self.slots[i].cfg.transport == Transport::Acp {
+            let s = &mut self.slots[i];
+            let (gone, kept): (Vec<HookPending>, Vec<HookPending>) =
+                s.hooks.drain(..).partition(|h| h.protocol_key().is_some());
+            s.hooks.extend(kept);
+            for h in gone {
+                self.audit_vanished(i, &h.prompt, "none", "the turn was cancelled");
+            }
+            self.sync_inbox(i);
+        }
         Ok(())
     }
 

@@ -124,6 +124,12 @@ pub(crate) fn read_line(transport: Transport, line: &[u8]) -> AgentLine {
     }
     let parsed = match transport {
         Transport::StreamJson | Transport::Pty => stream_json::parse(text),
+        Transport::Acp => {
+            return match serde_json::from_str(text) {
+                Ok(v) => AgentLine::Rpc(v),
+                Err(e) => AgentLine::Bad(format!("not JSON: {e}")),
+            };
+        }
     };
     match parsed {
         Ok(m) => AgentLine::Msgs(m),
