@@ -592,3 +592,125 @@ fn walk(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+/// Issue 26's one inbox: Claude Code in a terminal (with its hook), Claude
+/// Code over its JSON stream and Gemini CLI over ACP, in tiles of one
+/// corral. An `echo *` rule answers each one's `echo hello > hello.txt`;
+/// `y`, `n` and `a` answer a command of each from the inbox; the audit names
+/// the source of every prompt.
+#[test]
+fn three_transports_share_one_inbox() {
+    let dir = support::tempdir();
+    let h = dir.path();
+    let mock = agents::start_mock(h, 0);
+    let slots = [
+        ("cc", "claude", "pty", "hook"),
+        ("cs", "claude", "stream-json", "protocol"),
+        ("gm", "gemini", "acp", "protocol"),
+    ];
+    let runs: Vec<AgentRun> = slots
+        .iter()
+        .map(|(id, agent, _, _)| agents::setup(agent, &h.join(id), mock.port))
+        .collect();
+    let mut config = String::from(
+        "[[policy]]\nname = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n\n",
+    );
+    for ((id, _, transport, _), run) in slots.iter().zip(&runs) {
+        config.push_str(&run.slot_toml(id).replacen(
+            "[[slot]]\n",
+            &format!("[[slot]]\ntransport = \"{transport}\"\n"),
+            1,
+        ));
+        config.push('\n');
+    }
+    let cfg = h.join("config.toml");
+    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
+    let cfg_s = cfg.to_string_lossy().into_owned();
+    let t = Tui::corral(&["--config", &cfg_s], 50, 200, h);
+    support::wait_until("the server up", LONG, || support::ctl(h, &["list"]).0 == 0);
+    let secs = LONG.as_secs().to_string();
+    for ((id, _, _, _), run) in slots.iter().zip(&runs) {
+        let (code, _, err) = support::ctl(h, &["wait", id, "--state", "idle", "--timeout", &secs]);
+        assert_eq!(code, 0, "{id}: {err}");
+        // By rule.
+        let (code, _, err) = support::ctl(h, &["task", id, "mock:bash please"]);
+        assert_eq!(code, 0, "{id}: {err}");
+        support::wait_until(&format!("{id}: hello.txt by rule"), LONG, || {
+            exists(run, "hello.txt")
+        });
+        let (code, _, err) = support::ctl(h, &["wait", id, "--state", "idle", "--timeout", &secs]);
+        assert_eq!(code, 0, "{id}: {err}");
+        // By key: y, n, a. Claude Code's Bash "always" in its dialog only
+        // grants a directory: its approve-always is a Write's (as above).
+        let always = match *id {
+            "cc" => ("mock:write", "Write", "notes.txt".to_string(), "notes.txt"),
+            _ => (
+                "mock:cmd touch a.txt",
+                "Bash",
+                "touch a.txt".to_string(),
+                "a.txt",
+            ),
+        };
+        let steps = [
+            (
+                b"y",
+                "mock:cmd touch y.txt",
+                "Bash",
+                "touch y.txt".to_string(),
+                "y.txt",
+            ),
+            (
+                b"n",
+                "mock:cmd touch n.txt",
+                "Bash",
+                "touch n.txt".to_string(),
+                "n.txt",
+            ),
+            (b"a", always.0, always.1, always.2, always.3),
+        ];
+        for (key, text, tool, subject, file) in steps {
+            let (code, _, err) = support::ctl(h, &["task", id, text]);
+            assert_eq!(code, 0, "{id}: {err}");
+            t.wait_for(&format!("{id}: {subject} in the inbox"), LONG, |s| {
+                inbox_has(s, id, tool, &subject)
+            });
+            // A pause after the prompt took the selection (RESELECT_GUARD).
+            let shown = std::time::Instant::now();
+            support::wait_until("a pause", LONG, || {
+                shown.elapsed() > corral::client::app::RESELECT_GUARD
+            });
+            t.send(key);
+            if file == "n.txt" {
+                t.wait_for(&format!("{id}: the denial"), LONG, |s| {
+                    !inbox_has(s, id, tool, &subject)
+                });
+            } else {
+                support::wait_until(&format!("{id}: {file}"), LONG, || exists(run, file));
+            }
+            let (code, _, err) =
+                support::ctl(h, &["wait", id, "--state", "idle", "--timeout", &secs]);
+            assert_eq!(code, 0, "{id}: {err}");
+        }
+        assert!(!exists(run, "n.txt"), "{id}: a denied command ran");
+    }
+    let audit = support::audit_lines(h);
+    for (id, _, _, source) in slots {
+        let mine: Vec<&serde_json::Value> = audit
+            .iter()
+            .filter(|l| l["slot"] == id && l["result"] == "sent")
+            .collect();
+        assert!(mine.len() >= 4, "{id}: {audit:?}");
+        assert!(
+            mine.iter()
+                .any(|l| l["source"] == source && l["by"]["source"] == "policy"),
+            "{id}: {mine:?}"
+        );
+        for answer in ["approve-once", "deny", "approve-always"] {
+            assert!(
+                mine.iter()
+                    .any(|l| l["answer"] == answer && l["by"]["source"] == "keyboard"),
+                "{id} {answer}: {mine:?}"
+            );
+        }
+    }
+}

@@ -1121,7 +1121,9 @@ fn real_claude_code_over_stream_json_is_tasked_answered_and_resumed() {
             serde_json::from_str(&support::ctl(h, &["list", "--json"]).1).unwrap_or_default();
         v["slots"][0][k].clone()
     };
-    assert!(slot("usage")["turns"].as_u64().is_some_and(|n| n >= 2));
+    wait_until("both turns counted", LONG, || {
+        slot("usage")["turns"].as_u64().is_some_and(|n| n >= 2)
+    });
     // R: the same conversation, its earlier messages drawn again.
     assert_eq!(support::ctl(h, &["restart", "cc"]).0, 0);
     wait_until("session 2 running", LONG, || slot("generation") == 2);
