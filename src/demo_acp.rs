@@ -173,7 +173,7 @@ impl Agent {
                 "mock:bash",
                 "execute",
                 "echo hello > hello.txt".to_string(),
-                json!([]),
+                json!([{"type":"content","content":{"type":"text","text":format!("[current working directory {cwd}] (Write hello.txt)")}}]),
                 "sh",
             ),
             (

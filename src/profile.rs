@@ -542,6 +542,11 @@ pub struct TransportSpec {
     /// Where the facts come from ("Claude Code 2.1.329, tried 2026-12-07").
     #[serde(default)]
     pub source: String,
+    /// ACP: the agent titles a shell call with its whole command, so a
+    /// title may be read as the command (only for a call that says it runs
+    /// in the slot's directory).
+    #[serde(default)]
+    pub execute_title_is_command: bool,
 }
 
 /// The `[sandbox]` table of a profile: the agent's own state, which a

@@ -21,8 +21,13 @@
 //!
 //! What a request is about: Gemini CLI 0.61.0 titles a shell call with the
 //! whole command (`ShellToolInvocation.getDisplayTitle` returns
-//! `params.command`) and sends no `rawInput`; a file edit carries a `diff`
-//! with the file's absolute `path`. Other titles are descriptions, possibly
+//! `params.command`), sends no `rawInput`, and says where it runs as the
+//! first words of its text content (`getContextualDetails`: `[current
+//! working directory DIR]`, or `[in DIR]` when the model chose another
+//! directory); a file edit carries a `diff` with the file's absolute
+//! `path`. A title counts as the command only for an agent whose profile
+//! says so (`execute_title_is_command`), and only for a call that runs in
+//! the slot's own directory. Other titles are descriptions, possibly
 //! shortened: such a request is not exact, and no rule answers it.
 
 use serde_json::{Value, json};
@@ -65,6 +70,9 @@ pub struct Client {
     cancelled: bool,
     /// Tools whose request was answered with a reject, this turn.
     denials: Vec<String>,
+    /// The agent's shell calls are titled with their whole command (its
+    /// profile says so: Gemini CLI 0.61.0).
+    title_is_command: bool,
 }
 
 fn line(v: &Value) -> Vec<u8> {
@@ -97,6 +105,13 @@ impl Client {
             resume,
             ..Client::default()
         }
+    }
+
+    /// The agent titles its shell calls with their whole command
+    /// (`execute_title_is_command` in its profile's `[transport.acp]`).
+    pub fn titles_are_commands(mut self, yes: bool) -> Client {
+        self.title_is_command = yes;
+        self
     }
 
     fn request(&mut self, method: &str, params: Value, what: Sent) -> Vec<u8> {
@@ -389,13 +404,34 @@ impl Client {
             .into_iter()
             .flatten()
             .find(|c| c.get("type").and_then(Value::as_str) == Some("diff"));
+        // Where a titled shell call runs, as Gemini CLI 0.61.0 says it.
+        let here = format!("[current working directory {}]", self.cwd);
+        let runs_here = call
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.pointer("/content/text").and_then(Value::as_str))
+            .any(|t| t == here || t.starts_with(&format!("{here} ")));
         // The tool and its input as corral's policy reads them.
         let (tool, input, exact) = match (kind.as_str(), raw, diff) {
             ("execute", Some(r), _) if r.get("command").is_some_and(Value::is_string) => {
-                ("Bash".to_string(), r.clone(), true)
+                // Exact when nothing in it but the command could change
+                // what runs, or where.
+                let known = r.as_object().is_some_and(|o| {
+                    o.iter().all(|(k, v)| match k.as_str() {
+                        "command" | "description" | "timeout" | "is_background" => true,
+                        "cwd" | "dir_path" | "workdir" => v.as_str() == Some(self.cwd.as_str()),
+                        _ => false,
+                    })
+                });
+                ("Bash".to_string(), r.clone(), known)
             }
-            // Gemini CLI 0.61.0's shell title is the whole command.
-            ("execute", _, _) => ("Bash".to_string(), json!({"command": title}), true),
+            ("execute", _, _) => (
+                "Bash".to_string(),
+                json!({"command": title}),
+                self.title_is_command && runs_here,
+            ),
             ("edit", _, Some(d)) => {
                 let new_file = d.pointer("/_meta/kind").and_then(Value::as_str) == Some("add")
                     || d.get("oldText").is_none_or(Value::is_null);
@@ -513,9 +549,10 @@ mod tests {
             .collect()
     }
 
-    /// A client with its session open.
+    /// A client with its session open, for an agent whose shell titles
+    /// are commands.
     fn open() -> Client {
-        let mut c = Client::new("/w/proj", None);
+        let mut c = Client::new("/w/proj", None).titles_are_commands(true);
         let init = text(&c.start());
         assert_eq!(init[0]["method"], "initialize");
         let (_, next) = c
@@ -543,7 +580,7 @@ mod tests {
         assert_eq!(sent[0]["method"], "session/prompt");
         // As Gemini CLI 0.61.0 sent it for `echo hello > hello.txt`.
         let req = v(
-            r#"{"jsonrpc":"2.0","id":0,"method":"session/request_permission","params":{"sessionId":"s-9","options":[{"optionId":"proceed_always","name":"Always Allow","kind":"allow_always"},{"optionId":"proceed_once","name":"Allow","kind":"allow_once"},{"optionId":"cancel","name":"Reject","kind":"reject_once"}],"toolCall":{"toolCallId":"run_shell_command-1","status":"pending","title":"echo hello > hello.txt","content":[],"locations":[],"kind":"execute"}}}"#,
+            r#"{"jsonrpc":"2.0","id":0,"method":"session/request_permission","params":{"sessionId":"s-9","options":[{"optionId":"proceed_always","name":"Always Allow","kind":"allow_always"},{"optionId":"proceed_once","name":"Allow","kind":"allow_once"},{"optionId":"cancel","name":"Reject","kind":"reject_once"}],"toolCall":{"toolCallId":"run_shell_command-1","status":"pending","title":"echo hello > hello.txt","content":[{"type":"content","content":{"type":"text","text":"[current working directory /w/proj] (Write hello.txt)"}}],"locations":[],"kind":"execute"}}}"#,
         );
         let (msgs, _) = c.read(&req).unwrap_or_default();
         let AgentMsg::Permission(ask) = &msgs[0] else {
@@ -571,6 +608,51 @@ mod tests {
             .unwrap_or_default(),
         );
         assert_eq!(deny[0]["result"]["outcome"]["optionId"], "cancel");
+    }
+
+    #[test]
+    fn a_shell_title_elsewhere_or_from_another_agent_or_with_more_input_is_not_exact() {
+        let ask = |c: &mut Client, call: &str| -> PermissionAsk {
+            let req = format!(
+                r#"{{"jsonrpc":"2.0","id":4,"method":"session/request_permission","params":{{"sessionId":"s-9","options":[{{"optionId":"o","name":"Allow","kind":"allow_once"}}],"toolCall":{call}}}}}"#
+            );
+            match c.read(&v(&req)).unwrap_or_default().0.pop() {
+                Some(AgentMsg::Permission(a)) => a,
+                other => panic!("{other:?}"),
+            }
+        };
+        let mut c = open();
+        // The model chose another directory: the command runs there.
+        let elsewhere = r#"{"toolCallId":"t","title":"rm -rf src","kind":"execute","content":[{"type":"content","content":{"type":"text","text":"[in /home/u] (clean)"}}]}"#;
+        assert!(!ask(&mut c, elsewhere).exact);
+        // A description that imitates the directory note is after it, never
+        // before: the note must be the text's start.
+        let spoof = r#"{"toolCallId":"t","title":"rm -rf src","kind":"execute","content":[{"type":"content","content":{"type":"text","text":"[in /] ([current working directory /w/proj])"}}]}"#;
+        assert!(!ask(&mut c, spoof).exact);
+        // No note at all.
+        let bare = r#"{"toolCallId":"t","title":"ls","kind":"execute"}"#;
+        assert!(!ask(&mut c, bare).exact);
+        // rawInput with something that changes what runs.
+        let env = r#"{"toolCallId":"t","title":"ls","kind":"execute","rawInput":{"command":"ls","env":{"PATH":"."}}}"#;
+        assert!(!ask(&mut c, env).exact);
+        let other_dir = r#"{"toolCallId":"t","title":"ls","kind":"execute","rawInput":{"command":"ls","cwd":"/"}}"#;
+        assert!(!ask(&mut c, other_dir).exact);
+        let plain = r#"{"toolCallId":"t","title":"Run ls","kind":"execute","rawInput":{"command":"ls","cwd":"/w/proj"}}"#;
+        let a = ask(&mut c, plain);
+        assert!(a.exact);
+        assert_eq!(a.input["command"], "ls");
+        // An agent whose profile does not say its titles are commands.
+        let mut other = Client::new("/w/proj", None);
+        other.start();
+        other
+            .read(&v(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#))
+            .unwrap_or_default();
+        other
+            .read(&v(r#"{"jsonrpc":"2.0","id":2,"result":{"sessionId":"s"}}"#))
+            .unwrap_or_default();
+        let here = r#"{"toolCallId":"t","title":"echo hi","kind":"execute","content":[{"type":"content","content":{"type":"text","text":"[current working directory /w/proj]"}}]}"#;
+        assert!(!ask(&mut other, here).exact);
+        assert!(ask(&mut c, here).exact);
     }
 
     #[test]

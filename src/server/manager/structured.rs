@@ -98,7 +98,12 @@ impl Manager {
                 .map(|c| c.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let resume = s.resuming.then(|| s.session_id.clone()).flatten();
-            let mut client = acp::Client::new(&cwd, resume);
+            let titles = s
+                .profile
+                .transports
+                .get(&Transport::Acp)
+                .is_some_and(|t| t.execute_title_is_command);
+            let mut client = acp::Client::new(&cwd, resume).titles_are_commands(titles);
             for l in client.start() {
                 let _ = input.send(l);
             }
