@@ -161,6 +161,9 @@ pub enum Incomplete {
     /// The agent described the call (an ACP title) instead of giving its
     /// input: the description may be shortened or worded by the agent.
     Described,
+    /// The request carries input fields corral does not read, which may
+    /// change what the call does (Claude Code's `dangerouslyDisableSandbox`).
+    ExtraInput,
     /// The subject is model text the agent prints with its escapes (Aider
     /// 0.86.2 through rich, which passes ESC on): a command can draw a
     /// harmless one over itself, so no screen proves what runs.
@@ -177,6 +180,7 @@ impl fmt::Display for Incomplete {
             Incomplete::SecondDialog => "a second dialog-like structure on screen",
             Incomplete::Empty => "empty subject",
             Incomplete::Described => "the agent described the call instead of giving its input",
+            Incomplete::ExtraInput => "the request carries input corral does not read",
             Incomplete::Unprovable => {
                 "the agent shows the model's text with its escapes: the screen cannot prove what runs"
             }

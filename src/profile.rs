@@ -547,6 +547,11 @@ pub struct TransportSpec {
     /// in the slot's directory).
     #[serde(default)]
     pub execute_title_is_command: bool,
+    /// Environment the agent gets on this transport (Claude Code:
+    /// `CLAUDE_BASH_MAINTAIN_PROJECT_WORKING_DIR`, so every command runs
+    /// in the directory its request is judged against).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// The `[sandbox]` table of a profile: the agent's own state, which a

@@ -244,6 +244,8 @@ impl Client {
                     Sent::Prompt => {
                         self.flush_text(&mut out);
                         self.in_turn = false;
+                        // A request still open when its turn ended is over.
+                        self.asking.clear();
                         let stop = s(&result, "stopReason").unwrap_or_else(|| "end_turn".into());
                         self.add_usage(result.get("_meta"));
                         self.add_usage(result.get("usage"));
@@ -398,12 +400,33 @@ impl Client {
         let kind = s(call, "kind").unwrap_or_default();
         let title = s(call, "title").unwrap_or_default();
         let raw = call.get("rawInput").filter(|r| r.is_object());
-        let diff = call
+        let diffs: Vec<&Value> = call
             .get("content")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .find(|c| c.get("type").and_then(Value::as_str) == Some("diff"));
+            .filter(|c| c.get("type").and_then(Value::as_str) == Some("diff"))
+            .collect();
+        // One diff, of one absolute path with no `.` or `..` in it, which
+        // every location names too: else which files it writes is not known.
+        let locations: Vec<&str> = call
+            .get("locations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.get("path").and_then(Value::as_str))
+            .collect();
+        let diff = match diffs.as_slice() {
+            [d] => Some(*d),
+            _ => None,
+        };
+        let one_file = diff
+            .and_then(|d| d.get("path").and_then(Value::as_str))
+            .is_some_and(|p| {
+                p.starts_with('/')
+                    && p.split('/').skip(1).all(|c| !matches!(c, "" | "." | ".."))
+                    && locations.iter().all(|l| *l == p)
+            });
         // Where a titled shell call runs, as Gemini CLI 0.61.0 says it.
         let here = format!("[current working directory {}]", self.cwd);
         let runs_here = call
@@ -444,7 +467,7 @@ impl Client {
                 if let Some(t) = d.get("oldText").filter(|t| !t.is_null()) {
                     input["old_string"] = t.clone();
                 }
-                (tool.to_string(), input, !path.is_empty())
+                (tool.to_string(), input, one_file)
             }
             (k, _, _) => (
                 if k.is_empty() {
@@ -457,6 +480,11 @@ impl Client {
             ),
         };
         let key = id.to_string();
+        // One request per id: a second with the id of one still waiting
+        // could take the first one's answer.
+        if self.asking.contains(&key) {
+            return Err(format!("a second permission request with id {key}"));
+        }
         self.asking.push(key.clone());
         Ok(PermissionAsk {
             key,
@@ -465,7 +493,9 @@ impl Client {
             always: opts
                 .iter()
                 .find(|(k, _, _)| *k == AnswerKind::ApproveAlways)
-                .map(|(_, oid, name)| json!({"optionId": oid, "name": name})),
+                .map(|(_, oid, name)| {
+                    json!([{"type": "agentOption", "optionId": oid, "name": name}])
+                }),
             tool_use_id: s(call, "toolCallId"),
             blocked_path: None,
             options: opts,
@@ -496,6 +526,9 @@ impl Client {
                 let Some((_, oid, _)) = ask.options.iter().find(|(k, _, _)| *k == want) else {
                     return Err(SendError::NoSuchAnswer(want.name()));
                 };
+                if !self.asking.contains(&ask.key) {
+                    return Err(SendError::NotWaiting);
+                }
                 let id: Value = serde_json::from_str(&ask.key).unwrap_or(Value::Null);
                 self.asking.retain(|k| k != &ask.key);
                 if want == AnswerKind::Deny {
@@ -507,9 +540,11 @@ impl Client {
                     "result": {"outcome": {"outcome": "selected", "optionId": oid}},
                 }))])
             }
+            // ACP's client answers unserved requests itself, as they come.
+            Outgoing::Unserved { .. } => Ok(Vec::new()),
             Outgoing::Interrupt { .. } => {
                 let Some(session) = self.session.clone() else {
-                    return Ok(Vec::new());
+                    return Err(SendError::NotWaiting);
                 };
                 self.cancelled = true;
                 self.queued.clear();
@@ -599,6 +634,19 @@ mod tests {
         );
         assert_eq!(once[0]["id"], 0);
         assert_eq!(once[0]["result"]["outcome"]["optionId"], "proceed_once");
+        // Answered: a second answer to it is refused.
+        let again = c.encode(&Outgoing::Answer {
+            ask: Box::new(ask.clone()),
+            answer: Answer::Deny,
+            message: String::new(),
+        });
+        assert_eq!(again, Err(SendError::NotWaiting));
+        // Deny is the option of kind reject_once.
+        let req = v(&req.to_string().replace(r#""id":0"#, r#""id":1"#));
+        let (msgs, _) = c.read(&req).unwrap_or_default();
+        let Some(AgentMsg::Permission(ask)) = msgs.first() else {
+            panic!("{msgs:?}")
+        };
         let deny = text(
             &c.encode(&Outgoing::Answer {
                 ask: Box::new(ask.clone()),
@@ -607,14 +655,17 @@ mod tests {
             })
             .unwrap_or_default(),
         );
+        assert_eq!(deny[0]["id"], 1);
         assert_eq!(deny[0]["result"]["outcome"]["optionId"], "cancel");
     }
 
     #[test]
     fn a_shell_title_elsewhere_or_from_another_agent_or_with_more_input_is_not_exact() {
-        let ask = |c: &mut Client, call: &str| -> PermissionAsk {
+        let mut n = 10;
+        let mut ask = |c: &mut Client, call: &str| -> PermissionAsk {
+            n += 1;
             let req = format!(
-                r#"{{"jsonrpc":"2.0","id":4,"method":"session/request_permission","params":{{"sessionId":"s-9","options":[{{"optionId":"o","name":"Allow","kind":"allow_once"}}],"toolCall":{call}}}}}"#
+                r#"{{"jsonrpc":"2.0","id":{n},"method":"session/request_permission","params":{{"sessionId":"s-9","options":[{{"optionId":"o","name":"Allow","kind":"allow_once"}}],"toolCall":{call}}}}}"#
             );
             match c.read(&v(&req)).unwrap_or_default().0.pop() {
                 Some(AgentMsg::Permission(a)) => a,
@@ -691,6 +742,39 @@ mod tests {
         assert_eq!(ask.tool, "Write");
         assert_eq!(ask.input["file_path"], "/w/proj/notes.txt");
         assert_eq!(ask.input["content"], "hi\n");
+    }
+
+    #[test]
+    fn an_edit_of_two_files_or_a_relative_path_is_not_exact() {
+        let ask = |c: &mut Client, id: u32, content: &str, locations: &str| -> PermissionAsk {
+            let req = format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"session/request_permission","params":{{"sessionId":"s-9","options":[{{"optionId":"o","name":"Allow","kind":"allow_once"}}],"toolCall":{{"toolCallId":"w","title":"Writing","kind":"edit","content":{content},"locations":{locations}}}}}}}"#
+            );
+            match c.read(&v(&req)).unwrap_or_default().0.pop() {
+                Some(AgentMsg::Permission(a)) => a,
+                other => panic!("{other:?}"),
+            }
+        };
+        let mut c = open();
+        let d = |p: &str| format!(r#"{{"type":"diff","path":"{p}","oldText":"a","newText":"b"}}"#);
+        let two = format!(
+            "[{},{}]",
+            d("/w/proj/src/a.rs"),
+            d("/w/proj/.git/hooks/pre-commit")
+        );
+        assert!(!ask(&mut c, 1, &two, "[]").exact);
+        let rel = format!("[{}]", d("pre-commit"));
+        assert!(!ask(&mut c, 2, &rel, "[]").exact);
+        let dots = format!("[{}]", d("/w/proj/src/../../x"));
+        assert!(!ask(&mut c, 3, &dots, "[]").exact);
+        let one = format!("[{}]", d("/w/proj/src/a.rs"));
+        assert!(!ask(&mut c, 4, &one, r#"[{"path":"/w/proj/other"}]"#).exact);
+        assert!(ask(&mut c, 5, &one, r#"[{"path":"/w/proj/src/a.rs"}]"#).exact);
+        // The same id twice while the first waits: refused.
+        let again = format!(
+            r#"{{"jsonrpc":"2.0","id":5,"method":"session/request_permission","params":{{"sessionId":"s-9","options":[{{"optionId":"o","name":"Allow","kind":"allow_once"}}],"toolCall":{{"toolCallId":"w","title":"x","kind":"edit","content":{one}}}}}}}"#
+        );
+        assert!(c.read(&v(&again)).is_err());
     }
 
     #[test]

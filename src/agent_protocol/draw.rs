@@ -28,6 +28,10 @@ fn lines(text: &str, indent: usize) -> String {
         .join(&format!("\r\n{pad}"))
 }
 
+/// Most characters of one reply text drawn (256 Ki: a runaway reply is
+/// shortened, the whole of it is in the protocol log).
+pub const MAX_TEXT_CHARS: usize = 256 << 10;
+
 /// The bytes that start a structured slot's pane: bracketed paste on (so a
 /// pasted text with newlines is one message) and a header.
 pub fn header(agent: &str, transport: &str) -> String {
@@ -65,7 +69,10 @@ pub fn message(m: &AgentMsg) -> Option<String> {
                 .map(|m| format!(" · {}", printable(m)))
                 .unwrap_or_default()
         ),
-        AgentMsg::Text(t) => format!("● {}\r\n", lines(&printable(t), 2)),
+        AgentMsg::Text(t) => format!(
+            "● {}\r\n",
+            lines(&shorten(&printable(t), MAX_TEXT_CHARS), 2)
+        ),
         AgentMsg::ToolCall { tool, input, .. } => {
             let subject = shorten(&printable(&call_subject(tool, input)), MAX_RESULT_CHARS);
             format!(
@@ -118,6 +125,10 @@ pub fn message(m: &AgentMsg) -> Option<String> {
             )
         }
         AgentMsg::Notice(n) => format!("{DIM}[agent] {}{RESET}\r\n", printable(n)),
+        AgentMsg::Unserved { what, .. } => format!(
+            "{DIM}[corral] the agent asked for {} (not served){RESET}\r\n",
+            printable(what)
+        ),
     })
 }
 
@@ -276,40 +287,53 @@ impl Composer {
         let mut acts = Vec::new();
         let mut buf = std::mem::take(&mut self.pending);
         buf.extend_from_slice(bytes);
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
+        // A character split across two reads waits for its end.
+        let (text, rest) = decode(&buf);
+        let chars: Vec<char> = text.chars().collect();
+        let mut at = 0;
+        while at < chars.len() {
+            let c = chars[at];
+            at += 1;
             if c == '\x1b' {
-                // A lone Esc at the end of a read is the Esc key.
-                let Some(&next) = chars.peek() else {
-                    if !self.pasting {
-                        acts.push(ComposerAct::Interrupt);
+                // Inside a paste only its end counts: any other escape in
+                // pasted text is dropped, never acted on.
+                if self.pasting {
+                    let end: String = chars[at..].iter().take(5).collect();
+                    if end == "[201~" {
+                        self.pasting = false;
+                        at += 5;
+                    } else if "[201~".starts_with(&end) && at + end.chars().count() == chars.len() {
+                        // Maybe the end, cut by the read: wait for the rest.
+                        self.pending = format!("\x1b{end}").into_bytes();
+                        at = chars.len();
                     }
                     continue;
-                };
-                if next != '[' && next != 'O' {
-                    // Alt+key: ignore both.
-                    chars.next();
-                    continue;
                 }
-                chars.next();
-                let mut seq = String::new();
-                let mut done = false;
-                for d in chars.by_ref() {
-                    seq.push(d);
-                    if ('@'..='~').contains(&d) {
-                        done = true;
-                        break;
+                match chars.get(at) {
+                    // A lone Esc at the end of a read is the Esc key.
+                    None => acts.push(ComposerAct::Interrupt),
+                    // CSI: parameters, then a final byte.
+                    Some('[') => {
+                        let seq_end = chars[at + 1..].iter().position(|d| ('@'..='~').contains(d));
+                        match seq_end {
+                            Some(n) => {
+                                let seq: String = chars[at + 1..at + 2 + n].iter().collect();
+                                if seq == "200~" {
+                                    self.pasting = true;
+                                }
+                                at += 2 + n;
+                            }
+                            None => {
+                                let seq: String = chars[at - 1..].iter().collect();
+                                self.pending = seq.into_bytes();
+                                at = chars.len();
+                            }
+                        }
                     }
-                }
-                if !done {
-                    self.pending = format!("\x1b{next}{seq}").into_bytes();
-                    break;
-                }
-                match seq.as_str() {
-                    "200~" => self.pasting = true,
-                    "201~" => self.pasting = false,
-                    _ => {}
+                    // SS3 (a function key): one character after `O`.
+                    Some('O') => at += 2,
+                    // Alt+key: both dropped.
+                    Some(_) => at += 1,
                 }
                 continue;
             }
@@ -321,6 +345,8 @@ impl Composer {
                     }
                     self.text.clear();
                 }
+                '\t' => self.push(' '),
+                c if self.pasting && c.is_control() => {}
                 '\x7f' | '\x08' => {
                     self.text.pop();
                 }
@@ -332,11 +358,11 @@ impl Composer {
                 }
                 '\x03' if self.text.is_empty() => acts.push(ComposerAct::Interrupt),
                 '\x03' => self.text.clear(),
-                '\t' => self.push(' '),
                 c if c.is_control() => {}
                 c => self.push(c),
             }
         }
+        self.pending.extend_from_slice(rest);
         acts
     }
 
@@ -359,6 +385,32 @@ impl Composer {
     /// Erases the composer's line (before conversation output is drawn).
     pub fn erase() -> &'static str {
         "\r\x1b[2K"
+    }
+}
+
+/// `buf` as text (invalid bytes replaced), and the bytes at its end that
+/// begin a character not yet whole.
+fn decode(buf: &[u8]) -> (String, &[u8]) {
+    let mut out = String::new();
+    let mut rest = buf;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(t) => {
+                out.push_str(t);
+                return (out, &[]);
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(good).unwrap_or_default());
+                match e.error_len() {
+                    None => return (out, bad),
+                    Some(n) => {
+                        out.push('\u{fffd}');
+                        rest = &bad[n..];
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -390,6 +442,28 @@ mod tests {
             c.keys(b"\r"),
             vec![ComposerAct::Send("line one\nline two".into())]
         );
+    }
+
+    #[test]
+    fn only_the_real_paste_end_ends_a_paste_and_escapes_in_it_do_nothing() {
+        let mut c = Composer::default();
+        // An SS3 look-alike and a lone ESC inside a paste: text, not keys.
+        assert!(
+            c.keys(b"\x1b[200~a\x1bO201~\rb\x1b\x1b[2Jc\x1b[201~")
+                .is_empty()
+        );
+        assert_eq!(c.text(), "aO201~\nb[2Jc");
+        // The paste's end split across reads is still its end.
+        let mut c = Composer::default();
+        assert!(c.keys(b"\x1b[200~x\x1b[20").is_empty());
+        assert!(c.keys(b"1~").is_empty());
+        assert_eq!(c.keys(b"\r"), vec![ComposerAct::Send("x".into())]);
+        // A character split across reads is one character.
+        let mut c = Composer::default();
+        let e = "é".as_bytes();
+        assert!(c.keys(&e[..1]).is_empty());
+        assert!(c.keys(&e[1..]).is_empty());
+        assert_eq!(c.text(), "é");
     }
 
     #[test]

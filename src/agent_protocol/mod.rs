@@ -121,6 +121,14 @@ pub enum AgentMsg {
     /// Something to show that is neither the model's text nor a request: a
     /// status the agent reports (an API retry, a compaction).
     Notice(String),
+    /// The agent asked corral something corral does not serve (a control
+    /// request of another subtype): it gets an error back, never silence.
+    Unserved {
+        /// The request's id.
+        key: String,
+        /// What it asked.
+        what: String,
+    },
 }
 
 /// What a structured session's reader got from one line of its agent's
@@ -291,6 +299,13 @@ pub enum Outgoing {
         /// corral's id for the request.
         key: String,
     },
+    /// An error answer to an agent's request corral does not serve.
+    Unserved {
+        /// The request's id.
+        key: String,
+        /// Why, for the agent.
+        why: String,
+    },
 }
 
 /// Why an [`Outgoing`] cannot be sent.
@@ -299,6 +314,9 @@ pub enum SendError {
     /// The request offered no such answer.
     #[error("this request has no {0} answer")]
     NoSuchAnswer(&'static str),
+    /// The request is not waiting (answered, cancelled, or never asked).
+    #[error("the agent is not waiting for an answer to this request")]
+    NotWaiting,
 }
 
 /// Removes what a terminal would act on from text a model or a tool wrote

@@ -38,6 +38,69 @@ pub enum LineError {
     Missing(&'static str),
 }
 
+/// The input fields of Claude Code 2.1.329's tools that corral reads, or
+/// that leave what the call does as its subject says (a description, a
+/// timeout, a result's offset). A request with any other field for one of
+/// these tools is not exact (`dangerouslyDisableSandbox` changes where a
+/// command runs). A tool not listed is judged by its whole input.
+const KNOWN_FIELDS: [(&str, &[&str]); 10] = [
+    (
+        "Bash",
+        &["command", "description", "timeout", "run_in_background"],
+    ),
+    ("Write", &["file_path", "content"]),
+    (
+        "Edit",
+        &["file_path", "old_string", "new_string", "replace_all"],
+    ),
+    ("MultiEdit", &["file_path", "edits"]),
+    ("Read", &["file_path", "offset", "limit"]),
+    (
+        "NotebookEdit",
+        &[
+            "notebook_path",
+            "cell_id",
+            "new_source",
+            "cell_type",
+            "edit_mode",
+        ],
+    ),
+    ("WebFetch", &["url", "prompt"]),
+    (
+        "WebSearch",
+        &["query", "allowed_domains", "blocked_domains"],
+    ),
+    ("Glob", &["pattern", "path"]),
+    (
+        "Grep",
+        &[
+            "pattern",
+            "path",
+            "glob",
+            "type",
+            "output_mode",
+            "-i",
+            "-n",
+            "-A",
+            "-B",
+            "-C",
+            "head_limit",
+            "multiline",
+        ],
+    ),
+];
+
+/// Whether every field of `input` for `tool` is one corral reads or that
+/// cannot change what the call does (see [`KNOWN_FIELDS`]).
+pub fn input_is_known(tool: &str, input: &Value) -> bool {
+    match KNOWN_FIELDS.iter().find(|(t, _)| *t == tool) {
+        Some((_, fields)) => input
+            .as_object()
+            .is_some_and(|o| o.keys().all(|k| fields.contains(&k.as_str()))),
+        None => true,
+    }
+}
+
 fn s(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(Value::as_str).map(str::to_string)
 }
@@ -149,25 +212,22 @@ pub fn parse(line: &str) -> Result<Vec<AgentMsg>, LineError> {
                         .filter(|i| i.is_object())
                         .cloned()
                         .ok_or(LineError::Missing("input"))?;
-                    let always = req
-                        .get("permission_suggestions")
-                        .filter(|p| p.as_array().is_some_and(|a| !a.is_empty()))
-                        .map(for_this_session);
+                    let always = req.get("permission_suggestions").and_then(for_this_session);
                     out.push(AgentMsg::Permission(PermissionAsk {
                         key,
-                        tool,
-                        input,
                         always,
                         tool_use_id: s(req, "tool_use_id"),
                         blocked_path: s(req, "blocked_path"),
                         options: Vec::new(),
-                        exact: true,
+                        exact: input_is_known(&tool, &input),
+                        tool,
+                        input,
                     }));
                 }
-                other => out.push(AgentMsg::Notice(format!(
-                    "the agent sent a request corral does not handle ({})",
-                    other.unwrap_or("no subtype")
-                ))),
+                other => out.push(AgentMsg::Unserved {
+                    key,
+                    what: other.unwrap_or("no subtype").to_string(),
+                }),
             }
         }
         "control_cancel_request" => {
@@ -192,16 +252,25 @@ pub fn parse(line: &str) -> Result<Vec<AgentMsg>, LineError> {
 /// `session`: an approve-always given in corral lasts for the agent's
 /// session and is never written into a settings file (Claude Code 2.1.329
 /// suggests `localSettings`, the project's `.claude/settings.local.json`).
-fn for_this_session(suggestions: &Value) -> Value {
-    let mut v = suggestions.clone();
-    if let Some(items) = v.as_array_mut() {
-        for s in items {
+///
+/// Only rules are kept: a suggestion to add a directory or switch the
+/// permission mode (`acceptEdits`) would take later requests out of
+/// corral's sight. `None` when no rule is left.
+fn for_this_session(suggestions: &Value) -> Option<Value> {
+    let kept: Vec<Value> = suggestions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s.get("type").and_then(Value::as_str) == Some("addRules"))
+        .map(|s| {
+            let mut s = s.clone();
             if let Some(o) = s.as_object_mut() {
                 o.insert("destination".into(), Value::String("session".into()));
             }
-        }
-    }
-    v
+            s
+        })
+        .collect();
+    (!kept.is_empty()).then_some(Value::Array(kept))
 }
 
 /// What an approve-always with `suggestions` allows, in words, one entry
@@ -227,6 +296,10 @@ pub fn describe_always(suggestions: &Value) -> Vec<String> {
                     out.push(format!("add directory {}", d.as_str().unwrap_or("?")));
                 }
             }
+            Some("agentOption") => out.push(format!(
+                "the agent's own \"{}\": what it then does without asking is the agent's choice, and corral sees none of it",
+                s["name"].as_str().unwrap_or("always")
+            )),
             Some("setMode") => out.push(format!(
                 "switch to mode {}",
                 s["mode"].as_str().unwrap_or("?")
@@ -297,6 +370,10 @@ pub fn encode(out: &Outgoing) -> Result<Vec<u8>, SendError> {
             "request_id": key,
             "request": {"subtype": "interrupt"},
         }),
+        Outgoing::Unserved { key, why } => json!({
+            "type": "control_response",
+            "response": {"subtype": "error", "request_id": key, "error": why},
+        }),
     };
     let mut line = v.to_string().into_bytes();
     line.push(b'\n');
@@ -358,12 +435,54 @@ mod tests {
                 .flatten()
                 .all(|s| s["destination"] == "session")
         );
-        let words = describe_always(&always);
-        assert_eq!(words[0], "allow Bash(echo hello *)");
-        assert_eq!(words[1], "add directory /tmp/rc/proj");
-        assert_eq!(words[2], "switch to mode acceptEdits");
-        assert!(words[3].contains("brandNew"));
         assert_eq!(ask.blocked_path.as_deref(), Some("/tmp/rc/proj/hello.txt"));
+        // Only the rule is kept: a directory or a mode would take later
+        // requests out of corral's sight.
+        assert_eq!(describe_always(&always), vec!["allow Bash(echo hello *)"]);
+        let words = describe_always(&json!([
+            {"type":"addDirectories","directories":["/x"]},
+            {"type":"setMode","mode":"acceptEdits"},
+            {"type":"brandNew"}
+        ]));
+        assert_eq!(words[0], "add directory /x");
+        assert_eq!(words[1], "switch to mode acceptEdits");
+        assert!(words[2].contains("brandNew"));
+        // Nothing but a mode: no approve-always at all.
+        let line = r#"{"type":"control_request","request_id":"m","request":{"subtype":"can_use_tool","tool_name":"Edit","input":{"file_path":"/p/a"},"permission_suggestions":[{"type":"setMode","mode":"acceptEdits","destination":"session"}]}}"#;
+        let AgentMsg::Permission(ask) = one(line) else {
+            panic!("not a permission ask")
+        };
+        assert_eq!(ask.always, None);
+    }
+
+    #[test]
+    fn a_request_with_input_corral_does_not_read_is_not_exact() {
+        let ask = |input: &str| -> PermissionAsk {
+            let line = format!(
+                r#"{{"type":"control_request","request_id":"r","request":{{"subtype":"can_use_tool","tool_name":"Bash","input":{input}}}}}"#
+            );
+            match one(&line) {
+                AgentMsg::Permission(a) => a,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(ask(r#"{"command":"npm test","description":"d","timeout":5}"#).exact);
+        assert!(!ask(r#"{"command":"npm test","dangerouslyDisableSandbox":true}"#).exact);
+        // A tool corral does not know is judged by its whole input.
+        let line = r#"{"type":"control_request","request_id":"r","request":{"subtype":"can_use_tool","tool_name":"mcp__x__y","input":{"a":1}}}"#;
+        assert!(matches!(one(line), AgentMsg::Permission(a) if a.exact));
+        // Another request gets an error back, never silence.
+        let other =
+            r#"{"type":"control_request","request_id":"q","request":{"subtype":"hook_callback"}}"#;
+        assert!(matches!(one(other), AgentMsg::Unserved { key, .. } if key == "q"));
+        let reply = encode(&Outgoing::Unserved {
+            key: "q".into(),
+            why: "no".into(),
+        })
+        .unwrap_or_default();
+        let v: Value = serde_json::from_slice(&reply).unwrap_or_default();
+        assert_eq!(v["response"]["subtype"], "error");
+        assert_eq!(v["response"]["request_id"], "q");
     }
 
     #[test]

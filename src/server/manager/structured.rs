@@ -70,14 +70,20 @@ impl Manager {
         if s.resuming
             && let (Some(dir), Some(id)) = (&dir, &s.session_id)
         {
-            let read = |name: String| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+            let read = |name: String| tail_of(&dir.join(name), draw::MAX_HISTORY_BYTES * 2);
             let log_text = read(format!("{}.protocol.jsonl.1", s.id))
                 + &read(format!("{}.protocol.jsonl", s.id));
             text.push_str(&draw::history(&log_text, id));
         }
         self.draw(i, &text);
         let s = &mut self.slots[i];
-        let mut child = structured::spawn(run, extra, cwd)?;
+        let mut run = run.clone();
+        if let Some(t) = s.profile.transports.get(&s.cfg.transport) {
+            for (k, v) in &t.env {
+                run.env.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        let mut child = structured::spawn(&run, extra, cwd)?;
         let pid = child.id();
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             let _ = child.kill();
@@ -310,10 +316,13 @@ impl Manager {
                 {
                     self.audit_vanished(i, &h.prompt, "none", "the agent withdrew the request");
                     self.sync_inbox(i);
-                    self.activity(i, "protocol.withdrawn");
+                    self.settle(i, "protocol.withdrawn");
                 }
             }
             AgentMsg::TurnEnded(r) => {
+                // A request still open when its turn ended is over: the
+                // agent no longer waits for it.
+                self.end_protocol_requests(i, "the turn ended before an answer");
                 let s = &mut self.slots[i];
                 s.turn.usage.add(&r.usage);
                 s.turn.cost_usd += r.cost_usd.unwrap_or(0.0);
@@ -335,6 +344,12 @@ impl Manager {
             }
             AgentMsg::Text(_) | AgentMsg::ToolCall { .. } | AgentMsg::ToolResult { .. } => {
                 self.activity(i, "protocol.activity")
+            }
+            AgentMsg::Unserved { key, what } => {
+                let why = format!("corral does not serve {what}");
+                if let Err(e) = self.protocol_send(i, &Outgoing::Unserved { key, why }) {
+                    tracing::info!(slot = %self.slots[i].id, "{e}");
+                }
             }
             AgentMsg::Replied { .. } | AgentMsg::Notice(_) => {}
         }
@@ -374,8 +389,12 @@ impl Manager {
                     Some(e.to_string()),
                 ),
             };
+        let inexact = match s.cfg.transport {
+            Transport::Acp => detect::Incomplete::Described,
+            _ => detect::Incomplete::ExtraInput,
+        };
         if !ask.exact {
-            unreadable = Some(detect::Incomplete::Described.to_string());
+            unreadable = Some(inexact.to_string());
         }
         if let Some(first) = dialog.first_mut() {
             *first = match &unreadable {
@@ -400,7 +419,7 @@ impl Manager {
         let mut p = Prompt {
             source: PromptSource::Protocol,
             incomplete: match (&unreadable, ask.exact) {
-                (_, false) => Some(detect::Incomplete::Described),
+                (_, false) => Some(inexact),
                 (Some(_), true) => Some(detect::Incomplete::Unprovable),
                 (None, true) => None,
             },
@@ -514,9 +533,38 @@ impl Manager {
         };
         self.draw(i, &draw::answered(&prompt.tool, verb, &who));
         self.sent(i, &prompt, answer, by, Via::Protocol);
-        if self.slots[i].hooks.is_empty() {
-            self.set_state(i, AgentState::Working, "protocol.answered");
+        self.settle(i, "protocol.answered");
+    }
+
+    /// Structured slot `i`'s state once no request of its waits: working
+    /// while a turn runs, else idle.
+    fn settle(&mut self, i: SlotIdx, rule: &str) {
+        let s = &self.slots[i];
+        if !s.hooks.is_empty() {
+            return;
         }
+        let state = if s.turn.started.is_some() {
+            AgentState::Working
+        } else {
+            AgentState::Idle
+        };
+        self.set_state(i, state, rule);
+    }
+
+    /// Ends structured slot `i`'s open protocol requests (`why` in the
+    /// audit): they leave the inbox, recorded as vanished.
+    fn end_protocol_requests(&mut self, i: SlotIdx, why: &str) {
+        let s = &mut self.slots[i];
+        if !s.hooks.iter().any(|h| h.protocol_key().is_some()) {
+            return;
+        }
+        let (gone, kept): (Vec<HookPending>, Vec<HookPending>) =
+            s.hooks.drain(..).partition(|h| h.protocol_key().is_some());
+        s.hooks.extend(kept);
+        for h in gone {
+            self.audit_vanished(i, &h.prompt, "none", why);
+        }
+        self.sync_inbox(i);
     }
 
     /// What a person typed into structured slot `i`'s pane.
@@ -569,14 +617,7 @@ impl Manager {
         // ACP: the cancel answered every waiting request `cancelled`; they
         // leave the inbox now (Claude Code withdraws its own).
         if self.slots[i].cfg.transport == Transport::Acp {
-            let s = &mut self.slots[i];
-            let (gone, kept): (Vec<HookPending>, Vec<HookPending>) =
-                s.hooks.drain(..).partition(|h| h.protocol_key().is_some());
-            s.hooks.extend(kept);
-            for h in gone {
-                self.audit_vanished(i, &h.prompt, "none", "the turn was cancelled");
-            }
-            self.sync_inbox(i);
+            self.end_protocol_requests(i, "the turn was cancelled");
         }
         Ok(())
     }
@@ -617,4 +658,28 @@ impl Manager {
 /// One line of text from the agent's process, printable.
 fn printable_line(t: &str) -> String {
     crate::agent_protocol::printable(t).replace('\n', " ")
+}
+
+/// The last `max` bytes of file `path` as text, from a line's start (empty
+/// when it cannot be read): a long protocol log is never read whole.
+fn tail_of(path: &std::path::Path, max: usize) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map_or(0, |m| m.len());
+    let from = len.saturating_sub(max as u64);
+    if f.seek(SeekFrom::Start(from)).is_err() {
+        return String::new();
+    }
+    let mut buf = Vec::new();
+    if f.take(max as u64).read_to_end(&mut buf).is_err() {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    match (from, text.find('\n')) {
+        (0, _) => text,
+        (_, Some(n)) => text[n + 1..].to_string(),
+        (_, None) => String::new(),
+    }
 }
