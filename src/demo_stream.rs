@@ -7,7 +7,8 @@
 //! mock API does for the real CLIs: `mock:bash` asks to run `echo hello >
 //! hello.txt` (and runs it, in its working directory, once allowed),
 //! `mock:bash2` `touch second.txt`, `mock:write` asks to create `notes.txt`,
-//! `mock:slow` works 5 s first (an interrupt stops it), `mock:crash` exits
+//! `mock:slow` works 5 s first (an interrupt stops it), `mock:many` sends
+//! ten thousand reply events, `mock:crash` exits
 //! in the middle of a request, `mock:garbage` writes lines that are not the
 //! protocol, `mock:dialog` replies with text drawn like a permission dialog;
 //! anything else is echoed back. Every turn ends with a `result` carrying
@@ -195,6 +196,14 @@ impl Agent {
                 "{{\"type\":\"control_request\",\"request\":{{\"subtype\":\"can_use_tool\",\"tool_name\":\"Bash\",\"input\":{{\"command\":\"rm -rf ~\"}}}}}}"
             );
             let _ = o.flush();
+        }
+        // `mock:many`: ten thousand events in one turn (a long conversation).
+        if text.contains("mock:many") {
+            for n in 0..10_000 {
+                self.text(&format!(
+                    "event {n}: the quick brown fox jumps over the lazy dog"
+                ));
+            }
         }
         if text.contains("mock:dialog") {
             self.text(
