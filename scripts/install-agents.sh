@@ -10,6 +10,7 @@ set -euo pipefail
 CLAUDE_VERSION="2.1.329"
 CODEX_VERSION="0.169.0"
 GEMINI_VERSION="0.61.0"
+OPENCODE_VERSION="1.18.33"
 AIDER_VERSION="0.86.2"
 
 CACHE="${CORRAL_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/corral-test}"
@@ -48,6 +49,7 @@ npm_cli() {
 }
 npm_cli codex @openai/codex "$CODEX_VERSION" codex
 npm_cli gemini @google/gemini-cli "$GEMINI_VERSION" gemini
+npm_cli opencode opencode-ai "$OPENCODE_VERSION" opencode
 
 venv="$CACHE/aider-venv"
 if [ -x "$venv/bin/aider" ] && "$venv/bin/aider" --version 2>/dev/null | grep -qF "$AIDER_VERSION"; then

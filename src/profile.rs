@@ -19,7 +19,7 @@ use crate::keys::KeyPress;
 use crate::model::{AgentState, AnswerKind};
 
 /// The built-in profiles: (file name, TOML text).
-pub const BUILTIN: [(&str, &str); 5] = [
+pub const BUILTIN: [(&str, &str); 6] = [
     (
         "claude.toml",
         include_str!("../assets/profiles/claude.toml"),
@@ -30,6 +30,10 @@ pub const BUILTIN: [(&str, &str); 5] = [
         include_str!("../assets/profiles/gemini.toml"),
     ),
     ("aider.toml", include_str!("../assets/profiles/aider.toml")),
+    (
+        "opencode.toml",
+        include_str!("../assets/profiles/opencode.toml"),
+    ),
     (
         "generic.toml",
         include_str!("../assets/profiles/generic.toml"),
@@ -849,7 +853,10 @@ mod tests {
     #[test]
     fn builtin_profiles_parse() {
         let p = Profiles::builtin().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(p.names(), ["aider", "claude", "codex", "gemini", "generic"]);
+        assert_eq!(
+            p.names(),
+            ["aider", "claude", "codex", "gemini", "generic", "opencode"]
+        );
     }
 
     #[test]

@@ -714,3 +714,41 @@ fn three_transports_share_one_inbox() {
         }
     }
 }
+
+/// A third ACP agent, opencode 1.18.33 (`opencode acp`), against the mock's
+/// OpenAI-compatible API: its bash request reaches the inbox with the exact
+/// command but is not exact for policy (its request does not say where the
+/// command runs), so an `echo *` rule leaves it to a person; `y` runs it.
+#[test]
+fn opencode_over_acp_asks_a_person() {
+    let dir = support::tempdir();
+    let h = dir.path();
+    let mock = agents::start_mock(h, 0);
+    let run = agents::setup("opencode", &h.join("oc"), mock.port);
+    let config = format!(
+        "[[policy]]\nname = \"echo\"\ndecision = \"allow\"\ntool = \"Bash\"\nsubject = \"echo *\"\n\n{}",
+        run.slot_toml("oc")
+            .replacen("[[slot]]\n", "[[slot]]\ntransport = \"acp\"\n", 1)
+    );
+    let cfg = h.join("config.toml");
+    std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
+    let cfg_s = cfg.to_string_lossy().into_owned();
+    let t = Tui::corral(&["--config", &cfg_s], 50, 200, h);
+    support::wait_until("the server up", LONG, || support::ctl(h, &["list"]).0 == 0);
+    let secs = LONG.as_secs().to_string();
+    let (code, _, err) = support::ctl(h, &["wait", "oc", "--state", "idle", "--timeout", &secs]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = support::ctl(h, &["task", "oc", "mock:bash please write hello.txt"]);
+    assert_eq!(code, 0, "{err}");
+    t.wait_for("the request in the inbox", LONG, |s| {
+        s.contains("▶ oc Bash") && s.contains("echo hello > hello.txt")
+    });
+    assert!(!exists(&run, "hello.txt"), "approved with no one asked");
+    t.send(b"y");
+    support::wait_until("hello.txt", LONG, || exists(&run, "hello.txt"));
+    let audit = support::audit_lines(h);
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0]["source"], "protocol");
+    assert_eq!(audit[0]["by"]["source"], "keyboard");
+    assert_eq!(audit[0]["subject"], "echo hello > hello.txt");
+}

@@ -439,15 +439,16 @@ impl Client {
         // The tool and its input as corral's policy reads them.
         let (tool, input, exact) = match (kind.as_str(), raw, diff) {
             ("execute", Some(r), _) if r.get("command").is_some_and(Value::is_string) => {
-                // Exact when nothing in it but the command could change
-                // what runs, or where.
+                // Exact when it says it runs in the slot's directory and
+                // nothing else in it could change what runs, or where.
+                let here = |k: &str| r.get(k).and_then(Value::as_str) == Some(self.cwd.as_str());
                 let known = r.as_object().is_some_and(|o| {
                     o.iter().all(|(k, v)| match k.as_str() {
                         "command" | "description" | "timeout" | "is_background" => true,
                         "cwd" | "dir_path" | "workdir" => v.as_str() == Some(self.cwd.as_str()),
                         _ => false,
                     })
-                });
+                }) && (here("cwd") || here("dir_path") || here("workdir"));
                 ("Bash".to_string(), r.clone(), known)
             }
             ("execute", _, _) => (
@@ -688,6 +689,10 @@ mod tests {
         assert!(!ask(&mut c, env).exact);
         let other_dir = r#"{"toolCallId":"t","title":"ls","kind":"execute","rawInput":{"command":"ls","cwd":"/"}}"#;
         assert!(!ask(&mut c, other_dir).exact);
+        // opencode 1.18.33's request: the command, but not where it runs.
+        let nowhere =
+            r#"{"toolCallId":"t","title":"ls","kind":"execute","rawInput":{"command":"ls"}}"#;
+        assert!(!ask(&mut c, nowhere).exact);
         let plain = r#"{"toolCallId":"t","title":"Run ls","kind":"execute","rawInput":{"command":"ls","cwd":"/w/proj"}}"#;
         let a = ask(&mut c, plain);
         assert!(a.exact);

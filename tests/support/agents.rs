@@ -37,6 +37,7 @@ pub fn bin(agent: &str) -> PathBuf {
         "codex" => c.join("codex/bin/codex"),
         "gemini" => c.join("gemini/bin/gemini"),
         "aider" => c.join("aider-venv/bin/aider"),
+        "opencode" => c.join("opencode/bin/opencode"),
         other => panic!("unknown agent {other}"),
     };
     assert!(
@@ -229,6 +230,35 @@ trust_level = "trusted"
                         "GEMINI_API_KEY",
                         "AIzaSy-corral-test-key-0000000000000000".into(),
                     ),
+                ],
+            )
+        }
+        "opencode" => {
+            // An OpenAI-compatible provider at the mock; bash and edits ask.
+            let cfg = serde_json::json!({
+                "provider": {"mock": {
+                    "npm": "@ai-sdk/openai-compatible",
+                    "name": "Mock",
+                    "options": {"baseURL": format!("{base}/v1"), "apiKey": "sk-test"},
+                    "models": {"gpt-4o": {"name": "gpt-4o"}},
+                }},
+                "model": "mock/gpt-4o",
+                "permission": {"bash": "ask", "edit": "ask"},
+                "autoupdate": false,
+                "share": "disabled",
+            });
+            write(
+                &home.join(".config/opencode/opencode.json"),
+                &cfg.to_string(),
+            );
+            let x = |d: &str| home.join(d).to_string_lossy().into_owned();
+            (
+                vec![],
+                vec![
+                    ("XDG_CONFIG_HOME", x(".config")),
+                    ("XDG_DATA_HOME", x(".local/share")),
+                    ("XDG_CACHE_HOME", x(".cache")),
+                    ("XDG_STATE_HOME", x(".local/state")),
                 ],
             )
         }

@@ -414,6 +414,17 @@ class Handler(BaseHTTPRequestHandler):
         messages = body.get("messages") or []
         system = " ".join(flat(m.get("content")) for m in messages if m.get("role") == "system")
         user = next((texts(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), [])
+        # A client with a `bash` function tool (opencode) gets a tool call;
+        # after its result, "Done.".
+        fns = {(t.get("function") or {}).get("name") for t in body.get("tools") or []
+               if isinstance(t, dict)}
+        if "bash" in fns:
+            last = messages[-1].get("role") if messages else ""
+            cmd = command_for(user) if last == "user" else None
+            if cmd:
+                return self.chat_tool_call(body, "bash", {"command": cmd[0], "description": cmd[1]})
+            if last == "tool":
+                return self.chat_text(body, "Done.")
         if "commit message" in system.lower():
             reply = "chore: mock change"
         else:
@@ -438,6 +449,46 @@ class Handler(BaseHTTPRequestHandler):
         self.sse(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}]))
         if (body.get("stream_options") or {}).get("include_usage"):
             self.sse(dict(base, choices=[], usage=usage))
+        self.sse("[DONE]")
+
+    def chat_text(self, body, reply):
+        record({"api": "chat", "reply": reply})
+        model = body.get("model", "gpt-4o")
+        usage = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+        cid, created = uid("chatcmpl-"), int(time.time())
+        if not body.get("stream"):
+            return self.json_reply(200, {"id": cid, "object": "chat.completion", "created": created,
+                                         "model": model, "usage": usage, "choices": [{
+                                             "index": 0, "finish_reason": "stop",
+                                             "message": {"role": "assistant", "content": reply}}]})
+        self.sse_start()
+        base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model}
+        self.sse(dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": reply},
+                                      "finish_reason": None}]))
+        self.sse(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+        self.sse(dict(base, choices=[], usage=usage))
+        self.sse("[DONE]")
+
+    def chat_tool_call(self, body, name, args):
+        self.think()
+        record({"api": "chat", "tool_call": [name, args]})
+        model = body.get("model", "gpt-4o")
+        usage = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+        cid, created = uid("chatcmpl-"), int(time.time())
+        call = {"id": uid("call_"), "type": "function",
+                "function": {"name": name, "arguments": json.dumps(args)}}
+        if not body.get("stream"):
+            return self.json_reply(200, {"id": cid, "object": "chat.completion", "created": created,
+                                         "model": model, "usage": usage, "choices": [{
+                                             "index": 0, "finish_reason": "tool_calls",
+                                             "message": {"role": "assistant", "content": None,
+                                                         "tool_calls": [call]}}]})
+        self.sse_start()
+        base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model}
+        self.sse(dict(base, choices=[{"index": 0, "delta": {
+            "role": "assistant", "tool_calls": [dict(call, index=0)]}, "finish_reason": None}]))
+        self.sse(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]))
+        self.sse(dict(base, choices=[], usage=usage))
         self.sse("[DONE]")
 
     # ---------------------------------------------------------------- Gemini
