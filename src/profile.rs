@@ -601,6 +601,19 @@ pub struct SessionSpec {
     /// also how the id is found. None: every known id is resumed.
     #[serde(default)]
     pub transcript: Option<String>,
+    /// How the transcript tells the conversation's tokens (`claude`), for a
+    /// PTY slot's usage; none: it is not read.
+    #[serde(default)]
+    pub usage: Option<TranscriptUsage>,
+}
+
+/// The transcript formats corral reads usage from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TranscriptUsage {
+    /// Claude Code 2.1.329's `projects/*/<id>.jsonl` (see
+    /// [`crate::agent_protocol::claude_transcript_usage`]).
+    Claude,
 }
 
 /// Where a conversation's id comes from.

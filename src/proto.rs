@@ -350,6 +350,14 @@ pub enum Event {
         /// tokens, tools denied).
         result: Box<crate::agent_protocol::TurnResult>,
     },
+    /// A PTY slot's conversation usage, as its agent's own transcript says
+    /// it when a turn ended (the whole conversation's, not a delta).
+    Usage {
+        /// The slot.
+        slot: SlotIdx,
+        /// Turns (prompts typed), tokens; no cost.
+        usage: crate::agent_protocol::SlotUsage,
+    },
     /// A slot was added to the session (`corral ctl new`), with the next
     /// index; it starts after this.
     SlotAdded {

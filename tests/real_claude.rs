@@ -1165,3 +1165,26 @@ fn real_claude_code_over_stream_json_is_tasked_answered_and_resumed() {
         "another conversation after the server's death: {out}"
     );
 }
+
+/// A PTY slot's usage: read from Claude Code's own transcript when a turn
+/// ends (tokens and prompts; the transcript has no cost), in `ctl list`.
+#[test]
+fn a_claude_pty_slots_usage_comes_from_its_transcript() {
+    let Scene {
+        dir,
+        _mock,
+        project: _,
+        t,
+    } = scene(0, "", "", 50, 200);
+    let h = dir.path();
+    ask(&t, "say hello");
+    t.wait_text("Hello from corral", LONG);
+    wait_until("the usage read from the transcript", LONG, || {
+        let v: serde_json::Value =
+            serde_json::from_str(&support::ctl(h, &["list", "--json"]).1).unwrap_or_default();
+        let u = &v["slots"][0]["usage"];
+        u["usage"]["input_tokens"].as_u64().is_some_and(|n| n > 0)
+            && u["usage"]["output_tokens"].as_u64().is_some_and(|n| n > 0)
+            && u["turns"].as_u64().is_some_and(|n| n >= 1)
+    });
+}

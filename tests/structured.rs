@@ -279,3 +279,31 @@ fn acp_requests_are_exact_only_when_the_protocol_gives_the_call_itself() {
     );
     assert!(audit[1]["incomplete"].is_string(), "{audit:?}");
 }
+
+#[test]
+fn a_turn_with_no_message_for_the_profiles_time_is_stalled_until_one_comes() {
+    let dir = support::tempdir();
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
+    // A profile of the user's: stalled after 800 ms without a message.
+    let profiles = dir.path().join("config/profiles");
+    std::fs::create_dir_all(&profiles).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        profiles.join("quick.toml"),
+        "name = \"quick\"\nsource = \"a test\"\nstalled_after_ms = 800\ninterrupt = [\"esc\"]\n[transport.stream-json]\nargs = []\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let slot = slot(&work, "never").replace("agent = \"claude\"", "agent = \"quick\"");
+    let cfg = support::write_config(dir.path(), &slot);
+    let t = Tui::corral(&["--config", &cfg], 30, 120, dir.path());
+    t.wait_for("idle", LONG, |s| s.contains("cc · quick · idle"));
+    let (code, _, err) = ctl(dir.path(), &["task", "cc", "mock:slow please"]);
+    assert_eq!(code, 0, "{err}");
+    t.wait_for("stalled, and why", LONG, |s| {
+        s.contains("cc · quick · stalled") && s.contains("no message from the agent for 0.8 s")
+    });
+    // The agent's next message ends the stall; its turn's end, the turn.
+    t.wait_for("idle after the slow turn", LONG, |s| {
+        s.contains("cc · quick · idle") && s.contains("── done")
+    });
+}

@@ -280,6 +280,52 @@ impl SlotUsage {
     }
 }
 
+/// What Claude Code's own transcript of a conversation (its
+/// `projects/*/<id>.jsonl`, as Claude Code 2.1.329 writes it) says the
+/// conversation used: the tokens of each assistant message (counted once
+/// per message id: a message's blocks are lines of their own, each with the
+/// message's usage) and the prompts typed (user lines whose content is
+/// text, not tool results). The transcript has no cost.
+pub fn claude_transcript_usage(text: &str) -> SlotUsage {
+    let mut u = SlotUsage::default();
+    let mut seen = std::collections::HashSet::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        match v.get("type").and_then(serde_json::Value::as_str) {
+            Some("user") if v.pointer("/message/content").is_some_and(|c| c.is_string()) => {
+                u.turns = u.turns.saturating_add(1);
+            }
+            Some("assistant") => {
+                let (Some(id), Some(usage)) = (
+                    v.pointer("/message/id").and_then(serde_json::Value::as_str),
+                    v.pointer("/message/usage"),
+                ) else {
+                    continue;
+                };
+                if !seen.insert(id.to_string()) {
+                    continue;
+                }
+                let n = |k: &str| {
+                    usage
+                        .get(k)
+                        .and_then(serde_json::Value::as_u64)
+                        .unwrap_or(0)
+                };
+                u.usage.add(&Usage {
+                    input_tokens: n("input_tokens"),
+                    output_tokens: n("output_tokens"),
+                    cache_read_tokens: n("cache_read_input_tokens"),
+                    cache_write_tokens: n("cache_creation_input_tokens"),
+                });
+            }
+            _ => {}
+        }
+    }
+    u
+}
+
 /// What corral sends an agent: the protocol codec turns it into lines.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {
@@ -381,6 +427,24 @@ mod tests {
         assert_eq!(u.usage.output_tokens, 5);
         assert!(u.cost_usd.is_finite() && u.cost_usd >= 0.5);
         assert_eq!(u, u);
+    }
+
+    #[test]
+    fn a_claude_transcript_counts_each_message_once_and_each_typed_prompt() {
+        let t = [
+            r#"{"type":"user","message":{"role":"user","content":"hi"}}"#,
+            r#"{"type":"assistant","message":{"id":"m1","usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":2}}}"#,
+            r#"{"type":"assistant","message":{"id":"m1","usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":2}}}"#,
+            r#"{"type":"user","message":{"role":"user","content":[{"type":"tool_result","content":"x"}]}}"#,
+            r#"{"type":"assistant","message":{"id":"m2","usage":{"input_tokens":7,"output_tokens":1}}}"#,
+            "not json",
+        ]
+        .join("\n");
+        let u = claude_transcript_usage(&t);
+        assert_eq!(u.turns, 1);
+        assert_eq!((u.usage.input_tokens, u.usage.output_tokens), (17, 6));
+        assert_eq!(u.usage.cache_read_tokens, 2);
+        assert_eq!(u.cost_usd, 0.0);
     }
 
     #[test]

@@ -18,6 +18,12 @@ pub(crate) enum Msg {
         generation: u64,
         line: crate::agent_protocol::AgentLine,
     },
+    /// A PTY slot's usage, read from its agent's transcript off the
+    /// manager thread.
+    UsageRead {
+        slot: SlotIdx,
+        usage: crate::agent_protocol::SlotUsage,
+    },
     /// Keys a person typed into a structured slot's pane: its composer's.
     Compose {
         slot: SlotIdx,

@@ -49,6 +49,18 @@ pub fn exists(pattern: &str, id: &str) -> bool {
             .unwrap_or(false)
 }
 
+/// The transcript file of conversation `id` under the expanded `pattern`,
+/// if there is one.
+pub fn find(pattern: &str, id: &str) -> Option<std::path::PathBuf> {
+    if !is_uuid(id) {
+        return None;
+    }
+    glob::glob(&with_id(pattern, id))
+        .ok()?
+        .filter_map(Result::ok)
+        .find(|p| p.is_file())
+}
+
 /// The conversation id in `path` if it matches the expanded `pattern`
 /// (whose file name must end in `{id}` and a fixed suffix: the id is the
 /// 36 characters before the suffix).

@@ -718,6 +718,7 @@ fn event_slot(e: &Event) -> SlotIdx {
         | Event::Sandbox { slot, .. }
         | Event::InputRefused { slot, .. }
         | Event::TurnEnded { slot, .. }
+        | Event::Usage { slot, .. }
         | Event::SlotAdded { slot, .. } => *slot,
     }
 }

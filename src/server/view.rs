@@ -131,6 +131,11 @@ impl View {
                     }
                 }
             }
+            Event::Usage { slot, usage } => {
+                if let Some(s) = self.slots.get_mut(*slot) {
+                    s.usage = Some(*usage);
+                }
+            }
             Event::TurnEnded { slot, result } => {
                 if let Some(s) = self.slots.get_mut(*slot) {
                     s.usage.get_or_insert_default().add(result);

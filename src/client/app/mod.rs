@@ -1176,6 +1176,11 @@ impl App {
         };
         match ev {
             Event::Output { .. } | Event::Bell { .. } => {}
+            Event::Usage { slot, usage } => {
+                if let Some(s) = self.slots.get_mut(slot) {
+                    s.usage = Some(usage);
+                }
+            }
             Event::TurnEnded { slot, result } => {
                 if let Some(s) = self.slots.get_mut(slot) {
                     s.usage.get_or_insert_default().add(&result);

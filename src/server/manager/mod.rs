@@ -276,6 +276,9 @@ impl Manager {
                     generation,
                     line,
                 }) => self.agent_line(slot, generation, line),
+                Some(Msg::UsageRead { slot, usage }) => {
+                    self.emit(Event::Usage { slot, usage });
+                }
                 Some(Msg::Compose { slot, bytes }) => {
                     if self.slots.get(slot).is_some_and(|s| s.live.is_some()) {
                         self.compose(slot, &bytes);

@@ -148,6 +148,15 @@ impl Manager {
                     changes: c.len(),
                 });
             }
+            // The agent finished a turn: what its transcript says it used.
+            if state == AgentState::Idle
+                && let Some(spec) = &s.profile.session
+                && let Some(crate::profile::TranscriptUsage::Claude) = spec.usage
+                && let (Some(pattern), Some(id)) =
+                    (transcript_pattern(spec, &s.cfg), s.session_id.clone())
+            {
+                read_usage_later(i, pattern, id, self.tx.clone());
+            }
             // The agent finished a turn: the conversation it has open.
             if state == AgentState::Idle
                 && let Some(spec) = &s.profile.session
@@ -354,4 +363,44 @@ pub(crate) fn inbox_want_ref(s: &SlotRt) -> (Option<&Prompt>, Option<Instant>) {
         !s.hook_token.is_empty(),
         Instant::now(),
     )
+}
+
+/// Between two looks at a transcript whose usage is to be read.
+const USAGE_READ_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Most bytes of a transcript read for its usage (64 MiB): a longer one is
+/// not read, and the slot's usage stays as it was.
+const USAGE_READ_MAX: u64 = 64 << 20;
+
+/// Reads conversation `id`'s transcript (under `pattern`) on a thread of
+/// its own and sends slot `i`'s usage from it to the manager.
+fn read_usage_later(i: SlotIdx, pattern: String, id: String, tx: std::sync::mpsc::Sender<Msg>) {
+    let _ = std::thread::Builder::new()
+        .name("usage".into())
+        .spawn(move || {
+            // The agent writes its transcript as it goes, and may finish
+            // the turn's last line just after its screen went idle: read
+            // until the file stops changing (2 s at most).
+            let mut last_len = None;
+            for _ in 0..8 {
+                std::thread::sleep(USAGE_READ_PAUSE);
+                let Some(path) = conversation::find(&pattern, &id) else {
+                    continue;
+                };
+                let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+                if len > USAGE_READ_MAX {
+                    tracing::info!(slot = i, path = %path.display(), "transcript too long to read for usage");
+                    return;
+                }
+                if last_len == Some(len) {
+                    let Ok(text) = std::fs::read_to_string(&path) else {
+                        return;
+                    };
+                    let usage = crate::agent_protocol::claude_transcript_usage(&text);
+                    let _ = tx.send(Msg::UsageRead { slot: i, usage });
+                    return;
+                }
+                last_len = Some(len);
+            }
+        });
 }

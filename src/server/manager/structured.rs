@@ -643,11 +643,11 @@ impl Manager {
         if let Some(at) = self.stall_due(i)
             && at <= now
         {
-            let secs = self.slots[i].profile.stalled_after_ms / 1000;
+            let secs = self.slots[i].profile.stalled_after_ms as f64 / 1000.0;
             self.draw(
                 i,
                 &format!(
-                    "\x1b[33m[corral] no message from the agent for {secs} s in a turn: stalled\x1b[0m\r\n"
+                    "\x1b[33m[corral] no message from the agent for {secs:.1} s in a turn: stalled\x1b[0m\r\n"
                 ),
             );
             self.set_state(i, AgentState::Stalled, "protocol.no-message");
