@@ -307,3 +307,26 @@ fn a_turn_with_no_message_for_the_profiles_time_is_stalled_until_one_comes() {
         s.contains("cc · quick · idle") && s.contains("── done")
     });
 }
+
+#[test]
+fn a_task_sent_mid_turn_returns_its_own_turns_result() {
+    let Scene { dir, t, .. } = scene("", "never", 30, 120);
+    let (code, _, err) = ctl(dir.path(), &["task", "cc", "mock:slow first"]);
+    assert_eq!(code, 0, "{err}");
+    t.wait_for("working", LONG, |s| s.contains("cc · claude · working"));
+    let (code, out, err) = ctl(
+        dir.path(),
+        &[
+            "task",
+            "cc",
+            "second one",
+            "--wait",
+            "--json",
+            "--timeout",
+            "40",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(v["result"]["text"], "You said: second one", "{out}");
+}

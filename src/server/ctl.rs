@@ -92,10 +92,19 @@ pub(super) fn serve(
             .is_some_and(|s| s.transport.is_structured()) =>
         {
             slot_of(hub, &slot).and_then(|i| {
-                let (gen_now, tx, rx) = hub.follow(None, |v, _| v.slots[i].generation);
+                // A turn already running ends first: the message's own turn
+                // is the one after it.
+                let ((gen_now, busy), tx, rx) = hub.follow(None, |v, _| {
+                    let s = &v.slots[i];
+                    let busy = matches!(
+                        s.state,
+                        AgentState::Working | AgentState::NeedsPermission | AgentState::Stalled
+                    );
+                    (s.generation, busy)
+                });
                 watch_hangup(reader, tx);
                 mgr.ctl_send(i, SendInput::Text(text), true).or_else(fail)?;
-                turn_end(i, &slot, &rx, gen_now, timeout_ms)
+                turn_end(i, &slot, &rx, gen_now, usize::from(busy), timeout_ms)
             })
         }
         // A PTY slot's task is a prompt that waits for any stop.
@@ -157,8 +166,8 @@ pub(super) fn serve(
 
 /// Waits for structured slot `i`'s (`id`'s) turn to end in session
 /// `generation`, up to `timeout_ms`: the first turn that ends after the
-/// message went (a message sent mid-turn is answered in a turn of its own,
-/// or in the one that runs, as the agent chooses).
+/// message went and after the `skip` turns that ran when it went (a
+/// message sent mid-turn is answered in a turn of its own).
 ///
 /// Errors: the session ended or restarted first, the wait timed out, the
 /// client hung up, the server is stopping.
@@ -167,6 +176,7 @@ fn turn_end(
     id: &str,
     rx: &Receiver<Feed>,
     generation: u64,
+    mut skip: usize,
     timeout_ms: u64,
 ) -> Result<CtlReply, Failure> {
     let deadline = Instant::now() + Duration::from_millis(timeout_ms.min(MAX_WAIT_MS));
@@ -174,6 +184,7 @@ fn turn_end(
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(Feed::Event { event, .. }) => match *event {
+                Event::TurnEnded { slot, .. } if slot == i && skip > 0 => skip -= 1,
                 Event::TurnEnded { slot, result } if slot == i => {
                     return Ok(CtlReply::TaskEnded {
                         slot: id.to_string(),
