@@ -330,3 +330,28 @@ fn a_task_sent_mid_turn_returns_its_own_turns_result() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
     assert_eq!(v["result"]["text"], "You said: second one", "{out}");
 }
+
+#[test]
+fn a_resized_pane_wraps_the_conversation_anew() {
+    let Scene { dir, t, .. } = scene("", "never", 24, 80);
+    let (code, _, err) = ctl(
+        dir.path(),
+        &[
+            "task",
+            "cc",
+            "tell me something long enough to wrap at eighty columns",
+            "--wait",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let narrow = t.text();
+    assert!(
+        !narrow.contains("type a message, Enter sends it"),
+        "{narrow}"
+    );
+    t.resize(40, 200);
+    t.wait_for("the header and the reply on one line each", LONG, |s| {
+        s.contains("type a message, Enter sends it")
+            && s.contains("You said: tell me something long enough to wrap at eighty columns")
+    });
+}

@@ -302,6 +302,11 @@ impl Manager {
                 }
                 s.shared.ui_dirty.store(true, Ordering::Release);
                 let _ = self.events.send(Event::Output { slot });
+                // A structured slot's conversation wraps anew at its new width.
+                if self.slots[slot].cfg.transport.is_structured() && self.slots[slot].live.is_some()
+                {
+                    self.redraw(slot);
+                }
             }
             Command::Scroll { slot, delta } => {
                 let Some(s) = self.slots.get(slot) else {

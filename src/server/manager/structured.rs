@@ -43,6 +43,10 @@ pub(crate) struct Turn {
     pub(crate) requests_sent: u64,
     /// The composer's line is drawn at the cursor's row.
     pub(crate) composer_shown: bool,
+    /// What the pane shows of the conversation, as drawn (its newest
+    /// [`draw::MAX_HISTORY_BYTES`]): drawn again at a new size, so lines wrap
+    /// to the pane's width as a program would redraw them.
+    pub(crate) drawn: String,
 }
 
 impl Manager {
@@ -64,6 +68,7 @@ impl Manager {
         let log = ProtocolLog::open(dir.as_deref(), &s.id, self.transcript_max_bytes);
         s.composer = draw::Composer::default();
         s.turn.composer_shown = false;
+        s.turn.drawn.clear();
         s.turn.started = None;
         s.turn.last_event = None;
         let mut text = draw::header(&s.profile.name, s.cfg.transport.name());
@@ -189,10 +194,42 @@ impl Manager {
             out.push_str(draw::Composer::erase());
         }
         out.push_str(text);
+        s.turn.drawn.push_str(text);
+        if s.turn.drawn.len() > draw::MAX_HISTORY_BYTES {
+            let mut cut = s.turn.drawn.len() - draw::MAX_HISTORY_BYTES;
+            while !s.turn.drawn.is_char_boundary(cut) {
+                cut += 1;
+            }
+            // From a line's start, so no sequence is cut in two.
+            let cut = s.turn.drawn[cut..]
+                .find("\r\n")
+                .map_or(cut, |n| cut + n + 2);
+            s.turn.drawn.drain(..cut);
+        }
         out.push_str(&s.composer.line(s.size.1));
         s.turn.composer_shown = true;
         pane_note(&s.shared, self.screens.as_deref(), i, &out);
         self.emit(Event::Output { slot: i });
+    }
+
+    /// Draws structured slot `i`'s pane again from what it showed, at the
+    /// engine's new size (after a resize: nothing else redraws it).
+    pub(super) fn redraw(&mut self, i: SlotIdx) {
+        let Some(s) = self.slots.get_mut(i) else {
+            return;
+        };
+        {
+            let mut e = s.shared.lock();
+            let (rows, cols) = s.size;
+            e.reset();
+            e.resize(rows, cols);
+            if let Some(sink) = &self.screens {
+                sink.rebuilt(i, &e);
+            }
+        }
+        let text = std::mem::take(&mut s.turn.drawn);
+        s.turn.composer_shown = false;
+        self.draw(i, &text);
     }
 
     /// Sets structured slot `i`'s state from the protocol (`rule` says which
