@@ -614,6 +614,9 @@ pub enum TranscriptUsage {
     /// Claude Code 2.1.329's `projects/*/<id>.jsonl` (see
     /// [`crate::agent_protocol::claude_transcript_usage`]).
     Claude,
+    /// Codex CLI 0.169.0's `rollout-*-<id>.jsonl` (see
+    /// [`crate::agent_protocol::codex_transcript_usage`]).
+    Codex,
 }
 
 /// Where a conversation's id comes from.

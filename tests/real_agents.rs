@@ -410,6 +410,25 @@ fn ctl_drives_four_real_agents() {
                 && a["result"] == "sent"),
             "{slot}: {audit:#?}"
         );
+        // Claude Code's and Codex's own transcripts give a PTY slot's usage.
+        if slot == "claude" || slot == "codex" {
+            support::wait_until(&format!("{slot}: usage from its transcript"), LONG, || {
+                let v: serde_json::Value =
+                    serde_json::from_str(&support::ctl(h, &["list", "--json"]).1)
+                        .unwrap_or_default();
+                v["slots"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|s| s["id"] == slot)
+                    .is_some_and(|s| {
+                        s["usage"]["usage"]["input_tokens"]
+                            .as_u64()
+                            .is_some_and(|n| n > 0)
+                            && s["usage"]["turns"].as_u64().is_some_and(|n| n >= 1)
+                    })
+            });
+        }
     }
 }
 

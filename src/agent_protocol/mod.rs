@@ -326,6 +326,41 @@ pub fn claude_transcript_usage(text: &str) -> SlotUsage {
     u
 }
 
+/// What Codex CLI's own transcript of a conversation (its
+/// `sessions/*/*/*/rollout-*-<id>.jsonl`, as Codex CLI 0.169.0 writes it)
+/// says it used: the last `token_count` event's `total_token_usage`, and the
+/// turns it completed (`task_complete` events). The transcript has no cost.
+pub fn codex_transcript_usage(text: &str) -> SlotUsage {
+    let mut u = SlotUsage::default();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v.get("type").and_then(serde_json::Value::as_str) != Some("event_msg") {
+            continue;
+        }
+        match v
+            .pointer("/payload/type")
+            .and_then(serde_json::Value::as_str)
+        {
+            Some("task_complete") => u.turns = u.turns.saturating_add(1),
+            Some("token_count") => {
+                if let Some(t) = v.pointer("/payload/info/total_token_usage") {
+                    let n = |k: &str| t.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+                    u.usage = Usage {
+                        input_tokens: n("input_tokens"),
+                        output_tokens: n("output_tokens"),
+                        cache_read_tokens: n("cached_input_tokens"),
+                        cache_write_tokens: n("cache_write_input_tokens"),
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    u
+}
+
 /// What corral sends an agent: the protocol codec turns it into lines.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {
@@ -445,6 +480,23 @@ mod tests {
         assert_eq!((u.usage.input_tokens, u.usage.output_tokens), (17, 6));
         assert_eq!(u.usage.cache_read_tokens, 2);
         assert_eq!(u.cost_usd, 0.0);
+    }
+
+    #[test]
+    fn a_codex_transcript_gives_its_last_total_and_its_completed_turns() {
+        let t = [
+            r#"{"type":"session_meta","payload":{}}"#,
+            r#"{"type":"event_msg","payload":{"type":"task_started"}}"#,
+            r#"{"type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":100,"cached_input_tokens":0,"cache_write_input_tokens":0,"output_tokens":20}}}}"#,
+            r#"{"type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":200,"cached_input_tokens":5,"cache_write_input_tokens":0,"output_tokens":40}}}}"#,
+            r#"{"type":"event_msg","payload":{"type":"task_complete"}}"#,
+            r#"{"type":"event_msg","payload":{"type":"token_count","info":null}}"#,
+        ]
+        .join("\n");
+        let u = codex_transcript_usage(&t);
+        assert_eq!(u.turns, 1);
+        assert_eq!((u.usage.input_tokens, u.usage.output_tokens), (200, 40));
+        assert_eq!(u.usage.cache_read_tokens, 5);
     }
 
     #[test]

@@ -148,15 +148,6 @@ impl Manager {
                     changes: c.len(),
                 });
             }
-            // The agent finished a turn: what its transcript says it used.
-            if state == AgentState::Idle
-                && let Some(spec) = &s.profile.session
-                && let Some(crate::profile::TranscriptUsage::Claude) = spec.usage
-                && let (Some(pattern), Some(id)) =
-                    (transcript_pattern(spec, &s.cfg), s.session_id.clone())
-            {
-                read_usage_later(i, pattern, id, self.tx.clone());
-            }
             // The agent finished a turn: the conversation it has open.
             if state == AgentState::Idle
                 && let Some(spec) = &s.profile.session
@@ -170,6 +161,17 @@ impl Manager {
                     &s.profile.programs,
                     s.session_id.as_deref(),
                 );
+            }
+            // The agent finished a turn: what its transcript says it used.
+            if state == AgentState::Idle
+                && let Some(spec) = &s.profile.session
+                && let Some(kind) = spec.usage
+                && let (Some(pattern), Some(id)) = (
+                    transcript_pattern(spec, &s.cfg),
+                    s.session_id.clone().or_else(|| learned.clone()),
+                )
+            {
+                read_usage_later(i, kind, pattern, id, self.tx.clone());
             }
             s.was_ready |= matches!(
                 state,
@@ -374,7 +376,13 @@ const USAGE_READ_MAX: u64 = 64 << 20;
 
 /// Reads conversation `id`'s transcript (under `pattern`) on a thread of
 /// its own and sends slot `i`'s usage from it to the manager.
-fn read_usage_later(i: SlotIdx, pattern: String, id: String, tx: std::sync::mpsc::Sender<Msg>) {
+fn read_usage_later(
+    i: SlotIdx,
+    kind: crate::profile::TranscriptUsage,
+    pattern: String,
+    id: String,
+    tx: std::sync::mpsc::Sender<Msg>,
+) {
     let _ = std::thread::Builder::new()
         .name("usage".into())
         .spawn(move || {
@@ -396,7 +404,14 @@ fn read_usage_later(i: SlotIdx, pattern: String, id: String, tx: std::sync::mpsc
                     let Ok(text) = std::fs::read_to_string(&path) else {
                         return;
                     };
-                    let usage = crate::agent_protocol::claude_transcript_usage(&text);
+                    let usage = match kind {
+                        crate::profile::TranscriptUsage::Claude => {
+                            crate::agent_protocol::claude_transcript_usage(&text)
+                        }
+                        crate::profile::TranscriptUsage::Codex => {
+                            crate::agent_protocol::codex_transcript_usage(&text)
+                        }
+                    };
                     let _ = tx.send(Msg::UsageRead { slot: i, usage });
                     return;
                 }
