@@ -12,11 +12,13 @@
 //! open, `mock:garbage` writes lines that are not JSON-RPC. Turns end with
 //! token counts in `_meta`, as Gemini CLI's do.
 
-use std::io::{BufRead, Write};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::io::Write;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+use crate::demo_stream::{demo_uuid, next_message, stdin_messages};
 
 struct Agent {
     lines: Receiver<Value>,
@@ -57,19 +59,10 @@ impl Agent {
     fn wait(&mut self, id: Option<u64>, limit: Option<Duration>) -> Reply {
         let until = limit.map(|l| Instant::now() + l);
         loop {
-            let got = match until {
-                Some(u) => match self
-                    .lines
-                    .recv_timeout(u.saturating_duration_since(Instant::now()))
-                {
-                    Ok(v) => v,
-                    Err(RecvTimeoutError::Timeout) => return Reply::Got(Value::Null),
-                    Err(RecvTimeoutError::Disconnected) => return Reply::Closed,
-                },
-                None => match self.lines.recv() {
-                    Ok(v) => v,
-                    Err(_) => return Reply::Closed,
-                },
+            let got = match next_message(&self.lines, until) {
+                Ok(Some(v)) => v,
+                Ok(None) => return Reply::Got(Value::Null),
+                Err(()) => return Reply::Closed,
             };
             if got["method"] == "session/cancel" {
                 return Reply::Cancelled;
@@ -223,19 +216,7 @@ impl Agent {
 ///
 /// Errors: stdin's reader thread cannot start.
 pub fn run() -> anyhow::Result<()> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("stdin".into())
-        .spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && tx.send(v).is_err()
-                {
-                    break;
-                }
-            }
-        })?;
+    let rx = stdin_messages()?;
     let mut a = Agent {
         lines: rx,
         queued: Vec::new(),
@@ -259,21 +240,7 @@ pub fn run() -> anyhow::Result<()> {
             Some("initialize") => emit(&json!({"jsonrpc":"2.0","id":id,"result":{
                 "protocolVersion":1,"agentCapabilities":{"loadSession":true}}})),
             Some("session/new") => {
-                let n = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos());
-                // Time and pid, mixed so every hex digit varies.
-                let h = (n ^ (u128::from(std::process::id()) << 64))
-                    .wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
-                let x = format!("{h:032x}");
-                a.session = format!(
-                    "{}-{}-4{}-a{}-{}",
-                    &x[0..8],
-                    &x[8..12],
-                    &x[13..16],
-                    &x[17..20],
-                    &x[20..32]
-                );
+                a.session = demo_uuid();
                 emit(&json!({"jsonrpc":"2.0","id":id,"result":{"sessionId":a.session}}));
             }
             Some("session/load") => {

@@ -57,19 +57,10 @@ impl Agent {
     fn wait_for(&mut self, key: &str, limit: Option<Duration>) -> Waited {
         let until = limit.map(|l| Instant::now() + l);
         loop {
-            let got = match until {
-                Some(u) => match self
-                    .lines
-                    .recv_timeout(u.saturating_duration_since(Instant::now()))
-                {
-                    Ok(v) => v,
-                    Err(RecvTimeoutError::Timeout) => return Waited::Answer(Value::Null),
-                    Err(RecvTimeoutError::Disconnected) => return Waited::Closed,
-                },
-                None => match self.lines.recv() {
-                    Ok(v) => v,
-                    Err(_) => return Waited::Closed,
-                },
+            let got = match next_message(&self.lines, until) {
+                Ok(Some(v)) => v,
+                Ok(None) => return Waited::Answer(Value::Null),
+                Err(()) => return Waited::Closed,
             };
             match got["type"].as_str() {
                 Some("control_response") if got["response"]["request_id"] == key => {
@@ -269,11 +260,12 @@ impl Agent {
     }
 }
 
-/// Runs the fake agent until stdin closes. `session` is the conversation id
-/// it was given (`--session-id`, `--resume`), else it makes one.
+/// A JSON message from stdin, one per line, on a thread of its own (a
+/// line that is not JSON is said on stderr and skipped). Shared with
+/// [`crate::demo_acp`].
 ///
-/// Errors: stdin's reader thread cannot start.
-pub fn run(session: Option<String>) -> anyhow::Result<()> {
+/// Errors: the thread cannot start.
+pub(crate) fn stdin_messages() -> std::io::Result<Receiver<Value>> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("stdin".into())
@@ -290,22 +282,53 @@ pub fn run(session: Option<String>) -> anyhow::Result<()> {
                 }
             }
         })?;
-    let session = session.unwrap_or_else(|| {
-        let n = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let p = u128::from(std::process::id());
-        let h = (n ^ (p << 64)).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
-        let x = format!("{h:032x}");
-        format!(
-            "{}-{}-4{}-a{}-{}",
-            &x[0..8],
-            &x[8..12],
-            &x[13..16],
-            &x[17..20],
-            &x[20..32]
-        )
-    });
+    Ok(rx)
+}
+
+/// The next message from `lines`, waiting until `until` at most (`None`:
+/// for as long as it takes): `Ok(None)` when the time ran out, `Err(())`
+/// when stdin closed.
+pub(crate) fn next_message(
+    lines: &Receiver<Value>,
+    until: Option<Instant>,
+) -> Result<Option<Value>, ()> {
+    match until {
+        Some(u) => match lines.recv_timeout(u.saturating_duration_since(Instant::now())) {
+            Ok(v) => Ok(Some(v)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Err(()),
+        },
+        None => lines.recv().map(Some).map_err(|_| ()),
+    }
+}
+
+/// A UUID-shaped conversation id from the time and the process id (a demo's
+/// own; not random enough for anything else).
+pub(crate) fn demo_uuid() -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    // Time and pid, mixed so every hex digit varies.
+    let h = (n ^ (u128::from(std::process::id()) << 64))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+    let x = format!("{h:032x}");
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &x[0..8],
+        &x[8..12],
+        &x[13..16],
+        &x[17..20],
+        &x[20..32]
+    )
+}
+
+/// Runs the fake agent until stdin closes. `session` is the conversation id
+/// it was given (`--session-id`, `--resume`), else it makes one.
+///
+/// Errors: stdin's reader thread cannot start.
+pub fn run(session: Option<String>) -> anyhow::Result<()> {
+    let rx = stdin_messages()?;
+    let session = session.unwrap_or_else(demo_uuid);
     let mut a = Agent {
         session,
         cwd: std::env::current_dir()

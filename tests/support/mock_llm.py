@@ -433,23 +433,7 @@ class Handler(BaseHTTPRequestHandler):
             intro = cmd[1] if cmd and cmd[2] else "Run this:"
             reply = (f"{intro}\n\n```bash\n{cmd[0]}\n```\n" if cmd
                      else "Hello from corral's mock.\n")
-        record({"api": "chat", "reply": reply})
-        model = body.get("model", "gpt-4o")
-        usage = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
-        cid, created = uid("chatcmpl-"), int(time.time())
-        if not body.get("stream"):
-            return self.json_reply(200, {"id": cid, "object": "chat.completion", "created": created,
-                                         "model": model, "usage": usage, "choices": [{
-                                             "index": 0, "finish_reason": "stop",
-                                             "message": {"role": "assistant", "content": reply}}]})
-        self.sse_start()
-        base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model}
-        self.sse(dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": reply},
-                                      "finish_reason": None}]))
-        self.sse(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}]))
-        if (body.get("stream_options") or {}).get("include_usage"):
-            self.sse(dict(base, choices=[], usage=usage))
-        self.sse("[DONE]")
+        return self.chat_text(body, reply)
 
     def chat_text(self, body, reply):
         record({"api": "chat", "reply": reply})
@@ -466,7 +450,8 @@ class Handler(BaseHTTPRequestHandler):
         self.sse(dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": reply},
                                       "finish_reason": None}]))
         self.sse(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}]))
-        self.sse(dict(base, choices=[], usage=usage))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            self.sse(dict(base, choices=[], usage=usage))
         self.sse("[DONE]")
 
     def chat_tool_call(self, body, name, args):
