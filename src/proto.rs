@@ -550,6 +550,16 @@ pub enum ClientMsg {
     /// now and after every restart: it writes the person's keys there
     /// itself, one hop shorter than through the server.
     WantInput,
+    /// Answer with [`ServerMsg::InputWritten`] once every key, paste and
+    /// write this client sent for `slot` before this message reached its
+    /// PTY: until then the client sends its keys through the server too,
+    /// so none overtakes another.
+    InputSync {
+        /// The slot.
+        slot: SlotIdx,
+        /// The client's number for this request, echoed back.
+        seq: u64,
+    },
     /// The person typed into `slot` through its PTY input: for the size
     /// rule (the slot takes this client's size).
     Typed {
@@ -604,6 +614,14 @@ pub enum ServerMsg {
         slot: SlotIdx,
         /// The session the descriptor belongs to.
         generation: u64,
+    },
+    /// The answer to [`ClientMsg::InputSync`] `seq`: what the client sent
+    /// for `slot` before it is in the PTY (or its session ended).
+    InputWritten {
+        /// The slot.
+        slot: SlotIdx,
+        /// The request's number.
+        seq: u64,
     },
     /// The client's copy of this slot misses output from here on (it fell
     /// behind); the slot's whole terminal follows once it caught up. Until

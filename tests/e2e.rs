@@ -742,9 +742,13 @@ fn keys_and_mode_changes_in_one_write_keep_their_order() {
     let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
     t.wait_text("NORMAL", LONG);
     let has = |want: &[u8]| {
-        wait_until(&format!("{want:?} in the pane"), LONG, || {
-            std::fs::read(&got).is_ok_and(|b| b == want)
-        })
+        let ok = support::wait_until_or(LONG, || std::fs::read(&got).is_ok_and(|b| b == want));
+        assert!(
+            ok,
+            "waited for {want:?} in the pane; it got {:?}\n{}",
+            std::fs::read(&got).unwrap_or_default(),
+            t.text()
+        );
     };
     // Enter (normal: into the pane), keys, an arrow, ctrl-\ (back to
     // normal), Enter again, keys: one write.
@@ -764,6 +768,54 @@ fn keys_and_mode_changes_in_one_write_keep_their_order() {
     t.send(b"\x1c");
     has(b"ab\x1b[Acd\x1b[B\x1b\x1c");
     t.wait_mode("INSERT", LONG);
+}
+
+/// A paste larger than the PTY holds while the program is not reading
+/// waits for it in order, and keys typed after it come after it, never in
+/// its middle (they would take a shorter way into the PTY).
+#[test]
+fn keys_after_a_paste_the_program_has_not_read_come_after_it() {
+    let home = tempdir();
+    let got = home.path().join("got");
+    let go = home.path().join("go");
+    let cfg = write_config(
+        home.path(),
+        &format!(
+            "[[slot]]\nid = \"one\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"stty raw -echo; echo waiting; while [ ! -e {} ]; do sleep 0.05; done; exec dd bs=4096 of={} 2>/dev/null\"]\n",
+            go.display(),
+            got.display()
+        ),
+    );
+    let t = Tui::corral(&["--config", &cfg], 24, 80, home.path());
+    t.wait_text("waiting", LONG);
+    t.send(b"\r");
+    t.wait_mode("INSERT", LONG);
+    let paste: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut burst = b"\x1b[200~".to_vec();
+    burst.extend_from_slice(&paste);
+    burst.extend_from_slice(b"\x1b[201~");
+    t.send(&burst);
+    // One key per write, as a person types after the paste.
+    t.type_text("XYZ");
+    std::fs::write(&go, b"").unwrap_or_else(|e| panic!("{e}"));
+    let want = paste.len() + 3;
+    let ok = support::wait_until_or(LONG, || {
+        std::fs::metadata(&got).is_ok_and(|m| m.len() as usize >= want)
+    });
+    let bytes = std::fs::read(&got).unwrap_or_default();
+    assert!(ok, "{} of {want} bytes reached the program", bytes.len());
+    assert_eq!(bytes.len(), want, "bytes lost or added");
+    if let Some(at) = bytes[..paste.len()]
+        .iter()
+        .zip(&paste)
+        .position(|(a, b)| a != b)
+    {
+        panic!(
+            "the paste was cut at byte {at}: {:?}",
+            String::from_utf8_lossy(&bytes[at.saturating_sub(8)..(at + 16).min(bytes.len())])
+        );
+    }
+    assert_eq!(&bytes[paste.len()..], b"XYZ");
 }
 
 /// A slot's transcript rotates at `[transcripts] max_mib`: the current file

@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::engine::Engine;
-use crate::proto::{self, ClientMsg, Frame, Hello, HelloKind, PROTO_VERSION, ServerMsg, Welcome};
+use crate::proto::{
+    self, ClientMsg, Command, Frame, Hello, HelloKind, PROTO_VERSION, ServerMsg, Welcome,
+};
 use crate::server::SlotIdx;
 
 /// Why a connection to a server did not come about.
@@ -303,10 +305,36 @@ struct Typed {
     wanted: Vec<Option<(u16, u16)>>,
 }
 
+/// Per slot, the last [`ClientMsg::InputSync`] not yet answered: input
+/// sent for it through the server may not be in its PTY yet, so keys go
+/// through the server too (after it), never straight in (before it).
+#[derive(Default)]
+struct Detours {
+    next: u64,
+    open: std::collections::HashMap<SlotIdx, u64>,
+}
+
+/// The slot a command types into through the server, if it does.
+fn input_slot(msg: &ClientMsg) -> Option<SlotIdx> {
+    match msg {
+        ClientMsg::Command {
+            command:
+                Command::Key { slot, .. }
+                | Command::Paste { slot, .. }
+                | Command::Write { slot, .. }
+                | Command::Mouse { slot, .. },
+        } => Some(*slot),
+        _ => None,
+    }
+}
+
 /// An attached client's link.
 pub struct Link {
     out: Mutex<UnixStream>,
     inputs: Arc<Inputs>,
+    /// Held while typing straight into a PTY and while sending input
+    /// through the server, so the two ways keep one order.
+    detours: Arc<Mutex<Detours>>,
     /// Per slot: when the server was last told this client typed there,
     /// whether it is still to be told, and the pane size (rows, cols) this
     /// client last asked for.
@@ -333,6 +361,7 @@ impl Link {
         let scrollback = welcome.scrollback_rows;
         let inputs: Arc<Inputs> =
             Arc::new(Mutex::new(welcome.slots.iter().map(|_| None).collect()));
+        let detours: Arc<Mutex<Detours>> = Arc::default();
         // From here on descriptors may come with the frames: read with
         // recvmsg, starting with what the handshake's reader already took.
         let leftover = reader.buffer().to_vec();
@@ -340,6 +369,7 @@ impl Link {
         {
             let mirrors = mirrors.clone();
             let inputs = inputs.clone();
+            let detours = detours.clone();
             std::thread::Builder::new()
                 .name("link-read".into())
                 .spawn(move || {
@@ -362,6 +392,12 @@ impl Link {
                                     }
                                     if let (Some(fd), Some(i)) = (fd, ins.get_mut(slot)) {
                                         *i = Some((generation, std::fs::File::from(fd)));
+                                    }
+                                }
+                                Ok(ServerMsg::InputWritten { slot, seq }) => {
+                                    let mut d = detours.lock().unwrap_or_else(|p| p.into_inner());
+                                    if d.open.get(&slot) == Some(&seq) {
+                                        d.open.remove(&slot);
                                     }
                                 }
                                 Ok(m) => {
@@ -456,6 +492,7 @@ impl Link {
         let link = Link {
             out: Mutex::new(stream),
             inputs,
+            detours,
             typed: Mutex::new(Typed {
                 told: vec![None; n],
                 pending: vec![false; n],
@@ -473,6 +510,10 @@ impl Link {
     /// input for the slot). The rest must go through the server.
     pub fn type_into(&self, slot: SlotIdx, bytes: &[u8]) -> usize {
         use std::os::fd::AsRawFd;
+        let detours = self.detours.lock().unwrap_or_else(|p| p.into_inner());
+        if detours.open.contains_key(&slot) {
+            return 0;
+        }
         let ins = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
         let Some(Some((_, file))) = ins.get(slot) else {
             return 0;
@@ -497,6 +538,7 @@ impl Link {
             }
         }
         drop(ins);
+        drop(detours);
         if done > 0 {
             self.typed(slot);
         }
@@ -567,10 +609,25 @@ impl Link {
     /// Sends a message to the server.
     ///
     /// Errors: the connection is gone.
+    ///
+    /// Input for a slot (a key, paste, write or mouse report) is followed by
+    /// a [`ClientMsg::InputSync`]: until the server answers it, this client
+    /// types into that slot through the server only.
     pub fn send(&self, msg: &ClientMsg) -> io::Result<()> {
         let frame = Frame::json(msg)?.encode();
+        let Some(slot) = input_slot(msg) else {
+            let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+            return out.write_all(&frame);
+        };
+        let mut detours = self.detours.lock().unwrap_or_else(|p| p.into_inner());
+        detours.next += 1;
+        let seq = detours.next;
+        let sync = Frame::json(&ClientMsg::InputSync { slot, seq })?.encode();
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        out.write_all(&frame)
+        out.write_all(&frame)?;
+        out.write_all(&sync)?;
+        detours.open.insert(slot, seq);
+        Ok(())
     }
 
     /// Makes slot `slot`'s copy keep its scrollback, fetching it from the

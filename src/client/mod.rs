@@ -1123,7 +1123,7 @@ async fn ui_loop(
                             app.flash(why, true, now);
                         }
                         // Taken by the link itself.
-                        LinkEvent::Msg(ServerMsg::Input { .. }) => {}
+                        LinkEvent::Msg(ServerMsg::Input { .. } | ServerMsg::InputWritten { .. }) => {}
                         LinkEvent::Msg(ServerMsg::Stale { slot }) => {
                             pending.extend(app.update(Msg::PtyStale { slot }, now));
                         }

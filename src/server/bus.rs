@@ -24,6 +24,12 @@ pub(crate) enum Msg {
         slot: SlotIdx,
         usage: crate::agent_protocol::SlotUsage,
     },
+    /// Call `done` once the input sent for `slot` before it is written
+    /// ([`crate::server::SessionManager::when_input_written`]).
+    InputWritten {
+        slot: SlotIdx,
+        done: crate::server::pty::IdleCallback,
+    },
     /// Keys a person typed into a structured slot's pane: its composer's.
     Compose {
         slot: SlotIdx,

@@ -69,6 +69,28 @@ impl SessionManager {
         }
     }
 
+    /// Calls `done` once every key, paste and write sent before this call
+    /// for `slot` has reached its PTY (or cannot any more: no session, an
+    /// unknown slot). A client that sent keys through the server waits for
+    /// it before it writes into the PTY itself again, so its keys keep their
+    /// order.
+    pub fn when_input_written(&self, slot: SlotIdx, done: crate::server::pty::IdleCallback) {
+        if self.inflight.load(Ordering::Acquire) == 0 {
+            match self.slots.get(slot) {
+                Some(s) => s.input.when_idle(done),
+                None => done(),
+            }
+            return;
+        }
+        self.inflight.fetch_add(1, Ordering::AcqRel);
+        if let Err(std::sync::mpsc::SendError(Msg::InputWritten { done, .. })) =
+            self.tx.send(Msg::InputWritten { slot, done })
+        {
+            self.inflight.fetch_sub(1, Ordering::AcqRel);
+            done();
+        }
+    }
+
     /// Writes a key, paste, mouse report or raw bytes to the slot's PTY now,
     /// encoded for the child's input modes. Gives the command back when the
     /// manager thread must carry it out: another kind of command, an unknown

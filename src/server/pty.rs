@@ -137,7 +137,14 @@ pub(crate) struct Lane {
     /// The writer thread holds bytes taken from `pending` and not yet
     /// written whole.
     writing: bool,
+    /// Called once everything written so far reached the PTY (or the
+    /// session ended): see [`PtyInput::when_idle`].
+    on_idle: Vec<IdleCallback>,
 }
+
+/// What [`PtyInput::when_idle`] calls: once, on whichever thread emptied the
+/// lane.
+pub type IdleCallback = Box<dyn FnOnce() + Send>;
 
 /// Most bytes waiting for a child that does not read before further writes
 /// are dropped (a long paste fits).
@@ -169,8 +176,11 @@ impl PtyInput {
             lane.master = Some(master);
             lane.pending.clear();
             lane.writing = false;
-            lane.generation
+            (lane.generation, std::mem::take(&mut lane.on_idle))
         };
+        let (generation, idle) = generation;
+        // What waited for the session before is as done as it will be.
+        idle.into_iter().for_each(|f| f());
         self.wake.notify_all();
         let me = self.clone();
         let started = thread::Builder::new()
@@ -197,12 +207,28 @@ impl PtyInput {
     /// [`InputError::NotRunning`], pending bytes are dropped and the writer
     /// thread ends.
     pub(crate) fn close(&self) {
-        {
+        let idle = {
             let mut lane = self.lane();
             lane.master = None;
             lane.pending = Vec::new();
-        }
+            std::mem::take(&mut lane.on_idle)
+        };
         self.wake.notify_all();
+        idle.into_iter().for_each(|f| f());
+    }
+
+    /// Calls `f` once every byte written to the lane so far has reached the
+    /// PTY (at once when none waits), or the session ended: a client that
+    /// sent keys through the server then writes its own after them, never
+    /// before.
+    pub fn when_idle(&self, f: IdleCallback) {
+        let mut lane = self.lane();
+        if lane.master.is_none() || lane.pending.is_empty() && !lane.writing {
+            drop(lane);
+            f();
+            return;
+        }
+        lane.on_idle.push(f);
     }
 
     /// Writes `bytes` to the child, after everything written before.
@@ -272,6 +298,14 @@ impl PtyInput {
             lane.writing = false;
             if !written {
                 lane.pending.clear();
+            }
+            if lane.pending.is_empty() && !lane.on_idle.is_empty() {
+                let idle = std::mem::take(&mut lane.on_idle);
+                drop(lane);
+                idle.into_iter().for_each(|f| f());
+                lane = self.lane();
+            }
+            if !written {
                 return;
             }
         }
@@ -394,5 +428,68 @@ mod tests {
         }
         input.close();
         assert_eq!(input.write(b"x"), Err(InputError::NotRunning));
+    }
+
+    /// `when_idle` waits for every queued byte: a client's own write made
+    /// when it is called lands after them; with nothing queued, or no
+    /// session, it is called at once.
+    #[test]
+    fn when_idle_waits_for_the_queue_then_direct_writes_come_after() {
+        use std::sync::mpsc;
+        let pair = pty();
+        let slave = raw_slave(&pair);
+        let (_reader, master) = open(&*pair.master).unwrap_or_else(|e| panic!("{e}"));
+        let input = Arc::new(PtyInput::default());
+        let (tx, rx) = mpsc::channel::<&'static str>();
+        let t = tx.clone();
+        input.when_idle(Box::new(move || {
+            let _ = t.send("closed");
+        }));
+        assert_eq!(rx.try_recv(), Ok("closed"));
+        input.open("t", master).unwrap_or_else(|e| panic!("{e}"));
+        let direct = input
+            .descriptor()
+            .unwrap_or_else(|| panic!("no descriptor"));
+        let t = tx.clone();
+        input.when_idle(Box::new(move || {
+            let _ = t.send("idle");
+        }));
+        assert_eq!(rx.try_recv(), Ok("idle"));
+        let mut sent = Vec::new();
+        for i in 0..40u32 {
+            let chunk = vec![b'a' + (i % 26) as u8; 4000];
+            assert_eq!(input.write(&chunk), Ok(()));
+            sent.extend_from_slice(&chunk);
+        }
+        assert!(!input.lane().pending.is_empty(), "the PTY should be full");
+        // The client's write, made when the lane says it is idle.
+        let written = Arc::new(Mutex::new(false));
+        let w = written.clone();
+        input.when_idle(Box::new(move || {
+            let mut d = &direct;
+            let ok = d.write(b"Z").is_ok_and(|n| n == 1);
+            *w.lock().unwrap_or_else(|p| p.into_inner()) = ok;
+            let _ = tx.send("drained");
+        }));
+        assert!(rx.try_recv().is_err(), "called with bytes still queued");
+        let total = sent.len() + 1;
+        let mut slave = slave;
+        let mut got = vec![0u8; total];
+        let mut at = 0;
+        while at < total {
+            let n = slave
+                .read(&mut got[at..])
+                .unwrap_or_else(|e| panic!("read: {e}"));
+            assert!(n > 0, "the PTY closed");
+            at += n;
+        }
+        assert_eq!(
+            rx.recv_timeout(std::time::Duration::from_secs(30)),
+            Ok("drained")
+        );
+        assert!(*written.lock().unwrap_or_else(|p| p.into_inner()));
+        assert_eq!(got.last(), Some(&b'Z'), "the direct write came last");
+        assert_eq!(&got[..sent.len()], &sent[..]);
+        input.close();
     }
 }

@@ -586,6 +586,18 @@ impl Hub {
                 }
                 return;
             }
+            ClientMsg::InputSync { slot, seq } => {
+                let conn = conn.clone();
+                mgr.when_input_written(
+                    slot,
+                    Box::new(move || {
+                        if let Ok(f) = Frame::json(&ServerMsg::InputWritten { slot, seq }) {
+                            conn.push(f.encode());
+                        }
+                    }),
+                );
+                return;
+            }
             ClientMsg::History { slot, on } => {
                 if !conn.shows(slot) {
                     return;

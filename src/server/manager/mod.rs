@@ -276,6 +276,13 @@ impl Manager {
                     generation,
                     line,
                 }) => self.agent_line(slot, generation, line),
+                Some(Msg::InputWritten { slot, done }) => {
+                    match self.slots.get(slot) {
+                        Some(s) => s.shared.input.when_idle(done),
+                        None => done(),
+                    }
+                    self.inflight.fetch_sub(1, Ordering::AcqRel);
+                }
                 Some(Msg::UsageRead { slot, usage }) => {
                     self.emit(Event::Usage { slot, usage });
                 }
