@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of corral: unit tests, real-screen fixtures, render
 # snapshots, in-process PTY flows, the binary driven in an outer PTY, and the
-# real Claude Code CLI against corral's mock API. Installs the pinned agent
-# CLIs into a cache outside the repository first (scripts/install-agents.sh).
+# real Claude Code CLI against corral's mock API, and the web page in a real
+# Chromium. Installs the pinned agent CLIs and the browser into a cache
+# outside the repository first (scripts/install-agents.sh, install-browser.sh).
 # Nothing is skipped: a missing tool fails the run with a message.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,4 +13,8 @@ for tool in cargo git python3 node npm; do
 done
 
 scripts/install-agents.sh
+# Chromium and its WebDriver for the web page's tests: their paths go to the
+# tests through the environment.
+browser_env="$(scripts/install-browser.sh)"
+while IFS= read -r line; do export "${line?}"; done <<<"$browser_env"
 cargo test --locked --all-targets "$@"

@@ -203,6 +203,44 @@ enum Sub {
         #[command(subcommand)]
         cmd: PolicyCmd,
     },
+    /// Serve the session to a browser or a phone: the slots, their panes and
+    /// the inbox, answers from anywhere. Prints the URL to open (with its
+    /// token) on its first line, then a QR code of it.
+    Web {
+        /// Address to listen on. Anything but loopback needs TLS or
+        /// --insecure-http.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8421")]
+        listen: std::net::SocketAddr,
+        /// TLS certificate chain (PEM): serve HTTPS (with --tls-key).
+        #[arg(long, value_name = "PATH", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM).
+        #[arg(long, value_name = "PATH", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Serve plain HTTP on an address other than loopback (the page
+        /// warns: tokens and answers cross the network in the clear).
+        #[arg(long)]
+        insecure_http: bool,
+        /// The token's name, in the audit log (`by: web`).
+        #[arg(long, default_value = "web")]
+        name: String,
+        /// The token may watch, not type or answer.
+        #[arg(long)]
+        read_only: bool,
+        /// The URL people reach this gateway by (a reverse proxy or a DNS
+        /// name), for the printed URL and the Host check.
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+        /// Do not print the QR code.
+        #[arg(long)]
+        no_qr: bool,
+        /// End the web token NAME (or every one) and its logins, and exit.
+        #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+        revoke: Option<String>,
+        /// Print the JSON schema of the web API's messages, and exit.
+        #[arg(long)]
+        schema: bool,
+    },
     /// Drive a running session from scripts: list, screen, send, prompt,
     /// wait, answer, restart, kill, interrupt, events, stats, explain.
     /// Exits 0 on success, 1 on a runtime failure (no server, no such slot,
@@ -499,6 +537,7 @@ fn ctl_request(cmd: &CtlCmd) -> Result<CtlRequest, String> {
             slot: slot.clone(),
             answer: *answer,
             prompt: *prompt,
+            by_web: None,
         },
         CtlCmd::Restart { slot } => CtlRequest::Restart { slot: slot.clone() },
         CtlCmd::Kill { slot } => CtlRequest::Kill { slot: slot.clone() },
@@ -798,6 +837,9 @@ pub fn dispatch(mut cli: Cli) -> ExitCode {
                 ExitCode::from(1)
             }
         };
+    }
+    if let Some(Sub::Web { .. }) = &cli.command {
+        return web(&cli);
     }
     if let Some(Sub::Ls) = &cli.command {
         let only = cli.session_arg.as_deref();
@@ -1309,26 +1351,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         "corral starting"
     );
 
-    let mut server_args: Vec<std::ffi::OsString> = Vec::new();
-    if let Some(c) = &cli.config {
-        server_args.push("--config".into());
-        server_args.push(std::path::absolute(c).unwrap_or_else(|_| c.clone()).into());
-    }
-    for (flag, dir) in [
-        ("--config-dir", &paths.config_dir),
-        ("--data-dir", &paths.data_dir),
-        ("--log-dir", &paths.log_dir),
-        ("--runtime-dir", &paths.runtime_dir),
-    ] {
-        server_args.push(flag.into());
-        server_args.push(
-            std::path::absolute(dir)
-                .unwrap_or_else(|_| dir.clone())
-                .into(),
-        );
-    }
-    server_args.push("--log-level".into());
-    server_args.push(cli.log_level.clone().into());
+    let server_args = server_args(&cli, &paths);
     let session = cli.session.clone();
     let ended = crate::client::run(crate::client::Options {
         session: session.clone(),
@@ -1369,4 +1392,105 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The arguments a client gives the server it starts: the config and the
+/// directories it was given, made absolute.
+fn server_args(cli: &Cli, paths: &Paths) -> Vec<std::ffi::OsString> {
+    let mut server_args: Vec<std::ffi::OsString> = Vec::new();
+    if let Some(c) = &cli.config {
+        server_args.push("--config".into());
+        server_args.push(std::path::absolute(c).unwrap_or_else(|_| c.clone()).into());
+    }
+    for (flag, dir) in [
+        ("--config-dir", &paths.config_dir),
+        ("--data-dir", &paths.data_dir),
+        ("--log-dir", &paths.log_dir),
+        ("--runtime-dir", &paths.runtime_dir),
+    ] {
+        server_args.push(flag.into());
+        server_args.push(
+            std::path::absolute(dir)
+                .unwrap_or_else(|_| dir.clone())
+                .into(),
+        );
+    }
+    server_args.push("--log-level".into());
+    server_args.push(cli.log_level.clone().into());
+    server_args
+}
+
+/// `corral web`.
+fn web(cli: &Cli) -> ExitCode {
+    let Some(Sub::Web {
+        listen,
+        tls_cert,
+        tls_key,
+        insecure_http,
+        name,
+        read_only,
+        public_url,
+        no_qr,
+        revoke,
+        schema,
+    }) = &cli.command
+    else {
+        return ExitCode::from(2);
+    };
+    if *schema {
+        let schema = crate::web::api::schema();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&schema).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = crate::server::host::check_session_name(&cli.session) {
+        eprintln!("corral web: {e}");
+        return ExitCode::from(2);
+    }
+    let paths = match paths_of(cli) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("corral web: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(which) = revoke {
+        let name = (!which.is_empty()).then_some(which.as_str());
+        return match crate::web::revoke(&paths, &cli.session, name) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("corral web: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let _log_guard = init_logging(&paths, &cli.log_level, "corral-web.log").ok();
+    let o = crate::web::Options {
+        session: cli.session.clone(),
+        server_args: server_args(cli, &paths),
+        paths,
+        listen: *listen,
+        tls: tls_cert.clone().zip(tls_key.clone()),
+        insecure_http: *insecure_http,
+        name: name.clone(),
+        read_only: *read_only,
+        public_url: public_url.clone(),
+        qr: !*no_qr,
+    };
+    if let Err(e) = crate::web::check_listen(&o) {
+        eprintln!("corral web: {e}");
+        return ExitCode::from(2);
+    }
+    match crate::web::run(o) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("corral web: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -25,4 +25,5 @@ pub mod profile;
 pub mod proto;
 pub mod sandbox;
 pub mod server;
+pub mod web;
 pub mod worktree;

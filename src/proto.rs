@@ -391,6 +391,12 @@ pub enum HelloKind {
         /// The one slot to show, by id.
         slot: Option<String>,
     },
+    /// `corral web`: show every slot without a terminal of its own. The
+    /// client gets the welcome, events and every slot's output as an
+    /// attached one does, but has no size (the panes keep the terminal
+    /// clients' sizes) and sends no commands: what it types or answers goes
+    /// as `ctl` requests, checked as those are.
+    Watch,
     /// `corral ls`: the [`Welcome`] alone, then the server hangs up.
     List,
     /// `corral kill-server`: the server answers with a [`Welcome`], stops

@@ -31,6 +31,28 @@ pub fn run(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CtlError> {
+    exchange(socket, session, request, |value, reply| {
+        let written = if json {
+            writeln!(out, "{value}")
+        } else {
+            write!(out, "{}", text(&reply))
+        };
+        // Whoever reads our output may be gone (`| head`): that ends it.
+        written.and_then(|()| out.flush()).is_ok()
+    })
+}
+
+/// Sends `request` to the server of `session` (socket `socket`) and calls
+/// `each` with every reply (as JSON, and read), until one that ends the
+/// request, `each` returning false, or the server hanging up.
+///
+/// Errors: [`CtlError`]: no server, a refusal, or a [`CtlReply::Error`].
+pub fn exchange(
+    socket: &Path,
+    session: &str,
+    request: CtlRequest,
+    mut each: impl FnMut(serde_json::Value, CtlReply) -> bool,
+) -> Result<(), CtlError> {
     let io =
         |e: std::io::Error| CtlError::Failed(format!("the server of session {session:?}: {e}"));
     let mut stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
@@ -73,16 +95,8 @@ pub fn run(
                 CtlError::Failed(error)
             });
         }
-        let written = if json {
-            writeln!(out, "{value}")
-        } else {
-            write!(out, "{}", text(&reply))
-        };
-        if written.and_then(|()| out.flush()).is_err() {
-            // Whoever reads our output is gone (`| head`).
-            return Ok(());
-        }
-        if !matches!(reply, CtlReply::Event(_) | CtlReply::Following { .. }) {
+        let more = matches!(reply, CtlReply::Event(_) | CtlReply::Following { .. });
+        if !each(value, reply) || !more {
             return Ok(());
         }
     }

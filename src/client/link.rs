@@ -290,8 +290,9 @@ pub enum LinkEvent {
 const TYPED_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Called on the reader thread right after output was fed into a slot's
-/// copy, with the copy locked: the UI draws a keystroke's echo from there.
-pub type OnOutput = Box<dyn Fn(SlotIdx, &Engine) + Send>;
+/// copy, with the output and the copy (locked): the UI draws a keystroke's
+/// echo from there; `corral web` streams the bytes.
+pub type OnOutput = Box<dyn Fn(SlotIdx, &[u8], &Engine) + Send>;
 
 /// Per slot: the PTY input of its session (generation, descriptor), when
 /// the server gave it.
@@ -440,7 +441,7 @@ impl Link {
                                 if let Some(mut e) = mirrors.lock(slot) {
                                     // The server answers the program's queries.
                                     let _ = e.process(&bytes);
-                                    on_output(slot, &e);
+                                    on_output(slot, &bytes, &e);
                                 }
                                 if mirrors.mark(slot)
                                     && events.send(LinkEvent::Output(slot)).is_err()

@@ -846,7 +846,7 @@ async fn ui_loop(
     // renders, and the frame it is about to write shows the echo anyway.
     let on_output: link::OnOutput = {
         let shown = shown.clone();
-        Box::new(move |slot, e| {
+        Box::new(move |slot, _bytes, e| {
             let Ok(mut shown) = shown.try_lock() else {
                 return;
             };

@@ -171,6 +171,10 @@ pub enum CtlRequest {
         answer: CtlAnswer,
         /// Only this prompt: refused if another one is pending.
         prompt: Option<PromptId>,
+        /// Sent by `corral web` for the person holding the token of this
+        /// name: audited as `by: web` with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by_web: Option<String>,
     },
     /// Stops the slot's program and starts it again.
     Restart {
@@ -288,6 +292,9 @@ pub struct CtlStats {
     pub answered_by_rule: u64,
     /// Prompts answered by `ctl answer`.
     pub answered_by_ctl: u64,
+    /// Prompts answered from `corral web`.
+    #[serde(default)]
+    pub answered_by_web: u64,
     /// A structured slot's turns, tokens and cost, from its protocol.
     #[serde(default)]
     pub usage: Option<crate::agent_protocol::SlotUsage>,
@@ -446,6 +453,7 @@ mod tests {
             slot: "cc".into(),
             answer: CtlAnswer::ApproveOnce,
             prompt: Some(PromptId(7)),
+            by_web: None,
         });
         round_trip(&CtlRequest::Events { slot: None });
         let s = round_trip(&CtlReply::Error {

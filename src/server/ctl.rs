@@ -308,7 +308,8 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
             slot,
             answer,
             prompt,
-        } => answer_prompt(hub, mgr, &slot, answer, prompt),
+            by_web,
+        } => answer_prompt(hub, mgr, &slot, answer, prompt, by_web),
         CtlRequest::Kill { slot } => {
             let i = slot_of(hub, &slot)?;
             mgr.send(Command::Kill { slot: i });
@@ -346,6 +347,7 @@ fn handle(hub: &Hub, mgr: &SessionManager, request: CtlRequest) -> Result<CtlRep
                             answered_by_key: s.by_key,
                             answered_by_rule: s.by_rule,
                             answered_by_ctl: s.by_ctl,
+                            answered_by_web: s.by_web,
                             usage: s.usage,
                         }
                     })
@@ -425,6 +427,7 @@ fn answer_prompt(
     slot: &str,
     answer: CtlAnswer,
     want: Option<crate::detect::PromptId>,
+    by_web: Option<String>,
 ) -> Result<CtlReply, Failure> {
     let i = slot_of(hub, slot)?;
     let (open, _tx, rx) = hub.follow(None, |v, _| open_prompt(v, i));
@@ -456,9 +459,15 @@ fn answer_prompt(
         slot: i,
         prompt: p.id,
         answer: answer.answer(),
-        by: AnsweredBy {
-            source: "ctl".into(),
-            detail: format!("ctl answer {}", answer_name(answer)),
+        by: match by_web {
+            Some(name) => AnsweredBy {
+                source: "web".into(),
+                detail: format!("{name}: {}", answer_name(answer)),
+            },
+            None => AnsweredBy {
+                source: "ctl".into(),
+                detail: format!("ctl answer {}", answer_name(answer)),
+            },
         },
     });
     let deadline = Instant::now() + ANSWER_WAIT;

@@ -56,6 +56,8 @@ pub struct SlotRow {
     pub by_rule: u64,
     /// Prompts answered by `corral ctl answer`.
     pub by_ctl: u64,
+    /// Prompts answered from `corral web`.
+    pub by_web: u64,
     /// Its worktree's branch and files with uncommitted changes.
     pub worktree: Option<(String, usize)>,
     /// How its session is confined, when it asks for a sandbox.
@@ -88,6 +90,7 @@ impl View {
                     by_key: 0,
                     by_rule: 0,
                     by_ctl: 0,
+                    by_web: 0,
                     worktree: None,
                     sandbox: None,
                     usage: None,
@@ -146,6 +149,7 @@ impl View {
                     match by.source.as_str() {
                         "policy" => s.by_rule += 1,
                         "ctl" => s.by_ctl += 1,
+                        "web" => s.by_web += 1,
                         _ => s.by_key += 1,
                     }
                 }
@@ -188,6 +192,7 @@ impl View {
                     by_key: 0,
                     by_rule: 0,
                     by_ctl: 0,
+                    by_web: 0,
                     worktree: None,
                     sandbox: None,
                     usage: None,

@@ -256,6 +256,9 @@ pub(super) struct Conn {
     pub(super) wants_input: std::sync::atomic::AtomicBool,
     /// `--attach`: the one slot it shows.
     pub(super) attach: Option<SlotIdx>,
+    /// It only watches ([`crate::proto::HelloKind::Watch`]): no size, no
+    /// commands.
+    pub(super) watch: bool,
     pub(super) out: Mutex<Out>,
     pub(super) cv: Condvar,
     pub(super) stream: Option<UnixStream>,

@@ -442,6 +442,7 @@ impl Hub {
                 false,
             );
         }
+        let watch = matches!(hello.hello, HelloKind::Watch);
         let (cols, rows, slot) = match hello.hello {
             HelloKind::List => {
                 let st = self.lock_state();
@@ -469,6 +470,7 @@ impl Hub {
                 return;
             }
             HelloKind::Attach { cols, rows, slot } => (cols, rows, slot),
+            HelloKind::Watch => (0, 0, None),
         };
         let _ = (cols, rows);
         let attach = match slot {
@@ -503,6 +505,7 @@ impl Hub {
             id,
             wants_input: std::sync::atomic::AtomicBool::new(false),
             attach,
+            watch,
             out: Mutex::new(Out {
                 queue: VecDeque::new(),
                 bytes: 0,
@@ -523,7 +526,9 @@ impl Hub {
             clients.push(conn.clone());
             let w = self.welcome(&st, clients.len());
             drop(clients);
-            st.sizes.attached(id, attach, n);
+            if !watch {
+                st.sizes.attached(id, attach, n);
+            }
             // A client that does not read must not hold the state (and every
             // other client) for long.
             let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
@@ -535,7 +540,7 @@ impl Hub {
                 return;
             }
         }
-        tracing::info!(client = id, ?attach, "client attached");
+        tracing::info!(client = id, ?attach, watch, "client attached");
         {
             let hub = self.clone();
             let out_conn = conn.clone();
@@ -577,6 +582,14 @@ impl Hub {
     }
 
     fn on_message(&self, conn: &Arc<Conn>, mgr: &SessionManager, msg: ClientMsg) {
+        // A watching client only reads: its scrollback wish is all it says.
+        if conn.watch && !matches!(msg, ClientMsg::History { .. }) {
+            tracing::warn!(
+                client = conn.id,
+                "a watching client sent a command: ignored"
+            );
+            return;
+        }
         let cmd = match msg {
             ClientMsg::WantInput => {
                 conn.wants_input.store(true, Ordering::Release);
