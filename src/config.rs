@@ -292,6 +292,21 @@ pub struct SandboxConfig {
     pub write: Vec<PathBuf>,
 }
 
+/// `[notify]`: where a slot's needs-permission, needs-input, stalled and
+/// exited events are pushed (besides the terminal's bell and OSC
+/// notifications, which stay as they are).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// A URL that gets each event as a JSON body (`POST`).
+    pub webhook: Option<String>,
+    /// An ntfy topic URL (`https://ntfy.sh/TOPIC`): the event as text, with
+    /// `Title`, `Tags`, `Priority` and `Click` headers.
+    pub ntfy: Option<String>,
+    /// A link sent with each event (the page of `corral web`).
+    pub link: Option<String>,
+}
+
 /// The whole `config.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -309,6 +324,9 @@ pub struct Config {
     /// Sandbox defaults.
     #[serde(default)]
     pub sandbox: SandboxConfig,
+    /// Push notifications (`[notify]`).
+    #[serde(default)]
+    pub notify: NotifyConfig,
     /// The slots, in display order.
     #[serde(rename = "slot", default)]
     pub slots: Vec<SlotConfig>,

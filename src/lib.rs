@@ -18,6 +18,7 @@ pub mod engine;
 pub mod keymap;
 pub mod keys;
 pub mod model;
+pub mod notify;
 pub mod paths;
 pub mod pattern;
 pub mod policy;

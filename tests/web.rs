@@ -744,3 +744,125 @@ fn the_network_needs_tls_or_insecure_http() {
         "{err}"
     );
 }
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+/// A local ntfy-compatible (and webhook) receiver: records every request.
+fn receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Received>>>) {
+    use std::io::Write;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = l.local_addr().map(|a| a.port()).unwrap_or_default();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let g = got.clone();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut r = BufReader::new(match c.try_clone() {
+                Ok(c) => c,
+                Err(_) => continue,
+            });
+            let mut line = String::new();
+            if r.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split(' ').nth(1).unwrap_or_default().to_string();
+            let mut headers = Vec::new();
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.trim().split_once(':') {
+                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+            }
+            let len: usize = headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0u8; len];
+            let _ = r.read_exact(&mut body);
+            g.lock().unwrap_or_else(|p| p.into_inner()).push(Received {
+                path,
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+            let _ =
+                c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (port, got)
+}
+
+/// `[notify]`: the demo's needs-permission prompt reaches the webhook (a
+/// JSON body with slot, tool and subject) and the ntfy topic (text with a
+/// title and the page's link); the terminal client still shows it.
+#[test]
+fn a_prompt_is_pushed_to_the_webhook_and_ntfy() {
+    let (port, got) = receiver();
+    let home = tempdir();
+    let cfg = write_config(
+        home.path(),
+        &format!(
+            "[notify]\nwebhook = \"http://127.0.0.1:{port}/hook\"\nntfy = \"http://127.0.0.1:{port}/corral-topic\"\nlink = \"http://127.0.0.1:8421/\"\n{}",
+            demo_slot("api", "api", 300)
+        ),
+    );
+    let t = Tui::corral(&["--config", &cfg], 30, 120, home.path());
+    t.wait_for("a prompt in the inbox", LONG, |s| s.contains("▶ "));
+    let shown = std::time::Instant::now();
+    let all = || got.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    wait_until("the webhook and the ntfy topic", LONG, || {
+        let a = all();
+        a.iter().any(|r| r.path == "/hook") && a.iter().any(|r| r.path == "/corral-topic")
+    });
+    eprintln!(
+        "pushed {:?} after the terminal showed the prompt",
+        shown.elapsed()
+    );
+    let a = all();
+    let hook = a
+        .iter()
+        .find(|r| r.path == "/hook")
+        .unwrap_or_else(|| panic!("{a:?}"));
+    let body: serde_json::Value =
+        serde_json::from_str(&hook.body).unwrap_or_else(|e| panic!("{e}: {}", hook.body));
+    assert_eq!(body["slot"], "api", "{body}");
+    assert_eq!(body["kind"], "needs-permission", "{body}");
+    assert_eq!(body["tool"], "Bash", "{body}");
+    assert_eq!(body["subject"], "echo hello > hello.txt", "{body}");
+    assert_eq!(body["session"], "default", "{body}");
+    assert_eq!(body["link"], "http://127.0.0.1:8421/", "{body}");
+    assert_eq!(
+        open_prompt(home.path(), "api").map(|p| p["id"].clone()),
+        Some(body["prompt_id"].clone())
+    );
+    let ntfy = a
+        .iter()
+        .find(|r| r.path == "/corral-topic")
+        .unwrap_or_else(|| panic!("{a:?}"));
+    assert_eq!(
+        ntfy.body,
+        "api needs permission: Bash echo hello > hello.txt"
+    );
+    let header = |k: &str| {
+        ntfy.headers
+            .iter()
+            .find(|(h, _)| h == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("title"), "corral: api needs permission");
+    assert_eq!(header("click"), "http://127.0.0.1:8421/");
+    assert_eq!(header("priority"), "high");
+    // Sent once, not again while the same prompt waits.
+    assert_eq!(a.iter().filter(|r| r.path == "/hook").count(), 1, "{a:?}");
+    assert!(t.text().contains("▶ "), "the terminal still shows it");
+}

@@ -116,7 +116,7 @@ pub fn run(o: ServerOptions, ready: impl FnOnce(Result<(), String>)) -> anyhow::
             return Err(e);
         }
     };
-    let (hub, mgr, mut events, mut quit_rx, _lock) = started;
+    let (hub, mgr, mut events, mut quit_rx, _lock, notifier) = started;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -133,7 +133,12 @@ pub fn run(o: ServerOptions, ready: impl FnOnce(Result<(), String>)) -> anyhow::
         loop {
             tokio::select! {
                 ev = events.recv() => match ev {
-                    Some(ev) => hub.event(ev),
+                    Some(ev) => {
+                        if let Some(n) = &notifier {
+                            n.event(&ev);
+                        }
+                        hub.event(ev)
+                    }
                     None => return "the sessions ended".to_string(),
                 },
                 why = quit_rx.recv() => return why.unwrap_or_default(),
@@ -171,6 +176,7 @@ type Started = (
     tokio::sync::mpsc::UnboundedReceiver<Event>,
     tokio::sync::mpsc::UnboundedReceiver<String>,
     SessionLock,
+    Option<crate::notify::Notifier>,
 );
 
 fn start(o: ServerOptions) -> anyhow::Result<Started> {
@@ -259,7 +265,16 @@ fn start(o: ServerOptions) -> anyhow::Result<Started> {
     hub.set_sizes(&sizes);
     hub.set_manager(mgr.clone());
     tracing::info!(session = o.session, path = %sock.display(), "server listening");
-    Ok((hub, mgr, events, quit_rx, lock))
+    let notifier = crate::notify::Notifier::start(
+        &config.notify,
+        &o.session,
+        config
+            .slots
+            .iter()
+            .map(|s| s.id.get_ref().clone())
+            .collect(),
+    );
+    Ok((hub, mgr, events, quit_rx, lock, notifier))
 }
 
 #[cfg(test)]
