@@ -164,3 +164,49 @@ pub enum WebApi {
 pub fn schema() -> schemars::Schema {
     schemars::schema_for!(WebApi)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema in `docs/` is the one the code makes (regenerate it with
+    /// `corral web --schema > docs/web.schema.json`).
+    #[test]
+    fn the_documented_schema_is_the_one_the_code_makes() {
+        let made = serde_json::to_string_pretty(&schema()).unwrap_or_default() + "\n";
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/web.schema.json");
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            made == doc,
+            "docs/web.schema.json is out of date: run `corral web --schema > docs/web.schema.json`"
+        );
+        for name in [
+            "screen", "data", "state", "exit", "slots", "hello", "prompt",
+        ] {
+            assert!(made.contains(&format!("\"{name}\"")), "{name} missing");
+        }
+    }
+
+    #[test]
+    fn messages_read_as_the_schema_says() {
+        let m: SlotInput = serde_json::from_str(r#"{"type":"keys","keys":["ctrl-c","enter"]}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            m,
+            SlotInput::Keys {
+                keys: vec![
+                    "ctrl-c".parse().unwrap_or_else(|e| panic!("{e}")),
+                    "enter".parse().unwrap_or_else(|e| panic!("{e}"))
+                ]
+            }
+        );
+        let a: AnswerRequest = serde_json::from_str(
+            r#"{"slot":"api","prompt":"00000000000000ff","answer":"approve-always"}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.prompt, PromptId(255));
+        assert!(
+            serde_json::from_str::<AnswerRequest>(r#"{"slot":"api","answer":"deny"}"#).is_err()
+        );
+    }
+}
