@@ -207,6 +207,18 @@ fn next_json(
     }
 }
 
+/// The next `error` message on a slot's socket (others skipped).
+fn next_error(
+    s: &mut tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>,
+) -> serde_json::Value {
+    loop {
+        let m = next_json(s);
+        if m["type"] == "error" {
+            return m;
+        }
+    }
+}
+
 /// The open prompt of slot `id`, by `ctl list`.
 fn open_prompt(home: &Path, id: &str) -> Option<serde_json::Value> {
     let out = Command::new(corral_bin())
@@ -531,12 +543,7 @@ fn bad_access_is_refused_logged_and_answers_nothing() {
         r#"{"type":"text","text":"1"}"#.into(),
     ))
     .unwrap_or_else(|e| panic!("{e}"));
-    let reply = loop {
-        let m = next_json(&mut s);
-        if m["type"] == "error" {
-            break m;
-        }
-    };
+    let reply = next_error(&mut s);
     assert!(
         reply["error"]
             .as_str()
@@ -555,12 +562,7 @@ fn bad_access_is_refused_logged_and_answers_nothing() {
         r#"{"type":"text","text":"1"}"#.into(),
     ))
     .unwrap_or_else(|e| panic!("{e}"));
-    let reply = loop {
-        let m = next_json(&mut s);
-        if m["type"] == "error" {
-            break m;
-        }
-    };
+    let reply = next_error(&mut s);
     assert!(
         reply["error"]
             .as_str()
