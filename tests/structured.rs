@@ -280,6 +280,36 @@ fn acp_requests_are_exact_only_when_the_protocol_gives_the_call_itself() {
     assert!(audit[1]["incomplete"].is_string(), "{audit:?}");
 }
 
+/// An ACP agent that dies with its permission request open: the request
+/// (sent as its last line) is read before the exit, so it leaves the inbox
+/// audited as vanished, never answered.
+#[test]
+fn an_acp_agent_crashing_mid_request_closes_the_prompt_and_audits_it() {
+    let dir = support::tempdir();
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = support::write_config(dir.path(), &acp_slot(&work));
+    let t = Tui::corral(&["--config", &cfg], 30, 120, dir.path());
+    t.wait_for("the ACP slot idle", LONG, |s| s.contains("gm · gemini · idle"));
+    let (code, out, err) = ctl(dir.path(), &["task", "gm", "mock:crash mock:bash"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let s = t.wait_for("the slot exited", LONG, |s| {
+        s.contains("gm · gemini · exited")
+    });
+    assert!(s.contains("INBOX (0)"), "{s}");
+    assert!(!work.join("hello.txt").exists());
+    let audit = audit_lines(dir.path());
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0]["result"], "vanished");
+    assert_eq!(audit[0]["source"], "protocol");
+    assert!(
+        audit[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("session ended (3)")),
+        "{audit:?}"
+    );
+}
+
 #[test]
 fn a_turn_with_no_message_for_the_profiles_time_is_stalled_until_one_comes() {
     let dir = support::tempdir();

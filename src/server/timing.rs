@@ -7,6 +7,12 @@ use std::time::Duration;
 /// session to end before it is reported.
 pub(crate) const SESSION_GONE_WAIT: Duration = Duration::from_secs(3);
 
+/// How long the exit of a structured slot's agent waits for its stdout and
+/// stderr readers to reach the end of their pipes, so its last lines are read
+/// before its exit is reported (a grandchild holding a pipe open is not
+/// waited for longer).
+pub(crate) const READERS_DRAIN_WAIT: Duration = Duration::from_secs(2);
+
 /// Debounce between output and detection, in milliseconds.
 pub const DETECT_DEBOUNCE_MS: u64 = 100;
 

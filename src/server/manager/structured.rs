@@ -121,7 +121,7 @@ impl Manager {
             s.acp = Some(client);
         }
         let generation = s.generation;
-        structured::spawn_readers(
+        let drained = structured::spawn_readers(
             &s.id,
             i,
             generation,
@@ -139,7 +139,7 @@ impl Manager {
             confined,
             self.tx.clone(),
             move || {
-                child.wait().map(|st| {
+                let waited = child.wait().map(|st| {
                     use std::os::unix::process::ExitStatusExt;
                     let desc = match (st.code(), st.signal()) {
                         (Some(c), _) => c.to_string(),
@@ -147,7 +147,11 @@ impl Manager {
                         (None, None) => "unknown".to_string(),
                     };
                     (desc, st.success())
-                })
+                });
+                // The agent's last lines go to the manager before its exit;
+                // a pipe a grandchild keeps open is not waited for long.
+                let _ = drained.recv_timeout(crate::server::timing::READERS_DRAIN_WAIT);
+                waited
             },
         );
         s.shared

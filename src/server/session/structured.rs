@@ -192,6 +192,10 @@ pub(crate) fn lines(
 /// Starts the reader threads of a structured session of slot `slot`
 /// (generation `generation`): its stdout read as `transport` into
 /// [`Msg::Agent`]s and the log, its stderr into [`AgentLine::Stderr`].
+///
+/// Returns a receiver that disconnects once both readers have ended (their
+/// pipes closed): the session's waiter waits on it, so an agent's last lines
+/// (a request it sent as it died) reach the manager before its exit does.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn spawn_readers(
     id: &str,
@@ -202,11 +206,14 @@ pub(crate) fn spawn_readers(
     stderr: Option<ChildStderr>,
     mgr: Sender<Msg>,
     log: ProtocolLog,
-) {
+) -> std::sync::mpsc::Receiver<()> {
+    let (done, drained) = std::sync::mpsc::channel::<()>();
     let tx = mgr.clone();
+    let done_out = done.clone();
     let _ = thread::Builder::new()
         .name(format!("proto-{id}"))
         .spawn(move || {
+            let _done = done_out;
             lines(stdout, MAX_LINE_BYTES, |l| {
                 let line = match l {
                     Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => return true,
@@ -231,6 +238,7 @@ pub(crate) fn spawn_readers(
         let _ = thread::Builder::new()
             .name(format!("stderr-{id}"))
             .spawn(move || {
+                let _done = done;
                 lines(err, MAX_STDERR_LINE, |l| {
                     let text = match l {
                         Ok(b) => String::from_utf8_lossy(b).into_owned(),
@@ -248,6 +256,7 @@ pub(crate) fn spawn_readers(
                 });
             });
     }
+    drained
 }
 
 /// The writer of a structured session's stdin: lines go out in order on a
