@@ -198,74 +198,103 @@ struct Bench {
 impl Bench {
     /// Starts `mux` with one pane per command; returns it once it drew.
     fn start(&mut self, mux: Mux, panes: &[String]) -> (Outer, Vec<u32>) {
+        if mux == Mux::Corral {
+            let mut slots = String::new();
+            for (i, p) in panes.iter().enumerate() {
+                slots.push_str(&format!(
+                    "[[slot]]\nid = \"p{i}\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", {p:?}]\n"
+                ));
+            }
+            let (outer, pids, _) = self.start_corral(&slots);
+            return (outer, pids);
+        }
         self.seq += 1;
         let d = self.dir.join(format!("run{}", self.seq));
         std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
-        let argv: Vec<String> = match mux {
-            Mux::Corral => {
-                // Transcripts never rotate here: the flood run compares them whole.
-                // The panes are shells, not agents: a small minimum pane keeps
-                // all eight tiled and drawn, as tmux's `tiled` layout does.
-                // Each multiplexer keeps its default scrollback (corral 5,000
-                // rows, tmux 2,000), as a user who sets nothing gets.
-                let mut cfg = String::from(
-                    "[ui]\nmin_pane = { cols = 20, rows = 5 }\n[transcripts]\nmax_mib = 1048576\n",
-                );
-                for (i, p) in panes.iter().enumerate() {
-                    cfg.push_str(&format!(
-                        "[[slot]]\nid = \"p{i}\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", {p:?}]\n"
-                    ));
-                }
-                std::fs::write(d.join("c.toml"), cfg).unwrap_or_else(|e| panic!("{e}"));
-                vec![
-                    self.corral.to_string_lossy().into_owned(),
-                    "--config".into(),
-                    d.join("c.toml").to_string_lossy().into_owned(),
-                    "--data-dir".into(),
-                    d.join("data").to_string_lossy().into_owned(),
-                    "--runtime-dir".into(),
-                    d.join("run").to_string_lossy().into_owned(),
-                ]
+        let sock = format!("corral-bench-{}-{}", std::process::id(), self.seq);
+        let mut conf = String::from("set -g status off\n");
+        for (i, p) in panes.iter().enumerate() {
+            let cmd = format!("/bin/sh -c {}", shell_quote(p));
+            if i == 0 {
+                conf.push_str(&format!(
+                    "new-session -x {COLS} -y {ROWS} {}\n",
+                    shell_quote(&cmd)
+                ));
+            } else {
+                conf.push_str(&format!(
+                    "split-window {}\nselect-layout tiled\n",
+                    shell_quote(&cmd)
+                ));
             }
-            Mux::Tmux => {
-                let sock = format!("corral-bench-{}-{}", std::process::id(), self.seq);
-                let mut conf = String::from("set -g status off\n");
-                for (i, p) in panes.iter().enumerate() {
-                    let cmd = format!("/bin/sh -c {}", shell_quote(p));
-                    if i == 0 {
-                        conf.push_str(&format!(
-                            "new-session -x {COLS} -y {ROWS} {}\n",
-                            shell_quote(&cmd)
-                        ));
-                    } else {
-                        conf.push_str(&format!(
-                            "split-window {}\nselect-layout tiled\n",
-                            shell_quote(&cmd)
-                        ));
-                    }
-                }
-                std::fs::write(d.join("tmux.conf"), conf).unwrap_or_else(|e| panic!("{e}"));
-                vec![
-                    "tmux".into(),
-                    "-L".into(),
-                    sock,
-                    "-f".into(),
-                    d.join("tmux.conf").to_string_lossy().into_owned(),
-                    "attach".into(),
-                ]
-            }
-        };
-        let mut outer = Outer::spawn(&argv, &[]);
-        if mux == Mux::Tmux {
-            outer.tmux_socket = Some(argv[2].clone());
-        } else {
-            outer.corral_runtime = Some((self.corral.clone(), d.join("run")));
         }
+        std::fs::write(d.join("tmux.conf"), conf).unwrap_or_else(|e| panic!("{e}"));
+        let argv: Vec<String> = vec![
+            "tmux".into(),
+            "-L".into(),
+            sock,
+            "-f".into(),
+            d.join("tmux.conf").to_string_lossy().into_owned(),
+            "attach".into(),
+        ];
+        let mut outer = Outer::spawn(&argv, &[]);
+        outer.tmux_socket = Some(argv[2].clone());
         wait_for("first draw", Duration::from_secs(20), || {
             outer.bytes.load(Ordering::Relaxed) > 0
         });
         let pids = mux_pids(mux, outer.child.process_id().unwrap_or(0), &argv);
         (outer, pids)
+    }
+
+    /// Starts corral with `slots` (`[[slot]]` tables) after the bench's
+    /// common settings; returns it once it drew, with its processes (client
+    /// and server) and the directory that holds its config, `data` and
+    /// `run`.
+    fn start_corral(&mut self, slots: &str) -> (Outer, Vec<u32>, PathBuf) {
+        self.seq += 1;
+        let d = self.dir.join(format!("run{}", self.seq));
+        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+        // Transcripts never rotate here: the flood run compares them whole.
+        // The panes are shells, not agents: a small minimum pane keeps
+        // all eight tiled and drawn, as tmux's `tiled` layout does.
+        // Each multiplexer keeps its default scrollback (corral 5,000
+        // rows, tmux 2,000), as a user who sets nothing gets.
+        let cfg = format!(
+            "[ui]\nmin_pane = {{ cols = 20, rows = 5 }}\n[transcripts]\nmax_mib = 1048576\n{slots}"
+        );
+        std::fs::write(d.join("c.toml"), cfg).unwrap_or_else(|e| panic!("{e}"));
+        let argv: Vec<String> = vec![
+            self.corral.to_string_lossy().into_owned(),
+            "--config".into(),
+            d.join("c.toml").to_string_lossy().into_owned(),
+            "--data-dir".into(),
+            d.join("data").to_string_lossy().into_owned(),
+            "--runtime-dir".into(),
+            d.join("run").to_string_lossy().into_owned(),
+        ];
+        let mut outer = Outer::spawn(&argv, &[]);
+        outer.corral_runtime = Some((self.corral.clone(), d.join("run")));
+        wait_for("first draw", Duration::from_secs(20), || {
+            outer.bytes.load(Ordering::Relaxed) > 0
+        });
+        let pids = mux_pids(Mux::Corral, outer.child.process_id().unwrap_or(0), &argv);
+        (outer, pids, d)
+    }
+
+    /// `corral ARGS` against the session started in `d`: (status, stdout).
+    fn corral_cmd(&self, d: &Path, args: &[&str]) -> (bool, String) {
+        let out = Command::new(&self.corral)
+            .arg("--data-dir")
+            .arg(d.join("data"))
+            .arg("--runtime-dir")
+            .arg(d.join("run"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("corral {args:?}: {e}"));
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     }
 }
 
@@ -453,13 +482,21 @@ fn memory(b: &mut Bench, mux: Mux) -> (f64, f64) {
     (rss as f64 / 1024.0, pss as f64 / 1024.0)
 }
 
-/// Median milliseconds from a key to its echo on the outer terminal (the
-/// pane runs `cat` in raw mode), over `n` keys.
+/// Milliseconds from a key to its echo on the outer terminal (the pane runs
+/// `cat` in raw mode), `n` keys.
 fn key_echo(b: &mut Bench, mux: Mux, n: usize) -> Vec<f64> {
     let ready = b.dir.join(format!("k{}", b.seq + 1));
     let panes = vec![format!("stty raw -echo; touch {}; cat", ready.display())];
     let (outer, _) = b.start(mux, &panes);
     wait_for("cat ready", Duration::from_secs(20), || ready.exists());
+    let samples = echo_keys(&outer, mux, n);
+    outer.stop();
+    samples
+}
+
+/// Types `n` keys into the focused pane of `outer` (running `cat` in raw
+/// mode) one at a time: milliseconds from each key to its echo.
+fn echo_keys(outer: &Outer, mux: Mux, n: usize) -> Vec<f64> {
     if mux == Mux::Corral {
         outer.send(b"i");
     }
@@ -485,8 +522,160 @@ fn key_echo(b: &mut Bench, mux: Mux, n: usize) -> Vec<f64> {
             t.clear();
         }
     }
-    outer.stop();
     samples
+}
+
+/// Key to echo in corral (as [`key_echo`]) while `clients` WebSocket clients
+/// of `corral web` watch the same pane (half its output stream, half its
+/// rendered screens), every one reading all it is sent. Returns the
+/// milliseconds of each key and the messages the clients got in all.
+fn web_key_echo(b: &mut Bench, clients: usize, n: usize) -> (Vec<f64>, u64) {
+    use std::io::BufRead;
+    let ready = b.dir.join(format!("w{}", b.seq + 1));
+    let slot = format!(
+        "[[slot]]\nid = \"p0\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", {:?}]\n",
+        format!("stty raw -echo; touch {}; cat", ready.display())
+    );
+    let (outer, _, d) = b.start_corral(&slot);
+    wait_for("cat ready", Duration::from_secs(20), || ready.exists());
+    let mut web = Command::new(&b.corral)
+        .arg("--data-dir")
+        .arg(d.join("data"))
+        .arg("--runtime-dir")
+        .arg(d.join("run"))
+        .args(["web", "--listen", "127.0.0.1:0", "--no-qr"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("corral web: {e}"));
+    let mut out = std::io::BufReader::new(web.stdout.take().unwrap_or_else(|| panic!("stdout")));
+    let mut url = String::new();
+    let _ = out.read_line(&mut url);
+    // The gateway must never block on a full pipe.
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut out, &mut std::io::sink());
+    });
+    let host = url
+        .trim()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let token = url
+        .trim()
+        .split("token=")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !host.is_empty() && !token.is_empty(),
+        "corral web printed {url:?}"
+    );
+    let got = Arc::new(AtomicU64::new(0));
+    let mut readers = Vec::new();
+    for k in 0..clients {
+        use tungstenite::client::IntoClientRequest;
+        let mode = if k % 2 == 0 { "" } else { "?mode=screen" };
+        let mut req = format!("ws://{host}/ws/slot/p0{mode}")
+            .into_client_request()
+            .unwrap_or_else(|e| panic!("{e}"));
+        req.headers_mut().insert(
+            "Authorization",
+            format!("Bearer {token}")
+                .parse()
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let (mut ws, _) = tungstenite::connect(req).unwrap_or_else(|e| panic!("ws {k}: {e}"));
+        let got = got.clone();
+        readers.push(std::thread::spawn(move || {
+            while ws.read().is_ok() {
+                got.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    // Every client has its first screen before the keys start.
+    wait_for(
+        "each client's first screen",
+        Duration::from_secs(30),
+        || got.load(Ordering::Relaxed) >= clients as u64,
+    );
+    let samples = echo_keys(&outer, Mux::Corral, n);
+    let messages = got.load(Ordering::Relaxed);
+    let _ = web.kill();
+    let _ = web.wait();
+    for r in readers {
+        let _ = r.join();
+    }
+    outer.stop();
+    (samples, messages)
+}
+
+/// A structured slot `id` running corral's scripted stream-json agent.
+fn structured_slot(b: &Bench, id: &str) -> String {
+    format!(
+        "[[slot]]\nid = \"{id}\"\nagent = \"claude\"\ntransport = \"stream-json\"\ncommand = {:?}\nargs = [\"demo-agent\", \"--protocol\", \"stream-json\"]\ncwd = {:?}\nrestart = \"never\"\n",
+        b.corral.to_string_lossy(),
+        b.dir.to_string_lossy()
+    )
+}
+
+/// Waits until `ctl list` in `d` shows `n` slots idle.
+fn wait_idle(b: &Bench, d: &Path, n: usize) {
+    wait_for("the slots idle", Duration::from_secs(60), || {
+        let (_, out) = b.corral_cmd(d, &["ctl", "list"]);
+        out.lines().filter(|l| l.contains(" idle")).count() >= n
+    });
+}
+
+/// Over 10 s with 8 idle structured slots (stream-json): corral's CPU
+/// milliseconds and wake-ups (client and server; the agents are not
+/// corral's).
+fn structured_idle(b: &mut Bench) -> (f64, f64) {
+    let slots: String = (0..8)
+        .map(|i| structured_slot(b, &format!("s{i}")))
+        .collect();
+    let (outer, pids, d) = b.start_corral(&slots);
+    wait_idle(b, &d, 8);
+    std::thread::sleep(Duration::from_secs(3));
+    let before: f64 = pids.iter().map(|p| cpu_ms(*p)).sum();
+    let woke: u64 = pids.iter().map(|p| wakeups(*p)).sum();
+    std::thread::sleep(Duration::from_secs(10));
+    let after: f64 = pids.iter().map(|p| cpu_ms(*p)).sum();
+    let woke = pids.iter().map(|p| wakeups(*p)).sum::<u64>() - woke;
+    outer.stop();
+    (after - before, woke as f64)
+}
+
+/// A structured slot's conversation of 10,000 events (the scripted agent's
+/// `mock:many`), shown in its pane: corral's RSS in MiB (client and server)
+/// before and after, and the seconds the turn took.
+fn conversation_memory(b: &mut Bench) -> (f64, f64, f64) {
+    let (outer, pids, d) = b.start_corral(&structured_slot(b, "cc"));
+    wait_idle(b, &d, 1);
+    std::thread::sleep(Duration::from_secs(1));
+    let rss = |pids: &[u32]| pids.iter().map(|p| memory_kib(*p).0).sum::<u64>() as f64 / 1024.0;
+    let before = rss(&pids);
+    let t0 = Instant::now();
+    let (ok, out) = b.corral_cmd(
+        &d,
+        &[
+            "ctl",
+            "task",
+            "cc",
+            "mock:many",
+            "--wait",
+            "--timeout",
+            "300",
+        ],
+    );
+    assert!(ok, "ctl task: {out}");
+    let took = t0.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(1));
+    let after = rss(&pids);
+    outer.stop();
+    (before, after, took)
 }
 
 /// Seconds from launching the multiplexer to the pane's first output on the
@@ -790,6 +979,62 @@ fn main() {
         println!(
             "| {name} | {cm:.3} {unit} ({cmin:.3}-{cmax:.3}) | {tm:.3} {unit} ({tmin:.3}-{tmax:.3}) | {ratio} |"
         );
+    }
+    // corral's own figures: nothing in tmux to set beside them.
+    let mut own: Vec<(&str, &str, Vec<f64>)> = Vec::new();
+    if "8 idle structured slots".contains(only.as_str()) {
+        let runs_: Vec<(f64, f64)> = (0..runs).map(|_| structured_idle(&mut b)).collect();
+        own.push((
+            "CPU over 10 s, 8 idle structured slots",
+            "ms",
+            runs_.iter().map(|r| r.0).collect(),
+        ));
+        own.push((
+            "wake-ups over 10 s, 8 idle structured slots",
+            "",
+            runs_.iter().map(|r| r.1).collect(),
+        ));
+    }
+    if "10,000-event conversation".contains(only.as_str()) {
+        let runs_: Vec<(f64, f64, f64)> = (0..runs).map(|_| conversation_memory(&mut b)).collect();
+        own.push((
+            "RSS before a 10,000-event conversation (one structured slot)",
+            "MiB",
+            runs_.iter().map(|r| r.0).collect(),
+        ));
+        own.push((
+            "RSS after the 10,000-event conversation",
+            "MiB",
+            runs_.iter().map(|r| r.1).collect(),
+        ));
+        own.push((
+            "the 10,000-event turn, sent to its end",
+            "s",
+            runs_.iter().map(|r| r.2).collect(),
+        ));
+    }
+    if "key to echo, 50 web clients watching".contains(only.as_str()) {
+        // Alternated in one run, so both see the same machine.
+        let (mut alone, mut watched, mut messages) = (Vec::new(), Vec::new(), 0u64);
+        for _ in 0..runs {
+            alone.extend(key_echo(&mut b, Mux::Corral, 30));
+            let (w, m) = web_key_echo(&mut b, 50, 30);
+            watched.extend(w);
+            messages += m;
+        }
+        let ratio = stats(&watched).0 / stats(&alone).0.max(f64::MIN_POSITIVE);
+        own.push(("key to echo, no web client", "ms", alone));
+        own.push(("key to echo, 50 web clients watching", "ms", watched));
+        eprintln!("web clients: {messages} messages read; watched / alone = {ratio:.2}");
+    }
+    if !own.is_empty() {
+        println!();
+        println!("| corral's own figure | median (min-max) |");
+        println!("| --- | --- |");
+        for (name, unit, v) in own {
+            let (m, lo, hi) = stats(&v);
+            println!("| {name} | {m:.3} {unit} ({lo:.3}-{hi:.3}) |");
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

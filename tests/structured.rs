@@ -290,7 +290,9 @@ fn an_acp_agent_crashing_mid_request_closes_the_prompt_and_audits_it() {
     std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
     let cfg = support::write_config(dir.path(), &acp_slot(&work));
     let t = Tui::corral(&["--config", &cfg], 30, 120, dir.path());
-    t.wait_for("the ACP slot idle", LONG, |s| s.contains("gm · gemini · idle"));
+    t.wait_for("the ACP slot idle", LONG, |s| {
+        s.contains("gm · gemini · idle")
+    });
     let (code, out, err) = ctl(dir.path(), &["task", "gm", "mock:crash mock:bash"]);
     assert_eq!(code, 0, "{out}{err}");
     let s = t.wait_for("the slot exited", LONG, |s| {
