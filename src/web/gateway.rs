@@ -56,8 +56,9 @@ struct SlotChan {
     id: String,
     /// Bumped on every change of its screen.
     version: watch::Sender<u64>,
-    /// Its output as it comes.
-    data: broadcast::Sender<Arc<[u8]>>,
+    /// Its output as it comes, as `data` messages (JSON text, encoded once
+    /// for every socket).
+    data: broadcast::Sender<Arc<str>>,
     /// State changes and its exit.
     states: broadcast::Sender<SlotMsg>,
     /// The last screen rendered, and for which version (rendered once for
@@ -148,8 +149,18 @@ impl Gateway {
             let slots = slots.clone();
             Box::new(move |slot, bytes, _engine| {
                 let chan = lock(&slots).get(slot).cloned();
-                if let Some(c) = chan {
-                    let _ = c.data.send(Arc::from(bytes));
+                // Encoded once for every socket that streams it.
+                if let Some(c) = chan
+                    && c.data.receiver_count() > 0
+                {
+                    use base64::Engine as _;
+                    let msg = SlotMsg::Data {
+                        slot: c.id.clone(),
+                        data: base64::engine::general_purpose::STANDARD.encode(bytes),
+                    };
+                    if let Ok(text) = serde_json::to_string(&msg) {
+                        let _ = c.data.send(Arc::from(text));
+                    }
                 }
             })
         };
@@ -913,13 +924,8 @@ async fn slot_socket(
                 tokio::time::sleep(SCREEN_EVERY).await;
             }
             got = data.recv(), if !screens => match got {
-                Ok(bytes) => {
-                    use base64::Engine as _;
-                    let msg = SlotMsg::Data {
-                        slot: chan.id.clone(),
-                        data: base64::engine::general_purpose::STANDARD.encode(&bytes),
-                    };
-                    if !send_json(&mut socket, &msg).await { return; }
+                Ok(text) => {
+                    if socket.send(Message::Text(text.as_ref().into())).await.is_err() { return; }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     // Fell behind: the screen as it is now, then on.

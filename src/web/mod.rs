@@ -121,6 +121,9 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     let origins = access::Origins::new(bound, o.tls.is_some(), o.public_url.as_deref());
     let gateway = runtime.block_on(Gateway::connect(&o, origins, store_path))?;
+    // After the connect, which may have started the server: it must not
+    // inherit this.
+    lower_priority();
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
@@ -187,4 +190,28 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// Lowers every thread of this process (and so every thread it starts
+/// later) to nice 10: a gateway serving many browsers must never take a
+/// core from a terminal client's echo or from an agent (measured in
+/// bench/README.md: key to echo with 50 web clients watching). A failure
+/// leaves the priority as it was.
+fn lower_priority() {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return;
+    };
+    for t in tasks.flatten() {
+        if let Some(tid) = t
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<libc::id_t>().ok())
+        {
+            // SAFETY: setpriority takes plain integers and touches no memory
+            // of ours; Linux keeps a nice value per thread.
+            unsafe {
+                libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+            }
+        }
+    }
 }
