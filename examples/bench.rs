@@ -7,7 +7,9 @@
 //! bench/README.md.
 //!
 //! usage: bench/run.sh [RUNS [FILTER]]   (default 3 runs of each figure;
-//!        FILTER runs only the figures whose name contains it)
+//!        FILTER runs only the figures whose name contains it;
+//!        CORRAL_BENCH_BIN=PATH measures that corral binary instead, without
+//!        corral's own figures)
 //!        bench/run.sh SECS flood   (the flood run: memory, echo, transcripts)
 
 use std::io::{Read, Write};
@@ -844,7 +846,12 @@ fn main() {
     // An optional second argument runs only the figures whose name has it.
     let only = std::env::args().nth(2).unwrap_or_default();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let corral = root.join("target/release/corral");
+    // CORRAL_BENCH_BIN measures another build (an earlier commit's) with
+    // this harness; corral's own figures need this one's.
+    let other = std::env::var_os("CORRAL_BENCH_BIN").map(PathBuf::from);
+    let corral = other
+        .clone()
+        .unwrap_or_else(|| root.join("target/release/corral"));
     assert!(corral.exists(), "build it first: cargo build --release");
     let dir = std::env::temp_dir().join(format!("corral-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -982,6 +989,11 @@ fn main() {
     }
     // corral's own figures: nothing in tmux to set beside them.
     let mut own: Vec<(&str, &str, Vec<f64>)> = Vec::new();
+    let only = if other.is_some() {
+        "(none: another build)".to_string()
+    } else {
+        only
+    };
     if "8 idle structured slots".contains(only.as_str()) {
         let runs_: Vec<(f64, f64)> = (0..runs).map(|_| structured_idle(&mut b)).collect();
         own.push((

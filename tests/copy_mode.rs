@@ -31,45 +31,6 @@ fn shell(home: &Path) -> Tui {
     t
 }
 
-/// Every text corral put on the clipboard so far (OSC 52 sequences in its
-/// output, decoded), oldest first.
-fn clipboard(t: &Tui) -> Vec<String> {
-    let raw = t.raw();
-    let mut out = Vec::new();
-    let head = b"\x1b]52;c;";
-    let mut at = 0;
-    while let Some(k) = raw[at..].windows(head.len()).position(|w| w == head) {
-        let start = at + k + head.len();
-        let Some(len) = raw[start..].iter().position(|b| *b == 0x07) else {
-            break;
-        };
-        let text = base64::engine::general_purpose::STANDARD
-            .decode(&raw[start..start + len])
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_else(|e| panic!("bad base64 in OSC 52: {e}"));
-        out.push(text);
-        at = start + len;
-    }
-    out
-}
-
-/// Waits until the clipboard's newest text is `want`.
-fn wait_clipboard(t: &Tui, want: &str) {
-    let deadline = Instant::now() + LONG;
-    loop {
-        let got = clipboard(t);
-        if got.last().map(String::as_str) == Some(want) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "clipboard {got:?}, want {want:?}; screen:\n{}",
-            t.text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Types `line` and Enter into the shell (insert mode, then back).
 fn run_in_shell(t: &Tui, line: &str) {
     t.send(b"i");
@@ -110,7 +71,7 @@ fn search_and_yank_copy_a_line_from_the_scrollback() {
     });
     t.send(b"V");
     t.send(b"y");
-    wait_clipboard(&t, "marker-copy-42");
+    t.wait_clipboard("marker-copy-42");
     // The configured copy command got it too.
     wait_until("copy_command's file", LONG, || {
         std::fs::read_to_string(home.path().join("clip.txt")).is_ok_and(|c| c == "marker-copy-42")
@@ -222,7 +183,7 @@ fn a_drag_copies_the_words_it_covers() {
     t.send(format!("\x1b[<32;{};{row}M", b + 2).as_bytes());
     t.send(format!("\x1b[<32;{end};{row}M").as_bytes());
     t.send(format!("\x1b[<0;{end};{row}m").as_bytes());
-    wait_clipboard(&t, "beta gamma");
+    t.wait_clipboard("beta gamma");
     t.wait_mode("INSERT", LONG);
     // Double and triple clicks, from normal mode.
     t.send(b"\x1c");
@@ -230,12 +191,12 @@ fn a_drag_copies_the_words_it_covers() {
     let a = col_of("alpha") + 1;
     let click = format!("\x1b[<0;{a};{row}M\x1b[<0;{a};{row}m");
     t.send(click.repeat(2).as_bytes());
-    wait_clipboard(&t, "alpha");
+    t.wait_clipboard("alpha");
     // Elsewhere on the line: a new click, counted from one.
     let d = col_of("delta") + 1;
     let click = format!("\x1b[<0;{d};{row}M\x1b[<0;{d};{row}m");
     t.send(click.repeat(3).as_bytes());
-    wait_clipboard(&t, "alpha beta gamma delta");
+    t.wait_clipboard("alpha beta gamma delta");
     t.wait_mode("NORMAL", LONG);
 }
 
@@ -265,7 +226,7 @@ fn inside_tmux_the_copy_is_also_wrapped_for_passthrough() {
     t.send(b"\r");
     t.send(b"V");
     t.send(b"y");
-    wait_clipboard(&t, "marker-42-tmux");
+    t.wait_clipboard("marker-42-tmux");
     let b64 = base64::engine::general_purpose::STANDARD.encode("marker-42-tmux");
     let wrapped = format!("\x1bPtmux;\x1b\x1b]52;c;{b64}\x07\x1b\\");
     let raw = t.raw();

@@ -387,3 +387,34 @@ fn a_resized_pane_wraps_the_conversation_anew() {
             && s.contains("You said: tell me something long enough to wrap at eighty columns")
     });
 }
+
+/// A conversation of 10,000 events scrolls and copies as a PTY pane does:
+/// copy mode finds an event thousands of rows back and yanks exactly its
+/// line; the pane is live again after.
+#[test]
+fn a_long_conversation_scrolls_and_copies_like_a_pty_pane() {
+    let Scene { dir, t, .. } = scene("", "never", 40, 160);
+    let (code, out, err) = ctl(dir.path(), &["task", "cc", "mock:many", "--wait"]);
+    assert_eq!(code, 0, "{out}{err}");
+    t.wait_text("event 9999:", LONG);
+    t.send(b"[");
+    t.wait_mode("COPY", LONG);
+    t.type_text("/event 7777:");
+    t.wait_for("the search typed", LONG, |s| {
+        s.lines().last().is_some_and(|l| l.contains("/event 7777:"))
+    });
+    t.send(b"\r");
+    t.wait_for("the match in view", LONG, |s| {
+        s.lines()
+            .any(|l| l.contains("event 7777: the quick brown fox jumps over the lazy dog"))
+    });
+    t.send(b"V");
+    t.send(b"y");
+    wait_until("the line on the clipboard", LONG, || {
+        t.clipboard()
+            .last()
+            .is_some_and(|c| c == "● event 7777: the quick brown fox jumps over the lazy dog")
+    });
+    t.wait_mode("NORMAL", LONG);
+    t.wait_text("event 9999:", LONG);
+}

@@ -197,6 +197,46 @@ impl Tui {
         self.raw.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Every text the program put on the clipboard so far (OSC 52
+    /// sequences in its output, decoded), oldest first.
+    pub fn clipboard(&self) -> Vec<String> {
+        use base64::Engine as _;
+        let raw = self.raw();
+        let mut out = Vec::new();
+        let head = b"\x1b]52;c;";
+        let mut at = 0;
+        while let Some(k) = raw[at..].windows(head.len()).position(|w| w == head) {
+            let start = at + k + head.len();
+            let Some(len) = raw[start..].iter().position(|b| *b == 0x07) else {
+                break;
+            };
+            let text = base64::engine::general_purpose::STANDARD
+                .decode(&raw[start..start + len])
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_else(|e| panic!("bad base64 in OSC 52: {e}"));
+            out.push(text);
+            at = start + len;
+        }
+        out
+    }
+
+    /// Waits until the clipboard's newest text is `want` (30 s at most).
+    pub fn wait_clipboard(&self, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let got = self.clipboard();
+            if got.last().map(String::as_str) == Some(want) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clipboard {got:?}, want {want:?}; screen:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits until `pred(screen)` holds; panics with the screen after `timeout`.
     pub fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + timeout;
