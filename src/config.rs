@@ -233,6 +233,24 @@ pub struct UiConfig {
     /// every copy sends. None: OSC 52 only.
     #[serde(alias = "copy-command")]
     pub copy_command: Option<String>,
+    /// How long an escape sequence cut off at the end of a read of the
+    /// terminal waits for its rest before its bytes count as keys (a lone
+    /// `ESC` as the Esc key), in milliseconds (tmux's `escape-time`); at
+    /// most 2000. Raise it over a slow link that splits sequences.
+    #[serde(alias = "escape-ms")]
+    pub escape_ms: u64,
+}
+
+/// The default of [`UiConfig::escape_ms`], in milliseconds. Terminals
+/// send a sequence in one write; only a slow link splits one. (tmux's
+/// `escape-time` is 10 ms.)
+pub const ESCAPE_MS_DEFAULT: u64 = 20;
+
+impl UiConfig {
+    /// [`UiConfig::escape_ms`] as a duration, at most 2 s.
+    pub fn escape_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.escape_ms.min(2000))
+    }
 }
 
 /// A pane size in cells: `{ cols = 50, rows = 18 }`.
@@ -261,6 +279,7 @@ impl Default for UiConfig {
             scrollback_rows: 5000,
             min_pane: PaneSize::DEFAULT,
             copy_command: None,
+            escape_ms: ESCAPE_MS_DEFAULT,
         }
     }
 }

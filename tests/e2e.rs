@@ -210,6 +210,15 @@ fn terminal_resize_reaches_the_layout_and_the_pane() {
     t.wait_for("the frame at 50x200", LONG, |s| {
         s.lines().nth(49).is_some_and(|l| l.contains("INSERT"))
     });
+    // The new size goes through the server; typed keys go straight into
+    // the PTY and could run `stty` before it: wait for the server's size.
+    wait_until("the pane's PTY resized", LONG, || {
+        let (_, out, _) = support::ctl(home.path(), &["screen", "one", "--json"]);
+        serde_json::from_str::<serde_json::Value>(&out)
+            .ok()
+            .and_then(|v| v["rows"].as_u64())
+            .is_some_and(|r| r > u64::from(rows0))
+    });
     t.type_text("clear; stty size\r");
     let big = t.wait_for("the pane's new size", LONG, |s| {
         pane_size(s).is_some_and(|(r, c)| r > rows0 && c > cols0)
@@ -520,15 +529,25 @@ fn policy_answers_automatically_and_audit_lists_every_decision() {
     t.wait_text("▶ api Edit src/router.rs", LONG);
     t.send(b"n");
     t.wait_text("Rejected update to src/router.rs", LONG);
-    let (code, out, err) = run_plain(
-        &[
-            "audit",
-            "--json",
-            "--data-dir",
-            &home.path().join("data").to_string_lossy(),
-        ],
-        home.path(),
-    );
+    let audit = || {
+        run_plain(
+            &[
+                "audit",
+                "--json",
+                "--data-dir",
+                &home.path().join("data").to_string_lossy(),
+            ],
+            home.path(),
+        )
+    };
+    // The record of an answer follows its keys: the agent may draw first.
+    wait_until("the manual deny in the audit", LONG, || {
+        audit()
+            .1
+            .lines()
+            .any(|l| l.contains("\"keyboard\"") && l.contains("\"Edit\"") && l.contains("\"sent\""))
+    });
+    let (code, out, err) = audit();
     assert_eq!(code, 0, "{err}");
     let lines: Vec<serde_json::Value> = out
         .lines()
@@ -595,9 +614,13 @@ fn paused_policy_leaves_prompts_to_the_user_and_details_answers_by_number() {
     assert!(s.contains("approve-once"), "{s}");
     t.send(b"1");
     t.wait_text("● Bash(echo hello > hello.txt)", LONG);
-    let audit = std::fs::read_to_string(home.path().join("data/audit.jsonl")).unwrap_or_default();
-    assert!(audit.contains("\"answer\":\"select 1\""), "{audit}");
-    assert!(audit.contains("\"source\":\"keyboard\""), "{audit}");
+    // The record of an answer follows its keys: the agent may draw first.
+    let audit =
+        || std::fs::read_to_string(home.path().join("data/audit.jsonl")).unwrap_or_default();
+    wait_until("the answer in the audit", LONG, || {
+        audit().contains("\"answer\":\"select 1\"")
+    });
+    assert!(audit().contains("\"source\":\"keyboard\""), "{}", audit());
 }
 
 /// Closing the terminal's window (its PTY hangs up) ends corral: it never
@@ -735,7 +758,9 @@ fn keys_and_mode_changes_in_one_write_keep_their_order() {
     let cfg = write_config(
         home.path(),
         &format!(
-            "[[slot]]\nid = \"one\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"stty raw -echo; exec dd bs=1 of={} 2>/dev/null\"]\n",
+            // A second for a cut sequence's rest: the test's 5 ms pause
+            // between its halves may stretch on a loaded machine.
+            "[ui]\nescape_ms = 1000\n[[slot]]\nid = \"one\"\ncommand = \"/bin/sh\"\nargs = [\"-c\", \"stty raw -echo; exec dd bs=1 of={} 2>/dev/null\"]\n",
             got.display()
         ),
     );
@@ -911,13 +936,15 @@ fn y_on_a_cut_off_prompt_sends_nothing_and_shows_the_dialog_at_80x24() {
             .to_string()
     };
     t.wait_for("a cut-off prompt in the inbox", LONG, |s| s.contains(cut));
-    // Select it.
+    // Select it: one Tab at a time, the next once the last one moved the
+    // selection (two in one frame's time would step past it).
     for _ in 0..4 {
-        if selected(&t.text()).contains(cut) {
+        let before = selected(&t.text());
+        if before.contains(cut) {
             break;
         }
         t.send(b"\t");
-        std::thread::sleep(Duration::from_millis(100));
+        t.wait_for("the selection moved", LONG, |s| selected(s) != before);
     }
     let s = t.wait_for("the cut-off prompt selected", LONG, |s| {
         selected(s).contains(cut)

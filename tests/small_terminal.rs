@@ -36,18 +36,30 @@ fn inbox_row(s: &str, slot: &str) -> Option<String> {
         })
 }
 
-/// Tabs through the inbox until `slot`'s prompt is selected.
+/// The selected inbox row, if any.
+fn selected_row(s: &str) -> Option<String> {
+    s.lines()
+        .map(|l| l.split('│').nth(1).unwrap_or_default().to_string())
+        .find(|l| l.starts_with("▶ "))
+}
+
+/// Tabs through the inbox until `slot`'s prompt is selected: one Tab at a
+/// time, the next once the client has drawn the last one's move (two Tabs
+/// in one frame's time would step past it).
 fn select(t: &Tui, slot: &str) {
+    t.wait_for(&format!("{slot}'s prompt in the inbox"), LONG, |s| {
+        inbox_row(s, slot).is_some()
+    });
     for _ in 0..8 {
-        if inbox_row(&t.text(), slot).is_some_and(|r| r.starts_with("▶")) {
+        let s = t.text();
+        if inbox_row(&s, slot).is_some_and(|r| r.starts_with("▶")) {
             return;
         }
+        let before = selected_row(&s);
         t.send(b"\t");
-        std::thread::sleep(Duration::from_millis(150));
+        t.wait_for("the selection moved", LONG, |s| selected_row(s) != before);
     }
-    t.wait_for(&format!("{slot}'s prompt selected"), LONG, |s| {
-        inbox_row(s, slot).is_some_and(|r| r.starts_with("▶"))
-    });
+    panic!("{slot}'s prompt never got selected:\n{}", t.text());
 }
 
 /// The demo in an 80x24 terminal: all three prompts reach the inbox with
@@ -182,15 +194,21 @@ fn a_scrolled_back_view_stays_on_its_text_while_output_arrives() {
     t.wait_text("tick-700", LONG);
     t.send(b"\x1c");
     t.wait_mode("NORMAL", LONG);
-    // ctrl-u twice: half a page each (the pane is 21 rows: 10 + 10).
-    t.send(b"\x15");
-    t.send(b"\x15");
+    // ctrl-u twice: half a page each (the pane is 21 rows: 10 + 10). The
+    // second once the first is drawn: the offset alone cannot tell them
+    // apart, as it grows with the output too.
     let offset = |s: &str| -> Option<u64> {
         let i = s.find(" ↑ ")?;
         s[i + " ↑ ".len()..].split_whitespace().next()?.parse().ok()
     };
-    let s = t.wait_for("scrolled back 20 rows", LONG, |s| {
-        offset(s).is_some_and(|o| o >= 20)
+    t.send(b"\x15");
+    let s = t.wait_for("scrolled back 10 rows", LONG, |s| {
+        offset(s).is_some_and(|o| o >= 10)
+    });
+    let half = pane_rows(&s);
+    t.send(b"\x15");
+    let s = t.wait_for("scrolled back 10 more", LONG, |s| {
+        offset(s).is_some_and(|o| o >= 20) && pane_rows(s) != half
     });
     let first = offset(&s).unwrap_or(0);
     let view = pane_rows(&s);

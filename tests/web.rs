@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use support::{Tui, audit_lines, corral_bin, demo_slot, tempdir, wait_until, write_config};
+use support::{
+    Tui, audit_lines, corral_bin, demo_slot, tempdir, wait_until, wait_until_or, write_config,
+};
 
 const LONG: Duration = Duration::from_secs(40);
 
@@ -611,18 +613,21 @@ fn bad_access_is_refused_logged_and_answers_nothing() {
         "{:?}",
         audit_lines(home.path())
     );
-    let logs = std::fs::read_dir(home.path().join("data/logs"))
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .filter(|e| {
-                    e.file_name()
-                        .to_string_lossy()
-                        .starts_with("corral-web.log")
-                })
-                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-                .collect::<String>()
-        })
-        .unwrap_or_default();
+    let logs = || {
+        std::fs::read_dir(home.path().join("data/logs"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| {
+                        e.file_name()
+                            .to_string_lossy()
+                            .starts_with("corral-web.log")
+                    })
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                    .collect::<String>()
+            })
+            .unwrap_or_default()
+    };
+    // The log is written by a thread of its own: wait for each line.
     for what in [
         "no login",
         "bad token",
@@ -633,7 +638,9 @@ fn bad_access_is_refused_logged_and_answers_nothing() {
         "read-only token answered",
         "read-only token typed",
     ] {
-        assert!(logs.contains(what), "not logged: {what}\n{logs}");
+        if !wait_until_or(LONG, || logs().contains(what)) {
+            panic!("not logged: {what}\n{}", logs());
+        }
     }
     drop(ro);
 }

@@ -34,12 +34,6 @@ pub enum Input {
     Mouse(MouseMsg),
 }
 
-/// How long an escape sequence cut off at the end of a read may wait for its
-/// rest before its bytes count as keys (a lone `ESC` as the Esc key), in
-/// milliseconds. Terminals send a sequence in one write; only a slow link
-/// splits one. (tmux's `escape-time` is 10 ms.)
-pub const ESCAPE_WAIT: Duration = Duration::from_millis(20);
-
 /// Longest CSI sequence taken, in bytes; a longer one is dropped whole.
 const CSI_MAX: usize = 256;
 
@@ -531,6 +525,9 @@ impl Reader {
     /// armed and `leaves` says the key does not leave insert mode; the rest
     /// goes to `tx`.
     ///
+    /// An escape sequence cut off at the end of a read waits `escape_wait`
+    /// for its rest (`[ui] escape_ms`).
+    ///
     /// Errors: the stop pipe or the thread cannot be made.
     pub fn start(
         fd: RawFd,
@@ -538,6 +535,7 @@ impl Reader {
         leaves: LeavesInsert,
         type_key: TypeKey,
         tx: tokio::sync::mpsc::UnboundedSender<TermMsg>,
+        escape_wait: Duration,
     ) -> io::Result<Reader> {
         let mut fds = [0; 2];
         // SAFETY: pipe2 fills two descriptors we then own.
@@ -554,7 +552,7 @@ impl Reader {
         };
         let thread = std::thread::Builder::new()
             .name("term-input".into())
-            .spawn(move || read_loop(fd, &stop_r, &route, &leaves, &type_key, &tx))?;
+            .spawn(move || read_loop(fd, &stop_r, &route, &leaves, &type_key, &tx, escape_wait))?;
         Ok(Reader {
             stop: Some(stop_w),
             thread: Some(thread),
@@ -607,6 +605,7 @@ fn read_loop(
     leaves: &LeavesInsert,
     type_key: &TypeKey,
     tx: &tokio::sync::mpsc::UnboundedSender<TermMsg>,
+    escape_wait: Duration,
 ) {
     use std::os::fd::AsRawFd;
     let mut dec = Decoder::default();
@@ -618,7 +617,7 @@ fn read_loop(
     loop {
         // A cut-off escape sequence waits a little for its rest.
         let timeout = if dec.waiting() {
-            ESCAPE_WAIT.as_millis() as libc::c_int
+            escape_wait.as_millis().min(i32::MAX as u128) as libc::c_int
         } else {
             -1
         };

@@ -897,6 +897,7 @@ async fn ui_loop(
                 t
             }),
             term_tx,
+            o.ui.escape_wait(),
         )
         .context("reading the terminal")?
     };

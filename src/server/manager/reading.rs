@@ -184,6 +184,10 @@ impl Manager {
                 rule,
             });
         }
+        // The record is written before anyone hears the prompt closed.
+        if let Some(v) = vanished {
+            self.audit_vanished(i, &v, "none", "closed without an answer from corral");
+        }
         for e in events {
             self.emit(e);
         }
@@ -191,9 +195,6 @@ impl Manager {
             self.learn_conversation(i, id);
         }
         self.correlate_hooks(i);
-        if let Some(v) = vanished {
-            self.audit_vanished(i, &v, "none", "closed without an answer from corral");
-        }
         self.sync_inbox(i);
         // An answer handed back from the hook, for the dialog it asked for.
         let s = &mut self.slots[i];
