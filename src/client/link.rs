@@ -315,7 +315,10 @@ struct Detours {
     open: std::collections::HashMap<SlotIdx, u64>,
 }
 
-/// The slot a command types into through the server, if it does.
+/// The slot whose later keys must come after this command: one that types
+/// into it through the server, or a new size for its PTY (a program must
+/// not read keys typed after a resize before it is resized: `stty size`
+/// typed at once).
 fn input_slot(msg: &ClientMsg) -> Option<SlotIdx> {
     match msg {
         ClientMsg::Command {
@@ -323,7 +326,8 @@ fn input_slot(msg: &ClientMsg) -> Option<SlotIdx> {
                 Command::Key { slot, .. }
                 | Command::Paste { slot, .. }
                 | Command::Write { slot, .. }
-                | Command::Mouse { slot, .. },
+                | Command::Mouse { slot, .. }
+                | Command::Resize { slot, .. },
         } => Some(*slot),
         _ => None,
     }
@@ -611,9 +615,10 @@ impl Link {
     ///
     /// Errors: the connection is gone.
     ///
-    /// Input for a slot (a key, paste, write or mouse report) is followed by
-    /// a [`ClientMsg::InputSync`]: until the server answers it, this client
-    /// types into that slot through the server only.
+    /// Input for a slot (a key, paste, write or mouse report) or a new size
+    /// for its PTY is followed by a [`ClientMsg::InputSync`]: until the
+    /// server answers it, this client types into that slot through the
+    /// server only, so later keys come after it.
     pub fn send(&self, msg: &ClientMsg) -> io::Result<()> {
         let frame = Frame::json(msg)?.encode();
         let Some(slot) = input_slot(msg) else {
