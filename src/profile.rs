@@ -601,8 +601,8 @@ pub struct SessionSpec {
     /// also how the id is found. None: every known id is resumed.
     #[serde(default)]
     pub transcript: Option<String>,
-    /// How the transcript tells the conversation's tokens (`claude`), for a
-    /// PTY slot's usage; none: it is not read.
+    /// How the transcript tells the conversation's tokens (`claude`,
+    /// `codex`, `gemini`), for a PTY slot's usage; none: it is not read.
     #[serde(default)]
     pub usage: Option<TranscriptUsage>,
 }
@@ -617,6 +617,9 @@ pub enum TranscriptUsage {
     /// Codex CLI 0.169.0's `rollout-*-<id>.jsonl` (see
     /// [`crate::agent_protocol::codex_transcript_usage`]).
     Codex,
+    /// Gemini CLI 0.61.0's `chats/session-*-<id8>.jsonl` (see
+    /// [`crate::agent_protocol::gemini_transcript_usage`]).
+    Gemini,
 }
 
 /// Where a conversation's id comes from.

@@ -410,8 +410,9 @@ fn ctl_drives_four_real_agents() {
                 && a["result"] == "sent"),
             "{slot}: {audit:#?}"
         );
-        // Claude Code's and Codex's own transcripts give a PTY slot's usage.
-        if slot == "claude" || slot == "codex" {
+        // Claude Code's, Codex's and Gemini CLI's own transcripts give a
+        // PTY slot's usage.
+        if slot == "claude" || slot == "codex" || slot == "gemini" {
             support::wait_until(&format!("{slot}: usage from its transcript"), LONG, || {
                 let v: serde_json::Value =
                     serde_json::from_str(&support::ctl(h, &["list", "--json"]).1)

@@ -326,6 +326,84 @@ pub fn claude_transcript_usage(text: &str) -> SlotUsage {
     u
 }
 
+/// What Gemini CLI's own record of a conversation (its
+/// `tmp/<project>/chats/session-*-<id8>.jsonl`, as Gemini CLI 0.61.0 writes
+/// it in a terminal) says it used. Its lines are a header, message records
+/// (written again, whole, as they change: the last one of an id counts) and
+/// `{"$set": ...}` updates (a `messages` list replaces them all). Tokens are
+/// each model message's `tokens`: `input` (cached part included), `output`
+/// plus `thoughts` (billed as output), `cached`. Turns are the prompts a
+/// person gave: user messages that are not Gemini's own context, slash
+/// commands or hook context (what Gemini CLI itself does not count as a
+/// conversation). The record has no cost.
+pub fn gemini_transcript_usage(text: &str) -> SlotUsage {
+    use serde_json::Value;
+    // Message id -> the message, in the order first seen.
+    let mut order: Vec<String> = Vec::new();
+    let mut msgs: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
+    let put = |order: &mut Vec<String>,
+               msgs: &mut std::collections::HashMap<String, Value>,
+               m: &Value| {
+        let Some(id) = m.get("id").and_then(Value::as_str) else {
+            return;
+        };
+        if msgs.insert(id.to_string(), m.clone()).is_none() {
+            order.push(id.to_string());
+        }
+    };
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if let Some(list) = v.pointer("/$set/messages").and_then(Value::as_array) {
+            order.clear();
+            msgs.clear();
+            for m in list {
+                put(&mut order, &mut msgs, m);
+            }
+        } else if v.get("type").is_some() {
+            put(&mut order, &mut msgs, &v);
+        }
+    }
+    let mut u = SlotUsage::default();
+    for id in &order {
+        let Some(m) = msgs.get(id) else { continue };
+        match m.get("type").and_then(Value::as_str) {
+            Some("user") => {
+                let text: String = match m.get("content") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Array(parts)) => parts
+                        .iter()
+                        .filter_map(|p| p.get("text").and_then(Value::as_str))
+                        .collect(),
+                    _ => String::new(),
+                };
+                let t = text.trim();
+                let own = t.is_empty()
+                    || t.starts_with('/')
+                    || t.starts_with('?')
+                    || t.starts_with("<session_context>")
+                    || t.starts_with("<hook_context>");
+                if !own {
+                    u.turns = u.turns.saturating_add(1);
+                }
+            }
+            Some("gemini") => {
+                let Some(t) = m.get("tokens") else { continue };
+                let n = |k: &str| t.get(k).and_then(Value::as_u64).unwrap_or(0);
+                u.usage.add(&Usage {
+                    input_tokens: n("input"),
+                    output_tokens: n("output").saturating_add(n("thoughts")),
+                    cache_read_tokens: n("cached"),
+                    cache_write_tokens: 0,
+                });
+            }
+            _ => {}
+        }
+    }
+    u
+}
+
 /// What Codex CLI's own transcript of a conversation (its
 /// `sessions/*/*/*/rollout-*-<id>.jsonl`, as Codex CLI 0.169.0 writes it)
 /// says it used: the last `token_count` event's `total_token_usage`, and the
@@ -497,6 +575,37 @@ mod tests {
         assert_eq!(u.turns, 1);
         assert_eq!((u.usage.input_tokens, u.usage.output_tokens), (200, 40));
         assert_eq!(u.usage.cache_read_tokens, 5);
+    }
+
+    #[test]
+    fn a_gemini_record_counts_each_message_once_and_each_prompt_given() {
+        // As Gemini CLI 0.61.0 wrote it for one prompt (`gemini -p`, against
+        // corral's mock).
+        let real = include_str!("../../tests/fixtures/transcripts/gemini-0.61.0-one-turn.jsonl");
+        let u = gemini_transcript_usage(real);
+        assert_eq!(u.turns, 1);
+        assert_eq!((u.usage.input_tokens, u.usage.output_tokens), (100, 20));
+        // A message written again as it changed counts once (its last
+        // form); a `$set` of the messages replaces them; thoughts are output;
+        // a slash command is not a turn; a broken line is skipped.
+        let t = [
+            r#"{"sessionId":"s","kind":"main"}"#,
+            r#"{"$set":{"messages":[{"id":"c","type":"user","content":[{"text":"<session_context>x"}]}]}}"#,
+            r#"{"id":"u1","type":"user","content":[{"text":"fix it"}]}"#,
+            r#"{"id":"g1","type":"gemini","content":"","tokens":{"input":10,"output":1}}"#,
+            r#"{"id":"g1","type":"gemini","content":"ok","tokens":{"input":10,"output":5,"cached":4,"thoughts":2}}"#,
+            r#"{"id":"u2","type":"user","content":[{"text":"/stats"}]}"#,
+            r#"{"id":"u3","type":"user","content":"again"}"#,
+            r#"{"id":"g2","type":"gemini","content":"done","tokens":{"input":30,"output":3}}"#,
+            r#"{"$set":{"lastUpdated":"x"}}"#,
+            "{broken",
+        ]
+        .join("\n");
+        let u = gemini_transcript_usage(&t);
+        assert_eq!(u.turns, 2);
+        assert_eq!((u.usage.input_tokens, u.usage.output_tokens), (40, 10));
+        assert_eq!(u.usage.cache_read_tokens, 4);
+        assert_eq!(u.cost_usd, 0.0);
     }
 
     #[test]

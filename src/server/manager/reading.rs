@@ -412,6 +412,9 @@ fn read_usage_later(
                         crate::profile::TranscriptUsage::Codex => {
                             crate::agent_protocol::codex_transcript_usage(&text)
                         }
+                        crate::profile::TranscriptUsage::Gemini => {
+                            crate::agent_protocol::gemini_transcript_usage(&text)
+                        }
                     };
                     let _ = tx.send(Msg::UsageRead { slot: i, usage });
                     return;
