@@ -266,3 +266,8 @@ fn shell_constructs_and_paths() {
 fn red_team_findings() {
     run("model-redteam.toml");
 }
+
+#[test]
+fn fourth_red_team_pass() {
+    run("model-redteam2.toml");
+}

@@ -466,7 +466,8 @@ fn rm_critical(w: &[&str]) -> bool {
         "rsync" => {
             let (opts, ops) = split(args);
             opts.iter()
-                .any(|o| o.starts_with("--delete") || o.starts_with("--remove"))
+                // `--del` is rsync's own alias of --delete-during.
+                .any(|o| o.starts_with("--del") || o.starts_with("--remove"))
                 && ops.last().is_some_and(|o| critical_path(o))
         }
         // Recursive by nature (npm's rimraf, del-cli).

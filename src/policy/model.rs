@@ -574,6 +574,21 @@ fn program_specials(p: &Program, operands: &[(Word, Vec<Word>)], st: &State, e: 
                 path: w.clone(),
                 dirs: dirs.clone(),
             });
+            // The project's own program reads `--opt=VALUE` after `--` as
+            // an option too (libtest's `--logfile=../x`): its value is a
+            // path like an operand.
+            if let Some((opt, value)) = w.text.split_once('=')
+                && opt.starts_with('-')
+                && !value.is_empty()
+            {
+                e.project_paths.push(WritePath {
+                    path: Word {
+                        text: value.to_string(),
+                        literal: w.literal,
+                    },
+                    dirs: dirs.clone(),
+                });
+            }
         }
     }
     if RESPONSE_FILES.contains(&name)
@@ -920,6 +935,18 @@ fn walk(
                 // env's NAME=VALUE words come before the command.
                 if p.name == "env" && is_assignment(t) {
                     continue;
+                }
+                // `strace -o '|CMD'` (or `!CMD`) pipes the trace into a
+                // shell command (strace 6.1).
+                if e.program == "strace" {
+                    for (opt, v) in &st.values {
+                        if matches!(opt.as_str(), "-o" | "--output")
+                            && (v.starts_with('|') || v.starts_with('!'))
+                        {
+                            e.code
+                                .push(format!("strace {opt} {v} (the trace piped to a command)"));
+                        }
+                    }
                 }
                 // flock creates its lock file.
                 if e.program == "flock"
@@ -1512,10 +1539,25 @@ fn sed_effects(script: &str) -> Result<Vec<String>, String> {
                 }
             }
             'b' | 't' | 'T' | ':' | 'v' => {
-                // A label runs to `;` or the line's end (GNU sed 4.9 ends
-                // `:label` at `;` too).
-                while i < s.len() && s[i] != '\n' && s[i] != ';' {
+                // A label (or `v`'s version) is one word. Where it ends
+                // differs between seds and versions (GNU sed 4.9 ends
+                // `:x` at a space and runs `:x e cmd`'s `e`): a word
+                // followed by more text before `;` or the line's end is
+                // not read.
+                while i < s.len() && s[i] == ' ' {
                     i += 1;
+                }
+                while i < s.len() && !matches!(s[i], '\n' | ';' | ' ' | '\t' | '}') {
+                    i += 1;
+                }
+                while i < s.len() && matches!(s[i], ' ' | '\t') {
+                    i += 1;
+                }
+                if i < s.len() && !matches!(s[i], '\n' | ';' | '}') {
+                    return Err(format!(
+                        "sed: text after the label of `{cmd}` ({:?}): where it ends differs between seds",
+                        s[i..].iter().collect::<String>()
+                    ));
                 }
             }
             'a' | 'i' | 'c' => {

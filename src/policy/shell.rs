@@ -1009,6 +1009,7 @@ impl Walker<'_> {
                         }
                     }
                 };
+                self.socket_check(&target);
                 Redirect {
                     fd: *fd,
                     op,
@@ -1040,16 +1041,51 @@ impl Walker<'_> {
                 op: RedirectOp::HereString,
                 target: self.word(&w.value)?,
             },
-            ast::IoRedirect::OutputAndError(w, append) => Redirect {
-                fd: None,
-                op: if *append {
-                    RedirectOp::AppendOutputAndError
-                } else {
-                    RedirectOp::OutputAndError
-                },
-                target: self.word(&w.value)?,
-            },
+            ast::IoRedirect::OutputAndError(w, append) => {
+                let target = self.word(&w.value)?;
+                self.socket_check(&target);
+                Redirect {
+                    fd: None,
+                    op: if *append {
+                        RedirectOp::AppendOutputAndError
+                    } else {
+                        RedirectOp::OutputAndError
+                    },
+                    target,
+                }
+            }
         }))
+    }
+
+    /// A redirection to or from bash's `/dev/tcp/HOST/PORT` or
+    /// `/dev/udp/..` opens a socket, whichever way it points: one opened to
+    /// read (`3</dev/tcp/h/80`) can be written through (`>&3`). A target
+    /// whose text corral cannot read may be one.
+    fn socket_check(&mut self, target: &Word) {
+        // zsh reads `>!`, `>>!` and `&>!` as a clobbering redirection to the
+        // next word, which bash reads as an argument: the file written is
+        // not the one bash's grammar names.
+        if target.text.starts_with('!') {
+            self.construct(
+                Construct::Evaluation,
+                format!("zsh's >! redirection: {}", target.text),
+            );
+        }
+        let mut t = target.text.clone();
+        while t.contains("//") {
+            t = t.replace("//", "/");
+        }
+        if t.starts_with("/dev/tcp/") || t.starts_with("/dev/udp/") {
+            self.construct(Construct::Network, format!("a socket: {}", target.text));
+        } else if !target.literal && !t.contains("<(") && !t.contains(">(") {
+            self.construct(
+                Construct::Network,
+                format!(
+                    "a redirection to a name corral cannot read (a socket?): {}",
+                    target.text
+                ),
+            );
+        }
     }
 
     fn heredoc_body(&mut self, body: &str) -> R {
@@ -1071,6 +1107,15 @@ impl Walker<'_> {
             splits: false,
         };
         self.pieces(raw, &pieces, false, &mut acc)?;
+        // zsh expands a word `=NAME` to the path of program NAME (`> =cargo`
+        // writes over cargo itself).
+        if let Some(WordPiece::Text(t)) = pieces.first().map(|p| &p.piece)
+            && t.starts_with('=')
+            && t[1..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
+            self.construct(Construct::Evaluation, raw.to_string());
+            acc.literal = false;
+        }
         // An expansion the parser left as text (zsh's `${~x}` and
         // `${(e)x}`, bash 5.3's `${ cmd; }`): the shell expands it in ways
         // corral does not read.
@@ -1121,7 +1166,7 @@ impl Walker<'_> {
                     acc.text.push_str(t);
                 }
                 WordPiece::SingleQuotedText(t) => acc.text.push_str(t),
-                WordPiece::AnsiCQuotedText(t) => acc.text.push_str(&ansi_c(t)),
+                WordPiece::AnsiCQuotedText(t) => acc.text.push_str(&ansi_c(t).map_err(ParseError)?),
                 WordPiece::DoubleQuotedSequence(inner)
                 | WordPiece::GettextDoubleQuotedSequence(inner) => {
                     self.pieces(raw, inner, true, acc)?;
@@ -1408,8 +1453,15 @@ fn looks_like_brace_expansion(t: &str) -> bool {
     }
 }
 
-/// Decodes the body of `$'..'`.
-fn ansi_c(s: &str) -> String {
+/// The text of an ANSI-C quoted word (`$'..'`) as bash 5 decodes it.
+///
+/// Errors (the word is not read, so the command is asked): escapes whose
+/// meaning differs between shells and versions or that corral does not
+/// decode (`\x{..}`, bash 5.2's braced hex; `\cX` control characters), and
+/// any escape that decodes to NUL (bash ends the word there: `$'..\0'` is
+/// `..`), so a word never reads as a harmless name while the shell uses
+/// another.
+fn ansi_c(s: &str) -> Result<String, String> {
     let mut out = String::new();
     let mut it = s.chars().peekable();
     while let Some(c) = it.next() {
@@ -1421,6 +1473,10 @@ fn ansi_c(s: &str) -> String {
             out.push('\\');
             break;
         };
+        if (e == 'x' && it.peek() == Some(&'{')) || e == 'c' {
+            return Err(format!("the escape \\{e} in $'{s}' is not read"));
+        }
+        let mut bad = false;
         let mut number = |radix: u32, max: usize, first: Option<char>| {
             let mut digits: String = first.into_iter().collect();
             while digits.len() < max {
@@ -1432,9 +1488,14 @@ fn ansi_c(s: &str) -> String {
                     _ => break,
                 }
             }
-            u32::from_str_radix(&digits, radix)
+            if digits.is_empty() {
+                return None;
+            }
+            let n = u32::from_str_radix(&digits, radix)
                 .ok()
-                .and_then(char::from_u32)
+                .and_then(char::from_u32);
+            bad |= n.is_none();
+            n
         };
         let decoded = match e {
             'n' => Some('\n'),
@@ -1452,6 +1513,9 @@ fn ansi_c(s: &str) -> String {
             '0'..='7' => number(8, 3, Some(e)),
             _ => None,
         };
+        if bad || decoded == Some('\0') {
+            return Err(format!("$'{s}' holds a NUL or a character that is not one"));
+        }
         match decoded {
             Some(d) => out.push(d),
             None => {
@@ -1460,7 +1524,7 @@ fn ansi_c(s: &str) -> String {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// The last path component of a command name (`/bin/rm` -> `rm`).
