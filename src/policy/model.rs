@@ -898,13 +898,30 @@ fn walk(
         // `+O shopt`, `set +o`).
         let plus = t.starts_with('+') && t.len() > 1 && p.opts.keys().any(|k| k.starts_with('+'));
         if options_done || (!t.starts_with('-') && !plus) || t == "-" {
-            // tar's old style: a first word of bundled letters (`xzf`).
+            // tar's old style: a first word of bundled letters (`cfz`),
+            // each letter that takes a value taking the next word in turn
+            // (`tar cfC A.tar DIR src`: f is A.tar, C is DIR; GNU tar 1.34).
             if is_tar && i == 1 && !t.starts_with('-') && !t.is_empty() {
-                let bundled = Word {
-                    text: format!("-{t}"),
-                    literal: w.literal,
-                };
-                i += read_option(p, &lookup, &bundled, &words[i..], e, &mut st);
+                for letter in t.chars() {
+                    let opt = Word {
+                        text: format!("-{letter}"),
+                        literal: w.literal,
+                    };
+                    let takes = lookup(&opt.text).is_some_and(|o| {
+                        matches!(o.value, Value::Required | Value::UntilSemicolon)
+                    });
+                    if takes {
+                        let Some(value) = words.get(i) else {
+                            e.unknown.push(format!("tar {t} (-{letter} has no value)"));
+                            break;
+                        };
+                        let pair = [opt.clone(), value.clone()];
+                        read_option(p, &lookup, &pair[0], &pair[1..], e, &mut st);
+                        i += 1;
+                    } else {
+                        read_option(p, &lookup, &opt, &[], e, &mut st);
+                    }
+                }
                 continue;
             }
             if !p.sub.is_empty() && operands.is_empty() && !options_done {
