@@ -1089,6 +1089,82 @@ fn walk(
             });
         }
     }
+    // A copy into a directory writes DIR/NAME for each source NAME: placed
+    // too, so a protected name (`cp docs/CLAUDE.md .`, `cp -r tpl/.claude
+    // .`) or a link in DIR is seen. Whether DEST is a directory is not
+    // known here: the name is placed either way.
+    if matches!(e.program.as_str(), "cp" | "mv" | "install" | "ln" | "rsync") {
+        let target_dir = st
+            .values
+            .iter()
+            .find(|(o, _)| matches!(o.as_str(), "-t" | "--target-directory"))
+            .map(|(_, v)| v.clone());
+        let (sources, dest) = match &target_dir {
+            Some(d) => (&operands[..], Some(d.clone())),
+            None if operands.len() > 1 => (
+                &operands[..operands.len() - 1],
+                operands.last().map(|(w, _)| w.text.clone()),
+            ),
+            None => (&operands[..0], None),
+        };
+        if let Some(dest) = dest {
+            let dest_literal =
+                target_dir.is_some() || operands.last().is_some_and(|(w, _)| w.literal);
+            for (w, dirs) in sources {
+                let base = w
+                    .text
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("");
+                // rsync's `src/` copies the contents: their names are not
+                // known here.
+                if base.is_empty() || base == "." || base == ".." || w.text.ends_with('/') {
+                    continue;
+                }
+                e.writes.push(WritePath {
+                    path: Word {
+                        text: format!("{}/{base}", dest.trim_end_matches('/')),
+                        literal: w.literal && dest_literal,
+                    },
+                    dirs: dirs.clone(),
+                });
+            }
+        }
+    }
+    // Decompressing writes the name without its suffix (`gunzip
+    // CLAUDE.md.gz` writes CLAUDE.md): placed too.
+    let decompress = matches!(
+        e.program.as_str(),
+        "gunzip" | "unxz" | "bunzip2" | "unzstd" | "unlzma"
+    ) || (matches!(
+        e.program.as_str(),
+        "gzip" | "xz" | "bzip2" | "zstd" | "lzma"
+    ) && st
+        .seen
+        .iter()
+        .any(|o| matches!(o.as_str(), "-d" | "--decompress" | "--uncompress")));
+    if decompress
+        && !st
+            .seen
+            .iter()
+            .any(|o| matches!(o.as_str(), "-c" | "--stdout" | "--to-stdout"))
+    {
+        for (w, dirs) in &operands {
+            if let Some(stem) = [".gz", ".tgz", ".xz", ".bz2", ".zst", ".lzma", ".z", ".Z"]
+                .iter()
+                .find_map(|x| w.text.strip_suffix(x))
+            {
+                e.writes.push(WritePath {
+                    path: Word {
+                        text: stem.to_string(),
+                        literal: w.literal,
+                    },
+                    dirs: dirs.clone(),
+                });
+            }
+        }
+    }
     program_specials(p, &operands, &st, e);
     let here = Word {
         text: ".".into(),
