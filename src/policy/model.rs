@@ -1309,6 +1309,18 @@ fn read_option(
         st.seen.push(name.to_string());
         if let Some(v) = &value {
             st.values.push((name.to_string(), v.text.clone()));
+            // A project program's option value that names a path outside
+            // the workspace may be code it loads (`eslint --format=/tmp/x.js`,
+            // `mocha --reporter=../r.js`): placed like its operands.
+            if p.effect == Some(ProgramEffect::Project)
+                && v.literal
+                && (v.text.starts_with('/') || v.text.starts_with('~') || v.text.contains(".."))
+            {
+                e.project_paths.push(WritePath {
+                    path: v.clone(),
+                    dirs: e.dirs.clone(),
+                });
+            }
             // pytest-cov's `--cov-report=html:DIR` writes DIR.
             if matches!(p.name.as_str(), "pytest" | "coverage")
                 && name == "--cov-report"
