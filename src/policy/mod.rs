@@ -282,6 +282,26 @@ pub fn protected(p: &Path) -> Option<&'static str> {
     })
 }
 
+/// The entry of [`PROTECTED`] that a file named `p` (relative to its
+/// workspace) plus any suffix could fall under: `p` itself, or `p`'s last
+/// component a start of the entry's matching component (`.envr` of
+/// `.envrc`, `sub/.gi` of `.git`), compared without regard to case.
+pub fn protected_by_prefix(p: &Path) -> Option<&'static str> {
+    if let Some(e) = protected(p) {
+        return Some(e);
+    }
+    let last = p.file_name()?.to_string_lossy().to_lowercase();
+    if last.is_empty() {
+        return None;
+    }
+    PROTECTED.into_iter().find(|entry| {
+        entry.split('/').any(|part| {
+            let part = part.trim_matches('*').to_lowercase();
+            part.starts_with(&last)
+        })
+    })
+}
+
 /// What a file tool's write of `subject` (a path) cannot be shown to keep
 /// to: outside the workspace `cwd` (or unplaceable), or a protected path.
 fn file_write_unprovable(subject: &str, cwd: Option<&Path>) -> Vec<Unprovable> {
@@ -1509,6 +1529,20 @@ fn layer_findings(
                 }
             },
             place::Place::Device => {}
+        }
+    }
+    for w in &l.name_prefixes {
+        if let place::Place::Inside(rel) = frame.place(&w.path, &w.dirs)
+            && let Some(entry) = protected_by_prefix(&rel)
+        {
+            a.effects
+                .push(format!("names files {}… (protected: {entry})", w.path.text));
+            push(
+                a,
+                Construct::ProtectedPath,
+                format!("{} names files {}…", l.program, w.path.text),
+                format!("a name that starts so may be {entry}"),
+            );
         }
     }
     for w in &l.extracts {

@@ -338,6 +338,9 @@ pub struct Effects {
     /// files, scripts, targets): one outside the workspace runs code from
     /// elsewhere (`pytest /tmp/x/test_a.py`).
     pub project_paths: Vec<WritePath>,
+    /// Files it names by adding to a prefix (`split`'s and `csplit`'s
+    /// PREFIXaa, PREFIX00): the path is the prefix.
+    pub name_prefixes: Vec<WritePath>,
     /// Relative symbolic link targets that climb with `..`.
     pub climbing_links: Vec<String>,
     /// Sources of `cp` and `mv`: a relative symbolic link among them means
@@ -1131,6 +1134,29 @@ fn walk(
                 });
             }
         }
+    }
+    // split FILE PREFIX and csplit -f PREFIX name their files PREFIX +
+    // a suffix the command line chooses (`-b 'c%.0d'`): `.envr` makes
+    // `.envrc`.
+    let prefix = match e.program.as_str() {
+        "split" if operands.len() >= 2 => operands.last().map(|(w, d)| (w.clone(), d.clone())),
+        "csplit" => st
+            .values
+            .iter()
+            .find(|(o, _)| matches!(o.as_str(), "-f" | "--prefix"))
+            .map(|(_, v)| {
+                (
+                    Word {
+                        text: v.clone(),
+                        literal: true,
+                    },
+                    e.dirs.clone(),
+                )
+            }),
+        _ => None,
+    };
+    if let Some((w, dirs)) = prefix {
+        e.name_prefixes.push(WritePath { path: w, dirs });
     }
     // Decompressing writes the name without its suffix (`gunzip
     // CLAUDE.md.gz` writes CLAUDE.md): placed too.
