@@ -601,6 +601,38 @@ fn program_specials(p: &Program, operands: &[(Word, Vec<Word>)], st: &State, e: 
             .push(format!("{name} {} (arguments read from a file)", w.text));
     }
     match name {
+        // `cargo clippy -- ARGS` hands ARGS to clippy-driver, a rustc: lint
+        // levels are all a rule for clippy means (`-D warnings`); any other
+        // (`-C linker=/tmp/x`, `--emit=dep-info=../x`) is the compiler's.
+        "cargo clippy" => {
+            let level = |t: &str| {
+                matches!(
+                    t,
+                    "-D" | "-W"
+                        | "-A"
+                        | "-F"
+                        | "--deny"
+                        | "--warn"
+                        | "--allow"
+                        | "--forbid"
+                        | "--cap-lints"
+                )
+            };
+            let mut it = operands.iter().map(|(w, _)| w.text.as_str());
+            while let Some(t) = it.next() {
+                if level(t) {
+                    it.next();
+                    continue;
+                }
+                let attached = t.split_once('=').is_some_and(|(f, _)| level(f))
+                    || (["-D", "-W", "-A", "-F"].iter().any(|f| t.starts_with(f)) && t.len() > 2);
+                if !attached {
+                    e.code.push(format!(
+                        "cargo clippy -- {t} (an argument for the compiler)"
+                    ));
+                }
+            }
+        }
         "curl" | "wget" => {
             for (w, dirs) in operands {
                 if !w.literal {
