@@ -633,6 +633,41 @@ fn program_specials(p: &Program, operands: &[(Word, Vec<Word>)], st: &State, e: 
                 }
             }
         }
+        // `curl -o '#1'` names the file from the URL's glob (`{..}`, `[..]`).
+        "curl"
+            if st
+                .values
+                .iter()
+                .any(|(o, v)| matches!(o.as_str(), "-o" | "--output") && v.contains('#')) =>
+        {
+            e.unknown
+                .push("curl -o with #N (the name comes from the URL)".to_string());
+        }
+        // `git fetch URL` (not a configured remote) then `git merge
+        // FETCH_HEAD` is a `git pull URL`: history from elsewhere.
+        "git fetch" => {
+            if let Some((w, _)) = operands.first()
+                && (w.text.contains(':') || w.text.contains('/') || w.text.starts_with('.'))
+            {
+                e.network.push(format!(
+                    "git fetch {} (a repository by URL or path)",
+                    w.text
+                ));
+            }
+        }
+        // `deno test URL` / `deno bench npm:x` run code from elsewhere.
+        "deno test" | "deno bench" => {
+            for (w, _) in operands {
+                if w.text.contains("://")
+                    || ["npm:", "jsr:", "http:", "https:"]
+                        .iter()
+                        .any(|x| w.text.starts_with(x))
+                {
+                    e.code
+                        .push(format!("{name} {} (code from elsewhere)", w.text));
+                }
+            }
+        }
         "curl" | "wget" => {
             for (w, dirs) in operands {
                 if !w.literal {
