@@ -271,3 +271,8 @@ fn red_team_findings() {
 fn fourth_red_team_pass() {
     run("model-redteam2.toml");
 }
+
+#[test]
+fn fifth_red_team_pass() {
+    run("model-redteam3.toml");
+}

@@ -474,6 +474,10 @@ pub struct Analysis {
     /// Programs the command model does not know, with the index of their
     /// simple command (into `texts`): an allow rule must name them.
     pub unknown_programs: Vec<(String, usize)>,
+    /// Programs that act on another process by its id (`kill PID`), with
+    /// the text shown and the index of their simple command: an allow rule
+    /// must name the program (`kill *`) or list `other-process`.
+    pub other_processes: Vec<(String, String, usize)>,
     /// Every effect found, in words, for `corral policy test`.
     pub effects: Vec<String>,
     /// A file tool's path relative to the workspace (inside it), or
@@ -1231,6 +1235,20 @@ impl Policy {
                 r.name
             ));
         }
+        // Which process a number is cannot be known: only a rule that
+        // names the program (`kill *`) approves it.
+        if !r.allow_constructs.contains(&Construct::OtherProcess)
+            && let Some((_, text, _)) = a.other_processes.iter().find(|(p, _, k)| {
+                !r.names(p, a.texts.get(*k).map(Vec::as_slice).unwrap_or_default())
+            })
+        {
+            return ask(format!(
+                "{} {text:?} in {:?} is not provable (a process id may name any process of the user, corral's server included): rule {} does not name the program (name it in the rule's pattern, or list \"other-process\" in allow_constructs)",
+                Construct::OtherProcess.describe(),
+                s.subject,
+                r.name
+            ));
+        }
         if !blocked.is_empty() {
             return ask(format!(
                 "dangerous ({}): rule {} does not allow it by name",
@@ -1458,6 +1476,11 @@ fn layer_findings(
         a.effects.push(format!("network: {n}"));
         push(a, Construct::Network, n.clone(), String::new());
     }
+    for n in &l.processes {
+        a.effects.push(format!("other process: {n}"));
+        a.other_processes
+            .push((l.program.clone(), n.clone(), a.texts.len()));
+    }
     if l.project {
         a.effects.push(format!(
             "runs the workspace's own code: {}",
@@ -1644,19 +1667,18 @@ fn layer_findings(
                 why,
             );
         }
-        if let place::Place::Inside(rel) = frame.place(&w.path, &w.dirs)
-            && let Some(root) = frame.workspace.as_ref()
-            && let Ok(target) = std::fs::read_link(root.join(&rel))
-            && target.is_relative()
-            && target
-                .components()
-                .any(|c| c == std::path::Component::ParentDir)
-        {
-            let why = format!(
-                "a link to {} moves with it and then points elsewhere",
-                target.display()
-            );
-            a.effects.push(format!("moves {} ({why})", w.path.text));
+        // A link carried along (`cp -P docs/home x`, `cp -a tree y`,
+        // `rsync -a`) leads outside from its new place, where nothing
+        // exists yet to resolve: `... && echo >> x/.bashrc`.
+        let why = match frame.carried_link(&w.path, &w.dirs) {
+            Ok(None) => None,
+            Ok(Some(link)) => Some(format!(
+                "it carries a symbolic link that leads elsewhere from its new place ({link})"
+            )),
+            Err(why) => Some(format!("its symbolic links cannot be checked: {why}")),
+        };
+        if let Some(why) = why {
+            a.effects.push(format!("copies {} ({why})", w.path.text));
             push(
                 a,
                 Construct::WriteOutsideWorkspace,

@@ -45,6 +45,9 @@ pub enum Operands {
     Command,
     /// The operands run as code (`watch`, `ssh host CMD`).
     Code,
+    /// Process ids (`kill PID`): each acts on another process, except a
+    /// job of the shell itself (`%1`).
+    Pids,
     /// The first operand is a script file that runs (`bash x.sh`,
     /// `python3 x.py`): the workspace's own code when it lies inside, code
     /// from elsewhere when not.
@@ -104,6 +107,10 @@ pub struct ProgramSpec {
     /// Options that send data to or act on another host.
     #[serde(default)]
     pub network: Vec<String>,
+    /// Options whose value is another process, by id (`strace -p PID`,
+    /// `taskset -p`): it is signalled, traced or changed.
+    #[serde(default)]
+    pub process: Vec<String>,
     /// Options whose value is the directory later paths resolve in.
     #[serde(default)]
     pub chdir: Vec<String>,
@@ -157,6 +164,7 @@ enum Class {
     Writes,
     Code,
     Network,
+    Process,
     Chdir,
     InPlace,
     Runs,
@@ -221,6 +229,7 @@ impl Program {
             (&s.writes, Class::Writes),
             (&s.code, Class::Code),
             (&s.network, Class::Network),
+            (&s.process, Class::Process),
             (&s.chdir, Class::Chdir),
             (&s.runs, Class::Runs),
             (&s.in_place, Class::InPlace),
@@ -277,7 +286,7 @@ fn rank(c: Class) -> u8 {
         Class::Harmless | Class::Reads => 0,
         Class::Chdir | Class::Runs => 1,
         Class::InPlace | Class::Writes => 2,
-        Class::Network => 3,
+        Class::Network | Class::Process => 3,
         Class::Code => 4,
     }
 }
@@ -327,6 +336,9 @@ pub struct Effects {
     pub code: Vec<String>,
     /// Acts on or sends to another host (option text).
     pub network: Vec<String>,
+    /// Signals, traces or changes another process by its id (`kill PID`,
+    /// `strace -p PID`): the text shown.
+    pub processes: Vec<String>,
     /// Options or subcommands not in the model.
     pub unknown: Vec<String>,
     /// Runs the workspace's own code.
@@ -343,8 +355,9 @@ pub struct Effects {
     pub name_prefixes: Vec<WritePath>,
     /// Relative symbolic link targets that climb with `..`.
     pub climbing_links: Vec<String>,
-    /// Sources of `cp` and `mv`: a relative symbolic link among them means
-    /// something else where it lands.
+    /// Sources of `cp`, `mv` and `rsync`: a symbolic link among them (or
+    /// in a tree among them) that is absolute or climbs with `..` leads
+    /// elsewhere from where it lands.
     pub moved: Vec<WritePath>,
     /// Glob words in the place of an option of a program with options that
     /// write or run code: a file whose name starts with `-` would become
@@ -563,6 +576,14 @@ fn remote(t: &str) -> bool {
 /// What some programs do that their option table cannot say.
 fn program_specials(p: &Program, operands: &[(Word, Vec<Word>)], st: &State, e: &mut Effects) {
     let seen = |names: &[&str]| st.seen.iter().any(|o| names.contains(&o.as_str()));
+    // The last value given to any of these options.
+    let value = |names: &[&str]| {
+        st.values
+            .iter()
+            .rev()
+            .find(|(n, _)| names.contains(&n.as_str()))
+            .map(|(_, v)| v.clone())
+    };
     // A subcommand by its full name (`git pull`), a program as invoked
     // (entries group names: `shopt` is among the shell's builtins).
     let invoked = e.program.clone();
@@ -645,6 +666,67 @@ fn program_specials(p: &Program, operands: &[(Word, Vec<Word>)], st: &State, e: 
         }
         // `git fetch URL` (not a configured remote) then `git merge
         // FETCH_HEAD` is a `git pull URL`: history from elsewhere.
+        // Objects of its own making: a tree or commit can hold any file
+        // (`.envrc`, a link to `~`) that a later checkout, stash pop or
+        // merge writes, and no command line shows it. A blob is a file's
+        // content, as harmless as writing the file.
+        "git hash-object"
+            if seen(&["-w"])
+                && (seen(&["--literally"]) || value(&["-t"]).is_some_and(|t| t != "blob")) =>
+        {
+            e.writes.push(WritePath {
+                path: Word {
+                    text: ".git/objects".into(),
+                    literal: true,
+                },
+                dirs: e.dirs.clone(),
+            });
+        }
+        // `--cacheinfo MODE,OBJECT,PATH` stages content at a path that a
+        // later checkout writes: the path is placed like a write, and a
+        // link (120000) or a submodule (160000) cannot be accounted for.
+        // `--index-info` reads such lines from its input; the old
+        // three-word `--cacheinfo MODE OBJECT PATH` is not read here.
+        "git update-index" => {
+            let mut unplaced = seen(&["--index-info"]);
+            for (o, v) in &st.values {
+                if o != "--cacheinfo" {
+                    continue;
+                }
+                match v.splitn(3, ',').collect::<Vec<_>>()[..] {
+                    [mode, _, path] if !matches!(mode, "120000" | "160000") => {
+                        e.writes.push(WritePath {
+                            path: Word {
+                                text: path.to_string(),
+                                literal: true,
+                            },
+                            dirs: e.dirs.clone(),
+                        });
+                    }
+                    _ => unplaced = true,
+                }
+            }
+            if unplaced {
+                e.writes.push(WritePath {
+                    path: Word {
+                        text: ".git/index".into(),
+                        literal: true,
+                    },
+                    dirs: e.dirs.clone(),
+                });
+            }
+        }
+        // A bundle's objects and refs come from a file, as a fetch would
+        // bring them.
+        "git bundle unbundle" => {
+            e.writes.push(WritePath {
+                path: Word {
+                    text: ".git/objects".into(),
+                    literal: true,
+                },
+                dirs: e.dirs.clone(),
+            });
+        }
         "git fetch" => {
             if let Some((w, _)) = operands.first()
                 && (w.text.contains(':') || w.text.contains('/') || w.text.starts_with('.'))
@@ -683,25 +765,53 @@ fn program_specials(p: &Program, operands: &[(Word, Vec<Word>)], st: &State, e: 
                     e.network
                         .push(format!("{name} {} (a {scheme}:// URL)", w.text));
                 }
-                // The file named by the URL, in the directory in force.
+                // The file named by the URL, in the directory in force
+                // (under wget's -P or curl's --output-dir).
                 let named = name == "wget" && !seen(&["-O", "--output-document", "--spider"])
                     || name == "curl" && seen(&["-O", "--remote-name", "--remote-name-all"]);
                 if named {
-                    let path = w.text.split(['?', '#']).next().unwrap_or("");
-                    let file = path.rsplit('/').next().unwrap_or("");
-                    let file = if file.is_empty() || !path.contains('/') {
-                        "index.html"
-                    } else {
-                        file
-                    };
-                    e.writes.push(WritePath {
-                        path: Word {
-                            text: file.to_string(),
-                            literal: w.literal,
-                        },
-                        dirs: dirs.clone(),
-                    });
+                    match url_file_name(name, &w.text, &value(&["--default-page"])) {
+                        Some(file) => {
+                            let prefix = value(if name == "wget" {
+                                &["-P", "--directory-prefix"]
+                            } else {
+                                &["--output-dir"]
+                            });
+                            let text = match prefix {
+                                Some(d) => format!("{}/{file}", d.trim_end_matches('/')),
+                                None => file,
+                            };
+                            e.writes.push(WritePath {
+                                path: Word {
+                                    text,
+                                    literal: w.literal,
+                                },
+                                dirs: dirs.clone(),
+                            });
+                        }
+                        None => e.extracts.push(WritePath {
+                            path: dot(),
+                            dirs: dirs.clone(),
+                        }),
+                    }
                 }
+            }
+            // wget's -i: the URLs, so the names, are in a file. -x and
+            // --protocol-directories make directories named by the host.
+            if name == "wget"
+                && !seen(&["-O", "--output-document", "--spider"])
+                && seen(&[
+                    "-i",
+                    "--input-file",
+                    "-x",
+                    "--force-directories",
+                    "--protocol-directories",
+                ])
+            {
+                e.extracts.push(WritePath {
+                    path: dot(),
+                    dirs: e.dirs.clone(),
+                });
             }
             let server_names = name == "curl" && seen(&["-J", "--remote-header-name"])
                 || name == "wget"
@@ -732,13 +842,6 @@ fn program_specials(p: &Program, operands: &[(Word, Vec<Word>)], st: &State, e: 
         }
         "csplit" | "split" => {
             // Output files are PREFIX + SUFFIX, both of which may hold `/`.
-            let value = |names: &[&str]| {
-                st.values
-                    .iter()
-                    .rev()
-                    .find(|(n, _)| names.contains(&n.as_str()))
-                    .map(|(_, v)| v.clone())
-            };
             let prefix = if name == "csplit" {
                 value(&["-f", "--prefix"]).unwrap_or_else(|| "xx".into())
             } else if operands.len() > 1 {
@@ -1151,14 +1254,6 @@ fn walk(
             });
         }
     }
-    if matches!(e.program.as_str(), "cp" | "mv") && operands.len() > 1 {
-        for (w, dirs) in &operands[..operands.len() - 1] {
-            e.moved.push(WritePath {
-                path: w.clone(),
-                dirs: dirs.clone(),
-            });
-        }
-    }
     // A copy into a directory writes DIR/NAME for each source NAME: placed
     // too, so a protected name (`cp docs/CLAUDE.md .`, `cp -r tpl/.claude
     // .`) or a link in DIR is seen. Whether DEST is a directory is not
@@ -1177,6 +1272,14 @@ fn walk(
             ),
             None => (&operands[..0], None),
         };
+        if matches!(e.program.as_str(), "cp" | "mv" | "rsync") {
+            for (w, dirs) in sources {
+                e.moved.push(WritePath {
+                    path: w.clone(),
+                    dirs: dirs.clone(),
+                });
+            }
+        }
         if let Some(dest) = dest {
             let dest_literal =
                 target_dir.is_some() || operands.last().is_some_and(|(w, _)| w.literal);
@@ -1367,6 +1470,23 @@ fn walk(
                 e.code.push(format!("{} {}", p.name, text.join(" ")));
             }
         }
+        Operands::Pids => {
+            // `%N`, `%+`, `%name`: a job of this shell, started on the line
+            // itself. Anything else (a number, `$pid`, `$(pgrep x)`) may be
+            // any process of the user: corral's server, an editor.
+            let lists = st.seen.iter().any(|o| {
+                matches!(
+                    o.as_str(),
+                    "-l" | "-L" | "--list" | "-list" | "--table" | "-table"
+                )
+            });
+            let job = |w: &Word| w.literal && w.text.starts_with('%');
+            for (w, _) in operands.iter().filter(|_| !lists) {
+                if !job(w) {
+                    e.processes.push(format!("{} {}", p.name, w.text));
+                }
+            }
+        }
         Operands::None => {
             if let Some((w, _)) = operands.first() {
                 e.unknown
@@ -1374,6 +1494,54 @@ fn walk(
             }
         }
     }
+}
+
+/// The name `wget` or `curl -O` saves URL under, or None when it cannot be
+/// told from the words.
+///
+/// Facts: GNU Wget 1.21.3 names the file after the URL's last path segment,
+/// percent-decoded except for `/` and control characters (its default
+/// `--restrict-file-names=unix`), or `--default-page` (`index.html`) when the
+/// segment is empty; curl 7.88 (`-O`) uses the segment as written, and fails
+/// on an empty one. The query and fragment are cut here: the name becomes
+/// shorter, never a different protected name.
+fn url_file_name(program: &str, url: &str, default_page: &Option<String>) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.split(['?', '#']).next().unwrap_or("");
+    let segment = match path.split_once('/') {
+        Some((_, p)) => p.rsplit('/').next().unwrap_or(""),
+        None => "",
+    };
+    if program != "wget" {
+        return Some(segment.to_string());
+    }
+    let segment = if segment.is_empty() {
+        default_page.clone().unwrap_or_else(|| "index.html".into())
+    } else {
+        segment.to_string()
+    };
+    // Decode %XX the way wget does; a `/` or a control character stays
+    // escaped. Anything that does not decode to text is not placed.
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = segment.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            if b == b'/' || b < 0x20 || b == 0x7f {
+                out.extend_from_slice(&bytes[i..i + 3]);
+            } else {
+                out.push(b);
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Reads one option word (and its value from `next`, if it takes one);
@@ -1487,6 +1655,7 @@ fn read_option(
             }
             Class::Code => e.code.push(format!("{} {shown}", p.name)),
             Class::Network => e.network.push(format!("{} {shown}", p.name)),
+            Class::Process => e.processes.push(format!("{} {shown}", p.name)),
             Class::Chdir => {
                 if let Some(v) = value {
                     e.dirs.push(v);

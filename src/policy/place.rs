@@ -367,10 +367,113 @@ impl Frame {
             require_literal_leading_dot: true,
         };
         match glob::glob_with(&pattern.to_string_lossy(), opts) {
-            Ok(paths) => paths.flatten().take(256).map(|m| m.join(&rest)).collect(),
+            // (`m.join("")` would add a `/`, which follows a link.)
+            Ok(paths) => paths
+                .flatten()
+                .take(256)
+                .map(|m| {
+                    if rest.as_os_str().is_empty() {
+                        m
+                    } else {
+                        m.join(&rest)
+                    }
+                })
+                .collect(),
             Err(_) => Vec::new(),
         }
     }
+}
+
+impl Frame {
+    /// A symbolic link that a copy or move of `path` (in `dirs`) would carry
+    /// along and that leads elsewhere from its new place: the link itself,
+    /// or one in the tree under it, whose target is absolute or climbs with
+    /// `..`. `Err` says why it cannot be checked (a word the shell expands,
+    /// a tree too big to walk). Looked at from every directory the line may
+    /// be in; the path's last component is not followed.
+    pub fn carried_link(&self, path: &Word, dirs: &[Word]) -> Result<Option<String>, String> {
+        let t = path.text.as_str();
+        if !path.literal || t.starts_with('~') {
+            return Err("the shell expands it".into());
+        }
+        let mut budget = MAX_SCAN;
+        for f in self.each() {
+            let base = if t.starts_with('/') {
+                PathBuf::from("/")
+            } else {
+                f.dir_of(dirs)?
+            };
+            let starts = if t.contains(['*', '?', '[']) {
+                f.glob_matches(&base, t)
+            } else {
+                vec![unfollowed(&base, t)]
+            };
+            for start in starts {
+                if let Some(found) = scan_links(&start, 0, &mut budget)? {
+                    return Ok(Some(found));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// How many directory entries [`Frame::carried_link`] looks at, in all.
+const MAX_SCAN: usize = 20_000;
+
+/// How deep [`Frame::carried_link`] walks a tree.
+const MAX_SCAN_DEPTH: usize = 64;
+
+/// `rel` in `base` with every component but the last resolved (links
+/// followed): the entry itself, a link not followed.
+fn unfollowed(base: &Path, rel: &str) -> PathBuf {
+    let trimmed = rel.trim_end_matches('/');
+    match trimmed.rsplit_once('/') {
+        Some((parent, name)) if !matches!(name, "" | "." | "..") => {
+            let parent = if parent.is_empty() { "/" } else { parent };
+            resolve(base, parent).join(name)
+        }
+        _ if matches!(trimmed, "" | "." | "..")
+            || trimmed.ends_with("/..")
+            || trimmed.ends_with("/.") =>
+        {
+            resolve(base, rel)
+        }
+        _ => base.join(trimmed),
+    }
+}
+
+/// The first link under `p` (itself included) whose target is absolute or
+/// climbs with `..`, as "PATH -> TARGET".
+fn scan_links(p: &Path, depth: usize, budget: &mut usize) -> Result<Option<String>, String> {
+    if *budget == 0 || depth > MAX_SCAN_DEPTH {
+        return Err(format!(
+            "more than {MAX_SCAN} files or {MAX_SCAN_DEPTH} levels to look through for links"
+        ));
+    }
+    *budget -= 1;
+    let Ok(meta) = std::fs::symlink_metadata(p) else {
+        return Ok(None);
+    };
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(p).unwrap_or_default();
+        let leaves = target.is_absolute()
+            || target
+                .components()
+                .any(|c| matches!(c, Component::ParentDir));
+        return Ok(leaves.then(|| format!("{} -> {}", p.display(), target.display())));
+    }
+    if meta.is_dir() {
+        let Ok(entries) = std::fs::read_dir(p) else {
+            return Ok(None);
+        };
+        for entry in entries.flatten() {
+            if let Some(found) = scan_links(&entry.path(), depth + 1, budget)? {
+                return Ok(Some(found));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// `rel` resolved in the absolute directory `base`: `.` and `..` in order,

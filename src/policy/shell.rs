@@ -104,6 +104,11 @@ pub enum Construct {
     /// Sends data to, or acts on, another host (`git push`, `ssh host`,
     /// `curl -d @file`).
     Network,
+    /// Signals, traces or changes another process by its id (`kill PID`,
+    /// `strace -p PID`): which process a number is cannot be known from the
+    /// words, and it may be corral's server or the user's editor. A rule
+    /// that names the program (`kill *`) also accepts it.
+    OtherProcess,
     /// An option or subcommand the command model does not list for a
     /// program it knows.
     UnknownOption,
@@ -123,13 +128,14 @@ impl Construct {
                 | Construct::WriteOutsideWorkspace
                 | Construct::RunsCode
                 | Construct::Network
+                | Construct::OtherProcess
                 | Construct::UnknownOption
                 | Construct::UnknownProgram
         )
     }
 
     /// Every construct, for documentation and reports.
-    pub const ALL: [Construct; 21] = [
+    pub const ALL: [Construct; 22] = [
         Construct::CommandSubstitution,
         Construct::ProcessSubstitution,
         Construct::Eval,
@@ -149,6 +155,7 @@ impl Construct {
         Construct::WriteOutsideWorkspace,
         Construct::RunsCode,
         Construct::Network,
+        Construct::OtherProcess,
         Construct::UnknownOption,
         Construct::UnknownProgram,
     ];
@@ -175,6 +182,7 @@ impl Construct {
             Construct::WriteOutsideWorkspace => "write-outside-workspace",
             Construct::RunsCode => "runs-code",
             Construct::Network => "network",
+            Construct::OtherProcess => "other-process",
             Construct::UnknownOption => "unknown-option",
             Construct::UnknownProgram => "unknown-program",
         }
@@ -202,6 +210,7 @@ impl Construct {
             Construct::WriteOutsideWorkspace => "a write outside the workspace",
             Construct::RunsCode => "code it runs",
             Construct::Network => "network use",
+            Construct::OtherProcess => "acting on another process",
             Construct::UnknownOption => "an option the command model does not know",
             Construct::UnknownProgram => "a program the command model does not know",
         }
