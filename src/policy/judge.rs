@@ -1,0 +1,593 @@
+//! How a command's effects are judged: every write placed against the
+//! workspace and the protected paths, code it runs, network use, other
+//! processes, options and programs the command model does not know; and
+//! a file tool's write. Fills an [`Analysis`] that the rules then read.
+
+use std::path::Path;
+
+use super::model::Model;
+use super::*;
+
+/// What a file tool's write of `subject` (a path) cannot be shown to keep
+/// to: outside the workspace `cwd` (or unplaceable), or a protected path.
+pub(super) fn file_write_unprovable(subject: &str, cwd: Option<&Path>) -> Vec<Unprovable> {
+    let text = subject.trim();
+    let frame = place::Frame::new(cwd);
+    let word = Word {
+        text: text.to_string(),
+        literal: true,
+    };
+    // A file tool may resolve `..` by text before the kernel follows links
+    // (Node's `path.resolve`): outside by text is outside too.
+    if let Some(ws) = cwd
+        && !text.starts_with('~')
+        && let Some(by_text) = place::lexical(&ws.join(text))
+        && let Some(ws_text) = place::lexical(ws)
+        && !by_text.starts_with(&ws_text)
+        && frame
+            .workspace
+            .as_ref()
+            .is_none_or(|w| !by_text.starts_with(w))
+    {
+        return vec![Unprovable {
+            construct: Construct::WriteOutsideWorkspace,
+            text: text.to_string(),
+            why: format!(
+                "{} by text, outside {}",
+                by_text.display(),
+                ws_text.display()
+            ),
+        }];
+    }
+    match frame.place(&word, &[]) {
+        place::Place::Inside(rel) => protected(&rel)
+            .map(|entry| Unprovable {
+                construct: Construct::ProtectedPath,
+                text: text.to_string(),
+                why: format!("under {entry}"),
+            })
+            .into_iter()
+            .collect(),
+        place::Place::Device => Vec::new(),
+        place::Place::Outside { why, .. } => vec![Unprovable {
+            construct: Construct::WriteOutsideWorkspace,
+            text: text.to_string(),
+            why: if text.starts_with('~') || text.contains('$') {
+                "not a plain path".into()
+            } else {
+                why
+            },
+        }],
+    }
+}
+
+/// Whether git started in `dir` (inside the workspace `root`) would find
+/// a repository other than the workspace's own: a bare repository (a
+/// directory with `HEAD`, `config` and `objects`) between `dir` and
+/// `root`, whose config git would run (`cp -r .git y && git -C y log`).
+pub(super) fn foreign_repository(dir: &Path, root: &Path) -> bool {
+    let mut d = dir.to_path_buf();
+    loop {
+        if d.join("HEAD").is_file() && d.join("config").is_file() && d.join("objects").is_dir() {
+            return true;
+        }
+        if d == root || !d.pop() || !d.starts_with(root) {
+            return false;
+        }
+    }
+}
+
+/// Programs that read config from the directory they run in, which can
+/// name a program to run (git's `core.fsmonitor`, cargo's
+/// `.cargo/config.toml` wrapper, `.npmrc`'s `script-shell`, eslint's and
+/// prettier's JavaScript configs): run elsewhere, they run its code.
+const READS_DIRECTORY_CONFIG: [&str; 8] = [
+    "git", "cargo", "npm", "npx", "pnpm", "yarn", "eslint", "prettier",
+];
+
+/// Programs whose output a command substitution may use: they read local
+/// state and print (their options are still checked by the model).
+const PURE_PRINTERS: [&str; 28] = [
+    "cat", "date", "echo", "printf", "pwd", "basename", "dirname", "realpath", "readlink",
+    "whoami", "id", "uname", "hostname", "head", "tail", "wc", "cut", "tr", "sort", "uniq", "ls",
+    "grep", "jq", "seq", "nproc", "true", "false", "sed",
+];
+
+/// git subcommands a command substitution may use (they read the
+/// repository and print).
+const PURE_GIT: [&str; 11] = [
+    "rev-parse",
+    "describe",
+    "log",
+    "show",
+    "branch",
+    "status",
+    "diff",
+    "ls-files",
+    "symbolic-ref",
+    "rev-list",
+    "merge-base",
+];
+
+/// Commands that change the directory later relative paths resolve in.
+const CHDIR: [&str; 4] = ["cd", "pushd", "popd", "chdir"];
+
+/// Fills `a` with what a parsed line does: its constructs, every write
+/// (redirections and the command model's) placed against the workspace
+/// `cwd` as `cd` and `-C` options move, code it runs, network use, options
+/// and programs the model does not know, and the texts rules match.
+pub(super) fn shell_findings(
+    model: &Model,
+    p: &ParsedCommand,
+    cwd: Option<&Path>,
+    a: &mut Analysis,
+) {
+    a.unprovable = p
+        .constructs
+        .iter()
+        .map(|(c, t)| Unprovable {
+            construct: *c,
+            text: t.clone(),
+            why: String::new(),
+        })
+        .collect();
+    let mut frame = place::Frame::new(cwd);
+    // `/dev/fd/N` and `/dev/stdout` reopen what the descriptor is: on a line
+    // that opens a file by redirection, that may be the file, with write
+    // access (`echo x < /elsewhere/f > /dev/fd/0`).
+    let reopen = |t: &str| {
+        matches!(t, "/dev/stdout" | "/dev/stderr" | "/dev/stdin") || t.starts_with("/dev/fd/")
+    };
+    let opens_files = p.simple.iter().any(|c| {
+        c.redirects.iter().any(|r| {
+            !matches!(
+                r.op,
+                shell::RedirectOp::DupInput
+                    | shell::RedirectOp::DupOutput
+                    | shell::RedirectOp::HereDoc
+                    | shell::RedirectOp::HereString
+            ) && !reopen(&r.target.text)
+                && r.target.text != "/dev/null"
+        })
+    });
+    frame.reopens_files = opens_files;
+    // A loop whose body changes directory runs its later rounds elsewhere
+    // (`for i in 1 2; do touch x; cd ..; done`).
+    if p.loops
+        && p.simple.iter().any(|c| {
+            c.argv
+                .first()
+                .is_some_and(|w| CHDIR.contains(&shell::basename(&w.text)))
+        })
+    {
+        frame
+            .others
+            .push(place::Here::Unknown("a loop that changes directory".into()));
+    }
+    let mut push = |a: &mut Analysis, construct: Construct, text: String, why: String| {
+        let u = Unprovable {
+            construct,
+            text,
+            why,
+        };
+        if !a.unprovable.contains(&u) {
+            a.unprovable.push(u);
+        }
+    };
+    // A command substitution is provable when every command inside it
+    // only reads local state and prints (`$(date)`, `$(cat <<'EOF' ..)`,
+    // `$(git rev-parse HEAD)`); its output then is words the model reads as
+    // expanded. Anything else there (`$(curl ..)`) is left to a person.
+    if !p.substitutions.is_empty() {
+        let impure = p.simple.iter().filter(|c| c.depth > 0).find(|c| {
+            let words = c.words();
+            let layers = shell::layers(&words);
+            let inner = layers.last().copied().unwrap_or(&words[..]);
+            let name = inner.first().map_or("", |n| shell::basename(n));
+            let sub = inner.get(1).copied().unwrap_or("");
+            !(PURE_PRINTERS.contains(&name) || name == "git" && PURE_GIT.contains(&sub))
+        });
+        if let Some(c) = impure {
+            a.unprovable.push(Unprovable {
+                construct: Construct::CommandSubstitution,
+                text: p.substitutions.first().cloned().unwrap_or_default(),
+                why: format!("{:?} in it is not a plain local read", c.canonical()),
+            });
+        }
+    }
+    for c in &p.simple {
+        for r in c.redirects.iter().filter(|r| r.writes_file()) {
+            if opens_files && reopen(&r.target.text) {
+                let why = "it reopens a descriptor that a redirection on this line may have opened on a file".to_string();
+                a.effects
+                    .push(format!("write {} (outside: {why})", r.target.text));
+                push(a, Construct::RedirectOutsideCwd, r.canonical(), why);
+                continue;
+            }
+            match frame.place(&r.target, &[]) {
+                place::Place::Outside { why, .. } => {
+                    a.effects
+                        .push(format!("write {} (outside: {why})", r.target.text));
+                    push(a, Construct::RedirectOutsideCwd, r.canonical(), why);
+                }
+                place::Place::Inside(rel) => match protected(&rel) {
+                    Some(entry) => {
+                        a.effects
+                            .push(format!("write {} (protected: {entry})", r.target.text));
+                        push(
+                            a,
+                            Construct::ProtectedPath,
+                            r.canonical(),
+                            format!("under {entry}"),
+                        );
+                    }
+                    None => a.effects.push(format!("write {} (inside)", r.target.text)),
+                },
+                place::Place::Device => {}
+            }
+        }
+        let mut texts = vec![c.canonical()];
+        if c.argv.is_empty() {
+            a.texts.push(texts);
+            a.wrapped.push(false);
+            continue;
+        }
+        for l in shell::layers(&c.argv) {
+            let t = l
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !texts.contains(&t) {
+                texts.push(t);
+            }
+        }
+        let layers = model.layers(&c.argv);
+        // A wrapper that runs code of its own (`uv run` syncs and builds the
+        // project, `python3 -m ls` runs ./ls.py): a rule that names only
+        // the inner command does not cover it.
+        a.wrapped.push(
+            layers.len() > 1
+                && layers[..layers.len() - 1]
+                    .iter()
+                    .any(|l| l.project || !l.runs.is_empty() || !l.code.is_empty() || !l.known),
+        );
+        if let Some(first) = layers.first() {
+            let own = first.canonical.join(" ");
+            a.own_texts.push((a.texts.len(), own));
+        }
+        // `git log --format $(cat f)`: unquoted, the value splits, and its
+        // rest becomes options (`--output=../x`).
+        if let Some(w) = c
+            .argv
+            .iter()
+            .skip(1)
+            .find(|w| p.split_words.contains(&w.text))
+            && layers.iter().any(|l| model.risky(&l.program))
+        {
+            let text = format!(
+                "{} (unquoted: the shell splits it into words that may be options)",
+                w.text
+            );
+            a.effects.push(format!("unknown option: {text}"));
+            push(a, Construct::UnknownOption, text, "quote it".into());
+        }
+        for l in &layers {
+            let canon = l.canonical.join(" ");
+            if !texts.contains(&canon) {
+                texts.push(canon);
+            }
+            layer_findings(l, &frame, a, &mut push);
+        }
+        a.texts.push(texts);
+        // `cd DIR` (also through a wrapper: `command cd x`) moves later
+        // relative paths.
+        if let Some(l) = layers.iter().find(|l| CHDIR.contains(&l.program.as_str())) {
+            let dir = l.canonical.iter().skip(1).find(|w| !w.starts_with('-'));
+            let word = dir.and_then(|d| c.argv.iter().rev().find(|w| &w.text == d).cloned());
+            if l.program == "popd" {
+                frame.here = place::Here::Unknown("after `popd`".into());
+            } else {
+                frame.change_dir(word.as_ref(), &l.dirs);
+            }
+        }
+    }
+}
+
+/// One layer's effects into `a`.
+pub(super) fn layer_findings(
+    l: &model::Effects,
+    frame: &place::Frame,
+    a: &mut Analysis,
+    push: &mut impl FnMut(&mut Analysis, Construct, String, String),
+) {
+    if !l.known {
+        a.effects.push(format!("unknown program: {}", l.program));
+        a.unknown_programs.push((l.program.clone(), a.texts.len()));
+    }
+    for u in &l.unknown {
+        a.effects.push(format!("unknown option: {u}"));
+        push(
+            a,
+            Construct::UnknownOption,
+            u.clone(),
+            "not in corral's command model".into(),
+        );
+    }
+    for c in &l.code {
+        a.effects.push(format!("runs code: {c}"));
+        push(a, Construct::RunsCode, c.clone(), String::new());
+    }
+    for n in &l.network {
+        a.effects.push(format!("network: {n}"));
+        push(a, Construct::Network, n.clone(), String::new());
+    }
+    for n in &l.processes {
+        a.effects.push(format!("other process: {n}"));
+        a.other_processes
+            .push((l.program.clone(), n.clone(), a.texts.len()));
+    }
+    if l.project {
+        a.effects.push(format!(
+            "runs the workspace's own code: {}",
+            l.canonical.join(" ")
+        ));
+    }
+    // git in another repository runs that repository's config
+    // (core.fsmonitor, core.pager, aliases): `git -C /tmp/evil status`,
+    // `cd /tmp/evil && git log`; a build or test runner there runs that
+    // directory's code (`make -C ~`, `cd /tmp/x && cargo test`).
+    if l.known && (READS_DIRECTORY_CONFIG.contains(&l.program.as_str()) || l.project) {
+        let elsewhere = match frame.dir_of_all(&l.dirs) {
+            Ok(d) => {
+                !d.starts_with(frame.root())
+                    || (l.program == "git" && foreign_repository(&d, &frame.root()))
+                    // A directory this line makes first (`git init --bare y &&
+                    // ... y/config && git -C y status`): nothing to check yet.
+                    || (l.program == "git" && d != frame.root() && !d.exists())
+            }
+            Err(_) => true,
+        };
+        if elsewhere {
+            let text = format!(
+                "git in {}",
+                l.dirs
+                    .last()
+                    .map_or("another directory", |d| d.text.as_str())
+            );
+            a.effects.push(format!(
+                "runs code: {text} (another repository's config runs)"
+            ));
+            push(
+                a,
+                Construct::RunsCode,
+                text,
+                "outside the workspace, another repository's config runs".into(),
+            );
+        }
+    }
+    for w in &l.writes {
+        match frame.place(&w.path, &w.dirs) {
+            place::Place::Outside { why, abs } => {
+                let to = abs
+                    .map(|p| format!(" -> {}", p.display()))
+                    .unwrap_or_default();
+                a.effects
+                    .push(format!("write {}{to} (outside: {why})", w.path.text));
+                push(
+                    a,
+                    Construct::WriteOutsideWorkspace,
+                    format!("{} writes {}", l.program, w.path.text),
+                    why,
+                );
+            }
+            place::Place::Inside(rel) => match protected(&rel) {
+                Some(entry) => {
+                    a.effects
+                        .push(format!("write {} (protected: {entry})", w.path.text));
+                    push(
+                        a,
+                        Construct::ProtectedPath,
+                        format!("{} writes {}", l.program, w.path.text),
+                        format!("under {entry}"),
+                    );
+                }
+                None => {
+                    a.effects
+                        .push(format!("write {} (inside: {})", w.path.text, rel.display()))
+                }
+            },
+            place::Place::Device => {}
+        }
+    }
+    for w in &l.name_prefixes {
+        if let place::Place::Inside(rel) = frame.place(&w.path, &w.dirs)
+            && let Some(entry) = protected_by_prefix(&rel)
+        {
+            a.effects
+                .push(format!("names files {}… (protected: {entry})", w.path.text));
+            push(
+                a,
+                Construct::ProtectedPath,
+                format!("{} names files {}…", l.program, w.path.text),
+                format!("a name that starts so may be {entry}"),
+            );
+        }
+    }
+    for w in &l.extracts {
+        match frame.place(&w.path, &w.dirs) {
+            place::Place::Outside { why, .. } => {
+                a.effects
+                    .push(format!("extracts an archive outside the workspace ({why})"));
+                push(
+                    a,
+                    Construct::WriteOutsideWorkspace,
+                    format!(
+                        "{} extracts into {}",
+                        l.program,
+                        w.dirs.last().map_or(".", |d| d.text.as_str())
+                    ),
+                    why,
+                );
+            }
+            _ => {
+                a.effects.push("extracts an archive into the workspace: its members are not on the command line".into());
+                push(
+                    a,
+                    Construct::ProtectedPath,
+                    format!("{} extracts an archive", l.program),
+                    "its members may include protected paths (.git/hooks, .claude/ ...)".into(),
+                );
+            }
+        }
+    }
+    for w in &l.links {
+        match frame.place(&w.path, &w.dirs) {
+            place::Place::Outside { why, .. } => {
+                a.effects
+                    .push(format!("link to {} (outside: {why})", w.path.text));
+                push(
+                    a,
+                    Construct::WriteOutsideWorkspace,
+                    format!("a link to {}", w.path.text),
+                    why,
+                );
+            }
+            // A link to a protected path is a door to it (`ln -s .claude c`).
+            place::Place::Inside(rel) => {
+                if let Some(entry) = protected(&rel) {
+                    a.effects
+                        .push(format!("link to {} (protected: {entry})", w.path.text));
+                    push(
+                        a,
+                        Construct::ProtectedPath,
+                        format!("a link to {}", w.path.text),
+                        format!("under {entry}"),
+                    );
+                }
+            }
+            place::Place::Device => {}
+        }
+    }
+    for t in &l.climbing_links {
+        let why =
+            "a relative symbolic link that climbs with `..` points elsewhere once moved or copied"
+                .to_string();
+        a.effects.push(format!("link to {t} ({why})"));
+        push(
+            a,
+            Construct::WriteOutsideWorkspace,
+            format!("a link to {t}"),
+            why,
+        );
+    }
+    for w in &l.moved {
+        // `cp -r .gi? y`: a glob that may name `.git` (or another
+        // protected dot-name).
+        if w.path.text.contains(['*', '?', '['])
+            && w.path
+                .text
+                .split('/')
+                .any(|c| c.starts_with('.') || c.starts_with('['))
+        {
+            let why = "a glob that may name .git or another protected path".to_string();
+            a.effects.push(format!("copies {} ({why})", w.path.text));
+            push(
+                a,
+                Construct::ProtectedPath,
+                format!("{} {}", l.program, w.path.text),
+                why,
+            );
+        }
+        // A copy of a repository's internals is a repository whose config
+        // git runs there (`cp -r .git y && git -C y log`).
+        if let place::Place::Inside(rel) = frame.place(&w.path, &w.dirs)
+            && protected(&rel) == Some(".git")
+        {
+            let why = "a copy of a repository's internals".to_string();
+            a.effects.push(format!("copies {} ({why})", w.path.text));
+            push(
+                a,
+                Construct::ProtectedPath,
+                format!("{} {}", l.program, w.path.text),
+                why,
+            );
+        }
+        // A link carried along (`cp -P docs/home x`, `cp -a tree y`,
+        // `rsync -a`) leads outside from its new place, where nothing
+        // exists yet to resolve: `... && echo >> x/.bashrc`.
+        let why = match frame.carried_link(&w.path, &w.dirs) {
+            Ok(None) => None,
+            Ok(Some(link)) => Some(format!(
+                "it carries a symbolic link that leads elsewhere from its new place ({link})"
+            )),
+            Err(why) => Some(format!("its symbolic links cannot be checked: {why}")),
+        };
+        if let Some(why) = why {
+            a.effects.push(format!("copies {} ({why})", w.path.text));
+            push(
+                a,
+                Construct::WriteOutsideWorkspace,
+                format!("{} {}", l.program, w.path.text),
+                why,
+            );
+        }
+    }
+    for w in &l.option_globs {
+        if let Some(name) = frame.glob_option_names(&w.path, &w.dirs).into_iter().next() {
+            let text = format!(
+                "{} {} (matches {name:?}, which it would read as an option)",
+                l.program, w.path.text
+            );
+            a.effects.push(format!("unknown option: {text}"));
+            push(
+                a,
+                Construct::UnknownOption,
+                text,
+                "a file name that starts with -".into(),
+            );
+        }
+    }
+    for w in &l.project_paths {
+        if let place::Place::Outside { why, .. } = frame.place(&w.path, &w.dirs)
+            && (w.path.text.starts_with('/')
+                || w.path.text.contains("..")
+                || !w.path.literal
+                || w.path.text.starts_with('~'))
+        {
+            a.effects.push(format!(
+                "runs code from {} (outside the workspace: {why})",
+                w.path.text
+            ));
+            push(
+                a,
+                Construct::RunsCode,
+                format!("{} {}", l.program, w.path.text),
+                why,
+            );
+        }
+    }
+    for w in &l.runs {
+        match frame.place(&w.path, &w.dirs) {
+            place::Place::Inside(_) => {
+                a.effects
+                    .push(format!("runs the workspace's file {}", w.path.text));
+            }
+            place::Place::Outside { why, .. } => {
+                a.effects.push(format!(
+                    "runs {} (outside the workspace: {why})",
+                    w.path.text
+                ));
+                push(a, Construct::RunsCode, format!("runs {}", w.path.text), why);
+            }
+            place::Place::Device => {
+                push(
+                    a,
+                    Construct::RunsCode,
+                    format!("runs {}", w.path.text),
+                    "a device".into(),
+                );
+            }
+        }
+    }
+}
