@@ -326,6 +326,13 @@ fn harmless_commands_are_allowed() {
     let abs = format!("echo hi > {}/inside.txt", dir.path().display());
     assert_eq!(decide(&echo, &abs, dir.path()).0, Verdict::Allow);
     let all = allow_all();
+    // A project with its tools installed: npx runs node_modules/.bin's
+    // (without them it would fetch the registry's package of that name).
+    let bin = dir.path().join("node_modules/.bin");
+    std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{e}"));
+    for tool in ["prettier", "rimraf"] {
+        std::fs::write(bin.join(tool), "").unwrap_or_else(|e| panic!("{e}"));
+    }
     for cmd in [
         "ls -la",
         "ls -la /",

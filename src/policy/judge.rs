@@ -210,7 +210,7 @@ pub(super) fn shell_findings(
                         .push(format!("write {} (outside: {why})", r.target.text));
                     push(a, Construct::RedirectOutsideCwd, r.canonical(), why);
                 }
-                place::Place::Inside(rel) => match protected(&rel) {
+                place::Place::Inside(rel) => match protected_write(&frame, &r.target, &[], &rel) {
                     Some(entry) => {
                         a.effects
                             .push(format!("write {} (protected: {entry})", r.target.text));
@@ -279,6 +279,36 @@ pub(super) fn shell_findings(
             }
             layer_findings(l, &frame, a, &mut push);
         }
+        // npx (npm exec, bunx) runs node_modules/.bin's program of that
+        // name, or fetches the registry's package of that name and runs it:
+        // `npx tree` where tree is not installed runs whoever owns the npm
+        // name `tree`, whatever the model knows of the real `tree`.
+        for pair in layers.windows(2) {
+            let (outer, inner) = (&pair[0], &pair[1]);
+            let word = |i: usize| outer.canonical.get(i).map(String::as_str);
+            let fetches = match word(0) {
+                Some("npx" | "bunx") => true,
+                Some("npm") => matches!(word(1), Some("exec" | "x")),
+                Some("bun") => word(1) == Some("x"),
+                _ => false,
+            };
+            if fetches && !local_bin(&frame, &outer.dirs, &inner.program) {
+                let text = format!("{} {}", outer.canonical.join(" "), inner.program);
+                a.effects.push(format!(
+                    "runs code: {text} (not in node_modules/.bin: the registry's package of that name)"
+                ));
+                a.named_only.push(NamedOnly {
+                    construct: Construct::RunsCode,
+                    program: outer.program.clone(),
+                    text,
+                    why: format!(
+                        "{} is not in node_modules/.bin, so it may fetch and run the registry's package of that name",
+                        inner.program
+                    ),
+                    command: a.texts.len(),
+                });
+            }
+        }
         a.texts.push(texts);
         // `cd DIR` (also through a wrapper: `command cd x`) moves later
         // relative paths.
@@ -324,8 +354,13 @@ pub(super) fn layer_findings(
     }
     for n in &l.processes {
         a.effects.push(format!("other process: {n}"));
-        a.other_processes
-            .push((l.program.clone(), n.clone(), a.texts.len()));
+        a.named_only.push(NamedOnly {
+            construct: Construct::OtherProcess,
+            program: l.program.clone(),
+            text: n.clone(),
+            why: "a process id may name any process of the user, corral's server included".into(),
+            command: a.texts.len(),
+        });
     }
     if l.project {
         a.effects.push(format!(
@@ -381,7 +416,7 @@ pub(super) fn layer_findings(
                     why,
                 );
             }
-            place::Place::Inside(rel) => match protected(&rel) {
+            place::Place::Inside(rel) => match protected_write(frame, &w.path, &w.dirs, &rel) {
                 Some(entry) => {
                     a.effects
                         .push(format!("write {} (protected: {entry})", w.path.text));
@@ -588,6 +623,44 @@ pub(super) fn layer_findings(
                     "a device".into(),
                 );
             }
+        }
+    }
+}
+
+/// The protected entry a write of `path` (in `dirs`, placed at `rel`
+/// inside the workspace) falls under: by its name, by any name its glob may
+/// match (`AGENT?.md`, `.cargo/conf*`), or by where a current match lands
+/// through a link.
+fn protected_write(
+    frame: &place::Frame,
+    path: &Word,
+    dirs: &[Word],
+    rel: &Path,
+) -> Option<&'static str> {
+    protected(rel).or_else(|| {
+        frame
+            .glob_inside(path, dirs)
+            .iter()
+            .find_map(|m| protected(m))
+    })
+}
+
+/// Whether `node_modules/.bin/NAME` exists in the directory in force
+/// (`dirs`) or one above it inside the workspace, as npx looks for it.
+fn local_bin(frame: &place::Frame, dirs: &[Word], name: &str) -> bool {
+    let root = frame.root();
+    let Ok(mut d) = frame.dir_of_all(dirs) else {
+        return false;
+    };
+    if name.is_empty() || name.contains('/') || !d.starts_with(&root) {
+        return false;
+    }
+    loop {
+        if d.join("node_modules/.bin").join(name).exists() {
+            return true;
+        }
+        if d == root || !d.pop() {
+            return false;
         }
     }
 }

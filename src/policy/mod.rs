@@ -199,7 +199,7 @@ pub const FILE_WRITE_TOOLS: [&str; 8] = [
 /// a worktree) or, with a `/`, a path from any directory; a trailing `*`
 /// matches a prefix, a leading one a suffix. Compared without regard to case (case-insensitive file
 /// systems).
-pub const PROTECTED: [&str; 55] = [
+pub const PROTECTED: [&str; 77] = [
     // VCS internals (hooks, config: core.fsmonitor runs code).
     ".git",
     ".gitmodules",
@@ -230,8 +230,6 @@ pub const PROTECTED: [&str; 55] = [
     ".vscode/launch.json",
     "*.code-workspace",
     ".devcontainer",
-    ".mise.toml",
-    "mise.toml",
     ".tool-versions",
     "rust-toolchain",
     "rust-toolchain.toml",
@@ -259,6 +257,36 @@ pub const PROTECTED: [&str; 55] = [
     ".kiro",
     ".amazonq",
     ".goosehints",
+    // mise's other config files (mise.local.toml, .mise/config.toml ...,
+    // mise.jdx.dev/configuration): env, hooks and tasks like mise.toml.
+    ".mise.toml",
+    "mise.toml",
+    ".mise.*.toml",
+    ".mise",
+    "mise.*.toml",
+    "mise/config.toml",
+    ".config/mise",
+    ".config/mise.toml",
+    ".rtx.toml",
+    // Editors' project files that run commands (tasks, language servers,
+    // exrc) and another agent's instructions.
+    ".zed",
+    ".helix",
+    ".nvim.lua",
+    ".nvimrc",
+    ".exrc",
+    ".idea",
+    ".junie",
+    // pnpm runs it on install.
+    ".pnpmfile.cjs",
+    // dotenv's other files, loaded like .env by frameworks.
+    ".env.local",
+    ".env.development",
+    ".env.development.local",
+    ".env.production",
+    ".env.production.local",
+    ".env.test",
+    ".env.test.local",
 ];
 
 /// The entry of [`PROTECTED`] that path `p` (relative to its workspace, `.`
@@ -273,15 +301,173 @@ pub fn protected(p: &Path) -> Option<&'static str> {
         .collect();
     PROTECTED.into_iter().find(|entry| {
         let want: Vec<String> = entry.split('/').map(str::to_lowercase).collect();
-        let one = |have: &str, want: &str| match (want.strip_suffix('*'), want.strip_prefix('*')) {
-            (Some(prefix), _) => have.starts_with(prefix),
-            (_, Some(suffix)) => have.ends_with(suffix),
-            _ => have == want,
-        };
-        parts
-            .windows(want.len())
-            .any(|w| w.iter().zip(&want).all(|(h, x)| one(h, x)))
+        parts.windows(want.len()).any(|w| {
+            w.iter()
+                .zip(&want)
+                .all(|(have, want)| glob_may_match(have, want))
+        })
     })
+}
+
+/// Whether the path component `have` (lowercase; a shell glob when it
+/// holds `*`, `?` or `[`) may name what the [`PROTECTED`] entry component
+/// `want` (where `*` is any text) matches: some name both match. bash's
+/// rules for `have`: `*` any text, `?` one character, `[..]` one of a set,
+/// and a leading `.` not matched by `*` or `?` (no `dotglob`). A set
+/// corral does not read (`[[:alpha:]]`) may match anything: the safe side.
+pub fn glob_may_match(have: &str, want: &str) -> bool {
+    let Some(a) = glob_tokens(have) else {
+        return true;
+    };
+    let b: Vec<GlobToken> = want
+        .chars()
+        .map(|c| {
+            if c == '*' {
+                GlobToken::Star
+            } else {
+                GlobToken::Char(c)
+            }
+        })
+        .collect();
+    globs_meet(&a, &b)
+}
+
+/// One token of a shell glob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum GlobToken {
+    /// A character matched as itself.
+    Char(char),
+    /// `?`
+    One,
+    /// `*`
+    Star,
+    /// `[..]`: the characters and ranges listed, and whether negated.
+    Set(Vec<(char, char)>, bool),
+}
+
+/// `pattern` as tokens; `None` for a set corral does not read.
+fn glob_tokens(pattern: &str) -> Option<Vec<GlobToken>> {
+    let c: Vec<char> = pattern.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < c.len() {
+        match c[i] {
+            '*' => out.push(GlobToken::Star),
+            '?' => out.push(GlobToken::One),
+            '\\' if i + 1 < c.len() => {
+                i += 1;
+                out.push(GlobToken::Char(c[i]));
+            }
+            '[' => {
+                let mut j = i + 1;
+                let negated = matches!(c.get(j), Some('!' | '^'));
+                if negated {
+                    j += 1;
+                }
+                let mut ranges = Vec::new();
+                let start = j;
+                while j < c.len() && (c[j] != ']' || j == start) {
+                    if c[j] == '[' && matches!(c.get(j + 1), Some(':' | '=' | '.')) {
+                        return None;
+                    }
+                    if c.get(j + 1) == Some(&'-') && c.get(j + 2).is_some_and(|&e| e != ']') {
+                        ranges.push((c[j], c[j + 2]));
+                        j += 3;
+                    } else {
+                        ranges.push((c[j], c[j]));
+                        j += 1;
+                    }
+                }
+                if j >= c.len() {
+                    // No closing `]`: bash reads `[` as itself.
+                    out.push(GlobToken::Char('['));
+                } else {
+                    out.push(GlobToken::Set(ranges, negated));
+                    i = j;
+                }
+            }
+            ch => out.push(GlobToken::Char(ch)),
+        }
+        i += 1;
+    }
+    Some(out)
+}
+
+/// The one character a token demands, if it demands one.
+fn token_char(t: &GlobToken) -> Option<char> {
+    match t {
+        GlobToken::Char(c) => Some(c.to_lowercase().next().unwrap_or(*c)),
+        _ => None,
+    }
+}
+
+/// Whether one character may satisfy both tokens (`a` a bash glob's, `b`
+/// an entry's), `first` when it is a name's first: two sets, or a set and
+/// a wildcard, are taken to meet (the safe side).
+fn tokens_meet(a: &GlobToken, b: &GlobToken, first: bool) -> bool {
+    // bash's `*` and `?` do not take a leading `.`; the entry's `*` may.
+    let accepts = |t: &GlobToken, ch: char, lead: bool| match t {
+        GlobToken::Char(c) => c.to_lowercase().next() == Some(ch),
+        GlobToken::One | GlobToken::Star => !(lead && first && ch == '.'),
+        GlobToken::Set(ranges, negated) => {
+            let inside = ranges.iter().any(|&(lo, hi)| {
+                let lo = lo.to_lowercase().next().unwrap_or(lo);
+                let hi = hi.to_lowercase().next().unwrap_or(hi);
+                lo <= ch && ch <= hi
+            });
+            inside != *negated
+        }
+    };
+    match (token_char(a), token_char(b)) {
+        (Some(x), Some(y)) => x == y,
+        (Some(x), None) => accepts(b, x, false),
+        (None, Some(y)) => accepts(a, y, true),
+        // Neither demands one character: some other character than `.`
+        // satisfies both (a set that only holds `.` is the safe side).
+        (None, None) => true,
+    }
+}
+
+/// Whether the glob `a` (bash's) and the entry pattern `b` (only `*`
+/// special) match some name in common: a search over pairs of positions,
+/// each step one character both accept. `*` in `a` does not take a leading
+/// `.` (bash without `dotglob`); in `b` it may.
+fn globs_meet(a: &[GlobToken], b: &[GlobToken]) -> bool {
+    let (n, m) = (a.len(), b.len());
+    // seen[i][j][first]: positions reached, and whether nothing has been
+    // read yet (the leading-dot rule applies to the first character).
+    let mut seen = vec![[false; 2]; (n + 1) * (m + 1)];
+    let mut stack = vec![(0usize, 0usize, true)];
+    while let Some((i, j, first)) = stack.pop() {
+        let slot = &mut seen[i * (m + 1) + j][usize::from(first)];
+        if *slot {
+            continue;
+        }
+        *slot = true;
+        if i == n && j == m {
+            return true;
+        }
+        // `*` may match nothing.
+        if i < n && a[i] == GlobToken::Star {
+            stack.push((i + 1, j, first));
+        }
+        if j < m && b[j] == GlobToken::Star {
+            stack.push((i, j + 1, first));
+        }
+        // One character read by both; a `*` stays where it is.
+        if i < n && j < m && tokens_meet(&a[i], &b[j], first) {
+            let ni = if a[i] == GlobToken::Star { i } else { i + 1 };
+            let nj = if b[j] == GlobToken::Star { j } else { j + 1 };
+            stack.push((ni, nj, false));
+            if a[i] == GlobToken::Star && b[j] != GlobToken::Star {
+                stack.push((i + 1, nj, false));
+            }
+            if b[j] == GlobToken::Star && a[i] != GlobToken::Star {
+                stack.push((ni, j + 1, false));
+            }
+        }
+    }
+    false
 }
 
 /// The entry of [`PROTECTED`] that a file named `p` (relative to its
@@ -399,6 +585,22 @@ pub struct Unprovable {
     pub why: String,
 }
 
+/// An effect that only a rule naming its program approves (see
+/// [`Analysis::named_only`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedOnly {
+    /// The construct a rule may list instead.
+    pub construct: Construct,
+    /// The program a rule must name (`kill`, `npx`).
+    pub program: String,
+    /// What was found, as shown.
+    pub text: String,
+    /// Why it is not provable.
+    pub why: String,
+    /// Its simple command (an index into [`Analysis::texts`]).
+    pub command: usize,
+}
+
 /// What [`Policy::analyze`] finds in a subject.
 #[derive(Debug, Clone, Default)]
 pub struct Analysis {
@@ -423,10 +625,10 @@ pub struct Analysis {
     /// Programs the command model does not know, with the index of their
     /// simple command (into `texts`): an allow rule must name them.
     pub unknown_programs: Vec<(String, usize)>,
-    /// Programs that act on another process by its id (`kill PID`), with
-    /// the text shown and the index of their simple command: an allow rule
-    /// must name the program (`kill *`) or list `other-process`.
-    pub other_processes: Vec<(String, String, usize)>,
+    /// Effects an allow rule accepts only when it names the program (or
+    /// lists the construct): a process id (`kill PID`), a package npx
+    /// fetches by name (`npx tree`).
+    pub named_only: Vec<NamedOnly>,
     /// Every effect found, in words, for `corral policy test`.
     pub effects: Vec<String>,
     /// A file tool's path relative to the workspace (inside it), or
@@ -1133,18 +1335,27 @@ impl Policy {
                 r.name
             ));
         }
-        // Which process a number is cannot be known: only a rule that
-        // names the program (`kill *`) approves it.
-        if !r.allow_constructs.contains(&Construct::OtherProcess)
-            && let Some((_, text, _)) = a.other_processes.iter().find(|(p, _, k)| {
-                !r.names(p, a.texts.get(*k).map(Vec::as_slice).unwrap_or_default())
-            })
-        {
+        // Which process a number is, or whose package npx fetches, cannot
+        // be known: only a rule that names the program approves it.
+        if let Some(n) = a.named_only.iter().find(|n| {
+            !r.allow_constructs.contains(&n.construct)
+                && !r.names(
+                    &n.program,
+                    a.texts
+                        .get(n.command)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
+                )
+        }) {
             return ask(format!(
-                "{} {text:?} in {:?} is not provable (a process id may name any process of the user, corral's server included): rule {} does not name the program (name it in the rule's pattern, or list \"other-process\" in allow_constructs)",
-                Construct::OtherProcess.describe(),
+                "{} {:?} in {:?} is not provable ({}): rule {} does not name {} (name it in the rule's pattern, or list {:?} in allow_constructs)",
+                n.construct.describe(),
+                n.text,
                 s.subject,
-                r.name
+                n.why,
+                r.name,
+                n.program,
+                n.construct.name()
             ));
         }
         if !blocked.is_empty() {

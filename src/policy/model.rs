@@ -766,7 +766,12 @@ fn walk(
             continue;
         }
         if t == "--" {
-            options_done = true;
+            // find's `--` ends only its leading options (-H, -L, -P, -D,
+            // -O): the expression after the starting points still acts
+            // (`find -- . -exec id \;`, findutils 4.9.0).
+            if p.name != "find" {
+                options_done = true;
+            }
             continue;
         }
         i += read_option(p, &lookup, w, &words[i..], e, &mut st);
@@ -1159,6 +1164,10 @@ fn read_option(
                 // secret to the host.
                 ("curl" | "wget", _) if !v.literal => {
                     Some((Class::Network, "a value the shell expands"))
+                }
+                // Without `=` the value is a cookie file: its values go out.
+                ("curl", "-b" | "--cookie") if !v.text.contains('=') => {
+                    Some((Class::Network, "sends the cookies in a file"))
                 }
                 ("sed", "-i" | "--in-place") if v.text.contains(['/', '*']) => {
                     st.sed_backup = Some(v.text.clone());

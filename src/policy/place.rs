@@ -385,6 +385,37 @@ impl Frame {
 }
 
 impl Frame {
+    /// Where each current match of the glob `path` (in `dirs`) lands inside
+    /// the workspace, links followed (`d*/x` through a link `docs ->
+    /// .claude` is `.claude/x`). Empty for a word without glob characters.
+    pub fn glob_inside(&self, path: &Word, dirs: &[Word]) -> Vec<PathBuf> {
+        let t = path.text.as_str();
+        if !path.literal || !t.contains(['*', '?', '[']) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for f in self.each() {
+            let base = if t.starts_with('/') {
+                PathBuf::from("/")
+            } else {
+                match f.dir_of(dirs) {
+                    Ok(b) => b,
+                    Err(_) => continue,
+                }
+            };
+            for m in f.glob_matches(&base, t) {
+                let w = Word {
+                    text: m.to_string_lossy().into_owned(),
+                    literal: true,
+                };
+                if let Place::Inside(rel) = self.place(&w, &[]) {
+                    out.push(rel);
+                }
+            }
+        }
+        out
+    }
+
     /// A symbolic link that a copy or move of `path` (in `dirs`) would carry
     /// along and that leads elsewhere from its new place: the link itself,
     /// or one in the tree under it, whose target is absolute or climbs with

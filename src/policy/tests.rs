@@ -475,3 +475,41 @@ fn protected_paths_and_writes_outside_the_workspace_ask() {
         Verdict::Allow
     );
 }
+
+#[test]
+fn a_glob_may_name_a_protected_entry() {
+    // bash would expand these to a protected name (or could, once it
+    // exists).
+    for (glob, entry) in [
+        ("agent?.md", "agents.md"),
+        ("c*", "claude.md"),
+        ("claude.*", "claude.md"),
+        ("conf*", "config*"),
+        ("t*.json", "tasks.json"),
+        ("agents[.]md", "agents.md"),
+        ("agents[!x]md", "agents.md"),
+        ("[a-c]laude.md", "claude.md"),
+        ("[[:alpha:]]laude.md", "claude.md"),
+        ("*.toml", "mise.*.toml"),
+        ("mise.?.toml", "mise.*.toml"),
+        ("x*", "*.code-workspace"),
+        (".e*", ".envrc"),
+        ("[.]envrc", ".envrc"),
+    ] {
+        assert!(glob_may_match(glob, entry), "{glob} may name {entry}");
+    }
+    // Never: a leading `.` is not taken by `*` or `?`; other letters.
+    for (glob, entry) in [
+        ("*", ".envrc"),
+        ("?envrc", ".envrc"),
+        ("*.txt", "claude.md"),
+        ("*.o", "mise.*.toml"),
+        ("agents[!.]md", "agents.md"),
+        ("b*", "claude.md"),
+        ("claude.m", "claude.md"),
+        ("claude.md?", "claude.md"),
+        ("mise.txt", "mise.*.toml"),
+    ] {
+        assert!(!glob_may_match(glob, entry), "{glob} never names {entry}");
+    }
+}

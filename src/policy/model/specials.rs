@@ -178,6 +178,12 @@ pub(super) fn program_specials(
                 dirs: e.dirs.clone(),
             });
         }
+        // The starting points come from a file: what -delete deletes is
+        // not on the line.
+        "find" if seen(&["-files0-from"]) && seen(&["-delete"]) => {
+            e.unknown
+                .push("find -files0-from with -delete (the paths deleted are in a file)".into());
+        }
         "git fetch" => {
             if let Some((w, _)) = operands.first()
                 && (w.text.contains(':') || w.text.contains('/') || w.text.starts_with('.'))
