@@ -35,6 +35,9 @@ struct Setup {
     /// The text of `n.txt`.
     #[serde(default)]
     n_txt: Option<String>,
+    /// `[path, text]` files with a text of their own.
+    #[serde(default)]
+    texts: Vec<[String; 2]>,
 }
 
 #[derive(Deserialize)]
@@ -126,6 +129,12 @@ fn run(file: &str) {
     }
     for [name, target] in &cases.setup.links {
         ok(std::os::unix::fs::symlink(target, ws.join(name)));
+    }
+    for [name, text] in &cases.setup.texts {
+        if let Some(parent) = ws.join(name).parent() {
+            ok(std::fs::create_dir_all(parent));
+        }
+        ok(std::fs::write(ws.join(name), text));
     }
     if let Some(t) = &cases.setup.n_txt {
         ok(std::fs::write(ws.join("n.txt"), t));

@@ -449,6 +449,57 @@ pub(super) fn layer_findings(
             );
         }
     }
+    for r in &l.repositories {
+        if !configured_remote(frame, &r.dirs, &r.path.text) {
+            let text = format!("{} {}", l.canonical.join(" "), r.path.text);
+            let why = format!(
+                "{} is not a remote of this repository: git reads it as a path (a bundle or a repository)",
+                r.path.text
+            );
+            a.effects.push(format!("network: {text} ({why})"));
+            push(a, Construct::Network, text, why);
+        }
+    }
+    for t in &l.trees {
+        let place::Place::Inside(rel) = frame.place(&t.path.path, &t.path.dirs) else {
+            // Outside (or a device): the operand's own write says so.
+            continue;
+        };
+        let mut entry = None;
+        let found = frame.find_in_tree(&rel, &mut |p: &Path| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            let stripped = name.as_deref().and_then(|n| {
+                t.strip
+                    .iter()
+                    .find_map(|x| n.strip_suffix(x.as_str()).filter(|s| !s.is_empty()))
+                    .map(|s| p.with_file_name(s))
+            });
+            entry = protected(p).or_else(|| stripped.as_deref().and_then(protected));
+            entry.is_some()
+        });
+        let why = match (found, entry) {
+            (Ok(Some(p)), Some(entry)) => Some(format!(
+                "it rewrites every file under {}, {} among them (under {entry})",
+                t.path.path.text,
+                p.display()
+            )),
+            (Ok(_), _) => None,
+            (Err(why), _) => Some(format!(
+                "it rewrites every file under {}, and {why}",
+                t.path.path.text
+            )),
+        };
+        if let Some(why) = why {
+            a.effects
+                .push(format!("write under {} ({why})", t.path.path.text));
+            push(
+                a,
+                Construct::ProtectedPath,
+                format!("{} {}", l.program, t.path.path.text),
+                why,
+            );
+        }
+    }
     for w in &l.extracts {
         match frame.place(&w.path, &w.dirs) {
             place::Place::Outside { why, .. } => {
@@ -663,4 +714,45 @@ fn local_bin(frame: &place::Frame, dirs: &[Word], name: &str) -> bool {
             return false;
         }
     }
+}
+
+/// Whether `name` is a remote (`[remote "NAME"]`) in the config of the
+/// repository git finds from the directory in force (`dirs`): `.git` a
+/// directory, or a file naming one (a worktree: the config is in its
+/// common directory). True when there is no repository (git fetches
+/// nothing); false when the config cannot be read.
+fn configured_remote(frame: &place::Frame, dirs: &[Word], name: &str) -> bool {
+    let Ok(mut d) = frame.dir_of_all(dirs) else {
+        return false;
+    };
+    let git = loop {
+        let g = d.join(".git");
+        if g.exists() {
+            break g;
+        }
+        // No repository: git fails before it fetches anything.
+        if !d.pop() {
+            return true;
+        }
+    };
+    let gitdir = if git.is_dir() {
+        git
+    } else {
+        let Ok(text) = std::fs::read_to_string(&git) else {
+            return false;
+        };
+        let Some(dir) = text.trim().strip_prefix("gitdir:") else {
+            return false;
+        };
+        let dir = d.join(dir.trim());
+        match std::fs::read_to_string(dir.join("commondir")) {
+            Ok(common) => dir.join(common.trim()),
+            Err(_) => dir,
+        }
+    };
+    let Ok(config) = std::fs::read_to_string(gitdir.join("config")) else {
+        return false;
+    };
+    let want = format!("[remote \"{name}\"]");
+    config.lines().any(|l| l.trim() == want)
 }

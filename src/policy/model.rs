@@ -327,6 +327,16 @@ pub struct WritePath {
     pub dirs: Vec<Word>,
 }
 
+/// A directory a program writes every file under (see [`Effects::trees`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeWrite {
+    /// The directory (or file) operand.
+    pub path: WritePath,
+    /// Suffixes whose removal names a file it writes (decompression:
+    /// `x.gz` is written as `x`); each file's own name counts too.
+    pub strip: Vec<String>,
+}
+
 /// Everything one command does that the model can see (one layer: a
 /// wrapper's inner command is another layer).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -375,6 +385,13 @@ pub struct Effects {
     /// members' names are in the archive, not on the command line, so what
     /// lands there cannot be accounted for.
     pub extracts: Vec<WritePath>,
+    /// Words naming a repository to fetch from (`git fetch NAME`): a
+    /// remote of the repository's config, or else a path git reads.
+    pub repositories: Vec<WritePath>,
+    /// Directories whose every file it rewrites, removes or decompresses
+    /// (`gzip -r DIR`, `zip -mr a.zip DIR`, `gunzip -r DIR`): the names are
+    /// the tree's, not the line's.
+    pub trees: Vec<TreeWrite>,
     /// Targets of symbolic links it makes (`ln -s TARGET NAME`): a link
     /// leading outside lets a later write leave the workspace.
     pub links: Vec<WritePath>,
@@ -571,6 +588,73 @@ fn dot() -> Word {
     Word {
         text: ".".into(),
         literal: true,
+    }
+}
+
+/// Suffixes a decompressor removes (gzip 1.12, xz 5.4, bzip2 1.0.8, zstd
+/// 1.5.4).
+const COMPRESSED_SUFFIXES: [&str; 8] = [".gz", ".tgz", ".xz", ".bz2", ".zst", ".lzma", ".z", ".Z"];
+
+/// Programs that rewrite or remove every file under a directory operand:
+/// recursive compressors (also decompressing: the names lose a suffix),
+/// `zip -m -r`, `rsync --remove-source-files -r`, `tar --remove-files`.
+fn tree_writes(operands: &[(Word, Vec<Word>)], st: &State, e: &mut Effects) {
+    let seen = |names: &[&str]| st.seen.iter().any(|o| names.contains(&o.as_str()));
+    let recursive = seen(&[
+        "-r",
+        "--recursive",
+        "-R",
+        "--recurse-paths",
+        "-a",
+        "--archive",
+    ]);
+    let suffix = st
+        .values
+        .iter()
+        .rev()
+        .find(|(o, _)| matches!(o.as_str(), "-S" | "--suffix"))
+        .map(|(_, v)| v.clone());
+    let (trees, strip): (&[(Word, Vec<Word>)], Vec<String>) = match e.program.as_str() {
+        "gzip" | "gunzip" | "zstd" | "unzstd" if recursive => (
+            operands,
+            COMPRESSED_SUFFIXES
+                .iter()
+                .map(|x| x.to_string())
+                .chain(suffix)
+                .collect(),
+        ),
+        "zip" if seen(&["-m", "--move"]) => {
+            if seen(&["-@", "--names-stdin"]) {
+                e.unknown
+                    .push("zip -m with names from its input (it deletes them)".into());
+            }
+            (operands.get(1..).unwrap_or_default(), Vec::new())
+        }
+        "rsync" if seen(&["--remove-source-files"]) => {
+            if seen(&["--files-from"]) {
+                e.unknown.push(
+                    "rsync --remove-source-files with --files-from (it deletes names in a file)"
+                        .into(),
+                );
+            }
+            (
+                operands
+                    .get(..operands.len().saturating_sub(1))
+                    .unwrap_or_default(),
+                Vec::new(),
+            )
+        }
+        "tar" if seen(&["--remove-files"]) => (operands, Vec::new()),
+        _ => (&operands[..0], Vec::new()),
+    };
+    for (w, dirs) in trees {
+        e.trees.push(TreeWrite {
+            path: WritePath {
+                path: w.clone(),
+                dirs: dirs.clone(),
+            },
+            strip: strip.clone(),
+        });
     }
 }
 
@@ -959,7 +1043,7 @@ fn walk(
             .any(|o| matches!(o.as_str(), "-c" | "--stdout" | "--to-stdout"))
     {
         for (w, dirs) in &operands {
-            if let Some(stem) = [".gz", ".tgz", ".xz", ".bz2", ".zst", ".lzma", ".z", ".Z"]
+            if let Some(stem) = COMPRESSED_SUFFIXES
                 .iter()
                 .find_map(|x| w.text.strip_suffix(x))
             {
@@ -973,6 +1057,7 @@ fn walk(
             }
         }
     }
+    tree_writes(&operands, &st, e);
     program_specials(p, &operands, &st, e);
     let here = Word {
         text: ".".into(),

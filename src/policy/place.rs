@@ -449,6 +449,59 @@ impl Frame {
     }
 }
 
+impl Frame {
+    /// The first entry at or under `rel` (a path inside the workspace) for
+    /// which `hit` holds, relative to the workspace; links are not
+    /// followed. `Err` when the tree is too big to walk, or the workspace
+    /// unknown.
+    pub fn find_in_tree(
+        &self,
+        rel: &Path,
+        hit: &mut dyn FnMut(&Path) -> bool,
+    ) -> Result<Option<PathBuf>, String> {
+        let Some(root) = self.workspace.as_ref() else {
+            return Err("the workspace is unknown".into());
+        };
+        let mut budget = MAX_SCAN;
+        find_in(root, rel, 0, &mut budget, hit)
+    }
+}
+
+fn find_in(
+    root: &Path,
+    rel: &Path,
+    depth: usize,
+    budget: &mut usize,
+    hit: &mut dyn FnMut(&Path) -> bool,
+) -> Result<Option<PathBuf>, String> {
+    if *budget == 0 || depth > MAX_SCAN_DEPTH {
+        return Err(format!(
+            "more than {MAX_SCAN} files or {MAX_SCAN_DEPTH} levels to look through"
+        ));
+    }
+    *budget -= 1;
+    if !rel.as_os_str().is_empty() && hit(rel) {
+        return Ok(Some(rel.to_path_buf()));
+    }
+    let abs = root.join(rel);
+    let Ok(meta) = std::fs::symlink_metadata(&abs) else {
+        return Ok(None);
+    };
+    if meta.is_dir() {
+        let Ok(entries) = std::fs::read_dir(&abs) else {
+            return Ok(None);
+        };
+        for entry in entries.flatten() {
+            if let Some(found) =
+                find_in(root, &rel.join(entry.file_name()), depth + 1, budget, hit)?
+            {
+                return Ok(Some(found));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// How many directory entries [`Frame::carried_link`] looks at, in all.
 const MAX_SCAN: usize = 20_000;
 

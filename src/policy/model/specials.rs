@@ -44,6 +44,26 @@ pub(super) fn program_specials(
         invoked.as_str()
     };
     if p.effect == Some(ProgramEffect::Project) {
+        // libtest's `--logfile PATH` (after `cargo test --`) writes PATH.
+        for pair in operands.windows(2) {
+            if pair[0].0.text == "--logfile" {
+                e.writes.push(WritePath {
+                    path: pair[1].0.clone(),
+                    dirs: pair[1].1.clone(),
+                });
+            }
+        }
+        for (w, dirs) in operands {
+            if let Some(v) = w.text.strip_prefix("--logfile=") {
+                e.writes.push(WritePath {
+                    path: Word {
+                        text: v.to_string(),
+                        literal: w.literal,
+                    },
+                    dirs: dirs.clone(),
+                });
+            }
+        }
         for (w, dirs) in operands {
             e.project_paths.push(WritePath {
                 path: w.clone(),
@@ -71,6 +91,113 @@ pub(super) fn program_specials(
     {
         e.code
             .push(format!("{name} {} (arguments read from a file)", w.text));
+    }
+    // `-Xsubtree=PREFIX` moves the other side's files under PREFIX
+    // (`-Xsubtree=.claude`: a root settings.json lands in .claude/);
+    // `-s subtree` guesses the prefix.
+    if matches!(
+        name,
+        "git merge" | "git pull" | "git cherry-pick" | "git rebase" | "git revert"
+    ) {
+        for (o, v) in &st.values {
+            let subtree = match o.as_str() {
+                "-X" | "--strategy-option" => v.strip_prefix("subtree"),
+                _ => None,
+            };
+            match subtree {
+                Some(rest) if rest.starts_with('=') && rest.len() > 1 => {
+                    // The prefix itself, and each protected path under it
+                    // (`.vscode` holds tasks.json).
+                    let prefix = rest[1..].trim_end_matches('/');
+                    let lower = format!("{}/", prefix.to_lowercase());
+                    let under = crate::policy::PROTECTED.iter().filter_map(|entry| {
+                        entry
+                            .to_lowercase()
+                            .strip_prefix(&lower)
+                            .map(|tail| format!("{prefix}/{tail}"))
+                    });
+                    for text in std::iter::once(prefix.to_string()).chain(under) {
+                        e.writes.push(WritePath {
+                            path: Word {
+                                text,
+                                literal: true,
+                            },
+                            dirs: e.dirs.clone(),
+                        });
+                    }
+                }
+                Some(_) => e
+                    .unknown
+                    .push(format!("{name} -X {v} (a prefix git guesses)")),
+                None => {}
+            }
+            if matches!(o.as_str(), "-s" | "--strategy") && v == "subtree" {
+                e.unknown
+                    .push(format!("{name} -s subtree (a prefix git guesses)"));
+            }
+        }
+    }
+    // A repository named by a word that is not a URL or a path is a
+    // remote if the repository's config names one; else git reads it as a
+    // path (`git fetch b.bundle`): checked against the config when it
+    // decides.
+    if matches!(name, "git fetch" | "git pull")
+        && let Some((w, dirs)) = operands.first()
+        && !(w.text.contains(':') || w.text.contains('/') || w.text.starts_with('.'))
+    {
+        e.repositories.push(WritePath {
+            path: w.clone(),
+            dirs: dirs.clone(),
+        });
+    }
+    // A backup renames the old destination DEST+SUFFIX (`cp -b -S .md x
+    // AGENTS` makes AGENTS.md); a suffix without `-b` is counted too (the
+    // safe side).
+    if matches!(name, "cp" | "mv" | "ln" | "install" | "rsync")
+        && let Some(sfx) = value(&["-S", "--suffix"])
+    {
+        // The destination (the last operand; its own write is added after
+        // this) and each DEST/NAME a copy into a directory makes.
+        let last = operands.last().map(|(w, dirs)| WritePath {
+            path: w.clone(),
+            dirs: dirs.clone(),
+        });
+        let backups: Vec<WritePath> = e
+            .writes
+            .iter()
+            .chain(last.as_ref())
+            .map(|w| WritePath {
+                path: Word {
+                    text: format!("{}{sfx}", w.path.text.trim_end_matches('/')),
+                    literal: w.path.literal,
+                },
+                dirs: w.dirs.clone(),
+            })
+            .collect();
+        e.writes.extend(backups);
+    }
+    // A compressor's own suffix: `gzip -S .md AGENTS` writes AGENTS.md,
+    // `gunzip -S .x CLAUDE.md.x` writes CLAUDE.md.
+    if matches!(
+        name,
+        "gzip" | "gunzip" | "xz" | "unxz" | "lzma" | "unlzma" | "zstd" | "unzstd"
+    ) && let Some(sfx) = value(&["-S", "--suffix"])
+    {
+        for (w, dirs) in operands {
+            let mut names = vec![format!("{}{sfx}", w.text)];
+            if let Some(stem) = w.text.strip_suffix(sfx.as_str()) {
+                names.push(stem.to_string());
+            }
+            for text in names {
+                e.writes.push(WritePath {
+                    path: Word {
+                        text,
+                        literal: w.literal,
+                    },
+                    dirs: dirs.clone(),
+                });
+            }
+        }
     }
     match name {
         // `cargo clippy -- ARGS` hands ARGS to clippy-driver, a rustc: lint
@@ -178,6 +305,12 @@ pub(super) fn program_specials(
                 dirs: e.dirs.clone(),
             });
         }
+        "compileall" if operands.is_empty() || seen(&["-i"]) => {
+            e.unknown.push(
+                "compileall without a directory, or with -i (it writes __pycache__ beside sources corral cannot see: sys.path's, a list's)"
+                    .into(),
+            );
+        }
         // The starting points come from a file: what -delete deletes is
         // not on the line.
         "find" if seen(&["-files0-from"]) && seen(&["-delete"]) => {
@@ -188,10 +321,8 @@ pub(super) fn program_specials(
             if let Some((w, _)) = operands.first()
                 && (w.text.contains(':') || w.text.contains('/') || w.text.starts_with('.'))
             {
-                e.network.push(format!(
-                    "git fetch {} (a repository by URL or path)",
-                    w.text
-                ));
+                e.network
+                    .push(format!("{name} {} (a repository by URL or path)", w.text));
             }
         }
         // `deno test URL` / `deno bench npm:x` run code from elsewhere.
