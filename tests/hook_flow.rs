@@ -342,3 +342,93 @@ fn a_hook_request_open_when_the_session_ends_is_audited_and_released() {
     assert_eq!(audit(d).len(), 1, "one record: {:?}", audit(d));
     mgr.shutdown();
 }
+
+/// Sends one hook request with the event's `cwd` and the tool's input.
+fn request_in(
+    sock: &Path,
+    token: &str,
+    cwd: &Path,
+    tool: &str,
+    input: serde_json::Value,
+) -> BufReader<UnixStream> {
+    let mut s = UnixStream::connect(sock).unwrap_or_else(|e| panic!("{e}"));
+    let req = HookRequest {
+        v: PROTO_VERSION,
+        slot: "cc".into(),
+        generation: 1,
+        token: token.into(),
+        protocol: HookProtocol::ClaudePermissionRequest,
+        event: serde_json::json!({
+            "hook_event_name": "PermissionRequest",
+            "cwd": cwd.to_string_lossy(),
+            "tool_name": tool,
+            "tool_input": input,
+        }),
+    };
+    proto::write_frame(&mut s, &req).unwrap_or_else(|e| panic!("{e}"));
+    BufReader::new(s)
+}
+
+#[test]
+fn a_hook_judges_relative_paths_where_the_agent_is() {
+    // Claude Code keeps a `cd` for its next command: after `cd .git`, the
+    // hook's cwd is <slot>/.git, and `>> config` writes .git/config.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    let ws = d.join("ws");
+    std::fs::create_dir_all(ws.join(".git")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(ws.join("src")).unwrap_or_else(|e| panic!("{e}"));
+    let spawner = Arc::new(FakeSpawner::default());
+    let (cfg, hook) = claude_slot(d);
+    // allow-everything, and the slot in `ws`.
+    let cfg = cfg
+        .replacen(
+            RULES,
+            "[[policy]]\nname = \"all\"\ndecision = \"allow\"\n",
+            1,
+        )
+        .replacen(
+            "command = \"claude\"\n",
+            &format!("command = \"claude\"\ncwd = {:?}\n", ws.to_string_lossy()),
+            1,
+        );
+    let (_mgr, mut rx) = start_with(&cfg, d, spawner.clone(), Some(hook), None);
+    let token = token_of(&spawner.program(0).args);
+    let sock = d.join("run/t.sock");
+    let bash = |c: &str| serde_json::json!({"command": c, "description": "x"});
+
+    // From the slot's directory: an ordinary file, allowed.
+    let mut c = request_in(&sock, &token, &ws, "Bash", bash("printf x >> config"));
+    assert_eq!(reply(&mut c).decision, Some(HookDecision::Allow));
+    // From .git: the same words write .git/config, and a person decides.
+    let git = ws.join(".git");
+    let c = request_in(&sock, &token, &git, "Bash", bash("printf x >> config"));
+    let prompt = match next_event(
+        &mut rx,
+        "the prompt for .git/config",
+        |e| matches!(e, Event::PromptOpened { prompt, .. } if prompt.subject == "printf x >> config"),
+    ) {
+        Event::PromptOpened { prompt, .. } => prompt,
+        _ => unreachable!(),
+    };
+    // The hook hangs up: its prompt closes.
+    drop(c);
+    next_event(
+        &mut rx,
+        "the prompt closed",
+        |e| matches!(e, Event::PromptClosed { prompt: id, .. } if *id == prompt.id),
+    );
+    // A file tool's path, shortened against the agent's directory, too.
+    let _w = request_in(
+        &sock,
+        &token,
+        &git,
+        "Write",
+        serde_json::json!({"file_path": git.join("hooks/pre-commit").to_string_lossy(), "content": "x"}),
+    );
+    next_event(
+        &mut rx,
+        "the prompt for .git/hooks/pre-commit",
+        |e| matches!(e, Event::PromptOpened { prompt, .. } if prompt.tool == "Write"),
+    );
+}

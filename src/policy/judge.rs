@@ -8,11 +8,16 @@ use std::path::Path;
 use super::model::Model;
 use super::*;
 
-/// What a file tool's write of `subject` (a path) cannot be shown to keep
-/// to: outside the workspace `cwd` (or unplaceable), or a protected path.
-pub(super) fn file_write_unprovable(subject: &str, cwd: Option<&Path>) -> Vec<Unprovable> {
+/// What a file tool's write of `subject` (a path, relative to `dir` or
+/// else the workspace) cannot be shown to keep to: outside the workspace
+/// `cwd` (or unplaceable), or a protected path.
+pub(super) fn file_write_unprovable(
+    subject: &str,
+    cwd: Option<&Path>,
+    dir: Option<&Path>,
+) -> Vec<Unprovable> {
     let text = subject.trim();
-    let frame = place::Frame::new(cwd);
+    let frame = place::Frame::at(cwd, dir);
     let word = Word {
         text: text.to_string(),
         literal: true,
@@ -21,7 +26,7 @@ pub(super) fn file_write_unprovable(subject: &str, cwd: Option<&Path>) -> Vec<Un
     // (Node's `path.resolve`): outside by text is outside too.
     if let Some(ws) = cwd
         && !text.starts_with('~')
-        && let Some(by_text) = place::lexical(&ws.join(text))
+        && let Some(by_text) = place::lexical(&dir.unwrap_or(ws).join(text))
         && let Some(ws_text) = place::lexical(ws)
         && !by_text.starts_with(&ws_text)
         && frame
@@ -120,6 +125,7 @@ pub(super) fn shell_findings(
     model: &Model,
     p: &ParsedCommand,
     cwd: Option<&Path>,
+    dir: Option<&Path>,
     a: &mut Analysis,
 ) {
     a.unprovable = p
@@ -131,7 +137,7 @@ pub(super) fn shell_findings(
             why: String::new(),
         })
         .collect();
-    let mut frame = place::Frame::new(cwd);
+    let mut frame = place::Frame::at(cwd, dir);
     // `/dev/fd/N` and `/dev/stdout` reopen what the descriptor is: on a line
     // that opens a file by redirection, that may be the file, with write
     // access (`echo x < /elsewhere/f > /dev/fd/0`).
@@ -448,6 +454,11 @@ pub(super) fn layer_findings(
                 format!("a name that starts so may be {entry}"),
             );
         }
+    }
+    for t in &l.elsewhere {
+        let why = "outside the workspace, where corral cannot place it".to_string();
+        a.effects.push(format!("write {t} ({why})"));
+        push(a, Construct::WriteOutsideWorkspace, t.clone(), why);
     }
     for r in &l.repositories {
         if !configured_remote(frame, &r.dirs, &r.path.text) {

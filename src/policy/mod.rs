@@ -199,7 +199,7 @@ pub const FILE_WRITE_TOOLS: [&str; 8] = [
 /// a worktree) or, with a `/`, a path from any directory; a trailing `*`
 /// matches a prefix, a leading one a suffix. Compared without regard to case (case-insensitive file
 /// systems).
-pub const PROTECTED: [&str; 77] = [
+pub const PROTECTED: [&str; 84] = [
     // VCS internals (hooks, config: core.fsmonitor runs code).
     ".git",
     ".gitmodules",
@@ -215,6 +215,7 @@ pub const PROTECTED: [&str; 77] = [
     ".clinerules",
     ".opencode",
     "opencode.json",
+    "opencode.jsonc",
     ".github/copilot-instructions.md",
     "CLAUDE.md",
     "CLAUDE.local.md",
@@ -264,7 +265,7 @@ pub const PROTECTED: [&str; 77] = [
     ".mise.*.toml",
     ".mise",
     "mise.*.toml",
-    "mise/config.toml",
+    "mise/config*",
     ".config/mise",
     ".config/mise.toml",
     ".rtx.toml",
@@ -279,6 +280,14 @@ pub const PROTECTED: [&str; 77] = [
     ".junie",
     // pnpm runs it on install.
     ".pnpmfile.cjs",
+    // vim's project files (with `exrc`), jj's repository config, and the
+    // build wrappers' properties (they name a download that then runs).
+    ".vimrc",
+    "_vimrc",
+    "_exrc",
+    ".jj",
+    ".mvn",
+    "gradle/wrapper",
     // dotenv's other files, loaded like .env by frameworks.
     ".env.local",
     ".env.development",
@@ -524,6 +533,10 @@ pub struct Subject<'a> {
     /// resolved against it. `None` (unknown) treats relative targets that
     /// stay below their starting directory as inside.
     pub cwd: Option<&'a Path>,
+    /// Where the agent runs the tool, when it says (a hook's `cwd`: a `cd`
+    /// in an earlier command may have moved it), inside the workspace:
+    /// relative paths resolve there. `None`: the workspace `cwd`.
+    pub dir: Option<&'a Path>,
     /// The whole dialog text as shown (may equal `subject`); the dangerous
     /// list is searched in it too.
     pub dialog: &'a str,
@@ -549,6 +562,7 @@ impl<'a> Subject<'a> {
             tool,
             subject,
             cwd: None,
+            dir: None,
             dialog: subject,
             incomplete: None,
         }
@@ -1025,13 +1039,13 @@ impl Policy {
         if is_shell_tool(s.tool) {
             match shell::parse(s.subject) {
                 Ok(p) => {
-                    shell_findings(&self.model, &p, s.cwd, &mut a);
+                    shell_findings(&self.model, &p, s.cwd, s.dir, &mut a);
                     a.parsed = Some(p);
                 }
                 Err(e) => a.error = Some(e.0),
             }
         } else if PATH_TOOLS.contains(&s.tool) {
-            let frame = place::Frame::new(s.cwd);
+            let frame = place::Frame::at(s.cwd, s.dir);
             // `~/x` and `$HOME/x` as the tool will read them, for deny and
             // ask rules; an allow still asks (not a plain path).
             let home = std::env::var("HOME").unwrap_or_default();
@@ -1050,7 +1064,7 @@ impl Policy {
                 place::Place::Device => Some(PathBuf::from(s.subject.trim())),
             };
             if FILE_WRITE_TOOLS.contains(&s.tool) {
-                a.unprovable = file_write_unprovable(s.subject, s.cwd);
+                a.unprovable = file_write_unprovable(s.subject, s.cwd, s.dir);
                 for u in &a.unprovable {
                     a.effects.push(format!(
                         "write {} ({}: {})",

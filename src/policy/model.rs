@@ -385,6 +385,9 @@ pub struct Effects {
     /// members' names are in the archive, not on the command line, so what
     /// lands there cannot be accounted for.
     pub extracts: Vec<WritePath>,
+    /// Writes to a place corral cannot put in the workspace (another
+    /// worktree by name, a branch every worktree shares): the text shown.
+    pub elsewhere: Vec<String>,
     /// Words naming a repository to fetch from (`git fetch NAME`): a
     /// remote of the repository's config, or else a path git reads.
     pub repositories: Vec<WritePath>,

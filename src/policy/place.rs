@@ -89,6 +89,21 @@ impl Frame {
         }
     }
 
+    /// A frame at the workspace `cwd` whose relative paths resolve in
+    /// `dir` instead (where the agent says it runs the tool: a hook's
+    /// `cwd`, which a `cd` in an earlier command may have moved).
+    pub fn at(cwd: Option<&Path>, dir: Option<&Path>) -> Frame {
+        let mut f = Frame::new(cwd);
+        if let Some(d) = dir {
+            let d = std::fs::canonicalize(d)
+                .ok()
+                .or_else(|| lexical(d))
+                .unwrap_or_else(|| d.to_path_buf());
+            f.here = Here::Dir(d);
+        }
+        f
+    }
+
     /// The workspace, or the stand-in for an unknown one.
     pub fn root(&self) -> PathBuf {
         self.workspace

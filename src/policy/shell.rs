@@ -598,6 +598,13 @@ impl Walker<'_> {
             ast::CompoundCommand::Subshell(s) => self.list(&s.list),
             ast::CompoundCommand::ForClause(f) => {
                 self.out.loops = true;
+                // `for PATH in .; do ls; done` sets PATH for the body.
+                if changes_what_runs(&f.variable_name) {
+                    self.construct(
+                        Construct::EnvOverride,
+                        format!("for {} in ...", f.variable_name),
+                    );
+                }
                 for v in f.values.iter().flatten() {
                     self.word(&v.value)?;
                 }
@@ -631,7 +638,15 @@ impl Walker<'_> {
                 self.list(&w.0)?;
                 self.list(&w.1.list)
             }
-            ast::CompoundCommand::Coprocess(c) => self.command(&c.body),
+            ast::CompoundCommand::Coprocess(c) => {
+                // `coproc NAME` sets the array NAME (and NAME_PID).
+                if let Some(n) = &c.name
+                    && changes_what_runs(&n.value)
+                {
+                    self.construct(Construct::EnvOverride, format!("coproc {}", n.value));
+                }
+                self.command(&c.body)
+            }
         }
     }
 
@@ -707,26 +722,7 @@ impl Walker<'_> {
             // itself (`CDPATH`, zsh's `path` and `cdpath`).
             for a in &cmd.assignments {
                 let name = a.split(['=', '[', '+']).next().unwrap_or("");
-                // Exported already (in the environment the agent inherits,
-                // as the server's own), a shell variable that steers the
-                // shell, or one of zsh's arrays tied to them.
-                let exported = std::env::var_os(name).is_some() && !safe_env(name);
-                let steers = sensitive_var(name)
-                    || matches!(
-                        name,
-                        "CDPATH"
-                            | "HOME"
-                            | "path"
-                            | "cdpath"
-                            | "fpath"
-                            | "manpath"
-                            | "module_path"
-                            | "mailpath"
-                            | "GLOBIGNORE"
-                            | "BASH_XTRACEFD"
-                            | "HISTFILE"
-                    );
-                if exported || steers {
+                if changes_what_runs(name) {
                     self.construct(Construct::EnvOverride, a.clone());
                 }
             }
@@ -994,6 +990,19 @@ impl Walker<'_> {
                     if evaluating_expansion(src) {
                         self.construct(Construct::Evaluation, src.to_string());
                     }
+                    // `${NAME:=value}` / `${NAME=value}` assign NAME.
+                    if let Some(inner) = src.strip_prefix("${") {
+                        let var: String = inner
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect();
+                        let rest = &inner[var.len()..];
+                        if (rest.starts_with(":=") || rest.starts_with('='))
+                            && changes_what_runs(&var)
+                        {
+                            self.construct(Construct::EnvOverride, src.to_string());
+                        }
+                    }
                     acc.text.push_str(src);
                     acc.literal = false;
                 }
@@ -1029,6 +1038,17 @@ impl Walker<'_> {
     /// interpreters with inline code, a computed command name ...; and
     /// parses the code of `sh -c CODE` and `eval CODE` as shell.
     fn classify(&mut self, cmd: &SimpleCommand) -> R {
+        // `{NAME}>file` (the parser keeps `{NAME}` as a word): bash stores
+        // the new descriptor's number in NAME (`{HOME}>/dev/null`).
+        for w in &cmd.argv {
+            if let Some(var) = w.text.strip_prefix('{').and_then(|t| t.strip_suffix('}'))
+                && !var.is_empty()
+                && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && changes_what_runs(var)
+            {
+                self.construct(Construct::EnvOverride, w.text.clone());
+            }
+        }
         let Some(first) = cmd.argv.first() else {
             return Ok(());
         };
@@ -1132,6 +1152,23 @@ impl Walker<'_> {
                     }
                 }
                 "test" | "[" => self.test_words(layer),
+                // The variable `getopts OPTSTRING NAME` and `wait -p NAME`
+                // set.
+                "getopts" | "wait" => {
+                    let var = if name == "getopts" {
+                        layer.get(2)
+                    } else {
+                        layer
+                            .iter()
+                            .position(|w| w.text == "-p")
+                            .and_then(|i| layer.get(i + 1))
+                    };
+                    if let Some(w) = var
+                        && (!w.literal || w.text.contains('[') || changes_what_runs(&w.text))
+                    {
+                        self.construct(Construct::EnvOverride, text());
+                    }
+                }
                 // Builtins that set variables by name: a sensitive one
                 // changes what runs later (`export "PATH=..."`, `read PATH`).
                 "export" | "declare" | "typeset" | "readonly" | "local" | "read" | "printf"
@@ -1141,8 +1178,30 @@ impl Walker<'_> {
                     let sets_sensitive = layer[1..].iter().any(|w| {
                         let var = w.text.split(['=', '[']).next().unwrap_or("");
                         let exported = name == "export" && !w.text.starts_with('-');
-                        sensitive_var(var) || !w.literal || (exported && !safe_env(var))
+                        changes_what_runs(var) || !w.literal || (exported && !safe_env(var))
                     });
+                    // `declare -n r=PATH`: a nameref reads and writes the
+                    // variable its value names (and `a[$(cmd)]` runs cmd);
+                    // `declare -a a='($(cmd))'`: bash reads a quoted value
+                    // as an array assignment and expands it.
+                    let flags: String = layer[1..]
+                        .iter()
+                        .filter(|w| w.text.starts_with('-') || w.text.starts_with('+'))
+                        .map(|w| w.text.clone())
+                        .collect();
+                    if matches!(
+                        name,
+                        "declare" | "typeset" | "local" | "readonly" | "export"
+                    ) && (flags.contains('n')
+                        || (flags.contains(['a', 'A'])
+                            && layer[1..].iter().any(|w| {
+                                w.text.split_once('=').is_some_and(|(_, v)| {
+                                    v.starts_with('(') || v.contains(['$', '`'])
+                                })
+                            })))
+                    {
+                        self.construct(Construct::Evaluation, text());
+                    }
                     // `-i` (integer) and an array subscript in a name
                     // (`printf -v 'a[$(id)]'`) evaluate text as arithmetic.
                     let subscript = |w: &Word| {
@@ -1408,6 +1467,32 @@ pub const SAFE_ENV: [&str; 24] = [
 /// Whether `name` is on [`SAFE_ENV`] (or a locale category, `LC_*`).
 fn safe_env(name: &str) -> bool {
     SAFE_ENV.contains(&name) || name.starts_with("LC_") && name.len() > 3
+}
+
+/// Whether setting shell variable `name` (by any means: an assignment,
+/// `declare`, `read`, a `for` loop, `getopts`, `${NAME:=..}`) changes what
+/// later commands run or where: exported already (in the environment the
+/// agent inherits, as the server's own) and not on the safe list, a
+/// sensitive name, a variable that steers the shell (`CDPATH`, `HOME` for
+/// `~`), or one of zsh's arrays tied to them.
+fn changes_what_runs(name: &str) -> bool {
+    let exported = std::env::var_os(name).is_some() && !safe_env(name);
+    exported
+        || sensitive_var(name)
+        || matches!(
+            name,
+            "CDPATH"
+                | "HOME"
+                | "path"
+                | "cdpath"
+                | "fpath"
+                | "manpath"
+                | "module_path"
+                | "mailpath"
+                | "GLOBIGNORE"
+                | "BASH_XTRACEFD"
+                | "HISTFILE"
+        )
 }
 
 fn sensitive_var(name: &str) -> bool {

@@ -305,6 +305,31 @@ pub(super) fn program_specials(
                 dirs: e.dirs.clone(),
             });
         }
+        // git matches a worktree by the last part of its path: `git
+        // worktree remove -f -f NAME` removes another slot's worktree
+        // (corral's are named by slot id), wherever it lies.
+        "git worktree remove" | "git worktree move" => {
+            for (w, _) in operands.iter().take(1) {
+                e.elsewhere.push(format!(
+                    "{name} {} (git finds the worktree by name, wherever it is)",
+                    w.text
+                ));
+            }
+        }
+        // A branch is shared by every worktree of the repository: moving
+        // it by hand rewinds another slot's work (git refuses `branch -f`
+        // on a branch checked out elsewhere; update-ref does not check).
+        "git update-ref" => {
+            if let Some((w, _)) = operands
+                .iter()
+                .find(|(w, _)| w.text.starts_with("refs/heads/") || !w.text.contains('/'))
+            {
+                e.elsewhere.push(format!(
+                    "{name} {} (a branch every worktree shares)",
+                    w.text
+                ));
+            }
+        }
         "compileall" if operands.is_empty() || seen(&["-i"]) => {
             e.unknown.push(
                 "compileall without a directory, or with -i (it writes __pycache__ beside sources corral cannot see: sys.path's, a list's)"

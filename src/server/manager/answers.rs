@@ -62,6 +62,13 @@ impl Manager {
                 tool: &p.tool,
                 subject: &p.subject,
                 cwd: s.cwd.as_deref(),
+                // The agent's own directory, where it is inside the slot's
+                // (outside, the answer is `ask` anyway): `cd .git` in one
+                // command, `>> config` in the next, is `.git/config`.
+                dir: hook_cwd
+                    .as_deref()
+                    .filter(|_| outside.is_none())
+                    .map(std::path::Path::new),
                 dialog: &p.dialog.join("\n"),
                 incomplete: outside.as_deref(),
             })
