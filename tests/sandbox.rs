@@ -222,6 +222,11 @@ fn without_landlock_a_sandboxed_slot_does_not_start_and_says_why() {
     wait_until("the loose shell up", LONG, || {
         slot_json(h, "loose")["pid"].as_u64().is_some()
     });
+    // Each slot starts on its own: the strict one may still be starting
+    // when the loose one is up.
+    wait_until("the strict slot refused", LONG, || {
+        !slot_json(h, "strict")["sandbox"].is_null()
+    });
     let strict = slot_json(h, "strict");
     assert_eq!(strict["sandbox"]["state"], "refused", "{strict}");
     assert!(strict["pid"].is_null(), "{strict}");
