@@ -159,7 +159,7 @@ pub const BUILTIN: [Builtin; 28] = [
         text: Some(r"\bgit\s+(?:filter-branch|filter-repo)\b"),
         ..entry(
             "git-filter-branch",
-            "rewriting git history: filter-branch, filter-repo, reflog expire, update-ref -d",
+            "rewriting or losing git history: filter-branch, filter-repo, reflog expire, update-ref -d, gc --prune=now, prune, submodule deinit -f",
         )
     },
     Builtin {
@@ -702,6 +702,16 @@ fn git_rewrite(w: &[&str]) -> bool {
             args.first() == Some(&"expire") || args.first() == Some(&"delete")
         }
         Some(("update-ref", args)) => args.contains(&"-d"),
+        // Unreachable commits go for good (after `branch -D`, a reset):
+        // the reflog no longer saves them.
+        Some(("gc", args)) => args
+            .iter()
+            .any(|a| matches!(*a, "--prune=now" | "--prune=all") || *a == "--prune"),
+        Some(("prune", args)) => !args.iter().any(|a| matches!(*a, "-n" | "--dry-run")),
+        // `submodule deinit -f` throws away a submodule's uncommitted work.
+        Some(("submodule", args)) => {
+            args.first() == Some(&"deinit") && args.iter().any(|a| matches!(*a, "-f" | "--force"))
+        }
         _ => false,
     }
 }

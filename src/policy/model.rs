@@ -594,6 +594,18 @@ fn dot() -> Word {
     }
 }
 
+/// Programs rustup installs as proxies: each reads `+TOOLCHAIN` first.
+const RUSTUP_PROXIES: [&str; 8] = [
+    "rustc",
+    "rustdoc",
+    "rustfmt",
+    "cargo-fmt",
+    "cargo-clippy",
+    "clippy-driver",
+    "rust-gdb",
+    "rust-lldb",
+];
+
 /// Suffixes a decompressor removes (gzip 1.12, xz 5.4, bzip2 1.0.8, zstd
 /// 1.5.4).
 const COMPRESSED_SUFFIXES: [&str; 8] = [".gz", ".tgz", ".xz", ".bz2", ".zst", ".lzma", ".z", ".Z"];
@@ -841,6 +853,17 @@ fn walk(
                         dirs: dirs.clone(),
                     });
                 }
+                // nohup writes nohup.out where it runs when its output is a
+                // terminal.
+                if e.program == "nohup" {
+                    e.writes.push(WritePath {
+                        path: Word {
+                            text: "nohup.out".into(),
+                            literal: true,
+                        },
+                        dirs: e.dirs.clone(),
+                    });
+                }
                 *inner = Some(words[i - 1..].to_vec());
                 e.canonical
                     .extend(words[i - 1..].iter().map(|w| w.text.clone()));
@@ -1026,6 +1049,18 @@ fn walk(
     };
     if let Some((w, dirs)) = prefix {
         e.name_prefixes.push(WritePath { path: w, dirs });
+    }
+    // A rustup proxy's `+TOOLCHAIN` from a path runs that directory's
+    // program (`rustc +/tmp/x`, `rustfmt +/tmp/x`), as cargo's does.
+    if RUSTUP_PROXIES.contains(&e.program.as_str())
+        && let Some((w, _)) = operands.first()
+        && w.text.starts_with('+')
+        && (w.text.contains('/') || w.text.starts_with("+.") || !w.literal)
+    {
+        e.code.push(format!(
+            "{} {} (a toolchain from a path)",
+            e.program, w.text
+        ));
     }
     // Decompressing writes the name without its suffix (`gunzip
     // CLAUDE.md.gz` writes CLAUDE.md): placed too.
@@ -1252,6 +1287,26 @@ fn read_option(
                 // secret to the host.
                 ("curl" | "wget", _) if !v.literal => {
                     Some((Class::Network, "a value the shell expands"))
+                }
+                // A package index by URL: what the tool fetches (and, for
+                // an install or sync, runs) comes from that host, and the
+                // URL itself may carry data (pip 23, uv, cargo 1.8x).
+                (
+                    prog,
+                    "-i" | "--index-url" | "--extra-index-url" | "--default-index" | "--index",
+                ) if ["pip", "uv", "cargo", "poetry", "pdm", "pipx"]
+                    .iter()
+                    .any(|x| prog.starts_with(x))
+                    && (v.text.contains("://") || !v.literal) =>
+                {
+                    Some((Class::Network, "a package index on that host"))
+                }
+                // kubectl reads manifests (and kustomizations) by URL.
+                (prog, "-f" | "--filename" | "-k" | "--kustomize")
+                    if prog.starts_with("kubectl")
+                        && (v.text.contains("://") || v.text.starts_with("git@") || !v.literal) =>
+                {
+                    Some((Class::Network, "a manifest from that host"))
                 }
                 // Without `=` the value is a cookie file: its values go out.
                 ("curl", "-b" | "--cookie") if !v.text.contains('=') => {

@@ -330,6 +330,47 @@ pub(super) fn program_specials(
                 ));
             }
         }
+        // With no command they start $SHELL, which runs what it reads
+        // (`fakeroot < f`, `unshare -r < f`, `script -q < f`).
+        "script" if !seen(&["-c", "--command"]) => {
+            e.code
+                .push("script without -c (it starts $SHELL, which runs its input)".into());
+        }
+        "unshare" | "fakeroot"
+            if operands.is_empty() && !seen(&["-h", "--help", "-V", "--version", "-v"]) =>
+        {
+            e.code.push(format!(
+                "{name} without a command (it starts $SHELL, which runs its input)"
+            ));
+        }
+        // A package by URL or git remote: fetched from that host (and
+        // `pack` runs its prepare script).
+        "npm pack" | "npm view" | "npm info" | "npm show" | "npm v" | "yarn info" => {
+            for (w, _) in operands {
+                let t = w.text.as_str();
+                if t.contains("://")
+                    || [
+                        "git+",
+                        "git:",
+                        "github:",
+                        "gitlab:",
+                        "bitbucket:",
+                        "gist:",
+                        "file:",
+                    ]
+                    .iter()
+                    .any(|p| t.starts_with(p))
+                    || !w.literal
+                {
+                    e.network
+                        .push(format!("{name} {t} (a package from that place)"));
+                    if name == "npm pack" {
+                        e.code
+                            .push(format!("{name} {t} (runs the package's prepare script)"));
+                    }
+                }
+            }
+        }
         "compileall" if operands.is_empty() || seen(&["-i"]) => {
             e.unknown.push(
                 "compileall without a directory, or with -i (it writes __pycache__ beside sources corral cannot see: sys.path's, a list's)"
