@@ -24,6 +24,10 @@ use std::time::Duration;
 use crate::detect::{AgentState, Answer, Prompt, PromptId};
 use crate::keys::{self, KeyPress};
 
+/// The reason a server gives a client it refuses while it starts (its
+/// socket listens before its slots are ready): the client tries again.
+pub const STARTING: &str = "the server is starting";
+
 /// The version of the frames below. A peer with another version is refused.
 pub const PROTO_VERSION: u32 = 2;
 

@@ -34,6 +34,10 @@ pub enum ConnectError {
         /// The client asked for something that does not exist.
         usage: bool,
     },
+    /// The server is up but not yet taking clients (its socket listens
+    /// before its slots are ready): try again shortly.
+    #[error("the server of session {0:?} is still starting")]
+    Starting(String),
     /// The socket failed.
     #[error("the server's socket: {0}")]
     Io(#[from] io::Error),
@@ -79,6 +83,9 @@ pub fn connect(
     stream.set_read_timeout(None)?;
     if let Some(why) = value.get("error").and_then(|e| e.as_str()) {
         let usage = value.get("usage").and_then(|u| u.as_bool()) == Some(true);
+        if !usage && why == crate::proto::STARTING {
+            return Err(ConnectError::Starting(session.to_string()));
+        }
         let why = if usage {
             why.to_string()
         } else {

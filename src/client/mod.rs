@@ -120,6 +120,8 @@ pub fn run(o: Options) -> anyhow::Result<Ended> {
     let mut started = false;
     let (welcome, stream, reader) = match link::connect(&socket, &o.session, hello.clone()) {
         Ok(c) => c,
+        // Another client started it a moment ago.
+        Err(ConnectError::Starting(_)) => connect_soon(&socket, &o.session, hello)?,
         Err(ConnectError::NoServer(_)) => {
             if let Some(slot) = &o.attach
                 && !o.config_slots.contains(slot)
@@ -140,7 +142,7 @@ pub fn run(o: Options) -> anyhow::Result<Ended> {
             match link::start_server(&exe, &o.session, &o.server_args, &sizes) {
                 Ok(()) => {
                     started = true;
-                    link::connect(&socket, &o.session, hello)?
+                    connect_soon(&socket, &o.session, hello)?
                 }
                 // Another client started it at the same moment: attach to
                 // that one once its socket is up.
@@ -285,7 +287,9 @@ fn connect_soon(
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match link::connect(socket, session, hello.clone()) {
-            Err(ConnectError::NoServer(_)) if Instant::now() < deadline => {
+            Err(ConnectError::NoServer(_) | ConnectError::Starting(_))
+                if Instant::now() < deadline =>
+            {
                 std::thread::sleep(Duration::from_millis(50));
             }
             other => return other,

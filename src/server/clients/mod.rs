@@ -464,7 +464,7 @@ impl Hub {
             }
             HelloKind::Ctl { request } => {
                 let Some(mgr) = self.mgr.get().cloned() else {
-                    return refuse(&stream, "the server is starting".into(), false);
+                    return refuse(&stream, crate::proto::STARTING.into(), false);
                 };
                 (self.ctl)(&self, &mgr, request, stream, Box::new(reader));
                 return;
@@ -493,7 +493,7 @@ impl Hub {
             }
         };
         let Some(mgr) = self.mgr.get().cloned() else {
-            return refuse(&stream, "the server is starting".into(), false);
+            return refuse(&stream, crate::proto::STARTING.into(), false);
         };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         // Under the state lock: no event falls between the welcome and the
