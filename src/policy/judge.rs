@@ -299,7 +299,7 @@ pub(super) fn shell_findings(
                 _ => false,
             };
             if fetches && !local_bin(&frame, &outer.dirs, &inner.program) {
-                let text = format!("{} {}", outer.canonical.join(" "), inner.program);
+                let text = outer.canonical.join(" ");
                 a.effects.push(format!(
                     "runs code: {text} (not in node_modules/.bin: the registry's package of that name)"
                 ));
@@ -462,7 +462,7 @@ pub(super) fn layer_findings(
     }
     for r in &l.repositories {
         if !configured_remote(frame, &r.dirs, &r.path.text) {
-            let text = format!("{} {}", l.canonical.join(" "), r.path.text);
+            let text = l.canonical.join(" ");
             let why = format!(
                 "{} is not a remote of this repository: git reads it as a path (a bundle or a repository)",
                 r.path.text
