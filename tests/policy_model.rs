@@ -285,3 +285,8 @@ fn fourth_red_team_pass() {
 fn fifth_red_team_pass() {
     run("model-redteam3.toml");
 }
+
+#[test]
+fn ninth_red_team_pass() {
+    run("model-redteam4.toml");
+}

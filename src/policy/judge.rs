@@ -201,8 +201,10 @@ pub(super) fn shell_findings(
             });
         }
     }
+    let mut made = copies::Made::default();
     for c in &p.simple {
         for r in c.redirects.iter().filter(|r| r.writes_file()) {
+            made.redirect(&frame, &r.target);
             if opens_files && reopen(&r.target.text) {
                 let why = "it reopens a descriptor that a redirection on this line may have opened on a file".to_string();
                 a.effects
@@ -284,6 +286,8 @@ pub(super) fn shell_findings(
                 texts.push(canon);
             }
             layer_findings(l, &frame, a, &mut push);
+            copies::copy_findings(l, &frame, &made, a, &mut push);
+            made.layer(l, &frame);
         }
         // npx (npm exec, bunx) runs node_modules/.bin's program of that
         // name, or fetches the registry's package of that name and runs it:
@@ -550,9 +554,10 @@ pub(super) fn layer_findings(
                     why,
                 );
             }
-            // A link to a protected path is a door to it (`ln -s .claude c`).
+            // A link to a protected path, or to the directory of one, is a
+            // door to it (`ln -s .claude c`, `ln -s .vscode v`).
             place::Place::Inside(rel) => {
-                if let Some(entry) = protected(&rel) {
+                if let Some(entry) = protected(&rel).or_else(|| protected_parent(&rel)) {
                     a.effects
                         .push(format!("link to {} (protected: {entry})", w.path.text));
                     push(
@@ -646,6 +651,18 @@ pub(super) fn layer_findings(
         }
     }
     for w in &l.project_paths {
+        // `bun run /dev/stdin`, `pytest /dev/fd/3`: the code comes from a
+        // descriptor, not the workspace.
+        if frame.place(&w.path, &w.dirs) == place::Place::Device && w.path.text != "/dev/null" {
+            a.effects
+                .push(format!("runs code from {} (a descriptor)", w.path.text));
+            push(
+                a,
+                Construct::RunsCode,
+                format!("{} {}", l.program, w.path.text),
+                "code read from a descriptor".into(),
+            );
+        }
         if let place::Place::Outside { why, .. } = frame.place(&w.path, &w.dirs)
             && (w.path.text.starts_with('/')
                 || w.path.text.contains("..")

@@ -27,6 +27,7 @@
 //! `ask`. The dangerous list ([`dangerous`]) matches parsed words, the
 //! paths written, and the raw subject and dialog text.
 
+mod copies;
 pub mod dangerous;
 mod judge;
 pub mod model;
@@ -304,7 +305,7 @@ pub fn protected(p: &Path) -> Option<&'static str> {
     let parts: Vec<String> = p
         .components()
         .filter_map(|c| match c {
-            std::path::Component::Normal(n) => Some(n.to_string_lossy().to_lowercase()),
+            std::path::Component::Normal(n) => Some(fold_case(&n.to_string_lossy())),
             _ => None,
         })
         .collect();
@@ -316,6 +317,53 @@ pub fn protected(p: &Path) -> Option<&'static str> {
                 .all(|(have, want)| glob_may_match(have, want))
         })
     })
+}
+
+/// The [`PROTECTED`] entry of two or more parts whose leading parts the
+/// end of `p` (relative to its workspace) names: `.vscode` of
+/// `.vscode/tasks.json`, `x/.cargo` of `.cargo/config*`. A link put there
+/// makes its target's files that entry; a tree moved there brings its own.
+pub fn protected_parent(p: &Path) -> Option<&'static str> {
+    let parts: Vec<String> = p
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(n) => Some(fold_case(&n.to_string_lossy())),
+            _ => None,
+        })
+        .collect();
+    PROTECTED.into_iter().find(|entry| {
+        let want: Vec<String> = entry.split('/').map(str::to_lowercase).collect();
+        (1..want.len()).any(|k| {
+            parts.len() >= k
+                && parts[parts.len() - k..]
+                    .iter()
+                    .zip(&want[..k])
+                    .all(|(have, want)| glob_may_match(have, want))
+        })
+    })
+}
+
+/// `name` as a case-insensitive file system compares it: lowercase, and
+/// the characters whose Unicode case folding is ASCII letters folded to
+/// them (CaseFolding.txt, Unicode 15: `ſ` is `s`, `ß` is `ss`, `ﬅ` is `st`;
+/// the Kelvin sign lowercases to `k`). APFS and ext4's casefold folds
+/// them so: `.ſlaude` is `.claude` there.
+pub fn fold_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            'ſ' => out.push('s'),
+            'ß' | 'ẞ' => out.push_str("ss"),
+            'ﬀ' => out.push_str("ff"),
+            'ﬁ' => out.push_str("fi"),
+            'ﬂ' => out.push_str("fl"),
+            'ﬃ' => out.push_str("ffi"),
+            'ﬄ' => out.push_str("ffl"),
+            'ﬅ' | 'ﬆ' => out.push_str("st"),
+            _ => out.extend(c.to_lowercase()),
+        }
+    }
+    out
 }
 
 /// Whether the path component `have` (lowercase; a shell glob when it
@@ -487,7 +535,7 @@ pub fn protected_by_prefix(p: &Path) -> Option<&'static str> {
     if let Some(e) = protected(p) {
         return Some(e);
     }
-    let last = p.file_name()?.to_string_lossy().to_lowercase();
+    let last = fold_case(&p.file_name()?.to_string_lossy());
     if last.is_empty() {
         return None;
     }

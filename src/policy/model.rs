@@ -17,6 +17,7 @@ use super::shell::{Word, basename};
 
 mod sed;
 mod specials;
+mod targets;
 
 #[cfg(test)]
 use sed::sed_effects;
@@ -395,6 +396,10 @@ pub struct Effects {
     /// (`gzip -r DIR`, `zip -mr a.zip DIR`, `gunzip -r DIR`): the names are
     /// the tree's, not the line's.
     pub trees: Vec<TreeWrite>,
+    /// Where a copy, move or link puts its sources (`cp -r SRC DEST`, `mv`,
+    /// `rsync`, `git mv`, `ln -s TARGET NAME`): the members of a tree land
+    /// under it, and a link there leads to its target.
+    pub copy_dests: Vec<WritePath>,
     /// Targets of symbolic links it makes (`ln -s TARGET NAME`): a link
     /// leading outside lets a later write leave the workspace.
     pub links: Vec<WritePath>,
@@ -1002,6 +1007,19 @@ fn walk(
                 });
             }
         }
+        if let Some(dest) = &dest {
+            let (literal, dirs) = match (&target_dir, operands.last()) {
+                (None, Some((w, dirs))) => (w.literal, dirs.clone()),
+                _ => (true, e.dirs.clone()),
+            };
+            e.copy_dests.push(WritePath {
+                path: Word {
+                    text: dest.clone(),
+                    literal,
+                },
+                dirs,
+            });
+        }
         if let Some(dest) = dest {
             let dest_literal =
                 target_dir.is_some() || operands.last().is_some_and(|(w, _)| w.literal);
@@ -1026,6 +1044,20 @@ fn walk(
                 });
             }
         }
+    }
+    // `git mv DIR NEW` renames a tree as mv does.
+    if p.name == "git mv" && operands.len() > 1 {
+        let n = operands.len() - 1;
+        for (w, dirs) in &operands[..n] {
+            e.moved.push(WritePath {
+                path: w.clone(),
+                dirs: dirs.clone(),
+            });
+        }
+        e.copy_dests.push(WritePath {
+            path: operands[n].0.clone(),
+            dirs: operands[n].1.clone(),
+        });
     }
     // split FILE PREFIX and csplit -f PREFIX name their files PREFIX +
     // a suffix the command line chooses (`-b 'c%.0d'`): `.envr` makes
@@ -1097,6 +1129,11 @@ fn walk(
     }
     tree_writes(&operands, &st, e);
     program_specials(p, &operands, &st, e);
+    {
+        let seen = |names: &[&str]| st.seen.iter().any(|o| names.contains(&o.as_str()));
+        let invoked = e.program.clone();
+        targets::build_targets(&invoked, &p.name, &operands, &seen, e);
+    }
     let here = Word {
         text: ".".into(),
         literal: true,

@@ -438,30 +438,77 @@ impl Frame {
     /// a tree too big to walk). Looked at from every directory the line may
     /// be in; the path's last component is not followed.
     pub fn carried_link(&self, path: &Word, dirs: &[Word]) -> Result<Option<String>, String> {
+        let mut budget = MAX_SCAN;
+        for start in self.starts(path, dirs)? {
+            if let Some(found) = scan_links(&start, 0, &mut budget)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The absolute paths a copy's source operand `path` (in `dirs`) names,
+    /// from every directory the line may be in: a glob's current matches,
+    /// else the path with its last component not followed (it need not
+    /// exist). `Err` for a word the shell expands or an unknown directory.
+    pub fn starts(&self, path: &Word, dirs: &[Word]) -> Result<Vec<PathBuf>, String> {
         let t = path.text.as_str();
         if !path.literal || t.starts_with('~') {
             return Err("the shell expands it".into());
         }
-        let mut budget = MAX_SCAN;
+        let mut out = Vec::new();
         for f in self.each() {
             let base = if t.starts_with('/') {
                 PathBuf::from("/")
             } else {
                 f.dir_of(dirs)?
             };
-            let starts = if t.contains(['*', '?', '[']) {
-                f.glob_matches(&base, t)
+            if t.contains(['*', '?', '[']) {
+                out.extend(f.glob_matches(&base, t));
             } else {
-                vec![unfollowed(&base, t)]
-            };
-            for start in starts {
-                if let Some(found) = scan_links(&start, 0, &mut budget)? {
-                    return Ok(Some(found));
-                }
+                out.push(unfollowed(&base, t));
             }
         }
-        Ok(None)
+        Ok(out)
     }
+}
+
+/// The entries under the directory `top` (followed when it is a link),
+/// relative to it, links below not followed; empty when `top` is not a
+/// directory. `Err` past [`MAX_SCAN`] entries or [`MAX_SCAN_DEPTH`] levels.
+pub fn members(top: &Path) -> Result<Vec<PathBuf>, String> {
+    fn walk_in(
+        top: &Path,
+        rel: &Path,
+        depth: usize,
+        budget: &mut usize,
+        out: &mut Vec<PathBuf>,
+    ) -> Result<(), String> {
+        let Ok(entries) = std::fs::read_dir(top.join(rel)) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            if *budget == 0 || depth > MAX_SCAN_DEPTH {
+                return Err(format!(
+                    "more than {MAX_SCAN} files or {MAX_SCAN_DEPTH} levels to look through"
+                ));
+            }
+            *budget -= 1;
+            let r = rel.join(entry.file_name());
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            out.push(r.clone());
+            if is_dir {
+                walk_in(top, &r, depth + 1, budget, out)?;
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    if std::fs::metadata(top).is_ok_and(|m| m.is_dir()) {
+        let mut budget = MAX_SCAN;
+        walk_in(top, Path::new(""), 0, &mut budget, &mut out)?;
+    }
+    Ok(out)
 }
 
 impl Frame {

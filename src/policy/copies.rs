@@ -1,0 +1,210 @@
+//! Trees that a copy, move or link puts in place. `cp -r tpl/. .`,
+//! `mv t .vscode`, `rsync -a t/ .cargo/` and `ln -s t .vscode` write names
+//! that are not on the command line: the source tree's. Each member's new
+//! path is checked against the protected list; the tree is the one on disk
+//! at decision time plus what the line itself made before the copy. A tree
+//! whose members corral cannot know (a clone, an extraction, a word the
+//! shell expands, a tree too big to walk) is left to a person.
+
+use std::path::{Path, PathBuf};
+
+use super::model::Effects;
+use super::place::{self, Frame, Place};
+use super::shell::Word;
+use super::{Analysis, Construct, protected, protected_parent};
+
+/// Programs whose writes are files, never directories.
+const FILE_WRITERS: [&str; 6] = ["touch", "tee", "truncate", "dd", "sed", "sort"];
+
+/// What one entry a line made before a command is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A file (a redirection's target, `touch`).
+    File,
+    /// A directory made empty (`mkdir`).
+    Dir,
+    /// A file or a tree of names corral cannot see: a copy's destination,
+    /// a clone, an extraction.
+    Opaque,
+}
+
+/// The paths a line wrote before the command being judged, absolute, with
+/// what each is: a copy of a tree the line makes first (`mkdir t && echo >
+/// t/tasks.json && mv t .vscode`) has no members on disk yet.
+#[derive(Debug, Default)]
+pub(super) struct Made(Vec<(PathBuf, Kind)>);
+
+/// `path` (in `dirs`) as an absolute path, when corral can place it.
+fn absolute(frame: &Frame, path: &Word, dirs: &[Word]) -> Option<PathBuf> {
+    match frame.place(path, dirs) {
+        Place::Inside(rel) => Some(frame.root().join(rel)),
+        Place::Outside { abs, .. } => abs,
+        Place::Device => None,
+    }
+}
+
+impl Made {
+    /// A redirection's target: a file.
+    pub(super) fn redirect(&mut self, frame: &Frame, target: &Word) {
+        if let Some(p) = absolute(frame, target, &[]) {
+            self.0.push((p, Kind::File));
+        }
+    }
+
+    /// What one layer of a simple command writes.
+    pub(super) fn layer(&mut self, l: &Effects, frame: &Frame) {
+        // A copy of plain files makes files; of anything else, a tree.
+        let copies_files = !l.moved.is_empty()
+            && l.moved.iter().all(|s| {
+                frame.starts(&s.path, &s.dirs).is_ok_and(|starts| {
+                    starts.iter().all(|p| {
+                        std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file())
+                            || self.0.iter().any(|(q, k)| q == p && *k == Kind::File)
+                    })
+                })
+            });
+        let kind = if l.program == "mkdir" {
+            Kind::Dir
+        } else if FILE_WRITERS.contains(&l.program.as_str()) || copies_files && l.links.is_empty() {
+            Kind::File
+        } else {
+            Kind::Opaque
+        };
+        for w in &l.writes {
+            if let Some(p) = absolute(frame, &w.path, &w.dirs) {
+                self.0.push((p, kind));
+            }
+        }
+        for w in l.extracts.iter().chain(l.trees.iter().map(|t| &t.path)) {
+            if let Some(p) = absolute(frame, &w.path, &w.dirs) {
+                self.0.push((p, Kind::Opaque));
+            }
+        }
+    }
+
+    /// The members of `start` this line made (relative to it), or why they
+    /// cannot be known: an opaque entry at, above or under it.
+    fn members(&self, start: &Path) -> Result<Vec<PathBuf>, String> {
+        let mut out = Vec::new();
+        for (p, kind) in &self.0 {
+            let under = p.strip_prefix(start).ok();
+            let above = start.starts_with(p);
+            if *kind == Kind::Opaque && (under.is_some() || above) {
+                return Err(format!(
+                    "{} is filled earlier on this line with names corral cannot see",
+                    p.display()
+                ));
+            }
+            if let Some(rel) = under {
+                if !rel.as_os_str().is_empty() {
+                    out.push(rel.to_path_buf());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Checks where a copy, move or link of `l` puts each member of its
+/// sources' trees, and whether a link (or a moved link) is named like the
+/// directory of a protected entry (`ln -s t .vscode`: `t/tasks.json` is
+/// then `.vscode/tasks.json`).
+pub(super) fn copy_findings(
+    l: &Effects,
+    frame: &Frame,
+    made: &Made,
+    a: &mut Analysis,
+    push: &mut impl FnMut(&mut Analysis, Construct, String, String),
+) {
+    let linking = l.program == "ln";
+    let sources = if linking { &l.links } else { &l.moved };
+    let mut ask = |a: &mut Analysis, text: String, why: String| {
+        a.effects.push(format!("copies {text} ({why})"));
+        push(a, Construct::ProtectedPath, text, why);
+    };
+    for d in &l.copy_dests {
+        let Place::Inside(dest) = frame.place(&d.path, &d.dirs) else {
+            // Outside: the destination's own write says so.
+            continue;
+        };
+        for s in sources {
+            let text = format!("{} {} {}", l.program, s.path.text, d.path.text);
+            let starts = match frame.starts(&s.path, &s.dirs) {
+                Ok(starts) => starts,
+                Err(why) => {
+                    ask(
+                        a,
+                        text,
+                        format!("its source's files cannot be known: {why}"),
+                    );
+                    continue;
+                }
+            };
+            // `t/` and `t/.` copy the contents; `t` may land as DEST/t.
+            let contents = s.path.text.ends_with('/') || s.path.text.ends_with("/.");
+            for start in starts {
+                let base = (!contents)
+                    .then(|| start.file_name().map(PathBuf::from))
+                    .flatten();
+                let placed = |m: &Path| -> Vec<PathBuf> {
+                    std::iter::once(dest.join(m))
+                        .chain(base.iter().map(|b| dest.join(b).join(m)))
+                        .collect()
+                };
+                let is_link = std::fs::symlink_metadata(&start).is_ok_and(|m| m.is_symlink());
+                if linking || is_link {
+                    let named = std::iter::once(dest.clone())
+                        .chain(base.iter().map(|b| dest.join(b)))
+                        .find_map(|p| protected_parent(&p));
+                    if let Some(entry) = named {
+                        ask(
+                            a,
+                            text.clone(),
+                            format!(
+                                "a link named like the directory of {entry}: what is written to its target becomes {entry}"
+                            ),
+                        );
+                        continue;
+                    }
+                }
+                // A link's target holds its files already: only the name
+                // it gives them is new.
+                if linking {
+                    continue;
+                }
+                let exists = std::fs::metadata(&start).is_ok();
+                let found = made.members(&start).and_then(|mut ms| {
+                    if exists {
+                        ms.extend(place::members(&start)?);
+                    }
+                    Ok(ms)
+                });
+                match found {
+                    Err(why) => ask(
+                        a,
+                        text.clone(),
+                        format!("its source's files cannot be known: {why}"),
+                    ),
+                    Ok(ms) => {
+                        let hit = ms.iter().find_map(|m| {
+                            placed(m)
+                                .into_iter()
+                                .find_map(|p| protected(&p).map(|entry| (m.clone(), p, entry)))
+                        });
+                        if let Some((m, p, entry)) = hit {
+                            ask(
+                                a,
+                                text.clone(),
+                                format!(
+                                    "it puts {} at {} (under {entry})",
+                                    m.display(),
+                                    p.display()
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! What a build tool's operands ask of it: Maven's phases and plugin goals,
+//! Gradle's tasks, an `install` target of make or ninja, and runners told
+//! to read their program from standard input. The program tables say what
+//! the options do; the operands here are words the tool resolves itself.
+
+use super::*;
+
+/// Maven 3's lifecycle phases (default, clean and site lifecycles), from
+/// "Introduction to the Build Lifecycle", maven.apache.org (Maven 3.9).
+const MAVEN_PHASES: [&str; 30] = [
+    "validate",
+    "initialize",
+    "generate-sources",
+    "process-sources",
+    "generate-resources",
+    "process-resources",
+    "compile",
+    "process-classes",
+    "generate-test-sources",
+    "process-test-sources",
+    "generate-test-resources",
+    "process-test-resources",
+    "test-compile",
+    "process-test-classes",
+    "test",
+    "prepare-package",
+    "package",
+    "pre-integration-test",
+    "integration-test",
+    "post-integration-test",
+    "verify",
+    "install",
+    "deploy",
+    "pre-clean",
+    "clean",
+    "post-clean",
+    "pre-site",
+    "site",
+    "post-site",
+    "site-deploy",
+];
+
+/// Plugin prefixes whose goals build, test, report on or run the project as
+/// its pom configures them (`dependency:tree`, `spring-boot:run`,
+/// `exec:java`). Their parameters come from the pom or from `-D`, which
+/// asks. A prefix off this list may resolve to any plugin of the groups in
+/// the user's settings, downloaded and run: it asks.
+const MAVEN_PLUGINS: [&str; 36] = [
+    "clean",
+    "compiler",
+    "surefire",
+    "failsafe",
+    "resources",
+    "jar",
+    "war",
+    "ear",
+    "source",
+    "javadoc",
+    "dependency",
+    "help",
+    "versions",
+    "exec",
+    "spotless",
+    "checkstyle",
+    "pmd",
+    "spotbugs",
+    "jacoco",
+    "enforcer",
+    "antrun",
+    "spring-boot",
+    "quarkus",
+    "javafx",
+    "jetty",
+    "license",
+    "fmt",
+    "formatter",
+    "sortpom",
+    "build-helper",
+    "assembly",
+    "shade",
+    "surefire-report",
+    "project-info-reports",
+    "site",
+    "flatten",
+];
+
+/// Maven goals that publish (to a repository, an SCM or a site host).
+fn maven_publishes(prefix: &str, goal: &str) -> bool {
+    matches!(prefix, "deploy" | "release" | "scm" | "wagon" | "gpg")
+        || prefix == "site" && matches!(goal, "deploy" | "stage-deploy")
+}
+
+/// Effects of the operands of build tools and runners that the tables
+/// cannot say: `invoked` is the program as run (`mvn`, `make`), `name` the
+/// table's name (`bun run`).
+pub(super) fn build_targets(
+    invoked: &str,
+    name: &str,
+    operands: &[(Word, Vec<Word>)],
+    seen: &dyn Fn(&[&str]) -> bool,
+    e: &mut Effects,
+) {
+    match invoked {
+        "mvn" | "mvnw" if !name.contains(' ') => maven(operands, e),
+        "gradle" | "gradlew" if !name.contains(' ') => gradle(operands, e),
+        // An install target copies the build to its prefix (/usr/local by
+        // convention, or DESTDIR): outside the workspace. cmake's
+        // `--target install` asks in the table's specials. A dry run (`make -n install`) prints the recipes; sub-makes it
+        // runs inherit the `-n`.
+        "make" | "gmake" | "bmake" | "ninja" | "samu"
+            if !seen(&[
+                "-n",
+                "--just-print",
+                "--dry-run",
+                "--recon",
+                "-q",
+                "--question",
+            ]) =>
+        {
+            for (w, _) in operands {
+                let t = w.text.as_str();
+                if t.contains('=') && invoked != "ninja" {
+                    continue;
+                }
+                if t.starts_with("install") || t.starts_with("uninstall") || !w.literal {
+                    e.elsewhere.push(format!(
+                        "{invoked} {t} (an install target writes the install prefix)"
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    match name {
+        // A clone checks out the repository's files: their names (a nested
+        // `.claude/`, `CLAUDE.md`, `.envrc`) are in the repository, as an
+        // archive's members are in the archive.
+        "git clone" => {
+            let here = Word {
+                text: ".".into(),
+                literal: true,
+            };
+            let dest = operands.get(1).map(|(w, dirs)| WritePath {
+                path: w.clone(),
+                dirs: dirs.clone(),
+            });
+            if let Some(d) = &dest {
+                e.writes.push(d.clone());
+            }
+            if !seen(&["-n", "--no-checkout", "--bare", "--mirror"]) {
+                e.extracts.push(dest.unwrap_or(WritePath {
+                    path: here,
+                    dirs: e.dirs.clone(),
+                }));
+            }
+        }
+        // `bun run -` and `deno run -` read the program from standard input.
+        "bun run" | "deno run"
+            if operands
+                .first()
+                .is_some_and(|(w, _)| w.text == "-" || !w.literal) =>
+        {
+            e.code
+                .push(format!("{name} - (reads its program from its input)"));
+        }
+        // A bare `deno` is its REPL: it runs what it reads.
+        "deno" if operands.is_empty() && !seen(&["-h", "--help", "-V", "--version"]) => {
+            e.code
+                .push("deno without a subcommand (its REPL runs what it reads)".into());
+        }
+        _ => {}
+    }
+}
+
+/// Maven's operands are phases and goals: `prefix:goal` or a plugin by its
+/// coordinates (`group:artifact[:version]:goal`), which Maven downloads and
+/// runs.
+fn maven(operands: &[(Word, Vec<Word>)], e: &mut Effects) {
+    for (w, _) in operands {
+        let t = w.text.as_str();
+        if !w.literal {
+            e.unknown
+                .push(format!("mvn {t} (a goal the shell expands)"));
+            continue;
+        }
+        let parts: Vec<&str> = t.split(':').collect();
+        match parts.as_slice() {
+            ["install"] => e.elsewhere.push(
+                "mvn install (writes the artifacts into ~/.m2/repository, which every project reads)"
+                    .into(),
+            ),
+            ["deploy" | "site-deploy"] => e
+                .network
+                .push(format!("mvn {t} (publishes to a remote repository)")),
+            [phase] if MAVEN_PHASES.contains(phase) => {}
+            [_] => e.unknown.push(format!("mvn {t} (not a lifecycle phase)")),
+            ["install", _] | ["dependency", "purge-local-repository"] => e
+                .elsewhere
+                .push(format!("mvn {t} (writes ~/.m2/repository)")),
+            // The wrapper's properties name the Maven it downloads and runs.
+            ["wrapper", _] => e.writes.push(WritePath {
+                path: Word {
+                    text: ".mvn/wrapper/maven-wrapper.properties".into(),
+                    literal: true,
+                },
+                dirs: e.dirs.clone(),
+            }),
+            [prefix, goal] if maven_publishes(prefix, goal) => e
+                .network
+                .push(format!("mvn {t} (publishes to another host)")),
+            [prefix, _] if MAVEN_PLUGINS.contains(prefix) => {}
+            [_, _] => e.unknown.push(format!(
+                "mvn {t} (a plugin prefix corral does not know: it may be downloaded and run)"
+            )),
+            _ => e.code.push(format!(
+                "mvn {t} (a plugin by its coordinates: downloaded and run)"
+            )),
+        }
+    }
+}
+
+/// Gradle's operands are tasks, each named in full or by an abbreviation
+/// (`pTML` is `publishToMavenLocal`: each camel-case part a prefix of the
+/// task's), optionally under a project path (`:app:publish`).
+fn gradle(operands: &[(Word, Vec<Word>)], e: &mut Effects) {
+    for (w, _) in operands {
+        let t = w.text.as_str();
+        if !w.literal {
+            e.unknown
+                .push(format!("gradle {t} (a task the shell expands)"));
+            continue;
+        }
+        let task = t.rsplit(':').next().unwrap_or(t);
+        // The first camel-case part: what the abbreviation starts with.
+        let head: String = task
+            .chars()
+            .enumerate()
+            .take_while(|(i, c)| *i == 0 || !c.is_ascii_uppercase())
+            .map(|(_, c)| c.to_ascii_lowercase())
+            .collect();
+        if head.is_empty() {
+            continue;
+        }
+        let may_be = |full: &str| full.starts_with(head.as_str());
+        if may_be("publish") || may_be("upload") || may_be("deploy") {
+            e.network.push(format!(
+                "gradle {t} (a publishing task, or an abbreviation of one)"
+            ));
+        } else if may_be("install") {
+            e.elsewhere.push(format!(
+                "gradle {t} (an install task, or an abbreviation of one: it writes the Maven repository or a device)"
+            ));
+        } else if may_be("wrapper") {
+            e.writes.push(WritePath {
+                path: Word {
+                    text: "gradle/wrapper/gradle-wrapper.properties".into(),
+                    literal: true,
+                },
+                dirs: e.dirs.clone(),
+            });
+        }
+    }
+}
