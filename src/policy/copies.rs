@@ -95,10 +95,8 @@ impl Made {
                     p.display()
                 ));
             }
-            if let Some(rel) = under {
-                if !rel.as_os_str().is_empty() {
-                    out.push(rel.to_path_buf());
-                }
+            if let Some(rel) = under.filter(|r| !r.as_os_str().is_empty()) {
+                out.push(rel.to_path_buf());
             }
         }
         Ok(out)
