@@ -185,9 +185,12 @@ pub(super) fn copy_findings(
                     ),
                     Ok(ms) => {
                         let hit = ms.iter().find_map(|m| {
-                            placed(m)
-                                .into_iter()
-                                .find_map(|p| protected(&p).map(|entry| (m.clone(), p, entry)))
+                            placed(m).into_iter().find_map(|p| {
+                                protected(&p)
+                                    .map(str::to_string)
+                                    .or_else(|| frame.config_code(&p))
+                                    .map(|entry| (m.clone(), p, entry))
+                            })
                         });
                         if let Some((m, p, entry)) = hit {
                             ask(

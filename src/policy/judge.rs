@@ -46,6 +46,8 @@ pub(super) fn file_write_unprovable(
     }
     match frame.place(&word, &[]) {
         place::Place::Inside(rel) => protected(&rel)
+            .map(str::to_string)
+            .or_else(|| frame.config_code(&rel))
             .map(|entry| Unprovable {
                 construct: Construct::ProtectedPath,
                 text: text.to_string(),
@@ -710,18 +712,16 @@ pub(super) fn layer_findings(
 /// inside the workspace) falls under: by its name, by any name its glob may
 /// match (`AGENT?.md`, `.cargo/conf*`), or by where a current match lands
 /// through a link.
-fn protected_write(
-    frame: &place::Frame,
-    path: &Word,
-    dirs: &[Word],
-    rel: &Path,
-) -> Option<&'static str> {
-    protected(rel).or_else(|| {
-        frame
-            .glob_inside(path, dirs)
-            .iter()
-            .find_map(|m| protected(m))
-    })
+fn protected_write(frame: &place::Frame, path: &Word, dirs: &[Word], rel: &Path) -> Option<String> {
+    protected(rel)
+        .or_else(|| {
+            frame
+                .glob_inside(path, dirs)
+                .iter()
+                .find_map(|m| protected(m))
+        })
+        .map(str::to_string)
+        .or_else(|| frame.config_code(rel))
 }
 
 /// Whether `node_modules/.bin/NAME` exists in the directory in force

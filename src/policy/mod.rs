@@ -32,6 +32,7 @@ pub mod dangerous;
 mod judge;
 pub mod model;
 pub mod place;
+mod repo;
 pub mod shell;
 
 use std::path::{Path, PathBuf};
@@ -200,7 +201,7 @@ pub const FILE_WRITE_TOOLS: [&str; 8] = [
 /// a worktree) or, with a `/`, a path from any directory; a trailing `*`
 /// matches a prefix, a leading one a suffix. Compared without regard to case (case-insensitive file
 /// systems).
-pub const PROTECTED: [&str; 84] = [
+pub const PROTECTED: [&str; 91] = [
     // VCS internals (hooks, config: core.fsmonitor runs code).
     ".git",
     ".gitmodules",
@@ -297,6 +298,17 @@ pub const PROTECTED: [&str; 84] = [
     ".env.production.local",
     ".env.test",
     ".env.test.local",
+    // Zed's project rules and Crush's config (its MCP servers and language
+    // servers are commands); direnv's `source_env_if_exists .envrc.local`
+    // idiom; git-lfs's config (`lfs.url` sends the objects elsewhere);
+    // bundler's config (`BUNDLE_GEMFILE` names the Gemfile that runs).
+    ".rules",
+    ".crush.json",
+    "crush.json",
+    ".envrc.*",
+    ".lfsconfig",
+    ".bundle/config",
+    ".gitconfig",
 ];
 
 /// The entry of [`PROTECTED`] that path `p` (relative to its workspace, `.`

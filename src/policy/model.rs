@@ -519,6 +519,17 @@ impl Model {
         };
         let name = program_name(&first.text);
         e.program = name.unwrap_or(&first.text).to_string();
+        // A command word with blanks or shell syntax in it names no program
+        // a plain exec would find; a runner that hands it to a shell runs
+        // it as a script (`yarn exec 'curl .. && ..'`: Yarn 2's exec).
+        if first.text.contains(|c: char| {
+            c.is_whitespace() || matches!(c, ';' | '&' | '|' | '<' | '>' | '(' | ')' | '$' | '`')
+        }) {
+            e.code.push(format!(
+                "{:?} (a command word with blanks or shell syntax: a shell may run it as a script)",
+                first.text
+            ));
+        }
         if name.is_none() {
             // `./build.sh`, `./gradlew`: a file that runs (the workspace's
             // code when inside it); its options are read by the model of

@@ -10,6 +10,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use std::sync::{Arc, OnceLock};
+
+use super::repo::ConfigPath;
 use super::shell::Word;
 
 /// Symbolic links followed for one path before it counts as unplaceable
@@ -40,6 +43,8 @@ pub struct Frame {
     /// The line opens a file by redirection: `/dev/fd/N` and `/dev/stdout`
     /// may then reopen that file, with write access.
     pub reopens_files: bool,
+    /// The workspace repository's config-named code paths, read once.
+    repo: Arc<OnceLock<Vec<ConfigPath>>>,
 }
 
 /// Stands for an unknown workspace: a path no file system call can reach
@@ -78,6 +83,7 @@ impl Frame {
                     workspace: Some(ws),
                     others: Vec::new(),
                     reopens_files: false,
+                    repo: Arc::default(),
                 }
             }
             None => Frame {
@@ -85,6 +91,7 @@ impl Frame {
                 here: Here::Dir(PathBuf::from(UNKNOWN_ROOT)),
                 others: Vec::new(),
                 reopens_files: false,
+                repo: Arc::default(),
             },
         }
     }
@@ -102,6 +109,23 @@ impl Frame {
             f.here = Here::Dir(d);
         }
         f
+    }
+
+    /// The workspace path (`rel`, relative to it) that the repository's
+    /// config makes code, with the key naming it: a `core.hooksPath`
+    /// directory or what is under it, an included config file, a program a
+    /// command-valued key names. Compared as a case-insensitive file
+    /// system would.
+    pub fn config_code(&self, rel: &Path) -> Option<String> {
+        let root = self.workspace.as_ref()?;
+        let paths = self.repo.get_or_init(|| super::repo::config_paths(root));
+        let fold = |p: &Path| super::fold_case(&p.to_string_lossy());
+        let abs = fold(&root.join(rel));
+        paths.iter().find_map(|c| {
+            let at = fold(&c.path);
+            (abs == at || abs.starts_with(&format!("{at}/")))
+                .then(|| format!("{} ({})", c.path.display(), c.key))
+        })
     }
 
     /// The workspace, or the stand-in for an unknown one.
@@ -189,6 +213,7 @@ impl Frame {
                 here,
                 others: Vec::new(),
                 reopens_files: self.reopens_files,
+                repo: self.repo.clone(),
             })
             .collect()
     }

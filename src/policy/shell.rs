@@ -1173,11 +1173,19 @@ impl Walker<'_> {
                 // changes what runs later (`export "PATH=..."`, `read PATH`).
                 "export" | "declare" | "typeset" | "readonly" | "local" | "read" | "printf"
                 | "mapfile" | "readarray" => {
-                    // `export` hands the variable to every later command:
-                    // the safe list, as for an assignment before one.
+                    // `export` (and `declare -x`, `typeset -fx`) hands the
+                    // variable or function to every later command: the
+                    // safe list, as for an assignment before one.
+                    let exports = name == "export"
+                        || matches!(name, "declare" | "typeset" | "local" | "readonly")
+                            && layer[1..].iter().any(|w| {
+                                w.text.starts_with('-')
+                                    && !w.text.starts_with("--")
+                                    && w.text.contains('x')
+                            });
                     let sets_sensitive = layer[1..].iter().any(|w| {
                         let var = w.text.split(['=', '[']).next().unwrap_or("");
-                        let exported = name == "export" && !w.text.starts_with('-');
+                        let exported = exports && !w.text.starts_with(['-', '+']);
                         changes_what_runs(var) || !w.literal || (exported && !safe_env(var))
                     });
                     // `declare -n r=PATH`: a nameref reads and writes the
