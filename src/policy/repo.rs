@@ -10,8 +10,11 @@
 //! its quoting, includes and conditions are git's; `git config` runs no
 //! hook, pager or fsmonitor.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// Keys whose value is a shell command (git-config(1), git 2.39): its first
 /// word, when a path, is a program the repository runs. Lowercase; `*`
@@ -93,28 +96,29 @@ pub fn config_paths(dir: &Path) -> Vec<ConfigPath> {
     // In the repository (conditional includes evaluated), else the file
     // alone (a `.git` git does not take for a repository yet).
     let list = |args: &[&str]| {
-        Command::new("git")
-            .arg("--no-pager")
+        let mut cmd = Command::new("git");
+        cmd.arg("--no-pager")
             .arg(format!("--git-dir={}", gitdir.display()))
             .arg("config")
             .args(args)
             .args(["--includes", "--null", "--list"])
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null");
+        run_bounded(cmd)
     };
     let file = gitdir.join("config");
-    let Some(out) = list(&["--local"]).or_else(|| list(&["--file", &file.to_string_lossy()]))
-    else {
-        return Vec::new();
+    let stdout = match list(&["--local"]) {
+        Ok(Some(out)) => out,
+        Ok(None) => match list(&["--file", &file.to_string_lossy()]) {
+            Ok(Some(out)) => out,
+            Ok(None) => return Vec::new(),
+            Err(()) => return unreadable(&top),
+        },
+        Err(()) => return unreadable(&top),
     };
     let mut found = Vec::new();
     // Entries are `key\nvalue\0` (`key\0` for a key with no value).
-    for entry in out.stdout.split(|b| *b == 0) {
+    for entry in stdout.split(|b| *b == 0) {
         let entry = String::from_utf8_lossy(entry);
         let Some((key, value)) = entry.split_once('\n') else {
             continue;
@@ -141,9 +145,100 @@ pub fn config_paths(dir: &Path) -> Vec<ConfigPath> {
     found
 }
 
+/// How long reading the config may take (an include of a FIFO blocks).
+const CONFIG_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A config git cannot read in time (an include that blocks): the whole
+/// repository counts as code, so every write in it asks.
+fn unreadable(top: &Path) -> Vec<ConfigPath> {
+    vec![ConfigPath {
+        path: top.to_path_buf(),
+        key: "a config git could not read in time".into(),
+    }]
+}
+
+/// `cmd`'s standard output when it exits successfully (`None` when it
+/// cannot start or fails); `Err` past [`CONFIG_TIMEOUT`], after killing it.
+fn run_bounded(mut cmd: Command) -> Result<Option<Vec<u8>>, ()> {
+    let Ok(mut child) = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return Ok(None);
+    };
+    let Some(mut stdout) = child.stdout.take() else {
+        return Ok(None);
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+    let Ok(out) = rx.recv_timeout(CONFIG_TIMEOUT) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(());
+    };
+    Ok(child.wait().is_ok_and(|s| s.success()).then_some(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_that_blocks_protects_the_whole_repository() {
+        let dir = std::env::temp_dir().join(format!("corral-repo-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(".git/objects")).expect("mkdir");
+        std::fs::create_dir_all(dir.join(".git/refs")).expect("mkdir");
+        std::fs::write(dir.join(".git/HEAD"), "ref: refs/heads/main\n").expect("HEAD");
+        std::fs::write(dir.join(".git/config"), "[include]\n\tpath = ../fifo\n").expect("config");
+        let fifo =
+            std::ffi::CString::new(dir.join("fifo").to_string_lossy().as_bytes()).expect("path");
+        // SAFETY: a NUL-terminated path; mkfifo only reads it.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let found = config_paths(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            dir.starts_with(&found[0].path) || found[0].path == dir,
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn hooks_path_and_includes_are_read_by_git() {
+        let dir = std::env::temp_dir().join(format!("corral-repo-cfg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(".git")).expect("mkdir");
+        std::fs::write(
+            dir.join(".git/config"),
+            "[core]\n\thooksPath = hooks\n\tfsmonitor = \"./bin/fsm --x\"\n[include]\n\tpath = ../.gitconfig\n",
+        )
+        .expect("config");
+        let found = config_paths(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        let keys: Vec<(&Path, &str)> = found
+            .iter()
+            .map(|c| (c.path.strip_prefix(&dir).unwrap_or(&c.path), c.key.as_str()))
+            .collect();
+        assert!(
+            keys.contains(&(Path::new("hooks"), "core.hookspath")),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&(Path::new("bin/fsm"), "core.fsmonitor")),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&(Path::new(".gitconfig"), "include.path")),
+            "{keys:?}"
+        );
+    }
 
     #[test]
     fn command_keys_match_their_subsections() {
