@@ -150,6 +150,31 @@ pub(super) fn copy_findings(
                         .collect()
                 };
                 let is_link = std::fs::symlink_metadata(&start).is_ok_and(|m| m.is_symlink());
+                // A link carried to a new name still leads where it did
+                // (`cp -P lnvs vs` with lnvs -> .vscode): a door there.
+                if is_link
+                    && !linking
+                    && let Ok(target) = std::fs::read_link(&start)
+                    && let Some(parent) = start.parent()
+                {
+                    let to = Word {
+                        text: parent.join(target).to_string_lossy().into_owned(),
+                        literal: true,
+                    };
+                    if let Place::Inside(rel) = frame.place(&to, &[])
+                        && let Some(entry) = protected(&rel).or_else(|| protected_parent(&rel))
+                    {
+                        ask(
+                            a,
+                            text.clone(),
+                            format!(
+                                "a link to {} under a new name (under {entry})",
+                                rel.display()
+                            ),
+                        );
+                        continue;
+                    }
+                }
                 if linking || is_link {
                     let named = std::iter::once(dest.clone())
                         .chain(base.iter().map(|b| dest.join(b)))
@@ -182,6 +207,15 @@ pub(super) fn copy_findings(
                         a,
                         text.clone(),
                         format!("its source's files cannot be known: {why}"),
+                    ),
+                    // Backups rename the destination's files that the
+                    // tree's members replace: to names with a suffix, or
+                    // under another directory, that corral does not form.
+                    Ok(ms) if l.backups && !ms.is_empty() => ask(
+                        a,
+                        text.clone(),
+                        "a tree copied with backups: the old files' new names are not checked"
+                            .into(),
                     ),
                     Ok(ms) => {
                         let hit = ms.iter().find_map(|m| {

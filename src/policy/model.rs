@@ -396,6 +396,11 @@ pub struct Effects {
     /// (`gzip -r DIR`, `zip -mr a.zip DIR`, `gunzip -r DIR`): the names are
     /// the tree's, not the line's.
     pub trees: Vec<TreeWrite>,
+    /// A copy or move that keeps the destination's old files as backups
+    /// (`-b`, `--backup`, `--backup-dir`, `-S`): under a tree copy their
+    /// names are the tree's members with a suffix, or under another
+    /// directory.
+    pub backups: bool,
     /// Where a copy, move or link puts its sources (`cp -r SRC DEST`, `mv`,
     /// `rsync`, `git mv`, `ln -s TARGET NAME`): the members of a tree land
     /// under it, and a link there leads to its target.
@@ -1018,6 +1023,12 @@ fn walk(
                 });
             }
         }
+        e.backups = st.seen.iter().any(|o| {
+            matches!(
+                o.as_str(),
+                "-b" | "--backup" | "--backup-dir" | "-S" | "--suffix"
+            )
+        });
         if let Some(dest) = &dest {
             let (literal, dirs) = match (&target_dir, operands.last()) {
                 (None, Some((w, dirs))) => (w.literal, dirs.clone()),

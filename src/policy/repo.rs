@@ -16,26 +16,36 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// Keys whose value is a shell command (git-config(1), git 2.39): its first
-/// word, when a path, is a program the repository runs. Lowercase; `*`
-/// stands for one subsection.
-const COMMAND_KEYS: [&str; 16] = [
-    "core.fsmonitor",
-    "core.editor",
-    "core.pager",
-    "core.sshcommand",
-    "core.askpass",
-    "sequence.editor",
-    "diff.external",
-    "diff.*.textconv",
-    "diff.*.command",
-    "filter.*.clean",
-    "filter.*.smudge",
-    "filter.*.process",
-    "merge.*.driver",
-    "credential.helper",
-    "gpg.program",
-    "gpg.*.program",
+/// Hook names git runs from its hooks directory (githooks(5), git 2.39).
+const HOOK_NAMES: [&str; 28] = [
+    "applypatch-msg",
+    "pre-applypatch",
+    "post-applypatch",
+    "pre-commit",
+    "pre-merge-commit",
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-commit",
+    "pre-rebase",
+    "post-checkout",
+    "post-merge",
+    "pre-push",
+    "pre-receive",
+    "update",
+    "proc-receive",
+    "post-receive",
+    "post-update",
+    "reference-transaction",
+    "push-to-checkout",
+    "pre-auto-gc",
+    "post-rewrite",
+    "sendemail-validate",
+    "fsmonitor-watchman",
+    "p4-changelist",
+    "p4-prepare-changelist",
+    "p4-post-changelist",
+    "p4-pre-submit",
+    "post-index-change",
 ];
 
 /// A path the repository's config makes code, absolute, with the key that
@@ -44,26 +54,21 @@ const COMMAND_KEYS: [&str; 16] = [
 pub struct ConfigPath {
     /// The file or directory (a hooks directory: everything under it).
     pub path: PathBuf,
-    /// The config key (`core.hookspath`, `include.path`, `core.fsmonitor`).
+    /// The config key (`core.hookspath`, `include.path`, `core.fsmonitor`),
+    /// or what makes it code (a hook linked there).
     pub key: String,
 }
 
-/// Whether `key` (lowercase, `section.sub.name`) is one of
-/// [`COMMAND_KEYS`].
-fn command_key(key: &str) -> bool {
-    COMMAND_KEYS.iter().any(|k| match k.split_once(".*.") {
-        None => *k == key,
-        Some((section, name)) => key
-            .strip_prefix(section)
-            .and_then(|r| r.strip_prefix('.'))
-            .and_then(|r| r.rsplit_once('.'))
-            .is_some_and(|(_, n)| n == name),
-    }) || key.starts_with("alias.")
+/// The repository around `dir`: its top (the directory holding `.git`),
+/// its git directory (a worktree's own), and the common directory (its
+/// config and hooks).
+struct Repository {
+    top: PathBuf,
+    gitdir: PathBuf,
+    common: PathBuf,
 }
 
-/// The repository around `dir`: its top (the directory holding `.git`) and
-/// the directory holding its config (the common dir of a worktree).
-fn repository(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+fn repository(dir: &Path) -> Option<Repository> {
     let mut d = dir.to_path_buf();
     let git = loop {
         let g = d.join(".git");
@@ -75,71 +80,154 @@ fn repository(dir: &Path) -> Option<(PathBuf, PathBuf)> {
         }
     };
     if git.is_dir() {
-        return Some((d, git));
+        return Some(Repository {
+            top: d,
+            gitdir: git.clone(),
+            common: git,
+        });
     }
     let text = std::fs::read_to_string(&git).ok()?;
     let gitdir = d.join(text.trim().strip_prefix("gitdir:")?.trim());
     let common = match std::fs::read_to_string(gitdir.join("commondir")) {
         Ok(c) => gitdir.join(c.trim()),
-        Err(_) => gitdir,
+        Err(_) => gitdir.clone(),
     };
-    Some((d, common))
+    Some(Repository {
+        top: d,
+        gitdir,
+        common,
+    })
 }
 
-/// The paths the config of the repository around `dir` makes code. Empty
-/// without a repository or a `git` to read its config (then no hook of it
-/// can run either).
+/// The paths the config of the repository around `dir` makes code: every
+/// scope git reads there (system, global, the repository's, the
+/// worktree's, and what they include). Empty without a repository or a
+/// `git` to read its config (then no hook of it can run either).
+///
+/// Any key may name a program or a file of code (`core.fsmonitor = sh
+/// tools/fsmon.sh`, `core.sshCommand = ssh -F tools/cfg`, `pager.log`,
+/// `trailer.*.command`, `credential.<url>.helper` ...), so every word of
+/// every value that lands inside the workspace, and is not a directory
+/// there, counts; an include is placed against the file that includes it.
 pub fn config_paths(dir: &Path) -> Vec<ConfigPath> {
-    let Some((top, gitdir)) = repository(dir) else {
+    let Some(repo) = repository(dir) else {
         return Vec::new();
     };
+    let top = super::place::lexical(&repo.top).unwrap_or(repo.top.clone());
     // In the repository (conditional includes evaluated), else the file
     // alone (a `.git` git does not take for a repository yet).
     let list = |args: &[&str]| {
         let mut cmd = Command::new("git");
-        cmd.arg("--no-pager")
-            .arg(format!("--git-dir={}", gitdir.display()))
+        cmd.current_dir(&top)
+            .arg("--no-pager")
+            .arg(format!("--git-dir={}", repo.gitdir.display()))
             .arg("config")
             .args(args)
-            .args(["--includes", "--null", "--list"])
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null");
+            .args(["--includes", "--show-origin", "--null", "--list"]);
         run_bounded(cmd)
     };
-    let file = gitdir.join("config");
-    let stdout = match list(&["--local"]) {
+    let file = repo.common.join("config");
+    // git reads a directory as a repository only with these; otherwise it
+    // lists the other scopes alone.
+    let valid = repo.common.join("objects").is_dir()
+        && repo.common.join("refs").is_dir()
+        && repo.gitdir.join("HEAD").is_file();
+    let listed = if valid {
+        list(&[])
+    } else {
+        list(&["--file", &file.to_string_lossy()])
+    };
+    let stdout = match listed {
         Ok(Some(out)) => out,
-        Ok(None) => match list(&["--file", &file.to_string_lossy()]) {
-            Ok(Some(out)) => out,
-            Ok(None) => return Vec::new(),
-            Err(()) => return unreadable(&top),
-        },
+        Ok(None) => return Vec::new(),
         Err(()) => return unreadable(&top),
     };
+    let inside = |p: &Path| {
+        let p = super::place::lexical(p).unwrap_or(p.to_path_buf());
+        (p.starts_with(&top) && p != top).then_some(p)
+    };
     let mut found = Vec::new();
-    // Entries are `key\nvalue\0` (`key\0` for a key with no value).
-    for entry in stdout.split(|b| *b == 0) {
+    let mut hook_dirs = vec![repo.common.join("hooks")];
+    // Records are `file:ORIGIN\0KEY\nVALUE\0` (`KEY\0` without a value).
+    let mut fields = stdout.split(|b| *b == 0);
+    while let (Some(origin), Some(entry)) = (fields.next(), fields.next()) {
+        let origin = String::from_utf8_lossy(origin);
         let entry = String::from_utf8_lossy(entry);
         let Some((key, value)) = entry.split_once('\n') else {
             continue;
         };
         let key = key.to_ascii_lowercase();
-        let path = if key == "core.hookspath" {
-            Some(top.join(value))
-        } else if key == "include.path" || key.starts_with("includeif.") && key.ends_with(".path") {
-            // Relative to the file that includes it: the repository's config.
-            (!value.starts_with('~')).then(|| gitdir.join(value))
-        } else if command_key(&key) {
-            let value = value.trim_start_matches('!').trim_start();
-            let first = value.split_whitespace().next().unwrap_or("");
-            let first = first.trim_matches(['"', '\'']);
-            (first.contains('/') && !first.starts_with('~')).then(|| top.join(first))
-        } else {
-            None
+        let from = origin
+            .strip_prefix("file:")
+            .map(|f| top.join(f))
+            .and_then(|f| f.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| repo.common.clone());
+        if key == "core.hookspath" {
+            let dir = top.join(value);
+            match inside(&dir) {
+                Some(d) => found.push(ConfigPath {
+                    path: d,
+                    key: key.clone(),
+                }),
+                None => hook_dirs.push(dir),
+            }
+            continue;
+        }
+        if key == "include.path" || key.starts_with("includeif.") && key.ends_with(".path") {
+            if let Some(p) = (!value.starts_with('~'))
+                .then(|| from.join(value))
+                .and_then(|p| inside(&p))
+            {
+                found.push(ConfigPath { path: p, key });
+            }
+            continue;
+        }
+        for word in value.split_whitespace() {
+            let word = word.trim_start_matches('!').trim_matches(['"', '\'']);
+            // `--file=x`, `-Fx` is not split; the value after `=` is.
+            let word = word.rsplit_once('=').map_or(word, |(_, v)| v);
+            if word.is_empty() || word.starts_with(['-', '~', '$', '%']) || word.contains("://") {
+                continue;
+            }
+            // A name like a path (`tools/x`, `fsmon.sh`) or a file there
+            // now; not a bare word (`user.name = Src`, `pull.rebase =
+            // true`) nor a directory.
+            let path = top.join(word);
+            let pathlike = word.contains(['/', '.']) || path.is_file();
+            if pathlike
+                && let Some(p) = inside(&path)
+                && !p.is_dir()
+            {
+                found.push(ConfigPath {
+                    path: p,
+                    key: key.clone(),
+                });
+            }
+        }
+    }
+    // Hooks in the hooks directories: by name where the directory is the
+    // workspace itself, and wherever a hook links into the workspace.
+    for dir in hook_dirs {
+        if super::place::lexical(&dir).is_some_and(|d| d == top) {
+            found.extend(HOOK_NAMES.iter().map(|n| ConfigPath {
+                path: top.join(n),
+                key: "core.hookspath".into(),
+            }));
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
         };
-        if let Some(p) = path {
-            let path = super::place::lexical(&p).unwrap_or(p);
-            found.push(ConfigPath { path, key });
+        for entry in entries.flatten().take(1000) {
+            // The target need not exist yet (`ln -s ../../scripts/x`).
+            if entry.file_type().is_ok_and(|t| t.is_symlink())
+                && let Ok(target) = std::fs::read_link(entry.path())
+                && let Some(p) = inside(&dir.join(target))
+            {
+                found.push(ConfigPath {
+                    path: p,
+                    key: format!("the hook {}", entry.path().display()),
+                });
+            }
         }
     }
     found
@@ -238,16 +326,5 @@ mod tests {
             keys.contains(&(Path::new(".gitconfig"), "include.path")),
             "{keys:?}"
         );
-    }
-
-    #[test]
-    fn command_keys_match_their_subsections() {
-        assert!(command_key("core.fsmonitor"));
-        assert!(command_key("diff.lfs.textconv"));
-        assert!(command_key("filter.x.y.smudge"));
-        assert!(command_key("alias.st"));
-        assert!(!command_key("diff.textconv"));
-        assert!(!command_key("core.bare"));
-        assert!(!command_key("user.name"));
     }
 }

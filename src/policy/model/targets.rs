@@ -84,10 +84,14 @@ const MAVEN_PLUGINS: [&str; 36] = [
     "flatten",
 ];
 
-/// Maven goals that publish (to a repository, an SCM or a site host).
+/// Maven goals that publish (to a repository, an SCM, a registry, a
+/// cluster or a site host): by plugin, or by a goal's name
+/// (`quarkus:deploy`, `quarkus:image-push`, `jib:build`'s kin).
 fn maven_publishes(prefix: &str, goal: &str) -> bool {
     matches!(prefix, "deploy" | "release" | "scm" | "wagon" | "gpg")
-        || prefix == "site" && matches!(goal, "deploy" | "stage-deploy")
+        || ["deploy", "push", "publish", "release", "upload"]
+            .iter()
+            .any(|w| goal.contains(w))
 }
 
 /// Effects of the operands of build tools and runners that the tables
@@ -132,6 +136,44 @@ pub(super) fn build_targets(
         _ => {}
     }
     match name {
+        // A batch file holds its own file list, as an archive does; `-R`
+        // keeps each source's path (after `/./`, if any) under the
+        // destination.
+        "rsync" => {
+            let dest = operands.last().filter(|_| operands.len() > 1);
+            if seen(&["--read-batch"]) {
+                e.extracts.push(match dest {
+                    Some((w, dirs)) => WritePath {
+                        path: w.clone(),
+                        dirs: dirs.clone(),
+                    },
+                    None => WritePath {
+                        path: Word {
+                            text: ".".into(),
+                            literal: true,
+                        },
+                        dirs: e.dirs.clone(),
+                    },
+                });
+            }
+            if seen(&["-R", "--relative"])
+                && let Some((d, dirs)) = dest
+            {
+                for (w, _) in &operands[..operands.len() - 1] {
+                    let kept = match w.text.split_once("/./") {
+                        Some((_, rest)) => rest,
+                        None => w.text.trim_start_matches('/'),
+                    };
+                    e.writes.push(WritePath {
+                        path: Word {
+                            text: format!("{}/{kept}", d.text.trim_end_matches('/')),
+                            literal: w.literal && d.literal,
+                        },
+                        dirs: dirs.clone(),
+                    });
+                }
+            }
+        }
         // A clone checks out the repository's files: their names (a nested
         // `.claude/`, `CLAUDE.md`, `.envrc`) are in the repository, as an
         // archive's members are in the archive.
@@ -194,7 +236,9 @@ fn maven(operands: &[(Word, Vec<Word>)], e: &mut Effects) {
                 .push(format!("mvn {t} (publishes to a remote repository)")),
             [phase] if MAVEN_PHASES.contains(phase) => {}
             [_] => e.unknown.push(format!("mvn {t} (not a lifecycle phase)")),
-            ["install", _] | ["dependency", "purge-local-repository"] => e
+            ["install", _]
+            | ["dependency", "purge-local-repository"]
+            | ["build-helper", "remove-project-artifact"] => e
                 .elsewhere
                 .push(format!("mvn {t} (writes ~/.m2/repository)")),
             // The wrapper's properties name the Maven it downloads and runs.
@@ -242,9 +286,41 @@ fn gradle(operands: &[(Word, Vec<Word>)], e: &mut Effects) {
             continue;
         }
         let may_be = |full: &str| full.starts_with(head.as_str());
-        if may_be("publish") || may_be("upload") || may_be("deploy") {
+        // Its camel-case parts: a part that sends anywhere in the name
+        // (`dockerPushImage`, `appengineDeploy`), `release` only first
+        // (`assembleRelease` is an Android build variant).
+        let mut parts: Vec<String> = Vec::new();
+        for c in task.chars() {
+            if c.is_ascii_uppercase() || parts.is_empty() {
+                parts.push(String::new());
+            }
+            if let Some(p) = parts.last_mut() {
+                p.push(c.to_ascii_lowercase());
+            }
+        }
+        let sends = [
+            "publish",
+            "upload",
+            "deploy",
+            "push",
+            "sonar",
+            "sonarqube",
+            "jib",
+        ];
+        let releases = parts
+            .first()
+            .is_some_and(|p| p.starts_with("release") || p == "jreleaser")
+            || parts
+                .iter()
+                .any(|p| matches!(p.as_str(), "github" | "staging"));
+        if releases
+            || sends
+                .iter()
+                .any(|w| may_be(w) || parts.iter().any(|p| p == w))
+            || may_be("release")
+        {
             e.network.push(format!(
-                "gradle {t} (a publishing task, or an abbreviation of one)"
+                "gradle {t} (a task that publishes, pushes or uploads, or an abbreviation of one)"
             ));
         } else if may_be("install") {
             e.elsewhere.push(format!(
