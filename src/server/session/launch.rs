@@ -90,7 +90,8 @@ pub(crate) fn shell_quote(w: &str) -> String {
 /// Checks that slot `slot`'s program can be found: a bare name in the
 /// `PATH` the child gets (the slot's own, else corral's).
 ///
-/// Errors: "no such command in PATH".
+/// Errors: "no such command in PATH" (with a hint when `command` holds
+/// arguments).
 pub(crate) fn find_program(slot: &SlotConfig) -> anyhow::Result<()> {
     let program = slot.command.get_ref();
     let path = slot
@@ -100,6 +101,12 @@ pub(crate) fn find_program(slot: &SlotConfig) -> anyhow::Result<()> {
         .or_else(|| std::env::var_os("PATH"));
     let cwd_now = std::env::current_dir().unwrap_or_default();
     if !program.contains('/') && which::which_in(program, path, cwd_now).is_err() {
+        // `command = "bash --norc"`: one program, its words in `args`.
+        if let Some((first, _)) = program.split_once(char::is_whitespace) {
+            anyhow::bail!(
+                "no such command in PATH (`command` names one program; put its arguments in `args`: command = {first:?}, args = [...])"
+            );
+        }
         anyhow::bail!("no such command in PATH");
     }
     Ok(())
