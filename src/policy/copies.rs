@@ -82,6 +82,13 @@ impl Made {
         }
     }
 
+    /// Whether the line wrote at, under or above `dir` before now.
+    pub(super) fn touches(&self, dir: &Path) -> bool {
+        self.0
+            .iter()
+            .any(|(p, _)| p.starts_with(dir) || dir.starts_with(p))
+    }
+
     /// The members of `start` this line made (relative to it), or why they
     /// cannot be known: an opaque entry at, above or under it.
     fn members(&self, start: &Path) -> Result<Vec<PathBuf>, String> {

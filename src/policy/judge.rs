@@ -140,6 +140,18 @@ pub(super) fn shell_findings(
         })
         .collect();
     let mut frame = place::Frame::at(cwd, dir);
+    // The agent already works inside a protected directory (a hook's
+    // `cwd` after `cd .git/hooks`).
+    if let Some(entry) = works_in_protected(&frame) {
+        a.unprovable.push(Unprovable {
+            construct: Construct::ProtectedPath,
+            text: format!(
+                "the command runs in {}",
+                dir.map_or(String::new(), |d| d.display().to_string())
+            ),
+            why: format!("inside {entry}, where programs write their default outputs"),
+        });
+    }
     // `/dev/fd/N` and `/dev/stdout` reopen what the descriptor is: on a line
     // that opens a file by redirection, that may be the file, with write
     // access (`echo x < /elsewhere/f > /dev/fd/0`).
@@ -287,7 +299,7 @@ pub(super) fn shell_findings(
             if !texts.contains(&canon) {
                 texts.push(canon);
             }
-            layer_findings(l, &frame, a, &mut push);
+            layer_findings(l, &frame, &made, a, &mut push);
             copies::copy_findings(l, &frame, &made, a, &mut push);
             made.layer(l, &frame);
         }
@@ -332,14 +344,43 @@ pub(super) fn shell_findings(
             } else {
                 frame.change_dir(word.as_ref(), &l.dirs);
             }
+            if let Some(entry) = works_in_protected(&frame) {
+                let text = l.canonical.join(" ");
+                let why = format!(
+                    "later commands run inside {entry}, where programs write their default outputs (`rustc x.rs`, `go mod init`)"
+                );
+                a.effects.push(format!("{text} ({why})"));
+                push(a, Construct::ProtectedPath, text, why);
+            }
         }
     }
+}
+
+/// The protected entry (or config-named code path) the line's current
+/// directory is inside, from any directory it may be in.
+fn works_in_protected(frame: &place::Frame) -> Option<String> {
+    let root = frame.workspace.as_ref()?;
+    std::iter::once(&frame.here)
+        .chain(frame.others.iter())
+        .find_map(|here| match here {
+            place::Here::Dir(d) => {
+                let rel = d.strip_prefix(root).ok()?;
+                if rel.as_os_str().is_empty() {
+                    return None;
+                }
+                protected(rel)
+                    .map(str::to_string)
+                    .or_else(|| frame.config_code(rel))
+            }
+            place::Here::Unknown(_) => None,
+        })
 }
 
 /// One layer's effects into `a`.
 pub(super) fn layer_findings(
     l: &model::Effects,
     frame: &place::Frame,
+    made: &copies::Made,
     a: &mut Analysis,
     push: &mut impl FnMut(&mut Analysis, Construct, String, String),
 ) {
@@ -392,6 +433,9 @@ pub(super) fn layer_findings(
                     // A directory this line makes first (`git init --bare y &&
                     // ... y/config && git -C y status`): nothing to check yet.
                     || (l.program == "git" && d != frame.root() && !d.exists())
+                    // Or one it writes first (`git init --bare src/sub`, a
+                    // config there): what git finds there is not on disk yet.
+                    || (l.program == "git" && d != frame.root() && made.touches(&d))
             }
             Err(_) => true,
         };

@@ -1154,7 +1154,7 @@ fn walk(
     {
         let seen = |names: &[&str]| st.seen.iter().any(|o| names.contains(&o.as_str()));
         let invoked = e.program.clone();
-        targets::build_targets(&invoked, &p.name, &operands, &seen, e);
+        targets::build_targets(&invoked, &p.name, &operands, &seen, &st.values, e);
     }
     let here = Word {
         text: ".".into(),

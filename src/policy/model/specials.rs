@@ -595,14 +595,22 @@ pub(super) fn program_specials(
                 ));
             }
         }
+        // Flags bundle (`-qs`, `-os`); with `o` the names are `set -o`'s.
         "shopt" => {
-            let sets = operands
+            let flags: String = operands
                 .iter()
-                .any(|(w, _)| matches!(w.text.as_str(), "-s" | "-u"));
+                .filter_map(|(w, _)| w.text.strip_prefix('-'))
+                .collect();
+            let sets = flags.contains(['s', 'u']);
+            let safe: &[&str] = if flags.contains('o') {
+                &SAFE_SET
+            } else {
+                &SAFE_SHOPT
+            };
             if sets
-                && let Some((w, _)) = operands.iter().find(|(w, _)| {
-                    !w.text.starts_with('-') && !SAFE_SHOPT.contains(&w.text.as_str())
-                })
+                && let Some((w, _)) = operands
+                    .iter()
+                    .find(|(w, _)| !w.text.starts_with('-') && !safe.contains(&w.text.as_str()))
             {
                 e.code.push(format!(
                     "shopt {} (changes how the shell reads later commands)",

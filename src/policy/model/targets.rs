@@ -96,12 +96,14 @@ fn maven_publishes(prefix: &str, goal: &str) -> bool {
 
 /// Effects of the operands of build tools and runners that the tables
 /// cannot say: `invoked` is the program as run (`mvn`, `make`), `name` the
-/// table's name (`bun run`).
+/// table's name (`bun run`), `seen` whether any of these options was given,
+/// `values` the options' values in order.
 pub(super) fn build_targets(
     invoked: &str,
     name: &str,
     operands: &[(Word, Vec<Word>)],
     seen: &dyn Fn(&[&str]) -> bool,
+    values: &[(String, String)],
     e: &mut Effects,
 ) {
     match invoked {
@@ -136,6 +138,36 @@ pub(super) fn build_targets(
         _ => {}
     }
     match name {
+        // Without -o or --out-dir, rustc writes its output in the current
+        // directory, named after the source file (`pre-commit.rs` makes
+        // `pre-commit`; rustc 1.95) or the crate.
+        "rustc" if !seen(&["-o", "--out-dir"]) => {
+            let crate_name = values
+                .iter()
+                .rev()
+                .find(|(o, _)| o == "--crate-name")
+                .map(|(_, v)| v.clone());
+            let stem = operands
+                .iter()
+                .find(|(w, _)| !w.text.starts_with('-'))
+                .map(|(w, _)| {
+                    let base = w.text.rsplit('/').next().unwrap_or(&w.text);
+                    Word {
+                        text: base.strip_suffix(".rs").unwrap_or(base).to_string(),
+                        literal: w.literal,
+                    }
+                });
+            let names = stem.into_iter().chain(crate_name.map(|n| Word {
+                text: n,
+                literal: true,
+            }));
+            for path in names.filter(|w| !w.text.is_empty()) {
+                e.writes.push(WritePath {
+                    path,
+                    dirs: e.dirs.clone(),
+                });
+            }
+        }
         // A batch file holds its own file list, as an archive does; `-R`
         // keeps each source's path (after `/./`, if any) under the
         // destination.
