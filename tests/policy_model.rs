@@ -290,3 +290,46 @@ fn fifth_red_team_pass() {
 fn ninth_red_team_pass() {
     run("model-redteam4.toml");
 }
+
+/// A project tool walks up for its manifest: without one in the workspace,
+/// the parent's runs (its npm scripts, its build.rs), outside the rule's
+/// reach; with one, it is the workspace's own.
+#[test]
+fn a_project_above_the_workspace_is_not_the_workspaces() {
+    let parent = std::env::temp_dir().join(format!("corral-model-{}-above", std::process::id()));
+    let ws = parent.join("ws");
+    std::fs::create_dir_all(ws.join("src")).unwrap_or_else(|e| panic!("{e}"));
+    for f in ["package.json", "Cargo.toml", "pytest.ini"] {
+        std::fs::write(parent.join(f), "x\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let p = Policy::new(vec![allow_rule("*")], vec![]);
+    let mut wrong = Vec::new();
+    for cmd in [
+        "npm test",
+        "cargo build",
+        "pytest -q",
+        "cd src && npm run build",
+    ] {
+        let (v, reason) = decide(&p, cmd, &ws);
+        if v == Verdict::Allow {
+            wrong.push(format!("{cmd:?} allowed with the manifest above: {reason}"));
+        }
+    }
+    for f in ["package.json", "Cargo.toml", "pytest.ini"] {
+        std::fs::write(ws.join(f), "x\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+    for cmd in ["npm test", "cargo build", "pytest -q"] {
+        let (v, reason) = decide(&p, cmd, &ws);
+        if v != Verdict::Allow {
+            wrong.push(format!(
+                "{cmd:?} not allowed with its own manifest: {reason}"
+            ));
+        }
+    }
+    let (v, _) = decide(&p, "mv Cargo.toml src/ && cargo build", &ws);
+    if v == Verdict::Allow {
+        wrong.push("a manifest moved away on the line is not noticed".into());
+    }
+    let _ = std::fs::remove_dir_all(&parent);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

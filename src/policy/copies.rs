@@ -75,7 +75,15 @@ impl Made {
                 self.0.push((p, kind));
             }
         }
-        for w in l.extracts.iter().chain(l.trees.iter().map(|t| &t.path)) {
+        // A move's sources are gone after it (`mv package.json src/`).
+        let moves = l.program == "mv" || l.canonical.get(1).is_some_and(|s| s == "mv");
+        let gone = l.moved.iter().filter(|_| moves);
+        for w in l
+            .extracts
+            .iter()
+            .chain(l.trees.iter().map(|t| &t.path))
+            .chain(gone)
+        {
             if let Some(p) = absolute(frame, &w.path, &w.dirs) {
                 self.0.push((p, Kind::Opaque));
             }

@@ -356,6 +356,26 @@ pub(super) fn shell_findings(
     }
 }
 
+/// Project tools and the files by which they find their project, walking
+/// up from where they run (npm 10, cargo 1.95, go 1.23, pytest 8's
+/// rootdir files).
+const MANIFESTS: [(&str, &[&str]); 8] = [
+    ("npm", &["package.json", "node_modules"]),
+    ("yarn", &["package.json"]),
+    ("pnpm", &["package.json"]),
+    ("bun", &["package.json"]),
+    ("cargo", &["Cargo.toml"]),
+    ("go", &["go.mod"]),
+    (
+        "pytest",
+        &["pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"],
+    ),
+    (
+        "py.test",
+        &["pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"],
+    ),
+];
+
 /// The protected entry (or config-named code path) the line's current
 /// directory is inside, from any directory it may be in.
 fn works_in_protected(frame: &place::Frame) -> Option<String> {
@@ -457,6 +477,37 @@ pub(super) fn layer_findings(
             );
         }
     }
+    // A project tool finds its project by walking up: with no manifest in
+    // the workspace (or one this line moves away), the one above runs
+    // (`npm test` runs a parent's scripts, `cargo build` its build.rs).
+    if l.project
+        && let Some((_, names)) = MANIFESTS.iter().find(|(p, _)| *p == l.program)
+        && let Ok(start) = frame.dir_of_all(&l.dirs)
+    {
+        let root = frame.root();
+        let found = start
+            .ancestors()
+            .find_map(|d| names.iter().map(|n| d.join(n)).find(|p| p.exists()));
+        let why = match found {
+            Some(m) if !m.starts_with(&root) => Some(format!(
+                "the workspace has no {} of its own: {} uses {}",
+                names.join(" or "),
+                l.program,
+                m.display()
+            )),
+            Some(m) if made.touches(&m) => Some(format!(
+                "{} is changed earlier on this line: {} may use one above the workspace",
+                m.display(),
+                l.program
+            )),
+            _ => None,
+        };
+        if let Some(why) = why {
+            let text = l.canonical.join(" ");
+            a.effects.push(format!("runs code: {text} ({why})"));
+            push(a, Construct::RunsCode, text, why);
+        }
+    }
     for w in &l.writes {
         match frame.place(&w.path, &w.dirs) {
             place::Place::Outside { why, abs } => {
@@ -490,6 +541,42 @@ pub(super) fn layer_findings(
             },
             place::Place::Device => {}
         }
+    }
+    // An output directory named like a protected entry's directory is
+    // filled with names the inputs choose (`tsc --outDir .vscode`).
+    for w in &l.out_dirs {
+        if let place::Place::Inside(rel) = frame.place(&w.path, &w.dirs)
+            && let Some(entry) = protected_parent(&rel)
+        {
+            let why = format!("its files are named by the inputs, and {entry} lies under it");
+            a.effects
+                .push(format!("output directory {} ({why})", w.path.text));
+            push(
+                a,
+                Construct::ProtectedPath,
+                format!("{} writes into {}", l.program, w.path.text),
+                why,
+            );
+        }
+    }
+    // A program told to work in a protected directory (`go build -C
+    // .git/hooks`, `make -C .claude`) writes its default outputs there.
+    if !l.dirs.is_empty()
+        && let Ok(d) = frame.dir_of_all(&l.dirs)
+        && let Ok(rel) = d.strip_prefix(frame.root())
+        && !rel.as_os_str().is_empty()
+        && let Some(entry) = protected(rel)
+            .map(str::to_string)
+            .or_else(|| frame.config_code(rel))
+    {
+        let text = format!(
+            "{} in {}",
+            l.program,
+            l.dirs.last().map_or("", |d| d.text.as_str())
+        );
+        let why = format!("it works inside {entry}, where its default outputs land");
+        a.effects.push(format!("{text} ({why})"));
+        push(a, Construct::ProtectedPath, text, why);
     }
     for w in &l.name_prefixes {
         if let place::Place::Inside(rel) = frame.place(&w.path, &w.dirs)

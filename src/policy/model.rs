@@ -401,6 +401,10 @@ pub struct Effects {
     /// names are the tree's members with a suffix, or under another
     /// directory.
     pub backups: bool,
+    /// Output directories whose files are named by the inputs, not the
+    /// line (`tsc --outDir`, `javac -d`): one named like a protected
+    /// entry's directory fills it.
+    pub out_dirs: Vec<WritePath>,
     /// Where a copy, move or link puts its sources (`cp -r SRC DEST`, `mv`,
     /// `rsync`, `git mv`, `ln -s TARGET NAME`): the members of a tree land
     /// under it, and a link there leads to its target.

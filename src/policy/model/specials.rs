@@ -639,6 +639,11 @@ fn url_file_name(program: &str, url: &str, default_page: &Option<String>) -> Opt
         None => "",
     };
     if program != "wget" {
+        // curl expands `{a,b}` and `[1-3]` in a URL itself (unless -g):
+        // the names are the expansions, not the text.
+        if segment.contains(['{', '[']) {
+            return None;
+        }
         return Some(segment.to_string());
     }
     let segment = if segment.is_empty() {

@@ -137,6 +137,13 @@ pub(super) fn build_targets(
         }
         _ => {}
     }
+    default_outputs(invoked, name, operands, seen, values, e);
+    // `history -w` / `-a` with no file write $HISTFILE (~/.bash_history,
+    // or ~/.history in a non-interactive bash 5.2).
+    if name == "history" && seen(&["-w", "-a"]) && operands.is_empty() {
+        e.elsewhere
+            .push("history -w/-a without a file (writes $HISTFILE, in the home directory)".into());
+    }
     match name {
         // Without -o or --out-dir, rustc writes its output in the current
         // directory, named after the source file (`pre-commit.rs` makes
@@ -366,6 +373,148 @@ fn gradle(operands: &[(Word, Vec<Word>)], e: &mut Effects) {
                 },
                 dirs: e.dirs.clone(),
             });
+        }
+    }
+}
+
+/// A path operand's last component (`./cmd/x/` is `x`).
+fn last_component(t: &str) -> &str {
+    t.trim_end_matches('/').rsplit('/').next().unwrap_or(t)
+}
+
+/// Files compilers write without an output option, named after their
+/// inputs: beside each input (javac's `.class`, tsc's `.js`, gcc's
+/// precompiled header `.gch`) or where the line is (`go build`'s binary,
+/// gcc `-c`'s `.o`). Directories an output option names, whose files are
+/// named elsewhere (tsc `--outDir`, javac `-d`), are recorded in
+/// `out_dirs`.
+fn default_outputs(
+    invoked: &str,
+    name: &str,
+    operands: &[(Word, Vec<Word>)],
+    seen: &dyn Fn(&[&str]) -> bool,
+    values: &[(String, String)],
+    e: &mut Effects,
+) {
+    let here = |text: String, literal: bool, e: &mut Effects| {
+        let dirs = e.dirs.clone();
+        e.writes.push(WritePath {
+            path: Word { text, literal },
+            dirs,
+        });
+    };
+    let beside = |w: &Word, dirs: &[Word], text: String, e: &mut Effects| {
+        e.writes.push(WritePath {
+            path: Word {
+                text,
+                literal: w.literal,
+            },
+            dirs: dirs.to_vec(),
+        });
+    };
+    let value_of = |opts: &[&str]| {
+        values
+            .iter()
+            .filter(|(o, _)| opts.contains(&o.as_str()))
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+    };
+    match name {
+        // go build (and go test -c) name the binary after the first .go
+        // file or the package's last path element (go 1.23, `go help
+        // build`), in the directory in force.
+        "go build" if !seen(&["-o"]) => {
+            if let Some((w, _)) = operands.first() {
+                let base = last_component(&w.text);
+                let bin = base.strip_suffix(".go").unwrap_or(base);
+                if !bin.is_empty() && bin != "." && bin != ".." {
+                    here(bin.to_string(), w.literal, e);
+                }
+            }
+        }
+        "go test" if seen(&["-c"]) && !seen(&["-o"]) => {
+            if let Some((w, _)) = operands.first() {
+                here(format!("{}.test", last_component(&w.text)), w.literal, e);
+            }
+        }
+        // javac without -d writes X.class beside X.java.
+        "javac" if !seen(&["-d"]) => {
+            for (w, dirs) in operands {
+                if let Some(stem) = w.text.strip_suffix(".java") {
+                    beside(w, dirs, format!("{stem}.class"), e);
+                }
+            }
+        }
+        // tsc without --outDir writes each input's output beside it: `.ts`
+        // and `.tsx` as `.js`, `.mts` as `.mjs`, `.cts` as `.cjs`
+        // (TypeScript 5.6), with `.d.ts` and `.map` beside.
+        "tsc" if !seen(&["--outDir", "--outFile", "--noEmit"]) => {
+            for (w, dirs) in operands {
+                let t = w.text.as_str();
+                let out = [
+                    (".d.ts", None),
+                    (".mts", Some(".mjs")),
+                    (".cts", Some(".cjs")),
+                    (".tsx", Some(".js")),
+                    (".ts", Some(".js")),
+                    (".jsx", Some(".js")),
+                ]
+                .iter()
+                .find_map(|(ext, to)| {
+                    t.strip_suffix(ext)
+                        .and_then(|stem| to.map(|to| format!("{stem}{to}")))
+                });
+                if let Some(out) = out {
+                    beside(w, dirs, out, e);
+                }
+            }
+        }
+        _ => {}
+    }
+    // Output directories whose files are named by the inputs (and the
+    // JSON modules tsc copies): one named like a protected entry's
+    // directory fills it (`tsc --outDir .vscode` with a tasks.json).
+    let dir_opts: &[&str] = match name {
+        "tsc" => &["--outDir", "--declarationDir"],
+        "javac" => &["-d", "-s", "-h"],
+        "rustc" => &["--out-dir"],
+        _ => &[],
+    };
+    for v in value_of(dir_opts) {
+        let dirs = e.dirs.clone();
+        e.out_dirs.push(WritePath {
+            path: Word {
+                text: v,
+                literal: true,
+            },
+            dirs,
+        });
+    }
+    // gcc and clang: a header compiled alone becomes X.gch beside it;
+    // `-c` and `-S` write the object or assembly here, named after each
+    // source (gcc 12).
+    if matches!(
+        invoked,
+        "gcc" | "cc" | "g++" | "c++" | "clang" | "clang++" | "gcc-12" | "g++-12"
+    ) && !seen(&["-o", "-E", "-fsyntax-only"])
+    {
+        let header_mode = values
+            .iter()
+            .any(|(o, v)| o == "-x" && v.ends_with("-header"));
+        for (w, dirs) in operands {
+            let t = w.text.as_str();
+            let header = header_mode
+                || [".h", ".hh", ".hpp", ".hxx", ".H"]
+                    .iter()
+                    .any(|x| t.ends_with(x));
+            if header {
+                beside(w, dirs, format!("{t}.gch"), e);
+            } else if seen(&["-c", "-S"])
+                && let Some((stem, _)) = last_component(t).rsplit_once('.')
+            {
+                let ext = if seen(&["-S"]) { "s" } else { "o" };
+                here(format!("{stem}.{ext}"), w.literal, e);
+            }
         }
     }
 }
