@@ -356,10 +356,76 @@ pub(super) fn shell_findings(
     }
 }
 
+/// Where a project's `tsc` writes by its tsconfig (found from `start`):
+/// outside the workspace, a protected path, the directory of one, or the
+/// workspace's top (where its outputs' names are the inputs') asks.
+fn tsconfig_findings(
+    start: &Path,
+    frame: &place::Frame,
+    a: &mut Analysis,
+    push: &mut impl FnMut(&mut Analysis, Construct, String, String),
+) {
+    let (outputs, copies_json) = match configs::tsconfig_outputs(start) {
+        Ok(found) => found,
+        Err(why) => {
+            a.effects.push(format!("tsc: {why}"));
+            push(
+                a,
+                Construct::UnknownOption,
+                "tsc (its tsconfig)".into(),
+                why,
+            );
+            return;
+        }
+    };
+    if copies_json {
+        let why =
+            "its tsconfig copies imported JSON files into outDir under their own names".to_string();
+        a.effects.push(format!("tsc: {why}"));
+        push(
+            a,
+            Construct::ProtectedPath,
+            "tsc (its tsconfig)".into(),
+            why,
+        );
+    }
+    for (key, path) in outputs {
+        let word = Word {
+            text: path.to_string_lossy().into_owned(),
+            literal: true,
+        };
+        let text = format!("tsc writes {} (its tsconfig's {key})", path.display());
+        match frame.place(&word, &[]) {
+            place::Place::Outside { why, .. } => {
+                a.effects.push(format!("{text} (outside: {why})"));
+                push(a, Construct::WriteOutsideWorkspace, text, why);
+            }
+            place::Place::Inside(rel) => {
+                let entry = protected(&rel)
+                    .or_else(|| protected_parent(&rel))
+                    .map(str::to_string)
+                    .or_else(|| frame.config_code(&rel))
+                    .or_else(|| {
+                        (key != "outFile" && key != "tsBuildInfoFile" && rel.as_os_str().is_empty())
+                            .then(|| {
+                                "the workspace's top, where the inputs name the outputs".into()
+                            })
+                    });
+                if let Some(entry) = entry {
+                    a.effects.push(format!("{text} (protected: {entry})"));
+                    push(a, Construct::ProtectedPath, text, format!("under {entry}"));
+                }
+            }
+            place::Place::Device => {}
+        }
+    }
+}
+
 /// Project tools and the files by which they find their project, walking
 /// up from where they run (npm 10, cargo 1.95, go 1.23, pytest 8's
 /// rootdir files).
-const MANIFESTS: [(&str, &[&str]); 8] = [
+const MANIFESTS: [(&str, &[&str]); 9] = [
+    ("tsc", &["tsconfig.json"]),
     ("npm", &["package.json", "node_modules"]),
     ("yarn", &["package.json"]),
     ("pnpm", &["package.json"]),
@@ -476,6 +542,14 @@ pub(super) fn layer_findings(
                 "outside the workspace, another repository's config runs".into(),
             );
         }
+    }
+    // `tsc` with no inputs writes where its tsconfig says.
+    if l.program == "tsc"
+        && l.project_paths.is_empty()
+        && !l.canonical.iter().any(|w| w == "--noEmit")
+        && let Ok(start) = frame.dir_of_all(&l.dirs)
+    {
+        tsconfig_findings(&start, frame, a, push);
     }
     // A project tool finds its project by walking up: with no manifest in
     // the workspace (or one this line moves away), the one above runs

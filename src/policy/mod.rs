@@ -27,6 +27,7 @@
 //! `ask`. The dangerous list ([`dangerous`]) matches parsed words, the
 //! paths written, and the raw subject and dialog text.
 
+mod configs;
 mod copies;
 pub mod dangerous;
 mod judge;
@@ -201,7 +202,7 @@ pub const FILE_WRITE_TOOLS: [&str; 8] = [
 /// a worktree) or, with a `/`, a path from any directory; a trailing `*`
 /// matches a prefix, a leading one a suffix. Compared without regard to case (case-insensitive file
 /// systems).
-pub const PROTECTED: [&str; 91] = [
+pub const PROTECTED: [&str; 92] = [
     // VCS internals (hooks, config: core.fsmonitor runs code).
     ".git",
     ".gitmodules",
@@ -309,6 +310,8 @@ pub const PROTECTED: [&str; 91] = [
     ".lfsconfig",
     ".bundle/config",
     ".gitconfig",
+    // uv runs the interpreter it names, a path included.
+    ".python-version",
 ];
 
 /// The entry of [`PROTECTED`] that path `p` (relative to its workspace, `.`

@@ -377,9 +377,20 @@ fn gradle(operands: &[(Word, Vec<Word>)], e: &mut Effects) {
     }
 }
 
-/// A path operand's last component (`./cmd/x/` is `x`).
+/// A path operand's last component (`./cmd/x/` and `./cmd/x/.` are `x`).
 fn last_component(t: &str) -> &str {
-    t.trim_end_matches('/').rsplit('/').next().unwrap_or(t)
+    let mut t = t;
+    loop {
+        let trimmed = t.trim_end_matches('/');
+        match trimmed.strip_suffix("/.") {
+            Some(rest) => t = rest,
+            None => {
+                t = trimmed;
+                break;
+            }
+        }
+    }
+    t.rsplit('/').next().unwrap_or(t)
 }
 
 /// Files compilers write without an output option, named after their
@@ -423,12 +434,20 @@ fn default_outputs(
         // go build (and go test -c) name the binary after the first .go
         // file or the package's last path element (go 1.23, `go help
         // build`), in the directory in force.
-        "go build" if !seen(&["-o"]) => {
+        // With `-o DIR` (an existing directory, or ending in `/`), the
+        // binary lands in DIR under that name: both are placed.
+        "go build" => {
             if let Some((w, _)) = operands.first() {
                 let base = last_component(&w.text);
                 let bin = base.strip_suffix(".go").unwrap_or(base);
                 if !bin.is_empty() && bin != "." && bin != ".." {
-                    here(bin.to_string(), w.literal, e);
+                    let outs = value_of(&["-o"]);
+                    if outs.is_empty() {
+                        here(bin.to_string(), w.literal, e);
+                    }
+                    for o in outs {
+                        here(format!("{}/{bin}", o.trim_end_matches('/')), w.literal, e);
+                    }
                 }
             }
         }
@@ -448,23 +467,27 @@ fn default_outputs(
         // tsc without --outDir writes each input's output beside it: `.ts`
         // and `.tsx` as `.js`, `.mts` as `.mjs`, `.cts` as `.cjs`
         // (TypeScript 5.6), with `.d.ts` and `.map` beside.
+        // With --outDir each output lands there (under its path from the
+        // inputs' common directory: its name is placed); imported JSON
+        // modules are copied there under names the line does not show.
+        "tsc" if seen(&["--outDir"]) && !seen(&["--noEmit"]) => {
+            if seen(&["--resolveJsonModule"]) && !operands.is_empty() {
+                e.unknown.push(
+                    "tsc --resolveJsonModule with --outDir (imported JSON files are copied there under their own names)"
+                        .into(),
+                );
+            }
+            for out in value_of(&["--outDir"]) {
+                for (w, _) in operands {
+                    if let Some(js) = ts_output(last_component(&w.text)) {
+                        here(format!("{}/{js}", out.trim_end_matches('/')), w.literal, e);
+                    }
+                }
+            }
+        }
         "tsc" if !seen(&["--outDir", "--outFile", "--noEmit"]) => {
             for (w, dirs) in operands {
-                let t = w.text.as_str();
-                let out = [
-                    (".d.ts", None),
-                    (".mts", Some(".mjs")),
-                    (".cts", Some(".cjs")),
-                    (".tsx", Some(".js")),
-                    (".ts", Some(".js")),
-                    (".jsx", Some(".js")),
-                ]
-                .iter()
-                .find_map(|(ext, to)| {
-                    t.strip_suffix(ext)
-                        .and_then(|stem| to.map(|to| format!("{stem}{to}")))
-                });
-                if let Some(out) = out {
+                if let Some(out) = ts_output(&w.text) {
                     beside(w, dirs, out, e);
                 }
             }
@@ -517,4 +540,23 @@ fn default_outputs(
             }
         }
     }
+}
+
+/// The JavaScript file tsc emits for source `t` (TypeScript 5.6): `.ts`
+/// and `.tsx` as `.js`, `.mts` as `.mjs`, `.cts` as `.cjs`; none for a
+/// declaration file.
+fn ts_output(t: &str) -> Option<String> {
+    [
+        (".d.ts", None),
+        (".mts", Some(".mjs")),
+        (".cts", Some(".cjs")),
+        (".tsx", Some(".js")),
+        (".ts", Some(".js")),
+        (".jsx", Some(".js")),
+    ]
+    .iter()
+    .find_map(|(ext, to)| {
+        t.strip_suffix(ext)
+            .and_then(|stem| to.map(|to| format!("{stem}{to}")))
+    })
 }
