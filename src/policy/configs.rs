@@ -1,19 +1,37 @@
 //! Output locations that a tool's own config file sets, read at decision
 //! time: `tsc` with no input files compiles the project its
-//! `tsconfig.json` describes, and writes where its `outDir`, `outFile`,
-//! `declarationDir` and `tsBuildInfoFile` say (TypeScript 5.6), which the
-//! command line does not show.
+//! `tsconfig.json` describes (and, with `-b`, the projects it references),
+//! and writes where its `outDir`, `outFile`, `declarationDir` and
+//! `tsBuildInfoFile` say, or beside each input (TypeScript 5.6); ruff and
+//! uv keep their caches where their config says. The command line shows
+//! none of it.
 
 use std::path::{Path, PathBuf};
 
+/// Where a project's `tsc` writes, by the tsconfig it would use.
+#[derive(Debug, Default)]
+pub struct TsOutputs {
+    /// Each output option (`outDir`, `outFile` ...) with its absolute path,
+    /// from the config and every config it references (`tsc -b`).
+    pub outputs: Vec<(String, PathBuf)>,
+    /// `resolveJsonModule` with an `outDir`: imported JSON is copied there
+    /// under its own name.
+    pub copies_json: bool,
+    /// Without an output directory, files emitted beside their inputs that
+    /// land on a protected name (`.pnpmfile.cts` makes `.pnpmfile.cjs`),
+    /// and inputs the config names outside its directory (`../x/*.ts`):
+    /// absolute paths.
+    pub beside: Vec<PathBuf>,
+}
+
 /// Where a project's `tsc` writes, by the tsconfig it finds from `start`
-/// (a directory, walked up as tsc does, or a config file given by `-p`):
-/// each output option with its absolute path, and whether imported JSON
-/// modules are copied into `outDir` (`resolveJsonModule`).
+/// (a directory, walked up as tsc does, or a config file given by `-p`),
+/// following `references` (what `tsc -b` builds) at most 8 deep.
 ///
 /// Errors: why the outputs cannot be known: a config that does not parse,
-/// or one that `extends` another (its options may come from there).
-pub fn tsconfig_outputs(start: &Path) -> Result<(Vec<(String, PathBuf)>, bool), String> {
+/// one that `extends` another (its options may come from there), a tree
+/// too big to look through.
+pub fn tsconfig_outputs(start: &Path) -> Result<TsOutputs, String> {
     let file = if start.is_file() {
         start.to_path_buf()
     } else {
@@ -23,11 +41,30 @@ pub fn tsconfig_outputs(start: &Path) -> Result<(Vec<(String, PathBuf)>, bool), 
             .find(|f| f.is_file())
         {
             Some(f) => f,
-            None => return Ok((Vec::new(), false)),
+            None => return Ok(TsOutputs::default()),
         }
     };
+    let mut found = TsOutputs::default();
+    let mut seen = Vec::new();
+    read_tsconfig(&file, 0, &mut seen, &mut found)?;
+    Ok(found)
+}
+
+fn read_tsconfig(
+    file: &Path,
+    depth: usize,
+    seen: &mut Vec<PathBuf>,
+    found: &mut TsOutputs,
+) -> Result<(), String> {
+    if depth > 8 || seen.len() > 64 {
+        return Err("its tsconfig references go too deep".into());
+    }
+    if seen.iter().any(|s| s == file) {
+        return Ok(());
+    }
+    seen.push(file.to_path_buf());
     let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
-    let text = std::fs::read_to_string(&file)
+    let text = std::fs::read_to_string(file)
         .map_err(|e| format!("{} cannot be read: {e}", file.display()))?;
     if text.len() > 1 << 20 {
         return Err(format!("{} is over 1 MiB", file.display()));
@@ -41,7 +78,7 @@ pub fn tsconfig_outputs(start: &Path) -> Result<(Vec<(String, PathBuf)>, bool), 
         ));
     }
     let options = value.get("compilerOptions");
-    let mut out = Vec::new();
+    let mut outs = Vec::new();
     for key in [
         "outDir",
         "outFile",
@@ -51,15 +88,162 @@ pub fn tsconfig_outputs(start: &Path) -> Result<(Vec<(String, PathBuf)>, bool), 
     ] {
         match options.and_then(|o| o.get(key)) {
             None | Some(serde_json::Value::Null) => {}
-            Some(serde_json::Value::String(p)) => out.push((key.to_string(), dir.join(p))),
+            Some(serde_json::Value::String(p)) => outs.push((key.to_string(), dir.join(p))),
             Some(_) => return Err(format!("{key} in {} is not a path", file.display())),
         }
     }
     let json = options
         .and_then(|o| o.get("resolveJsonModule"))
         .is_some_and(|v| v.as_bool() != Some(false));
-    let copies_json = json && out.iter().any(|(k, _)| k == "outDir");
-    Ok((out, copies_json))
+    let no_emit = options
+        .and_then(|o| o.get("noEmit"))
+        .is_some_and(|v| v.as_bool() == Some(true));
+    let has_dir = outs
+        .iter()
+        .any(|(k, _)| matches!(k.as_str(), "outDir" | "outFile" | "out"));
+    found.copies_json |= json && outs.iter().any(|(k, _)| k == "outDir");
+    if !no_emit && !has_dir {
+        // Emitted beside each input: inputs named outside the config's
+        // directory, and inputs under it whose outputs are protected.
+        for key in ["files", "include"] {
+            for entry in value
+                .get(key)
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.as_str())
+            {
+                let p = Path::new(entry);
+                if p.is_absolute() || p.components().any(|c| c == std::path::Component::ParentDir) {
+                    found.beside.push(dir.join(entry));
+                }
+            }
+        }
+        let mut budget = 20_000usize;
+        emitted_protected(&dir, Path::new(""), 0, &mut budget, &mut found.beside)?;
+    }
+    found.outputs.extend(outs);
+    for r in value
+        .get("references")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let Some(path) = r.get("path").and_then(|p| p.as_str()) else {
+            return Err(format!("a reference in {} has no path", file.display()));
+        };
+        let target = dir.join(path);
+        let target = if target.is_dir() {
+            target.join("tsconfig.json")
+        } else {
+            target
+        };
+        read_tsconfig(&target, depth + 1, seen, found)?;
+    }
+    Ok(())
+}
+
+/// Outputs tsc emits beside sources under `top` (skipping `node_modules`
+/// and `.git`, as tsc does by default) whose names are protected.
+fn emitted_protected(
+    top: &Path,
+    rel: &Path,
+    depth: usize,
+    budget: &mut usize,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), String> {
+    let Ok(entries) = std::fs::read_dir(top.join(rel)) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        if *budget == 0 || depth > 64 {
+            return Err("its project has too many files to look through".into());
+        }
+        *budget -= 1;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let r = rel.join(name.as_ref());
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            if name != "node_modules" && name != ".git" {
+                emitted_protected(top, &r, depth + 1, budget, out)?;
+            }
+        } else if let Some(js) = ts_output(&name) {
+            let emitted = r.with_file_name(js);
+            if super::protected(&emitted).is_some() {
+                out.push(top.join(emitted));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The JavaScript file tsc emits for source `t` (TypeScript 5.6): `.ts`
+/// and `.tsx` as `.js`, `.mts` as `.mjs`, `.cts` as `.cjs`; none for a
+/// declaration file.
+pub(crate) fn ts_output(t: &str) -> Option<String> {
+    [
+        (".d.ts", None),
+        (".mts", Some(".mjs")),
+        (".cts", Some(".cjs")),
+        (".tsx", Some(".js")),
+        (".ts", Some(".js")),
+        (".jsx", Some(".js")),
+    ]
+    .iter()
+    .find_map(|(ext, to)| {
+        t.strip_suffix(ext)
+            .and_then(|stem| to.map(|to| format!("{stem}{to}")))
+    })
+}
+
+/// The cache directories ruff and uv use by their config files (found
+/// walking up from `start`): ruff's `cache-dir` in `.ruff.toml`,
+/// `ruff.toml` or `[tool.ruff]` of `pyproject.toml` (ruff 0.17), uv's in
+/// `uv.toml` or `[tool.uv]` (uv 0.13); absolute.
+///
+/// Errors: a config file of theirs that does not parse.
+pub fn cache_dirs(program: &str, start: &Path) -> Result<Vec<PathBuf>, String> {
+    let (files, table): (&[&str], &str) = match program {
+        "ruff" => (&[".ruff.toml", "ruff.toml", "pyproject.toml"], "ruff"),
+        "uv" | "uvx" => (&["uv.toml", "pyproject.toml"], "uv"),
+        _ => return Ok(Vec::new()),
+    };
+    let mut out = Vec::new();
+    for dir in start.ancestors() {
+        for name in files {
+            let file = dir.join(name);
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let value: toml::Value = toml::from_str(&text)
+                .map_err(|e| format!("{} does not parse: {e}", file.display()))?;
+            let section = if *name == "pyproject.toml" {
+                match value.get("tool").and_then(|t| t.get(table)) {
+                    Some(s) => s,
+                    None => continue,
+                }
+            } else {
+                &value
+            };
+            if let Some(c) = section.get("cache-dir") {
+                match c.as_str() {
+                    Some(p) if !p.starts_with('~') && !p.starts_with('$') => out.push(dir.join(p)),
+                    _ => {
+                        return Err(format!(
+                            "cache-dir in {} is not a plain path",
+                            file.display()
+                        ));
+                    }
+                }
+            }
+            // The first config found is the one in force.
+            return Ok(out);
+        }
+    }
+    Ok(out)
 }
 
 /// JSON with comments (`//`, `/* */`) and trailing commas, as tsc reads
@@ -132,7 +316,8 @@ mod tests {
             "{\"compilerOptions\": {\"outFile\": \".git/config\", \"outDir\": \"../x\", \"resolveJsonModule\": true}}",
         )
         .expect("write");
-        let (out, json) = tsconfig_outputs(&dir.join("src")).expect("reads");
+        let found = tsconfig_outputs(&dir.join("src")).expect("reads");
+        let (out, json) = (&found.outputs, found.copies_json);
         assert!(
             out.contains(&("outFile".into(), dir.join(".git/config"))),
             "{out:?}"

@@ -365,7 +365,11 @@ fn tsconfig_findings(
     a: &mut Analysis,
     push: &mut impl FnMut(&mut Analysis, Construct, String, String),
 ) {
-    let (outputs, copies_json) = match configs::tsconfig_outputs(start) {
+    let configs::TsOutputs {
+        outputs,
+        copies_json,
+        beside,
+    } = match configs::tsconfig_outputs(start) {
         Ok(found) => found,
         Err(why) => {
             a.effects.push(format!("tsc: {why}"));
@@ -389,12 +393,15 @@ fn tsconfig_findings(
             why,
         );
     }
-    for (key, path) in outputs {
+    let beside = beside
+        .into_iter()
+        .map(|p| ("beside its input".to_string(), p));
+    for (key, path) in outputs.into_iter().chain(beside) {
         let word = Word {
             text: path.to_string_lossy().into_owned(),
             literal: true,
         };
-        let text = format!("tsc writes {} (its tsconfig's {key})", path.display());
+        let text = format!("tsc writes {} ({key}, by its tsconfig)", path.display());
         match frame.place(&word, &[]) {
             place::Place::Outside { why, .. } => {
                 a.effects.push(format!("{text} (outside: {why})"));
@@ -406,10 +413,9 @@ fn tsconfig_findings(
                     .map(str::to_string)
                     .or_else(|| frame.config_code(&rel))
                     .or_else(|| {
-                        (key != "outFile" && key != "tsBuildInfoFile" && rel.as_os_str().is_empty())
-                            .then(|| {
-                                "the workspace's top, where the inputs name the outputs".into()
-                            })
+                        (matches!(key.as_str(), "outDir" | "declarationDir")
+                            && rel.as_os_str().is_empty())
+                        .then(|| "the workspace's top, where the inputs name the outputs".into())
                     });
                 if let Some(entry) = entry {
                     a.effects.push(format!("{text} (protected: {entry})"));
@@ -543,13 +549,61 @@ pub(super) fn layer_findings(
             );
         }
     }
-    // `tsc` with no inputs writes where its tsconfig says.
-    if l.program == "tsc"
-        && l.project_paths.is_empty()
-        && !l.canonical.iter().any(|w| w == "--noEmit")
+    // `tsc` with no inputs writes where its tsconfig says; `tsc -b`'s
+    // operands are projects, each built by its tsconfig.
+    if l.program == "tsc" && !l.canonical.iter().any(|w| w == "--noEmit") {
+        let build = l.canonical.iter().any(|w| w == "-b" || w == "--build");
+        if build && !l.project_paths.is_empty() {
+            for w in &l.project_paths {
+                match frame.place(&w.path, &w.dirs) {
+                    place::Place::Inside(rel) => {
+                        tsconfig_findings(&frame.root().join(rel), frame, a, push)
+                    }
+                    place::Place::Outside { abs: Some(p), .. } => {
+                        tsconfig_findings(&p, frame, a, push)
+                    }
+                    _ => {}
+                }
+            }
+        } else if l.project_paths.is_empty()
+            && let Ok(start) = frame.dir_of_all(&l.dirs)
+        {
+            tsconfig_findings(&start, frame, a, push);
+        }
+    }
+    // ruff and uv keep their caches where their config files say.
+    if matches!(l.program.as_str(), "ruff" | "uv" | "uvx")
         && let Ok(start) = frame.dir_of_all(&l.dirs)
     {
-        tsconfig_findings(&start, frame, a, push);
+        let dirs = configs::cache_dirs(&l.program, &start).map_err(|why| {
+            a.effects.push(format!("{}: {why}", l.program));
+            push(
+                a,
+                Construct::UnknownOption,
+                format!("{} (its config)", l.program),
+                why,
+            );
+        });
+        for dir in dirs.unwrap_or_default() {
+            let word = Word {
+                text: dir.to_string_lossy().into_owned(),
+                literal: true,
+            };
+            let text = format!("{} writes its cache in {}", l.program, dir.display());
+            match frame.place(&word, &[]) {
+                place::Place::Outside { why, .. } => {
+                    a.effects.push(format!("{text} (outside: {why})"));
+                    push(a, Construct::WriteOutsideWorkspace, text, why);
+                }
+                place::Place::Inside(rel) => {
+                    if let Some(entry) = protected(&rel).or_else(|| protected_parent(&rel)) {
+                        a.effects.push(format!("{text} (protected: {entry})"));
+                        push(a, Construct::ProtectedPath, text, format!("under {entry}"));
+                    }
+                }
+                place::Place::Device => {}
+            }
+        }
     }
     // A project tool finds its project by walking up: with no manifest in
     // the workspace (or one this line moves away), the one above runs

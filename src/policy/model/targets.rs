@@ -4,6 +4,7 @@
 //! the options do; the operands here are words the tool resolves itself.
 
 use super::*;
+use crate::policy::configs::ts_output;
 
 /// Maven 3's lifecycle phases (default, clean and site lifecycles), from
 /// "Introduction to the Build Lifecycle", maven.apache.org (Maven 3.9).
@@ -540,23 +541,4 @@ fn default_outputs(
             }
         }
     }
-}
-
-/// The JavaScript file tsc emits for source `t` (TypeScript 5.6): `.ts`
-/// and `.tsx` as `.js`, `.mts` as `.mjs`, `.cts` as `.cjs`; none for a
-/// declaration file.
-fn ts_output(t: &str) -> Option<String> {
-    [
-        (".d.ts", None),
-        (".mts", Some(".mjs")),
-        (".cts", Some(".cjs")),
-        (".tsx", Some(".js")),
-        (".ts", Some(".js")),
-        (".jsx", Some(".js")),
-    ]
-    .iter()
-    .find_map(|(ext, to)| {
-        t.strip_suffix(ext)
-            .and_then(|stem| to.map(|to| format!("{stem}{to}")))
-    })
 }
