@@ -10,6 +10,46 @@ const RESPONSE_FILES: [&str; 12] = [
     "gcc", "cc", "g++", "c++", "clang", "clang++", "javac", "java", "ld", "rustc", "ar", "nvcc",
 ];
 
+/// make's variables that name a program its built-in rules (GNU make
+/// 4.3's `make -p`) or common Makefiles run: set on the command line, the
+/// program is the caller's choice.
+const MAKE_PROGRAMS: [&str; 34] = [
+    "CC",
+    "CXX",
+    "CPP",
+    "FC",
+    "F77",
+    "PC",
+    "LD",
+    "AR",
+    "AS",
+    "RM",
+    "CO",
+    "GET",
+    "LEX",
+    "YACC",
+    "LINT",
+    "M2C",
+    "MAKEINFO",
+    "TEX",
+    "TEXI2DVI",
+    "WEAVE",
+    "CWEAVE",
+    "TANGLE",
+    "CTANGLE",
+    "INSTALL",
+    "STRIP",
+    "OBJCOPY",
+    "RANLIB",
+    "NM",
+    "PKG_CONFIG",
+    "PYTHON",
+    "PERL",
+    "GO",
+    "CARGO",
+    "NPM",
+];
+
 /// Whether `t` names a file on another host (`host:path`, `user@host:x`),
 /// as tar, rsync and scp read it.
 pub(super) fn remote(t: &str) -> bool {
@@ -534,9 +574,17 @@ pub(super) fn program_specials(
                             | "MFLAGS"
                             | "GNUMAKEFLAGS"
                     );
-                    if steer || value.contains('/') || !w.literal {
+                    // A value is pasted into the recipe's shell line:
+                    // shell syntax in it runs (`CC='cd ..;touch x;true'`),
+                    // and a program-naming variable runs what it names.
+                    let shell_syntax = value.contains([
+                        ';', '&', '|', '`', '$', '(', ')', '<', '>', '\n', '\'', '"', '\\',
+                    ]);
+                    let names_program =
+                        MAKE_PROGRAMS.contains(&var.trim_end_matches([':', '+', '?']));
+                    if steer || value.contains('/') || !w.literal || shell_syntax || names_program {
                         e.code.push(format!(
-                            "make {} (a variable that may name a program)",
+                            "make {} (a variable that names a program or holds shell syntax)",
                             w.text
                         ));
                     }
