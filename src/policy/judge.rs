@@ -912,9 +912,10 @@ pub(super) fn layer_findings(
         }
     }
     for w in &l.project_paths {
+        let placed = frame.place(&w.path, &w.dirs);
         // `bun run /dev/stdin`, `pytest /dev/fd/3`: the code comes from a
         // descriptor, not the workspace.
-        if frame.place(&w.path, &w.dirs) == place::Place::Device && w.path.text != "/dev/null" {
+        if placed == place::Place::Device && w.path.text != "/dev/null" {
             a.effects
                 .push(format!("runs code from {} (a descriptor)", w.path.text));
             push(
@@ -924,7 +925,7 @@ pub(super) fn layer_findings(
                 "code read from a descriptor".into(),
             );
         }
-        if let place::Place::Outside { why, .. } = frame.place(&w.path, &w.dirs)
+        if let place::Place::Outside { why, .. } = placed
             && (w.path.text.starts_with('/')
                 || w.path.text.contains("..")
                 || !w.path.literal
@@ -1009,35 +1010,15 @@ fn local_bin(frame: &place::Frame, dirs: &[Word], name: &str) -> bool {
 /// common directory). True when there is no repository (git fetches
 /// nothing); false when the config cannot be read.
 fn configured_remote(frame: &place::Frame, dirs: &[Word], name: &str) -> bool {
-    let Ok(mut d) = frame.dir_of_all(dirs) else {
+    let Ok(d) = frame.dir_of_all(dirs) else {
         return false;
     };
-    let git = loop {
-        let g = d.join(".git");
-        if g.exists() {
-            break g;
-        }
-        // No repository: git fails before it fetches anything.
-        if !d.pop() {
-            return true;
-        }
+    let Some(repo) = repo::repository(&d) else {
+        // No repository: git fails before it fetches anything. A `.git`
+        // that cannot be read: not known.
+        return !d.ancestors().any(|a| a.join(".git").exists());
     };
-    let gitdir = if git.is_dir() {
-        git
-    } else {
-        let Ok(text) = std::fs::read_to_string(&git) else {
-            return false;
-        };
-        let Some(dir) = text.trim().strip_prefix("gitdir:") else {
-            return false;
-        };
-        let dir = d.join(dir.trim());
-        match std::fs::read_to_string(dir.join("commondir")) {
-            Ok(common) => dir.join(common.trim()),
-            Err(_) => dir,
-        }
-    };
-    let Ok(config) = std::fs::read_to_string(gitdir.join("config")) else {
+    let Ok(config) = std::fs::read_to_string(repo.common.join("config")) else {
         return false;
     };
     let want = format!("[remote \"{name}\"]");

@@ -314,16 +314,21 @@ pub const PROTECTED: [&str; 92] = [
     ".python-version",
 ];
 
-/// The entry of [`PROTECTED`] that path `p` (relative to its workspace, `.`
-/// and `..` resolved) falls under, if any.
-pub fn protected(p: &Path) -> Option<&'static str> {
-    let parts: Vec<String> = p
-        .components()
+/// The normal components of `p`, each as a case-insensitive file system
+/// compares it ([`fold_case`]).
+fn folded_parts(p: &Path) -> Vec<String> {
+    p.components()
         .filter_map(|c| match c {
             std::path::Component::Normal(n) => Some(fold_case(&n.to_string_lossy())),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// The entry of [`PROTECTED`] that path `p` (relative to its workspace, `.`
+/// and `..` resolved) falls under, if any.
+pub fn protected(p: &Path) -> Option<&'static str> {
+    let parts = folded_parts(p);
     PROTECTED.into_iter().find(|entry| {
         let want: Vec<String> = entry.split('/').map(str::to_lowercase).collect();
         parts.windows(want.len()).any(|w| {
@@ -339,13 +344,7 @@ pub fn protected(p: &Path) -> Option<&'static str> {
 /// `.vscode/tasks.json`, `x/.cargo` of `.cargo/config*`. A link put there
 /// makes its target's files that entry; a tree moved there brings its own.
 pub fn protected_parent(p: &Path) -> Option<&'static str> {
-    let parts: Vec<String> = p
-        .components()
-        .filter_map(|c| match c {
-            std::path::Component::Normal(n) => Some(fold_case(&n.to_string_lossy())),
-            _ => None,
-        })
-        .collect();
+    let parts = folded_parts(p);
     PROTECTED.into_iter().find(|entry| {
         let want: Vec<String> = entry.split('/').map(str::to_lowercase).collect();
         (1..want.len()).any(|k| {

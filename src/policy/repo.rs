@@ -62,13 +62,13 @@ pub struct ConfigPath {
 /// The repository around `dir`: its top (the directory holding `.git`),
 /// its git directory (a worktree's own), and the common directory (its
 /// config and hooks).
-struct Repository {
-    top: PathBuf,
-    gitdir: PathBuf,
-    common: PathBuf,
+pub(super) struct Repository {
+    pub(super) top: PathBuf,
+    pub(super) gitdir: PathBuf,
+    pub(super) common: PathBuf,
 }
 
-fn repository(dir: &Path) -> Option<Repository> {
+pub(super) fn repository(dir: &Path) -> Option<Repository> {
     let mut d = dir.to_path_buf();
     let git = loop {
         let g = d.join(".git");

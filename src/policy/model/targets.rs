@@ -254,6 +254,18 @@ pub(super) fn build_targets(
     }
 }
 
+/// A write of the fixed path `text`, in the directories in force.
+fn write_here(e: &mut Effects, text: &str) {
+    let dirs = e.dirs.clone();
+    e.writes.push(WritePath {
+        path: Word {
+            text: text.into(),
+            literal: true,
+        },
+        dirs,
+    });
+}
+
 /// Maven's operands are phases and goals: `prefix:goal` or a plugin by its
 /// coordinates (`group:artifact[:version]:goal`), which Maven downloads and
 /// runs.
@@ -282,13 +294,7 @@ fn maven(operands: &[(Word, Vec<Word>)], e: &mut Effects) {
                 .elsewhere
                 .push(format!("mvn {t} (writes ~/.m2/repository)")),
             // The wrapper's properties name the Maven it downloads and runs.
-            ["wrapper", _] => e.writes.push(WritePath {
-                path: Word {
-                    text: ".mvn/wrapper/maven-wrapper.properties".into(),
-                    literal: true,
-                },
-                dirs: e.dirs.clone(),
-            }),
+            ["wrapper", _] => write_here(e, ".mvn/wrapper/maven-wrapper.properties"),
             [prefix, goal] if maven_publishes(prefix, goal) => e
                 .network
                 .push(format!("mvn {t} (publishes to another host)")),
@@ -367,13 +373,7 @@ fn gradle(operands: &[(Word, Vec<Word>)], e: &mut Effects) {
                 "gradle {t} (an install task, or an abbreviation of one: it writes the Maven repository or a device)"
             ));
         } else if may_be("wrapper") {
-            e.writes.push(WritePath {
-                path: Word {
-                    text: "gradle/wrapper/gradle-wrapper.properties".into(),
-                    literal: true,
-                },
-                dirs: e.dirs.clone(),
-            });
+            write_here(e, "gradle/wrapper/gradle-wrapper.properties");
         }
     }
 }
