@@ -333,3 +333,10 @@ fn a_project_above_the_workspace_is_not_the_workspaces() {
     let _ = std::fs::remove_dir_all(&parent);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The tenth stop's cases: a `go build` binary named by go.mod, and what
+/// the sixteenth red-team passes found.
+#[test]
+fn sixteenth_red_team_pass() {
+    run("model-redteam5.toml");
+}

@@ -246,6 +246,48 @@ pub fn cache_dirs(program: &str, start: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
+/// The names `go build` may give the binary of the package in `dir`: the
+/// last element of its import path (go 1.23, `DefaultExecName`). In a
+/// module root that path is `go.mod`'s `module` line; below it, the
+/// directory's own name ends it. A major-version element (`/v2`) gives
+/// way to the one before it: both are returned, as neither the package
+/// clause nor the go version is read.
+///
+/// Errors: a `go.mod` that cannot be read or names no module.
+pub fn go_binary_names(dir: &Path) -> Result<Vec<String>, String> {
+    let gomod = dir.join("go.mod");
+    let own = || {
+        dir.file_name()
+            .map(|n| vec![n.to_string_lossy().into_owned()])
+            .unwrap_or_default()
+    };
+    if !gomod.exists() {
+        return Ok(own());
+    }
+    let text = std::fs::read_to_string(&gomod)
+        .map_err(|e| format!("{} cannot be read: {e}", gomod.display()))?;
+    let path = text
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or("").trim())
+        .find_map(|l| l.strip_prefix("module"))
+        .map(|rest| rest.trim().trim_matches(|c| c == '"' || c == '`').trim())
+        .filter(|p| !p.is_empty() && !p.starts_with('('))
+        .ok_or_else(|| format!("{} names no module go build can read", gomod.display()))?;
+    let mut elems = path.rsplit('/');
+    let mut names = Vec::new();
+    if let Some(last) = elems.next() {
+        names.push(last.to_string());
+        if last.len() > 1
+            && last.starts_with('v')
+            && last[1..].bytes().all(|b| b.is_ascii_digit())
+            && let Some(prev) = elems.next()
+        {
+            names.push(prev.to_string());
+        }
+    }
+    Ok(names)
+}
+
 /// JSON with comments (`//`, `/* */`) and trailing commas, as tsc reads
 /// it, made plain JSON: comments become spaces, a comma before `}` or `]`
 /// is dropped. Strings are kept as written.

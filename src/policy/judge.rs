@@ -636,7 +636,43 @@ pub(super) fn layer_findings(
             push(a, Construct::RunsCode, text, why);
         }
     }
-    for w in &l.writes {
+    // `go build` in a module root names its binary after go.mod's
+    // module path (`module x/CLAUDE.md` writes ./CLAUDE.md).
+    let mut named = Vec::new();
+    for m in &l.module_binaries {
+        let mut dirs = m.package.dirs.clone();
+        dirs.push(m.package.path.clone());
+        match frame
+            .dir_of_all(&dirs)
+            .and_then(|d| configs::go_binary_names(&d))
+        {
+            Ok(names) => {
+                for name in names {
+                    let texts: Vec<String> = if m.outs.is_empty() {
+                        vec![name]
+                    } else {
+                        m.outs
+                            .iter()
+                            .map(|o| format!("{}/{name}", o.trim_end_matches('/')))
+                            .collect()
+                    };
+                    named.extend(texts.into_iter().map(|text| model::WritePath {
+                        path: Word {
+                            text,
+                            literal: true,
+                        },
+                        dirs: l.dirs.clone(),
+                    }));
+                }
+            }
+            Err(why) => {
+                let text = format!("{} names its binary by its package", l.program);
+                a.effects.push(format!("{text} ({why})"));
+                push(a, Construct::UnknownOption, text, why);
+            }
+        }
+    }
+    for w in l.writes.iter().chain(&named) {
         match frame.place(&w.path, &w.dirs) {
             place::Place::Outside { why, abs } => {
                 let to = abs

@@ -338,6 +338,18 @@ pub struct TreeWrite {
     pub strip: Vec<String>,
 }
 
+/// A binary `go build` names after its package's import path (see
+/// [`Effects::module_binaries`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleBinary {
+    /// The package directory (`.` when none is given), with the
+    /// directories in force.
+    pub package: WritePath,
+    /// `-o` values: the binary lands in each under its name when it is a
+    /// directory; without one it lands in the directory in force.
+    pub outs: Vec<String>,
+}
+
 /// Everything one command does that the model can see (one layer: a
 /// wrapper's inner command is another layer).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -405,6 +417,11 @@ pub struct Effects {
     /// line (`tsc --outDir`, `javac -d`): one named like a protected
     /// entry's directory fills it.
     pub out_dirs: Vec<WritePath>,
+    /// Packages `go build` compiles with no file operand (`go build`,
+    /// `go build .`, `go build ..`): the binary is named after the
+    /// package's import path, which a module root takes from its
+    /// `go.mod`, not the line.
+    pub module_binaries: Vec<ModuleBinary>,
     /// Where a copy, move or link puts its sources (`cp -r SRC DEST`, `mv`,
     /// `rsync`, `git mv`, `ln -s TARGET NAME`): the members of a tree land
     /// under it, and a link there leads to its target.

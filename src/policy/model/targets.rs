@@ -438,7 +438,27 @@ fn default_outputs(
         // With `-o DIR` (an existing directory, or ending in `/`), the
         // binary lands in DIR under that name: both are placed.
         "go build" => {
-            if let Some((w, _)) = operands.first() {
+            let first = operands.first();
+            let package = match first {
+                None => Some((
+                    Word {
+                        text: ".".into(),
+                        literal: true,
+                    },
+                    e.dirs.clone(),
+                )),
+                Some((w, dirs)) if matches!(last_component(&w.text), "." | "..") => {
+                    Some((w.clone(), dirs.clone()))
+                }
+                Some(_) => None,
+            };
+            if let Some((path, dirs)) = package {
+                e.module_binaries.push(ModuleBinary {
+                    package: WritePath { path, dirs },
+                    outs: value_of(&["-o"]),
+                });
+            }
+            if let Some((w, _)) = first {
                 let base = last_component(&w.text);
                 let bin = base.strip_suffix(".go").unwrap_or(base);
                 if !bin.is_empty() && bin != "." && bin != ".." {
