@@ -60,6 +60,10 @@ struct Case {
     /// The tool (default `Bash`).
     #[serde(default)]
     tool: Option<String>,
+    /// The workspace, relative to the fixture's (default: the fixture's):
+    /// a slot or hook started in `.git` or `.vscode`.
+    #[serde(default)]
+    cwd: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -144,11 +148,12 @@ fn run(file: &str) {
     for c in &cases.case {
         let p = Policy::new(vec![allow_rule(&c.rule)], vec![]);
         let command = c.command.replace("@WS@", &ws.to_string_lossy());
+        let here = c.cwd.as_ref().map_or_else(|| ws.clone(), |d| ws.join(d));
         let (v, reason) = match &c.tool {
-            None => decide(&p, &command, &ws),
+            None => decide(&p, &command, &here),
             Some(tool) => {
                 let d = p.decide(&Subject {
-                    cwd: Some(&ws),
+                    cwd: Some(&here),
                     ..Subject::new("s", "r", "claude", tool, &command)
                 });
                 (d.verdict, d.reason)

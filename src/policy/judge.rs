@@ -44,6 +44,13 @@ pub(super) fn file_write_unprovable(
             ),
         }];
     }
+    if let Some(entry) = frame.workspace.as_deref().and_then(workspace_in_protected) {
+        return vec![Unprovable {
+            construct: Construct::ProtectedPath,
+            text: text.to_string(),
+            why: format!("the workspace lies inside {entry}"),
+        }];
+    }
     match frame.place(&word, &[]) {
         place::Place::Inside(rel) => protected(&rel)
             .map(str::to_string)
@@ -68,6 +75,52 @@ pub(super) fn file_write_unprovable(
     }
 }
 
+/// Whether git would take `d` for a repository's git directory (a bare
+/// repository): it holds `HEAD` and `objects/` (git 2.39,
+/// `is_git_directory`, which also wants `refs/`; not asking for it errs
+/// toward the safe side).
+fn is_git_dir(d: &Path) -> bool {
+    d.join("HEAD").is_file() && d.join("objects").is_dir()
+}
+
+/// Why the workspace `root` itself lies in a protected place, as the
+/// repository around it sees it: inside a git directory (`.git/hooks` as
+/// the slot's or the hook's directory), or under a protected entry of the
+/// nearest work tree above (`proj/.claude`, `proj/.vscode`). Walks up as
+/// git's discovery does and stops at the first work tree: a worktree of
+/// its own (`.claude/worktrees/x` with its `.git` file) is a workspace
+/// like any other.
+pub(super) fn workspace_in_protected(root: &Path) -> Option<String> {
+    let in_entry = |rel: &Path| {
+        protected(rel)
+            .map(str::to_string)
+            .or_else(|| protected_parent(rel).map(|e| format!("the directory of {e}")))
+    };
+    let mut d = root.to_path_buf();
+    loop {
+        let rel = root.strip_prefix(&d).ok()?;
+        if d.join(".git").exists() {
+            // A protected entry's directory (`.vscode`) counts too: its
+            // files' names there are the workspace's top-level names.
+            return (!rel.as_os_str().is_empty())
+                .then(|| in_entry(rel))
+                .flatten()
+                .map(|e| format!("{e} of the work tree {}", d.display()));
+        }
+        if is_git_dir(&d) {
+            return Some(format!("the git directory {}", d.display()));
+        }
+        if !rel.as_os_str().is_empty()
+            && let Some(e) = in_entry(rel)
+        {
+            return Some(format!("{e} in {}", d.display()));
+        }
+        if !d.pop() {
+            return None;
+        }
+    }
+}
+
 /// Whether git started in `dir` (inside the workspace `root`) would find
 /// a repository other than the workspace's own: a bare repository (a
 /// directory with `HEAD`, `config` and `objects`) between `dir` and
@@ -75,7 +128,7 @@ pub(super) fn file_write_unprovable(
 pub(super) fn foreign_repository(dir: &Path, root: &Path) -> bool {
     let mut d = dir.to_path_buf();
     loop {
-        if d.join("HEAD").is_file() && d.join("config").is_file() && d.join("objects").is_dir() {
+        if is_git_dir(&d) {
             return true;
         }
         if d == root || !d.pop() || !d.starts_with(root) {
@@ -142,7 +195,13 @@ pub(super) fn shell_findings(
     let mut frame = place::Frame::at(cwd, dir);
     // The agent already works inside a protected directory (a hook's
     // `cwd` after `cd .git/hooks`).
-    if let Some(entry) = works_in_protected(&frame) {
+    if let Some(entry) = frame.workspace.as_deref().and_then(workspace_in_protected) {
+        a.unprovable.push(Unprovable {
+            construct: Construct::ProtectedPath,
+            text: "the workspace".into(),
+            why: format!("it lies inside {entry}, where programs write their default outputs"),
+        });
+    } else if let Some(entry) = works_in_protected(&frame) {
         a.unprovable.push(Unprovable {
             construct: Construct::ProtectedPath,
             text: format!(
@@ -777,16 +836,46 @@ pub(super) fn layer_findings(
             // Outside (or a device): the operand's own write says so.
             continue;
         };
+        if rel.as_os_str().is_empty() {
+            let why = format!(
+                "it rewrites or removes every file under {}, the workspace itself",
+                t.path.path.text
+            );
+            a.effects
+                .push(format!("write under {} ({why})", t.path.path.text));
+            push(
+                a,
+                Construct::ProtectedPath,
+                format!("{} {}", l.program, t.path.path.text),
+                why,
+            );
+            continue;
+        }
         let mut entry = None;
         let found = frame.find_in_tree(&rel, &mut |p: &Path| {
             let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-            let stripped = name.as_deref().and_then(|n| {
-                t.strip
-                    .iter()
-                    .find_map(|x| n.strip_suffix(x.as_str()).filter(|s| !s.is_empty()))
-                    .map(|s| p.with_file_name(s))
-            });
-            entry = protected(p).or_else(|| stripped.as_deref().and_then(protected));
+            // A suffix is compared without regard to case (gzip's), and
+            // `x.tgz` may become `x` or `x.tar`.
+            let stripped: Vec<PathBuf> = name
+                .as_deref()
+                .map(|n| {
+                    let lower = n.to_ascii_lowercase();
+                    t.strip
+                        .iter()
+                        .filter(|x| {
+                            lower.len() > x.len() && lower.ends_with(&x.to_ascii_lowercase())
+                        })
+                        .flat_map(|x| {
+                            let stem = &n[..n.len() - x.len()];
+                            [
+                                p.with_file_name(stem),
+                                p.with_file_name(format!("{stem}.tar")),
+                            ]
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            entry = protected(p).or_else(|| stripped.iter().find_map(|s| protected(s)));
             entry.is_some()
         });
         let why = match (found, entry) {

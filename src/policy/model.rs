@@ -650,7 +650,33 @@ const RUSTUP_PROXIES: [&str; 8] = [
 
 /// Suffixes a decompressor removes (gzip 1.12, xz 5.4, bzip2 1.0.8, zstd
 /// 1.5.4).
-const COMPRESSED_SUFFIXES: [&str; 8] = [".gz", ".tgz", ".xz", ".bz2", ".zst", ".lzma", ".z", ".Z"];
+/// Compared without regard to ASCII case, as gzip does; the `.t*` forms
+/// (`x.tgz`) become `x.tar`, and a name without its suffix is placed too.
+pub const COMPRESSED_SUFFIXES: [&str; 18] = [
+    ".gz", "-gz", ".z", "-z", "_z", ".tgz", ".taz", ".xz", ".txz", ".lzma", ".tlz", ".bz2", ".bz",
+    ".tbz2", ".tbz", ".zst", ".tzst", ".lz",
+];
+
+/// The names decompressing `name` may write: without a suffix of
+/// [`COMPRESSED_SUFFIXES`] (any case), and with `.tar` for the `.t*`
+/// forms. Empty when no suffix matches.
+pub fn decompressed_names(name: &str) -> Vec<String> {
+    let lower = name.to_ascii_lowercase();
+    COMPRESSED_SUFFIXES
+        .iter()
+        .filter(|x| lower.ends_with(*x) && lower.len() > x.len())
+        .flat_map(|x| {
+            let stem = &name[..name.len() - x.len()];
+            let tar = x.starts_with(".t") && x.len() > 3;
+            std::iter::once(stem.to_string()).chain(tar.then(|| format!("{stem}.tar")))
+        })
+        .collect()
+}
+
+/// Whether the path `t`'s last component is `name`.
+fn last_component_is(t: &str, name: &str) -> bool {
+    t.rsplit('/').next() == Some(name)
+}
 
 /// Programs that rewrite or remove every file under a directory operand:
 /// recursive compressors (also decompressing: the names lose a suffix),
@@ -702,8 +728,27 @@ fn tree_writes(operands: &[(Word, Vec<Word>)], st: &State, e: &mut Effects) {
             )
         }
         "tar" if seen(&["--remove-files"]) => (operands, Vec::new()),
+        // `venv --clear DIR` deletes everything in DIR first (Python 3.11,
+        // `EnvBuilder.clear_directory`).
+        "venv" if seen(&["--clear"]) => (operands, Vec::new()),
         _ => (&operands[..0], Vec::new()),
     };
+    // pytest empties its `--basetemp` directory before the run (pytest 8,
+    // `TempPathFactory.getbasetemp`: `rm_rf`).
+    if matches!(e.program.as_str(), "pytest" | "py.test") {
+        for (_, v) in st.values.iter().filter(|(o, _)| o == "--basetemp") {
+            e.trees.push(TreeWrite {
+                path: WritePath {
+                    path: Word {
+                        text: v.clone(),
+                        literal: true,
+                    },
+                    dirs: e.dirs.clone(),
+                },
+                strip: Vec::new(),
+            });
+        }
+    }
     for (w, dirs) in trees {
         e.trees.push(TreeWrite {
             path: WritePath {
@@ -1156,13 +1201,10 @@ fn walk(
             .any(|o| matches!(o.as_str(), "-c" | "--stdout" | "--to-stdout"))
     {
         for (w, dirs) in &operands {
-            if let Some(stem) = COMPRESSED_SUFFIXES
-                .iter()
-                .find_map(|x| w.text.strip_suffix(x))
-            {
+            for stem in decompressed_names(&w.text) {
                 e.writes.push(WritePath {
                     path: Word {
-                        text: stem.to_string(),
+                        text: stem,
                         literal: w.literal,
                     },
                     dirs: dirs.clone(),
@@ -1277,6 +1319,32 @@ fn walk(
                     path: w.clone(),
                     dirs: dirs.clone(),
                 });
+                // The script's own arguments: a path outside the workspace
+                // given to the workspace's code is where it may write
+                // (`python3 x.py /tmp/x`), as for node's and cargo run's.
+                for (w, dirs) in &operands[1..] {
+                    let t = w.text.split_once('=').map_or(w.text.as_str(), |(_, v)| v);
+                    e.project_paths.push(WritePath {
+                        path: Word {
+                            text: t.to_string(),
+                            literal: w.literal,
+                        },
+                        dirs: dirs.clone(),
+                    });
+                }
+                // setuptools' `setup.py install` (and `develop`,
+                // `easy_install`) writes the interpreter's site-packages,
+                // whose `.pth` files run at every start.
+                if last_component_is(&w.text, "setup.py")
+                    && operands[1..].iter().any(|(o, _)| {
+                        matches!(o.text.as_str(), "install" | "develop" | "easy_install")
+                    })
+                {
+                    e.elsewhere.push(format!(
+                        "{} (it installs into the interpreter's site-packages)",
+                        w.text
+                    ));
+                }
             }
         }
         Operands::Code => {

@@ -1152,6 +1152,18 @@ impl Walker<'_> {
                     }
                 }
                 "test" | "[" => self.test_words(layer),
+                // `unset PATH` makes bash look command names up in the
+                // directory it runs in (bash 5.2): `git` becomes `./git`.
+                // Removing any variable that changes what runs is as much
+                // an override as setting it (`unset -f` names functions).
+                "unset"
+                    if !layer[1..].iter().any(|w| w.text == "-f")
+                        && layer[1..].iter().any(|w| {
+                            !w.literal || (!w.text.starts_with('-') && changes_what_runs(&w.text))
+                        }) =>
+                {
+                    self.construct(Construct::EnvOverride, text());
+                }
                 // The variable `getopts OPTSTRING NAME` and `wait -p NAME`
                 // set.
                 "getopts" | "wait" => {

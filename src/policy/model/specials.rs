@@ -6,8 +6,12 @@
 use super::*;
 
 /// Programs that read more arguments from an `@FILE` operand.
-const RESPONSE_FILES: [&str; 12] = [
+const RESPONSE_FILES: [&str; 21] = [
     "gcc", "cc", "g++", "c++", "clang", "clang++", "javac", "java", "ld", "rustc", "ar", "nvcc",
+    // tsc 5.6 (`tsc @args.txt`), pytest 8.2 and mypy 1.13 (argparse's
+    // `fromfile_prefix_chars`), ruff 0.17 (every argument, subcommands
+    // too), jar and javadoc (JDK 9), 7-Zip's list files.
+    "tsc", "pytest", "py.test", "mypy", "ruff", "jar", "javadoc", "7z", "7za",
 ];
 
 /// make's variables that name a program its built-in rules (GNU make
@@ -126,7 +130,7 @@ pub(super) fn program_specials(
             }
         }
     }
-    if RESPONSE_FILES.contains(&name)
+    if RESPONSE_FILES.contains(&name.split(' ').next().unwrap_or(name))
         && let Some((w, _)) = operands.iter().find(|(w, _)| w.text.starts_with('@'))
     {
         e.code
@@ -555,6 +559,24 @@ pub(super) fn program_specials(
                 },
                 dirs: e.dirs.clone(),
             });
+        }
+        // ruff keeps its cache in the project root of the files it reads
+        // (ruff 0.17): one outside the workspace gets a `.ruff_cache`,
+        // or whatever that project's `cache-dir` says.
+        "ruff check" | "ruff format"
+            if !st
+                .seen
+                .iter()
+                .any(|o| matches!(o.as_str(), "--no-cache" | "-n")) =>
+        {
+            for (w, dirs) in operands {
+                if w.text.starts_with(['/', '~']) || w.text.contains("..") || !w.literal {
+                    e.writes.push(WritePath {
+                        path: w.clone(),
+                        dirs: dirs.clone(),
+                    });
+                }
+            }
         }
         "rsync" => {
             if let Some((w, _)) = operands.iter().find(|(w, _)| remote(&w.text)) {

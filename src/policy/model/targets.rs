@@ -124,11 +124,19 @@ pub(super) fn build_targets(
                 "--question",
             ]) =>
         {
-            for (w, _) in operands {
+            for (w, dirs) in operands {
                 let t = w.text.as_str();
                 if t.contains('=') && invoked != "ninja" {
                     continue;
                 }
+                // A goal is a file the build may make: GNU make's built-in
+                // rules make `X` from `X.sh`, `X.c` or `RCS/X,v` with no
+                // Makefile at all (`make .mcp.json`); a build file names
+                // its outputs.
+                e.writes.push(WritePath {
+                    path: w.clone(),
+                    dirs: dirs.clone(),
+                });
                 if t.starts_with("install") || t.starts_with("uninstall") || !w.literal {
                     e.elsewhere.push(format!(
                         "{invoked} {t} (an install target writes the install prefix)"
