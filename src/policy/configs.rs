@@ -288,6 +288,109 @@ pub fn go_binary_names(dir: &Path) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
+/// What the workspace's `.envrc` makes code (direnv 2.32's stdlib): the
+/// scripts it sources (`source_env`, `source_env_if_exists`, `source`,
+/// `.`), the dotenv files it loads (`dotenv`, `dotenv_if_exists`), the
+/// files it watches, the Nix files `use flake`/`use nix` evaluate, and the
+/// directories `PATH_add` puts first on `PATH`. direnv authorises the
+/// `.envrc` alone: a change to any of these runs without a new `direnv
+/// allow`. Only literal words are read; a `.envrc` of more than 64 KiB is
+/// not.
+pub fn envrc_paths(top: &Path) -> Vec<super::repo::ConfigPath> {
+    let Ok(text) = std::fs::read_to_string(top.join(".envrc")) else {
+        return Vec::new();
+    };
+    if text.len() > 64 * 1024 {
+        return vec![super::repo::ConfigPath {
+            path: top.to_path_buf(),
+            key: ".envrc too big to read".into(),
+        }];
+    }
+    let mut out = Vec::new();
+    let mut add = |rel: &str, key: &str| {
+        let rel = rel.trim_matches(['"', '\'']);
+        if rel.is_empty() || rel.starts_with(['$', '~', '-']) || rel.contains('$') {
+            return;
+        }
+        let path = super::place::lexical(&top.join(rel)).unwrap_or_else(|| top.join(rel));
+        if path.starts_with(top) && path != top {
+            out.push(super::repo::ConfigPath {
+                path,
+                key: format!(".envrc: {key}"),
+            });
+        }
+    };
+    for line in text.lines() {
+        let words: Vec<&str> = line
+            .split('#')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let Some((cmd, args)) = words.split_first() else {
+            continue;
+        };
+        match *cmd {
+            "source_env"
+            | "source_env_if_exists"
+            | "source"
+            | "."
+            | "dotenv"
+            | "dotenv_if_exists"
+            | "watch_file"
+            | "PATH_add"
+            | "path_add"
+            | "load_prefix" => {
+                // `dotenv` with no file loads `.env`; `path_add VAR DIR`.
+                let files: &[&str] = match *cmd {
+                    "path_add" => args.get(1..).unwrap_or_default(),
+                    _ => args,
+                };
+                if files.is_empty() && cmd.starts_with("dotenv") {
+                    add(".env", cmd);
+                }
+                for f in files {
+                    add(f, cmd);
+                }
+            }
+            "use" => match args.first().copied() {
+                Some("flake") => {
+                    add("flake.nix", "use flake");
+                    add("flake.lock", "use flake");
+                }
+                Some("nix") => {
+                    add("shell.nix", "use nix");
+                    add("default.nix", "use nix");
+                    for f in &args[1..] {
+                        add(f, "use nix");
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Directories on corral's own `PATH` inside the workspace `top` (an agent
+/// started from a direnv shell inherits `PATH_add bin`): a file written
+/// there runs by name, in place of a program (`bin/git`).
+pub fn path_dirs(top: &Path) -> Vec<super::repo::ConfigPath> {
+    let Some(path) = std::env::var_os("PATH") else {
+        return Vec::new();
+    };
+    std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
+        .map(|d| std::fs::canonicalize(&d).unwrap_or(d))
+        .filter(|d| d.starts_with(top) && d != top)
+        .map(|d| super::repo::ConfigPath {
+            path: d,
+            key: "a directory on PATH".into(),
+        })
+        .collect()
+}
+
 /// JSON with comments (`//`, `/* */`) and trailing commas, as tsc reads
 /// it, made plain JSON: comments become spaces, a comma before `}` or `]`
 /// is dropped. Strings are kept as written.

@@ -211,6 +211,28 @@ pub(super) fn copy_findings(
                     continue;
                 }
                 let exists = std::fs::metadata(&start).is_ok();
+                // A source nothing has made yet, copied where a protected
+                // entry may land: what fills it before the copy runs (a
+                // write in parallel) is not seen here.
+                if !exists
+                    && !made.touches(&start)
+                    && let Some(entry) = std::iter::once(dest.clone())
+                        .chain(base.iter().map(|b| dest.join(b)))
+                        .find_map(|p| {
+                            if p.as_os_str().is_empty() {
+                                Some("the workspace's top".to_string())
+                            } else {
+                                protected_parent(&p).map(|e| format!("the directory of {e}"))
+                            }
+                        })
+                {
+                    ask(
+                        a,
+                        text.clone(),
+                        format!("its source does not exist yet, and it lands in {entry}"),
+                    );
+                    continue;
+                }
                 let found = made.members(&start).and_then(|mut ms| {
                     if exists {
                         ms.extend(place::members(&start)?);

@@ -76,11 +76,13 @@ pub(super) fn file_write_unprovable(
 }
 
 /// Whether git would take `d` for a repository's git directory (a bare
-/// repository): it holds `HEAD` and `objects/` (git 2.39,
+/// repository): it holds `HEAD` and `objects/` or `commondir` (git 2.39,
 /// `is_git_directory`, which also wants `refs/`; not asking for it errs
 /// toward the safe side).
 fn is_git_dir(d: &Path) -> bool {
-    d.join("HEAD").is_file() && d.join("objects").is_dir()
+    // A linked worktree's git directory has a `commondir` file instead of
+    // its own `objects/`: one made of plain files is as good.
+    d.join("HEAD").is_file() && (d.join("objects").is_dir() || d.join("commondir").is_file())
 }
 
 /// Why the workspace `root` itself lies in a protected place, as the
@@ -832,73 +834,104 @@ pub(super) fn layer_findings(
         }
     }
     for t in &l.trees {
-        let place::Place::Inside(rel) = frame.place(&t.path.path, &t.path.dirs) else {
-            // Outside (or a device): the operand's own write says so.
-            continue;
+        // A glob names what matches it now (`venv --clear rep?1`): each
+        // match is walked.
+        let rels: Vec<PathBuf> = if t.path.path.text.contains(['*', '?', '[']) {
+            match frame.starts(&t.path.path, &t.path.dirs) {
+                Ok(starts) => starts
+                    .iter()
+                    .filter_map(|s| {
+                        let w = Word {
+                            text: s.to_string_lossy().into_owned(),
+                            literal: true,
+                        };
+                        match frame.place(&w, &[]) {
+                            place::Place::Inside(rel) => Some(rel),
+                            _ => None,
+                        }
+                    })
+                    .collect(),
+                Err(why) => {
+                    let text = format!("{} {}", l.program, t.path.path.text);
+                    a.effects
+                        .push(format!("write under {} ({why})", t.path.path.text));
+                    push(a, Construct::ProtectedPath, text, why);
+                    continue;
+                }
+            }
+        } else {
+            match frame.place(&t.path.path, &t.path.dirs) {
+                place::Place::Inside(rel) => vec![rel],
+                // Outside (or a device): the operand's own write says so.
+                _ => continue,
+            }
         };
-        if rel.as_os_str().is_empty() {
-            let why = format!(
-                "it rewrites or removes every file under {}, the workspace itself",
-                t.path.path.text
-            );
-            a.effects
-                .push(format!("write under {} ({why})", t.path.path.text));
-            push(
-                a,
-                Construct::ProtectedPath,
-                format!("{} {}", l.program, t.path.path.text),
-                why,
-            );
-            continue;
-        }
-        let mut entry = None;
-        let found = frame.find_in_tree(&rel, &mut |p: &Path| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-            // A suffix is compared without regard to case (gzip's), and
-            // `x.tgz` may become `x` or `x.tar`.
-            let stripped: Vec<PathBuf> = name
-                .as_deref()
-                .map(|n| {
-                    let lower = n.to_ascii_lowercase();
-                    t.strip
-                        .iter()
-                        .filter(|x| {
-                            lower.len() > x.len() && lower.ends_with(&x.to_ascii_lowercase())
-                        })
-                        .flat_map(|x| {
-                            let stem = &n[..n.len() - x.len()];
-                            [
-                                p.with_file_name(stem),
-                                p.with_file_name(format!("{stem}.tar")),
-                            ]
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            entry = protected(p).or_else(|| stripped.iter().find_map(|s| protected(s)));
-            entry.is_some()
-        });
-        let why = match (found, entry) {
-            (Ok(Some(p)), Some(entry)) => Some(format!(
-                "it rewrites every file under {}, {} among them (under {entry})",
-                t.path.path.text,
-                p.display()
-            )),
-            (Ok(_), _) => None,
-            (Err(why), _) => Some(format!(
-                "it rewrites every file under {}, and {why}",
-                t.path.path.text
-            )),
-        };
-        if let Some(why) = why {
-            a.effects
-                .push(format!("write under {} ({why})", t.path.path.text));
-            push(
-                a,
-                Construct::ProtectedPath,
-                format!("{} {}", l.program, t.path.path.text),
-                why,
-            );
+        for rel in rels {
+            if rel.as_os_str().is_empty() && !t.spares_git {
+                let why = format!(
+                    "it rewrites or removes every file under {}, the workspace itself",
+                    t.path.path.text
+                );
+                a.effects
+                    .push(format!("write under {} ({why})", t.path.path.text));
+                push(
+                    a,
+                    Construct::ProtectedPath,
+                    format!("{} {}", l.program, t.path.path.text),
+                    why,
+                );
+                continue;
+            }
+            let mut entry = None;
+            let spare = |p: &Path| t.spares_git && p.file_name().is_some_and(|n| n == ".git");
+            let found = frame.find_in_tree_sparing(&rel, &spare, &mut |p: &Path| {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                // A suffix is compared without regard to case (gzip's), and
+                // `x.tgz` may become `x` or `x.tar`.
+                let stripped: Vec<PathBuf> = name
+                    .as_deref()
+                    .map(|n| {
+                        let lower = n.to_ascii_lowercase();
+                        t.strip
+                            .iter()
+                            .filter(|x| {
+                                lower.len() > x.len() && lower.ends_with(&x.to_ascii_lowercase())
+                            })
+                            .flat_map(|x| {
+                                let stem = &n[..n.len() - x.len()];
+                                [
+                                    p.with_file_name(stem),
+                                    p.with_file_name(format!("{stem}.tar")),
+                                ]
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                entry = protected(p).or_else(|| stripped.iter().find_map(|s| protected(s)));
+                entry.is_some()
+            });
+            let why = match (found, entry) {
+                (Ok(Some(p)), Some(entry)) => Some(format!(
+                    "it rewrites every file under {}, {} among them (under {entry})",
+                    t.path.path.text,
+                    p.display()
+                )),
+                (Ok(_), _) => None,
+                (Err(why), _) => Some(format!(
+                    "it rewrites every file under {}, and {why}",
+                    t.path.path.text
+                )),
+            };
+            if let Some(why) = why {
+                a.effects
+                    .push(format!("write under {} ({why})", t.path.path.text));
+                push(
+                    a,
+                    Construct::ProtectedPath,
+                    format!("{} {}", l.program, t.path.path.text),
+                    why,
+                );
+            }
         }
     }
     for w in &l.extracts {

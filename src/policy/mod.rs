@@ -205,7 +205,7 @@ pub const FILE_WRITE_TOOLS: [&str; 8] = [
 /// a worktree) or, with a `/`, a path from any directory; a trailing `*`
 /// matches a prefix, a leading one a suffix. Compared without regard to case (case-insensitive file
 /// systems).
-pub const PROTECTED: [&str; 113] = [
+pub const PROTECTED: [&str; 123] = [
     // VCS internals (hooks, config: core.fsmonitor runs code).
     ".git",
     ".gitmodules",
@@ -272,6 +272,27 @@ pub const PROTECTED: [&str; 113] = [
     "lint-staged.config.mts",
     "lint-staged.config.cts",
     ".overcommit.yml",
+    // husky 1-4 reads its hooks from these (cosmiconfig); commitlint's
+    // JavaScript configs run in the commit-msg hook; simple-git-hooks'.
+    ".huskyrc*",
+    "husky.config.js",
+    "husky.config.cjs",
+    "husky.config.mjs",
+    ".commitlintrc*",
+    "commitlint.config.js",
+    "commitlint.config.cjs",
+    "commitlint.config.mjs",
+    "commitlint.config.ts",
+    "commitlint.config.cts",
+    "commitlint.config.mts",
+    ".config/commitlintrc*",
+    ".simple-git-hooks*",
+    "simple-git-hooks.js",
+    "simple-git-hooks.cjs",
+    "simple-git-hooks.json",
+    // direnv's `dotenv` loads any of these; `.env.example` and the like
+    // are rarely more than templates, but a `.envrc` may name them.
+    ".env.*",
     // Read and run from the directory by irb, pry and pdb at start.
     ".irbrc",
     "_irbrc",
@@ -323,13 +344,6 @@ pub const PROTECTED: [&str; 113] = [
     ".mvn",
     "gradle/wrapper",
     // dotenv's other files, loaded like .env by frameworks.
-    ".env.local",
-    ".env.development",
-    ".env.development.local",
-    ".env.production",
-    ".env.production.local",
-    ".env.test",
-    ".env.test.local",
     // Zed's project rules and Crush's config (its MCP servers and language
     // servers are commands); direnv's `source_env_if_exists .envrc.local`
     // idiom; git-lfs's config (`lfs.url` sends the objects elsewhere);
@@ -363,12 +377,17 @@ pub fn protected(p: &Path) -> Option<&'static str> {
     PROTECTED.into_iter().find(|entry| {
         let want: Vec<String> = entry.split('/').map(str::to_lowercase).collect();
         parts.windows(want.len()).any(|w| {
-            w.iter()
-                .zip(&want)
-                .all(|(have, want)| glob_may_match(have, want))
+            w.iter().zip(&want).all(|(have, want)| {
+                glob_may_match(have, want)
+                    && !(want == ".env.*" && DOTENV_TEMPLATES.contains(&have.as_str()))
+            })
         })
     })
 }
+
+/// Dotenv files that are templates, which no loader reads by itself (a
+/// `.envrc` that names one makes it code: see `configs::envrc_paths`).
+const DOTENV_TEMPLATES: [&str; 4] = [".env.example", ".env.sample", ".env.template", ".env.dist"];
 
 /// The [`PROTECTED`] entry of two or more parts whose leading parts the
 /// end of `p` (relative to its workspace) names: `.vscode` of

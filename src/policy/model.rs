@@ -336,6 +336,9 @@ pub struct TreeWrite {
     /// Suffixes whose removal names a file it writes (decompression:
     /// `x.gz` is written as `x`); each file's own name counts too.
     pub strip: Vec<String>,
+    /// git's own work-tree changes leave its `.git` alone: it is not
+    /// looked through.
+    pub spares_git: bool,
 }
 
 /// A binary `go build` names after its package's import path (see
@@ -673,6 +676,44 @@ pub fn decompressed_names(name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Options whose value is a `:`-separated list of paths (OpenJDK 17's
+/// class, source, module and processor paths): every element counts.
+const PATH_LISTS: [&str; 9] = [
+    "-cp",
+    "-classpath",
+    "-class-path",
+    "-sourcepath",
+    "-source-path",
+    "-p",
+    "-module-path",
+    "-processorpath",
+    "-processor-path",
+];
+
+/// The paths an option's value names: each element of a Java path list
+/// (`lib:/tmp/x` is `lib` and `/tmp/x`; an empty one is the directory),
+/// else the value whole.
+fn path_list(program: &str, option: &str, v: &Word) -> Vec<Word> {
+    // These programs read options with one dash or two alike.
+    if matches!(program, "java" | "javac" | "javadoc" | "jar")
+        && PATH_LISTS.contains(&single_dash_key(option).as_str())
+    {
+        v.text
+            .split(':')
+            .map(|t| Word {
+                text: if t.is_empty() {
+                    ".".into()
+                } else {
+                    t.to_string()
+                },
+                literal: v.literal,
+            })
+            .collect()
+    } else {
+        vec![v.clone()]
+    }
+}
+
 /// Whether the path `t`'s last component is `name`.
 fn last_component_is(t: &str, name: &str) -> bool {
     t.rsplit('/').next() == Some(name)
@@ -681,7 +722,7 @@ fn last_component_is(t: &str, name: &str) -> bool {
 /// Programs that rewrite or remove every file under a directory operand:
 /// recursive compressors (also decompressing: the names lose a suffix),
 /// `zip -m -r`, `rsync --remove-source-files -r`, `tar --remove-files`.
-fn tree_writes(operands: &[(Word, Vec<Word>)], st: &State, e: &mut Effects) {
+fn tree_writes(name: &str, operands: &[(Word, Vec<Word>)], st: &State, e: &mut Effects) {
     let seen = |names: &[&str]| st.seen.iter().any(|o| names.contains(&o.as_str()));
     let recursive = seen(&[
         "-r",
@@ -731,8 +772,60 @@ fn tree_writes(operands: &[(Word, Vec<Word>)], st: &State, e: &mut Effects) {
         // `venv --clear DIR` deletes everything in DIR first (Python 3.11,
         // `EnvBuilder.clear_directory`).
         "venv" if seen(&["--clear"]) => (operands, Vec::new()),
+        // `rsync --delete SRC/ DEST/` deletes what DEST holds that SRC
+        // does not (rsync 3.2).
+        "rsync"
+            if seen(&[
+                "--delete",
+                "--del",
+                "--delete-before",
+                "--delete-during",
+                "--delete-delay",
+                "--delete-after",
+                "--delete-excluded",
+            ]) =>
+        {
+            (
+                operands
+                    .get(operands.len().saturating_sub(1)..)
+                    .unwrap_or_default(),
+                Vec::new(),
+            )
+        }
         _ => (&operands[..0], Vec::new()),
     };
+    // Directories removed whole by name: `cargo clean`'s target directory
+    // (cargo 1.95), and `uv venv DIR`, which replaces what DIR holds (uv
+    // 0.13; `.venv` by default).
+    let fixed = |t: &str| Word {
+        text: t.to_string(),
+        literal: true,
+    };
+    let removed: Vec<Word> = match name {
+        "cargo clean" => vec![
+            st.values
+                .iter()
+                .rev()
+                .find(|(o, _)| o == "--target-dir")
+                .map_or_else(|| fixed("target"), |(_, v)| fixed(v)),
+        ],
+        "uv venv" => vec![
+            operands
+                .first()
+                .map_or_else(|| fixed(".venv"), |(w, _)| w.clone()),
+        ],
+        _ => Vec::new(),
+    };
+    for dir in removed {
+        e.trees.push(TreeWrite {
+            path: WritePath {
+                path: dir,
+                dirs: e.dirs.clone(),
+            },
+            strip: Vec::new(),
+            spares_git: false,
+        });
+    }
     // pytest empties its `--basetemp` directory before the run (pytest 8,
     // `TempPathFactory.getbasetemp`: `rm_rf`).
     if matches!(e.program.as_str(), "pytest" | "py.test") {
@@ -746,6 +839,7 @@ fn tree_writes(operands: &[(Word, Vec<Word>)], st: &State, e: &mut Effects) {
                     dirs: e.dirs.clone(),
                 },
                 strip: Vec::new(),
+                spares_git: false,
             });
         }
     }
@@ -756,6 +850,7 @@ fn tree_writes(operands: &[(Word, Vec<Word>)], st: &State, e: &mut Effects) {
                 dirs: dirs.clone(),
             },
             strip: strip.clone(),
+            spares_git: false,
         });
     }
 }
@@ -1212,7 +1307,7 @@ fn walk(
             }
         }
     }
-    tree_writes(&operands, &st, e);
+    tree_writes(&p.name, &operands, &st, e);
     program_specials(p, &operands, &st, e);
     {
         let seen = |names: &[&str]| st.seen.iter().any(|o| names.contains(&o.as_str()));
@@ -1408,14 +1503,18 @@ fn read_option(
             // A project program's option value that names a path outside
             // the workspace may be code it loads (`eslint --format=/tmp/x.js`,
             // `mocha --reporter=../r.js`): placed like its operands.
-            if p.effect == Some(ProgramEffect::Project)
-                && v.literal
-                && (v.text.starts_with('/') || v.text.starts_with('~') || v.text.contains(".."))
-            {
-                e.project_paths.push(WritePath {
-                    path: v.clone(),
-                    dirs: e.dirs.clone(),
-                });
+            if p.effect == Some(ProgramEffect::Project) && v.literal {
+                for part in path_list(&p.name, name, v) {
+                    if part.text.starts_with('/')
+                        || part.text.starts_with('~')
+                        || part.text.contains("..")
+                    {
+                        e.project_paths.push(WritePath {
+                            path: part,
+                            dirs: e.dirs.clone(),
+                        });
+                    }
+                }
             }
             // pytest-cov's `--cov-report=html:DIR` writes DIR.
             if matches!(p.name.as_str(), "pytest" | "coverage")
@@ -1523,10 +1622,12 @@ fn read_option(
             Class::InPlace => st.in_place = true,
             Class::Runs => {
                 if let Some(v) = value {
-                    e.runs.push(WritePath {
-                        path: v,
-                        dirs: e.dirs.clone(),
-                    });
+                    for part in path_list(&p.name, name, &v) {
+                        e.runs.push(WritePath {
+                            path: part,
+                            dirs: e.dirs.clone(),
+                        });
+                    }
                 }
             }
         }

@@ -118,7 +118,12 @@ impl Frame {
     /// system would.
     pub fn config_code(&self, rel: &Path) -> Option<String> {
         let root = self.workspace.as_ref()?;
-        let paths = self.repo.get_or_init(|| super::repo::config_paths(root));
+        let paths = self.repo.get_or_init(|| {
+            let mut all = super::repo::config_paths(root);
+            all.extend(super::configs::envrc_paths(root));
+            all.extend(super::configs::path_dirs(root));
+            all
+        });
         let fold = |p: &Path| super::fold_case(&p.to_string_lossy());
         let abs = fold(&root.join(rel));
         paths.iter().find_map(|c| {
@@ -546,11 +551,22 @@ impl Frame {
         rel: &Path,
         hit: &mut dyn FnMut(&Path) -> bool,
     ) -> Result<Option<PathBuf>, String> {
+        self.find_in_tree_sparing(rel, &|_| false, hit)
+    }
+
+    /// As [`Frame::find_in_tree`], not looking at or under an entry for
+    /// which `spare` holds (`.git`, for what git itself removes).
+    pub fn find_in_tree_sparing(
+        &self,
+        rel: &Path,
+        spare: &dyn Fn(&Path) -> bool,
+        hit: &mut dyn FnMut(&Path) -> bool,
+    ) -> Result<Option<PathBuf>, String> {
         let Some(root) = self.workspace.as_ref() else {
             return Err("the workspace is unknown".into());
         };
         let mut budget = MAX_SCAN;
-        find_in(root, rel, 0, &mut budget, hit)
+        find_in(root, rel, 0, &mut budget, spare, hit)
     }
 }
 
@@ -559,8 +575,12 @@ fn find_in(
     rel: &Path,
     depth: usize,
     budget: &mut usize,
+    spare: &dyn Fn(&Path) -> bool,
     hit: &mut dyn FnMut(&Path) -> bool,
 ) -> Result<Option<PathBuf>, String> {
+    if !rel.as_os_str().is_empty() && spare(rel) {
+        return Ok(None);
+    }
     if *budget == 0 || depth > MAX_SCAN_DEPTH {
         return Err(format!(
             "more than {MAX_SCAN} files or {MAX_SCAN_DEPTH} levels to look through"
@@ -579,9 +599,14 @@ fn find_in(
             return Ok(None);
         };
         for entry in entries.flatten() {
-            if let Some(found) =
-                find_in(root, &rel.join(entry.file_name()), depth + 1, budget, hit)?
-            {
+            if let Some(found) = find_in(
+                root,
+                &rel.join(entry.file_name()),
+                depth + 1,
+                budget,
+                spare,
+                hit,
+            )? {
                 return Ok(Some(found));
             }
         }

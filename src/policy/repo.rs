@@ -137,16 +137,26 @@ pub fn config_paths(dir: &Path) -> Vec<ConfigPath> {
     } else {
         list(&["--file", &file.to_string_lossy()])
     };
-    let stdout = match listed {
-        Ok(Some(out)) => out,
-        Ok(None) => return Vec::new(),
-        Err(()) => return unreadable(&top),
-    };
     let inside = |p: &Path| {
         let p = super::place::lexical(p).unwrap_or(p.to_path_buf());
         (p.starts_with(&top) && p != top).then_some(p)
     };
-    let mut found = Vec::new();
+    // A `.git` file's git directory inside the work tree (`git init
+    // --separate-git-dir=gd`): its config and hooks are `.git`'s.
+    let mut found: Vec<ConfigPath> = [&repo.gitdir, &repo.common]
+        .into_iter()
+        .filter(|g| g.file_name().is_none_or(|n| n != ".git"))
+        .filter_map(|g| inside(g))
+        .map(|path| ConfigPath {
+            path,
+            key: "the repository's git directory, named by .git".into(),
+        })
+        .collect();
+    let stdout = match listed {
+        Ok(Some(out)) => out,
+        Ok(None) => return found,
+        Err(()) => return unreadable(&top),
+    };
     let mut hook_dirs = vec![repo.common.join("hooks")];
     // Records are `file:ORIGIN\0KEY\nVALUE\0` (`KEY\0` without a value).
     let mut fields = stdout.split(|b| *b == 0);

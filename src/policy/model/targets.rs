@@ -244,6 +244,53 @@ pub(super) fn build_targets(
                 }));
             }
         }
+        // `git init --separate-git-dir=GD [DIR]` moves DIR's git directory
+        // to GD and leaves a `.git` file naming it.
+        "git init" if seen(&["--separate-git-dir"]) => match operands.first() {
+            Some((w, dirs)) => e.writes.push(WritePath {
+                path: Word {
+                    text: format!("{}/.git", w.text.trim_end_matches('/')),
+                    literal: w.literal,
+                },
+                dirs: dirs.clone(),
+            }),
+            None => write_here(e, ".git"),
+        },
+        // uv's default outputs, in the directory in force (`--directory`
+        // and `--project` included; uv 0.13): a project's environment and
+        // lock file, the `.python-version` pin (which may name an
+        // interpreter by path), a new project's files.
+        _ if name.starts_with("uv ") => uv_defaults(name, operands, seen, e),
+        // Submodules check out other repositories' files, named there
+        // (as a clone's are): `git submodule update`, `git pull
+        // --recurse-submodules`.
+        "git submodule update" => e.extracts.push(WritePath {
+            path: Word {
+                text: ".".into(),
+                literal: true,
+            },
+            dirs: e.dirs.clone(),
+        }),
+        "git pull" if recurses_submodules(values, seen) => e.extracts.push(WritePath {
+            path: Word {
+                text: ".".into(),
+                literal: true,
+            },
+            dirs: e.dirs.clone(),
+        }),
+        // git removing files of the work tree: untracked ones (`stash
+        // -u`/`-a`), those a sparse checkout leaves out, every tracked one
+        // (`switch --orphan`). A protected entry among them asks.
+        "git stash" | "git stash push" | "git stash save"
+            if seen(&["-u", "--include-untracked", "-a", "--all"]) =>
+        {
+            git_tree(e)
+        }
+        "git sparse-checkout set"
+        | "git sparse-checkout init"
+        | "git sparse-checkout add"
+        | "git sparse-checkout reapply" => git_tree(e),
+        "git switch" if seen(&["--orphan"]) => git_tree(e),
         // `bun run -` and `deno run -` read the program from standard input.
         "bun run" | "deno run"
             if operands
@@ -259,6 +306,83 @@ pub(super) fn build_targets(
                 .push("deno without a subcommand (its REPL runs what it reads)".into());
         }
         _ => {}
+    }
+}
+
+/// Whether `--recurse-submodules` is on (not `=no`).
+fn recurses_submodules(values: &[(String, String)], seen: &dyn Fn(&[&str]) -> bool) -> bool {
+    seen(&["--recurse-submodules"])
+        && !values
+            .iter()
+            .any(|(o, v)| o == "--recurse-submodules" && v == "no")
+}
+
+/// Every file of the work tree (but `.git`) that git may remove.
+fn git_tree(e: &mut Effects) {
+    e.trees.push(TreeWrite {
+        path: WritePath {
+            path: Word {
+                text: ".".into(),
+                literal: true,
+            },
+            dirs: e.dirs.clone(),
+        },
+        strip: Vec::new(),
+        spares_git: true,
+    });
+}
+
+/// uv's outputs a subcommand names by default (see [`build_targets`]).
+fn uv_defaults(
+    name: &str,
+    operands: &[(Word, Vec<Word>)],
+    seen: &dyn Fn(&[&str]) -> bool,
+    e: &mut Effects,
+) {
+    let frozen = seen(&["--frozen", "--dry-run"]);
+    match name {
+        "uv venv" if operands.is_empty() => write_here(e, ".venv"),
+        "uv init" => {
+            let dir = operands
+                .first()
+                .map_or_else(|| ".".to_string(), |(w, _)| w.text.clone());
+            let dir = dir.trim_end_matches('/');
+            let mut files = vec!["pyproject.toml"];
+            if !seen(&["--no-pin-python", "--bare"]) {
+                files.push(".python-version");
+            }
+            for f in files {
+                write_here(e, &format!("{dir}/{f}"));
+            }
+        }
+        "uv python pin" if !seen(&["--global"]) => write_here(e, ".python-version"),
+        "uv version" if (!operands.is_empty() || seen(&["--bump"])) && !frozen => {
+            write_here(e, "pyproject.toml");
+            write_here(e, "uv.lock");
+        }
+        "uv tree" | "uv export" | "uv add" | "uv remove" | "uv lock" | "uv sync" | "uv run"
+            if !frozen && !seen(&["--locked", "--offline"]) || name == "uv lock" =>
+        {
+            write_here(e, "uv.lock");
+            if matches!(name, "uv add" | "uv remove" | "uv sync" | "uv run") {
+                write_here(e, ".venv");
+            }
+        }
+        _ => {}
+    }
+    // `uv python find|list|pin REQUEST`: a request that is a path is an
+    // interpreter uv runs to read its version.
+    if matches!(name, "uv python find" | "uv python list" | "uv python pin")
+        && let Some((w, dirs)) = operands.first()
+        && (w.text.contains('/')
+            || w.text.starts_with('.')
+            || w.text.starts_with('~')
+            || !w.literal)
+    {
+        e.runs.push(WritePath {
+            path: w.clone(),
+            dirs: dirs.clone(),
+        });
     }
 }
 
