@@ -309,6 +309,11 @@ pub fn envrc_paths(top: &Path) -> Vec<super::repo::ConfigPath> {
     let mut out = Vec::new();
     let mut add = |rel: &str, key: &str| {
         let rel = rel.trim_matches(['"', '\'']);
+        // `$PWD/x` and `${PWD}/x` are the workspace's `x`.
+        let rel = ["$PWD/", "${PWD}/", "$(pwd)/"]
+            .iter()
+            .find_map(|p| rel.strip_prefix(p))
+            .unwrap_or(rel);
         if rel.is_empty() || rel.starts_with(['$', '~', '-']) || rel.contains('$') {
             return;
         }
@@ -330,6 +335,21 @@ pub fn envrc_paths(top: &Path) -> Vec<super::repo::ConfigPath> {
         let Some((cmd, args)) = words.split_first() else {
             continue;
         };
+        // `PATH=$PWD/bin:$PATH` without export: .envrc runs in bash, and
+        // direnv exports what changed.
+        if let Some((var, _)) = cmd.split_once('=')
+            && !var.is_empty()
+            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            let line = words.join(" ");
+            let value = line.split_once('=').map_or("", |(_, v)| v);
+            for part in value.split([':', ' ', '=', '"', '\'']) {
+                if !part.is_empty() {
+                    add(part, "an assignment");
+                }
+            }
+            continue;
+        }
         match *cmd {
             "source_env"
             | "source_env_if_exists"
@@ -351,6 +371,29 @@ pub fn envrc_paths(top: &Path) -> Vec<super::repo::ConfigPath> {
                 }
                 for f in files {
                     add(f, cmd);
+                }
+            }
+            // direnv's layouts put directories of the workspace first on
+            // PATH (and `.direnv/` holds their environments).
+            "layout" => {
+                add(".direnv", "layout");
+                match args.first().copied() {
+                    Some("node") => add("node_modules/.bin", "layout node"),
+                    Some("go" | "ruby" | "perl" | "php") => add("bin", "layout"),
+                    _ => {}
+                }
+            }
+            // `export NAME=VALUE` (`PATH=$PWD/bin:$PATH`, `LD_PRELOAD`,
+            // `PYTHONPATH`, `NODE_OPTIONS=--require ./x.js` ...): every
+            // path its value names in the workspace.
+            "export" | "declare" | "typeset" => {
+                let rest = args.join(" ");
+                if let Some((_, value)) = rest.split_once('=') {
+                    for part in value.split([':', ' ', '=', '"', '\'']) {
+                        if !part.is_empty() {
+                            add(part, "export");
+                        }
+                    }
                 }
             }
             "use" => match args.first().copied() {

@@ -75,16 +75,6 @@ pub(super) fn file_write_unprovable(
     }
 }
 
-/// Whether git would take `d` for a repository's git directory (a bare
-/// repository): it holds `HEAD` and `objects/` or `commondir` (git 2.39,
-/// `is_git_directory`, which also wants `refs/`; not asking for it errs
-/// toward the safe side).
-fn is_git_dir(d: &Path) -> bool {
-    // A linked worktree's git directory has a `commondir` file instead of
-    // its own `objects/`: one made of plain files is as good.
-    d.join("HEAD").is_file() && (d.join("objects").is_dir() || d.join("commondir").is_file())
-}
-
 /// Why the workspace `root` itself lies in a protected place, as the
 /// repository around it sees it: inside a git directory (`.git/hooks` as
 /// the slot's or the hook's directory), or under a protected entry of the
@@ -109,7 +99,7 @@ pub(super) fn workspace_in_protected(root: &Path) -> Option<String> {
                 .flatten()
                 .map(|e| format!("{e} of the work tree {}", d.display()));
         }
-        if is_git_dir(&d) {
+        if repo::is_git_dir(&d) {
             return Some(format!("the git directory {}", d.display()));
         }
         if !rel.as_os_str().is_empty()
@@ -130,7 +120,7 @@ pub(super) fn workspace_in_protected(root: &Path) -> Option<String> {
 pub(super) fn foreign_repository(dir: &Path, root: &Path) -> bool {
     let mut d = dir.to_path_buf();
     loop {
-        if is_git_dir(&d) {
+        if repo::is_git_dir(&d) {
             return true;
         }
         if d == root || !d.pop() || !d.starts_with(root) {
@@ -491,7 +481,9 @@ fn tsconfig_findings(
 /// Project tools and the files by which they find their project, walking
 /// up from where they run (npm 10, cargo 1.95, go 1.23, pytest 8's
 /// rootdir files).
-const MANIFESTS: [(&str, &[&str]); 9] = [
+const MANIFESTS: [(&str, &[&str]); 11] = [
+    ("uv", &["pyproject.toml", "uv.lock"]),
+    ("poetry", &["pyproject.toml"]),
     ("tsc", &["tsconfig.json"]),
     ("npm", &["package.json", "node_modules"]),
     ("yarn", &["package.json"]),
@@ -508,6 +500,63 @@ const MANIFESTS: [(&str, &[&str]); 9] = [
         &["pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"],
     ),
 ];
+
+/// Subcommands that write the files of the project they find (its
+/// manifest, lock file, `vendor/`, `target/`) without running its code:
+/// found above the workspace, they write outside it (`go mod tidy`
+/// rewrites `../go.mod`, `npm pkg set` plants a script in
+/// `../package.json`).
+fn writes_project_files(canonical: &[String]) -> bool {
+    let sub = canonical.get(1).map_or("", String::as_str);
+    match canonical.first().map_or("", String::as_str) {
+        "cargo" => matches!(
+            sub,
+            "fmt"
+                | "clean"
+                | "generate-lockfile"
+                | "update"
+                | "add"
+                | "remove"
+                | "vendor"
+                | "fix"
+                | "tree"
+                | "metadata"
+                | "package"
+        ),
+        "go" => matches!(sub, "mod" | "work" | "get" | "fmt" | "fix" | "generate"),
+        "npm" | "pnpm" | "yarn" | "bun" => matches!(
+            sub,
+            "pkg"
+                | "shrinkwrap"
+                | "install"
+                | "i"
+                | "ci"
+                | "uninstall"
+                | "remove"
+                | "rm"
+                | "update"
+                | "up"
+                | "upgrade"
+                | "dedupe"
+                | "prune"
+                | "add"
+                | "version"
+                | "audit"
+                | "link"
+                | "unlink"
+                | "import"
+        ),
+        "uv" => matches!(
+            sub,
+            "lock" | "sync" | "version" | "tree" | "export" | "add" | "remove" | "run"
+        ),
+        "poetry" => matches!(
+            sub,
+            "lock" | "version" | "add" | "remove" | "update" | "install" | "sync"
+        ),
+        _ => false,
+    }
+}
 
 /// The protected entry (or config-named code path) the line's current
 /// directory is inside, from any directory it may be in.
@@ -669,7 +718,7 @@ pub(super) fn layer_findings(
     // A project tool finds its project by walking up: with no manifest in
     // the workspace (or one this line moves away), the one above runs
     // (`npm test` runs a parent's scripts, `cargo build` its build.rs).
-    if l.project
+    if (l.project || writes_project_files(&l.canonical))
         && let Some((_, names)) = MANIFESTS.iter().find(|(p, _)| *p == l.program)
         && let Ok(start) = frame.dir_of_all(&l.dirs)
     {
@@ -693,8 +742,13 @@ pub(super) fn layer_findings(
         };
         if let Some(why) = why {
             let text = l.canonical.join(" ");
-            a.effects.push(format!("runs code: {text} ({why})"));
-            push(a, Construct::RunsCode, text, why);
+            if l.project {
+                a.effects.push(format!("runs code: {text} ({why})"));
+                push(a, Construct::RunsCode, text, why);
+            } else {
+                a.effects.push(format!("writes: {text} ({why})"));
+                push(a, Construct::WriteOutsideWorkspace, text, why);
+            }
         }
     }
     // `go build` in a module root names its binary after go.mod's
@@ -1065,7 +1119,7 @@ pub(super) fn layer_findings(
                 a,
                 Construct::UnknownOption,
                 text,
-                "a file name that starts with -".into(),
+                "a file name that starts with - or @".into(),
             );
         }
     }

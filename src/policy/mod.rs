@@ -863,18 +863,29 @@ impl PolicyRule {
             return false;
         }
         let probe = "\u{1}zz\u{1}";
+        // The program's name with one character changed: a rule names the
+        // program only when every character of it is literal in the
+        // pattern (`make*` does not name `make-first-existing-target`).
+        let altered: Vec<String> = program
+            .char_indices()
+            .map(|(i, c)| format!("{}\u{1}{}", &program[..i], &program[i + c.len_utf8()..]))
+            .collect();
         texts.iter().any(|t| {
-            let swapped: Vec<&str> = t
-                .split(' ')
-                .map(|w| {
-                    if w == program || shell::basename(w) == program {
-                        probe
-                    } else {
-                        w
-                    }
-                })
-                .collect();
-            self.subject_matches(t) && !self.subject_matches(&swapped.join(" "))
+            let with = |name: &str| -> String {
+                t.split(' ')
+                    .map(|w| {
+                        if w == program || shell::basename(w) == program {
+                            name
+                        } else {
+                            w
+                        }
+                    })
+                    .collect::<Vec<&str>>()
+                    .join(" ")
+            };
+            self.subject_matches(t)
+                && !self.subject_matches(&with(probe))
+                && altered.iter().all(|a| !self.subject_matches(&with(a)))
         })
     }
 

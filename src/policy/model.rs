@@ -814,9 +814,32 @@ fn tree_writes(name: &str, operands: &[(Word, Vec<Word>)], st: &State, e: &mut E
                 .first()
                 .map_or_else(|| fixed(".venv"), |(w, _)| w.clone()),
         ],
+        // cargo vendor empties its directory first (`vendor`); npm ci
+        // removes `node_modules` (npm 10); go mod vendor rewrites `vendor`
+        // (`-o DIR`; go 1.23).
+        "cargo vendor" => vec![
+            operands
+                .iter()
+                .find(|(w, _)| !w.text.starts_with('-'))
+                .map_or_else(|| fixed("vendor"), |(w, _)| w.clone()),
+        ],
+        "npm ci" | "npm clean-install" => vec![fixed("node_modules")],
+        "go mod vendor" => vec![
+            st.values
+                .iter()
+                .rev()
+                .find(|(o, _)| o == "-o")
+                .map_or_else(|| fixed("vendor"), |(_, v)| fixed(v)),
+        ],
         _ => Vec::new(),
     };
     for dir in removed {
+        // Placed as a write too: one that leads out of the workspace (a
+        // link `vendor -> /elsewhere`) asks as such.
+        e.writes.push(WritePath {
+            path: dir.clone(),
+            dirs: e.dirs.clone(),
+        });
         e.trees.push(TreeWrite {
             path: WritePath {
                 path: dir,

@@ -118,6 +118,14 @@ impl Frame {
     /// system would.
     pub fn config_code(&self, rel: &Path) -> Option<String> {
         let root = self.workspace.as_ref()?;
+        // Inside a directory git takes for a repository's (`q/config` of a
+        // `q/` with HEAD and objects): its config and hooks run.
+        let mut d = root.join(rel);
+        while d.pop() && d.starts_with(root) && d != *root {
+            if super::repo::is_git_dir(&d) {
+                return Some(format!("{} (a git directory)", d.display()));
+            }
+        }
         let paths = self.repo.get_or_init(|| {
             let mut all = super::repo::config_paths(root);
             all.extend(super::configs::envrc_paths(root));
@@ -383,7 +391,9 @@ impl Frame {
                     .to_string_lossy()
                     .into_owned();
                 let rel = rel.trim_end_matches('/').to_string();
-                if rel.starts_with('-') {
+                // `-x` is an option; `@x` a response file to the programs
+                // that read one (gcc, javac, tsc, pytest ...).
+                if rel.starts_with(['-', '@']) {
                     out.push(rel);
                 }
             }

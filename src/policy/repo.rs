@@ -59,6 +59,16 @@ pub struct ConfigPath {
     pub key: String,
 }
 
+/// Whether git would take `d` for a repository's git directory (git 2.39,
+/// `is_git_directory`): `HEAD` (a file, or a link even to nothing, as a
+/// symbolic ref may be) and `objects` (of any kind: git only asks that it
+/// can be entered) or a `commondir` file naming where they are. git also
+/// wants `refs`; not asking for it errs toward the safe side.
+pub(super) fn is_git_dir(d: &Path) -> bool {
+    let present = |n: &str| std::fs::symlink_metadata(d.join(n)).is_ok();
+    present("HEAD") && (present("objects") || present("commondir"))
+}
+
 /// The repository around `dir`: its top (the directory holding `.git`),
 /// its git directory (a worktree's own), and the common directory (its
 /// config and hooks).

@@ -130,7 +130,9 @@ pub(super) fn program_specials(
             }
         }
     }
-    if RESPONSE_FILES.contains(&name.split(' ').next().unwrap_or(name))
+    let first = |n: &str| n.split(' ').next().unwrap_or(n).to_string();
+    if (RESPONSE_FILES.contains(&first(name).as_str())
+        || RESPONSE_FILES.contains(&first(&p.name).as_str()))
         && let Some((w, _)) = operands.iter().find(|(w, _)| w.text.starts_with('@'))
     {
         e.code
@@ -584,6 +586,16 @@ pub(super) fn program_specials(
             }
         }
         "make" => {
+            // A special variable (`.DEFAULT_GOAL`, `.EXTRA_PREREQS`,
+            // `.SHELLFLAGS` ...) set on the command line steers what make
+            // builds or how it runs recipes (GNU make 4.3).
+            if let Some((w, _)) = operands.iter().find(|(w, _)| {
+                w.text
+                    .split_once('=')
+                    .is_some_and(|(var, _)| var.trim_start().starts_with('.'))
+            }) {
+                e.code.push(format!("make {} (a special variable)", w.text));
+            }
             for (w, _) in operands {
                 if let Some((var, value)) = w.text.split_once('=') {
                     let steer = matches!(

@@ -291,6 +291,12 @@ pub(super) fn build_targets(
         | "git sparse-checkout add"
         | "git sparse-checkout reapply" => git_tree(e),
         "git switch" if seen(&["--orphan"]) => git_tree(e),
+        // `git fetch -u SRC:DST` may move a branch checked out in another
+        // worktree (git refuses without it).
+        "git fetch" if seen(&["-u", "--update-head-ok"]) => e.elsewhere.push(
+            "git fetch --update-head-ok (a branch every worktree shares, checked out or not)"
+                .into(),
+        ),
         // `bun run -` and `deno run -` read the program from standard input.
         "bun run" | "deno run"
             if operands
