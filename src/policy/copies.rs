@@ -90,6 +90,20 @@ impl Made {
         }
     }
 
+    /// A name the line made earlier in or below `dir` that a glob there
+    /// may match and a program read as an option or a response file
+    /// (`-Kc`, `--pre=sh`, `@x`), or an entry at, above or under `dir`
+    /// filled with names corral cannot see.
+    pub(super) fn option_like(&self, dir: &Path) -> Option<String> {
+        self.0.iter().find_map(|(p, kind)| {
+            if *kind == Kind::Opaque && (p.starts_with(dir) || dir.starts_with(p)) {
+                return Some(format!("{} (filled earlier on this line)", p.display()));
+            }
+            let name = p.file_name()?.to_string_lossy();
+            (p.starts_with(dir) && name.starts_with(['-', '@'])).then(|| name.into_owned())
+        })
+    }
+
     /// Whether the line wrote at, under or above `dir` before now.
     pub(super) fn touches(&self, dir: &Path) -> bool {
         self.0

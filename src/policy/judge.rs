@@ -1109,7 +1109,19 @@ pub(super) fn layer_findings(
         }
     }
     for w in &l.option_globs {
-        if let Some(name) = frame.glob_option_names(&w.path, &w.dirs).into_iter().next() {
+        // Names on disk now, and names the line makes before (`touch
+        // ./--pre=sh && rg foo *`).
+        let found = frame
+            .glob_option_names(&w.path, &w.dirs)
+            .into_iter()
+            .next()
+            .or_else(|| {
+                frame
+                    .dir_of_all(&w.dirs)
+                    .ok()
+                    .and_then(|d| made.option_like(&d))
+            });
+        if let Some(name) = found {
             let text = format!(
                 "{} {} (matches {name:?}, which it would read as an option)",
                 l.program, w.path.text

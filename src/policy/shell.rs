@@ -1423,6 +1423,11 @@ fn evaluating_expansion(src: &str) -> bool {
     if inner.starts_with(['(', '~', '=', '^']) {
         return true;
     }
+    // `${#a[x]}`, the length of an element: its subscript is evaluated too.
+    let inner = inner
+        .strip_prefix('#')
+        .filter(|s| !s.is_empty())
+        .unwrap_or(inner);
     let name_end = inner
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(inner.len());
