@@ -309,8 +309,14 @@ pub fn envrc_paths(top: &Path) -> Vec<super::repo::ConfigPath> {
     let mut out = Vec::new();
     let mut add = |rel: &str, key: &str| {
         let rel = rel.trim_matches(['"', '\'']);
-        // `$PWD/x` and `${PWD}/x` are the workspace's `x`.
-        let rel = ["$PWD/", "${PWD}/", "$(pwd)/"]
+        // `$(expand_path x)` is x; `$PWD/x`, `${PWD}/x`, `~+/x` are the
+        // workspace's `x`.
+        let rel = rel
+            .strip_prefix("$(expand_path ")
+            .and_then(|r| r.strip_suffix(')'))
+            .unwrap_or(rel)
+            .trim_matches(['"', '\'']);
+        let rel = ["$PWD/", "${PWD}/", "$(pwd)/", "~+/"]
             .iter()
             .find_map(|p| rel.strip_prefix(p))
             .unwrap_or(rel);
@@ -325,25 +331,30 @@ pub fn envrc_paths(top: &Path) -> Vec<super::repo::ConfigPath> {
             });
         }
     };
-    for line in text.lines() {
-        let words: Vec<&str> = line
-            .split('#')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
+    // Continued lines joined; commands split at `;`, `&&`, `||`, `|`.
+    let joined = text.replace("\\\n", " ");
+    let commands = joined
+        .lines()
+        .map(|l| l.split(" #").next().unwrap_or(""))
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .flat_map(|l| {
+            l.split([';', '&', '|'])
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        });
+    for command in commands {
+        let words = envrc_words(&command);
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let Some((cmd, args)) = words.split_first() else {
             continue;
         };
         // `PATH=$PWD/bin:$PATH` without export: .envrc runs in bash, and
         // direnv exports what changed.
-        if let Some((var, _)) = cmd.split_once('=')
+        if let Some((var, value)) = cmd.split_once('=')
             && !var.is_empty()
             && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
-            let line = words.join(" ");
-            let value = line.split_once('=').map_or("", |(_, v)| v);
-            for part in value.split([':', ' ', '=', '"', '\'']) {
+            for part in value.split([':', ' ', '=']).chain(args.iter().copied()) {
                 if !part.is_empty() {
                     add(part, "an assignment");
                 }
@@ -360,10 +371,13 @@ pub fn envrc_paths(top: &Path) -> Vec<super::repo::ConfigPath> {
             | "watch_file"
             | "PATH_add"
             | "path_add"
-            | "load_prefix" => {
+            | "load_prefix"
+            | "watch_dir"
+            | "env_vars_required" => {
                 // `dotenv` with no file loads `.env`; `path_add VAR DIR`.
                 let files: &[&str] = match *cmd {
                     "path_add" => args.get(1..).unwrap_or_default(),
+                    "env_vars_required" => &[],
                     _ => args,
                 };
                 if files.is_empty() && cmd.starts_with("dotenv") {
@@ -374,46 +388,93 @@ pub fn envrc_paths(top: &Path) -> Vec<super::repo::ConfigPath> {
                 }
             }
             // direnv's layouts put directories of the workspace first on
-            // PATH (and `.direnv/` holds their environments).
+            // PATH (`.direnv/` holds their environments); their arguments
+            // may name a program they run (`layout anaconda env ./conda`).
             "layout" => {
                 add(".direnv", "layout");
                 match args.first().copied() {
                     Some("node") => add("node_modules/.bin", "layout node"),
-                    Some("go" | "ruby" | "perl" | "php") => add("bin", "layout"),
+                    Some("php") => add("vendor/bin", "layout php"),
+                    Some("pipenv") => {
+                        add("Pipfile", "layout pipenv");
+                        add(".venv", "layout pipenv");
+                    }
+                    Some("go" | "ruby" | "perl") => add("bin", "layout"),
                     _ => {}
+                }
+                for a in args.iter().skip(1) {
+                    add(a, "layout");
                 }
             }
             // `export NAME=VALUE` (`PATH=$PWD/bin:$PATH`, `LD_PRELOAD`,
             // `PYTHONPATH`, `NODE_OPTIONS=--require ./x.js` ...): every
             // path its value names in the workspace.
-            "export" | "declare" | "typeset" => {
+            "export" | "declare" | "typeset" | "local" | "readonly" => {
                 let rest = args.join(" ");
                 if let Some((_, value)) = rest.split_once('=') {
-                    for part in value.split([':', ' ', '=', '"', '\'']) {
+                    for part in value.split([':', ' ', '=']) {
                         if !part.is_empty() {
                             add(part, "export");
                         }
                     }
                 }
             }
-            "use" => match args.first().copied() {
-                Some("flake") => {
-                    add("flake.nix", "use flake");
-                    add("flake.lock", "use flake");
-                }
-                Some("nix") => {
-                    add("shell.nix", "use nix");
-                    add("default.nix", "use nix");
-                    for f in &args[1..] {
-                        add(f, "use nix");
+            "use" => {
+                match args.first().copied() {
+                    Some("flake") => {
+                        add("flake.nix", "use flake");
+                        add("flake.lock", "use flake");
                     }
+                    Some("nix") => {
+                        add("shell.nix", "use nix");
+                        add("default.nix", "use nix");
+                    }
+                    Some("guix") => {
+                        for f in ["channels.scm", "manifest.scm", "guix.scm"] {
+                            add(f, "use guix");
+                        }
+                    }
+                    Some("vim") => add(".vimrc.local", "use vim"),
+                    _ => {}
                 }
-                _ => {}
-            },
+                for a in args.iter().skip(1) {
+                    add(a, "use");
+                }
+            }
             _ => {}
         }
     }
     out
+}
+
+/// One `.envrc` command's words, quotes removed (`load_prefix "my pfx"`
+/// is one word). Escapes and expansions are kept as written.
+fn envrc_words(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in command.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if any || !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                    any = false;
+                }
+            }
+            (None, c) => word.push(c),
+        }
+    }
+    if any || !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 /// Directories on corral's own `PATH` inside the workspace `top` (an agent

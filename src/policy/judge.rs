@@ -381,6 +381,7 @@ pub(super) fn shell_findings(
                         inner.program
                     ),
                     command: a.texts.len(),
+                    any_program_ok: false,
                 });
             }
         }
@@ -522,7 +523,10 @@ fn writes_project_files(canonical: &[String]) -> bool {
                 | "tree"
                 | "metadata"
                 | "package"
+                | "fetch"
         ),
+        // A bare `yarn` (or one with options only) is `yarn install`.
+        "yarn" if sub.is_empty() || sub.starts_with('-') => true,
         "go" => matches!(sub, "mod" | "work" | "get" | "fmt" | "fix" | "generate"),
         "npm" | "pnpm" | "yarn" | "bun" => matches!(
             sub,
@@ -615,6 +619,7 @@ pub(super) fn layer_findings(
             text: n.clone(),
             why: "a process id may name any process of the user, corral's server included".into(),
             command: a.texts.len(),
+            any_program_ok: false,
         });
     }
     if l.project {
@@ -1172,6 +1177,19 @@ pub(super) fn layer_findings(
             place::Place::Inside(_) => {
                 a.effects
                     .push(format!("runs the workspace's file {}", w.path.text));
+                // A command word that is a path (`gcc/x`): a rule names it
+                // only by its directory, letter by letter (`gcc*` does not
+                // name `gcc/x`; `./scripts/*` names `./scripts/b.sh`).
+                if w.path.text.contains('/') && l.canonical.first() == Some(&w.path.text) {
+                    a.named_only.push(NamedOnly {
+                        construct: Construct::RunsCode,
+                        program: w.path.text.clone(),
+                        text: w.path.text.clone(),
+                        why: "a rule must name the directory of a program it runs by path".into(),
+                        command: a.texts.len(),
+                        any_program_ok: true,
+                    });
+                }
             }
             place::Place::Outside { why, .. } => {
                 a.effects.push(format!(

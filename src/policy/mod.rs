@@ -564,6 +564,10 @@ pub struct NamedOnly {
     pub why: String,
     /// Its simple command (an index into [`Analysis::texts`]).
     pub command: usize,
+    /// A rule that matches whatever the program is (`*`, `* --help`)
+    /// approves it too: only a rule that leans on part of its name
+    /// (`gcc*` for `gcc/x`) must spell it out.
+    pub any_program_ok: bool,
 }
 
 /// What [`Policy::analyze`] finds in a subject.
@@ -866,8 +870,12 @@ impl PolicyRule {
         // The program's name with one character changed: a rule names the
         // program only when every character of it is literal in the
         // pattern (`make*` does not name `make-first-existing-target`).
+        // A program run by path is named by its directory (up to the last
+        // `/`): its file name may be a rule's wildcard (`./scripts/*`).
+        let named_part = program.rfind('/').map_or(program.len(), |i| i + 1);
         let altered: Vec<String> = program
             .char_indices()
+            .filter(|(i, _)| *i < named_part)
             .map(|(i, c)| format!("{}\u{1}{}", &program[..i], &program[i + c.len_utf8()..]))
             .collect();
         texts.iter().any(|t| {
@@ -886,6 +894,19 @@ impl PolicyRule {
             self.subject_matches(t)
                 && !self.subject_matches(&with(probe))
                 && altered.iter().all(|a| !self.subject_matches(&with(a)))
+        })
+    }
+
+    /// Whether the rule matches one of `texts` with the word `program` in
+    /// it replaced by a name no program has: it does not care which
+    /// program runs (`*`).
+    pub fn matches_any_program(&self, program: &str, texts: &[String]) -> bool {
+        texts.iter().any(|t| {
+            let swapped: Vec<&str> = t
+                .split(' ')
+                .map(|w| if w == program { "\u{1}zz\u{1}" } else { w })
+                .collect();
+            self.subject_matches(t) && self.subject_matches(&swapped.join(" "))
         })
     }
 
@@ -1314,14 +1335,15 @@ impl Policy {
         // Which process a number is, or whose package npx fetches, cannot
         // be known: only a rule that names the program approves it.
         if let Some(n) = a.named_only.iter().find(|n| {
-            !r.allow_constructs.contains(&n.construct)
-                && !r.names(
-                    &n.program,
-                    a.texts
-                        .get(n.command)
-                        .map(Vec::as_slice)
-                        .unwrap_or_default(),
-                )
+            let texts = a
+                .texts
+                .get(n.command)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let approved = r.allow_constructs.contains(&n.construct)
+                || r.names(&n.program, texts)
+                || (n.any_program_ok && r.matches_any_program(&n.program, texts));
+            !approved
         }) {
             return ask(format!(
                 "{} {:?} in {:?} is not provable ({}): rule {} does not name {} (name it in the rule's pattern, or list {:?} in allow_constructs)",

@@ -133,10 +133,16 @@ pub(super) fn program_specials(
     let first = |n: &str| n.split(' ').next().unwrap_or(n).to_string();
     if (RESPONSE_FILES.contains(&first(name).as_str())
         || RESPONSE_FILES.contains(&first(&p.name).as_str()))
-        && let Some((w, _)) = operands.iter().find(|(w, _)| w.text.starts_with('@'))
+        && let Some(t) = operands
+            .iter()
+            .map(|(w, _)| w.text.as_str())
+            .chain(st.values.iter().map(|(_, v)| v.as_str()))
+            .find(|t| t.starts_with('@'))
     {
+        // gcc expands `@FILE` wherever it stands, an option's value too
+        // (`-D @x`, `-o @x`).
         e.code
-            .push(format!("{name} {} (arguments read from a file)", w.text));
+            .push(format!("{name} {t} (arguments read from a file)"));
     }
     // `-Xsubtree=PREFIX` moves the other side's files under PREFIX
     // (`-Xsubtree=.claude`: a root settings.json lands in .claude/);
